@@ -1,0 +1,468 @@
+//! Conditions in blueprints are CEL expressions (Common Expression Language) over a subject.
+//!
+//! The names a condition can use are fixed: `subject`, `attrs`, `records` and `parent`. Lint
+//! walks each expression and refuses a field that does not exist, so a typo is caught when the
+//! blueprint is reviewed, not when a case silently skips a task.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use cel::common::ast::{Expr, IdedExpr};
+use cel::{Context, Program, Value};
+use serde_json::{Map, Value as Json, json};
+
+use crate::subject::{
+    AttributeType, Attributes, Record, RecordKind, STANDARD_ATTRIBUTES, Subject, standard_attribute,
+};
+
+/// The fields `subject.*` and `parent.*` offer.
+pub const SUBJECT_FIELDS: &[&str] = &["key", "kind", "name", "state"];
+/// The top-level names a condition may use.
+pub const ROOTS: &[&str] = &["subject", "attrs", "records", "parent"];
+
+/// A compiled CEL expression and the text it came from.
+#[derive(Clone)]
+pub struct Condition {
+    source: String,
+    program: Arc<Program>,
+}
+
+impl std::fmt::Debug for Condition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Condition").field(&self.source).finish()
+    }
+}
+
+impl PartialEq for Condition {
+    fn eq(&self, other: &Self) -> bool {
+        self.source == other.source
+    }
+}
+
+/// A problem in a condition, with its place inside the expression (1-based line and column).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConditionProblem {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+/// Why a condition could not be evaluated for a subject.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EvalError {
+    #[error("`{expression}` failed: {message}")]
+    Failed { expression: String, message: String },
+    #[error("`{expression}` gave {got}; expected true or false")]
+    NotBool { expression: String, got: String },
+}
+
+impl Condition {
+    /// Compiles `source` and checks every name and field it uses against what a subject has,
+    /// plus the attribute names a blueprint declares.
+    pub fn compile(
+        source: &str,
+        extra_attributes: &[String],
+    ) -> Result<Self, Vec<ConditionProblem>> {
+        let program = Program::compile(source).map_err(|errors| {
+            errors
+                .errors
+                .iter()
+                .map(|e| ConditionProblem {
+                    line: usize::try_from(e.pos.0.max(1)).unwrap_or(1),
+                    column: usize::try_from(e.pos.1.max(1)).unwrap_or(1),
+                    message: format!("CEL does not parse: {}", e.msg),
+                })
+                .collect::<Vec<_>>()
+        })?;
+        let mut checker = FieldChecker {
+            source,
+            program: &program,
+            extra_attributes,
+            bound: Vec::new(),
+            problems: Vec::new(),
+        };
+        checker.walk(program.expression());
+        if checker.problems.is_empty() {
+            Ok(Self {
+                source: source.to_owned(),
+                program: Arc::new(program),
+            })
+        } else {
+            Err(checker.problems)
+        }
+    }
+
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    pub fn evaluate(&self, view: &SubjectView) -> Result<bool, EvalError> {
+        let mut context = Context::default();
+        for (name, value) in &view.variables {
+            context.add_variable_from_value(name.as_str(), value.clone());
+        }
+        match self.program.execute(&context) {
+            Ok(Value::Bool(b)) => Ok(b),
+            Ok(other) => Err(EvalError::NotBool {
+                expression: self.source.clone(),
+                got: format!("{other:?}"),
+            }),
+            Err(e) => Err(EvalError::Failed {
+                expression: self.source.clone(),
+                message: e.to_string(),
+            }),
+        }
+    }
+}
+
+/// What a comprehension variable stands for, when lint can tell.
+#[derive(Clone, Copy)]
+enum Binding {
+    Record(RecordKind),
+    Unknown,
+}
+
+struct FieldChecker<'a> {
+    source: &'a str,
+    program: &'a Program,
+    extra_attributes: &'a [String],
+    bound: Vec<(String, Binding)>,
+    problems: Vec<ConditionProblem>,
+}
+
+impl FieldChecker<'_> {
+    fn problem(&mut self, id: u64, message: String) {
+        self.problem_after(id, 0, message);
+    }
+
+    /// A problem `skip` characters after where expression `id` starts.
+    fn problem_after(&mut self, id: u64, skip: usize, message: String) {
+        let offset = self
+            .program
+            .source_info()
+            .offset_for(id)
+            .map_or(0, |(start, _)| start as usize + skip);
+        let (line, column) = line_col(self.source, offset);
+        self.problems.push(ConditionProblem {
+            line,
+            column,
+            message,
+        });
+    }
+
+    fn binding(&self, name: &str) -> Option<Binding> {
+        self.bound
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, b)| *b)
+    }
+
+    fn walk(&mut self, e: &IdedExpr) {
+        match &e.expr {
+            Expr::Ident(name) => {
+                if self.binding(name).is_none() && !ROOTS.contains(&name.as_str()) {
+                    self.problem(
+                        e.id,
+                        format!(
+                            "unknown name `{name}`; expected one of {}",
+                            ROOTS.join(", ")
+                        ),
+                    );
+                }
+            }
+            Expr::Select(select) => {
+                if let Expr::Ident(root) = &select.operand.expr {
+                    self.check_field(select.operand.id, e.id, root, &select.field);
+                } else {
+                    self.walk(&select.operand);
+                }
+            }
+            Expr::Call(call) => {
+                if let Some(target) = &call.target {
+                    self.walk(target);
+                }
+                for arg in &call.args {
+                    self.walk(arg);
+                }
+            }
+            Expr::Comprehension(c) => {
+                self.walk(&c.iter_range);
+                self.walk(&c.accu_init);
+                let binding = match &c.iter_range.expr {
+                    Expr::Select(s) if matches!(&s.operand.expr, Expr::Ident(r) if r == "records") => {
+                        RecordKind::ALL
+                            .into_iter()
+                            .find(|k| k.plural() == s.field)
+                            .map(Binding::Record)
+                            .unwrap_or(Binding::Unknown)
+                    }
+                    _ => Binding::Unknown,
+                };
+                let depth = self.bound.len();
+                self.bound.push((c.iter_var.clone(), binding));
+                if let Some(v2) = &c.iter_var2 {
+                    self.bound.push((v2.clone(), Binding::Unknown));
+                }
+                self.bound.push((c.accu_var.clone(), Binding::Unknown));
+                self.walk(&c.loop_cond);
+                self.walk(&c.loop_step);
+                self.walk(&c.result);
+                self.bound.truncate(depth);
+            }
+            Expr::List(list) => {
+                for item in &list.elements {
+                    self.walk(item);
+                }
+            }
+            Expr::Map(map) => {
+                for entry in &map.entries {
+                    if let cel::common::ast::EntryExpr::MapEntry(m) = &entry.expr {
+                        self.walk(&m.key);
+                        self.walk(&m.value);
+                    }
+                }
+            }
+            Expr::Struct(_) | Expr::Literal(_) | Expr::Unspecified => {}
+        }
+    }
+
+    /// `operand` is the id of the name before the dot, `select` the id of the selection, which
+    /// the parser places at the dot.
+    fn check_field(&mut self, operand: u64, select: u64, root: &str, field: &str) {
+        let known: Vec<String> = match self.binding(root) {
+            Some(Binding::Record(kind)) => {
+                kind.fields().iter().map(|f| f.name.to_owned()).collect()
+            }
+            Some(Binding::Unknown) => return,
+            None => match root {
+                "subject" | "parent" => SUBJECT_FIELDS.iter().map(|s| (*s).to_owned()).collect(),
+                "attrs" => STANDARD_ATTRIBUTES
+                    .iter()
+                    .map(|(n, _)| (*n).to_owned())
+                    .chain(self.extra_attributes.iter().cloned())
+                    .collect(),
+                "records" => RecordKind::ALL
+                    .iter()
+                    .map(|k| k.plural().to_owned())
+                    .collect(),
+                other => {
+                    self.problem(
+                        operand,
+                        format!(
+                            "unknown name `{other}`; expected one of {}",
+                            ROOTS.join(", ")
+                        ),
+                    );
+                    return;
+                }
+            },
+        };
+        if !known.iter().any(|k| k == field) {
+            let what = match self.binding(root) {
+                Some(Binding::Record(kind)) => format!("a {kind} record"),
+                _ => format!("`{root}`"),
+            };
+            let hint = if root == "attrs" {
+                " (declare custom attributes under `attributes:`)"
+            } else {
+                ""
+            };
+            self.problem_after(
+                select,
+                1,
+                format!(
+                    "unknown field `{field}` of {what}; expected one of {}{hint}",
+                    known.join(", ")
+                ),
+            );
+        }
+    }
+}
+
+/// 1-based line and column of a character offset.
+fn line_col(source: &str, char_offset: usize) -> (usize, usize) {
+    let mut line = 1;
+    let mut column = 1;
+    for c in source.chars().take(char_offset) {
+        if c == '\n' {
+            line += 1;
+            column = 1;
+        } else {
+            column += 1;
+        }
+    }
+    (line, column)
+}
+
+/// A subject as conditions see it: `subject`, `attrs`, `records` and `parent`.
+#[derive(Clone, Debug)]
+pub struct SubjectView {
+    variables: BTreeMap<String, Value>,
+    json: Json,
+}
+
+impl SubjectView {
+    /// Every known attribute is present (empty text, or `0.0` for numbers, when unset) so that
+    /// `attrs.country == "DE"` never fails on a subject without a country.
+    pub fn new(
+        subject: &Subject,
+        records: &[Record],
+        parent: Option<&Subject>,
+        extra_attributes: &[String],
+    ) -> Self {
+        let subject_json = |s: Option<&Subject>| -> Json {
+            match s {
+                Some(s) => json!({
+                    "key": s.key.as_str(), "kind": s.kind.as_str(),
+                    "name": s.name.as_str(), "state": s.state.as_str(),
+                }),
+                None => json!({"key": "", "kind": "", "name": "", "state": ""}),
+            }
+        };
+        let attrs = attributes_json(&subject.attributes, extra_attributes);
+        let mut by_kind: BTreeMap<&str, Vec<Json>> = RecordKind::ALL
+            .iter()
+            .map(|k| (k.plural(), Vec::new()))
+            .collect();
+        for r in records {
+            let mut fields: Map<String, Json> = r
+                .kind
+                .fields()
+                .iter()
+                .map(|f| (f.name.to_owned(), Json::String(String::new())))
+                .collect();
+            for (k, v) in r.fields.iter() {
+                fields.insert(k.to_owned(), Json::String(v.to_owned()));
+            }
+            by_kind
+                .entry(r.kind.plural())
+                .or_default()
+                .push(Json::Object(fields));
+        }
+        let records_json: Map<String, Json> = by_kind
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), Json::Array(v)))
+            .collect();
+        let json = json!({
+            "subject": subject_json(Some(subject)),
+            "attrs": attrs,
+            "records": records_json,
+            "parent": subject_json(parent),
+        });
+        let variables = json
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| {
+                let value = cel::to_value(v).unwrap_or(Value::Null);
+                (k.clone(), value)
+            })
+            .collect();
+        Self { variables, json }
+    }
+
+    /// The same data as JSON, for display and for the dry run.
+    pub fn as_json(&self) -> &Json {
+        &self.json
+    }
+}
+
+fn attributes_json(attributes: &Attributes, extra: &[String]) -> Json {
+    let mut map = Map::new();
+    for (name, ty) in STANDARD_ATTRIBUTES {
+        let value = attributes.get(name);
+        let json = match ty {
+            AttributeType::Number => {
+                json!(value.and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0))
+            }
+            _ => json!(value.unwrap_or("")),
+        };
+        map.insert((*name).to_owned(), json);
+    }
+    for name in extra {
+        map.insert(name.clone(), json!(attributes.get(name).unwrap_or("")));
+    }
+    for (name, value) in attributes.iter() {
+        if standard_attribute(name).is_none() {
+            map.insert(name.to_owned(), json!(value));
+        }
+    }
+    Json::Object(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{RecordId, SubjectId, SubjectKey, TenantId, Text};
+    use crate::subject::{RecordFields, SubjectKind, SubjectState};
+    use uuid::Uuid;
+
+    fn employee(country: &str) -> Subject {
+        Subject {
+            tenant_id: TenantId(Uuid::nil()),
+            id: SubjectId(Uuid::nil()),
+            key: SubjectKey::parse("jdoe").unwrap(),
+            kind: SubjectKind::Employee,
+            name: Text::line("Jane Doe", 100).unwrap(),
+            parent_id: None,
+            state: SubjectState::Active,
+            attributes: Attributes::parse([("country", country)]).unwrap(),
+        }
+    }
+
+    fn work_item(new_owner: &str) -> Record {
+        Record {
+            id: RecordId(Uuid::nil()),
+            subject_id: SubjectId(Uuid::nil()),
+            kind: RecordKind::WorkItem,
+            fields: RecordFields::parse(
+                RecordKind::WorkItem,
+                [("title", "Q4 audit"), ("new_owner", new_owner)],
+            )
+            .unwrap(),
+        }
+    }
+
+    #[test]
+    fn evaluates_over_attributes_and_records() {
+        let s = employee("DE");
+        let view = SubjectView::new(&s, &[work_item("")], None, &[]);
+        let c = Condition::compile(r#"attrs.country == "DE" && attrs.role == """#, &[]).unwrap();
+        assert!(c.evaluate(&view).unwrap());
+        let c =
+            Condition::compile(r#"records.work_items.exists(w, w.new_owner == "")"#, &[]).unwrap();
+        assert!(c.evaluate(&view).unwrap());
+        let view = SubjectView::new(&s, &[work_item("bob@example.com")], None, &[]);
+        assert!(!c.evaluate(&view).unwrap());
+        let c = Condition::compile("attrs.balance_outstanding > 0.0", &[]).unwrap();
+        assert!(!c.evaluate(&view).unwrap());
+    }
+
+    #[test]
+    fn unknown_names_and_fields_are_refused_with_their_column() {
+        let err = Condition::compile(r#"attrs.contry == "DE""#, &[]).unwrap_err();
+        assert_eq!(err.len(), 1);
+        assert!(err[0].message.contains("unknown field `contry`"), "{err:?}");
+        let err =
+            Condition::compile(r#"records.work_items.exists(w, w.ownr == "")"#, &[]).unwrap_err();
+        assert!(
+            err[0].message.contains("`ownr` of a work_item record"),
+            "{err:?}"
+        );
+        let err = Condition::compile("subjekt.kind == 'client'", &[]).unwrap_err();
+        assert!(err[0].message.contains("unknown name `subjekt`"), "{err:?}");
+        assert_eq!((err[0].line, err[0].column), (1, 1));
+        let err = Condition::compile("attrs.country == ", &[]).unwrap_err();
+        assert!(err[0].message.starts_with("CEL does not parse"), "{err:?}");
+        assert!(Condition::compile("attrs.tier == 'gold'", &["tier".to_owned()]).is_ok());
+    }
+
+    #[test]
+    fn non_boolean_results_are_errors() {
+        let s = employee("DE");
+        let view = SubjectView::new(&s, &[], None, &[]);
+        let c = Condition::compile("attrs.country", &[]).unwrap();
+        assert!(matches!(c.evaluate(&view), Err(EvalError::NotBool { .. })));
+    }
+}

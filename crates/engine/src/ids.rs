@@ -1,0 +1,338 @@
+//! Identifiers and names that the rest of the domain trusts because they were checked once, here.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+macro_rules! uuid_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub Uuid);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
+}
+
+uuid_id!(
+    /// The organization that uses Exeunt; every row belongs to exactly one.
+    TenantId
+);
+uuid_id!(
+    /// A person who signs in (or acts through the CLI).
+    UserId
+);
+uuid_id!(
+    /// What is being offboarded.
+    SubjectId
+);
+uuid_id!(
+    /// One record (document, note, contact, account, …) of a subject.
+    RecordId
+);
+uuid_id!(
+    /// One offboarding run.
+    CaseId
+);
+uuid_id!(
+    /// One piece of evidence attached to a task.
+    EvidenceId
+);
+
+/// Why a name was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    #[error("is empty; expected {expected}")]
+    Empty { expected: &'static str },
+    #[error("is {len} characters long; expected at most {max}")]
+    TooLong { len: usize, max: usize },
+    #[error("`{value}` has the character {ch:?}; expected {expected}")]
+    BadCharacter {
+        value: String,
+        ch: char,
+        expected: &'static str,
+    },
+}
+
+const SLUG_EXPECTED: &str = "lowercase letters, digits and '-', starting with a letter or digit";
+
+/// A short machine name: team, tenant, blueprint, stage, task and check ids.
+/// Lowercase ASCII letters, digits and `-`; starts with a letter or digit; at most 64 characters.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct Slug(String);
+
+impl Slug {
+    pub const MAX_LEN: usize = 64;
+
+    pub fn parse(value: &str) -> Result<Self, NameError> {
+        let Some(first) = value.chars().next() else {
+            return Err(NameError::Empty {
+                expected: SLUG_EXPECTED,
+            });
+        };
+        if value.len() > Self::MAX_LEN {
+            return Err(NameError::TooLong {
+                len: value.len(),
+                max: Self::MAX_LEN,
+            });
+        }
+        let bad = if first == '-' {
+            Some(first)
+        } else {
+            value
+                .chars()
+                .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+        };
+        match bad {
+            Some(ch) => Err(NameError::BadCharacter {
+                value: value.to_owned(),
+                ch,
+                expected: SLUG_EXPECTED,
+            }),
+            None => Ok(Self(value.to_owned())),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Slug {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for Slug {
+    type Err = NameError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Slug {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        Self::parse(&raw).map_err(serde::de::Error::custom)
+    }
+}
+
+const KEY_EXPECTED: &str = "letters, digits, '-', '_' or '.', starting with a letter or digit";
+
+/// The handle people use for a subject (`acme`, `jdoe`, `ACME-001`): unique per tenant.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct SubjectKey(String);
+
+impl SubjectKey {
+    pub const MAX_LEN: usize = 64;
+
+    pub fn parse(value: &str) -> Result<Self, NameError> {
+        let Some(first) = value.chars().next() else {
+            return Err(NameError::Empty {
+                expected: KEY_EXPECTED,
+            });
+        };
+        if value.len() > Self::MAX_LEN {
+            return Err(NameError::TooLong {
+                len: value.len(),
+                max: Self::MAX_LEN,
+            });
+        }
+        let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+        let bad = if !first.is_ascii_alphanumeric() {
+            Some(first)
+        } else {
+            value.chars().find(|c| !allowed(*c))
+        };
+        match bad {
+            Some(ch) => Err(NameError::BadCharacter {
+                value: value.to_owned(),
+                ch,
+                expected: KEY_EXPECTED,
+            }),
+            None => Ok(Self(value.to_owned())),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for SubjectKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for SubjectKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        Self::parse(&raw).map_err(serde::de::Error::custom)
+    }
+}
+
+/// An email address, kept as typed but compared in lowercase.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct Email(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not an email address; expected name@domain")]
+pub struct EmailError(pub String);
+
+impl Email {
+    pub const MAX_LEN: usize = 254;
+
+    pub fn parse(value: &str) -> Result<Self, EmailError> {
+        let value = value.trim();
+        let ok = value.len() <= Self::MAX_LEN
+            && match value.split_once('@') {
+                Some((local, domain)) => {
+                    !local.is_empty()
+                        && !domain.is_empty()
+                        && !domain.starts_with('.')
+                        && !domain.ends_with('.')
+                        && !value.chars().any(|c| c.is_whitespace() || c.is_control())
+                        && !domain.contains('@')
+                }
+                None => false,
+            };
+        if ok {
+            Ok(Self(value.to_ascii_lowercase()))
+        } else {
+            Err(EmailError(value.to_owned()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Free text a person typed (names, titles, reasons): trimmed, non-empty, bounded, no control
+/// characters except newlines in long text.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Text(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TextError {
+    #[error("is empty; expected some text")]
+    Empty,
+    #[error("is {len} characters long; expected at most {max}")]
+    TooLong { len: usize, max: usize },
+    #[error("contains a control character; expected plain text")]
+    Control,
+}
+
+impl Text {
+    /// Parses a single-line text of at most `max` characters.
+    pub fn line(value: &str, max: usize) -> Result<Self, TextError> {
+        Self::parse(value, max, false)
+    }
+
+    /// Parses a text that may span lines, of at most `max` characters.
+    pub fn paragraph(value: &str, max: usize) -> Result<Self, TextError> {
+        Self::parse(value, max, true)
+    }
+
+    fn parse(value: &str, max: usize, multiline: bool) -> Result<Self, TextError> {
+        let value = value.trim();
+        if value.is_empty() {
+            return Err(TextError::Empty);
+        }
+        let len = value.chars().count();
+        if len > max {
+            return Err(TextError::TooLong { len, max });
+        }
+        let control = value
+            .chars()
+            .any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\t' || c == '\r')));
+        if control {
+            return Err(TextError::Control);
+        }
+        Ok(Self(value.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_accept_machine_names_and_refuse_the_rest() {
+        assert!(Slug::parse("client-standard").is_ok());
+        assert!(Slug::parse("it").is_ok());
+        assert!(matches!(Slug::parse(""), Err(NameError::Empty { .. })));
+        assert!(matches!(
+            Slug::parse("-x"),
+            Err(NameError::BadCharacter { ch: '-', .. })
+        ));
+        assert!(matches!(
+            Slug::parse("Client"),
+            Err(NameError::BadCharacter { ch: 'C', .. })
+        ));
+        assert!(matches!(
+            Slug::parse(&"a".repeat(65)),
+            Err(NameError::TooLong { len: 65, max: 64 })
+        ));
+    }
+
+    #[test]
+    fn emails_are_lowercased_and_checked() {
+        assert_eq!(
+            Email::parse(" Ann@Example.COM ").unwrap().as_str(),
+            "ann@example.com"
+        );
+        for bad in [
+            "",
+            "ann",
+            "@x.org",
+            "ann@",
+            "a b@x.org",
+            "ann@x@y",
+            "ann@.x",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad} should be refused");
+        }
+    }
+
+    #[test]
+    fn text_refuses_empty_long_and_control_characters() {
+        assert_eq!(Text::line("  hi ", 10).unwrap().as_str(), "hi");
+        assert_eq!(Text::line("   ", 10), Err(TextError::Empty));
+        assert_eq!(
+            Text::line("abcdef", 5),
+            Err(TextError::TooLong { len: 6, max: 5 })
+        );
+        assert_eq!(Text::line("a\nb", 5), Err(TextError::Control));
+        assert!(Text::paragraph("a\nb", 5).is_ok());
+    }
+}

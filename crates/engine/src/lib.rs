@@ -1,0 +1,15 @@
+//! The offboarding domain of Exeunt.
+//!
+//! Blueprints and their lint, conditions (CEL), due-date arithmetic, the case and task state
+//! machine, precheck findings and the audit chain's hashing. This crate does no I/O: callers
+//! pass the clock's reading, the actor and the data, and store what comes back.
+
+pub mod audit;
+pub mod blueprint;
+pub mod case;
+pub mod condition;
+pub mod due;
+pub mod ids;
+pub mod plan;
+pub mod subject;
+pub mod teams;
