@@ -1,1 +1,87 @@
+//! Exeunt's use cases.
+//!
+//! Each use case opens one store transaction, loads what it needs, asks the engine what
+//! changes, writes the change and its audit event together, and commits. The CLI (and later
+//! the server) call these and nothing below them.
 
+mod blueprints;
+mod cases;
+mod directory;
+mod env;
+mod error;
+
+use std::sync::Arc;
+
+use engine::audit::AuditDraft;
+use engine::tenant::{Tenant, User};
+use jiff::Timestamp;
+use serde_json::Value;
+use store::{Store, Tx};
+
+pub use blueprints::{BlueprintChoice, BlueprintInfo};
+pub use cases::{CaseView, EvidenceUpload, StartCase, StartedCase};
+pub use directory::{NewSubject, SubjectView as SubjectDetail};
+pub use env::{Clock, FixedClock, Ids, SystemClock};
+pub use error::{AppError, Result};
+
+/// The application: a store, a clock and an id source.
+#[derive(Clone)]
+pub struct App<S> {
+    store: S,
+    clock: Arc<dyn Clock>,
+    ids: Arc<Ids>,
+}
+
+/// Who is acting, in which tenant. Every use case takes one; every query is scoped by it.
+#[derive(Clone, Debug)]
+pub struct Actor {
+    pub tenant: Tenant,
+    pub user: User,
+}
+
+impl<S: Store> App<S> {
+    pub fn new(store: S, clock: Arc<dyn Clock>, ids: Arc<Ids>) -> Self {
+        Self { store, clock, ids }
+    }
+
+    /// The machine's clock and fresh randomness.
+    pub fn system(store: S) -> Self {
+        Self::new(store, Arc::new(SystemClock), Arc::new(Ids::from_entropy()))
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    fn new_id(&self) -> uuid::Uuid {
+        self.ids.next(self.clock.now())
+    }
+}
+
+/// Appends an audit event for `actor` in the transaction that makes the change.
+async fn audit<T: Tx>(
+    tx: &mut T,
+    actor: &Actor,
+    at: Timestamp,
+    action: &'static str,
+    target: (&'static str, String),
+    payload: Value,
+) -> Result<()> {
+    tx.append_audit(
+        actor.tenant.id,
+        at,
+        AuditDraft {
+            actor: actor.user.actor(),
+            action,
+            target_kind: target.0,
+            target_id: target.1,
+            payload,
+        },
+    )
+    .await?;
+    Ok(())
+}

@@ -13,3 +13,4 @@ pub mod ids;
 pub mod plan;
 pub mod subject;
 pub mod teams;
+pub mod tenant;

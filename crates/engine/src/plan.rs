@@ -3,7 +3,7 @@
 use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::blueprint::{Blueprint, Owner, Severity, TaskKind};
 use crate::condition::{EvalError, SubjectView};
@@ -45,7 +45,7 @@ pub struct Finding {
     pub message: String,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct StagePlan {
     pub id: Slug,
     pub title: String,

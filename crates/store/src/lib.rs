@@ -1,1 +1,300 @@
+//! Persistence for Exeunt.
+//!
+//! One [`Store`] trait, shaped by what the use cases need, with a SQLite implementation (the
+//! zero-setup default: one file under the data dir) and a PostgreSQL one (for several replicas).
+//! Every read and write happens inside a [`Tx`]; a use case that changes something writes the
+//! change and its audit event in the same transaction.
+//!
+//! The SQL lives once, in `queries.rs`, which is compiled twice: as `sqlite::queries` and as
+//! `postgres::queries`, each with its own concrete `Db` type. What differs between the two
+//! (how a write transaction begins, row locks) lives in the two dialect modules.
 
+mod model;
+pub mod postgres;
+pub mod sqlite;
+
+use std::borrow::Cow;
+use std::future::Future;
+
+use engine::audit::{AuditDraft, AuditEvent, Hash};
+use engine::case::{Case, CaseFile, CaseFinding, Task};
+use engine::ids::{CaseId, Email, Slug, SubjectId, SubjectKey, TenantId, UserId};
+use engine::subject::{Record, Subject, SubjectState};
+use engine::tenant::{Team, Tenant, User};
+use jiff::Timestamp;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{AssertSqlSafe, SqlSafeStr};
+
+pub use model::{
+    CaseFilter, CaseSummary, EvidenceFile, EvidenceMeta, StoredBlueprint, SubjectFilter,
+    TaskFilter, TaskRow,
+};
+
+/// Errors of the persistence layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the database at {location}: {source}")]
+    Open {
+        location: String,
+        source: sqlx::Error,
+    },
+    #[error("cannot migrate the database schema: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{what} already exists")]
+    Conflict { what: String },
+    #[error("the database holds a value this version cannot read: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Database(sqlx::Error),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict {
+                what: db
+                    .constraint()
+                    .unwrap_or("a row with the same key")
+                    .to_owned(),
+            },
+            _ => StoreError::Database(e),
+        }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A database Exeunt can run on.
+pub trait Store: Clone + Send + Sync + 'static {
+    type Tx: Tx;
+
+    /// A transaction that only reads: a consistent snapshot.
+    fn read(&self) -> impl Future<Output = Result<Self::Tx>> + Send;
+
+    /// A transaction that writes. Writers that touch the same case or the same tenant's audit
+    /// chain are serialized, so every audit event gets the next number.
+    fn write(&self) -> impl Future<Output = Result<Self::Tx>> + Send;
+
+    /// Which backend this is, for messages and benchmarks.
+    fn backend(&self) -> &'static str;
+}
+
+/// Everything Exeunt reads and writes, inside one transaction. Every method takes the tenant:
+/// no query reaches across tenants.
+pub trait Tx: Send {
+    fn commit(self) -> impl Future<Output = Result<()>> + Send;
+
+    fn insert_tenant(
+        &mut self,
+        tenant: &Tenant,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<()>> + Send;
+    fn tenants(&mut self) -> impl Future<Output = Result<Vec<Tenant>>> + Send;
+    fn tenant_by_slug(
+        &mut self,
+        slug: &Slug,
+    ) -> impl Future<Output = Result<Option<Tenant>>> + Send;
+
+    fn insert_user(
+        &mut self,
+        user: &User,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<()>> + Send;
+    fn users(&mut self, tenant: TenantId) -> impl Future<Output = Result<Vec<User>>> + Send;
+    fn user(
+        &mut self,
+        tenant: TenantId,
+        id: UserId,
+    ) -> impl Future<Output = Result<Option<User>>> + Send;
+    fn user_by_email(
+        &mut self,
+        tenant: TenantId,
+        email: &Email,
+    ) -> impl Future<Output = Result<Option<User>>> + Send;
+
+    fn insert_team(
+        &mut self,
+        tenant: TenantId,
+        team: &Team,
+    ) -> impl Future<Output = Result<()>> + Send;
+    fn add_team_member(
+        &mut self,
+        tenant: TenantId,
+        team: &Slug,
+        user: UserId,
+    ) -> impl Future<Output = Result<()>> + Send;
+    fn teams(&mut self, tenant: TenantId) -> impl Future<Output = Result<Vec<Team>>> + Send;
+
+    fn insert_subject(
+        &mut self,
+        subject: &Subject,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<()>> + Send;
+    fn set_subject_state(
+        &mut self,
+        tenant: TenantId,
+        id: SubjectId,
+        state: SubjectState,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<()>> + Send;
+    fn subject(
+        &mut self,
+        tenant: TenantId,
+        id: SubjectId,
+    ) -> impl Future<Output = Result<Option<Subject>>> + Send;
+    fn subject_by_key(
+        &mut self,
+        tenant: TenantId,
+        key: &SubjectKey,
+    ) -> impl Future<Output = Result<Option<Subject>>> + Send;
+    fn subjects(
+        &mut self,
+        tenant: TenantId,
+        filter: &SubjectFilter,
+    ) -> impl Future<Output = Result<Vec<Subject>>> + Send;
+
+    fn insert_record(
+        &mut self,
+        tenant: TenantId,
+        record: &Record,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<()>> + Send;
+    fn records(
+        &mut self,
+        tenant: TenantId,
+        subject: SubjectId,
+    ) -> impl Future<Output = Result<Vec<Record>>> + Send;
+
+    fn insert_blueprint(
+        &mut self,
+        tenant: TenantId,
+        blueprint: &StoredBlueprint,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// The given version, or the latest when `version` is `None`.
+    fn blueprint(
+        &mut self,
+        tenant: TenantId,
+        id: &Slug,
+        version: Option<u32>,
+    ) -> impl Future<Output = Result<Option<StoredBlueprint>>> + Send;
+    /// The latest version of every blueprint the tenant stored.
+    fn blueprints(
+        &mut self,
+        tenant: TenantId,
+    ) -> impl Future<Output = Result<Vec<StoredBlueprint>>> + Send;
+
+    fn next_case_number(&mut self, tenant: TenantId) -> impl Future<Output = Result<i64>> + Send;
+    /// Inserts a new case with its tasks and findings.
+    fn insert_case(&mut self, file: &CaseFile) -> impl Future<Output = Result<()>> + Send;
+    fn update_case(&mut self, case: &Case) -> impl Future<Output = Result<()>> + Send;
+    fn update_task(
+        &mut self,
+        tenant: TenantId,
+        task: &Task,
+    ) -> impl Future<Output = Result<()>> + Send;
+    fn upsert_finding(
+        &mut self,
+        tenant: TenantId,
+        finding: &CaseFinding,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// A case with its tasks and findings; in a write transaction the case is locked until commit.
+    fn case_file(
+        &mut self,
+        tenant: TenantId,
+        number: i64,
+    ) -> impl Future<Output = Result<Option<CaseFile>>> + Send;
+    fn cases(
+        &mut self,
+        tenant: TenantId,
+        filter: &CaseFilter,
+    ) -> impl Future<Output = Result<Vec<CaseSummary>>> + Send;
+    /// The number of the subject's case that is not done, if any.
+    fn open_case_of(
+        &mut self,
+        tenant: TenantId,
+        subject: SubjectId,
+    ) -> impl Future<Output = Result<Option<i64>>> + Send;
+    /// Numbers of the child cases that are not done.
+    fn open_children(
+        &mut self,
+        tenant: TenantId,
+        parent: CaseId,
+    ) -> impl Future<Output = Result<Vec<i64>>> + Send;
+    fn tasks(
+        &mut self,
+        tenant: TenantId,
+        filter: &TaskFilter,
+    ) -> impl Future<Output = Result<Vec<TaskRow>>> + Send;
+
+    fn insert_evidence(
+        &mut self,
+        tenant: TenantId,
+        evidence: &EvidenceFile,
+    ) -> impl Future<Output = Result<()>> + Send;
+    fn evidence(
+        &mut self,
+        tenant: TenantId,
+        case: CaseId,
+    ) -> impl Future<Output = Result<Vec<EvidenceMeta>>> + Send;
+
+    /// Chains and stores an event after the tenant's current head.
+    fn append_audit(
+        &mut self,
+        tenant: TenantId,
+        at: Timestamp,
+        draft: AuditDraft,
+    ) -> impl Future<Output = Result<AuditEvent>> + Send;
+    fn audit_head(
+        &mut self,
+        tenant: TenantId,
+    ) -> impl Future<Output = Result<Option<(i64, Hash)>>> + Send;
+    /// Up to `limit` events after `after_seq`, in order.
+    fn audit_events(
+        &mut self,
+        tenant: TenantId,
+        after_seq: i64,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<AuditEvent>>> + Send;
+}
+
+/// Where Exeunt keeps its data: a SQLite file under a directory, or a PostgreSQL URL.
+#[derive(Clone, Debug)]
+pub enum Location {
+    Sqlite(std::path::PathBuf),
+    Postgres(String),
+}
+
+impl Location {
+    /// A `postgres://` (or `postgresql://`) URL selects PostgreSQL; otherwise the SQLite file
+    /// `exeunt.db` in `data_dir`.
+    pub fn choose(database_url: Option<&str>, data_dir: &std::path::Path) -> Self {
+        match database_url {
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Location::Postgres(url.to_owned())
+            }
+            Some(path) => Location::Sqlite(std::path::PathBuf::from(
+                path.trim_start_matches("sqlite://"),
+            )),
+            None => Location::Sqlite(data_dir.join("exeunt.db")),
+        }
+    }
+}
+
+/// A migrator over migrations embedded in the binary: (version, name, SQL).
+fn migrator(migrations: &[(i64, &'static str, &'static str)]) -> Migrator {
+    Migrator::with_migrations(
+        migrations
+            .iter()
+            .map(|(version, name, sql)| {
+                Migration::new(
+                    *version,
+                    Cow::Borrowed(*name),
+                    MigrationType::Simple,
+                    AssertSqlSafe(*sql).into_sql_str(),
+                    false,
+                )
+            })
+            .collect(),
+    )
+}

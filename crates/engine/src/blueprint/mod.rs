@@ -153,6 +153,24 @@ impl OwnerRole {
     }
 }
 
+impl Owner {
+    /// The compact form stored with a task: `team:it`, `role:line_manager`.
+    pub fn encode(&self) -> String {
+        match self {
+            Owner::Team(t) => format!("team:{t}"),
+            Owner::Role(r) => format!("role:{}", r.as_str()),
+        }
+    }
+
+    pub fn decode(s: &str) -> Option<Self> {
+        match s.split_once(':')? {
+            ("team", t) => Slug::parse(t).ok().map(Owner::Team),
+            ("role", r) => OwnerRole::parse(r).map(Owner::Role),
+            _ => None,
+        }
+    }
+}
+
 impl fmt::Display for Owner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -1,0 +1,689 @@
+//! Starting, running and ending cases; tasks; the audit log.
+
+use engine::audit::{AuditEvent, ChainVerifier};
+use engine::blueprint::Blueprint;
+use engine::case::{Act, Case, CaseFile, CaseStatus, Task, TaskStatus};
+use engine::condition::SubjectView as ConditionView;
+use engine::ids::{CaseId, Email, EvidenceId, Slug, SubjectKey};
+use engine::plan::{PlanInput, evaluate_checks, plan};
+use engine::subject::{Subject, SubjectState};
+use engine::tenant::User;
+use jiff::civil::Date;
+use serde::Serialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use store::{
+    CaseFilter, CaseSummary, EvidenceFile, EvidenceMeta, Store, SubjectFilter, TaskFilter, TaskRow,
+    Tx,
+};
+
+use crate::blueprints::{BlueprintChoice, parse_named, store_version};
+use crate::directory::{find_subject, load_subject};
+use crate::{Actor, App, AppError, Result, audit};
+
+/// What starting a case needs.
+#[derive(Clone, Debug)]
+pub struct StartCase {
+    pub subject: SubjectKey,
+    /// The blueprint to use; otherwise the one whose `applies_when` matches the subject.
+    pub blueprint: Option<BlueprintChoice>,
+    pub exit_date: Date,
+    /// The case owner; the actor when not given.
+    pub owner: Option<Email>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct StartedCase {
+    pub number: i64,
+    pub blueprint_id: String,
+    pub blueprint_version: u32,
+    pub tasks: usize,
+    /// Child cases opened by an organization case.
+    pub children: Vec<i64>,
+}
+
+/// A case as people look at it.
+#[derive(Clone, Debug, Serialize)]
+pub struct CaseView {
+    #[serde(flatten)]
+    pub file: CaseFile,
+    pub subject: Subject,
+    pub owner: Option<User>,
+    pub current_stage: Option<String>,
+    pub children: Vec<CaseSummary>,
+    pub evidence: Vec<EvidenceMeta>,
+}
+
+/// A file to attach as evidence.
+#[derive(Clone, Debug)]
+pub struct EvidenceUpload {
+    pub file_name: String,
+    pub content: Vec<u8>,
+}
+
+/// The largest evidence file kept in the database.
+pub const EVIDENCE_MAX_BYTES: usize = 25 * 1024 * 1024;
+
+impl<S: Store> App<S> {
+    pub async fn start_case(&self, actor: &Actor, start: StartCase) -> Result<StartedCase> {
+        let mut tx = self.store.write().await?;
+        let owner = match &start.owner {
+            Some(email) => tx
+                .user_by_email(actor.tenant.id, email)
+                .await?
+                .ok_or_else(|| AppError::invalid("--owner", format!("no user {email}")))?,
+            None => actor.user.clone(),
+        };
+        let subject = find_subject(&mut tx, actor, &start.subject).await?;
+        let (bp, text) = match &start.blueprint {
+            Some(choice) => self.resolve(&mut tx, actor, choice).await?,
+            None => self.matching_blueprint(&mut tx, actor, &subject).await?,
+        };
+        let (file, children) = self
+            .open_case(
+                &mut tx,
+                actor,
+                &owner,
+                &subject,
+                &bp,
+                &text,
+                start.exit_date,
+                None,
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(StartedCase {
+            number: file.case.number,
+            blueprint_id: bp.id.to_string(),
+            blueprint_version: bp.version,
+            tasks: file.tasks.len(),
+            children,
+        })
+    }
+
+    /// The one blueprint for the subject's kind whose `applies_when` holds.
+    async fn matching_blueprint(
+        &self,
+        tx: &mut S::Tx,
+        actor: &Actor,
+        subject: &Subject,
+    ) -> Result<(Blueprint, String)> {
+        let records = tx.records(actor.tenant.id, subject.id).await?;
+        let parent = match subject.parent_id {
+            Some(p) => tx.subject(actor.tenant.id, p).await?,
+            None => None,
+        };
+        let mut matches = Vec::new();
+        for (_, bp, text) in self.available(tx, actor).await? {
+            if bp.scope != subject.kind {
+                continue;
+            }
+            let view = ConditionView::new(subject, &records, parent.as_ref(), &bp.attributes);
+            let applies = match &bp.applies_when {
+                None => true,
+                Some(c) => c
+                    .evaluate(&view)
+                    .map_err(|e| AppError::invalid(format!("applies_when of {}", bp.id), e))?,
+            };
+            if applies {
+                matches.push((bp, text));
+            }
+        }
+        match matches.len() {
+            1 => Ok(matches.remove(0)),
+            0 => Err(AppError::NotFound(format!(
+                "no blueprint applies to {} `{}`; name one with --blueprint",
+                subject.kind, subject.key
+            ))),
+            _ => {
+                let ids: Vec<String> = matches.iter().map(|(b, _)| b.id.to_string()).collect();
+                Err(AppError::invalid(
+                    "--blueprint",
+                    format!(
+                        "several blueprints apply to `{}` ({}); name one",
+                        subject.key,
+                        ids.join(", ")
+                    ),
+                ))
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn open_case(
+        &self,
+        tx: &mut S::Tx,
+        actor: &Actor,
+        owner: &User,
+        subject: &Subject,
+        bp: &Blueprint,
+        text: &str,
+        exit_date: Date,
+        parent: Option<CaseId>,
+    ) -> Result<(CaseFile, Vec<i64>)> {
+        let at = self.now();
+        if bp.scope != subject.kind {
+            return Err(AppError::invalid(
+                "--blueprint",
+                format!(
+                    "blueprint {} is for a {}, but `{}` is a {}",
+                    bp.id, bp.scope, subject.key, subject.kind
+                ),
+            ));
+        }
+        match subject.state {
+            SubjectState::Active => {}
+            state => {
+                return Err(AppError::Conflict(format!(
+                    "`{}` is {state}; only an active subject can start offboarding",
+                    subject.key
+                )));
+            }
+        }
+        if let Some(number) = tx.open_case_of(actor.tenant.id, subject.id).await? {
+            return Err(AppError::Conflict(format!(
+                "`{}` already has an open case: {number}",
+                subject.key
+            )));
+        }
+        store_version(tx, actor, bp, text, at).await?;
+        let records = tx.records(actor.tenant.id, subject.id).await?;
+        let parent_subject = match subject.parent_id {
+            Some(p) => tx.subject(actor.tenant.id, p).await?,
+            None => None,
+        };
+        let view = ConditionView::new(subject, &records, parent_subject.as_ref(), &bp.attributes);
+        let planned = plan(&PlanInput {
+            blueprint: bp,
+            view: &view,
+            attributes: &subject.attributes,
+            exit_date,
+            case_owner_label: owner.email.as_str(),
+        })?;
+        let case_id = CaseId(self.new_id());
+        let number = tx.next_case_number(actor.tenant.id).await?;
+        let tasks: Vec<Task> = planned
+            .tasks
+            .into_iter()
+            .zip(0..)
+            .map(|(t, position)| Task {
+                case_id,
+                id: t.id,
+                stage: t.stage,
+                position,
+                title: t.title,
+                description: t.description,
+                kind: t.kind,
+                action: t.action,
+                checklist: t.checklist,
+                owner: t.owner,
+                owner_label: t.owner_label,
+                assignee: None,
+                depends_on: t.depends_on,
+                due_at: t.due_at,
+                evidence_required: t.evidence_required,
+                status: TaskStatus::Open,
+                closed_at: None,
+                closed_by: None,
+                note: None,
+                waive_reason: None,
+            })
+            .collect();
+        let mut file = CaseFile {
+            case: Case {
+                tenant_id: actor.tenant.id,
+                id: case_id,
+                number,
+                subject_id: subject.id,
+                blueprint_id: bp.id.clone(),
+                blueprint_version: bp.version,
+                parent_id: parent,
+                owner_id: owner.id,
+                exit_date,
+                status: CaseStatus::Open,
+                resolution: None,
+                confirmation_word: bp.confirmation_word.clone(),
+                stages: planned.stages,
+                opened_at: at,
+                closed_at: None,
+                closed_by: None,
+                close_reason: None,
+            },
+            tasks,
+            findings: Vec::new(),
+        };
+        file.apply_precheck(planned.findings)?;
+        file.refresh_status();
+        tx.insert_case(&file).await?;
+        tx.set_subject_state(actor.tenant.id, subject.id, SubjectState::Offboarding, at)
+            .await?;
+        audit(tx, actor, at, "case.started", ("case", number.to_string()), json!({
+            "summary": format!("started case {number} for {} `{}` with {}@{}", subject.kind, subject.key, bp.id, bp.version),
+            "subject": subject.key, "blueprint": bp.id, "version": bp.version, "exit_date": exit_date,
+            "owner": owner.email, "tasks": file.tasks.len(),
+            "findings": file.findings.iter().map(|f| f.finding.check_id.as_str()).collect::<Vec<_>>(),
+        })).await?;
+
+        let mut children = Vec::new();
+        if let Some(kind) = bp.fan_out {
+            let filter = SubjectFilter {
+                kind: Some(kind),
+                include_offboarded: false,
+                parent: None,
+                limit: i64::MAX,
+                offset: 0,
+            };
+            for child in tx.subjects(actor.tenant.id, &filter).await? {
+                if child.state != SubjectState::Active
+                    || tx.open_case_of(actor.tenant.id, child.id).await?.is_some()
+                {
+                    continue;
+                }
+                let (child_bp, child_text) = self.matching_blueprint(tx, actor, &child).await?;
+                let (child_file, _) = Box::pin(self.open_case(
+                    tx,
+                    actor,
+                    owner,
+                    &child,
+                    &child_bp,
+                    &child_text,
+                    exit_date,
+                    Some(case_id),
+                ))
+                .await?;
+                children.push(child_file.case.number);
+            }
+        }
+        Ok((file, children))
+    }
+
+    async fn locked_case(&self, tx: &mut S::Tx, actor: &Actor, number: i64) -> Result<CaseFile> {
+        tx.case_file(actor.tenant.id, number)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("no case {number}")))
+    }
+
+    pub async fn case(&self, actor: &Actor, number: i64) -> Result<CaseView> {
+        let mut tx = self.store.read().await?;
+        let file = self.locked_case(&mut tx, actor, number).await?;
+        let subject = tx
+            .subject(actor.tenant.id, file.case.subject_id)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("the subject of case {number}")))?;
+        let owner = tx.user(actor.tenant.id, file.case.owner_id).await?;
+        let children = tx
+            .cases(
+                actor.tenant.id,
+                &CaseFilter {
+                    parent: Some(file.case.id),
+                    limit: i64::MAX,
+                    ..CaseFilter::default()
+                },
+            )
+            .await?;
+        let evidence = tx.evidence(actor.tenant.id, file.case.id).await?;
+        Ok(CaseView {
+            current_stage: file.current_stage().map(|s| s.id.to_string()),
+            file,
+            subject,
+            owner,
+            children,
+            evidence,
+        })
+    }
+
+    pub async fn cases(&self, actor: &Actor, filter: &CaseFilter) -> Result<Vec<CaseSummary>> {
+        Ok(self
+            .store
+            .read()
+            .await?
+            .cases(actor.tenant.id, filter)
+            .await?)
+    }
+
+    /// Runs the pinned blueprint's checks against the subject as it is now.
+    pub async fn precheck(&self, actor: &Actor, number: i64) -> Result<CaseFile> {
+        let at = self.now();
+        let mut tx = self.store.write().await?;
+        let mut file = self.locked_case(&mut tx, actor, number).await?;
+        let stored = tx
+            .blueprint(
+                actor.tenant.id,
+                &file.case.blueprint_id,
+                Some(file.case.blueprint_version),
+            )
+            .await?
+            .ok_or_else(|| {
+                AppError::NotFound(format!(
+                    "blueprint {}@{}",
+                    file.case.blueprint_id, file.case.blueprint_version
+                ))
+            })?;
+        let teams = self.team_slugs(&mut tx, actor).await?;
+        let bp = parse_named(stored.id.as_str(), &stored.source, &teams)?;
+        let subject = tx
+            .subject(actor.tenant.id, file.case.subject_id)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("the subject of case {number}")))?;
+        let view = load_subject(&mut tx, actor, &subject.key).await?;
+        let cond = ConditionView::new(
+            &view.subject,
+            &view.records,
+            view.parent.as_ref(),
+            &bp.attributes,
+        );
+        let outcome = file.apply_precheck(evaluate_checks(&bp, &cond)?)?;
+        for f in &file.findings {
+            tx.upsert_finding(actor.tenant.id, f).await?;
+        }
+        audit(&mut tx, actor, at, "case.prechecked", ("case", number.to_string()), json!({
+            "summary": format!("ran precheck on case {number}: {} opened, {} resolved", outcome.opened.len(), outcome.resolved.len()),
+            "opened": outcome.opened, "resolved": outcome.resolved,
+        })).await?;
+        tx.commit().await?;
+        Ok(file)
+    }
+
+    pub async fn complete_task(
+        &self,
+        actor: &Actor,
+        number: i64,
+        task: &Slug,
+        note: Option<String>,
+        evidence: Vec<EvidenceUpload>,
+    ) -> Result<Task> {
+        for e in &evidence {
+            if e.content.len() > EVIDENCE_MAX_BYTES {
+                return Err(AppError::invalid(
+                    "--evidence",
+                    format!(
+                        "{} is {} bytes; the limit is {EVIDENCE_MAX_BYTES}",
+                        e.file_name,
+                        e.content.len()
+                    ),
+                ));
+            }
+        }
+        let at = self.now();
+        let mut tx = self.store.write().await?;
+        let mut file = self.locked_case(&mut tx, actor, number).await?;
+        let before = file.case.status;
+        let done = file
+            .complete_task(
+                task.as_str(),
+                Act {
+                    by: actor.user.id,
+                    at,
+                },
+                note.clone(),
+                !evidence.is_empty(),
+            )?
+            .clone();
+        tx.update_task(actor.tenant.id, &done).await?;
+        let mut files = Vec::new();
+        for e in evidence {
+            let sha256: [u8; 32] = Sha256::digest(&e.content).into();
+            let meta = EvidenceMeta {
+                id: EvidenceId(self.new_id()),
+                tenant_id: actor.tenant.id,
+                case_id: file.case.id,
+                task_id: task.clone(),
+                file_name: e.file_name,
+                size: i64::try_from(e.content.len()).unwrap_or(i64::MAX),
+                sha256,
+                added_by: actor.user.id,
+                added_at: at,
+            };
+            files.push(json!({"file": meta.file_name, "sha256": engine::audit::to_hex(&sha256), "size": meta.size}));
+            tx.insert_evidence(
+                actor.tenant.id,
+                &EvidenceFile {
+                    meta,
+                    content: e.content,
+                },
+            )
+            .await?;
+        }
+        audit(&mut tx, actor, at, "task.completed", ("task", format!("{number}/{task}")), json!({
+            "summary": format!("completed task {task} of case {number}"), "note": note, "evidence": files,
+        })).await?;
+        self.record_status_change(&mut tx, actor, &file, before)
+            .await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    pub async fn waive_task(
+        &self,
+        actor: &Actor,
+        number: i64,
+        task: &Slug,
+        reason: &str,
+    ) -> Result<Task> {
+        let at = self.now();
+        let mut tx = self.store.write().await?;
+        let mut file = self.locked_case(&mut tx, actor, number).await?;
+        let before = file.case.status;
+        let waived = file
+            .waive_task(
+                task.as_str(),
+                Act {
+                    by: actor.user.id,
+                    at,
+                },
+                reason,
+            )?
+            .clone();
+        tx.update_task(actor.tenant.id, &waived).await?;
+        audit(
+            &mut tx,
+            actor,
+            at,
+            "task.waived",
+            ("task", format!("{number}/{task}")),
+            json!({
+                "summary": format!("waived task {task} of case {number}"), "reason": reason.trim(),
+            }),
+        )
+        .await?;
+        self.record_status_change(&mut tx, actor, &file, before)
+            .await?;
+        tx.commit().await?;
+        Ok(waived)
+    }
+
+    pub async fn assign_task(
+        &self,
+        actor: &Actor,
+        number: i64,
+        task: &Slug,
+        assignee: Option<&Email>,
+    ) -> Result<Task> {
+        let at = self.now();
+        let mut tx = self.store.write().await?;
+        let user = match assignee {
+            Some(email) => Some(
+                tx.user_by_email(actor.tenant.id, email)
+                    .await?
+                    .ok_or_else(|| AppError::invalid("assignee", format!("no user {email}")))?,
+            ),
+            None => None,
+        };
+        let mut file = self.locked_case(&mut tx, actor, number).await?;
+        let assigned = file
+            .assign_task(task.as_str(), user.as_ref().map(|u| u.id))?
+            .clone();
+        tx.update_task(actor.tenant.id, &assigned).await?;
+        let to = user.as_ref().map(|u| u.email.to_string());
+        audit(&mut tx, actor, at, "task.assigned", ("task", format!("{number}/{task}")), json!({
+            "summary": match &to { Some(e) => format!("assigned task {task} of case {number} to {e}"), None => format!("unassigned task {task} of case {number}") },
+            "assignee": to,
+        })).await?;
+        tx.commit().await?;
+        Ok(assigned)
+    }
+
+    pub async fn waive_finding(
+        &self,
+        actor: &Actor,
+        number: i64,
+        check: &Slug,
+        reason: &str,
+    ) -> Result<()> {
+        let at = self.now();
+        let mut tx = self.store.write().await?;
+        let mut file = self.locked_case(&mut tx, actor, number).await?;
+        let finding = file
+            .waive_finding(
+                check.as_str(),
+                Act {
+                    by: actor.user.id,
+                    at,
+                },
+                reason,
+            )?
+            .clone();
+        tx.upsert_finding(actor.tenant.id, &finding).await?;
+        audit(&mut tx, actor, at, "finding.waived", ("case", number.to_string()), json!({
+            "summary": format!("waived {} `{check}` on case {number}", finding.finding.severity.as_str()), "reason": reason.trim(),
+        })).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Closes a case as completed: the approver types the confirmation word.
+    pub async fn close_case(&self, actor: &Actor, number: i64, word: &str) -> Result<Case> {
+        let at = self.now();
+        let mut tx = self.store.write().await?;
+        let mut file = self.locked_case(&mut tx, actor, number).await?;
+        let open_children = tx.open_children(actor.tenant.id, file.case.id).await?;
+        file.close(
+            word,
+            Act {
+                by: actor.user.id,
+                at,
+            },
+            &open_children,
+        )?;
+        tx.update_case(&file.case).await?;
+        tx.set_subject_state(
+            actor.tenant.id,
+            file.case.subject_id,
+            SubjectState::Offboarded,
+            at,
+        )
+        .await?;
+        audit(&mut tx, actor, at, "case.closed", ("case", number.to_string()), json!({
+            "summary": format!("closed case {number} as completed; the subject is offboarded"), "resolution": "completed",
+        })).await?;
+        tx.commit().await?;
+        Ok(file.case)
+    }
+
+    /// Cancels a case. Its tasks and history stay; the subject is active again.
+    pub async fn cancel_case(&self, actor: &Actor, number: i64, reason: &str) -> Result<Case> {
+        let at = self.now();
+        let mut tx = self.store.write().await?;
+        let mut file = self.locked_case(&mut tx, actor, number).await?;
+        file.cancel(
+            Act {
+                by: actor.user.id,
+                at,
+            },
+            reason,
+        )?;
+        tx.update_case(&file.case).await?;
+        tx.set_subject_state(
+            actor.tenant.id,
+            file.case.subject_id,
+            SubjectState::Active,
+            at,
+        )
+        .await?;
+        audit(&mut tx, actor, at, "case.cancelled", ("case", number.to_string()), json!({
+            "summary": format!("cancelled case {number}"), "resolution": "cancelled", "reason": reason.trim(),
+        })).await?;
+        tx.commit().await?;
+        Ok(file.case)
+    }
+
+    async fn record_status_change(
+        &self,
+        tx: &mut S::Tx,
+        actor: &Actor,
+        file: &CaseFile,
+        before: CaseStatus,
+    ) -> Result<()> {
+        if file.case.status == before {
+            return Ok(());
+        }
+        tx.update_case(&file.case).await?;
+        let number = file.case.number;
+        audit(tx, actor, self.now(), "case.status_changed", ("case", number.to_string()), json!({
+            "summary": format!("case {number} is now {}", file.case.status), "from": before, "to": file.case.status,
+        })).await
+    }
+
+    pub async fn tasks(&self, actor: &Actor, filter: TaskFilter) -> Result<Vec<TaskRow>> {
+        Ok(self
+            .store
+            .read()
+            .await?
+            .tasks(actor.tenant.id, &filter)
+            .await?)
+    }
+
+    /// The actor's open tasks: assigned to them, or to one of their teams and unassigned.
+    pub async fn my_tasks(&self, actor: &Actor, limit: i64) -> Result<Vec<TaskRow>> {
+        let mut tx = self.store.read().await?;
+        let teams: Vec<Slug> = tx
+            .teams(actor.tenant.id)
+            .await?
+            .into_iter()
+            .filter(|t| t.members.contains(&actor.user.id))
+            .map(|t| t.slug)
+            .collect();
+        Ok(tx
+            .tasks(
+                actor.tenant.id,
+                &TaskFilter {
+                    case: None,
+                    mine: Some((actor.user.id, teams)),
+                    open_only: true,
+                    limit,
+                },
+            )
+            .await?)
+    }
+
+    /// Walks the tenant's whole audit chain; returns the number of events.
+    pub async fn verify_audit(&self, actor: &Actor) -> Result<i64> {
+        let mut verifier = ChainVerifier::new();
+        let mut tx = self.store.read().await?;
+        let head = tx.audit_head(actor.tenant.id).await?;
+        self.walk_audit(&mut tx, actor, |e| verifier.push(e).map_err(AppError::from))
+            .await?;
+        Ok(verifier.finish(head)?)
+    }
+
+    /// Calls `each` with every event of the tenant, in order, reading in batches.
+    pub async fn walk_audit<T: Tx>(
+        &self,
+        tx: &mut T,
+        actor: &Actor,
+        mut each: impl FnMut(&AuditEvent) -> Result<()>,
+    ) -> Result<()> {
+        const BATCH: i64 = 10_000;
+        let mut after = 0;
+        loop {
+            let events = tx.audit_events(actor.tenant.id, after, BATCH).await?;
+            for e in &events {
+                each(e)?;
+            }
+            match events.last() {
+                Some(last) if events.len() == BATCH as usize => after = last.seq,
+                _ => return Ok(()),
+            }
+        }
+    }
+}

@@ -1,0 +1,353 @@
+//! Tenants, users, teams, subjects and records.
+
+use engine::ids::{Email, RecordId, Slug, SubjectId, SubjectKey, TenantId, Text, UserId};
+use engine::subject::{
+    Attributes, Record, RecordFields, RecordKind, Subject, SubjectKind, SubjectState,
+};
+use engine::teams::DEFAULT_TEAMS;
+use engine::tenant::{Role, Team, Tenant, User};
+use serde::Serialize;
+use serde_json::json;
+use store::{Store, SubjectFilter, Tx};
+
+use crate::{Actor, App, AppError, Result, audit};
+
+/// A subject to add, already parsed.
+#[derive(Clone, Debug)]
+pub struct NewSubject {
+    pub key: SubjectKey,
+    pub kind: SubjectKind,
+    pub name: Text,
+    /// The key of the client a product belongs to.
+    pub parent: Option<SubjectKey>,
+    pub attributes: Attributes,
+}
+
+/// A subject with its records and its parent.
+#[derive(Clone, Debug, Serialize)]
+pub struct SubjectView {
+    pub subject: Subject,
+    pub parent: Option<Subject>,
+    pub records: Vec<Record>,
+    pub open_case: Option<i64>,
+}
+
+impl<S: Store> App<S> {
+    /// Creates a tenant with its owner and the default teams. The owner is also the tenant's
+    /// first actor, so the audit chain starts with its own creation.
+    pub async fn init_tenant(
+        &self,
+        slug: Slug,
+        name: Text,
+        owner_email: Email,
+        owner_name: Text,
+    ) -> Result<Actor> {
+        let at = self.now();
+        let mut tx = self.store.write().await?;
+        if tx.tenant_by_slug(&slug).await?.is_some() {
+            return Err(AppError::Conflict(format!(
+                "a tenant `{slug}` already exists here"
+            )));
+        }
+        let tenant = Tenant {
+            id: TenantId(self.new_id()),
+            slug,
+            name,
+        };
+        let owner = User {
+            tenant_id: tenant.id,
+            id: UserId(self.new_id()),
+            email: owner_email,
+            name: owner_name,
+            role: Role::Owner,
+        };
+        tx.insert_tenant(&tenant, at).await?;
+        tx.insert_user(&owner, at).await?;
+        let actor = Actor {
+            tenant,
+            user: owner,
+        };
+        audit(&mut tx, &actor, at, "tenant.created", ("tenant", actor.tenant.id.to_string()),
+            json!({"summary": format!("created tenant {}", actor.tenant.slug), "name": actor.tenant.name})).await?;
+        audit(
+            &mut tx,
+            &actor,
+            at,
+            "user.created",
+            ("user", actor.user.id.to_string()),
+            json!({"summary": "created the owner", "email": actor.user.email, "role": "owner"}),
+        )
+        .await?;
+        for (slug, name) in DEFAULT_TEAMS {
+            let team = Team {
+                slug: Slug::parse(slug).map_err(|e| AppError::invalid("team", e))?,
+                name: Text::line(name, 200).map_err(|e| AppError::invalid("team", e))?,
+                members: Vec::new(),
+            };
+            tx.insert_team(actor.tenant.id, &team).await?;
+            audit(
+                &mut tx,
+                &actor,
+                at,
+                "team.created",
+                ("team", team.slug.to_string()),
+                json!({"summary": format!("created team {}", team.slug), "name": team.name}),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(actor)
+    }
+
+    /// Resolves who is acting: the tenant by slug (or the only one) and the user by email (or
+    /// the tenant's first owner).
+    pub async fn actor(&self, tenant: Option<&Slug>, email: Option<&Email>) -> Result<Actor> {
+        let mut tx = self.store.read().await?;
+        let tenant = match tenant {
+            Some(slug) => tx
+                .tenant_by_slug(slug)
+                .await?
+                .ok_or_else(|| AppError::NotFound(format!("no tenant `{slug}`")))?,
+            None => {
+                let mut all = tx.tenants().await?;
+                match all.len() {
+                    0 => {
+                        return Err(AppError::NotFound(
+                            "no tenant here yet; run `exeunt init` first".into(),
+                        ));
+                    }
+                    1 => all.remove(0),
+                    _ => {
+                        let names: Vec<String> = all.iter().map(|t| t.slug.to_string()).collect();
+                        return Err(AppError::invalid(
+                            "--tenant",
+                            format!("several tenants exist ({}); name one", names.join(", ")),
+                        ));
+                    }
+                }
+            }
+        };
+        let user = match email {
+            Some(email) => tx.user_by_email(tenant.id, email).await?.ok_or_else(|| {
+                AppError::NotFound(format!("no user {email} in tenant {}", tenant.slug))
+            })?,
+            None => tx
+                .users(tenant.id)
+                .await?
+                .into_iter()
+                .find(|u| u.role == Role::Owner)
+                .ok_or_else(|| {
+                    AppError::NotFound(format!("tenant {} has no owner", tenant.slug))
+                })?,
+        };
+        Ok(Actor { tenant, user })
+    }
+
+    pub async fn add_user(
+        &self,
+        actor: &Actor,
+        email: Email,
+        name: Text,
+        role: Role,
+        teams: &[Slug],
+    ) -> Result<User> {
+        let at = self.now();
+        let mut tx = self.store.write().await?;
+        if tx.user_by_email(actor.tenant.id, &email).await?.is_some() {
+            return Err(AppError::Conflict(format!("a user {email} already exists")));
+        }
+        let known = tx.teams(actor.tenant.id).await?;
+        for team in teams {
+            if !known.iter().any(|t| &t.slug == team) {
+                return Err(AppError::invalid(
+                    "--team",
+                    format!("unknown team `{team}`"),
+                ));
+            }
+        }
+        let user = User {
+            tenant_id: actor.tenant.id,
+            id: UserId(self.new_id()),
+            email,
+            name,
+            role,
+        };
+        tx.insert_user(&user, at).await?;
+        for team in teams {
+            tx.add_team_member(actor.tenant.id, team, user.id).await?;
+        }
+        audit(&mut tx, actor, at, "user.created", ("user", user.id.to_string()),
+            json!({"summary": format!("added {} as {}", user.email, user.role), "email": user.email, "role": user.role, "teams": teams})).await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    pub async fn users(&self, actor: &Actor) -> Result<Vec<User>> {
+        Ok(self.store.read().await?.users(actor.tenant.id).await?)
+    }
+
+    pub async fn teams(&self, actor: &Actor) -> Result<Vec<Team>> {
+        Ok(self.store.read().await?.teams(actor.tenant.id).await?)
+    }
+
+    /// Adds subjects all together: if one is refused, none is added. The error names the
+    /// position (0-based) of the subject at fault.
+    pub async fn add_subjects(
+        &self,
+        actor: &Actor,
+        subjects: Vec<NewSubject>,
+    ) -> Result<Vec<Subject>, (usize, AppError)> {
+        let at = self.now();
+        let mut tx = self.store.write().await.map_err(|e| (0, e.into()))?;
+        let mut added: Vec<Subject> = Vec::new();
+        for (i, new) in subjects.into_iter().enumerate() {
+            let subject = self
+                .check_new_subject(&mut tx, actor, &added, new)
+                .await
+                .map_err(|e| (i, e))?;
+            tx.insert_subject(&subject, at)
+                .await
+                .map_err(|e| (i, e.into()))?;
+            audit(&mut tx, actor, at, "subject.created", ("subject", subject.id.to_string()),
+                json!({"summary": format!("added {} {}", subject.kind, subject.key), "key": subject.key,
+                       "name": subject.name, "attributes": subject.attributes}))
+                .await
+                .map_err(|e| (i, e))?;
+            added.push(subject);
+        }
+        tx.commit().await.map_err(|e| (0, e.into()))?;
+        Ok(added)
+    }
+
+    async fn check_new_subject(
+        &self,
+        tx: &mut S::Tx,
+        actor: &Actor,
+        batch: &[Subject],
+        new: NewSubject,
+    ) -> Result<Subject> {
+        let tenant = actor.tenant.id;
+        if tx.subject_by_key(tenant, &new.key).await?.is_some()
+            || batch.iter().any(|s| s.key == new.key)
+        {
+            return Err(AppError::Conflict(format!(
+                "a subject `{}` already exists",
+                new.key
+            )));
+        }
+        let parent_id = match (new.kind, &new.parent) {
+            (SubjectKind::Product, None) => {
+                return Err(AppError::invalid(
+                    "parent",
+                    "a product needs the key of the client it belongs to",
+                ));
+            }
+            (SubjectKind::Product, Some(key)) => {
+                let parent = match batch.iter().find(|s| &s.key == key) {
+                    Some(s) => s.clone(),
+                    None => tx.subject_by_key(tenant, key).await?.ok_or_else(|| {
+                        AppError::invalid("parent", format!("no subject `{key}`"))
+                    })?,
+                };
+                if parent.kind != SubjectKind::Client {
+                    return Err(AppError::invalid(
+                        "parent",
+                        format!(
+                            "`{key}` is a {}; a product belongs to a client",
+                            parent.kind
+                        ),
+                    ));
+                }
+                Some(parent.id)
+            }
+            (_, Some(_)) => return Err(AppError::invalid("parent", "only a product has a parent")),
+            (_, None) => None,
+        };
+        Ok(Subject {
+            tenant_id: tenant,
+            id: SubjectId(self.new_id()),
+            key: new.key,
+            kind: new.kind,
+            name: new.name,
+            parent_id,
+            state: SubjectState::Active,
+            attributes: new.attributes,
+        })
+    }
+
+    pub async fn subjects(&self, actor: &Actor, filter: &SubjectFilter) -> Result<Vec<Subject>> {
+        Ok(self
+            .store
+            .read()
+            .await?
+            .subjects(actor.tenant.id, filter)
+            .await?)
+    }
+
+    pub async fn subject(&self, actor: &Actor, key: &SubjectKey) -> Result<SubjectView> {
+        let mut tx = self.store.read().await?;
+        load_subject(&mut tx, actor, key).await
+    }
+
+    pub async fn add_record(
+        &self,
+        actor: &Actor,
+        key: &SubjectKey,
+        kind: RecordKind,
+        fields: RecordFields,
+    ) -> Result<Record> {
+        let at = self.now();
+        let mut tx = self.store.write().await?;
+        let subject = find_subject(&mut tx, actor, key).await?;
+        if matches!(
+            subject.state,
+            SubjectState::Offboarded | SubjectState::Purged
+        ) {
+            return Err(AppError::Conflict(format!(
+                "subject `{key}` is {}; its records can no longer change",
+                subject.state
+            )));
+        }
+        let record = Record {
+            id: RecordId(self.new_id()),
+            subject_id: subject.id,
+            kind,
+            fields,
+        };
+        tx.insert_record(actor.tenant.id, &record, at).await?;
+        audit(&mut tx, actor, at, "record.created", ("subject", subject.id.to_string()),
+            json!({"summary": format!("added a {kind} to {key}"), "record": record.id, "kind": kind, "fields": record.fields})).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+}
+
+pub(crate) async fn find_subject<T: Tx>(
+    tx: &mut T,
+    actor: &Actor,
+    key: &SubjectKey,
+) -> Result<Subject> {
+    tx.subject_by_key(actor.tenant.id, key)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("no subject `{key}`")))
+}
+
+pub(crate) async fn load_subject<T: Tx>(
+    tx: &mut T,
+    actor: &Actor,
+    key: &SubjectKey,
+) -> Result<SubjectView> {
+    let subject = find_subject(tx, actor, key).await?;
+    let parent = match subject.parent_id {
+        Some(p) => tx.subject(actor.tenant.id, p).await?,
+        None => None,
+    };
+    let records = tx.records(actor.tenant.id, subject.id).await?;
+    let open_case = tx.open_case_of(actor.tenant.id, subject.id).await?;
+    Ok(SubjectView {
+        subject,
+        parent,
+        records,
+        open_case,
+    })
+}

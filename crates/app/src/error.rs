@@ -1,0 +1,44 @@
+//! What a use case can refuse, or fail with.
+
+use engine::audit::ChainBreak;
+use engine::blueprint::Diagnostic;
+use engine::case::CaseError;
+use engine::plan::PlanError;
+use store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Something named does not exist (in this tenant).
+    #[error("{0}")]
+    NotFound(String),
+    /// An input was not acceptable: names the input and what was expected.
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    /// The request conflicts with the current state.
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Case(#[from] CaseError),
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error("blueprint {name} has {} problem(s): {}", diagnostics.len(), diagnostics.first().map(ToString::to_string).unwrap_or_default())]
+    Blueprint {
+        name: String,
+        diagnostics: Vec<Diagnostic>,
+    },
+    #[error(transparent)]
+    Chain(#[from] ChainBreak),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl AppError {
+    pub fn invalid(field: impl Into<String>, message: impl ToString) -> Self {
+        AppError::Invalid {
+            field: field.into(),
+            message: message.to_string(),
+        }
+    }
+}
+
+pub type Result<T, E = AppError> = std::result::Result<T, E>;

@@ -1,0 +1,203 @@
+//! `exeunt bench`: measured figures, each next to a limit measured in the same run.
+//!
+//! Both benchmarks work in a fresh directory under the current one (not /tmp, which may be a
+//! RAM disk) and delete it afterwards.
+
+use std::io::{Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use app::{Actor, App, BlueprintChoice, StartCase};
+use engine::audit::AuditDraft;
+use engine::ids::{Email, Slug, SubjectKey, Text};
+use engine::subject::{Attributes, SubjectKind};
+use store::sqlite::SqliteStore;
+use store::{Store, Tx};
+
+use crate::cli::BenchCmd;
+
+/// Tasks per case in the write benchmark: a realistic case size, so each completion loads a
+/// case of that many tasks.
+const TASKS_PER_CASE: u32 = 20;
+
+pub async fn run(cmd: &BenchCmd) -> anyhow::Result<ExitCode> {
+    let dir = BenchDir::create()?;
+    match cmd {
+        BenchCmd::Write { ops } => write(&dir.0, *ops).await?,
+        BenchCmd::Audit { events } => audit(&dir.0, *events).await?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+struct BenchDir(PathBuf);
+
+impl BenchDir {
+    fn create() -> anyhow::Result<Self> {
+        let path = PathBuf::from(format!("exeunt-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        Ok(Self(path))
+    }
+}
+
+impl Drop for BenchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// fdatasync calls per second on a file in `dir`: the ceiling for one durable commit at a time.
+fn fsync_probe(dir: &Path, duration: Duration) -> anyhow::Result<f64> {
+    let mut file = std::fs::File::create(dir.join("fsync-probe"))?;
+    let block = [0x5au8; 4096];
+    let start = Instant::now();
+    let mut n = 0u64;
+    while start.elapsed() < duration {
+        file.seek(SeekFrom::Start(0))?;
+        file.write_all(&block)?;
+        file.sync_data()?;
+        n += 1;
+    }
+    Ok(n as f64 / start.elapsed().as_secs_f64())
+}
+
+async fn setup(dir: &Path) -> anyhow::Result<(App<SqliteStore>, Actor)> {
+    let store = SqliteStore::open(&dir.join("exeunt.db"), true).await?;
+    let app = App::system(store);
+    let actor = app
+        .init_tenant(
+            Slug::parse("bench")?,
+            Text::line("Bench firm", 100)?,
+            Email::parse("owner@bench.example")?,
+            Text::line("Owner", 100)?,
+        )
+        .await?;
+    Ok((app, actor))
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+async fn write(dir: &Path, ops: u32) -> anyhow::Result<()> {
+    let (app, actor) = setup(dir).await?;
+    let tasks: String = (0..TASKS_PER_CASE)
+        .map(|i| format!("      - id: t{i}\n        title: Task {i}\n        team: operations\n"))
+        .collect();
+    let blueprint = format!(
+        "id: bench\nversion: 1\ntitle: Bench\nscope: client\nstages:\n  - id: only\n    title: Only\n    tasks:\n{tasks}"
+    );
+    let cases = ops.div_ceil(TASKS_PER_CASE);
+    let mut numbers = Vec::new();
+    for i in 0..cases {
+        let key = SubjectKey::parse(&format!("client-{i}"))?;
+        let subject = app::NewSubject {
+            key: key.clone(),
+            kind: SubjectKind::Client,
+            name: Text::line(&format!("Client {i}"), 100)?,
+            parent: None,
+            attributes: Attributes::default(),
+        };
+        app.add_subjects(&actor, vec![subject])
+            .await
+            .map_err(|(_, e)| e)?;
+        let started = app
+            .start_case(
+                &actor,
+                StartCase {
+                    subject: key,
+                    blueprint: Some(BlueprintChoice::Source {
+                        name: "bench".into(),
+                        text: blueprint.clone(),
+                    }),
+                    exit_date: jiff::civil::date(2027, 1, 29),
+                    owner: None,
+                },
+            )
+            .await?;
+        numbers.push(started.number);
+    }
+    let probe = fsync_probe(dir, Duration::from_secs(2))?;
+    let mut latencies = Vec::with_capacity(ops as usize);
+    let start = Instant::now();
+    'outer: for number in &numbers {
+        for t in 0..TASKS_PER_CASE {
+            if latencies.len() == ops as usize {
+                break 'outer;
+            }
+            let task = Slug::parse(&format!("t{t}"))?;
+            let began = Instant::now();
+            app.complete_task(&actor, *number, &task, None, Vec::new())
+                .await?;
+            latencies.push(began.elapsed());
+        }
+    }
+    let elapsed = start.elapsed();
+    latencies.sort();
+    let rate = latencies.len() as f64 / elapsed.as_secs_f64();
+    println!(
+        "bench write: complete a task (state change + audit event, one transaction), SQLite WAL synchronous=FULL, 1 writer"
+    );
+    println!("  operations      {}", latencies.len());
+    println!("  throughput      {rate:.0} ops/s");
+    println!(
+        "  latency p50     {:.2} ms",
+        percentile(&latencies, 0.50).as_secs_f64() * 1e3
+    );
+    println!(
+        "  latency p99     {:.2} ms",
+        percentile(&latencies, 0.99).as_secs_f64() * 1e3
+    );
+    println!("  fsync probe     {probe:.0} fdatasync/s (same directory, same run)");
+    println!(
+        "  ratio           {:.2} × the probe (target ≥ 0.50)",
+        rate / probe
+    );
+    Ok(())
+}
+
+async fn audit(dir: &Path, events: u32) -> anyhow::Result<()> {
+    let (app, actor) = setup(dir).await?;
+    const BATCH: u32 = 50_000;
+    let mut written = 1 + engine::teams::DEFAULT_TEAMS.len() as u32 + 1;
+    let started = Instant::now();
+    while written < events {
+        let mut tx = app.store().write().await?;
+        for _ in 0..BATCH.min(events - written) {
+            tx.append_audit(
+                actor.tenant.id,
+                app.now(),
+                AuditDraft {
+                    actor: actor.user.actor(),
+                    action: "task.completed",
+                    target_kind: "task",
+                    target_id: format!("{}/t{}", written / 20, written % 20),
+                    payload: serde_json::json!({"summary": format!("completed task t{} of case {}", written % 20, written / 20), "note": null}),
+                },
+            )
+            .await?;
+            written += 1;
+        }
+        tx.commit().await?;
+    }
+    let setup_time = started.elapsed();
+    let begin = Instant::now();
+    let verified = app.verify_audit(&actor).await?;
+    let elapsed = begin.elapsed();
+    let rate = verified as f64 / elapsed.as_secs_f64();
+    println!("bench audit: verify a tenant's audit chain on SQLite (hash every event and payload)");
+    println!(
+        "  events          {verified} (written in {:.1} s)",
+        setup_time.as_secs_f64()
+    );
+    println!("  verify time     {:.2} s", elapsed.as_secs_f64());
+    println!("  throughput      {rate:.0} events/s");
+    println!(
+        "  ratio           {:.2} × the target of 500000 events/s",
+        rate / 500_000.0
+    );
+    Ok(())
+}

@@ -1,0 +1,342 @@
+//! The command line, as clap parses it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use engine::ids::{Email, Slug, SubjectKey};
+use jiff::civil::Date;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "exeunt",
+    version,
+    about = "Offboarding you can prove: staged, audited cases for clients, employees and organizations."
+)]
+pub struct Cli {
+    /// Where the SQLite database lives.
+    #[arg(
+        long,
+        global = true,
+        env = "EXEUNT_DATA_DIR",
+        default_value = "./exeunt-data"
+    )]
+    pub data_dir: PathBuf,
+    /// A postgres:// URL selects PostgreSQL instead of the SQLite file in the data dir.
+    #[arg(
+        long,
+        global = true,
+        env = "EXEUNT_DATABASE_URL",
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+    /// The tenant to act in (needed only when there are several).
+    #[arg(long, global = true, env = "EXEUNT_TENANT")]
+    pub tenant: Option<Slug>,
+    /// Act as this user (default: the tenant's owner).
+    #[arg(long = "as", global = true, env = "EXEUNT_ACTOR", value_name = "EMAIL")]
+    pub actor: Option<Email>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create the database and a tenant with its owner and default teams.
+    Init(InitArgs),
+    /// Lint, list, show and dry-run blueprints.
+    #[command(subcommand)]
+    Blueprint(BlueprintCmd),
+    /// Add, list, show and import subjects.
+    #[command(subcommand)]
+    Subject(SubjectCmd),
+    /// Add records (documents, notes, contacts, accounts, integrations, assets, work items).
+    #[command(subcommand)]
+    Record(RecordCmd),
+    /// Add and list users.
+    #[command(subcommand)]
+    User(UserCmd),
+    /// Start, list, show, precheck, close and cancel cases.
+    #[command(subcommand)]
+    Case(CaseCmd),
+    /// List, complete, assign and waive tasks.
+    #[command(subcommand)]
+    Task(TaskCmd),
+    /// Verify and export the audit chain.
+    #[command(subcommand)]
+    Audit(AuditCmd),
+    /// Measure the write path and audit verification.
+    #[command(subcommand)]
+    Bench(BenchCmd),
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// The organization's name.
+    #[arg(long, default_value = "My firm")]
+    pub org: String,
+    /// The tenant's short name.
+    #[arg(long, default_value = "default")]
+    pub slug: Slug,
+    #[arg(long, default_value = "owner@example.com")]
+    pub owner_email: Email,
+    #[arg(long, default_value = "Owner")]
+    pub owner_name: String,
+}
+
+#[derive(Args, Debug)]
+pub struct JsonFlag {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BlueprintCmd {
+    /// Report every problem in blueprint files, with file:line:col.
+    Lint {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// The blueprints this tenant can use.
+    List(JsonFlag),
+    /// A blueprint's stages, tasks and checks.
+    Show {
+        /// A blueprint id, or a YAML file.
+        blueprint: String,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Dry run: the tasks a case would get, with owners and due dates.
+    Plan {
+        /// A blueprint id, or a YAML file.
+        blueprint: String,
+        #[arg(long)]
+        subject: SubjectKey,
+        #[arg(long, value_parser = parse_date)]
+        exit_date: Date,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Store a new version of a blueprint after lint.
+    Add { file: PathBuf },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SubjectCmd {
+    /// Add one subject.
+    Add {
+        key: SubjectKey,
+        #[arg(long)]
+        kind: engine::subject::SubjectKind,
+        #[arg(long)]
+        name: String,
+        /// The client a product belongs to.
+        #[arg(long)]
+        parent: Option<SubjectKey>,
+        /// An attribute, NAME=VALUE (repeatable): role, department, country, timezone, …
+        #[arg(long = "attr", value_name = "NAME=VALUE", value_parser = parse_pair)]
+        attributes: Vec<(String, String)>,
+    },
+    /// List subjects; offboarded ones only with --all.
+    List {
+        #[arg(long)]
+        kind: Option<engine::subject::SubjectKind>,
+        /// Include offboarded and purged subjects.
+        #[arg(long)]
+        all: bool,
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(i64).range(1..=10_000))]
+        limit: i64,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// A subject with its records.
+    Show {
+        key: SubjectKey,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Import subjects from CSV: header `key,kind,name[,parent][,ATTRIBUTE…]`. All or nothing.
+    Import { file: PathBuf },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RecordCmd {
+    /// Add a record: `exeunt record add jdoe account system=ldap identifier=jdoe`.
+    Add {
+        subject: SubjectKey,
+        kind: engine::subject::RecordKind,
+        #[arg(value_name = "FIELD=VALUE", value_parser = parse_pair)]
+        fields: Vec<(String, String)>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCmd {
+    Add {
+        email: Email,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "member")]
+        role: engine::tenant::Role,
+        /// A team the user belongs to (repeatable).
+        #[arg(long = "team")]
+        teams: Vec<Slug>,
+    },
+    List(JsonFlag),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CaseCmd {
+    /// Start offboarding a subject.
+    Start {
+        subject: SubjectKey,
+        #[arg(long, value_parser = parse_date)]
+        exit_date: Date,
+        /// A blueprint id or YAML file; by default the one that applies to the subject.
+        #[arg(long)]
+        blueprint: Option<String>,
+        /// The case owner's email (default: you).
+        #[arg(long)]
+        owner: Option<Email>,
+    },
+    List {
+        #[arg(long, value_parser = parse_case_status)]
+        status: Option<engine::case::CaseStatus>,
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(i64).range(1..=10_000))]
+        limit: i64,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    Show {
+        number: CaseNumber,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Run the checks again; fixed problems clear.
+    Precheck { number: CaseNumber },
+    /// Waive a blocker or warning, with a reason.
+    Waive {
+        number: CaseNumber,
+        check: Slug,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Close a case whose tasks are all done: type the confirmation word.
+    Close {
+        number: CaseNumber,
+        /// The confirmation word, TERMINATE unless the blueprint says otherwise.
+        #[arg(long)]
+        confirm: String,
+    },
+    /// Cancel a case; its tasks and history stay.
+    Cancel {
+        number: CaseNumber,
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TaskCmd {
+    /// Your open tasks, or a case's tasks.
+    List {
+        #[arg(long)]
+        case: Option<CaseNumber>,
+        /// Include done and waived tasks.
+        #[arg(long)]
+        all: bool,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    Complete {
+        number: CaseNumber,
+        task: Slug,
+        #[arg(long)]
+        note: Option<String>,
+        /// A file to attach as evidence (repeatable).
+        #[arg(long)]
+        evidence: Vec<PathBuf>,
+    },
+    Assign {
+        number: CaseNumber,
+        task: Slug,
+        /// The assignee; omit with --unassign.
+        #[arg(required_unless_present = "unassign")]
+        assignee: Option<Email>,
+        #[arg(long, conflicts_with = "assignee")]
+        unassign: bool,
+    },
+    Waive {
+        number: CaseNumber,
+        task: Slug,
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCmd {
+    /// Walk the chain; exit 1 and name the first broken link if any.
+    Verify,
+    /// Write every event as JSON Lines.
+    Export {
+        /// Where to write (default: standard output).
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BenchCmd {
+    /// Complete tasks one after another on SQLite (synchronous=FULL) against an fsync probe.
+    Write {
+        #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(10..=1_000_000))]
+        ops: u32,
+    },
+    /// Verify an audit chain of this many events.
+    Audit {
+        #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+        events: u32,
+    },
+}
+
+/// A case number as people type it: `12` or `#12`.
+#[derive(Clone, Copy, Debug)]
+pub struct CaseNumber(pub i64);
+
+impl std::str::FromStr for CaseNumber {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim_start_matches('#')
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n > 0)
+            .map(CaseNumber)
+            .ok_or_else(|| {
+                format!("`{s}` is not a case number; expected a positive whole number such as 12")
+            })
+    }
+}
+
+fn parse_date(s: &str) -> Result<Date, String> {
+    let ok = s.len() == 10 && s.as_bytes()[4] == b'-' && s.as_bytes()[7] == b'-';
+    s.parse::<Date>()
+        .ok()
+        .filter(|_| ok)
+        .ok_or_else(|| format!("`{s}` is not a date; expected YYYY-MM-DD such as 2026-12-31"))
+}
+
+fn parse_pair(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.trim().to_owned(), v.to_owned()))
+        .ok_or_else(|| format!("`{s}` is not NAME=VALUE"))
+}
+
+fn parse_case_status(s: &str) -> Result<engine::case::CaseStatus, String> {
+    engine::case::CaseStatus::parse(s).ok_or_else(|| {
+        format!(
+            "`{s}` is not a case status; expected one of {}",
+            engine::case::CaseStatus::NAMES.join(", ")
+        )
+    })
+}

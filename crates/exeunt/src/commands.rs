@@ -1,0 +1,972 @@
+//! What each command does: open the store, resolve the actor, call the use case, print.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::{Context, anyhow, bail};
+use app::{Actor, App, AppError, BlueprintChoice, EvidenceUpload, NewSubject, StartCase};
+use engine::audit::to_hex;
+use engine::blueprint::{LintContext, parse};
+use engine::case::{CaseStatus, FindingStatus};
+use engine::ids::{Slug, SubjectKey, Text};
+use engine::subject::{Attributes, RecordFields, Subject, SubjectKind};
+use engine::teams::default_team_slugs;
+use store::postgres::{PostgresStore, redact};
+use store::sqlite::SqliteStore;
+use store::{CaseFilter, Location, Store, SubjectFilter, TaskFilter};
+
+use crate::cli::{
+    AuditCmd, BlueprintCmd, CaseCmd, Cli, Command, RecordCmd, SubjectCmd, TaskCmd, UserCmd,
+};
+use crate::output::{json, local, table};
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match &cli.command {
+        Command::Blueprint(BlueprintCmd::Lint { files }) => return lint(&cli, files).await,
+        Command::Bench(cmd) => return crate::bench::run(cmd).await,
+        _ => {}
+    }
+    let create = matches!(cli.command, Command::Init(_));
+    match location(&cli) {
+        Location::Sqlite(path) => {
+            if create {
+                std::fs::create_dir_all(&cli.data_dir).with_context(|| {
+                    format!("cannot create the data dir {}", cli.data_dir.display())
+                })?;
+            } else if !path.exists() {
+                bail!(
+                    "no Exeunt data in {} (run `exeunt init` first, or pass --data-dir)",
+                    cli.data_dir.display()
+                );
+            }
+            let store = SqliteStore::open(&path, create).await?;
+            execute(App::system(store), &cli).await
+        }
+        Location::Postgres(url) => {
+            let store = PostgresStore::open(&url)
+                .await
+                .with_context(|| format!("cannot use {}", redact(&url)))?;
+            execute(App::system(store), &cli).await
+        }
+    }
+}
+
+fn location(cli: &Cli) -> Location {
+    Location::choose(cli.database_url.as_deref(), &cli.data_dir)
+}
+
+async fn execute<S: Store>(app: App<S>, cli: &Cli) -> anyhow::Result<ExitCode> {
+    if let Command::Init(args) = &cli.command {
+        let name = Text::line(&args.org, 200).map_err(|e| anyhow!("--org {e}"))?;
+        let owner_name =
+            Text::line(&args.owner_name, 200).map_err(|e| anyhow!("--owner-name {e}"))?;
+        let actor = app
+            .init_tenant(
+                args.slug.clone(),
+                name,
+                args.owner_email.clone(),
+                owner_name,
+            )
+            .await?;
+        let teams: Vec<String> = app
+            .teams(&actor)
+            .await?
+            .into_iter()
+            .map(|t| t.slug.to_string())
+            .collect();
+        println!(
+            "Initialized Exeunt ({}) for tenant `{}` ({}).",
+            app.store().backend(),
+            actor.tenant.slug,
+            actor.tenant.name
+        );
+        println!("Owner: {}. Teams: {}.", actor.user.email, teams.join(", "));
+        println!("Next: exeunt subject add acme --kind client --name \"Acme Ltd\"");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let actor = app.actor(cli.tenant.as_ref(), cli.actor.as_ref()).await?;
+    match &cli.command {
+        Command::Init(_) | Command::Bench(_) => unreachable!("handled before"),
+        Command::Blueprint(cmd) => blueprint(&app, &actor, cmd).await,
+        Command::Subject(cmd) => subject(&app, &actor, cmd).await,
+        Command::Record(RecordCmd::Add {
+            subject,
+            kind,
+            fields,
+        }) => {
+            let fields =
+                RecordFields::parse(*kind, fields.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+            let record = app.add_record(&actor, subject, *kind, fields).await?;
+            println!("Added {} `{}` to {subject}.", record.kind, record.label());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User(cmd) => user(&app, &actor, cmd).await,
+        Command::Case(cmd) => case(&app, &actor, cmd).await,
+        Command::Task(cmd) => task(&app, &actor, cmd).await,
+        Command::Audit(cmd) => audit(&app, &actor, cmd).await,
+    }
+}
+
+async fn lint(cli: &Cli, files: &[std::path::PathBuf]) -> anyhow::Result<ExitCode> {
+    let teams = tenant_teams(cli).await.unwrap_or_else(default_team_slugs);
+    let mut clean = true;
+    for file in files {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read {}", file.display()))?;
+        match parse(&text, &LintContext { teams: &teams }) {
+            Ok(_) => println!("{}: ok", file.display()),
+            Err(diagnostics) => {
+                clean = false;
+                for d in diagnostics {
+                    println!(
+                        "{}:{}:{}: error: {}",
+                        file.display(),
+                        d.line,
+                        d.column,
+                        d.message
+                    );
+                }
+            }
+        }
+    }
+    Ok(if clean {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// The acting tenant's teams when a database is there; lint then checks owners against them.
+async fn tenant_teams(cli: &Cli) -> Option<Vec<String>> {
+    let teams = match location(cli) {
+        Location::Sqlite(path) => {
+            let app = App::system(SqliteStore::open(&path, false).await.ok()?);
+            let actor = app
+                .actor(cli.tenant.as_ref(), cli.actor.as_ref())
+                .await
+                .ok()?;
+            app.teams(&actor).await.ok()?
+        }
+        Location::Postgres(url) => {
+            let app = App::system(PostgresStore::open(&url).await.ok()?);
+            let actor = app
+                .actor(cli.tenant.as_ref(), cli.actor.as_ref())
+                .await
+                .ok()?;
+            app.teams(&actor).await.ok()?
+        }
+    };
+    Some(teams.into_iter().map(|t| t.slug.to_string()).collect())
+}
+
+fn choice(arg: &str) -> anyhow::Result<BlueprintChoice> {
+    let path = Path::new(arg);
+    if path.exists() || arg.ends_with(".yaml") || arg.ends_with(".yml") {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read blueprint file {arg}"))?;
+        return Ok(BlueprintChoice::Source {
+            name: arg.to_owned(),
+            text,
+        });
+    }
+    let id = Slug::parse(arg)
+        .map_err(|e| anyhow!("blueprint `{arg}` is neither a file nor an id: {e}"))?;
+    Ok(BlueprintChoice::Id(id))
+}
+
+async fn blueprint<S: Store>(
+    app: &App<S>,
+    actor: &Actor,
+    cmd: &BlueprintCmd,
+) -> anyhow::Result<ExitCode> {
+    match cmd {
+        BlueprintCmd::Lint { .. } => unreachable!("lint runs without a store"),
+        BlueprintCmd::List(flag) => {
+            let all = app.blueprints(actor).await?;
+            if flag.json {
+                json(&all.iter().map(|(i, _, _)| i).collect::<Vec<_>>())?;
+            } else {
+                let rows = all
+                    .iter()
+                    .map(|(i, _, _)| {
+                        vec![
+                            i.id.clone(),
+                            i.version.to_string(),
+                            i.scope.clone(),
+                            i.origin.to_owned(),
+                            i.title.clone(),
+                        ]
+                    })
+                    .collect::<Vec<_>>();
+                table(&["ID", "VERSION", "SCOPE", "ORIGIN", "TITLE"], &rows);
+            }
+        }
+        BlueprintCmd::Show {
+            blueprint,
+            json: flag,
+        } => {
+            let all = app.blueprints(actor).await?;
+            let text = match choice(blueprint)? {
+                BlueprintChoice::Source { text, .. } => text,
+                BlueprintChoice::Id(id) => all
+                    .iter()
+                    .find(|(i, _, _)| i.id == id.as_str())
+                    .map(|(_, _, t)| t.clone())
+                    .ok_or_else(|| {
+                        anyhow!("no blueprint `{id}`; `exeunt blueprint list` shows them")
+                    })?,
+            };
+            let teams: Vec<String> = app
+                .teams(actor)
+                .await?
+                .into_iter()
+                .map(|t| t.slug.to_string())
+                .collect();
+            let bp = parse(&text, &LintContext { teams: &teams }).map_err(|d| {
+                anyhow!(
+                    "{blueprint} has {} problem(s); run `exeunt blueprint lint` on it",
+                    d.len()
+                )
+            })?;
+            if flag.json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(
+                        &serde_json::json!({"id": bp.id, "version": bp.version, "source": text})
+                    )?
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            println!(
+                "{} v{} — {} (scope: {})",
+                bp.id, bp.version, bp.title, bp.scope
+            );
+            if let Some(c) = &bp.applies_when {
+                println!("Applies when: {}", c.source());
+            }
+            println!("Close by typing: {}", bp.confirmation_word);
+            for stage in &bp.stages {
+                println!(
+                    "\n{} — {}{}",
+                    stage.id,
+                    stage.title,
+                    if stage.after.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            " (after {})",
+                            stage
+                                .after
+                                .iter()
+                                .map(Slug::as_str)
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    }
+                );
+                for t in &stage.tasks {
+                    let due = t.due.map(|d| format!(" due {d}")).unwrap_or_default();
+                    let when = t
+                        .when
+                        .as_ref()
+                        .map(|c| format!(" when {}", c.source()))
+                        .unwrap_or_default();
+                    println!(
+                        "  - {} [{}] {} — {}{due}{when}",
+                        t.id,
+                        t.kind.as_str(),
+                        t.title,
+                        t.owner
+                    );
+                }
+            }
+            if !bp.checks.is_empty() {
+                println!("\nChecks:");
+                for c in &bp.checks {
+                    println!(
+                        "  - {} ({}, gates {}): {}",
+                        c.id,
+                        c.severity.as_str(),
+                        c.stage,
+                        c.condition.source()
+                    );
+                }
+            }
+        }
+        BlueprintCmd::Plan {
+            blueprint,
+            subject,
+            exit_date,
+            json: flag,
+        } => {
+            let plan = app
+                .plan(actor, &choice(blueprint)?, subject, *exit_date)
+                .await?;
+            if flag.json {
+                json(&plan)?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            let tz = jiff::tz::TimeZone::get(&plan.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+            println!(
+                "Plan for {subject} with {}@{}, exit date {} ({}):",
+                plan.blueprint_id, plan.blueprint_version, plan.exit_date, plan.time_zone
+            );
+            let rows = plan
+                .tasks
+                .iter()
+                .map(|t| {
+                    vec![
+                        t.stage.to_string(),
+                        t.id.to_string(),
+                        t.owner_label.clone(),
+                        t.due_at.map(|d| local(d, &tz)).unwrap_or_default(),
+                        t.title.clone(),
+                    ]
+                })
+                .collect::<Vec<_>>();
+            table(&["STAGE", "TASK", "OWNER", "DUE", "TITLE"], &rows);
+            for s in &plan.skipped {
+                println!("skipped {} ({}): when {}", s.id, s.stage, s.when);
+            }
+            for f in &plan.findings {
+                println!(
+                    "{} {}: {}",
+                    f.severity.as_str().to_uppercase(),
+                    f.check_id,
+                    f.message
+                );
+            }
+        }
+        BlueprintCmd::Add { file } => {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let info = app
+                .add_blueprint(actor, &file.display().to_string(), &text)
+                .await
+                .map_err(blueprint_error)?;
+            println!("Stored blueprint {} version {}.", info.id, info.version);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Lint problems print as the error's lines would in `lint`, on one line each.
+fn blueprint_error(e: AppError) -> anyhow::Error {
+    match e {
+        AppError::Blueprint { name, diagnostics } => {
+            let all: Vec<String> = diagnostics.iter().map(|d| format!("{name}:{d}")).collect();
+            anyhow!("blueprint has problems: {}", all.join("; "))
+        }
+        other => other.into(),
+    }
+}
+
+fn attributes(pairs: &[(String, String)]) -> anyhow::Result<Attributes> {
+    Ok(Attributes::parse(
+        pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+    )?)
+}
+
+async fn subject<S: Store>(
+    app: &App<S>,
+    actor: &Actor,
+    cmd: &SubjectCmd,
+) -> anyhow::Result<ExitCode> {
+    match cmd {
+        SubjectCmd::Add {
+            key,
+            kind,
+            name,
+            parent,
+            attributes: attrs,
+        } => {
+            let new = NewSubject {
+                key: key.clone(),
+                kind: *kind,
+                name: Text::line(name, Subject::NAME_MAX).map_err(|e| anyhow!("--name {e}"))?,
+                parent: parent.clone(),
+                attributes: attributes(attrs)?,
+            };
+            app.add_subjects(actor, vec![new])
+                .await
+                .map_err(|(_, e)| e)?;
+            println!("Added {kind} {key}.");
+        }
+        SubjectCmd::List {
+            kind,
+            all,
+            limit,
+            json: flag,
+        } => {
+            let filter = SubjectFilter {
+                kind: *kind,
+                include_offboarded: *all,
+                parent: None,
+                limit: *limit,
+                offset: 0,
+            };
+            let subjects = app.subjects(actor, &filter).await?;
+            if flag.json {
+                json(&subjects)?;
+            } else {
+                let rows = subjects
+                    .iter()
+                    .map(|s| {
+                        vec![
+                            s.key.to_string(),
+                            s.kind.to_string(),
+                            s.state.to_string(),
+                            s.name.to_string(),
+                        ]
+                    })
+                    .collect::<Vec<_>>();
+                table(&["KEY", "KIND", "STATE", "NAME"], &rows);
+            }
+        }
+        SubjectCmd::Show { key, json: flag } => {
+            let view = app.subject(actor, key).await?;
+            if flag.json {
+                json(&view)?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            let s = &view.subject;
+            println!("{} {} — {} ({})", s.kind, s.key, s.name, s.state);
+            if let Some(p) = &view.parent {
+                println!("Belongs to: {} ({})", p.key, p.name);
+            }
+            if let Some(n) = view.open_case {
+                println!("Open case: {n}");
+            }
+            for (k, v) in s.attributes.iter() {
+                println!("  {k}: {v}");
+            }
+            let rows = view
+                .records
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.kind.to_string(),
+                        r.fields
+                            .iter()
+                            .map(|(k, v)| format!("{k}={v}"))
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                    ]
+                })
+                .collect::<Vec<_>>();
+            println!("Records:");
+            table(&["KIND", "FIELDS"], &rows);
+        }
+        SubjectCmd::Import { file } => {
+            let subjects = read_subjects_csv(file)?;
+            let count = subjects.len();
+            let lines: Vec<u64> = subjects.iter().map(|(line, _)| *line).collect();
+            app.add_subjects(actor, subjects.into_iter().map(|(_, s)| s).collect())
+                .await
+                .map_err(|(i, e)| {
+                    anyhow!(
+                        "{}:{}: {e}; nothing was imported",
+                        file.display(),
+                        lines.get(i).copied().unwrap_or(0)
+                    )
+                })?;
+            println!("Imported {count} subjects from {}.", file.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads a subjects CSV; every row is checked before anything is written.
+fn read_subjects_csv(file: &Path) -> anyhow::Result<Vec<(u64, NewSubject)>> {
+    let name = file.display();
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_path(file)
+        .with_context(|| format!("cannot read {name}"))?;
+    let header: Vec<String> = reader
+        .headers()
+        .with_context(|| format!("{name}:1: cannot read the header row"))?
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    for required in ["key", "kind", "name"] {
+        if !header.iter().any(|h| h == required) {
+            bail!(
+                "{name}:1: the header has no `{required}` column; expected key,kind,name[,parent][,attribute…]"
+            );
+        }
+    }
+    let mut out = Vec::new();
+    for row in reader.records() {
+        let row = row.map_err(|e| {
+            let line = e.position().map_or(0, csv::Position::line);
+            anyhow!("{name}:{line}: {e}; nothing was imported")
+        })?;
+        let line = row.position().map_or(0, csv::Position::line);
+        let at = |column: &str, e: &dyn std::fmt::Display| {
+            anyhow!("{name}:{line}: column `{column}`: {e}; nothing was imported")
+        };
+        let get = |column: &str| {
+            header
+                .iter()
+                .position(|h| h == column)
+                .and_then(|i| row.get(i))
+                .unwrap_or("")
+        };
+        let key = SubjectKey::parse(get("key")).map_err(|e| at("key", &e))?;
+        let kind: SubjectKind = get("kind").parse().map_err(|e| at("kind", &e))?;
+        let subject_name =
+            Text::line(get("name"), Subject::NAME_MAX).map_err(|e| at("name", &e))?;
+        let parent = match get("parent") {
+            "" => None,
+            p => Some(SubjectKey::parse(p).map_err(|e| at("parent", &e))?),
+        };
+        let attrs = Attributes::parse(
+            header
+                .iter()
+                .map(String::as_str)
+                .zip(row.iter())
+                .filter(|(h, _)| !matches!(*h, "key" | "kind" | "name" | "parent")),
+        )
+        .map_err(|e| at("attributes", &e))?;
+        out.push((
+            line,
+            NewSubject {
+                key,
+                kind,
+                name: subject_name,
+                parent,
+                attributes: attrs,
+            },
+        ));
+    }
+    if out.is_empty() {
+        bail!("{name}: no rows after the header; nothing was imported");
+    }
+    Ok(out)
+}
+
+async fn user<S: Store>(app: &App<S>, actor: &Actor, cmd: &UserCmd) -> anyhow::Result<ExitCode> {
+    match cmd {
+        UserCmd::Add {
+            email,
+            name,
+            role,
+            teams,
+        } => {
+            let name = Text::line(name, 200).map_err(|e| anyhow!("--name {e}"))?;
+            let user = app
+                .add_user(actor, email.clone(), name, *role, teams)
+                .await?;
+            println!("Added {} as {}.", user.email, user.role);
+        }
+        UserCmd::List(flag) => {
+            let users = app.users(actor).await?;
+            if flag.json {
+                json(&users)?;
+            } else {
+                let rows = users
+                    .iter()
+                    .map(|u| vec![u.email.to_string(), u.role.to_string(), u.name.to_string()])
+                    .collect::<Vec<_>>();
+                table(&["EMAIL", "ROLE", "NAME"], &rows);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn case<S: Store>(app: &App<S>, actor: &Actor, cmd: &CaseCmd) -> anyhow::Result<ExitCode> {
+    match cmd {
+        CaseCmd::Start {
+            subject,
+            exit_date,
+            blueprint,
+            owner,
+        } => {
+            let blueprint = blueprint.as_deref().map(choice).transpose()?;
+            let started = app
+                .start_case(
+                    actor,
+                    StartCase {
+                        subject: subject.clone(),
+                        blueprint,
+                        exit_date: *exit_date,
+                        owner: owner.clone(),
+                    },
+                )
+                .await
+                .map_err(blueprint_error)?;
+            println!(
+                "Started case {} for {subject} with {}@{} ({} tasks).",
+                started.number, started.blueprint_id, started.blueprint_version, started.tasks
+            );
+            if !started.children.is_empty() {
+                let list: Vec<String> = started.children.iter().map(ToString::to_string).collect();
+                println!(
+                    "Opened {} child cases: {}.",
+                    started.children.len(),
+                    list.join(", ")
+                );
+            }
+            let view = app.case(actor, started.number).await?;
+            print_findings(&view.file.findings);
+        }
+        CaseCmd::List {
+            status,
+            limit,
+            json: flag,
+        } => {
+            let cases = app
+                .cases(
+                    actor,
+                    &CaseFilter {
+                        status: *status,
+                        limit: *limit,
+                        ..CaseFilter::default()
+                    },
+                )
+                .await?;
+            if flag.json {
+                json(&cases)?;
+            } else {
+                let rows = cases
+                    .iter()
+                    .map(|c| {
+                        let status = match c.resolution {
+                            Some(r) => format!("done ({})", r.as_str()),
+                            None => c.status.to_string(),
+                        };
+                        vec![
+                            c.number.to_string(),
+                            c.subject_key.to_string(),
+                            c.subject_kind.to_string(),
+                            c.blueprint_id.to_string(),
+                            status,
+                            format!("{}/{}", c.tasks_closed, c.tasks_total),
+                            c.exit_date.to_string(),
+                        ]
+                    })
+                    .collect::<Vec<_>>();
+                table(
+                    &[
+                        "CASE",
+                        "SUBJECT",
+                        "KIND",
+                        "BLUEPRINT",
+                        "STATUS",
+                        "TASKS",
+                        "EXIT",
+                    ],
+                    &rows,
+                );
+            }
+        }
+        CaseCmd::Show { number, json: flag } => {
+            let view = app.case(actor, number.0).await?;
+            if flag.json {
+                json(&view)?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            let c = &view.file.case;
+            let tz = view.subject.attributes.time_zone();
+            let status = match c.resolution {
+                Some(r) => format!("done ({})", r.as_str()),
+                None => c.status.to_string(),
+            };
+            println!(
+                "Case {} · {} {} ({}) · {}@{}",
+                c.number,
+                view.subject.kind,
+                view.subject.key,
+                view.subject.name,
+                c.blueprint_id,
+                c.blueprint_version
+            );
+            println!(
+                "Status: {status} · exit date {} · owner {}",
+                c.exit_date,
+                view.owner
+                    .as_ref()
+                    .map_or("?".to_owned(), |u| u.email.to_string())
+            );
+            if let Some(stage) = &view.current_stage {
+                println!("Current stage: {stage}");
+            }
+            if let Some(reason) = &c.close_reason {
+                println!("Reason: {reason}");
+            }
+            println!("\nStages:");
+            for s in &c.stages {
+                let tasks: Vec<_> = view.file.tasks.iter().filter(|t| t.stage == s.id).collect();
+                let closed = tasks.iter().filter(|t| t.status.is_closed()).count();
+                let mark = if closed == tasks.len() {
+                    "done"
+                } else if Some(s.id.as_str()) == view.current_stage.as_deref() {
+                    "current"
+                } else {
+                    ""
+                };
+                println!("  {:<20} {closed}/{}  {mark}", s.id.as_str(), tasks.len());
+            }
+            print_findings(&view.file.findings);
+            println!("\nTasks:");
+            let now = app.now();
+            let rows = view
+                .file
+                .tasks
+                .iter()
+                .map(|t| {
+                    let overdue = t.status == engine::case::TaskStatus::Open
+                        && t.due_at.is_some_and(|d| d < now);
+                    vec![
+                        t.stage.to_string(),
+                        t.id.to_string(),
+                        format!(
+                            "{}{}",
+                            t.status.as_str(),
+                            if overdue { " OVERDUE" } else { "" }
+                        ),
+                        t.owner_label.clone(),
+                        t.due_at.map(|d| local(d, &tz)).unwrap_or_default(),
+                        t.title.clone(),
+                    ]
+                })
+                .collect::<Vec<_>>();
+            table(&["STAGE", "TASK", "STATUS", "OWNER", "DUE", "TITLE"], &rows);
+            if !view.children.is_empty() {
+                println!("\nChild cases:");
+                for ch in &view.children {
+                    println!(
+                        "  {} {} {} {}/{}",
+                        ch.number, ch.subject_key, ch.status, ch.tasks_closed, ch.tasks_total
+                    );
+                }
+            }
+            if !view.evidence.is_empty() {
+                println!("\nEvidence:");
+                for e in &view.evidence {
+                    println!(
+                        "  {} {} ({} bytes, sha256 {})",
+                        e.task_id,
+                        e.file_name,
+                        e.size,
+                        to_hex(&e.sha256)
+                    );
+                }
+            }
+        }
+        CaseCmd::Precheck { number } => {
+            let file = app.precheck(actor, number.0).await?;
+            println!("Precheck of case {} done.", number.0);
+            print_findings(&file.findings);
+        }
+        CaseCmd::Waive {
+            number,
+            check,
+            reason,
+        } => {
+            app.waive_finding(actor, number.0, check, reason).await?;
+            println!("Waived `{check}` on case {}.", number.0);
+        }
+        CaseCmd::Close { number, confirm } => {
+            app.close_case(actor, number.0, confirm).await?;
+            println!(
+                "Case {} is done (completed). The subject is offboarded.",
+                number.0
+            );
+        }
+        CaseCmd::Cancel { number, reason } => {
+            app.cancel_case(actor, number.0, reason).await?;
+            println!(
+                "Case {} is done (cancelled). Its tasks and history are kept.",
+                number.0
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_findings(findings: &[engine::case::CaseFinding]) {
+    if findings.is_empty() {
+        return;
+    }
+    println!("\nBlockers and warnings:");
+    for f in findings {
+        let status = match f.status {
+            FindingStatus::Open => "open".to_owned(),
+            FindingStatus::Resolved => "resolved".to_owned(),
+            FindingStatus::Waived => format!("waived: {}", f.waive_reason.as_deref().unwrap_or("")),
+        };
+        println!(
+            "  {:<8} {} (stage {}) [{status}]: {}",
+            f.finding.severity.as_str().to_uppercase(),
+            f.finding.check_id,
+            f.finding.stage,
+            f.finding.message
+        );
+    }
+}
+
+async fn task<S: Store>(app: &App<S>, actor: &Actor, cmd: &TaskCmd) -> anyhow::Result<ExitCode> {
+    match cmd {
+        TaskCmd::List {
+            case,
+            all,
+            json: flag,
+        } => {
+            let rows = match case {
+                Some(n) => {
+                    let view = app.case(actor, n.0).await?;
+                    app.tasks(
+                        actor,
+                        TaskFilter {
+                            case: Some(view.file.case.id),
+                            mine: None,
+                            open_only: !all,
+                            limit: 10_000,
+                        },
+                    )
+                    .await?
+                }
+                None => app.my_tasks(actor, 1000).await?,
+            };
+            if flag.json {
+                json(&rows)?;
+            } else {
+                let now = app.now();
+                let table_rows = rows
+                    .iter()
+                    .map(|r| {
+                        let t = &r.task;
+                        let overdue = t.status == engine::case::TaskStatus::Open
+                            && t.due_at.is_some_and(|d| d < now);
+                        vec![
+                            r.case_number.to_string(),
+                            r.subject_key.to_string(),
+                            t.id.to_string(),
+                            format!(
+                                "{}{}",
+                                t.status.as_str(),
+                                if overdue { " OVERDUE" } else { "" }
+                            ),
+                            t.owner_label.clone(),
+                            t.due_at
+                                .map(|d| d.strftime("%Y-%m-%d %H:%MZ").to_string())
+                                .unwrap_or_default(),
+                        ]
+                    })
+                    .collect::<Vec<_>>();
+                table(
+                    &["CASE", "SUBJECT", "TASK", "STATUS", "OWNER", "DUE (UTC)"],
+                    &table_rows,
+                );
+            }
+        }
+        TaskCmd::Complete {
+            number,
+            task,
+            note,
+            evidence,
+        } => {
+            let note = note
+                .as_deref()
+                .map(|n| Text::paragraph(n, 4000).map_err(|e| anyhow!("--note {e}")))
+                .transpose()?;
+            let mut uploads = Vec::new();
+            for path in evidence {
+                let content = std::fs::read(path)
+                    .with_context(|| format!("cannot read evidence file {}", path.display()))?;
+                let file_name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "evidence".into());
+                uploads.push(EvidenceUpload { file_name, content });
+            }
+            let done = app
+                .complete_task(
+                    actor,
+                    number.0,
+                    task,
+                    note.map(|n| n.as_str().to_owned()),
+                    uploads,
+                )
+                .await?;
+            println!("Completed `{}` of case {}.", done.id, number.0);
+            let view = app.case(actor, number.0).await?;
+            if view.file.case.status == CaseStatus::Review {
+                println!(
+                    "Every task is closed: close the case with `exeunt case close {} --confirm {}`.",
+                    number.0, view.file.case.confirmation_word
+                );
+            }
+        }
+        TaskCmd::Assign {
+            number,
+            task,
+            assignee,
+            ..
+        } => {
+            app.assign_task(actor, number.0, task, assignee.as_ref())
+                .await?;
+            match assignee {
+                Some(a) => println!("Assigned `{task}` of case {} to {a}.", number.0),
+                None => println!("Unassigned `{task}` of case {}.", number.0),
+            }
+        }
+        TaskCmd::Waive {
+            number,
+            task,
+            reason,
+        } => {
+            app.waive_task(actor, number.0, task, reason).await?;
+            println!("Waived `{task}` of case {}.", number.0);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn audit<S: Store>(app: &App<S>, actor: &Actor, cmd: &AuditCmd) -> anyhow::Result<ExitCode> {
+    match cmd {
+        AuditCmd::Verify => match app.verify_audit(actor).await {
+            Ok(n) => {
+                println!(
+                    "The audit chain of tenant `{}` is intact: {n} events.",
+                    actor.tenant.slug
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(AppError::Chain(brk)) => {
+                println!("BROKEN: {brk}");
+                Ok(ExitCode::FAILURE)
+            }
+            Err(e) => Err(e.into()),
+        },
+        AuditCmd::Export { output } => {
+            let mut out: Box<dyn Write> = match output {
+                Some(path) => Box::new(std::io::BufWriter::new(
+                    std::fs::File::create(path)
+                        .with_context(|| format!("cannot write {}", path.display()))?,
+                )),
+                None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+            };
+            let mut tx = app.store().read().await?;
+            let mut count = 0u64;
+            app.walk_audit(&mut tx, actor, |e| {
+                serde_json::to_writer(&mut out, e)
+                    .map_err(|err| AppError::invalid("output", err))?;
+                out.write_all(b"\n")
+                    .map_err(|err| AppError::invalid("output", err))?;
+                count += 1;
+                Ok(())
+            })
+            .await?;
+            out.flush()?;
+            if let Some(path) = output {
+                println!("Wrote {count} events to {}.", path.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

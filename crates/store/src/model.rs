@@ -1,0 +1,100 @@
+//! Shapes the store returns that are not engine types: listings, filters, stored files.
+
+use engine::audit::Hash;
+use engine::case::{CaseStatus, Resolution, Task};
+use engine::ids::{CaseId, EvidenceId, Slug, SubjectId, SubjectKey, TenantId, UserId};
+use engine::subject::SubjectKind;
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde::Serialize;
+
+/// A blueprint version as the tenant stored it; cases pin one of these.
+#[derive(Clone, Debug, Serialize)]
+pub struct StoredBlueprint {
+    pub id: Slug,
+    pub version: u32,
+    pub source: String,
+    #[serde(skip)]
+    pub digest: Hash,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct SubjectFilter {
+    pub kind: Option<SubjectKind>,
+    /// Offboarded and purged subjects are hidden unless asked for.
+    pub include_offboarded: bool,
+    pub parent: Option<SubjectId>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct CaseFilter {
+    pub status: Option<CaseStatus>,
+    pub subject: Option<SubjectId>,
+    pub parent: Option<CaseId>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// One line of a case listing.
+#[derive(Clone, Debug, Serialize)]
+pub struct CaseSummary {
+    pub number: i64,
+    pub id: CaseId,
+    pub subject_key: SubjectKey,
+    pub subject_name: String,
+    pub subject_kind: SubjectKind,
+    pub blueprint_id: Slug,
+    pub blueprint_version: u32,
+    pub status: CaseStatus,
+    pub resolution: Option<Resolution>,
+    pub exit_date: Date,
+    pub owner_id: UserId,
+    pub tasks_total: i64,
+    pub tasks_closed: i64,
+    pub opened_at: Timestamp,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct TaskFilter {
+    pub case: Option<CaseId>,
+    /// Tasks assigned to this person, or owned by one of their teams and unassigned.
+    pub mine: Option<(UserId, Vec<Slug>)>,
+    pub open_only: bool,
+    pub limit: i64,
+}
+
+/// A task with the case it belongs to.
+#[derive(Clone, Debug, Serialize)]
+pub struct TaskRow {
+    pub case_number: i64,
+    pub subject_key: SubjectKey,
+    #[serde(flatten)]
+    pub task: Task,
+}
+
+/// A file attached to a task as evidence.
+#[derive(Clone, Debug)]
+pub struct EvidenceFile {
+    pub meta: EvidenceMeta,
+    pub content: Vec<u8>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct EvidenceMeta {
+    pub id: EvidenceId,
+    pub tenant_id: TenantId,
+    pub case_id: CaseId,
+    pub task_id: Slug,
+    pub file_name: String,
+    pub size: i64,
+    #[serde(serialize_with = "hex")]
+    pub sha256: Hash,
+    pub added_by: UserId,
+    pub added_at: Timestamp,
+}
+
+fn hex<S: serde::Serializer>(bytes: &Hash, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&engine::audit::to_hex(bytes))
+}
