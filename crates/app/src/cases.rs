@@ -171,6 +171,12 @@ impl<S: Store> App<S> {
                 ),
             ));
         }
+        if let Some(number) = tx.open_case_of(actor.tenant.id, subject.id).await? {
+            return Err(AppError::Conflict(format!(
+                "`{}` already has an open case: {number}",
+                subject.key
+            )));
+        }
         match subject.state {
             SubjectState::Active => {}
             state => {
@@ -179,12 +185,6 @@ impl<S: Store> App<S> {
                     subject.key
                 )));
             }
-        }
-        if let Some(number) = tx.open_case_of(actor.tenant.id, subject.id).await? {
-            return Err(AppError::Conflict(format!(
-                "`{}` already has an open case: {number}",
-                subject.key
-            )));
         }
         store_version(tx, actor, bp, text, at).await?;
         let records = tx.records(actor.tenant.id, subject.id).await?;

@@ -1,0 +1,648 @@
+//! The store contract: the same scenarios, through the use cases, on SQLite and on PostgreSQL.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use engine::audit::ChainBreak;
+use engine::case::{CaseError, CaseStatus, FindingStatus, Resolution, TaskStatus};
+use engine::ids::{Email, Slug, SubjectKey, Text};
+use engine::subject::{Attributes, RecordFields, RecordKind, SubjectKind, SubjectState};
+use exeunt_app::{
+    Actor, App, AppError, BlueprintChoice, EvidenceUpload, FixedClock, Ids, NewSubject, StartCase,
+};
+use jiff::civil::date;
+use store::postgres::PostgresStore;
+use store::sqlite::SqliteStore;
+use store::{CaseFilter, Store, SubjectFilter};
+
+fn key(s: &str) -> SubjectKey {
+    SubjectKey::parse(s).unwrap()
+}
+
+fn slug(s: &str) -> Slug {
+    Slug::parse(s).unwrap()
+}
+
+fn app_on<S: Store>(store: S) -> App<S> {
+    let clock = FixedClock::new("2026-11-23T09:00:00Z".parse().unwrap());
+    App::new(store, Arc::new(clock), Arc::new(Ids::seeded(7)))
+}
+
+async fn init<S: Store>(app: &App<S>) -> Actor {
+    app.init_tenant(
+        slug("acme-services"),
+        Text::line("Acme Services", 100).unwrap(),
+        Email::parse("owner@example.com").unwrap(),
+        Text::line("Olive Owner", 100).unwrap(),
+    )
+    .await
+    .unwrap()
+}
+
+async fn add<S: Store>(
+    app: &App<S>,
+    actor: &Actor,
+    k: &str,
+    kind: SubjectKind,
+    parent: Option<&str>,
+    attrs: &[(&str, &str)],
+) {
+    let subject = NewSubject {
+        key: key(k),
+        kind,
+        name: Text::line(&format!("Subject {k}"), 100).unwrap(),
+        parent: parent.map(key),
+        attributes: Attributes::parse(attrs.iter().copied()).unwrap(),
+    };
+    app.add_subjects(actor, vec![subject])
+        .await
+        .map_err(|(_, e)| e)
+        .unwrap();
+}
+
+async fn record<S: Store>(
+    app: &App<S>,
+    actor: &Actor,
+    k: &str,
+    kind: RecordKind,
+    fields: &[(&str, &str)],
+) {
+    let fields = RecordFields::parse(kind, fields.iter().copied()).unwrap();
+    app.add_record(actor, &key(k), kind, fields).await.unwrap();
+}
+
+async fn start<S: Store>(
+    app: &App<S>,
+    actor: &Actor,
+    k: &str,
+    blueprint: Option<&str>,
+) -> Result<i64, AppError> {
+    let started = app
+        .start_case(
+            actor,
+            StartCase {
+                subject: key(k),
+                blueprint: blueprint.map(|b| BlueprintChoice::Id(slug(b))),
+                exit_date: date(2026, 12, 31),
+                owner: None,
+            },
+        )
+        .await?;
+    Ok(started.number)
+}
+
+fn evidence() -> Vec<EvidenceUpload> {
+    vec![EvidenceUpload {
+        file_name: "proof.txt".into(),
+        content: b"done".to_vec(),
+    }]
+}
+
+/// Completes every open task of a case in order, with evidence.
+async fn complete_all<S: Store>(app: &App<S>, actor: &Actor, number: i64) {
+    let view = app.case(actor, number).await.unwrap();
+    for task in view
+        .file
+        .tasks
+        .iter()
+        .filter(|t| t.status == TaskStatus::Open)
+    {
+        app.complete_task(actor, number, &task.id, Some("done".into()), evidence())
+            .await
+            .unwrap();
+    }
+}
+
+async fn client_case_runs_to_completion<S: Store>(app: App<S>) {
+    let actor = init(&app).await;
+    add(
+        &app,
+        &actor,
+        "acme",
+        SubjectKind::Client,
+        None,
+        &[("country", "DE"), ("timezone", "Europe/Berlin")],
+    )
+    .await;
+    record(
+        &app,
+        &actor,
+        "acme",
+        RecordKind::WorkItem,
+        &[("title", "Q4 report")],
+    )
+    .await;
+    let n = start(&app, &actor, "acme", None).await.unwrap();
+    let view = app.case(&actor, n).await.unwrap();
+    assert_eq!(
+        view.file.case.blueprint_id.as_str(),
+        "client-standard",
+        "applies_when picks the standard blueprint"
+    );
+    assert_eq!(view.file.case.status, CaseStatus::Open);
+    assert_eq!(
+        app.subject(&actor, &key("acme"))
+            .await
+            .unwrap()
+            .subject
+            .state,
+        SubjectState::Offboarding
+    );
+
+    // Tasks follow their stage gates and dependencies.
+    let err = app
+        .complete_task(&actor, n, &slug("freeze-records"), None, vec![])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, AppError::Case(CaseError::StageNotDone { .. })),
+        "{err}"
+    );
+    let err = app
+        .complete_task(&actor, n, &slug("set-expectations"), None, vec![])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, AppError::Case(CaseError::EvidenceRequired { .. })),
+        "{err}"
+    );
+
+    // The work-item blocker stops handoff until waived with a reason.
+    for t in [
+        "set-expectations",
+        "account-transition",
+        "confirm-final-invoice",
+        "freeze-records",
+        "data-archiving",
+        "deliver-export",
+        "revoke-integrations",
+        "asset-return",
+    ] {
+        app.complete_task(&actor, n, &slug(t), None, evidence())
+            .await
+            .unwrap();
+    }
+    let err = app
+        .complete_task(&actor, n, &slug("knowledge-transfer"), None, vec![])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, AppError::Case(CaseError::Blocked { check, .. }) if check == "open-work-items"),
+        "{err}"
+    );
+    let err = app
+        .waive_finding(&actor, n, &slug("open-work-items"), "  ")
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        AppError::Case(CaseError::ReasonRequired { .. })
+    ));
+    app.waive_finding(
+        &actor,
+        n,
+        &slug("open-work-items"),
+        "Q4 report moves to the successor firm",
+    )
+    .await
+    .unwrap();
+    complete_all(&app, &actor, n).await;
+
+    let view = app.case(&actor, n).await.unwrap();
+    assert_eq!(view.file.case.status, CaseStatus::Review);
+    let err = app.close_case(&actor, n, "terminate").await.unwrap_err();
+    assert!(
+        matches!(err, AppError::Case(CaseError::WrongConfirmation { .. })),
+        "a mistyped word is refused"
+    );
+    app.close_case(&actor, n, "TERMINATE").await.unwrap();
+
+    let view = app.case(&actor, n).await.unwrap();
+    assert_eq!(
+        (view.file.case.status, view.file.case.resolution),
+        (CaseStatus::Done, Some(Resolution::Completed))
+    );
+    assert_eq!(
+        view.evidence.len(),
+        view.file.tasks.len(),
+        "one evidence file per completed task"
+    );
+    assert_eq!(
+        app.subject(&actor, &key("acme"))
+            .await
+            .unwrap()
+            .subject
+            .state,
+        SubjectState::Offboarded
+    );
+    let listed = app
+        .subjects(
+            &actor,
+            &SubjectFilter {
+                limit: 100,
+                ..SubjectFilter::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(
+        listed.is_empty(),
+        "an offboarded subject is hidden from the default listing"
+    );
+
+    // Done is final.
+    let err = app
+        .cancel_case(&actor, n, "changed our mind")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, AppError::Case(CaseError::Final { .. })),
+        "{err}"
+    );
+    let err = app
+        .assign_task(&actor, n, &slug("schedule-purge"), None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, AppError::Case(CaseError::Final { .. })),
+        "{err}"
+    );
+    assert!(app.verify_audit(&actor).await.unwrap() > 20);
+}
+
+async fn one_open_case_per_subject_and_cancel_keeps_history<S: Store>(app: App<S>) {
+    let actor = init(&app).await;
+    add(&app, &actor, "acme", SubjectKind::Client, None, &[]).await;
+    let n = start(&app, &actor, "acme", None).await.unwrap();
+    let err = start(&app, &actor, "acme", None).await.unwrap_err();
+    assert!(
+        matches!(&err, AppError::Conflict(m) if m.contains("already has an open case")),
+        "{err}"
+    );
+
+    app.complete_task(&actor, n, &slug("account-transition"), None, vec![])
+        .await
+        .unwrap();
+    let err = app.cancel_case(&actor, n, "").await.unwrap_err();
+    assert!(matches!(
+        err,
+        AppError::Case(CaseError::ReasonRequired { .. })
+    ));
+    app.cancel_case(&actor, n, "the client renewed")
+        .await
+        .unwrap();
+    let view = app.case(&actor, n).await.unwrap();
+    assert_eq!(view.file.case.resolution, Some(Resolution::Cancelled));
+    assert_eq!(view.file.tasks.len(), 13, "cancelling keeps every task");
+    assert_eq!(
+        view.file.task("account-transition").unwrap().status,
+        TaskStatus::Done
+    );
+    assert_eq!(
+        app.subject(&actor, &key("acme"))
+            .await
+            .unwrap()
+            .subject
+            .state,
+        SubjectState::Active
+    );
+    // A new case can start once the old one is done.
+    assert!(start(&app, &actor, "acme", None).await.unwrap() > n);
+}
+
+async fn employee_tasks_depend_on_country_and_role<S: Store>(app: App<S>) {
+    let actor = init(&app).await;
+    add(
+        &app,
+        &actor,
+        "dev-de",
+        SubjectKind::Employee,
+        None,
+        &[("country", "DE"), ("role", "engineer")],
+    )
+    .await;
+    add(
+        &app,
+        &actor,
+        "ops-us",
+        SubjectKind::Employee,
+        None,
+        &[("country", "US"), ("role", "analyst")],
+    )
+    .await;
+    let de = app
+        .case(&actor, start(&app, &actor, "dev-de", None).await.unwrap())
+        .await
+        .unwrap();
+    let us = app
+        .case(&actor, start(&app, &actor, "ops-us", None).await.unwrap())
+        .await
+        .unwrap();
+    assert!(
+        de.file.task("employment-reference").is_some()
+            && de.file.task("revoke-production-access").is_some()
+    );
+    assert!(
+        us.file.task("employment-reference").is_none()
+            && us.file.task("revoke-production-access").is_none()
+    );
+    // The four threads after confirmation open together; sign-off waits for all of them.
+    let n = us.file.case.number;
+    app.complete_task(&actor, n, &slug("confirm-exit-date"), None, evidence())
+        .await
+        .unwrap();
+    app.complete_task(&actor, n, &slug("settle-final-pay"), None, vec![])
+        .await
+        .unwrap();
+    app.complete_task(&actor, n, &slug("transition-plan"), None, vec![])
+        .await
+        .unwrap();
+    let err = app
+        .complete_task(&actor, n, &slug("exit-interview"), None, vec![])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, AppError::Case(CaseError::StageNotDone { .. })),
+        "{err}"
+    );
+}
+
+async fn organization_fans_out_and_waits_for_children<S: Store>(app: App<S>) {
+    let actor = init(&app).await;
+    add(
+        &app,
+        &actor,
+        "acme-services",
+        SubjectKind::Organization,
+        None,
+        &[],
+    )
+    .await;
+    add(&app, &actor, "a", SubjectKind::Client, None, &[]).await;
+    add(
+        &app,
+        &actor,
+        "b",
+        SubjectKind::Client,
+        None,
+        &[("service_type", "client-file")],
+    )
+    .await;
+    let started = app
+        .start_case(
+            &actor,
+            StartCase {
+                subject: key("acme-services"),
+                blueprint: None,
+                exit_date: date(2027, 3, 31),
+                owner: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(started.children.len(), 2);
+    let org = started.number;
+    complete_all(&app, &actor, org).await;
+    let err = app.close_case(&actor, org, "TERMINATE").await.unwrap_err();
+    assert!(
+        matches!(err, AppError::Case(CaseError::OpenChildren { .. })),
+        "{err}"
+    );
+    let children = app
+        .cases(
+            &actor,
+            &CaseFilter {
+                limit: 100,
+                ..CaseFilter::default()
+            },
+        )
+        .await
+        .unwrap();
+    let party = children
+        .iter()
+        .find(|c| c.subject_key.as_str() == "b")
+        .unwrap();
+    assert_eq!(
+        party.blueprint_id.as_str(),
+        "party",
+        "a client-file client gets the party blueprint"
+    );
+    for child in &started.children {
+        complete_all(&app, &actor, *child).await;
+        app.close_case(&actor, *child, "TERMINATE").await.unwrap();
+    }
+    app.close_case(&actor, org, "TERMINATE").await.unwrap();
+}
+
+async fn product_waits_for_its_party<S: Store>(app: App<S>) {
+    let actor = init(&app).await;
+    add(
+        &app,
+        &actor,
+        "party-1",
+        SubjectKind::Client,
+        None,
+        &[("service_type", "client-file")],
+    )
+    .await;
+    add(
+        &app,
+        &actor,
+        "product-1",
+        SubjectKind::Product,
+        Some("party-1"),
+        &[],
+    )
+    .await;
+    let product = start(&app, &actor, "product-1", None).await.unwrap();
+    let err = app
+        .complete_task(&actor, product, &slug("end-product"), None, vec![])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, AppError::Case(CaseError::Blocked { check, .. }) if check == "party-not-offboarded"),
+        "{err}"
+    );
+
+    let party = start(&app, &actor, "party-1", Some("party")).await.unwrap();
+    complete_all(&app, &actor, party).await;
+    app.close_case(&actor, party, "TERMINATE").await.unwrap();
+    // Re-running precheck after the party is offboarded clears the blocker.
+    let file = app.precheck(&actor, product).await.unwrap();
+    assert_eq!(file.findings[0].status, FindingStatus::Resolved);
+    complete_all(&app, &actor, product).await;
+    app.close_case(&actor, product, "TERMINATE").await.unwrap();
+}
+
+async fn bad_input_changes_nothing<S: Store>(app: App<S>) {
+    let actor = init(&app).await;
+    let events = app.verify_audit(&actor).await.unwrap();
+    add(&app, &actor, "acme", SubjectKind::Client, None, &[]).await;
+    let batch = vec![
+        NewSubject {
+            key: key("ok-1"),
+            kind: SubjectKind::Client,
+            name: Text::line("Fine", 10).unwrap(),
+            parent: None,
+            attributes: Attributes::default(),
+        },
+        NewSubject {
+            key: key("prod"),
+            kind: SubjectKind::Product,
+            name: Text::line("Orphan", 10).unwrap(),
+            parent: None,
+            attributes: Attributes::default(),
+        },
+    ];
+    let (row, err) = app.add_subjects(&actor, batch).await.unwrap_err();
+    assert_eq!(row, 1);
+    assert!(matches!(err, AppError::Invalid { .. }), "{err}");
+    let all = app
+        .subjects(
+            &actor,
+            &SubjectFilter {
+                include_offboarded: true,
+                limit: 100,
+                ..SubjectFilter::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 1, "a refused batch adds nothing");
+    assert_eq!(
+        app.verify_audit(&actor).await.unwrap(),
+        events + 1,
+        "only the good subject was audited"
+    );
+    let err = start(&app, &actor, "acme", Some("employee-standard"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, AppError::Invalid { .. }),
+        "a blueprint of the wrong scope is refused: {err}"
+    );
+    assert!(
+        app.cases(
+            &actor,
+            &CaseFilter {
+                limit: 10,
+                ..CaseFilter::default()
+            }
+        )
+        .await
+        .unwrap()
+        .is_empty()
+    );
+}
+
+/// Tampers with stored audit events with raw SQL and checks that verify names the event.
+async fn tampering_is_detected<S: Store, F, Fut>(app: App<S>, sql: F)
+where
+    F: Fn(&'static str) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let actor = init(&app).await;
+    add(&app, &actor, "acme", SubjectKind::Client, None, &[]).await;
+    start(&app, &actor, "acme", None).await.unwrap();
+    let total = app.verify_audit(&actor).await.unwrap();
+    assert!(total >= 12);
+
+    sql("UPDATE audit_events SET payload = replace(payload, 'acme', 'acmf') WHERE seq = 10").await;
+    assert!(matches!(
+        app.verify_audit(&actor).await,
+        Err(AppError::Chain(ChainBreak::PayloadAltered { seq: 10, .. }))
+    ));
+    sql("UPDATE audit_events SET payload = replace(payload, 'acmf', 'acme') WHERE seq = 10").await;
+    assert_eq!(app.verify_audit(&actor).await.unwrap(), total);
+
+    sql("UPDATE audit_events SET at_us = at_us + 1 WHERE seq = 4").await;
+    assert!(matches!(
+        app.verify_audit(&actor).await,
+        Err(AppError::Chain(ChainBreak::Altered { seq: 4, .. }))
+    ));
+    sql("UPDATE audit_events SET at_us = at_us - 1 WHERE seq = 4").await;
+
+    sql("UPDATE audit_events SET payload = NULL WHERE seq = 5").await;
+    assert_eq!(
+        app.verify_audit(&actor).await.unwrap(),
+        total,
+        "an erased payload keeps the chain whole"
+    );
+
+    sql("DELETE FROM audit_events WHERE seq = 6").await;
+    assert!(matches!(
+        app.verify_audit(&actor).await,
+        Err(AppError::Chain(ChainBreak::Missing {
+            expected: 6,
+            found: 7
+        }))
+    ));
+}
+
+macro_rules! contract {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            use super::*;
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let dir = tempfile::tempdir().unwrap();
+                    let store = SqliteStore::open(&dir.path().join("exeunt.db"), true).await.unwrap();
+                    super::$name(app_on(store)).await;
+                }
+            )*
+        }
+        mod postgres {
+            use super::*;
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let Some(url) = testkit::fresh_postgres(stringify!($name)).await else { return };
+                    let store = PostgresStore::open(&url).await.unwrap();
+                    super::$name(app_on(store)).await;
+                }
+            )*
+        }
+    };
+}
+
+contract!(
+    client_case_runs_to_completion,
+    one_open_case_per_subject_and_cancel_keeps_history,
+    employee_tasks_depend_on_country_and_role,
+    organization_fans_out_and_waits_for_children,
+    product_waits_for_its_party,
+    bad_input_changes_nothing,
+);
+
+#[tokio::test]
+async fn sqlite_tampering_is_detected() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("exeunt.db"), true)
+        .await
+        .unwrap();
+    let pool = store.pool().clone();
+    tampering_is_detected(app_on(store), |q| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query(q).execute(&pool).await.unwrap();
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_tampering_is_detected() {
+    let Some(url) = testkit::fresh_postgres("postgres_tampering_is_detected").await else {
+        return;
+    };
+    let store = PostgresStore::open(&url).await.unwrap();
+    let pool = store.pool().clone();
+    tampering_is_detected(app_on(store), |q| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query(q).execute(&pool).await.unwrap();
+        }
+    })
+    .await;
+}

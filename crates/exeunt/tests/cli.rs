@@ -1,0 +1,577 @@
+//! The `exeunt` binary, run as a person would run it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+struct Exeunt {
+    dir: tempfile::TempDir,
+    database_url: Option<String>,
+}
+
+impl Exeunt {
+    fn sqlite() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+            database_url: None,
+        }
+    }
+
+    async fn postgres(test: &str) -> Option<Self> {
+        let url = testkit::fresh_postgres(test).await?;
+        Some(Self {
+            dir: tempfile::tempdir().unwrap(),
+            database_url: Some(url),
+        })
+    }
+
+    fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_exeunt"));
+        cmd.args(args)
+            .current_dir(self.dir.path())
+            .env("EXEUNT_DATA_DIR", self.data_dir())
+            .env_remove("EXEUNT_DATABASE_URL")
+            .env_remove("EXEUNT_TENANT")
+            .env_remove("EXEUNT_ACTOR");
+        if let Some(url) = &self.database_url {
+            cmd.env("EXEUNT_DATABASE_URL", url);
+        }
+        cmd.output().unwrap()
+    }
+
+    /// Runs a command that must succeed, and returns its standard output.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "exeunt {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Everything the tenant holds, as the audit log and the listings show it.
+    fn snapshot(&self) -> (String, String, String) {
+        (
+            self.ok(&["audit", "export"]),
+            self.ok(&["subject", "list", "--all", "--json"]),
+            self.ok(&["case", "list", "--json"]),
+        )
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A refusal: the expected exit code, one line on stderr that starts with `error:` and
+/// contains `phrase`, and no panic.
+fn assert_refused(out: &Output, code: i32, phrase: &str) {
+    let err = stderr(out);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "expected exit {code}; stderr: {err}"
+    );
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "one line expected, got: {err}"
+    );
+    assert!(err.starts_with("error:"), "{err}");
+    assert!(err.contains(phrase), "expected {phrase:?} in: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+/// The README's quickstart, run as written, with `exeunt` meaning this build.
+#[test]
+fn the_readme_quickstart_works_as_written() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
+            .unwrap();
+    let start = readme
+        .find("<!-- quickstart -->")
+        .expect("README has a quickstart marker");
+    let block = &readme[start..];
+    let body_start = block.find("```sh\n").unwrap() + "```sh\n".len();
+    let body_end = block[body_start..].find("```").unwrap();
+    let script = &block[body_start..body_start + body_end];
+    let e = Exeunt::sqlite();
+    let prelude = format!(
+        "set -e\nexeunt() {{ '{}' \"$@\"; }}\n",
+        env!("CARGO_BIN_EXE_exeunt")
+    );
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!("{prelude}{script}"))
+        .current_dir(e.dir.path())
+        .env("EXEUNT_DATA_DIR", e.data_dir())
+        .env_remove("EXEUNT_DATABASE_URL")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "quickstart failed:\n{stdout}\n{}",
+        stderr(&out)
+    );
+    assert!(stdout.contains("Case 1 is done (completed)"), "{stdout}");
+    assert!(stdout.contains("is intact"), "{stdout}");
+    let listed = e.ok(&["subject", "list"]);
+    assert!(
+        !listed.contains("globex"),
+        "an offboarded client is hidden: {listed}"
+    );
+    assert!(e.ok(&["subject", "list", "--all"]).contains("offboarded"));
+}
+
+#[test]
+fn a_mistyped_confirmation_word_is_refused() {
+    let e = Exeunt::sqlite();
+    e.ok(&["init"]);
+    e.ok(&[
+        "subject",
+        "add",
+        "p1",
+        "--kind",
+        "client",
+        "--name",
+        "Party One",
+        "--attr",
+        "service_type=client-file",
+    ]);
+    e.ok(&["case", "start", "p1", "--exit-date", "2026-12-31"]);
+    e.ok(&["task", "complete", "1", "complete-file"]);
+    assert_refused(
+        &e.run(&["case", "close", "1", "--confirm", "TERMINATE"]),
+        1,
+        "can be closed only once every task is done",
+    );
+    e.ok(&["task", "complete", "1", "compliance-review"]);
+    let before = e.snapshot();
+    assert_refused(
+        &e.run(&["case", "close", "1", "--confirm", "TERMINTE"]),
+        1,
+        "type TERMINATE exactly",
+    );
+    assert_eq!(e.snapshot(), before);
+    e.ok(&["case", "close", "1", "--confirm", "TERMINATE"]);
+    assert_refused(
+        &e.run(&["task", "waive", "1", "complete-file", "--reason", "x"]),
+        1,
+        "cannot change any more",
+    );
+}
+
+#[test]
+fn bad_input_gets_one_line_and_changes_nothing() {
+    let e = Exeunt::sqlite();
+    e.ok(&["init"]);
+    e.ok(&[
+        "subject", "add", "acme", "--kind", "client", "--name", "Acme",
+    ]);
+    e.ok(&["case", "start", "acme", "--exit-date", "2026-12-31"]);
+    let before = e.snapshot();
+    let usage: &[(&[&str], &str)] = &[
+        (
+            &["case", "start", "acme", "--exit-date", "31/12/2026"],
+            "is not a date",
+        ),
+        (
+            &["case", "start", "acme", "--exit-date", "2026-02-30"],
+            "is not a date",
+        ),
+        (
+            &["subject", "add", "a b", "--kind", "client", "--name", "X"],
+            "a b",
+        ),
+        (
+            &["subject", "add", "x", "--kind", "vendor", "--name", "X"],
+            "not a subject kind",
+        ),
+        (
+            &[
+                "subject", "add", "x", "--kind", "client", "--name", "X", "--attr", "country",
+            ],
+            "is not NAME=VALUE",
+        ),
+        (
+            &["task", "complete", "0", "set-expectations"],
+            "is not a case number",
+        ),
+        (
+            &["task", "complete", "1", "Set Expectations"],
+            "Set Expectations",
+        ),
+        (
+            &["user", "add", "not-an-email", "--name", "X"],
+            "not an email address",
+        ),
+        (
+            &[
+                "user",
+                "add",
+                "a@example.com",
+                "--name",
+                "X",
+                "--role",
+                "king",
+            ],
+            "not a role",
+        ),
+        (&["case", "list", "--status", "closed"], "not a case status"),
+        (
+            &["record", "add", "acme", "gadget", "name=x"],
+            "not a record kind",
+        ),
+        (&["no-such-command"], "no-such-command"),
+    ];
+    for (args, phrase) in usage {
+        assert_refused(&e.run(args), 2, phrase);
+    }
+    let refused: &[(&[&str], &str)] = &[
+        (
+            &["subject", "add", "x", "--kind", "client", "--name", "   "],
+            "--name is empty",
+        ),
+        (
+            &[
+                "subject",
+                "add",
+                "x",
+                "--kind",
+                "client",
+                "--name",
+                "X",
+                "--attr",
+                "timezone=Mars/Base",
+            ],
+            "IANA time zone",
+        ),
+        (
+            &[
+                "subject", "add", "acme", "--kind", "client", "--name", "Again",
+            ],
+            "already exists",
+        ),
+        (
+            &["subject", "add", "p", "--kind", "product", "--name", "P"],
+            "needs the key of the client",
+        ),
+        (&["subject", "show", "nobody"], "no subject `nobody`"),
+        (
+            &["record", "add", "acme", "account", "system=ldap"],
+            "needs the field `identifier`",
+        ),
+        (
+            &[
+                "record",
+                "add",
+                "acme",
+                "asset",
+                "tag=L1",
+                "description=Laptop",
+                "status=lost",
+            ],
+            "expected one of issued",
+        ),
+        (
+            &["case", "start", "acme", "--exit-date", "2026-12-31"],
+            "already has an open case: 1",
+        ),
+        (&["case", "show", "99"], "no case 99"),
+        (
+            &["case", "cancel", "1", "--reason", " "],
+            "a reason is required",
+        ),
+        (
+            &["task", "complete", "1", "no-such-task"],
+            "has no task `no-such-task`",
+        ),
+        (
+            &["task", "complete", "1", "set-expectations"],
+            "needs evidence",
+        ),
+        (
+            &[
+                "task",
+                "complete",
+                "1",
+                "set-expectations",
+                "--evidence",
+                "missing.pdf",
+            ],
+            "cannot read evidence file missing.pdf",
+        ),
+        (
+            &["task", "complete", "1", "freeze-records"],
+            "waits for stage `precheck`",
+        ),
+        (
+            &["task", "assign", "1", "freeze-records", "ghost@example.com"],
+            "no user ghost@example.com",
+        ),
+        (
+            &[
+                "blueprint",
+                "plan",
+                "employee-standard",
+                "--subject",
+                "acme",
+                "--exit-date",
+                "2026-12-31",
+            ],
+            "is a client",
+        ),
+        (&["blueprint", "show", "nope"], "no blueprint `nope`"),
+        (
+            &["user", "add", "owner@example.com", "--name", "Dup"],
+            "already exists",
+        ),
+    ];
+    for (args, phrase) in refused {
+        assert_refused(&e.run(args), 1, phrase);
+    }
+    assert_eq!(e.snapshot(), before, "refused commands changed nothing");
+}
+
+#[test]
+fn commands_before_init_say_what_to_do() {
+    let e = Exeunt::sqlite();
+    assert_refused(&e.run(&["subject", "list"]), 1, "run `exeunt init` first");
+    assert!(
+        !e.data_dir().exists(),
+        "a read does not create the data dir"
+    );
+    e.ok(&["init"]);
+    assert_refused(&e.run(&["init"]), 1, "already exists");
+}
+
+#[test]
+fn csv_import_is_all_or_nothing_and_names_the_line() {
+    let e = Exeunt::sqlite();
+    e.ok(&["init"]);
+    let bad = e.write(
+        "bad.csv",
+        "key,kind,name,parent,country\nacme,client,Acme Ltd,,DE\nwidget,product,Widget,acme,\nbroken,client,Broken,,Germany\n",
+    );
+    assert_refused(
+        &e.run(&["subject", "import", bad.to_str().unwrap()]),
+        1,
+        "bad.csv:4: column `attributes`",
+    );
+    assert!(
+        e.ok(&["subject", "list", "--all"]).contains("(none)"),
+        "nothing was imported"
+    );
+    let missing = e.write("missing.csv", "key,name\nacme,Acme\n");
+    assert_refused(
+        &e.run(&["subject", "import", missing.to_str().unwrap()]),
+        1,
+        "no `kind` column",
+    );
+    let ragged = e.write("ragged.csv", "key,kind,name\nacme,client\n");
+    assert_refused(
+        &e.run(&["subject", "import", ragged.to_str().unwrap()]),
+        1,
+        "ragged.csv:2",
+    );
+    let orphan = e.write(
+        "orphan.csv",
+        "key,kind,name,parent\nacme,client,Acme,\nw,product,W,nobody\n",
+    );
+    assert_refused(
+        &e.run(&["subject", "import", orphan.to_str().unwrap()]),
+        1,
+        "orphan.csv:3: parent: no subject `nobody`",
+    );
+    assert!(e.ok(&["subject", "list", "--all"]).contains("(none)"));
+
+    let good = e.write(
+        "good.csv",
+        "key,kind,name,parent,country\nacme,client,Acme Ltd,,DE\nwidget,product,Widget,acme,\n",
+    );
+    assert!(
+        e.ok(&["subject", "import", good.to_str().unwrap()])
+            .contains("Imported 2 subjects")
+    );
+    let widget = e.ok(&["subject", "show", "widget"]);
+    assert!(widget.contains("Belongs to: acme"), "{widget}");
+}
+
+#[test]
+fn plan_shows_due_dates_in_the_subject_time_zone() {
+    let e = Exeunt::sqlite();
+    e.ok(&["init"]);
+    e.ok(&[
+        "subject",
+        "add",
+        "kim",
+        "--kind",
+        "employee",
+        "--name",
+        "Kim",
+        "--attr",
+        "country=DE",
+        "--attr",
+        "role=engineer",
+        "--attr",
+        "timezone=Europe/Berlin",
+    ]);
+    let plan = e.ok(&[
+        "blueprint",
+        "plan",
+        "employee-standard",
+        "--subject",
+        "kim",
+        "--exit-date",
+        "2026-12-31",
+    ]);
+    assert!(
+        plan.contains("revoke-access") && plan.contains("2026-12-31 17:00 CET"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("employment-reference") && plan.contains("revoke-production-access"),
+        "{plan}"
+    );
+    e.ok(&[
+        "subject",
+        "add",
+        "lee",
+        "--kind",
+        "employee",
+        "--name",
+        "Lee",
+        "--attr",
+        "country=US",
+        "--attr",
+        "timezone=America/New_York",
+    ]);
+    let plan = e.ok(&[
+        "blueprint",
+        "plan",
+        "employee-standard",
+        "--subject",
+        "lee",
+        "--exit-date",
+        "2026-12-31",
+    ]);
+    assert!(
+        plan.contains("skipped employment-reference") && plan.contains("2026-12-31 17:00 EST"),
+        "{plan}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&e.ok(&[
+        "blueprint",
+        "plan",
+        "employee-standard",
+        "--subject",
+        "lee",
+        "--exit-date",
+        "2026-12-31",
+        "--json",
+    ]))
+    .unwrap();
+    let revoke = json["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == "revoke-access")
+        .unwrap();
+    assert_eq!(revoke["due_at"], "2026-12-31T22:00:00Z");
+}
+
+async fn tamper_and_verify(e: &Exeunt, sql: impl AsyncFn(&str)) {
+    e.ok(&["init"]);
+    e.ok(&[
+        "subject", "add", "acme", "--kind", "client", "--name", "Acme",
+    ]);
+    e.ok(&["case", "start", "acme", "--exit-date", "2026-12-31"]);
+    assert!(e.ok(&["audit", "verify"]).contains("is intact"));
+    sql("UPDATE audit_events SET payload = replace(payload, 'Acme', 'Acne') WHERE seq = 10").await;
+    let out = e.run(&["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("event 10 (subject.created) was altered"),
+        "{out:?}"
+    );
+    sql("UPDATE audit_events SET payload = replace(payload, 'Acne', 'Acme') WHERE seq = 10").await;
+    sql("DELETE FROM audit_events WHERE seq = (SELECT MAX(seq) FROM audit_events)").await;
+    let out = e.run(&["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("missing"),
+        "{out:?}"
+    );
+}
+
+#[tokio::test]
+async fn audit_verify_names_the_altered_event_on_sqlite() {
+    let e = Exeunt::sqlite();
+    let db = e.data_dir().join("exeunt.db");
+    tamper_and_verify(&e, async |q| {
+        let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&format!(
+            "sqlite://{}",
+            db.display()
+        ))
+        .await
+        .unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(q.to_owned()))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn audit_verify_names_the_altered_event_on_postgres() {
+    let Some(e) = Exeunt::postgres("audit_verify_names_the_altered_event_on_postgres").await else {
+        return;
+    };
+    let url = e.database_url.clone().unwrap();
+    tamper_and_verify(&e, async |q| {
+        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
+            .await
+            .unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(q.to_owned()))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_whole_case_runs_on_postgres_through_the_cli() {
+    let Some(e) = Exeunt::postgres("a_whole_case_runs_on_postgres_through_the_cli").await else {
+        return;
+    };
+    e.ok(&["init", "--org", "Pg Firm"]);
+    e.ok(&[
+        "subject",
+        "add",
+        "p1",
+        "--kind",
+        "client",
+        "--name",
+        "Party",
+        "--attr",
+        "service_type=client-file",
+    ]);
+    e.ok(&["case", "start", "p1", "--exit-date", "2026-12-31"]);
+    e.ok(&["task", "complete", "1", "complete-file"]);
+    e.ok(&["task", "complete", "1", "compliance-review"]);
+    e.ok(&["case", "close", "1", "--confirm", "TERMINATE"]);
+    assert!(e.ok(&["case", "show", "1"]).contains("done (completed)"));
+    assert!(e.ok(&["audit", "verify"]).contains("is intact"));
+}

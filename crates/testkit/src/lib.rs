@@ -1,0 +1,79 @@
+//! Test support shared by the crates' integration tests.
+//!
+//! PostgreSQL tests read `EXEUNT_TEST_POSTGRES_URL`. When it is unset they print that they were
+//! skipped, except under `EXEUNT_REQUIRE_SERVICES=1`, where a skip fails the test instead.
+
+use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
+
+/// Whether a missing service must fail the run instead of skipping.
+pub fn services_required() -> bool {
+    std::env::var("EXEUNT_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
+}
+
+/// Skips (returns `None`) or fails, saying which service is missing.
+pub fn missing_service<T>(test: &str, what: &str) -> Option<T> {
+    if services_required() {
+        panic!("{test}: {what} is required (EXEUNT_REQUIRE_SERVICES=1) but not available");
+    }
+    eprintln!("SKIPPED {test}: {what} is not available");
+    None
+}
+
+/// A new, empty database on the test PostgreSQL server, and its URL.
+pub async fn fresh_postgres(test: &str) -> Option<String> {
+    let Ok(base) = std::env::var("EXEUNT_TEST_POSTGRES_URL") else {
+        return missing_service(test, "PostgreSQL (set EXEUNT_TEST_POSTGRES_URL)");
+    };
+    let mut conn = match PgConnection::connect(&base).await {
+        Ok(c) => c,
+        Err(e) => {
+            return missing_service(
+                test,
+                &format!("PostgreSQL at EXEUNT_TEST_POSTGRES_URL ({e})"),
+            );
+        }
+    };
+    let name = format!("exeunt_test_{}", uuid::Uuid::now_v7().simple());
+    conn.execute(AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .await
+        .expect("create a test database");
+    Some(with_database(&base, &name))
+}
+
+/// `base` with its database name replaced by `name`.
+fn with_database(base: &str, name: &str) -> String {
+    let (url, query) = match base.split_once('?') {
+        Some((u, q)) => (u, Some(q)),
+        None => (base, None),
+    };
+    let authority_end = url.find("://").map_or(0, |i| i + 3);
+    let root = match url[authority_end..].find('/') {
+        Some(slash) => &url[..authority_end + slash],
+        None => url,
+    };
+    match query {
+        Some(q) => format!("{root}/{name}?{q}"),
+        None => format!("{root}/{name}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn replaces_the_database_name() {
+        assert_eq!(
+            with_database("postgres://u@h:5432/postgres", "x"),
+            "postgres://u@h:5432/x"
+        );
+        assert_eq!(
+            with_database("postgres://u@h:5432", "x"),
+            "postgres://u@h:5432/x"
+        );
+        assert_eq!(
+            with_database("postgres://h/db?sslmode=disable", "x"),
+            "postgres://h/x?sslmode=disable"
+        );
+    }
+}
