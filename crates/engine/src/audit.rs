@@ -55,7 +55,7 @@ impl AuditEvent {
         let mut event = AuditEvent {
             tenant_id,
             seq: prev.0 + 1,
-            at_us: i64::try_from(at.as_microsecond()).unwrap_or(i64::MAX),
+            at_us: at.as_microsecond(),
             actor: draft.actor,
             action: draft.action.to_owned(),
             target_kind: draft.target_kind.to_owned(),

@@ -87,8 +87,7 @@ impl DueOffset {
     pub fn due_at(&self, exit: Date, tz: &TimeZone) -> Timestamp {
         let local = self.date_from(exit).to_datetime(self.at);
         // A local time skipped by a DST change resolves to the instant just after the gap.
-        tz.to_timestamp(local)
-            .unwrap_or_else(|_| Timestamp::UNIX_EPOCH)
+        tz.to_timestamp(local).unwrap_or(Timestamp::UNIX_EPOCH)
     }
 }
 

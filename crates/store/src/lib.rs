@@ -9,6 +9,11 @@
 //! `postgres::queries`, each with its own concrete `Db` type. What differs between the two
 //! (how a write transaction begins, row locks) lives in the two dialect modules.
 
+#![allow(
+    clippy::duplicate_mod,
+    reason = "queries.rs is compiled once per backend on purpose, see above"
+)]
+
 mod model;
 pub mod postgres;
 pub mod sqlite;

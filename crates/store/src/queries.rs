@@ -37,7 +37,7 @@ pub struct SqlTx {
 }
 
 fn us(t: Timestamp) -> i64 {
-    i64::try_from(t.as_microsecond()).unwrap_or(i64::MAX)
+    t.as_microsecond()
 }
 
 fn from_us(v: i64) -> Result<Timestamp> {

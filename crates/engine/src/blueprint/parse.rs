@@ -459,10 +459,9 @@ impl Parser<'_> {
                 );
             }
             let title = self.text(smap, "title", &what, true, TITLE_MAX);
-            let after = match smap.get_node("after") {
-                None => None,
-                Some(_) => Some(self.slug_list(smap, "after", &what)),
-            };
+            let after = smap
+                .get_node("after")
+                .map(|_| self.slug_list(smap, "after", &what));
             if let Some(after) = &after {
                 for a in after {
                     let earlier = drafts
