@@ -299,6 +299,20 @@ impl CaseFile {
             })
     }
 
+    /// The index of `task`, which must still be open.
+    fn open_task_index(&self, task: &str) -> Result<usize, CaseError> {
+        let i = self.task_index(task)?;
+        let status = self.tasks[i].status;
+        if status.is_closed() {
+            return Err(CaseError::TaskClosed {
+                number: self.number(),
+                task: task.to_owned(),
+                status: status.as_str(),
+            });
+        }
+        Ok(i)
+    }
+
     pub fn task(&self, task: &str) -> Option<&Task> {
         self.tasks.iter().find(|t| t.id.as_str() == task)
     }
@@ -341,14 +355,7 @@ impl CaseFile {
     /// Why `task` cannot be completed now, if anything stands in the way.
     pub fn readiness(&self, task: &str) -> Result<(), CaseError> {
         self.ensure_open()?;
-        let t = &self.tasks[self.task_index(task)?];
-        if t.status.is_closed() {
-            return Err(CaseError::TaskClosed {
-                number: self.number(),
-                task: task.to_owned(),
-                status: t.status.as_str(),
-            });
-        }
+        let t = &self.tasks[self.open_task_index(task)?];
         for stage in self.stages_before(t.stage.as_str()) {
             let open: Vec<&str> = self
                 .tasks
@@ -425,15 +432,8 @@ impl CaseFile {
                 what: "waive a task",
             });
         }
-        let i = self.task_index(task)?;
+        let i = self.open_task_index(task)?;
         let t = &mut self.tasks[i];
-        if t.status.is_closed() {
-            return Err(CaseError::TaskClosed {
-                number: self.case.number,
-                task: task.to_owned(),
-                status: t.status.as_str(),
-            });
-        }
         t.status = TaskStatus::Waived;
         t.closed_at = Some(act.at);
         t.closed_by = Some(act.by);
@@ -448,15 +448,8 @@ impl CaseFile {
         assignee: Option<UserId>,
     ) -> Result<&Task, CaseError> {
         self.ensure_open()?;
-        let i = self.task_index(task)?;
+        let i = self.open_task_index(task)?;
         let t = &mut self.tasks[i];
-        if t.status.is_closed() {
-            return Err(CaseError::TaskClosed {
-                number: self.case.number,
-                task: task.to_owned(),
-                status: t.status.as_str(),
-            });
-        }
         t.assignee = assignee;
         Ok(&self.tasks[i])
     }

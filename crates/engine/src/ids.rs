@@ -61,6 +61,40 @@ pub enum NameError {
     },
 }
 
+/// Checks a short name: not empty, at most `max` bytes, an allowed first character and allowed
+/// characters after it.
+fn parse_name(
+    value: &str,
+    max: usize,
+    first_ok: impl Fn(char) -> bool,
+    rest_ok: impl Fn(char) -> bool,
+    expected: &'static str,
+) -> Result<String, NameError> {
+    let mut chars = value.chars();
+    let Some(first) = chars.next() else {
+        return Err(NameError::Empty { expected });
+    };
+    if value.len() > max {
+        return Err(NameError::TooLong {
+            len: value.len(),
+            max,
+        });
+    }
+    let bad = if first_ok(first) {
+        chars.find(|c| !rest_ok(*c))
+    } else {
+        Some(first)
+    };
+    match bad {
+        Some(ch) => Err(NameError::BadCharacter {
+            value: value.to_owned(),
+            ch,
+            expected,
+        }),
+        None => Ok(value.to_owned()),
+    }
+}
+
 const SLUG_EXPECTED: &str = "lowercase letters, digits and '-', starting with a letter or digit";
 
 /// A short machine name: team, tenant, blueprint, stage, task and check ids.
@@ -73,32 +107,9 @@ impl Slug {
     pub const MAX_LEN: usize = 64;
 
     pub fn parse(value: &str) -> Result<Self, NameError> {
-        let Some(first) = value.chars().next() else {
-            return Err(NameError::Empty {
-                expected: SLUG_EXPECTED,
-            });
-        };
-        if value.len() > Self::MAX_LEN {
-            return Err(NameError::TooLong {
-                len: value.len(),
-                max: Self::MAX_LEN,
-            });
-        }
-        let bad = if first == '-' {
-            Some(first)
-        } else {
-            value
-                .chars()
-                .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
-        };
-        match bad {
-            Some(ch) => Err(NameError::BadCharacter {
-                value: value.to_owned(),
-                ch,
-                expected: SLUG_EXPECTED,
-            }),
-            None => Ok(Self(value.to_owned())),
-        }
+        let rest = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-';
+        let first = |c: char| c != '-' && rest(c);
+        parse_name(value, Self::MAX_LEN, first, rest, SLUG_EXPECTED).map(Self)
     }
 
     pub fn as_str(&self) -> &str {
@@ -137,31 +148,15 @@ impl SubjectKey {
     pub const MAX_LEN: usize = 64;
 
     pub fn parse(value: &str) -> Result<Self, NameError> {
-        let Some(first) = value.chars().next() else {
-            return Err(NameError::Empty {
-                expected: KEY_EXPECTED,
-            });
-        };
-        if value.len() > Self::MAX_LEN {
-            return Err(NameError::TooLong {
-                len: value.len(),
-                max: Self::MAX_LEN,
-            });
-        }
-        let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
-        let bad = if !first.is_ascii_alphanumeric() {
-            Some(first)
-        } else {
-            value.chars().find(|c| !allowed(*c))
-        };
-        match bad {
-            Some(ch) => Err(NameError::BadCharacter {
-                value: value.to_owned(),
-                ch,
-                expected: KEY_EXPECTED,
-            }),
-            None => Ok(Self(value.to_owned())),
-        }
+        let rest = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+        parse_name(
+            value,
+            Self::MAX_LEN,
+            |c| c.is_ascii_alphanumeric(),
+            rest,
+            KEY_EXPECTED,
+        )
+        .map(Self)
     }
 
     pub fn as_str(&self) -> &str {

@@ -718,16 +718,10 @@ async fn case<S: Store>(app: &App<S>, actor: &Actor, cmd: &CaseCmd) -> anyhow::R
                 .tasks
                 .iter()
                 .map(|t| {
-                    let overdue = t.status == engine::case::TaskStatus::Open
-                        && t.due_at.is_some_and(|d| d < now);
                     vec![
                         t.stage.to_string(),
                         t.id.to_string(),
-                        format!(
-                            "{}{}",
-                            t.status.as_str(),
-                            if overdue { " OVERDUE" } else { "" }
-                        ),
+                        status_label(t, now),
                         t.owner_label.clone(),
                         t.due_at.map(|d| local(d, &tz)).unwrap_or_default(),
                         t.title.clone(),
@@ -788,6 +782,17 @@ async fn case<S: Store>(app: &App<S>, actor: &Actor, cmd: &CaseCmd) -> anyhow::R
     Ok(ExitCode::SUCCESS)
 }
 
+/// A task's status, marked OVERDUE when it is open past its due time.
+fn status_label(task: &engine::case::Task, now: jiff::Timestamp) -> String {
+    let overdue =
+        task.status == engine::case::TaskStatus::Open && task.due_at.is_some_and(|d| d < now);
+    format!(
+        "{}{}",
+        task.status.as_str(),
+        if overdue { " OVERDUE" } else { "" }
+    )
+}
+
 fn print_findings(findings: &[engine::case::CaseFinding]) {
     if findings.is_empty() {
         return;
@@ -840,17 +845,11 @@ async fn task<S: Store>(app: &App<S>, actor: &Actor, cmd: &TaskCmd) -> anyhow::R
                     .iter()
                     .map(|r| {
                         let t = &r.task;
-                        let overdue = t.status == engine::case::TaskStatus::Open
-                            && t.due_at.is_some_and(|d| d < now);
                         vec![
                             r.case_number.to_string(),
                             r.subject_key.to_string(),
                             t.id.to_string(),
-                            format!(
-                                "{}{}",
-                                t.status.as_str(),
-                                if overdue { " OVERDUE" } else { "" }
-                            ),
+                            status_label(t, now),
                             t.owner_label.clone(),
                             t.due_at
                                 .map(|d| d.strftime("%Y-%m-%d %H:%MZ").to_string())

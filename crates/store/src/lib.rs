@@ -47,6 +47,8 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("{what} already exists")]
     Conflict { what: String },
+    #[error("{0}")]
+    Refused(String),
     #[error("the database holds a value this version cannot read: {0}")]
     Corrupt(String),
     #[error("database error: {0}")]
@@ -250,6 +252,14 @@ pub trait Tx: Send {
         at: Timestamp,
         draft: AuditDraft,
     ) -> impl Future<Output = Result<AuditEvent>> + Send;
+    /// Stores events that are already chained, verbatim, and moves the head to the last one:
+    /// how a tenant's chain is copied to another database. The first event must follow the
+    /// current head.
+    fn import_audit_events(
+        &mut self,
+        tenant: TenantId,
+        events: &[AuditEvent],
+    ) -> impl Future<Output = Result<()>> + Send;
     fn audit_head(
         &mut self,
         tenant: TenantId,

@@ -927,6 +927,64 @@ impl crate::Tx for SqlTx {
         Ok(event)
     }
 
+    async fn import_audit_events(&mut self, tenant: TenantId, events: &[AuditEvent]) -> Result<()> {
+        /// Rows per INSERT. SQLite resolves each bind by scanning the statement's parameters,
+        /// so one huge statement costs quadratic time; 100 rows (1,000 binds) avoids that.
+        const ROWS: usize = 100;
+        let (Some(first), Some(last)) = (events.first(), events.last()) else {
+            return Ok(());
+        };
+        let head = sqlx::query(AssertSqlSafe(format!(
+            "SELECT seq, hash FROM audit_heads WHERE tenant_id = $1{FOR_UPDATE}"
+        )))
+        .bind(tenant.0)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        let head_seq: i64 = head.try_get(0)?;
+        if first.seq != head_seq + 1 {
+            return Err(StoreError::Refused(format!(
+                "imported events start at {}, but the chain continues at {}",
+                first.seq,
+                head_seq + 1
+            )));
+        }
+        for chunk in events.chunks(ROWS) {
+            // Only placeholders are generated; every value is bound.
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|r| {
+                    let p: Vec<String> = (1..=10).map(|c| format!("${}", r * 10 + c)).collect();
+                    format!("({})", p.join(", "))
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO audit_events (tenant_id, seq, at_us, actor, action, target_kind, target_id, payload, payload_digest, hash) VALUES {}",
+                rows.join(", ")
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for e in chunk {
+                q = q
+                    .bind(tenant.0)
+                    .bind(e.seq)
+                    .bind(e.at_us)
+                    .bind(&e.actor)
+                    .bind(&e.action)
+                    .bind(&e.target_kind)
+                    .bind(&e.target_id)
+                    .bind(e.payload.as_deref())
+                    .bind(e.payload_digest.to_vec())
+                    .bind(e.hash.to_vec());
+            }
+            q.execute(&mut *self.tx).await?;
+        }
+        sqlx::query("UPDATE audit_heads SET seq = $2, hash = $3 WHERE tenant_id = $1")
+            .bind(tenant.0)
+            .bind(last.seq)
+            .bind(last.hash.to_vec())
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
     async fn audit_head(&mut self, tenant: TenantId) -> Result<Option<(i64, Hash)>> {
         sqlx::query("SELECT seq, hash FROM audit_heads WHERE tenant_id = $1")
             .bind(tenant.0)

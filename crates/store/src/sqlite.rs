@@ -24,9 +24,13 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[(
     include_str!("../migrations/sqlite/0001_foundation.sql"),
 )];
 
+/// Readers share a small pool; every write goes through one connection. SQLite admits one
+/// writer at a time anyway, and a single writer keeps its page cache warm between transactions
+/// instead of re-reading pages another connection changed.
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    readers: SqlitePool,
+    writer: SqlitePool,
 }
 
 impl SqliteStore {
@@ -47,17 +51,28 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .test_before_acquire(false)
+            .connect_with(options.clone())
+            .await
+            .map_err(|source| StoreError::Open {
+                location: location.clone(),
+                source,
+            })?;
+        migrator(MIGRATIONS).run(&writer).await?;
+        let readers = SqlitePoolOptions::new()
             .max_connections(4)
-            .connect_with(options)
+            .test_before_acquire(false)
+            .connect_with(options.create_if_missing(false))
             .await
             .map_err(|source| StoreError::Open { location, source })?;
-        migrator(MIGRATIONS).run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self { readers, writer })
     }
 
+    /// The writer's pool, for tests and benchmarks that need raw SQL.
     pub fn pool(&self) -> &SqlitePool {
-        &self.pool
+        &self.writer
     }
 }
 
@@ -66,14 +81,14 @@ impl Store for SqliteStore {
 
     async fn read(&self) -> Result<SqliteTx> {
         Ok(SqliteTx {
-            tx: self.pool.begin().await?,
+            tx: self.readers.begin().await?,
             locking: false,
         })
     }
 
     async fn write(&self) -> Result<SqliteTx> {
         Ok(SqliteTx {
-            tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            tx: self.writer.begin_with("BEGIN IMMEDIATE").await?,
             locking: true,
         })
     }
