@@ -4,6 +4,7 @@ use engine::blueprint::{BUILTIN, Blueprint, LintContext, parse};
 use engine::condition::SubjectView as ConditionView;
 use engine::ids::{Slug, SubjectKey};
 use engine::plan::{Plan, PlanInput, plan};
+use engine::tenant::Permission;
 use jiff::civil::Date;
 use serde::Serialize;
 use serde_json::json;
@@ -105,6 +106,7 @@ impl<S: Store> App<S> {
         name: &str,
         text: &str,
     ) -> Result<BlueprintInfo> {
+        actor.require(Permission::ManageBlueprints)?;
         let at = self.now();
         let mut tx = self.store.write().await?;
         let teams = self.team_slugs(&mut tx, actor).await?;

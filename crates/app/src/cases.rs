@@ -1,13 +1,13 @@
 //! Starting, running and ending cases; tasks; the audit log.
 
 use engine::audit::{AuditEvent, ChainVerifier};
-use engine::blueprint::Blueprint;
+use engine::blueprint::{Blueprint, Owner};
 use engine::case::{Act, Case, CaseFile, CaseStatus, Task, TaskStatus};
 use engine::condition::SubjectView as ConditionView;
 use engine::ids::{CaseId, Email, EvidenceId, Slug, SubjectKey};
 use engine::plan::{PlanInput, evaluate_checks, plan};
-use engine::subject::{Subject, SubjectState};
-use engine::tenant::User;
+use engine::subject::{Subject, SubjectKind, SubjectState};
+use engine::tenant::{Permission, User};
 use jiff::civil::Date;
 use serde::Serialize;
 use serde_json::json;
@@ -66,6 +66,7 @@ pub const EVIDENCE_MAX_BYTES: usize = 25 * 1024 * 1024;
 
 impl<S: Store> App<S> {
     pub async fn start_case(&self, actor: &Actor, start: StartCase) -> Result<StartedCase> {
+        actor.require(Permission::RunCases)?;
         let mut tx = self.store.write().await?;
         let owner = match &start.owner {
             Some(email) => tx
@@ -75,6 +76,9 @@ impl<S: Store> App<S> {
             None => actor.user.clone(),
         };
         let subject = find_subject(&mut tx, actor, &start.subject).await?;
+        if subject.kind == SubjectKind::Organization {
+            actor.require(Permission::GovernTenant)?;
+        }
         let (bp, text) = match &start.blueprint {
             Some(choice) => self.resolve(&mut tx, actor, choice).await?,
             None => self.matching_blueprint(&mut tx, actor, &subject).await?,
@@ -343,6 +347,7 @@ impl<S: Store> App<S> {
 
     /// Runs the pinned blueprint's checks against the subject as it is now.
     pub async fn precheck(&self, actor: &Actor, number: i64) -> Result<CaseFile> {
+        actor.require(Permission::RunCases)?;
         let at = self.now();
         let mut tx = self.store.write().await?;
         let mut file = self.locked_case(&mut tx, actor, number).await?;
@@ -407,6 +412,8 @@ impl<S: Store> App<S> {
         let at = self.now();
         let mut tx = self.store.write().await?;
         let mut file = self.locked_case(&mut tx, actor, number).await?;
+        self.authorize_completion(&mut tx, actor, &file, task)
+            .await?;
         let before = file.case.status;
         let done = file
             .complete_task(
@@ -453,6 +460,42 @@ impl<S: Store> App<S> {
         Ok(done)
     }
 
+    /// Managers and above complete any task; a member only their own: assigned to them, or
+    /// unassigned and owned by one of their teams or by them through a role.
+    async fn authorize_completion(
+        &self,
+        tx: &mut S::Tx,
+        actor: &Actor,
+        file: &CaseFile,
+        task: &Slug,
+    ) -> Result<()> {
+        if actor.user.role.allows(Permission::RunCases) {
+            return Ok(());
+        }
+        actor.require(Permission::CompleteOwnTask)?;
+        let Some(t) = file.task(task.as_str()) else {
+            return Ok(()); // the engine reports the missing task
+        };
+        let mine = match (t.assignee, &t.owner) {
+            (Some(assignee), _) => assignee == actor.user.id,
+            (None, Owner::Team(team)) => tx
+                .teams(actor.tenant.id)
+                .await?
+                .iter()
+                .any(|m| &m.slug == team && m.members.contains(&actor.user.id)),
+            (None, Owner::Role(_)) => t.owner_label == actor.user.email.as_str(),
+        };
+        if mine {
+            return Ok(());
+        }
+        Err(AppError::Forbidden {
+            action: "completing a task that is not yours",
+            needed: Permission::RunCases.least_role().as_str(),
+            who: actor.user.email.to_string(),
+            role: actor.user.role.as_str(),
+        })
+    }
+
     pub async fn waive_task(
         &self,
         actor: &Actor,
@@ -460,6 +503,7 @@ impl<S: Store> App<S> {
         task: &Slug,
         reason: &str,
     ) -> Result<Task> {
+        actor.require(Permission::RunCases)?;
         let at = self.now();
         let mut tx = self.store.write().await?;
         let mut file = self.locked_case(&mut tx, actor, number).await?;
@@ -499,6 +543,7 @@ impl<S: Store> App<S> {
         task: &Slug,
         assignee: Option<&Email>,
     ) -> Result<Task> {
+        actor.require(Permission::RunCases)?;
         let at = self.now();
         let mut tx = self.store.write().await?;
         let user = match assignee {
@@ -530,6 +575,7 @@ impl<S: Store> App<S> {
         check: &Slug,
         reason: &str,
     ) -> Result<()> {
+        actor.require(Permission::RunCases)?;
         let at = self.now();
         let mut tx = self.store.write().await?;
         let mut file = self.locked_case(&mut tx, actor, number).await?;
@@ -553,6 +599,7 @@ impl<S: Store> App<S> {
 
     /// Closes a case as completed: the approver types the confirmation word.
     pub async fn close_case(&self, actor: &Actor, number: i64, word: &str) -> Result<Case> {
+        actor.require(Permission::RunCases)?;
         let at = self.now();
         let mut tx = self.store.write().await?;
         let mut file = self.locked_case(&mut tx, actor, number).await?;
@@ -582,6 +629,7 @@ impl<S: Store> App<S> {
 
     /// Cancels a case. Its tasks and history stay; the subject is active again.
     pub async fn cancel_case(&self, actor: &Actor, number: i64, reason: &str) -> Result<Case> {
+        actor.require(Permission::RunCases)?;
         let at = self.now();
         let mut tx = self.store.write().await?;
         let mut file = self.locked_case(&mut tx, actor, number).await?;

@@ -5,7 +5,7 @@ use engine::subject::{
     Attributes, Record, RecordFields, RecordKind, Subject, SubjectKind, SubjectState,
 };
 use engine::teams::DEFAULT_TEAMS;
-use engine::tenant::{Role, Team, Tenant, User};
+use engine::tenant::{Permission, Role, Team, Tenant, User};
 use serde::Serialize;
 use serde_json::json;
 use store::{Store, SubjectFilter, Tx};
@@ -151,6 +151,7 @@ impl<S: Store> App<S> {
         role: Role,
         teams: &[Slug],
     ) -> Result<User> {
+        actor.require(Permission::ManageUsers)?;
         let at = self.now();
         let mut tx = self.store.write().await?;
         if tx.user_by_email(actor.tenant.id, &email).await?.is_some() {
@@ -197,6 +198,7 @@ impl<S: Store> App<S> {
         actor: &Actor,
         subjects: Vec<NewSubject>,
     ) -> Result<Vec<Subject>, (usize, AppError)> {
+        actor.require(Permission::RunCases).map_err(|e| (0, e))?;
         let at = self.now();
         let mut tx = self.store.write().await.map_err(|e| (0, e.into()))?;
         let mut added: Vec<Subject> = Vec::new();
@@ -296,30 +298,79 @@ impl<S: Store> App<S> {
         kind: RecordKind,
         fields: RecordFields,
     ) -> Result<Record> {
+        actor.require(Permission::RunCases)?;
         let at = self.now();
         let mut tx = self.store.write().await?;
-        let subject = find_subject(&mut tx, actor, key).await?;
-        if matches!(
-            subject.state,
-            SubjectState::Offboarded | SubjectState::Purged
-        ) {
-            return Err(AppError::Conflict(format!(
-                "subject `{key}` is {}; its records can no longer change",
-                subject.state
-            )));
-        }
+        let subject = writable_subject(&mut tx, actor, key).await?;
+        let number = tx
+            .records(actor.tenant.id, subject.id)
+            .await?
+            .iter()
+            .map(|r| r.number)
+            .max()
+            .unwrap_or(0)
+            + 1;
         let record = Record {
             id: RecordId(self.new_id()),
             subject_id: subject.id,
+            number,
             kind,
             fields,
         };
         tx.insert_record(actor.tenant.id, &record, at).await?;
-        audit(&mut tx, actor, at, "record.created", ("subject", subject.id.to_string()),
-            json!({"summary": format!("added a {kind} to {key}"), "record": record.id, "kind": kind, "fields": record.fields})).await?;
+        audit(&mut tx, actor, at, "record.created", ("record", format!("{key}/{number}")),
+            json!({"summary": format!("added {kind} {number} to {key}"), "kind": kind, "fields": record.fields})).await?;
         tx.commit().await?;
         Ok(record)
     }
+
+    /// Changes fields of a record (an empty value removes one); the whole record is checked
+    /// again against its kind.
+    pub async fn update_record(
+        &self,
+        actor: &Actor,
+        key: &SubjectKey,
+        number: i64,
+        changes: &[(String, String)],
+    ) -> Result<Record> {
+        actor.require(Permission::RunCases)?;
+        let at = self.now();
+        let mut tx = self.store.write().await?;
+        let subject = writable_subject(&mut tx, actor, key).await?;
+        let mut record = tx
+            .records(actor.tenant.id, subject.id)
+            .await?
+            .into_iter()
+            .find(|r| r.number == number)
+            .ok_or_else(|| AppError::NotFound(format!("`{key}` has no record {number}")))?;
+        let before = record.fields.clone();
+        record.fields = before
+            .with(
+                record.kind,
+                changes.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            )
+            .map_err(|e| AppError::invalid("fields", e))?;
+        tx.update_record(actor.tenant.id, &record).await?;
+        audit(&mut tx, actor, at, "record.updated", ("record", format!("{key}/{number}")),
+            json!({"summary": format!("changed {} {number} of {key}", record.kind), "before": before, "after": record.fields})).await?;
+        tx.commit().await?;
+        Ok(record)
+    }
+}
+
+/// A subject whose records may still change.
+async fn writable_subject<T: Tx>(tx: &mut T, actor: &Actor, key: &SubjectKey) -> Result<Subject> {
+    let subject = find_subject(tx, actor, key).await?;
+    if matches!(
+        subject.state,
+        SubjectState::Offboarded | SubjectState::Purged
+    ) {
+        return Err(AppError::Conflict(format!(
+            "subject `{key}` is {}; its records can no longer change",
+            subject.state
+        )));
+    }
+    Ok(subject)
 }
 
 pub(crate) async fn find_subject<T: Tx>(

@@ -14,6 +14,14 @@ pub enum AppError {
     /// An input was not acceptable: names the input and what was expected.
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
+    /// The actor's role does not allow this.
+    #[error("{action} needs the {needed} role or higher; {who} is {role}")]
+    Forbidden {
+        action: &'static str,
+        needed: &'static str,
+        who: String,
+        role: &'static str,
+    },
     /// The request conflicts with the current state.
     #[error("{0}")]
     Conflict(String),

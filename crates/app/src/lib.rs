@@ -13,7 +13,7 @@ mod error;
 use std::sync::Arc;
 
 use engine::audit::AuditDraft;
-use engine::tenant::{Tenant, User};
+use engine::tenant::{Permission, Tenant, User};
 use jiff::Timestamp;
 use serde_json::Value;
 use store::{Store, Tx};
@@ -59,6 +59,21 @@ impl<S: Store> App<S> {
 
     fn new_id(&self) -> uuid::Uuid {
         self.ids.next(self.clock.now())
+    }
+}
+
+impl Actor {
+    /// Refuses, naming the role needed, unless the actor's role allows `permission`.
+    pub fn require(&self, permission: Permission) -> Result<()> {
+        if self.user.role.allows(permission) {
+            return Ok(());
+        }
+        Err(AppError::Forbidden {
+            action: permission.describe(),
+            needed: permission.least_role().as_str(),
+            who: self.user.email.to_string(),
+            role: self.user.role.as_str(),
+        })
     }
 }
 

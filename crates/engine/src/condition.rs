@@ -415,6 +415,7 @@ mod tests {
         Record {
             id: RecordId(Uuid::nil()),
             subject_id: SubjectId(Uuid::nil()),
+            number: 1,
             kind: RecordKind::WorkItem,
             fields: RecordFields::parse(
                 RecordKind::WorkItem,

@@ -488,6 +488,20 @@ impl RecordFields {
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
         self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
+
+    /// These fields with `changes` applied (an empty value removes a field), checked again as
+    /// a whole.
+    pub fn with<'a>(
+        &self,
+        kind: RecordKind,
+        changes: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Self, RecordFieldError> {
+        let mut merged: BTreeMap<String, String> = self.0.clone();
+        for (name, value) in changes {
+            merged.insert(name.to_owned(), value.to_owned());
+        }
+        Self::parse(kind, merged.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+    }
 }
 
 /// One record of a subject.
@@ -495,6 +509,8 @@ impl RecordFields {
 pub struct Record {
     pub id: RecordId,
     pub subject_id: SubjectId,
+    /// 1, 2, 3, … per subject: how people name a record.
+    pub number: i64,
     pub kind: RecordKind,
     pub fields: RecordFields,
 }

@@ -44,6 +44,54 @@ impl Role {
     }
 }
 
+/// What a use case asks permission for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Permission {
+    /// Start organization offboarding, place or lift a legal hold, set retention.
+    GovernTenant,
+    /// Add users and teams.
+    ManageUsers,
+    /// Add blueprint versions.
+    ManageBlueprints,
+    /// Add subjects and records; start, run, close and cancel cases; assign and waive.
+    RunCases,
+    /// Complete a task that is the actor's own (assigned to them, or to their team).
+    CompleteOwnTask,
+}
+
+impl Permission {
+    /// The least role that has this permission; roles above it have it too, except the
+    /// auditor, who only reads.
+    pub fn least_role(self) -> Role {
+        match self {
+            Permission::GovernTenant => Role::Owner,
+            Permission::ManageUsers | Permission::ManageBlueprints => Role::Admin,
+            Permission::RunCases => Role::Manager,
+            Permission::CompleteOwnTask => Role::Member,
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Permission::GovernTenant => {
+                "governing the tenant (organization offboarding, legal hold, retention)"
+            }
+            Permission::ManageUsers => "managing users and teams",
+            Permission::ManageBlueprints => "managing blueprints",
+            Permission::RunCases => "running cases and changing subjects",
+            Permission::CompleteOwnTask => "completing tasks",
+        }
+    }
+}
+
+impl Role {
+    /// Whether this role may do what `permission` covers. Roles are ordered owner > admin >
+    /// manager > member; the auditor reads everything and writes nothing.
+    pub fn allows(self, permission: Permission) -> bool {
+        self != Role::Auditor && self <= permission.least_role()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("`{0}` is not a role; expected one of owner, admin, manager, member, auditor")]
 pub struct UnknownRole(pub String);
@@ -90,4 +138,32 @@ pub struct Team {
     pub slug: Slug,
     pub name: Text,
     pub members: Vec<UserId>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_are_ordered_and_the_auditor_writes_nothing() {
+        use Permission::*;
+        let table = [
+            (Role::Owner, [true, true, true, true, true]),
+            (Role::Admin, [false, true, true, true, true]),
+            (Role::Manager, [false, false, false, true, true]),
+            (Role::Member, [false, false, false, false, true]),
+            (Role::Auditor, [false, false, false, false, false]),
+        ];
+        for (role, expected) in table {
+            let got = [
+                GovernTenant,
+                ManageUsers,
+                ManageBlueprints,
+                RunCases,
+                CompleteOwnTask,
+            ]
+            .map(|p| role.allows(p));
+            assert_eq!(got, expected, "{role}");
+        }
+    }
 }

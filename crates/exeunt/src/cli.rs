@@ -168,6 +168,15 @@ pub enum RecordCmd {
         #[arg(value_name = "FIELD=VALUE", value_parser = parse_pair)]
         fields: Vec<(String, String)>,
     },
+    /// Change a record's fields: `exeunt record set acme 2 new_owner=kim@example.com`.
+    Set {
+        subject: SubjectKey,
+        /// The record's number, as `subject show` lists it.
+        #[arg(value_parser = clap::value_parser!(i64).range(1..))]
+        number: i64,
+        #[arg(value_name = "FIELD=VALUE", value_parser = parse_pair, required = true)]
+        fields: Vec<(String, String)>,
+    },
 }
 
 #[derive(Subcommand, Debug)]

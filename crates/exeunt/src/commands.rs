@@ -90,17 +90,7 @@ async fn execute<S: Store>(app: App<S>, cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Init(_) | Command::Bench(_) => unreachable!("handled before"),
         Command::Blueprint(cmd) => blueprint(&app, &actor, cmd).await,
         Command::Subject(cmd) => subject(&app, &actor, cmd).await,
-        Command::Record(RecordCmd::Add {
-            subject,
-            kind,
-            fields,
-        }) => {
-            let fields =
-                RecordFields::parse(*kind, fields.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
-            let record = app.add_record(&actor, subject, *kind, fields).await?;
-            println!("Added {} `{}` to {subject}.", record.kind, record.label());
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Record(cmd) => record(&app, &actor, cmd).await,
         Command::User(cmd) => user(&app, &actor, cmd).await,
         Command::Case(cmd) => case(&app, &actor, cmd).await,
         Command::Task(cmd) => task(&app, &actor, cmd).await,
@@ -446,6 +436,7 @@ async fn subject<S: Store>(
                 .iter()
                 .map(|r| {
                     vec![
+                        r.number.to_string(),
                         r.kind.to_string(),
                         r.fields
                             .iter()
@@ -456,7 +447,7 @@ async fn subject<S: Store>(
                 })
                 .collect::<Vec<_>>();
             println!("Records:");
-            table(&["KIND", "FIELDS"], &rows);
+            table(&["#", "KIND", "FIELDS"], &rows);
         }
         SubjectCmd::Import { file } => {
             let subjects = read_subjects_csv(file)?;
@@ -545,6 +536,44 @@ fn read_subjects_csv(file: &Path) -> anyhow::Result<Vec<(u64, NewSubject)>> {
         bail!("{name}: no rows after the header; nothing was imported");
     }
     Ok(out)
+}
+
+async fn record<S: Store>(
+    app: &App<S>,
+    actor: &Actor,
+    cmd: &RecordCmd,
+) -> anyhow::Result<ExitCode> {
+    match cmd {
+        RecordCmd::Add {
+            subject,
+            kind,
+            fields,
+        } => {
+            let fields =
+                RecordFields::parse(*kind, fields.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+            let record = app.add_record(actor, subject, *kind, fields).await?;
+            println!(
+                "Added {} {} `{}` to {subject}.",
+                record.kind,
+                record.number,
+                record.label()
+            );
+        }
+        RecordCmd::Set {
+            subject,
+            number,
+            fields,
+        } => {
+            let record = app.update_record(actor, subject, *number, fields).await?;
+            println!(
+                "Changed {} {} `{}` of {subject}.",
+                record.kind,
+                record.number,
+                record.label()
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn user<S: Store>(app: &App<S>, actor: &Actor, cmd: &UserCmd) -> anyhow::Result<ExitCode> {

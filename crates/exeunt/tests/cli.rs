@@ -575,3 +575,117 @@ async fn a_whole_case_runs_on_postgres_through_the_cli() {
     assert!(e.ok(&["case", "show", "1"]).contains("done (completed)"));
     assert!(e.ok(&["audit", "verify"]).contains("is intact"));
 }
+
+#[test]
+fn every_write_checks_the_actors_role() {
+    let e = Exeunt::sqlite();
+    e.ok(&["init"]);
+    for (email, role, team) in [
+        ("ada@example.com", "admin", "hr"),
+        ("mia@example.com", "manager", "hr"),
+        ("ian@example.com", "member", "it"),
+        ("aud@example.com", "auditor", "compliance"),
+    ] {
+        e.ok(&[
+            "user", "add", email, "--name", "Someone", "--role", role, "--team", team,
+        ]);
+    }
+    e.ok(&[
+        "subject",
+        "add",
+        "firm",
+        "--kind",
+        "organization",
+        "--name",
+        "Our firm",
+    ]);
+    let letter = e.write("letter.pdf", "resignation letter");
+    let letter = letter.to_str().unwrap();
+    let manager = |args: &[&str]| e.ok(&[&["--as", "mia@example.com"], args].concat());
+    manager(&[
+        "subject", "add", "kim", "--kind", "employee", "--name", "Kim",
+    ]);
+    manager(&["case", "start", "kim", "--exit-date", "2026-12-31"]);
+    manager(&[
+        "task",
+        "complete",
+        "1",
+        "confirm-exit-date",
+        "--evidence",
+        letter,
+    ]);
+
+    let before = e.snapshot();
+    let refusals: &[(&str, &[&str], &str)] = &[
+        (
+            "aud@example.com",
+            &["subject", "add", "x", "--kind", "client", "--name", "X"],
+            "needs the manager role",
+        ),
+        (
+            "aud@example.com",
+            &["task", "complete", "1", "reset-shared-credentials"],
+            "completing tasks needs the member role",
+        ),
+        (
+            "aud@example.com",
+            &["case", "cancel", "1", "--reason", "no"],
+            "needs the manager role",
+        ),
+        (
+            "ian@example.com",
+            &["case", "start", "firm", "--exit-date", "2026-12-31"],
+            "needs the manager role",
+        ),
+        (
+            "ian@example.com",
+            &["task", "complete", "1", "settle-final-pay"],
+            "completing a task that is not yours",
+        ),
+        (
+            "ian@example.com",
+            &["record", "add", "kim", "note", "text=hi"],
+            "needs the manager role",
+        ),
+        (
+            "ian@example.com",
+            &["task", "waive", "1", "close-benefits", "--reason", "n/a"],
+            "needs the manager role",
+        ),
+        (
+            "mia@example.com",
+            &["user", "add", "new@example.com", "--name", "New"],
+            "needs the admin role",
+        ),
+        (
+            "ada@example.com",
+            &["case", "start", "firm", "--exit-date", "2026-12-31"],
+            "needs the owner role",
+        ),
+    ];
+    for (who, args, phrase) in refusals {
+        let out = e.run(&[&["--as", who], *args].concat());
+        assert_refused(&out, 1, phrase);
+    }
+    assert_eq!(e.snapshot(), before, "refused writes changed nothing");
+
+    // A member completes a task of their own team; the auditor reads everything.
+    e.ok(&[
+        "--as",
+        "ian@example.com",
+        "task",
+        "complete",
+        "1",
+        "reset-shared-credentials",
+    ]);
+    assert!(
+        e.ok(&["--as", "aud@example.com", "case", "show", "1"])
+            .contains("reset-shared-credentials")
+    );
+    assert!(
+        e.ok(&["--as", "aud@example.com", "audit", "verify"])
+            .contains("is intact")
+    );
+    // Only the owner starts organization offboarding.
+    e.ok(&["case", "start", "firm", "--exit-date", "2026-12-31"]);
+}

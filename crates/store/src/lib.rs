@@ -166,6 +166,11 @@ pub trait Tx: Send {
         record: &Record,
         at: Timestamp,
     ) -> impl Future<Output = Result<()>> + Send;
+    fn update_record(
+        &mut self,
+        tenant: TenantId,
+        record: &Record,
+    ) -> impl Future<Output = Result<()>> + Send;
     fn records(
         &mut self,
         tenant: TenantId,

@@ -108,6 +108,7 @@ fn record_row(r: &DbRow) -> Result<Record> {
     Ok(Record {
         id: RecordId(r.try_get("id")?),
         subject_id: SubjectId(r.try_get("subject_id")?),
+        number: r.try_get("number")?,
         kind: r
             .try_get::<&str, _>("kind")?
             .parse()
@@ -495,7 +496,8 @@ impl crate::Tx for SqlTx {
 
     async fn insert_record(&mut self, tenant: TenantId, r: &Record, at: Timestamp) -> Result<()> {
         sqlx::query(
-            "INSERT INTO records (tenant_id, id, subject_id, kind, fields, created_at_us) VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO records (tenant_id, id, subject_id, number, kind, fields, created_at_us) \
+             VALUES ($1, $2, $3, $7, $4, $5, $6)",
         )
         .bind(tenant.0)
         .bind(r.id.0)
@@ -503,15 +505,26 @@ impl crate::Tx for SqlTx {
         .bind(r.kind.as_str())
         .bind(to_json(&r.fields))
         .bind(us(at))
+        .bind(r.number)
         .execute(&mut *self.tx)
         .await?;
         Ok(())
     }
 
+    async fn update_record(&mut self, tenant: TenantId, r: &Record) -> Result<()> {
+        sqlx::query("UPDATE records SET fields = $3 WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.0)
+            .bind(r.id.0)
+            .bind(to_json(&r.fields))
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
     async fn records(&mut self, tenant: TenantId, subject: SubjectId) -> Result<Vec<Record>> {
         sqlx::query(
-            "SELECT id, subject_id, kind, fields FROM records WHERE tenant_id = $1 AND subject_id = $2 \
-             ORDER BY kind, created_at_us, id",
+            "SELECT id, subject_id, number, kind, fields FROM records WHERE tenant_id = $1 AND subject_id = $2 \
+             ORDER BY number",
         )
         .bind(tenant.0)
         .bind(subject.0)

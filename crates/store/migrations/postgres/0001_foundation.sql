@@ -57,13 +57,14 @@ CREATE TABLE records (
     tenant_id UUID NOT NULL,
     id UUID NOT NULL,
     subject_id UUID NOT NULL,
+    number BIGINT NOT NULL,
     kind TEXT NOT NULL,
     fields TEXT NOT NULL,
     created_at_us BIGINT NOT NULL,
     PRIMARY KEY (tenant_id, id),
+    UNIQUE (tenant_id, subject_id, number),
     FOREIGN KEY (tenant_id, subject_id) REFERENCES subjects (tenant_id, id)
 );
-CREATE INDEX records_by_subject ON records (tenant_id, subject_id, kind);
 
 CREATE TABLE blueprints (
     tenant_id UUID NOT NULL REFERENCES tenants (id),

@@ -57,13 +57,14 @@ CREATE TABLE records (
     tenant_id BLOB NOT NULL,
     id BLOB NOT NULL,
     subject_id BLOB NOT NULL,
+    number INTEGER NOT NULL,
     kind TEXT NOT NULL,
     fields TEXT NOT NULL,
     created_at_us INTEGER NOT NULL,
     PRIMARY KEY (tenant_id, id),
+    UNIQUE (tenant_id, subject_id, number),
     FOREIGN KEY (tenant_id, subject_id) REFERENCES subjects (tenant_id, id)
 );
-CREATE INDEX records_by_subject ON records (tenant_id, subject_id, kind);
 
 CREATE TABLE blueprints (
     tenant_id BLOB NOT NULL REFERENCES tenants (id),
