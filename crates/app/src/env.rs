@@ -52,6 +52,17 @@ impl Ids {
         Self(Mutex::new(StdRng::seed_from_u64(seed)))
     }
 
+    /// 32 bytes for a secret. `StdRng` is a cryptographically secure generator, seeded from
+    /// the operating system unless a test seeded it.
+    pub fn secret(&self) -> [u8; 32] {
+        let mut bytes = [0u8; 32];
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .fill(&mut bytes);
+        bytes
+    }
+
     pub fn next(&self, now: Timestamp) -> Uuid {
         let mut random = [0u8; 10];
         self.0

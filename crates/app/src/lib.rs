@@ -9,6 +9,7 @@ mod cases;
 mod directory;
 mod env;
 mod error;
+mod tokens;
 
 use std::sync::Arc;
 
@@ -23,6 +24,7 @@ pub use cases::{CaseView, EvidenceUpload, StartCase, StartedCase};
 pub use directory::{NewSubject, SubjectView as SubjectDetail};
 pub use env::{Clock, FixedClock, Ids, SystemClock};
 pub use error::{AppError, Result};
+pub use tokens::{IssuedToken, TOKEN_PREFIX};
 
 /// The application: a store, a clock and an id source.
 #[derive(Clone)]

@@ -45,6 +45,10 @@ uuid_id!(
     /// One piece of evidence attached to a task.
     EvidenceId
 );
+uuid_id!(
+    /// An API token (its secret is never stored, only a digest of it).
+    TokenId
+);
 
 /// Why a name was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -5,7 +5,9 @@ use std::str::FromStr;
 
 use serde::Serialize;
 
-use crate::ids::{Email, Slug, TenantId, Text, UserId};
+use jiff::Timestamp;
+
+use crate::ids::{Email, Slug, TenantId, Text, TokenId, UserId};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Tenant {
@@ -133,6 +135,29 @@ impl User {
     }
 }
 
+/// A credential for automation: it acts as its user, with a role no stronger than theirs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ApiToken {
+    pub id: TokenId,
+    pub tenant_id: TenantId,
+    pub user_id: UserId,
+    pub name: Text,
+    pub role: Role,
+    pub created_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+}
+
+impl Role {
+    /// Whether a token with `role` may be issued to a user with this role: never stronger,
+    /// and an auditor's tokens only read.
+    pub fn may_issue(self, role: Role) -> bool {
+        match self {
+            Role::Auditor => role == Role::Auditor,
+            _ => role == Role::Auditor || role >= self,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Team {
     pub slug: Slug,
@@ -143,6 +168,15 @@ pub struct Team {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_token_is_never_stronger_than_its_user() {
+        assert!(Role::Manager.may_issue(Role::Member));
+        assert!(Role::Manager.may_issue(Role::Auditor));
+        assert!(!Role::Manager.may_issue(Role::Admin));
+        assert!(!Role::Auditor.may_issue(Role::Member));
+        assert!(Role::Owner.may_issue(Role::Owner));
+    }
 
     #[test]
     fn roles_are_ordered_and_the_auditor_writes_nothing() {

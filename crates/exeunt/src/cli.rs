@@ -64,6 +64,12 @@ pub enum Command {
     /// Verify and export the audit chain.
     #[command(subcommand)]
     Audit(AuditCmd),
+    /// Run the HTTP API. A data dir that does not exist yet is initialized first, and a
+    /// one-time owner token is printed.
+    Serve(ServeArgs),
+    /// Issue, list and revoke API tokens.
+    #[command(subcommand)]
+    Token(TokenCmd),
     /// Measure the write path and audit verification.
     #[command(subcommand)]
     Bench(BenchCmd),
@@ -81,6 +87,32 @@ pub struct InitArgs {
     pub owner_email: Email,
     #[arg(long, default_value = "Owner")]
     pub owner_name: String,
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, env = "EXEUNT_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: std::net::SocketAddr,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCmd {
+    /// Issue a token; its secret is printed once.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// The token's role: no stronger than its user's.
+        #[arg(long)]
+        role: engine::tenant::Role,
+        /// The user the token acts as (default: you).
+        #[arg(long = "for")]
+        user: Option<Email>,
+    },
+    List(JsonFlag),
+    Revoke {
+        id: uuid::Uuid,
+    },
 }
 
 #[derive(Args, Debug)]

@@ -27,9 +27,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(cmd) => return crate::bench::run(cmd).await,
         _ => {}
     }
-    let create = matches!(cli.command, Command::Init(_));
+    let mut create = matches!(cli.command, Command::Init(_));
     match location(&cli) {
         Location::Sqlite(path) => {
+            if matches!(cli.command, Command::Serve(_)) && !path.exists() {
+                create = true;
+            }
             if create {
                 std::fs::create_dir_all(&cli.data_dir).with_context(|| {
                     format!("cannot create the data dir {}", cli.data_dir.display())
@@ -57,6 +60,9 @@ fn location(cli: &Cli) -> Location {
 }
 
 async fn execute<S: Store>(app: App<S>, cli: &Cli) -> anyhow::Result<ExitCode> {
+    if let Command::Serve(args) = &cli.command {
+        return serve(app, cli, args).await;
+    }
     if let Command::Init(args) = &cli.command {
         let name = Text::line(&args.org, 200).map_err(|e| anyhow!("--org {e}"))?;
         let owner_name =
@@ -87,7 +93,8 @@ async fn execute<S: Store>(app: App<S>, cli: &Cli) -> anyhow::Result<ExitCode> {
     }
     let actor = app.actor(cli.tenant.as_ref(), cli.actor.as_ref()).await?;
     match &cli.command {
-        Command::Init(_) | Command::Bench(_) => unreachable!("handled before"),
+        Command::Init(_) | Command::Bench(_) | Command::Serve(_) => unreachable!("handled before"),
+        Command::Token(cmd) => token(&app, &actor, cmd).await,
         Command::Blueprint(cmd) => blueprint(&app, &actor, cmd).await,
         Command::Subject(cmd) => subject(&app, &actor, cmd).await,
         Command::Record(cmd) => record(&app, &actor, cmd).await,
@@ -96,6 +103,130 @@ async fn execute<S: Store>(app: App<S>, cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Task(cmd) => task(&app, &actor, cmd).await,
         Command::Audit(cmd) => audit(&app, &actor, cmd).await,
     }
+}
+
+async fn serve<S: Store>(
+    app: App<S>,
+    cli: &Cli,
+    args: &crate::cli::ServeArgs,
+) -> anyhow::Result<ExitCode> {
+    let actor = match app.actor(cli.tenant.as_ref(), cli.actor.as_ref()).await {
+        Ok(actor) => actor,
+        Err(AppError::NotFound(_)) => {
+            // A fresh data dir: set up a tenant and hand its owner a way in, once.
+            let actor = app
+                .init_tenant(
+                    Slug::parse("default")?,
+                    Text::line("My firm", 200)?,
+                    engine::ids::Email::parse("owner@example.com")?,
+                    Text::line("Owner", 200)?,
+                )
+                .await?;
+            let issued = app
+                .issue_token(
+                    &actor,
+                    Text::line("first sign-in", 200)?,
+                    engine::tenant::Role::Owner,
+                    None,
+                )
+                .await?;
+            println!(
+                "Initialized a new Exeunt tenant `{}` with owner {}.",
+                actor.tenant.slug, actor.user.email
+            );
+            println!(
+                "Owner API token (shown once, keep it safe): {}",
+                issued.secret
+            );
+            println!(
+                "Try: curl -H 'Authorization: Bearer {}' http://{}/api/v1/cases",
+                issued.secret, args.listen
+            );
+            actor
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    println!(
+        "Exeunt serves tenant `{}` on http://{} ({}). Stop with Ctrl-C.",
+        actor.tenant.slug,
+        listener.local_addr()?,
+        app.store().backend()
+    );
+    server::serve(app, listener, shutdown_signal())
+        .await
+        .context("the server stopped")?;
+    println!("Stopped.");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Completes on Ctrl-C or SIGTERM, whichever comes first.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}
+
+async fn token<S: Store>(
+    app: &App<S>,
+    actor: &Actor,
+    cmd: &crate::cli::TokenCmd,
+) -> anyhow::Result<ExitCode> {
+    use crate::cli::TokenCmd;
+    match cmd {
+        TokenCmd::Create { name, role, user } => {
+            let name = Text::line(name, 200).map_err(|e| anyhow!("--name {e}"))?;
+            let issued = app.issue_token(actor, name, *role, user.as_ref()).await?;
+            println!(
+                "Token {} ({}) issued. Its secret, shown this once:",
+                issued.token.id, issued.token.role
+            );
+            println!("{}", issued.secret);
+        }
+        TokenCmd::List(flag) => {
+            let tokens = app.tokens(actor).await?;
+            if flag.json {
+                json(&tokens)?;
+            } else {
+                let rows = tokens
+                    .iter()
+                    .map(|t| {
+                        let state = if t.revoked_at.is_some() {
+                            "revoked"
+                        } else {
+                            "live"
+                        };
+                        vec![
+                            t.id.to_string(),
+                            t.name.to_string(),
+                            t.role.to_string(),
+                            state.to_owned(),
+                        ]
+                    })
+                    .collect::<Vec<_>>();
+                table(&["ID", "NAME", "ROLE", "STATE"], &rows);
+            }
+        }
+        TokenCmd::Revoke { id } => {
+            app.revoke_token(actor, engine::ids::TokenId(*id)).await?;
+            println!("Revoked token {id}.");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn lint(cli: &Cli, files: &[std::path::PathBuf]) -> anyhow::Result<ExitCode> {

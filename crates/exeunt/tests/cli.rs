@@ -689,3 +689,117 @@ fn every_write_checks_the_actors_role() {
     // Only the owner starts organization offboarding.
     e.ok(&["case", "start", "firm", "--exit-date", "2026-12-31"]);
 }
+
+/// A raw HTTP/1.1 GET, so that this test needs no HTTP client: (status line, body).
+fn http_get(addr: &str, path: &str, token: &str) -> (String, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    (
+        head.lines().next().unwrap_or("").to_owned(),
+        body.to_owned(),
+    )
+}
+
+#[test]
+fn serve_sets_up_a_fresh_data_dir_and_stops_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    let e = Exeunt::sqlite();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_exeunt"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("EXEUNT_DATA_DIR", e.data_dir())
+        .env_remove("EXEUNT_DATABASE_URL")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let (mut token, mut addr) = (String::new(), String::new());
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(t) = line.split_whitespace().find(|w| w.starts_with("exu_")) {
+            token = t.trim_matches('\'').to_owned();
+        }
+        if let Some(rest) = line.split("on http://").nth(1) {
+            addr = rest.split_whitespace().next().unwrap().to_owned();
+            break;
+        }
+    }
+    assert!(
+        token.starts_with("exu_") && !addr.is_empty(),
+        "serve printed a token and its address"
+    );
+    let (status, body) = http_get(&addr, "/api/v1/cases", &token);
+    assert!(status.contains("200"), "{status} {body}");
+    assert_eq!(body.trim(), "[]");
+    let (status, _) = http_get(&addr, "/api/v1/cases", "exu_wrong");
+    assert!(status.contains("401"), "{status}");
+
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(child.wait().unwrap().success(), "a graceful stop exits 0");
+    assert!(rest.iter().any(|l| l == "Stopped."), "{rest:?}");
+    // The next start finds the tenant and prints no new token.
+    assert!(e.ok(&["token", "list"]).contains("first sign-in"));
+}
+
+#[test]
+fn tokens_are_issued_listed_and_revoked() {
+    let e = Exeunt::sqlite();
+    e.ok(&["init"]);
+    e.ok(&[
+        "user",
+        "add",
+        "ian@example.com",
+        "--name",
+        "Ian",
+        "--role",
+        "member",
+    ]);
+    let issued = e.ok(&[
+        "token",
+        "create",
+        "--name",
+        "ci",
+        "--role",
+        "member",
+        "--for",
+        "ian@example.com",
+    ]);
+    let secret = issued.lines().nth(1).unwrap();
+    assert!(secret.starts_with("exu_") && secret.len() == 68, "{issued}");
+    assert_refused(
+        &e.run(&[
+            "token",
+            "create",
+            "--name",
+            "x",
+            "--role",
+            "admin",
+            "--for",
+            "ian@example.com",
+        ]),
+        1,
+        "a token for them can be member or weaker",
+    );
+    let list = e.ok(&["token", "list", "--json"]);
+    assert!(!list.contains(secret), "the secret is never shown again");
+    let tokens: serde_json::Value = serde_json::from_str(&list).unwrap();
+    let id = tokens[0]["id"].as_str().unwrap();
+    e.ok(&["token", "revoke", id]);
+    assert!(e.ok(&["token", "list"]).contains("revoked"));
+    assert_refused(&e.run(&["token", "revoke", id]), 1, "already revoked");
+    // Recent writes sit in the write-ahead log, so read both files.
+    for file in ["exeunt.db", "exeunt.db-wal"] {
+        let stored = std::fs::read(e.data_dir().join(file)).unwrap_or_default();
+        assert!(
+            !stored.windows(secret.len()).any(|w| w == secret.as_bytes()),
+            "{file} holds no token secret"
+        );
+    }
+}

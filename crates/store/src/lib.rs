@@ -23,9 +23,9 @@ use std::future::Future;
 
 use engine::audit::{AuditDraft, AuditEvent, Hash};
 use engine::case::{Case, CaseFile, CaseFinding, Task};
-use engine::ids::{CaseId, Email, Slug, SubjectId, SubjectKey, TenantId, UserId};
+use engine::ids::{CaseId, Email, Slug, SubjectId, SubjectKey, TenantId, TokenId, UserId};
 use engine::subject::{Record, Subject, SubjectState};
-use engine::tenant::{Team, Tenant, User};
+use engine::tenant::{ApiToken, Team, Tenant, User};
 use jiff::Timestamp;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AssertSqlSafe, SqlSafeStr};
@@ -101,6 +101,27 @@ pub trait Tx: Send {
         &mut self,
         slug: &Slug,
     ) -> impl Future<Output = Result<Option<Tenant>>> + Send;
+
+    fn tenant(&mut self, id: TenantId) -> impl Future<Output = Result<Option<Tenant>>> + Send;
+
+    fn insert_token(
+        &mut self,
+        token: &ApiToken,
+        secret_sha256: &Hash,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// The token whose secret has this digest, in whichever tenant: authentication is the one
+    /// lookup that starts without a tenant, because the token is what names it.
+    fn token_by_secret(
+        &mut self,
+        secret_sha256: &Hash,
+    ) -> impl Future<Output = Result<Option<ApiToken>>> + Send;
+    fn tokens(&mut self, tenant: TenantId) -> impl Future<Output = Result<Vec<ApiToken>>> + Send;
+    fn revoke_token(
+        &mut self,
+        tenant: TenantId,
+        id: TokenId,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<bool>> + Send;
 
     fn insert_user(
         &mut self,

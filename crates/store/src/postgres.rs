@@ -15,11 +15,18 @@ mod queries;
 
 pub use queries::SqlTx as PostgresTx;
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "foundation",
-    include_str!("../migrations/postgres/0001_foundation.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "foundation",
+        include_str!("../migrations/postgres/0001_foundation.sql"),
+    ),
+    (
+        2,
+        "api tokens",
+        include_str!("../migrations/postgres/0002_api_tokens.sql"),
+    ),
+];
 
 #[derive(Clone, Debug)]
 pub struct PostgresStore {

@@ -10,11 +10,12 @@ use engine::case::{
     Case, CaseFile, CaseFinding, CaseStatus, FindingStatus, Resolution, Task, TaskStatus,
 };
 use engine::ids::{
-    CaseId, Email, EvidenceId, RecordId, Slug, SubjectId, SubjectKey, TenantId, Text, UserId,
+    CaseId, Email, EvidenceId, RecordId, Slug, SubjectId, SubjectKey, TenantId, Text, TokenId,
+    UserId,
 };
 use engine::plan::Finding;
 use engine::subject::{Attributes, Record, RecordFields, Subject, SubjectKind, SubjectState};
-use engine::tenant::{Role, Team, Tenant, User};
+use engine::tenant::{ApiToken, Role, Team, Tenant, User};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use sqlx::{AssertSqlSafe, Row};
@@ -73,6 +74,26 @@ fn tenant_row(r: &DbRow) -> Result<Tenant> {
         name: Text::line(r.try_get("name")?, 200).map_err(corrupt("tenant name"))?,
     })
 }
+
+fn token_row(r: &DbRow) -> Result<ApiToken> {
+    Ok(ApiToken {
+        id: TokenId(r.try_get("id")?),
+        tenant_id: TenantId(r.try_get("tenant_id")?),
+        user_id: UserId(r.try_get("user_id")?),
+        name: Text::line(r.try_get("name")?, 200).map_err(corrupt("token name"))?,
+        role: r
+            .try_get::<&str, _>("role")?
+            .parse::<Role>()
+            .map_err(corrupt("role"))?,
+        created_at: from_us(r.try_get("created_at_us")?)?,
+        revoked_at: r
+            .try_get::<Option<i64>, _>("revoked_at_us")?
+            .map(from_us)
+            .transpose()?,
+    })
+}
+
+const TOKEN_COLUMNS: &str = "id, tenant_id, user_id, name, role, created_at_us, revoked_at_us";
 
 fn user_row(r: &DbRow) -> Result<User> {
     Ok(User {
@@ -307,6 +328,69 @@ impl crate::Tx for SqlTx {
             .as_ref()
             .map(tenant_row)
             .transpose()
+    }
+
+    async fn tenant(&mut self, id: TenantId) -> Result<Option<Tenant>> {
+        sqlx::query("SELECT id, slug, name FROM tenants WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(&mut *self.tx)
+            .await?
+            .as_ref()
+            .map(tenant_row)
+            .transpose()
+    }
+
+    async fn insert_token(&mut self, t: &ApiToken, secret_sha256: &Hash) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO api_tokens (tenant_id, id, user_id, name, role, secret_sha256, created_at_us) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(t.tenant_id.0)
+        .bind(t.id.0)
+        .bind(t.user_id.0)
+        .bind(t.name.as_str())
+        .bind(t.role.as_str())
+        .bind(secret_sha256.to_vec())
+        .bind(us(t.created_at))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn token_by_secret(&mut self, secret_sha256: &Hash) -> Result<Option<ApiToken>> {
+        sqlx::query(AssertSqlSafe(format!(
+            "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE secret_sha256 = $1"
+        )))
+        .bind(secret_sha256.to_vec())
+        .fetch_optional(&mut *self.tx)
+        .await?
+        .as_ref()
+        .map(token_row)
+        .transpose()
+    }
+
+    async fn tokens(&mut self, tenant: TenantId) -> Result<Vec<ApiToken>> {
+        sqlx::query(AssertSqlSafe(format!(
+            "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE tenant_id = $1 ORDER BY created_at_us, id"
+        )))
+        .bind(tenant.0)
+        .fetch_all(&mut *self.tx)
+        .await?
+        .iter()
+        .map(token_row)
+        .collect()
+    }
+
+    async fn revoke_token(&mut self, tenant: TenantId, id: TokenId, at: Timestamp) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE api_tokens SET revoked_at_us = $3 WHERE tenant_id = $1 AND id = $2 AND revoked_at_us IS NULL",
+        )
+        .bind(tenant.0)
+        .bind(id.0)
+        .bind(us(at))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn insert_user(&mut self, u: &User, at: Timestamp) -> Result<()> {

@@ -18,11 +18,18 @@ mod queries;
 
 pub use queries::SqlTx as SqliteTx;
 
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
-    1,
-    "foundation",
-    include_str!("../migrations/sqlite/0001_foundation.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "foundation",
+        include_str!("../migrations/sqlite/0001_foundation.sql"),
+    ),
+    (
+        2,
+        "api tokens",
+        include_str!("../migrations/sqlite/0002_api_tokens.sql"),
+    ),
+];
 
 /// Readers share a small pool; every write goes through one connection. SQLite admits one
 /// writer at a time anyway, and a single writer keeps its page cache warm between transactions

@@ -1,0 +1,147 @@
+//! API tokens: issuing, listing, revoking, and finding who presents one.
+
+use engine::ids::{Email, Text, TokenId};
+use engine::tenant::{ApiToken, Permission, Role};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use store::{Store, Tx};
+
+use crate::{Actor, App, AppError, Result, audit};
+
+/// What every token starts with, so that a leaked one is easy to recognize and scan for.
+pub const TOKEN_PREFIX: &str = "exu_";
+
+/// A token as issued: the secret is shown this once and never stored.
+#[derive(Clone, Debug)]
+pub struct IssuedToken {
+    pub token: ApiToken,
+    pub secret: String,
+}
+
+fn digest(secret: &str) -> [u8; 32] {
+    Sha256::digest(secret.as_bytes()).into()
+}
+
+impl<S: Store> App<S> {
+    /// Issues a token for `user` (the actor when not given) with `role`, which may not be
+    /// stronger than that user's role.
+    pub async fn issue_token(
+        &self,
+        actor: &Actor,
+        name: Text,
+        role: Role,
+        user: Option<&Email>,
+    ) -> Result<IssuedToken> {
+        let at = self.now();
+        let mut tx = self.store.write().await?;
+        let holder = match user {
+            None => actor.user.clone(),
+            Some(email) => {
+                actor.require(Permission::ManageUsers)?;
+                tx.user_by_email(actor.tenant.id, email)
+                    .await?
+                    .ok_or_else(|| AppError::invalid("user", format!("no user {email}")))?
+            }
+        };
+        if !holder.role.may_issue(role) {
+            return Err(AppError::invalid(
+                "role",
+                format!(
+                    "{} is {}; a token for them can be {} or weaker",
+                    holder.email, holder.role, holder.role
+                ),
+            ));
+        }
+        let secret = format!(
+            "{TOKEN_PREFIX}{}",
+            engine::audit::to_hex(&self.ids.secret())
+        );
+        let token = ApiToken {
+            id: TokenId(self.new_id()),
+            tenant_id: actor.tenant.id,
+            user_id: holder.id,
+            name,
+            role,
+            created_at: at,
+            revoked_at: None,
+        };
+        tx.insert_token(&token, &digest(&secret)).await?;
+        audit(
+            &mut tx,
+            actor,
+            at,
+            "token.issued",
+            ("token", token.id.to_string()),
+            json!({
+                "summary": format!("issued token `{}` ({}) for {}", token.name, role, holder.email),
+                "name": token.name, "role": role, "user": holder.email,
+            }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(IssuedToken { token, secret })
+    }
+
+    /// The tenant's tokens (admins see all, others their own).
+    pub async fn tokens(&self, actor: &Actor) -> Result<Vec<ApiToken>> {
+        let all = self.store.read().await?.tokens(actor.tenant.id).await?;
+        let see_all = actor.user.role.allows(Permission::ManageUsers);
+        Ok(all
+            .into_iter()
+            .filter(|t| see_all || t.user_id == actor.user.id)
+            .collect())
+    }
+
+    pub async fn revoke_token(&self, actor: &Actor, id: TokenId) -> Result<()> {
+        let at = self.now();
+        let mut tx = self.store.write().await?;
+        let token = tx
+            .tokens(actor.tenant.id)
+            .await?
+            .into_iter()
+            .find(|t| t.id == id)
+            .ok_or_else(|| AppError::NotFound(format!("no token {id}")))?;
+        if token.user_id != actor.user.id {
+            actor.require(Permission::ManageUsers)?;
+        }
+        if !tx.revoke_token(actor.tenant.id, id, at).await? {
+            return Err(AppError::Conflict(format!("token {id} is already revoked")));
+        }
+        audit(
+            &mut tx,
+            actor,
+            at,
+            "token.revoked",
+            ("token", id.to_string()),
+            json!({
+                "summary": format!("revoked token `{}`", token.name),
+            }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Who presents `secret`: its user, acting with the token's role. `None` for anything that
+    /// is not a live token, so callers cannot tell a revoked token from a made-up one.
+    pub async fn authenticate(&self, secret: &str) -> Result<Option<Actor>> {
+        if !secret.starts_with(TOKEN_PREFIX) || secret.len() > 128 {
+            return Ok(None);
+        }
+        let mut tx = self.store.read().await?;
+        let Some(token) = tx.token_by_secret(&digest(secret)).await? else {
+            return Ok(None);
+        };
+        if token.revoked_at.is_some() {
+            return Ok(None);
+        }
+        let (Some(tenant), Some(mut user)) = (
+            tx.tenant(token.tenant_id).await?,
+            tx.user(token.tenant_id, token.user_id).await?,
+        ) else {
+            return Ok(None);
+        };
+        user.role = token.role;
+        Ok(Some(Actor { tenant, user }))
+    }
+}

@@ -1,0 +1,147 @@
+//! The one error type of the HTTP layer. Every failure leaves the server as an RFC 9457
+//! problem (`application/problem+json`) that says what was wrong and, where an input was at
+//! fault, which one.
+
+use app::AppError;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use engine::blueprint::Diagnostic;
+use engine::case::CaseError;
+use serde::Serialize;
+use store::StoreError;
+
+#[derive(Debug, Serialize)]
+pub struct ApiError {
+    /// A relative URI naming the kind of problem, e.g. `/problems/not-found`.
+    #[serde(rename = "type")]
+    kind: String,
+    title: &'static str,
+    #[serde(serialize_with = "status_code")]
+    status: StatusCode,
+    detail: String,
+    /// The input at fault, when one is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<String>,
+    /// Every problem found, for inputs that can have several (blueprints).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    errors: Vec<Diagnostic>,
+}
+
+fn status_code<S: serde::Serializer>(status: &StatusCode, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u16(status.as_u16())
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, kind: &str, detail: impl Into<String>) -> Self {
+        Self {
+            kind: format!("/problems/{kind}"),
+            title: status.canonical_reason().unwrap_or("Error"),
+            status,
+            detail: detail.into(),
+            field: None,
+            errors: Vec::new(),
+        }
+    }
+
+    pub fn field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "sign in: send `Authorization: Bearer <token>` with a live API token",
+        )
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not-found", detail)
+    }
+
+    pub fn invalid(field: &str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-input", detail).field(field)
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        let detail = e.to_string();
+        match e {
+            AppError::NotFound(_) => Self::not_found(detail),
+            AppError::Invalid { field, message } => Self::invalid(&field, message),
+            AppError::Forbidden { .. } => Self::new(StatusCode::FORBIDDEN, "forbidden", detail),
+            AppError::Conflict(_) | AppError::Chain(_) => {
+                Self::new(StatusCode::CONFLICT, "conflict", detail)
+            }
+            AppError::Plan(_) => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "condition-failed", detail)
+            }
+            AppError::Blueprint { diagnostics, .. } => {
+                let mut problem = Self::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid-blueprint",
+                    detail,
+                )
+                .field("blueprint");
+                problem.errors = diagnostics;
+                problem
+            }
+            AppError::Case(case) => case_error(&case, detail),
+            AppError::Store(StoreError::Conflict { .. }) => {
+                Self::new(StatusCode::CONFLICT, "conflict", detail)
+            }
+            AppError::Store(store) => internal(&store),
+        }
+    }
+}
+
+/// What the state machine refuses: missing things are 404, inputs that cannot be right are 422,
+/// and the rest conflict with the case's current state.
+fn case_error(e: &CaseError, detail: String) -> ApiError {
+    match e {
+        CaseError::NoSuchTask { .. } | CaseError::NoSuchFinding { .. } => {
+            ApiError::not_found(detail)
+        }
+        CaseError::EvidenceRequired { .. } => ApiError::invalid("evidence", detail),
+        CaseError::ReasonRequired { .. } => ApiError::invalid("reason", detail),
+        CaseError::WrongConfirmation { .. } => ApiError::invalid("confirm", detail),
+        CaseError::Final { .. }
+        | CaseError::TaskClosed { .. }
+        | CaseError::StageNotDone { .. }
+        | CaseError::Waiting { .. }
+        | CaseError::Blocked { .. }
+        | CaseError::NotReadyToClose { .. }
+        | CaseError::OpenChildren { .. } => {
+            ApiError::new(StatusCode::CONFLICT, "case-state", detail)
+        }
+    }
+}
+
+/// A failure of ours: logged in full, reported without internals.
+pub fn internal(e: &dyn std::fmt::Display) -> ApiError {
+    eprintln!("internal error: {e}");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "the server failed to handle this request; it has been logged",
+    )
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status;
+        let unauthorized = status == StatusCode::UNAUTHORIZED;
+        let mut response = (status, axum::Json(self)).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if unauthorized {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}

@@ -1,0 +1,560 @@
+//! The HTTP API, spawned on a random port against a real database, spoken to over HTTP.
+
+use std::sync::Arc;
+
+use app::{Actor, App, FixedClock, Ids};
+use engine::ids::{Email, Slug, Text};
+use engine::tenant::Role;
+use reqwest::{Client, Method, StatusCode};
+use serde_json::{Value, json};
+use store::Store;
+use store::postgres::PostgresStore;
+use store::sqlite::SqliteStore;
+
+struct Server {
+    base: String,
+    client: Client,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// A tenant on the running server, with a token per role.
+struct Tenant {
+    owner: String,
+    manager: String,
+    member: String,
+    auditor: String,
+}
+
+impl Server {
+    async fn start<S: Store>(store: S, dir: Option<tempfile::TempDir>) -> (Self, App<S>) {
+        let clock = FixedClock::new("2026-11-23T09:00:00Z".parse().unwrap());
+        let app = App::new(store, Arc::new(clock), Arc::new(Ids::seeded(11)));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(exeunt_server::serve(
+            app.clone(),
+            listener,
+            std::future::pending(),
+        ));
+        (
+            Self {
+                base,
+                client: Client::new(),
+                _dir: dir,
+            },
+            app,
+        )
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+
+    async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, Some(token), Some(body)).await
+    }
+}
+
+async fn tenant<S: Store>(app: &App<S>, slug: &str) -> Tenant {
+    let owner: Actor = app
+        .init_tenant(
+            Slug::parse(slug).unwrap(),
+            Text::line(slug, 50).unwrap(),
+            Email::parse(&format!("owner@{slug}.example")).unwrap(),
+            Text::line("Owner", 50).unwrap(),
+        )
+        .await
+        .unwrap();
+    let mut tokens = Vec::new();
+    for role in [Role::Owner, Role::Manager, Role::Member, Role::Auditor] {
+        let email = Email::parse(&format!("{role}@{slug}.example")).unwrap();
+        let user = match role {
+            Role::Owner => None,
+            _ => {
+                app.add_user(
+                    &owner,
+                    email.clone(),
+                    Text::line("Someone", 50).unwrap(),
+                    role,
+                    &[Slug::parse("compliance").unwrap()],
+                )
+                .await
+                .unwrap();
+                Some(email)
+            }
+        };
+        let issued = app
+            .issue_token(&owner, Text::line("test", 50).unwrap(), role, user.as_ref())
+            .await
+            .unwrap();
+        tokens.push(issued.secret);
+    }
+    let [owner, manager, member, auditor] = tokens.try_into().unwrap();
+    Tenant {
+        owner,
+        manager,
+        member,
+        auditor,
+    }
+}
+
+fn problem(body: &Value) -> (&str, &str) {
+    (
+        body["type"].as_str().unwrap_or(""),
+        body["detail"].as_str().unwrap_or(""),
+    )
+}
+
+async fn a_party_is_offboarded_over_http(server: Server, a: Tenant) {
+    let (status, body) = server.post("/api/v1/subjects", &a.manager, json!({"key": "p1", "kind": "client", "name": "Party One", "attributes": {"service_type": "client-file"}})).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = server
+        .post(
+            "/api/v1/cases",
+            &a.manager,
+            json!({"subject": "p1", "exit_date": "2026-12-31"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["blueprint_id"].as_str()),
+        (StatusCode::CREATED, Some("party")),
+        "{body}"
+    );
+    let (status, body) = server
+        .post(
+            "/api/v1/cases/1/tasks/compliance-review/complete",
+            &a.member,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "review waits for the file stage: {body}"
+    );
+    let (status, body) = server
+        .post(
+            "/api/v1/cases/1/tasks/complete-file/complete",
+            &a.member,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "the case owner's task is not the member's: {body}"
+    );
+    let (status, _) = server
+        .post(
+            "/api/v1/cases/1/tasks/complete-file/complete",
+            &a.manager,
+            json!({"note": "file complete"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // The member belongs to compliance, which owns the review.
+    let (status, body) = server.get("/api/v1/tasks/mine", &a.member).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body[0]["id"], "compliance-review", "{body}");
+    let (status, _) = server
+        .post(
+            "/api/v1/cases/1/tasks/compliance-review/complete",
+            &a.member,
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = server
+        .post(
+            "/api/v1/cases/1/close",
+            &a.manager,
+            json!({"confirm": "terminate"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("confirm")),
+        "{body}"
+    );
+    let (status, body) = server
+        .post(
+            "/api/v1/cases/1/close",
+            &a.manager,
+            json!({"confirm": "TERMINATE"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["resolution"].as_str()),
+        (StatusCode::OK, Some("completed")),
+        "{body}"
+    );
+    let (_, body) = server.get("/api/v1/subjects", &a.auditor).await;
+    assert_eq!(body, json!([]), "the offboarded party is hidden");
+    let (status, body) = server.get("/api/v1/audit/verify", &a.auditor).await;
+    assert_eq!(
+        (status, body["intact"].as_bool()),
+        (StatusCode::OK, Some(true)),
+        "{body}"
+    );
+}
+
+async fn another_tenants_objects_answer_as_missing(server: Server, a: Tenant, b: Tenant) {
+    server
+        .post(
+            "/api/v1/subjects",
+            &b.owner,
+            json!({"key": "acme", "kind": "client", "name": "B's client"}),
+        )
+        .await;
+    let (status, _) = server
+        .post(
+            "/api/v1/cases",
+            &b.owner,
+            json!({"subject": "acme", "exit_date": "2026-12-31"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    for (method, path, body) in [
+        (Method::GET, "/api/v1/subjects/acme", None),
+        (Method::GET, "/api/v1/cases/1", None),
+        (Method::POST, "/api/v1/cases/1/precheck", Some(json!({}))),
+        (
+            Method::POST,
+            "/api/v1/cases/1/cancel",
+            Some(json!({"reason": "not yours"})),
+        ),
+        (
+            Method::POST,
+            "/api/v1/cases/1/tasks/set-expectations/waive",
+            Some(json!({"reason": "not yours"})),
+        ),
+        (
+            Method::POST,
+            "/api/v1/subjects/acme/records",
+            Some(json!({"kind": "note", "fields": {"text": "x"}})),
+        ),
+    ] {
+        let (status, body) = server
+            .call(method.clone(), path, Some(&a.owner), body.clone())
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}: {body}");
+        assert_eq!(problem(&body).0, "/problems/not-found");
+    }
+    let (_, missing) = server.get("/api/v1/cases/2", &b.owner).await;
+    let (_, foreign) = server.get("/api/v1/cases/1", &a.owner).await;
+    assert_eq!(missing["detail"], "no case 2");
+    assert_eq!(
+        foreign["detail"], "no case 1",
+        "another tenant's case reads exactly like a missing one"
+    );
+    let (_, cases) = server.get("/api/v1/cases", &b.auditor).await;
+    assert_eq!(cases[0]["status"], "open", "tenant B's case is untouched");
+}
+
+async fn every_refusal_says_which_role_is_needed(server: Server, a: Tenant) {
+    let writes = [
+        (
+            "/api/v1/subjects",
+            json!({"key": "x", "kind": "client", "name": "X"}),
+            "manager",
+        ),
+        (
+            "/api/v1/cases",
+            json!({"subject": "x", "exit_date": "2026-12-31"}),
+            "manager",
+        ),
+    ];
+    for token in [&a.auditor, &a.member] {
+        for (path, body, needed) in &writes {
+            let (status, reply) = server.post(path, token, body.clone()).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {reply}");
+            assert!(
+                problem(&reply)
+                    .1
+                    .contains(&format!("needs the {needed} role")),
+                "{reply}"
+            );
+        }
+    }
+    server
+        .post(
+            "/api/v1/subjects",
+            &a.owner,
+            json!({"key": "us", "kind": "organization", "name": "Us"}),
+        )
+        .await;
+    let (status, reply) = server
+        .post(
+            "/api/v1/cases",
+            &a.manager,
+            json!({"subject": "us", "exit_date": "2026-12-31"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(
+        problem(&reply).1.contains("needs the owner role"),
+        "{reply}"
+    );
+    for token in [None, Some("exu_0000"), Some("Basic abc")] {
+        let (status, reply) = server.call(Method::GET, "/api/v1/cases", token, None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{reply}");
+    }
+}
+
+async fn malformed_requests_get_problems_never_5xx(server: Server, a: Tenant) {
+    server
+        .post(
+            "/api/v1/subjects",
+            &a.owner,
+            json!({"key": "acme", "kind": "client", "name": "Acme"}),
+        )
+        .await;
+    let raw = |method: Method, path: &str, content_type: Option<&str>, body: Vec<u8>| {
+        let mut request = server
+            .client
+            .request(method, format!("{}{path}", server.base))
+            .bearer_auth(&a.owner)
+            .body(body);
+        if let Some(ct) = content_type {
+            request = request.header("content-type", ct);
+        }
+        request
+    };
+    let cases: Vec<(reqwest::RequestBuilder, StatusCode)> = vec![
+        (
+            raw(
+                Method::POST,
+                "/api/v1/subjects",
+                Some("application/json"),
+                b"{not json".to_vec(),
+            ),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            raw(
+                Method::POST,
+                "/api/v1/subjects",
+                Some("text/plain"),
+                b"{}".to_vec(),
+            ),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            raw(Method::POST, "/api/v1/subjects", None, Vec::new()),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            raw(
+                Method::POST,
+                "/api/v1/subjects",
+                Some("application/json"),
+                br#"{"key":"x","kind":"vendor","name":"X"}"#.to_vec(),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            raw(
+                Method::POST,
+                "/api/v1/subjects",
+                Some("application/json"),
+                br#"{"key":"x y","kind":"client","name":"X"}"#.to_vec(),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            raw(
+                Method::POST,
+                "/api/v1/subjects",
+                Some("application/json"),
+                br#"{"key":"x","kind":"client","name":"X","attributes":{"timezone":"Mars/Base"}}"#
+                    .to_vec(),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            raw(
+                Method::POST,
+                "/api/v1/subjects",
+                Some("application/json"),
+                vec![b' '; 2 * 1024 * 1024],
+            ),
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+        (
+            raw(
+                Method::POST,
+                "/api/v1/cases",
+                Some("application/json"),
+                br#"{"subject":"acme","exit_date":"2026-02-30"}"#.to_vec(),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            raw(
+                Method::POST,
+                "/api/v1/cases",
+                Some("application/json"),
+                br#"{"subject":"acme","exit_date":"2026-12-31","blueprint":"employee-standard"}"#
+                    .to_vec(),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            raw(Method::GET, "/api/v1/cases/0", None, Vec::new()),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            raw(
+                Method::GET,
+                "/api/v1/cases/99999999999999999999",
+                None,
+                Vec::new(),
+            ),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            raw(Method::GET, "/api/v1/subjects/%00", None, Vec::new()),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            raw(Method::GET, "/api/v1/cases?limit=0", None, Vec::new()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            raw(Method::GET, "/api/v1/subjects?offset=-1", None, Vec::new()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            raw(Method::GET, "/api/v1/cases?limit=abc", None, Vec::new()),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            raw(Method::GET, "/api/v1/cases?status=closed", None, Vec::new()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            raw(Method::GET, "/api/v1/subjects?colour=red", None, Vec::new()),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            raw(Method::DELETE, "/api/v1/cases", None, Vec::new()),
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (
+            raw(Method::GET, "/api/v2/nothing", None, Vec::new()),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            raw(
+                Method::POST,
+                "/api/v1/cases/1/close",
+                Some("application/json"),
+                br#"{"confirm":"TERMINATE"}"#.to_vec(),
+            ),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            raw(
+                Method::PATCH,
+                "/api/v1/subjects/acme/records/1",
+                Some("application/json"),
+                br#"{"fields":{}}"#.to_vec(),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ];
+    for (request, expected) in cases {
+        let request = request.build().unwrap();
+        let what = format!("{} {}", request.method(), request.url().path());
+        let response = server.client.execute(request).await.unwrap();
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let body = response.text().await.unwrap();
+        assert_eq!(status, expected, "{what}: {body}");
+        assert_eq!(content_type, "application/problem+json", "{what}: {body}");
+        assert!(!status.is_server_error());
+    }
+    let (status, subjects) = server
+        .get("/api/v1/subjects?kind=client&limit=10&offset=0", &a.owner)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{subjects}");
+    assert_eq!(
+        subjects.as_array().map(Vec::len),
+        Some(1),
+        "bad requests added nothing: {subjects}"
+    );
+}
+
+async fn health_and_readiness(server: Server) {
+    let (status, body) = server.call(Method::GET, "/healthz", None, None).await;
+    assert_eq!((status, body), (StatusCode::OK, Value::String("ok".into())));
+    let (status, _) = server.call(Method::GET, "/readyz", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+macro_rules! on_both_backends {
+    ($($name:ident($($tenant:ident),*)),* $(,)?) => {
+        mod sqlite {
+            use super::*;
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let dir = tempfile::tempdir().unwrap();
+                    let store = SqliteStore::open(&dir.path().join("exeunt.db"), true).await.unwrap();
+                    let (server, _app) = Server::start(store, Some(dir)).await;
+                    $(let $tenant = tenant(&_app, stringify!($tenant)).await;)*
+                    super::$name(server, $($tenant),*).await;
+                }
+            )*
+        }
+        mod postgres {
+            use super::*;
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let Some(url) = testkit::fresh_postgres(stringify!($name)).await else { return };
+                    let store = PostgresStore::open(&url).await.unwrap();
+                    let (server, _app) = Server::start(store, None).await;
+                    $(let $tenant = tenant(&_app, stringify!($tenant)).await;)*
+                    super::$name(server, $($tenant),*).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    a_party_is_offboarded_over_http(a),
+    another_tenants_objects_answer_as_missing(a, b),
+    every_refusal_says_which_role_is_needed(a),
+    malformed_requests_get_problems_never_5xx(a),
+    health_and_readiness(),
+);
