@@ -4,6 +4,7 @@
 //! changes, writes the change and its audit event together, and commits. The CLI (and later
 //! the server) call these and nothing below them.
 
+mod accounts;
 mod blueprints;
 mod cases;
 mod directory;
@@ -19,6 +20,7 @@ use jiff::Timestamp;
 use serde_json::Value;
 use store::{Store, Tx};
 
+pub use accounts::{IssuedSession, SESSION_LIFETIME};
 pub use blueprints::{BlueprintChoice, BlueprintInfo};
 pub use cases::{CaseView, EvidenceUpload, StartCase, StartedCase};
 pub use directory::{NewSubject, SubjectView as SubjectDetail};

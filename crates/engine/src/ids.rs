@@ -49,6 +49,10 @@ uuid_id!(
     /// An API token (its secret is never stored, only a digest of it).
     TokenId
 );
+uuid_id!(
+    /// A signed-in browser session (its cookie is never stored, only a digest of it).
+    SessionId
+);
 
 /// Why a name was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -347,5 +351,47 @@ mod tests {
         );
         assert_eq!(Text::line("a\nb", 5), Err(TextError::Control));
         assert!(Text::paragraph("a\nb", 5).is_ok());
+    }
+}
+
+/// A password as typed: 12 to 1,024 characters. It has no `Serialize`, and `Debug` hides it,
+/// so it cannot end up in a log or a response by accident.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PasswordError {
+    #[error("is {len} characters long; expected at least {min}")]
+    TooShort { len: usize, min: usize },
+    #[error("is longer than {max} characters")]
+    TooLong { max: usize },
+}
+
+impl Password {
+    pub const MIN_LEN: usize = 12;
+    pub const MAX_LEN: usize = 1024;
+
+    pub fn parse(value: &str) -> Result<Self, PasswordError> {
+        let len = value.chars().count();
+        if len < Self::MIN_LEN {
+            return Err(PasswordError::TooShort {
+                len,
+                min: Self::MIN_LEN,
+            });
+        }
+        if len > Self::MAX_LEN {
+            return Err(PasswordError::TooLong { max: Self::MAX_LEN });
+        }
+        Ok(Self(value.to_owned()))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(***)")
     }
 }

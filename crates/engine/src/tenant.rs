@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use jiff::Timestamp;
 
-use crate::ids::{Email, Slug, TenantId, Text, TokenId, UserId};
+use crate::ids::{Email, SessionId, Slug, TenantId, Text, TokenId, UserId};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Tenant {
@@ -144,6 +144,20 @@ pub struct ApiToken {
     pub name: Text,
     pub role: Role,
     pub created_at: Timestamp,
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// A signed-in session. The cookie that names it and the CSRF token that guards its writes
+/// are random; only the cookie's digest is stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Session {
+    pub id: SessionId,
+    pub tenant_id: TenantId,
+    pub user_id: UserId,
+    #[serde(skip)]
+    pub csrf_token: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
     pub revoked_at: Option<Timestamp>,
 }
 

@@ -94,6 +94,9 @@ pub struct ServeArgs {
     /// Address and port to listen on.
     #[arg(long, env = "EXEUNT_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: std::net::SocketAddr,
+    /// Clients reach the server over TLS (directly or through a proxy): mark cookies Secure.
+    #[arg(long, env = "EXEUNT_SECURE_COOKIES")]
+    pub secure_cookies: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -224,6 +227,10 @@ pub enum UserCmd {
         teams: Vec<Slug>,
     },
     List(JsonFlag),
+    /// Give a user a new random password (printed once) and end their sessions.
+    ResetPassword {
+        email: Email,
+    },
 }
 
 #[derive(Subcommand, Debug)]

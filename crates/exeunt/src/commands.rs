@@ -130,9 +130,14 @@ async fn serve<S: Store>(
                     None,
                 )
                 .await?;
+            let password = app.reset_password(&actor, None).await?;
             println!(
                 "Initialized a new Exeunt tenant `{}` with owner {}.",
                 actor.tenant.slug, actor.user.email
+            );
+            println!(
+                "Owner password (shown once; change it after signing in): {}",
+                password.expose()
             );
             println!(
                 "Owner API token (shown once, keep it safe): {}",
@@ -155,7 +160,10 @@ async fn serve<S: Store>(
         listener.local_addr()?,
         app.store().backend()
     );
-    server::serve(app, listener, shutdown_signal())
+    let options = server::ServerOptions {
+        secure_cookies: args.secure_cookies,
+    };
+    server::serve(app, options, listener, shutdown_signal())
         .await
         .context("the server stopped")?;
     println!("Stopped.");
@@ -720,6 +728,13 @@ async fn user<S: Store>(app: &App<S>, actor: &Actor, cmd: &UserCmd) -> anyhow::R
                 .add_user(actor, email.clone(), name, *role, teams)
                 .await?;
             println!("Added {} as {}.", user.email, user.role);
+        }
+        UserCmd::ResetPassword { email } => {
+            let password = app.reset_password(actor, Some(email)).await?;
+            println!(
+                "New password for {email} (shown once; their sessions are ended): {}",
+                password.expose()
+            );
         }
         UserCmd::List(flag) => {
             let users = app.users(actor).await?;

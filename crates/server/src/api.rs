@@ -26,7 +26,7 @@ fn ok<T: serde::Serialize>(status: StatusCode, value: &T) -> Reply {
     Ok((status, Json(value)))
 }
 
-pub fn routes<S: Store>() -> Router<App<S>> {
+pub fn routes<S: Store>() -> Router<crate::ServerState<S>> {
     Router::new()
         .route("/subjects", get(list_subjects::<S>).post(add_subject::<S>))
         .route("/subjects/{key}", get(show_subject::<S>))

@@ -3,29 +3,98 @@
 use app::{Actor, App};
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::header::AUTHORIZATION;
+use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
+use axum::http::{Method, StatusCode};
+use engine::tenant::Session;
 use serde::de::DeserializeOwned;
 use store::Store;
 
+use crate::ServerState;
 use crate::error::ApiError;
 
-/// Who is calling: the user behind the bearer token, with the token's role.
+/// The cookie that carries a browser session.
+pub const SESSION_COOKIE: &str = "exeunt_session";
+/// The header a cookie-authenticated write must carry, with the session's CSRF token.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// Who is calling: the user behind a bearer token (with the token's role) or a session cookie.
 pub struct Caller(pub Actor);
 
-impl<S: Store> FromRequestParts<App<S>> for Caller {
-    type Rejection = ApiError;
+/// A caller signed in with a session cookie (signing out and changing a password need one).
+pub struct SessionCaller {
+    pub actor: Actor,
+    pub session: Session,
+}
 
-    async fn from_request_parts(parts: &mut Parts, app: &App<S>) -> Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
-            .get(AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
+/// Finds the caller. A cookie-authenticated request that could change something must also
+/// send the session's CSRF token: a cross-site form can send the cookie, not the header.
+async fn authenticate<S: Store>(
+    parts: &Parts,
+    app: &App<S>,
+) -> Result<(Actor, Option<Session>), ApiError> {
+    let headers = &parts.headers;
+    if let Some(value) = headers.get(AUTHORIZATION) {
+        let token = value
+            .to_str()
+            .ok()
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or_else(ApiError::unauthorized)?;
-        match app.authenticate(token.trim()).await? {
-            Some(actor) => Ok(Caller(actor)),
+        return match app.authenticate(token.trim()).await? {
+            Some(actor) => Ok((actor, None)),
             None => Err(ApiError::unauthorized()),
+        };
+    }
+    let secret = headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| pair.trim().strip_prefix(SESSION_COOKIE)?.strip_prefix('='))
+        .ok_or_else(ApiError::unauthorized)?;
+    let (actor, session) = app
+        .session_actor(secret)
+        .await?
+        .ok_or_else(ApiError::unauthorized)?;
+    let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+    let csrf_ok =
+        headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()) == Some(session.csrf_token.as_str());
+    if !safe && !csrf_ok {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "csrf",
+            format!("send the session's CSRF token in the {CSRF_HEADER} header"),
+        ));
+    }
+    Ok((actor, Some(session)))
+}
+
+impl<S: Store> FromRequestParts<ServerState<S>> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &ServerState<S>,
+    ) -> Result<Self, Self::Rejection> {
+        let (actor, _) = authenticate(parts, &state.app).await?;
+        Ok(Caller(actor))
+    }
+}
+
+impl<S: Store> FromRequestParts<ServerState<S>> for SessionCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &ServerState<S>,
+    ) -> Result<Self, Self::Rejection> {
+        match authenticate(parts, &state.app).await? {
+            (actor, Some(session)) => Ok(SessionCaller { actor, session }),
+            (_, None) => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "session-required",
+                "this needs a signed-in session, not an API token",
+            )),
         }
     }
 }

@@ -7,27 +7,59 @@
 mod api;
 mod error;
 mod extract;
+mod limit;
+mod session;
 
 use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
 
 use app::App;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, FromRef, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use store::{Store, Tx};
 use tokio::net::TcpListener;
 
 pub use error::ApiError;
+pub use extract::{CSRF_HEADER, SESSION_COOKIE};
+
+/// What the handlers share: the application, the sign-in limiter and cookie settings.
+#[derive(Clone)]
+pub struct ServerState<S> {
+    app: App<S>,
+    limiter: Arc<limit::SignInLimiter>,
+    /// Mark cookies `Secure`: set when clients reach the server over TLS.
+    secure_cookies: bool,
+}
+
+impl<S: Clone> FromRef<ServerState<S>> for App<S> {
+    fn from_ref(state: &ServerState<S>) -> Self {
+        state.app.clone()
+    }
+}
+
+/// How the server runs.
+#[derive(Clone, Debug, Default)]
+pub struct ServerOptions {
+    /// Clients reach the server over TLS (directly or through a proxy): cookies get `Secure`.
+    pub secure_cookies: bool,
+}
 
 /// The largest request body accepted.
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
-pub fn router<S: Store>(app: App<S>) -> Router {
+pub fn router<S: Store>(app: App<S>, options: &ServerOptions) -> Router {
+    let state = ServerState {
+        app,
+        limiter: Arc::new(limit::SignInLimiter::default()),
+        secure_cookies: options.secure_cookies,
+    };
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready::<S>))
-        .nest("/api/v1", api::routes::<S>())
+        .nest("/api/v1", api::routes::<S>().merge(session::routes::<S>()))
         .fallback(|| async { ApiError::not_found("no such resource") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -38,7 +70,7 @@ pub fn router<S: Store>(app: App<S>) -> Router {
         })
         // Enforced by the body extractors, so an oversized body is a problem document too.
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .with_state(app)
+        .with_state(state)
 }
 
 /// Ready when the database answers.
@@ -63,10 +95,13 @@ async fn ready<S: Store>(State(app): State<App<S>>) -> Result<&'static str, ApiE
 /// Serves until `shutdown` completes, then finishes the requests under way.
 pub async fn serve<S: Store>(
     app: App<S>,
+    options: ServerOptions,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(app))
+    // The peer address feeds the per-address sign-in limit.
+    let service = router(app, &options).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -23,9 +23,11 @@ use std::future::Future;
 
 use engine::audit::{AuditDraft, AuditEvent, Hash};
 use engine::case::{Case, CaseFile, CaseFinding, Task};
-use engine::ids::{CaseId, Email, Slug, SubjectId, SubjectKey, TenantId, TokenId, UserId};
+use engine::ids::{
+    CaseId, Email, SessionId, Slug, SubjectId, SubjectKey, TenantId, TokenId, UserId,
+};
 use engine::subject::{Record, Subject, SubjectState};
-use engine::tenant::{ApiToken, Team, Tenant, User};
+use engine::tenant::{ApiToken, Session, Team, Tenant, User};
 use jiff::Timestamp;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AssertSqlSafe, SqlSafeStr};
@@ -122,6 +124,45 @@ pub trait Tx: Send {
         id: TokenId,
         at: Timestamp,
     ) -> impl Future<Output = Result<bool>> + Send;
+
+    /// Sets a user's password hash (a PHC string) and the time it changed.
+    fn set_password(
+        &mut self,
+        tenant: TenantId,
+        user: UserId,
+        hash: &str,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<()>> + Send;
+    fn password_hash(
+        &mut self,
+        tenant: TenantId,
+        user: UserId,
+    ) -> impl Future<Output = Result<Option<String>>> + Send;
+
+    fn insert_session(
+        &mut self,
+        session: &Session,
+        secret_sha256: &Hash,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// The session whose cookie has this digest, in whichever tenant (see `token_by_secret`).
+    fn session_by_secret(
+        &mut self,
+        secret_sha256: &Hash,
+    ) -> impl Future<Output = Result<Option<Session>>> + Send;
+    /// Revokes the user's live sessions, except `keep`; returns how many.
+    fn revoke_sessions(
+        &mut self,
+        tenant: TenantId,
+        user: UserId,
+        keep: Option<SessionId>,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<u64>> + Send;
+    fn revoke_session(
+        &mut self,
+        tenant: TenantId,
+        id: SessionId,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<()>> + Send;
 
     fn insert_user(
         &mut self,

@@ -26,6 +26,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "api tokens",
         include_str!("../migrations/postgres/0002_api_tokens.sql"),
     ),
+    (
+        3,
+        "sessions",
+        include_str!("../migrations/postgres/0003_sessions.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]

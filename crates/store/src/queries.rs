@@ -10,12 +10,12 @@ use engine::case::{
     Case, CaseFile, CaseFinding, CaseStatus, FindingStatus, Resolution, Task, TaskStatus,
 };
 use engine::ids::{
-    CaseId, Email, EvidenceId, RecordId, Slug, SubjectId, SubjectKey, TenantId, Text, TokenId,
-    UserId,
+    CaseId, Email, EvidenceId, RecordId, SessionId, Slug, SubjectId, SubjectKey, TenantId, Text,
+    TokenId, UserId,
 };
 use engine::plan::Finding;
 use engine::subject::{Attributes, Record, RecordFields, Subject, SubjectKind, SubjectState};
-use engine::tenant::{ApiToken, Role, Team, Tenant, User};
+use engine::tenant::{ApiToken, Role, Session, Team, Tenant, User};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use sqlx::{AssertSqlSafe, Row};
@@ -86,6 +86,21 @@ fn token_row(r: &DbRow) -> Result<ApiToken> {
             .parse::<Role>()
             .map_err(corrupt("role"))?,
         created_at: from_us(r.try_get("created_at_us")?)?,
+        revoked_at: r
+            .try_get::<Option<i64>, _>("revoked_at_us")?
+            .map(from_us)
+            .transpose()?,
+    })
+}
+
+fn session_row(r: &DbRow) -> Result<Session> {
+    Ok(Session {
+        id: SessionId(r.try_get("id")?),
+        tenant_id: TenantId(r.try_get("tenant_id")?),
+        user_id: UserId(r.try_get("user_id")?),
+        csrf_token: r.try_get("csrf_token")?,
+        created_at: from_us(r.try_get("created_at_us")?)?,
+        expires_at: from_us(r.try_get("expires_at_us")?)?,
         revoked_at: r
             .try_get::<Option<i64>, _>("revoked_at_us")?
             .map(from_us)
@@ -391,6 +406,99 @@ impl crate::Tx for SqlTx {
         .execute(&mut *self.tx)
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn set_password(
+        &mut self,
+        tenant: TenantId,
+        user: UserId,
+        hash: &str,
+        at: Timestamp,
+    ) -> Result<()> {
+        sqlx::query("UPDATE users SET password_hash = $3, password_changed_at_us = $4 WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant.0)
+            .bind(user.0)
+            .bind(hash)
+            .bind(us(at))
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn password_hash(&mut self, tenant: TenantId, user: UserId) -> Result<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT password_hash FROM users WHERE tenant_id = $1 AND id = $2")
+                .bind(tenant.0)
+                .bind(user.0)
+                .fetch_optional(&mut *self.tx)
+                .await?
+                .flatten(),
+        )
+    }
+
+    async fn insert_session(&mut self, session: &Session, secret_sha256: &Hash) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO sessions (tenant_id, id, user_id, secret_sha256, csrf_token, created_at_us, expires_at_us) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(session.tenant_id.0)
+        .bind(session.id.0)
+        .bind(session.user_id.0)
+        .bind(secret_sha256.to_vec())
+        .bind(&session.csrf_token)
+        .bind(us(session.created_at))
+        .bind(us(session.expires_at))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn session_by_secret(&mut self, secret_sha256: &Hash) -> Result<Option<Session>> {
+        sqlx::query(
+            "SELECT id, tenant_id, user_id, csrf_token, created_at_us, expires_at_us, revoked_at_us \
+             FROM sessions WHERE secret_sha256 = $1",
+        )
+        .bind(secret_sha256.to_vec())
+        .fetch_optional(&mut *self.tx)
+        .await?
+        .as_ref()
+        .map(session_row)
+        .transpose()
+    }
+
+    async fn revoke_sessions(
+        &mut self,
+        tenant: TenantId,
+        user: UserId,
+        keep: Option<SessionId>,
+        at: Timestamp,
+    ) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE sessions SET revoked_at_us = $4 WHERE tenant_id = $1 AND user_id = $2 \
+             AND revoked_at_us IS NULL AND ($3 IS NULL OR id <> $3)",
+        )
+        .bind(tenant.0)
+        .bind(user.0)
+        .bind(keep.map(|k| k.0))
+        .bind(us(at))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn revoke_session(
+        &mut self,
+        tenant: TenantId,
+        id: SessionId,
+        at: Timestamp,
+    ) -> Result<()> {
+        sqlx::query("UPDATE sessions SET revoked_at_us = $3 WHERE tenant_id = $1 AND id = $2 AND revoked_at_us IS NULL")
+            .bind(tenant.0)
+            .bind(id.0)
+            .bind(us(at))
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
     }
 
     async fn insert_user(&mut self, u: &User, at: Timestamp) -> Result<()> {

@@ -29,6 +29,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "api tokens",
         include_str!("../migrations/sqlite/0002_api_tokens.sql"),
     ),
+    (
+        3,
+        "sessions",
+        include_str!("../migrations/sqlite/0003_sessions.sql"),
+    ),
 ];
 
 /// Readers share a small pool; every write goes through one connection. SQLite admits one

@@ -1,0 +1,230 @@
+//! Passwords (Argon2id) and signed-in sessions.
+
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::{Algorithm, Argon2, Params, Version};
+use engine::ids::{Email, Password, SessionId, Slug};
+use engine::tenant::{Permission, Session};
+use jiff::SignedDuration;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use store::{Store, Tx};
+
+use crate::{Actor, App, AppError, Result, audit};
+
+/// How long a session lasts after sign-in.
+pub const SESSION_LIFETIME: SignedDuration = SignedDuration::from_hours(12);
+
+/// The message for every failed sign-in, so that it does not tell which part was wrong.
+const SIGN_IN_FAILED: &str = "the email or the password is wrong";
+
+/// Argon2id with m = 19 MiB, t = 2, p = 1 (OWASP's minimum for Argon2id).
+fn argon2() -> Argon2<'static> {
+    let params = Params::new(19 * 1024, 2, 1, None).unwrap_or_default();
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// A session as issued: the cookie secret is shown this once and never stored.
+#[derive(Clone, Debug)]
+pub struct IssuedSession {
+    pub session: Session,
+    pub secret: String,
+}
+
+fn digest(secret: &str) -> [u8; 32] {
+    Sha256::digest(secret.as_bytes()).into()
+}
+
+impl<S: Store> App<S> {
+    fn hash_password(&self, password: &Password) -> Result<String> {
+        let salt = &self.ids.secret()[..16];
+        argon2()
+            .hash_password_with_salt(password.expose().as_bytes(), salt)
+            .map(|h| h.to_string())
+            .map_err(|e| AppError::invalid("password", format!("cannot hash the password: {e}")))
+    }
+
+    /// Sets the password of `email` (the actor's own when not given; someone else's needs the
+    /// admin role) and signs them out everywhere.
+    pub async fn set_password(
+        &self,
+        actor: &Actor,
+        email: Option<&Email>,
+        password: &Password,
+    ) -> Result<()> {
+        let at = self.now();
+        let hash = self.hash_password(password)?;
+        let mut tx = self.store.write().await?;
+        let user = match email {
+            Some(email) if email != &actor.user.email => {
+                actor.require(Permission::ManageUsers)?;
+                tx.user_by_email(actor.tenant.id, email)
+                    .await?
+                    .ok_or_else(|| AppError::NotFound(format!("no user {email}")))?
+            }
+            _ => actor.user.clone(),
+        };
+        tx.set_password(actor.tenant.id, user.id, &hash, at).await?;
+        let revoked = tx
+            .revoke_sessions(actor.tenant.id, user.id, None, at)
+            .await?;
+        audit(&mut tx, actor, at, "user.password_set", ("user", user.id.to_string()), json!({
+            "summary": format!("set the password of {}", user.email), "sessions_revoked": revoked,
+        }))
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Gives `email` (the actor when not given) a new random password of 24 hex characters
+    /// (96 bits), returned this once, and ends their sessions.
+    pub async fn reset_password(&self, actor: &Actor, email: Option<&Email>) -> Result<Password> {
+        let text = engine::audit::to_hex(&self.ids.secret()[..12]);
+        let password = Password::parse(&text).map_err(|e| AppError::invalid("password", e))?;
+        self.set_password(actor, email, &password).await?;
+        Ok(password)
+    }
+
+    /// Checks an email and password and opens a new session. Every failure says the same.
+    pub async fn sign_in(
+        &self,
+        tenant: Option<&Slug>,
+        email: &Email,
+        password: &str,
+    ) -> Result<(Actor, IssuedSession)> {
+        let failed = || AppError::invalid("credentials", SIGN_IN_FAILED);
+        let actor = match self.actor(tenant, Some(email)).await {
+            Ok(actor) => actor,
+            Err(AppError::NotFound(_)) => {
+                // Spend the same effort as a real check, so timing does not reveal the account.
+                let _ = self.hash_password(
+                    &Password::parse("a-password-nobody-has").map_err(|_| failed())?,
+                );
+                return Err(failed());
+            }
+            Err(e) => return Err(e),
+        };
+        let stored = self
+            .store
+            .read()
+            .await?
+            .password_hash(actor.tenant.id, actor.user.id)
+            .await?;
+        let Some(stored) = stored else {
+            return Err(failed());
+        };
+        if argon2()
+            .verify_password(password.as_bytes(), stored.as_str())
+            .is_err()
+        {
+            return Err(failed());
+        }
+        let at = self.now();
+        let secret = engine::audit::to_hex(&self.ids.secret());
+        let session = Session {
+            id: SessionId(self.new_id()),
+            tenant_id: actor.tenant.id,
+            user_id: actor.user.id,
+            csrf_token: engine::audit::to_hex(&self.ids.secret()),
+            created_at: at,
+            expires_at: at.checked_add(SESSION_LIFETIME).unwrap_or(at),
+            revoked_at: None,
+        };
+        let mut tx = self.store.write().await?;
+        tx.insert_session(&session, &digest(&secret)).await?;
+        audit(
+            &mut tx,
+            &actor,
+            at,
+            "session.started",
+            ("session", session.id.to_string()),
+            json!({
+                "summary": format!("{} signed in", actor.user.email),
+            }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((actor, IssuedSession { session, secret }))
+    }
+
+    /// Who holds the session cookie `secret`, if it names a live session.
+    pub async fn session_actor(&self, secret: &str) -> Result<Option<(Actor, Session)>> {
+        if secret.len() != 64 {
+            return Ok(None);
+        }
+        let mut tx = self.store.read().await?;
+        let Some(session) = tx.session_by_secret(&digest(secret)).await? else {
+            return Ok(None);
+        };
+        if session.revoked_at.is_some() || session.expires_at <= self.now() {
+            return Ok(None);
+        }
+        let (Some(tenant), Some(user)) = (
+            tx.tenant(session.tenant_id).await?,
+            tx.user(session.tenant_id, session.user_id).await?,
+        ) else {
+            return Ok(None);
+        };
+        Ok(Some((Actor { tenant, user }, session)))
+    }
+
+    pub async fn sign_out(&self, actor: &Actor, session: SessionId) -> Result<()> {
+        let at = self.now();
+        let mut tx = self.store.write().await?;
+        tx.revoke_session(actor.tenant.id, session, at).await?;
+        audit(
+            &mut tx,
+            actor,
+            at,
+            "session.ended",
+            ("session", session.to_string()),
+            json!({
+                "summary": format!("{} signed out", actor.user.email),
+            }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Changes the actor's own password after checking the current one, and ends every other
+    /// session of theirs.
+    pub async fn change_password(
+        &self,
+        actor: &Actor,
+        keep: Option<SessionId>,
+        current: &str,
+        new: &Password,
+    ) -> Result<u64> {
+        let stored = self
+            .store
+            .read()
+            .await?
+            .password_hash(actor.tenant.id, actor.user.id)
+            .await?;
+        let matches = stored.is_some_and(|s| {
+            argon2()
+                .verify_password(current.as_bytes(), s.as_str())
+                .is_ok()
+        });
+        if !matches {
+            return Err(AppError::invalid(
+                "current_password",
+                "the current password is wrong",
+            ));
+        }
+        let at = self.now();
+        let hash = self.hash_password(new)?;
+        let mut tx = self.store.write().await?;
+        tx.set_password(actor.tenant.id, actor.user.id, &hash, at)
+            .await?;
+        let revoked = tx
+            .revoke_sessions(actor.tenant.id, actor.user.id, keep, at)
+            .await?;
+        audit(&mut tx, actor, at, "user.password_changed", ("user", actor.user.id.to_string()), json!({
+            "summary": format!("{} changed their password", actor.user.email), "other_sessions_revoked": revoked,
+        }))
+        .await?;
+        tx.commit().await?;
+        Ok(revoked)
+    }
+}
