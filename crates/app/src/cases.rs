@@ -13,8 +13,8 @@ use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use store::{
-    CaseFilter, CaseSummary, EvidenceFile, EvidenceMeta, Store, SubjectFilter, TaskFilter, TaskRow,
-    Tx,
+    AuditFilter, CaseFilter, CaseSummary, EvidenceFile, EvidenceMeta, Store, SubjectFilter,
+    TaskFilter, TaskRow, Tx,
 };
 
 use crate::blueprints::{BlueprintChoice, parse_named, store_version};
@@ -704,6 +704,16 @@ impl<S: Store> App<S> {
             .await?)
     }
 
+    /// A page of the tenant's audit log; the auditor's view.
+    pub async fn audit_log(&self, actor: &Actor, filter: &AuditFilter) -> Result<Vec<AuditEvent>> {
+        Ok(self
+            .store
+            .read()
+            .await?
+            .audit_events(actor.tenant.id, filter)
+            .await?)
+    }
+
     /// Walks the tenant's whole audit chain; returns the number of events.
     pub async fn verify_audit(&self, actor: &Actor) -> Result<i64> {
         let mut verifier = ChainVerifier::new();
@@ -724,7 +734,12 @@ impl<S: Store> App<S> {
         const BATCH: i64 = 10_000;
         let mut after = 0;
         loop {
-            let events = tx.audit_events(actor.tenant.id, after, BATCH).await?;
+            let filter = AuditFilter {
+                after_seq: after,
+                limit: BATCH,
+                ..AuditFilter::default()
+            };
+            let events = tx.audit_events(actor.tenant.id, &filter).await?;
             for e in &events {
                 each(e)?;
             }

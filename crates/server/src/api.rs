@@ -2,12 +2,12 @@
 
 use std::collections::BTreeMap;
 
-use app::{App, AppError, BlueprintChoice, NewSubject, StartCase};
+use app::{App, AppError, BlueprintChoice, EvidenceUpload, NewSubject, StartCase};
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, patch, post};
+use axum::routing::{delete, get, patch, post};
 use engine::case::CaseStatus;
 use engine::ids::{Email, Slug, SubjectKey, Text};
 use engine::subject::{Attributes, RecordFields, RecordKind, Subject, SubjectKind};
@@ -35,7 +35,10 @@ pub fn routes<S: Store>() -> Router<crate::ServerState<S>> {
             "/subjects/{key}/records/{number}",
             patch(update_record::<S>),
         )
-        .route("/blueprints", get(list_blueprints::<S>))
+        .route(
+            "/blueprints",
+            get(list_blueprints::<S>).post(add_blueprint::<S>),
+        )
         .route("/cases", get(list_cases::<S>).post(start_case::<S>))
         .route("/cases/{number}", get(show_case::<S>))
         .route("/cases/{number}/precheck", post(precheck::<S>))
@@ -47,7 +50,8 @@ pub fn routes<S: Store>() -> Router<crate::ServerState<S>> {
         )
         .route(
             "/cases/{number}/tasks/{task}/complete",
-            post(complete_task::<S>),
+            // Evidence travels in the body, so this route takes more than the default.
+            post(complete_task::<S>).layer(DefaultBodyLimit::max(EVIDENCE_BODY_LIMIT)),
         )
         .route(
             "/cases/{number}/tasks/{task}/assign",
@@ -55,7 +59,15 @@ pub fn routes<S: Store>() -> Router<crate::ServerState<S>> {
         )
         .route("/cases/{number}/tasks/{task}/waive", post(waive_task::<S>))
         .route("/tasks/mine", get(my_tasks::<S>))
+        .route("/audit", get(audit_log::<S>))
         .route("/audit/verify", get(verify_audit::<S>))
+        .route("/users", get(list_users::<S>).post(add_user::<S>))
+        .route("/teams", get(list_teams::<S>))
+        .route("/tokens", get(list_tokens::<S>).post(issue_token::<S>))
+        .route("/tokens/{id}", delete(revoke_token::<S>))
+        .route("/blueprints/lint", post(lint_blueprint::<S>))
+        .route("/blueprints/{id}", get(show_blueprint::<S>))
+        .route("/blueprints/{id}/plan", post(plan::<S>))
 }
 
 fn key(value: &str) -> Result<SubjectKey, ApiError> {
@@ -289,20 +301,7 @@ async fn start_case<S: Store>(
     Caller(actor): Caller,
     Body(b): Body<StartCaseBody>,
 ) -> Reply {
-    let exit_date = b
-        .exit_date
-        .parse::<Date>()
-        .ok()
-        .filter(|_| b.exit_date.len() == 10)
-        .ok_or_else(|| {
-            ApiError::invalid(
-                "exit_date",
-                format!(
-                    "exit_date `{}` is not a date; expected YYYY-MM-DD",
-                    b.exit_date
-                ),
-            )
-        })?;
+    let exit_date = exit_date(&b.exit_date)?;
     let start = StartCase {
         subject: field("subject", SubjectKey::parse(&b.subject))?,
         blueprint: b
@@ -396,10 +395,23 @@ async fn waive_finding<S: Store>(
     ok(StatusCode::OK, &json!({"waived": check}))
 }
 
+/// The body limit of task completion, whose evidence is base64 in the JSON (4/3 of its size).
+const EVIDENCE_BODY_LIMIT: usize = 36 * 1024 * 1024;
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CompleteBody {
     note: Option<String>,
+    #[serde(default)]
+    evidence: Vec<EvidenceBody>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EvidenceBody {
+    file_name: String,
+    /// The file's bytes, base64 (standard alphabet, with padding).
+    content_base64: String,
 }
 
 async fn complete_task<S: Store>(
@@ -408,22 +420,41 @@ async fn complete_task<S: Store>(
     Path((n, task)): Path<(String, String)>,
     Body(b): Body<CompleteBody>,
 ) -> Reply {
+    use base64::Engine;
     let note = b
         .note
         .as_deref()
         .map(|t| field("note", Text::paragraph(t, 4000)).map(|t| t.as_str().to_owned()))
         .transpose()?;
-    ok(
-        StatusCode::OK,
-        &app.complete_task(
+    let mut evidence = Vec::new();
+    for (i, e) in b.evidence.iter().enumerate() {
+        let name_field = format!("evidence[{i}].file_name");
+        let name = field(&name_field, Text::line(&e.file_name, 255))?;
+        if name.as_str().contains(['/', '\\']) {
+            return Err(ApiError::invalid(
+                &name_field,
+                "a file name, without a directory",
+            ));
+        }
+        let content = field(
+            &format!("evidence[{i}].content_base64"),
+            base64::engine::general_purpose::STANDARD.decode(&e.content_base64),
+        )?;
+        evidence.push(EvidenceUpload {
+            file_name: name.as_str().to_owned(),
+            content,
+        });
+    }
+    let task = app
+        .complete_task(
             &actor,
             case_number(&n)?,
             &slug(&task, "task")?,
             note,
-            Vec::new(),
+            evidence,
         )
-        .await?,
-    )
+        .await?;
+    ok(StatusCode::OK, &task)
 }
 
 #[derive(Deserialize)]
@@ -487,4 +518,227 @@ async fn verify_audit<S: Store>(State(app): State<App<S>>, Caller(actor): Caller
         ),
         Err(e) => Err(e.into()),
     }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditQuery {
+    #[serde(default)]
+    after: i64,
+    #[serde(default = "default_limit")]
+    limit: i64,
+    action: Option<String>,
+    actor: Option<String>,
+    target_kind: Option<String>,
+    target_id: Option<String>,
+    /// RFC 3339 instants.
+    from: Option<String>,
+    to: Option<String>,
+}
+
+fn instant(name: &str, value: Option<&str>) -> Result<Option<jiff::Timestamp>, ApiError> {
+    value
+        .map(|v| {
+            v.parse::<jiff::Timestamp>().map_err(|_| {
+                ApiError::invalid(
+                    name,
+                    format!("{name} `{v}` is not an RFC 3339 time such as 2026-11-23T09:00:00Z"),
+                )
+            })
+        })
+        .transpose()
+}
+
+async fn audit_log<S: Store>(
+    State(app): State<App<S>>,
+    Caller(actor): Caller,
+    Params(q): Params<AuditQuery>,
+) -> Reply {
+    let (limit, after) = page(q.limit, q.after)?;
+    let filter = store::AuditFilter {
+        after_seq: after,
+        limit,
+        action: q.action,
+        actor: q.actor,
+        target_kind: q.target_kind,
+        target_id: q.target_id,
+        from: instant("from", q.from.as_deref())?,
+        to: instant("to", q.to.as_deref())?,
+    };
+    ok(StatusCode::OK, &app.audit_log(&actor, &filter).await?)
+}
+
+async fn list_users<S: Store>(State(app): State<App<S>>, Caller(actor): Caller) -> Reply {
+    ok(StatusCode::OK, &app.users(&actor).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewUserBody {
+    email: String,
+    name: String,
+    role: engine::tenant::Role,
+    #[serde(default)]
+    teams: Vec<String>,
+}
+
+async fn add_user<S: Store>(
+    State(app): State<App<S>>,
+    Caller(actor): Caller,
+    Body(b): Body<NewUserBody>,
+) -> Reply {
+    let teams = b
+        .teams
+        .iter()
+        .map(|t| field("teams", Slug::parse(t)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let user = app
+        .add_user(
+            &actor,
+            field("email", Email::parse(&b.email))?,
+            field("name", Text::line(&b.name, 200))?,
+            b.role,
+            &teams,
+        )
+        .await?;
+    ok(StatusCode::CREATED, &user)
+}
+
+async fn list_teams<S: Store>(State(app): State<App<S>>, Caller(actor): Caller) -> Reply {
+    ok(StatusCode::OK, &app.teams(&actor).await?)
+}
+
+async fn list_tokens<S: Store>(State(app): State<App<S>>, Caller(actor): Caller) -> Reply {
+    ok(StatusCode::OK, &app.tokens(&actor).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewTokenBody {
+    name: String,
+    role: engine::tenant::Role,
+    /// The user the token acts as; the caller when absent.
+    user: Option<String>,
+}
+
+async fn issue_token<S: Store>(
+    State(app): State<App<S>>,
+    Caller(actor): Caller,
+    Body(b): Body<NewTokenBody>,
+) -> Reply {
+    let user = b
+        .user
+        .as_deref()
+        .map(|u| field("user", Email::parse(u)))
+        .transpose()?;
+    let issued = app
+        .issue_token(
+            &actor,
+            field("name", Text::line(&b.name, 200))?,
+            b.role,
+            user.as_ref(),
+        )
+        .await?;
+    ok(
+        StatusCode::CREATED,
+        &json!({"token": issued.token, "secret": issued.secret}),
+    )
+}
+
+async fn revoke_token<S: Store>(
+    State(app): State<App<S>>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+) -> Reply {
+    let id = segment(&id, "token", |v| v.parse::<uuid::Uuid>())?;
+    app.revoke_token(&actor, engine::ids::TokenId(id)).await?;
+    ok(StatusCode::OK, &json!({"revoked": id}))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SourceBody {
+    /// The blueprint's YAML.
+    source: String,
+}
+
+async fn lint_blueprint<S: Store>(
+    State(app): State<App<S>>,
+    Caller(actor): Caller,
+    Body(b): Body<SourceBody>,
+) -> Reply {
+    match app.lint(&actor, &b.source).await {
+        Ok(bp) => ok(
+            StatusCode::OK,
+            &json!({"ok": true, "id": bp.id, "version": bp.version, "problems": []}),
+        ),
+        Err(problems) => ok(StatusCode::OK, &json!({"ok": false, "problems": problems})),
+    }
+}
+
+async fn add_blueprint<S: Store>(
+    State(app): State<App<S>>,
+    Caller(actor): Caller,
+    Body(b): Body<SourceBody>,
+) -> Reply {
+    ok(
+        StatusCode::CREATED,
+        &app.add_blueprint(&actor, "the uploaded blueprint", &b.source)
+            .await?,
+    )
+}
+
+async fn show_blueprint<S: Store>(
+    State(app): State<App<S>>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+) -> Reply {
+    let id = slug(&id, "blueprint")?;
+    let (info, _, source) = app
+        .blueprints(&actor)
+        .await?
+        .into_iter()
+        .find(|(info, _, _)| info.id == id.as_str())
+        .ok_or_else(|| ApiError::not_found(format!("no blueprint `{id}`")))?;
+    ok(
+        StatusCode::OK,
+        &json!({"blueprint": info, "source": source}),
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlanBody {
+    subject: String,
+    exit_date: String,
+}
+
+async fn plan<S: Store>(
+    State(app): State<App<S>>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    Body(b): Body<PlanBody>,
+) -> Reply {
+    let choice = BlueprintChoice::Id(slug(&id, "blueprint")?);
+    let plan = app
+        .plan(
+            &actor,
+            &choice,
+            &field("subject", SubjectKey::parse(&b.subject))?,
+            exit_date(&b.exit_date)?,
+        )
+        .await?;
+    ok(StatusCode::OK, &plan)
+}
+
+fn exit_date(text: &str) -> Result<Date, ApiError> {
+    text.parse::<Date>()
+        .ok()
+        .filter(|_| text.len() == 10)
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "exit_date",
+                format!("exit_date `{text}` is not a date; expected YYYY-MM-DD"),
+            )
+        })
 }

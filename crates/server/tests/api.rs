@@ -369,6 +369,205 @@ async fn repeated_failed_sign_ins_are_slowed_down(server: Server, a: Tenant) {
     assert!((1..=300).contains(&retry));
 }
 
+async fn evidence_and_the_audit_log_over_http(server: Server, a: Tenant) {
+    server
+        .post(
+            "/api/v1/subjects",
+            &a.manager,
+            json!({"key": "acme", "kind": "client", "name": "Acme"}),
+        )
+        .await;
+    server
+        .post(
+            "/api/v1/cases",
+            &a.manager,
+            json!({"subject": "acme", "exit_date": "2026-12-31"}),
+        )
+        .await;
+    let path = "/api/v1/cases/1/tasks/set-expectations/complete";
+    let (status, body) = server.post(path, &a.manager, json!({})).await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("evidence")),
+        "{body}"
+    );
+    for (evidence, field) in [
+        (
+            json!([{"file_name": "notes.txt", "content_base64": "not base64!"}]),
+            "evidence[0].content_base64",
+        ),
+        (
+            json!([{"file_name": "../etc/passwd", "content_base64": "aGk="}]),
+            "evidence[0].file_name",
+        ),
+    ] {
+        let (status, body) = server
+            .post(path, &a.manager, json!({"evidence": evidence}))
+            .await;
+        assert_eq!(
+            (status, body["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(field)),
+            "{body}"
+        );
+    }
+    // "Agreed by phone" in base64; its SHA-256 is what the case must show.
+    let (status, body) = server.post(path, &a.manager, json!({"note": "called", "evidence": [{"file_name": "call.txt", "content_base64": "QWdyZWVkIGJ5IHBob25l"}]})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, case) = server.get("/api/v1/cases/1", &a.auditor).await;
+    assert_eq!(case["evidence"][0]["file_name"], "call.txt");
+    assert_eq!(
+        case["evidence"][0]["sha256"],
+        "db2be45b1511774a9eff5685feccf88a7bcb4ca33260272a28abc9681c272fda"
+    );
+    assert_eq!(case["evidence"][0]["size"], 15);
+
+    let (status, events) = server
+        .get("/api/v1/audit?action=task.completed", &a.auditor)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let events = events.as_array().unwrap();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["target_id"], "1/set-expectations");
+    let (_, all) = server.get("/api/v1/audit?limit=3", &a.auditor).await;
+    let last = all[2]["seq"].as_i64().unwrap();
+    let (_, next) = server
+        .get(&format!("/api/v1/audit?limit=3&after={last}"), &a.auditor)
+        .await;
+    assert_eq!(
+        next[0]["seq"].as_i64(),
+        Some(last + 1),
+        "pages continue after the last seen event"
+    );
+    let (status, body) = server.get("/api/v1/audit?from=yesterday", &a.auditor).await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("from"))
+    );
+    let (_, none) = server
+        .get("/api/v1/audit?from=2030-01-01T00:00:00Z", &a.auditor)
+        .await;
+    assert_eq!(none, json!([]));
+}
+
+async fn administration_over_http(server: Server, a: Tenant) {
+    let new_user =
+        json!({"email": "new@a.example", "name": "New", "role": "member", "teams": ["it"]});
+    let (status, _) = server
+        .post("/api/v1/users", &a.manager, new_user.clone())
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = server
+        .post("/api/v1/users", &a.owner, new_user.clone())
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = server.post("/api/v1/users", &a.owner, new_user).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let (_, users) = server.get("/api/v1/users", &a.auditor).await;
+    assert!(
+        users
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["email"] == "new@a.example")
+    );
+    let (_, teams) = server.get("/api/v1/teams", &a.auditor).await;
+    assert!(
+        teams
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["slug"] == "it" && t["members"].as_array().unwrap().len() == 1)
+    );
+
+    let broken = "id: mine\nversion: 1\ntitle: Mine\nscope: client\nstages:\n  - id: one\n    title: One\n    tasks:\n      - id: t\n        title: T\n        team: marketing\n";
+    let (status, body) = server
+        .post(
+            "/api/v1/blueprints/lint",
+            &a.auditor,
+            json!({"source": broken}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["ok"].as_bool()),
+        (StatusCode::OK, Some(false)),
+        "{body}"
+    );
+    assert!(
+        body["problems"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown team `marketing`"),
+        "{body}"
+    );
+    assert_eq!(body["problems"][0]["line"], 11);
+    let fixed = broken.replace("marketing", "it");
+    let (status, body) = server
+        .post("/api/v1/blueprints", &a.manager, json!({"source": fixed}))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "uploading needs the admin role: {body}"
+    );
+    let (status, body) = server
+        .post("/api/v1/blueprints", &a.owner, json!({"source": fixed}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = server
+        .post("/api/v1/blueprints", &a.owner, json!({"source": fixed}))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "the same version twice: {body}"
+    );
+    let (status, body) = server.get("/api/v1/blueprints/mine", &a.auditor).await;
+    assert_eq!(
+        (status, body["source"].as_str()),
+        (StatusCode::OK, Some(fixed.as_str()))
+    );
+    server.post("/api/v1/subjects", &a.owner, json!({"key": "c", "kind": "client", "name": "C", "attributes": {"timezone": "Asia/Tokyo"}})).await;
+    let (status, plan) = server
+        .post(
+            "/api/v1/blueprints/client-standard/plan",
+            &a.auditor,
+            json!({"subject": "c", "exit_date": "2026-12-31"}),
+        )
+        .await;
+    assert_eq!(
+        (status, plan["time_zone"].as_str()),
+        (StatusCode::OK, Some("Asia/Tokyo")),
+        "{plan}"
+    );
+    assert_eq!(plan["tasks"].as_array().unwrap().len(), 13);
+
+    let (status, issued) = server
+        .post(
+            "/api/v1/tokens",
+            &a.owner,
+            json!({"name": "ci", "role": "auditor"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{issued}");
+    let secret = issued["secret"].as_str().unwrap().to_owned();
+    assert_eq!(server.get("/api/v1/cases", &secret).await.0, StatusCode::OK);
+    let id = issued["token"]["id"].as_str().unwrap();
+    let (status, _) = server
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/tokens/{id}"),
+            Some(&a.owner),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        server.get("/api/v1/cases", &secret).await.0,
+        StatusCode::UNAUTHORIZED,
+        "a revoked token no longer works"
+    );
+}
+
 fn problem(body: &Value) -> (&str, &str) {
     (
         body["type"].as_str().unwrap_or(""),
@@ -807,4 +1006,6 @@ on_both_backends!(
     health_and_readiness(),
     password_sign_in_opens_a_guarded_session(a),
     repeated_failed_sign_ins_are_slowed_down(a),
+    evidence_and_the_audit_log_over_http(a),
+    administration_over_http(a),
 );

@@ -33,8 +33,8 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AssertSqlSafe, SqlSafeStr};
 
 pub use model::{
-    CaseFilter, CaseSummary, EvidenceFile, EvidenceMeta, StoredBlueprint, SubjectFilter,
-    TaskFilter, TaskRow,
+    AuditFilter, CaseFilter, CaseSummary, EvidenceFile, EvidenceMeta, StoredBlueprint,
+    SubjectFilter, TaskFilter, TaskRow,
 };
 
 /// Errors of the persistence layer.
@@ -331,12 +331,11 @@ pub trait Tx: Send {
         &mut self,
         tenant: TenantId,
     ) -> impl Future<Output = Result<Option<(i64, Hash)>>> + Send;
-    /// Up to `limit` events after `after_seq`, in order.
+    /// Up to `filter.limit` events after `filter.after_seq` that match the filter, in order.
     fn audit_events(
         &mut self,
         tenant: TenantId,
-        after_seq: i64,
-        limit: i64,
+        filter: &AuditFilter,
     ) -> impl Future<Output = Result<Vec<AuditEvent>>> + Send;
 }
 

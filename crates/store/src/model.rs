@@ -98,3 +98,18 @@ pub struct EvidenceMeta {
 fn hex<S: serde::Serializer>(bytes: &Hash, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&engine::audit::to_hex(bytes))
 }
+
+/// Which audit events to read. Pages by `after_seq`; every other field narrows the result.
+#[derive(Clone, Debug, Default)]
+pub struct AuditFilter {
+    pub after_seq: i64,
+    pub limit: i64,
+    pub action: Option<String>,
+    pub actor: Option<String>,
+    pub target_kind: Option<String>,
+    pub target_id: Option<String>,
+    /// Events at or after this instant.
+    pub from: Option<Timestamp>,
+    /// Events before this instant.
+    pub to: Option<Timestamp>,
+}

@@ -23,8 +23,8 @@ use uuid::Uuid;
 
 use super::{Db, FOR_UPDATE};
 use crate::model::{
-    CaseFilter, CaseSummary, EvidenceFile, EvidenceMeta, StoredBlueprint, SubjectFilter,
-    TaskFilter, TaskRow,
+    AuditFilter, CaseFilter, CaseSummary, EvidenceFile, EvidenceMeta, StoredBlueprint,
+    SubjectFilter, TaskFilter, TaskRow,
 };
 use crate::{Result, StoreError};
 
@@ -1199,19 +1199,24 @@ impl crate::Tx for SqlTx {
             .transpose()
     }
 
-    async fn audit_events(
-        &mut self,
-        tenant: TenantId,
-        after_seq: i64,
-        limit: i64,
-    ) -> Result<Vec<AuditEvent>> {
+    async fn audit_events(&mut self, tenant: TenantId, f: &AuditFilter) -> Result<Vec<AuditEvent>> {
         sqlx::query(
             "SELECT seq, at_us, actor, action, target_kind, target_id, payload, payload_digest, hash \
-             FROM audit_events WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+             FROM audit_events WHERE tenant_id = $1 AND seq > $2 \
+             AND ($4 IS NULL OR action = $4) AND ($5 IS NULL OR actor = $5) \
+             AND ($6 IS NULL OR target_kind = $6) AND ($7 IS NULL OR target_id = $7) \
+             AND ($8 IS NULL OR at_us >= $8) AND ($9 IS NULL OR at_us < $9) \
+             ORDER BY seq LIMIT $3",
         )
         .bind(tenant.0)
-        .bind(after_seq)
-        .bind(limit)
+        .bind(f.after_seq)
+        .bind(f.limit)
+        .bind(f.action.as_deref())
+        .bind(f.actor.as_deref())
+        .bind(f.target_kind.as_deref())
+        .bind(f.target_id.as_deref())
+        .bind(f.from.map(us))
+        .bind(f.to.map(us))
         .fetch_all(&mut *self.tx)
         .await?
         .iter()
