@@ -26,7 +26,7 @@ pub use cases::{CaseView, EvidenceUpload, StartCase, StartedCase};
 pub use directory::{NewSubject, SubjectView as SubjectDetail};
 pub use env::{Clock, FixedClock, Ids, SystemClock};
 pub use error::{AppError, Result};
-pub use tokens::{IssuedToken, TOKEN_PREFIX};
+pub use tokens::{IDEMPOTENCY_WINDOW, IssuedToken, TOKEN_PREFIX};
 
 /// The application: a store, a clock and an id source.
 #[derive(Clone)]

@@ -4,7 +4,7 @@ use engine::ids::{Email, Text, TokenId};
 use engine::tenant::{ApiToken, Permission, Role};
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use store::{Store, Tx};
+use store::{IdempotencyClaim, Store, Tx};
 
 use crate::{Actor, App, AppError, Result, audit};
 
@@ -143,5 +143,55 @@ impl<S: Store> App<S> {
         };
         user.role = token.role;
         Ok(Some(Actor { tenant, user }))
+    }
+}
+
+/// How long a retried request with the same idempotency key gets the stored response.
+pub const IDEMPOTENCY_WINDOW: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
+
+impl<S: Store> App<S> {
+    /// Claims an idempotency key of the actor's for a request with this digest.
+    pub async fn claim_idempotency_key(
+        &self,
+        actor: &Actor,
+        key: &str,
+        request_sha256: &[u8; 32],
+    ) -> Result<IdempotencyClaim> {
+        let valid = (1..=255).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic());
+        if !valid {
+            return Err(AppError::invalid(
+                "Idempotency-Key",
+                "the Idempotency-Key header must be 1 to 255 visible ASCII characters",
+            ));
+        }
+        let at = self.now();
+        let since = at.checked_sub(IDEMPOTENCY_WINDOW).unwrap_or(at);
+        let mut tx = self.store.write().await?;
+        let claim = tx
+            .claim_idempotency_key(
+                actor.tenant.id,
+                &actor.user.actor(),
+                key,
+                request_sha256,
+                at,
+                since,
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(claim)
+    }
+
+    /// Stores the response of a claimed key, or releases the claim when there is none to keep.
+    pub async fn finish_idempotency_key(
+        &self,
+        actor: &Actor,
+        key: &str,
+        response: Option<(u16, &str, &[u8])>,
+    ) -> Result<()> {
+        let mut tx = self.store.write().await?;
+        tx.finish_idempotency_key(actor.tenant.id, &actor.user.actor(), key, response)
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 }

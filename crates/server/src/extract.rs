@@ -29,7 +29,7 @@ pub struct SessionCaller {
 
 /// Finds the caller. A cookie-authenticated request that could change something must also
 /// send the session's CSRF token: a cross-site form can send the cookie, not the header.
-async fn authenticate<S: Store>(
+pub async fn authenticate<S: Store>(
     parts: &Parts,
     app: &App<S>,
 ) -> Result<(Actor, Option<Session>), ApiError> {

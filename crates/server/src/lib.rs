@@ -7,6 +7,7 @@
 mod api;
 mod error;
 mod extract;
+mod idempotency;
 mod limit;
 mod session;
 
@@ -18,6 +19,7 @@ use app::App;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef, State};
 use axum::http::StatusCode;
+use axum::middleware;
 use axum::routing::get;
 use store::{Store, Tx};
 use tokio::net::TcpListener;
@@ -59,7 +61,15 @@ pub fn router<S: Store>(app: App<S>, options: &ServerOptions) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready::<S>))
-        .nest("/api/v1", api::routes::<S>().merge(session::routes::<S>()))
+        .nest(
+            "/api/v1",
+            api::routes::<S>()
+                .merge(session::routes::<S>())
+                .layer(middleware::from_fn_with_state(
+                    state.clone(),
+                    idempotency::layer::<S>,
+                )),
+        )
         .fallback(|| async { ApiError::not_found("no such resource") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

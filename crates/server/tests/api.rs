@@ -568,6 +568,79 @@ async fn administration_over_http(server: Server, a: Tenant) {
     );
 }
 
+async fn a_retried_post_changes_nothing_twice(server: Server, a: Tenant) {
+    let send = |token: String, key: &'static str, body: Value| {
+        let request = server
+            .client
+            .post(format!("{}/api/v1/subjects", server.base))
+            .bearer_auth(token)
+            .header("idempotency-key", key)
+            .json(&body);
+        async move {
+            let response = request.send().await.unwrap();
+            let replayed = response.headers().get("idempotent-replayed").is_some();
+            (response.status(), replayed, response.text().await.unwrap())
+        }
+    };
+    let acme = json!({"key": "acme", "kind": "client", "name": "Acme"});
+    let first = send(a.manager.clone(), "create-acme-1", acme.clone()).await;
+    let again = send(a.manager.clone(), "create-acme-1", acme.clone()).await;
+    assert_eq!((first.0, first.1), (StatusCode::CREATED, false));
+    assert_eq!(
+        (again.0, again.1),
+        (StatusCode::CREATED, true),
+        "the retry is answered from the stored response"
+    );
+    assert_eq!(first.2, again.2, "byte for byte the same answer");
+    let (_, subjects) = server.get("/api/v1/subjects", &a.auditor).await;
+    assert_eq!(
+        subjects.as_array().unwrap().len(),
+        1,
+        "one subject, not two"
+    );
+    let (_, created) = server
+        .get("/api/v1/audit?action=subject.created", &a.auditor)
+        .await;
+    assert_eq!(created.as_array().unwrap().len(), 1, "and one audit event");
+
+    let other = send(
+        a.manager.clone(),
+        "create-acme-1",
+        json!({"key": "beta", "kind": "client", "name": "Beta"}),
+    )
+    .await;
+    assert_eq!(
+        other.0,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a key reused for another request: {}",
+        other.2
+    );
+    // Keys belong to their caller: the owner's same key is a new request (and a conflict).
+    let owners = send(a.owner.clone(), "create-acme-1", acme).await;
+    assert_eq!(
+        (owners.0, owners.1),
+        (StatusCode::CONFLICT, false),
+        "{}",
+        owners.2
+    );
+    let (status, body) = server
+        .client
+        .post(format!("{}/api/v1/subjects", server.base))
+        .bearer_auth(&a.manager)
+        .header("idempotency-key", "x".repeat(300))
+        .json(&json!({"key": "c", "kind": "client", "name": "C"}))
+        .send()
+        .await
+        .map(|r| (r.status(), r))
+        .unwrap();
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{:?}",
+        body.text().await
+    );
+}
+
 fn problem(body: &Value) -> (&str, &str) {
     (
         body["type"].as_str().unwrap_or(""),
@@ -1008,4 +1081,5 @@ on_both_backends!(
     repeated_failed_sign_ins_are_slowed_down(a),
     evidence_and_the_audit_log_over_http(a),
     administration_over_http(a),
+    a_retried_post_changes_nothing_twice(a),
 );

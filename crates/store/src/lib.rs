@@ -33,8 +33,8 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AssertSqlSafe, SqlSafeStr};
 
 pub use model::{
-    AuditFilter, CaseFilter, CaseSummary, EvidenceFile, EvidenceMeta, StoredBlueprint,
-    SubjectFilter, TaskFilter, TaskRow,
+    AuditFilter, CaseFilter, CaseSummary, EvidenceFile, EvidenceMeta, IdempotencyClaim,
+    StoredBlueprint, SubjectFilter, TaskFilter, TaskRow,
 };
 
 /// Errors of the persistence layer.
@@ -162,6 +162,26 @@ pub trait Tx: Send {
         tenant: TenantId,
         id: SessionId,
         at: Timestamp,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Claims `key` for a request with this digest, unless it was used within `since`.
+    fn claim_idempotency_key(
+        &mut self,
+        tenant: TenantId,
+        caller: &str,
+        key: &str,
+        request_sha256: &Hash,
+        at: Timestamp,
+        since: Timestamp,
+    ) -> impl Future<Output = Result<IdempotencyClaim>> + Send;
+    /// Stores the response of a claimed key; `None` releases the claim instead (the request
+    /// failed on our side, so a retry should run it).
+    fn finish_idempotency_key(
+        &mut self,
+        tenant: TenantId,
+        caller: &str,
+        key: &str,
+        response: Option<(u16, &str, &[u8])>,
     ) -> impl Future<Output = Result<()>> + Send;
 
     fn insert_user(

@@ -113,3 +113,20 @@ pub struct AuditFilter {
     /// Events before this instant.
     pub to: Option<Timestamp>,
 }
+
+/// What claiming an idempotency key found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IdempotencyClaim {
+    /// The key is new (or expired): the request runs.
+    Claimed,
+    /// The same request ran before: its response.
+    Replay {
+        status: u16,
+        content_type: String,
+        body: Vec<u8>,
+    },
+    /// The same request is running right now.
+    InProgress,
+    /// The key was used for a different request.
+    Mismatch,
+}

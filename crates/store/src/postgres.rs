@@ -31,6 +31,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "sessions",
         include_str!("../migrations/postgres/0003_sessions.sql"),
     ),
+    (
+        4,
+        "idempotency keys",
+        include_str!("../migrations/postgres/0004_idempotency.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]

@@ -23,8 +23,8 @@ use uuid::Uuid;
 
 use super::{Db, FOR_UPDATE};
 use crate::model::{
-    AuditFilter, CaseFilter, CaseSummary, EvidenceFile, EvidenceMeta, StoredBlueprint,
-    SubjectFilter, TaskFilter, TaskRow,
+    AuditFilter, CaseFilter, CaseSummary, EvidenceFile, EvidenceMeta, IdempotencyClaim,
+    StoredBlueprint, SubjectFilter, TaskFilter, TaskRow,
 };
 use crate::{Result, StoreError};
 
@@ -498,6 +498,92 @@ impl crate::Tx for SqlTx {
             .bind(us(at))
             .execute(&mut *self.tx)
             .await?;
+        Ok(())
+    }
+
+    async fn claim_idempotency_key(
+        &mut self,
+        tenant: TenantId,
+        caller: &str,
+        key: &str,
+        request_sha256: &Hash,
+        at: Timestamp,
+        since: Timestamp,
+    ) -> Result<IdempotencyClaim> {
+        // An expired key is forgotten first, so it can be claimed again.
+        sqlx::query("DELETE FROM idempotency_keys WHERE tenant_id = $1 AND caller = $2 AND key = $3 AND created_at_us < $4")
+            .bind(tenant.0)
+            .bind(caller)
+            .bind(key)
+            .bind(us(since))
+            .execute(&mut *self.tx)
+            .await?;
+        let claimed = sqlx::query(
+            "INSERT INTO idempotency_keys (tenant_id, caller, key, request_sha256, created_at_us) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, caller, key) DO NOTHING",
+        )
+        .bind(tenant.0)
+        .bind(caller)
+        .bind(key)
+        .bind(request_sha256.to_vec())
+        .bind(us(at))
+        .execute(&mut *self.tx)
+        .await?;
+        if claimed.rows_affected() == 1 {
+            return Ok(IdempotencyClaim::Claimed);
+        }
+        let row = sqlx::query(
+            "SELECT request_sha256, status, content_type, body FROM idempotency_keys \
+             WHERE tenant_id = $1 AND caller = $2 AND key = $3",
+        )
+        .bind(tenant.0)
+        .bind(caller)
+        .bind(key)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        if hash(row.try_get("request_sha256")?)? != *request_sha256 {
+            return Ok(IdempotencyClaim::Mismatch);
+        }
+        match row.try_get::<Option<i64>, _>("status")? {
+            None => Ok(IdempotencyClaim::InProgress),
+            Some(status) => Ok(IdempotencyClaim::Replay {
+                status: u16::try_from(status).map_err(corrupt("status"))?,
+                content_type: row
+                    .try_get::<Option<String>, _>("content_type")?
+                    .unwrap_or_default(),
+                body: row
+                    .try_get::<Option<Vec<u8>>, _>("body")?
+                    .unwrap_or_default(),
+            }),
+        }
+    }
+
+    async fn finish_idempotency_key(
+        &mut self,
+        tenant: TenantId,
+        caller: &str,
+        key: &str,
+        response: Option<(u16, &str, &[u8])>,
+    ) -> Result<()> {
+        let query = match response {
+            Some((status, content_type, body)) => sqlx::query(
+                "UPDATE idempotency_keys SET status = $4, content_type = $5, body = $6 \
+                 WHERE tenant_id = $1 AND caller = $2 AND key = $3",
+            )
+            .bind(tenant.0)
+            .bind(caller)
+            .bind(key)
+            .bind(i64::from(status))
+            .bind(content_type)
+            .bind(body),
+            None => sqlx::query(
+                "DELETE FROM idempotency_keys WHERE tenant_id = $1 AND caller = $2 AND key = $3",
+            )
+            .bind(tenant.0)
+            .bind(caller)
+            .bind(key),
+        };
+        query.execute(&mut *self.tx).await?;
         Ok(())
     }
 

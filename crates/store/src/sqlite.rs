@@ -34,6 +34,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "sessions",
         include_str!("../migrations/sqlite/0003_sessions.sql"),
     ),
+    (
+        4,
+        "idempotency keys",
+        include_str!("../migrations/sqlite/0004_idempotency.sql"),
+    ),
 ];
 
 /// Readers share a small pool; every write goes through one connection. SQLite admits one

@@ -1,0 +1,125 @@
+//! `Idempotency-Key` on POST: a retried request gets the stored response and changes nothing
+//! twice.
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
+use store::{IdempotencyClaim, Store};
+
+use crate::ServerState;
+use crate::error::ApiError;
+use crate::extract::authenticate;
+
+pub const HEADER: &str = "idempotency-key";
+/// Marks a response that was stored and replayed.
+pub const REPLAYED: &str = "idempotent-replayed";
+/// The largest body buffered for a key: the largest any route accepts.
+const MAX_BODY: usize = 36 * 1024 * 1024;
+
+pub async fn layer<S: Store>(
+    State(state): State<ServerState<S>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if request.method() != axum::http::Method::POST {
+        return next.run(request).await;
+    }
+    let Some(key) = request
+        .headers()
+        .get(HEADER)
+        .map(|v| v.to_str().map(str::to_owned))
+    else {
+        return next.run(request).await;
+    };
+    let Ok(key) = key else {
+        return ApiError::invalid(
+            "Idempotency-Key",
+            "the Idempotency-Key header must be visible ASCII",
+        )
+        .into_response();
+    };
+    let (parts, body) = request.into_parts();
+    // Keys belong to the caller; an unauthenticated request is answered by its handler.
+    let Ok((actor, _)) = authenticate(&parts, &state.app).await else {
+        return next.run(Request::from_parts(parts, body)).await;
+    };
+    let Ok(bytes) = to_bytes(body, MAX_BODY).await else {
+        return ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "unreadable-body",
+            "the request body is too large",
+        )
+        .into_response();
+    };
+    let mut digest = Sha256::new();
+    digest.update(parts.method.as_str());
+    digest.update([0]);
+    digest.update(parts.uri.to_string());
+    digest.update([0]);
+    digest.update(&bytes);
+    let request_sha256: [u8; 32] = digest.finalize().into();
+
+    match state
+        .app
+        .claim_idempotency_key(&actor, &key, &request_sha256)
+        .await
+    {
+        Err(e) => ApiError::from(e).into_response(),
+        Ok(IdempotencyClaim::Replay {
+            status,
+            content_type,
+            body,
+        }) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            let mut response = (status, body).into_response();
+            if let Ok(value) = HeaderValue::from_str(&content_type) {
+                response.headers_mut().insert(header::CONTENT_TYPE, value);
+            }
+            response
+                .headers_mut()
+                .insert(REPLAYED, HeaderValue::from_static("true"));
+            response
+        }
+        Ok(IdempotencyClaim::InProgress) => ApiError::new(
+            StatusCode::CONFLICT,
+            "idempotency-in-progress",
+            "a request with this Idempotency-Key is still running; retry shortly",
+        )
+        .into_response(),
+        Ok(IdempotencyClaim::Mismatch) => ApiError::invalid(
+            "Idempotency-Key",
+            "this Idempotency-Key was used for a different request",
+        )
+        .into_response(),
+        Ok(IdempotencyClaim::Claimed) => {
+            let response = next
+                .run(Request::from_parts(parts, Body::from(bytes)))
+                .await;
+            let (parts, body) = response.into_parts();
+            let Ok(body) = to_bytes(body, MAX_BODY).await else {
+                let _ = state.app.finish_idempotency_key(&actor, &key, None).await;
+                return crate::error::internal(&"a response body could not be read")
+                    .into_response();
+            };
+            let content_type = parts
+                .headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned();
+            // A failure of ours is not an answer to keep: release the key so a retry runs.
+            let keep = (!parts.status.is_server_error()).then_some((
+                parts.status.as_u16(),
+                content_type.as_str(),
+                body.as_ref(),
+            ));
+            if let Err(e) = state.app.finish_idempotency_key(&actor, &key, keep).await {
+                return ApiError::from(e).into_response();
+            }
+            Response::from_parts(parts, Body::from(body))
+        }
+    }
+}
