@@ -97,6 +97,15 @@ pub struct ServeArgs {
     /// Clients reach the server over TLS (directly or through a proxy): mark cookies Secure.
     #[arg(long, env = "EXEUNT_SECURE_COOKIES")]
     pub secure_cookies: bool,
+    /// How log lines look; which ones appear is set by EXEUNT_LOG (default `info`).
+    #[arg(long, env = "EXEUNT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand, Debug)]

@@ -110,6 +110,7 @@ async fn serve<S: Store>(
     cli: &Cli,
     args: &crate::cli::ServeArgs,
 ) -> anyhow::Result<ExitCode> {
+    init_logging(args.log_format);
     let actor = match app.actor(cli.tenant.as_ref(), cli.actor.as_ref()).await {
         Ok(actor) => actor,
         Err(AppError::NotFound(_)) => {
@@ -168,6 +169,19 @@ async fn serve<S: Store>(
         .context("the server stopped")?;
     println!("Stopped.");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Logs to standard error, as text or JSON lines, filtered by `EXEUNT_LOG`.
+fn init_logging(format: crate::cli::LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("EXEUNT_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        crate::cli::LogFormat::Text => builder.try_init(),
+        crate::cli::LogFormat::Json => builder.json().try_init(),
+    };
 }
 
 /// Completes on Ctrl-C or SIGTERM, whichever comes first.

@@ -709,16 +709,23 @@ fn serve_sets_up_a_fresh_data_dir_and_stops_on_sigterm() {
     use std::io::{BufRead, BufReader};
     let e = Exeunt::sqlite();
     let mut child = Command::new(env!("CARGO_BIN_EXE_exeunt"))
-        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
         .env("EXEUNT_DATA_DIR", e.data_dir())
         .env_remove("EXEUNT_DATABASE_URL")
         .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let (mut token, mut addr) = (String::new(), String::new());
+    let (mut token, mut addr, mut password) = (String::new(), String::new(), String::new());
     for line in lines.by_ref() {
         let line = line.unwrap();
+        if let Some(p) =
+            line.strip_prefix("Owner password (shown once; change it after signing in): ")
+        {
+            password = p.to_owned();
+        }
         if let Some(t) = line.split_whitespace().find(|w| w.starts_with("exu_")) {
             token = t.trim_matches('\'').to_owned();
         }
@@ -743,6 +750,26 @@ fn serve_sets_up_a_fresh_data_dir_and_stops_on_sigterm() {
         .unwrap();
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert!(child.wait().unwrap().success(), "a graceful stop exits 0");
+    let mut logs = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut logs).unwrap();
+    let handled: Vec<serde_json::Value> = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    assert!(
+        handled
+            .iter()
+            .any(|l| l["span"]["route"] == "/api/v1/cases" && l["fields"]["status"] == 200),
+        "{logs}"
+    );
+    assert!(
+        password.len() >= 12,
+        "serve printed the owner's first password"
+    );
+    assert!(
+        !logs.contains(&token) && !logs.contains(&password),
+        "no secret in the logs: {logs}"
+    );
     assert!(rest.iter().any(|l| l == "Stopped."), "{rest:?}");
     // The next start finds the tenant and prints no new token.
     assert!(e.ok(&["token", "list"]).contains("first sign-in"));

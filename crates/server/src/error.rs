@@ -121,7 +121,7 @@ fn case_error(e: &CaseError, detail: String) -> ApiError {
 
 /// A failure of ours: logged in full, reported without internals.
 pub fn internal(e: &dyn std::fmt::Display) -> ApiError {
-    eprintln!("internal error: {e}");
+    tracing::error!(error = %e, "internal error");
     ApiError::new(
         StatusCode::INTERNAL_SERVER_ERROR,
         "internal",

@@ -9,6 +9,7 @@ mod error;
 mod extract;
 mod idempotency;
 mod limit;
+mod observe;
 mod session;
 
 use std::future::Future;
@@ -26,6 +27,7 @@ use tokio::net::TcpListener;
 
 pub use error::ApiError;
 pub use extract::{CSRF_HEADER, SESSION_COOKIE};
+pub use observe::REQUEST_ID;
 
 /// What the handlers share: the application, the sign-in limiter and cookie settings.
 #[derive(Clone)]
@@ -53,6 +55,8 @@ pub struct ServerOptions {
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
 pub fn router<S: Store>(app: App<S>, options: &ServerOptions) -> Router {
+    // Install the recorder before the first request records anything.
+    observe::metrics();
     let state = ServerState {
         app,
         limiter: Arc::new(limit::SignInLimiter::default()),
@@ -61,6 +65,7 @@ pub fn router<S: Store>(app: App<S>, options: &ServerOptions) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready::<S>))
+        .route("/metrics", get(render_metrics))
         .nest(
             "/api/v1",
             api::routes::<S>()
@@ -70,6 +75,8 @@ pub fn router<S: Store>(app: App<S>, options: &ServerOptions) -> Router {
                     idempotency::layer::<S>,
                 )),
         )
+        // Only matched routes have a route template to log and count by.
+        .route_layer(middleware::from_fn(observe::layer))
         .fallback(|| async { ApiError::not_found("no such resource") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -81,6 +88,19 @@ pub fn router<S: Store>(app: App<S>, options: &ServerOptions) -> Router {
         // Enforced by the body extractors, so an oversized body is a problem document too.
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
+}
+
+/// Prometheus text exposition of the process's metrics.
+async fn render_metrics() -> Result<String, ApiError> {
+    observe::metrics()
+        .map(|handle| handle.render())
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "no-metrics",
+                "another metrics recorder owns this process",
+            )
+        })
 }
 
 /// Ready when the database answers.

@@ -1034,6 +1034,45 @@ async fn malformed_requests_get_problems_never_5xx(server: Server, a: Tenant) {
 }
 
 async fn health_and_readiness(server: Server) {
+    let response = server
+        .client
+        .get(format!("{}/healthz", server.base))
+        .header("x-request-id", "trace-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()["x-request-id"],
+        "trace-42",
+        "a caller's request id comes back"
+    );
+    let response = server
+        .client
+        .get(format!("{}/healthz", server.base))
+        .header("x-request-id", "bad id!")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(
+        response.headers()["x-request-id"],
+        "bad id!",
+        "an unsafe id is replaced"
+    );
+    let metrics = server
+        .client
+        .get(format!("{}/metrics", server.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(
+            "exeunt_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"}"
+        ),
+        "{metrics}"
+    );
     let (status, body) = server.call(Method::GET, "/healthz", None, None).await;
     assert_eq!((status, body), (StatusCode::OK, Value::String("ok".into())));
     let (status, _) = server.call(Method::GET, "/readyz", None, None).await;
