@@ -99,6 +99,19 @@ impl<S: Store> App<S> {
         Ok(actor)
     }
 
+    /// The slugs of every tenant on this installation.
+    pub async fn tenant_slugs(&self) -> Result<Vec<Slug>> {
+        Ok(self
+            .store
+            .read()
+            .await?
+            .tenants()
+            .await?
+            .into_iter()
+            .map(|t| t.slug)
+            .collect())
+    }
+
     /// Resolves who is acting: the tenant by slug (or the only one) and the user by email (or
     /// the tenant's first owner).
     pub async fn actor(&self, tenant: Option<&Slug>, email: Option<&Email>) -> Result<Actor> {

@@ -7,6 +7,7 @@
 mod accounts;
 mod blueprints;
 mod cases;
+mod demo;
 mod directory;
 mod env;
 mod error;
@@ -23,6 +24,7 @@ use store::{Store, Tx};
 pub use accounts::{IssuedSession, SESSION_LIFETIME};
 pub use blueprints::{BlueprintChoice, BlueprintInfo};
 pub use cases::{CaseView, EvidenceUpload, StartCase, StartedCase};
+pub use demo::DemoLogin;
 pub use directory::{NewSubject, SubjectView as SubjectDetail};
 pub use env::{Clock, FixedClock, Ids, SystemClock};
 pub use error::{AppError, Result};

@@ -579,6 +579,57 @@ where
     ));
 }
 
+async fn the_demo_has_cases_in_every_status<S: Store>(app: App<S>) {
+    let logins = app.load_demo().await.unwrap();
+    let roles: Vec<_> = logins.iter().map(|l| l.role.as_str()).collect();
+    assert_eq!(
+        roles,
+        ["owner", "manager", "member", "member", "member", "auditor"]
+    );
+    let owner = app.actor(Some(&slug("demo")), None).await.unwrap();
+    let cases = app
+        .cases(
+            &owner,
+            &CaseFilter {
+                limit: 100,
+                ..CaseFilter::default()
+            },
+        )
+        .await
+        .unwrap();
+    let statuses: Vec<(String, String)> = cases
+        .iter()
+        .map(|c| {
+            (
+                c.subject_key.to_string(),
+                c.resolution
+                    .map_or(c.status.as_str().to_owned(), |r| r.as_str().to_owned()),
+            )
+        })
+        .collect();
+    for expected in [
+        ("globex", "in_progress"),
+        ("initech", "completed"),
+        ("umbrella", "review"),
+        ("kim", "in_progress"),
+        ("lee", "cancelled"),
+    ] {
+        assert!(
+            statuses.contains(&(expected.0.to_owned(), expected.1.to_owned())),
+            "{expected:?} in {statuses:?}"
+        );
+    }
+    // The demo's passwords work, and its history verifies.
+    let mark = logins
+        .iter()
+        .find(|l| l.role == engine::tenant::Role::Manager)
+        .unwrap();
+    app.sign_in(Some(&slug("demo")), &mark.email, mark.password.expose())
+        .await
+        .unwrap();
+    assert!(app.verify_audit(&owner).await.unwrap() > 50);
+}
+
 macro_rules! contract {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -613,6 +664,7 @@ contract!(
     organization_fans_out_and_waits_for_children,
     product_waits_for_its_party,
     bad_input_changes_nothing,
+    the_demo_has_cases_in_every_status,
 );
 
 #[tokio::test]

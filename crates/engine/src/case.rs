@@ -263,7 +263,7 @@ pub struct CaseFile {
 
 impl fmt::Display for CaseStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 

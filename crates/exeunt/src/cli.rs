@@ -97,6 +97,10 @@ pub struct ServeArgs {
     /// Clients reach the server over TLS (directly or through a proxy): mark cookies Secure.
     #[arg(long, env = "EXEUNT_SECURE_COOKIES")]
     pub secure_cookies: bool,
+    /// Load a sample tenant `demo` (clients, employees, records, teams, users of every role,
+    /// cases in every status) if it is not there yet.
+    #[arg(long)]
+    pub demo: bool,
     /// How log lines look; which ones appear is set by EXEUNT_LOG (default `info`).
     #[arg(long, env = "EXEUNT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

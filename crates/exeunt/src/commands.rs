@@ -61,7 +61,7 @@ fn location(cli: &Cli) -> Location {
 
 async fn execute<S: Store>(app: App<S>, cli: &Cli) -> anyhow::Result<ExitCode> {
     if let Command::Serve(args) = &cli.command {
-        return serve(app, cli, args).await;
+        return serve(app, args).await;
     }
     if let Command::Init(args) = &cli.command {
         let name = Text::line(&args.org, 200).map_err(|e| anyhow!("--org {e}"))?;
@@ -105,59 +105,64 @@ async fn execute<S: Store>(app: App<S>, cli: &Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-async fn serve<S: Store>(
-    app: App<S>,
-    cli: &Cli,
-    args: &crate::cli::ServeArgs,
-) -> anyhow::Result<ExitCode> {
+async fn serve<S: Store>(app: App<S>, args: &crate::cli::ServeArgs) -> anyhow::Result<ExitCode> {
     init_logging(args.log_format);
-    let actor = match app.actor(cli.tenant.as_ref(), cli.actor.as_ref()).await {
-        Ok(actor) => actor,
-        Err(AppError::NotFound(_)) => {
-            // A fresh data dir: set up a tenant and hand its owner a way in, once.
-            let actor = app
-                .init_tenant(
-                    Slug::parse("default")?,
-                    Text::line("My firm", 200)?,
-                    engine::ids::Email::parse("owner@example.com")?,
-                    Text::line("Owner", 200)?,
-                )
-                .await?;
-            let issued = app
-                .issue_token(
-                    &actor,
-                    Text::line("first sign-in", 200)?,
-                    engine::tenant::Role::Owner,
-                    None,
-                )
-                .await?;
-            let password = app.reset_password(&actor, None).await?;
+    let mut tenants = app.tenant_slugs().await?;
+    if args.demo && !tenants.iter().any(|t| t.as_str() == "demo") {
+        let logins = app.load_demo().await?;
+        println!("Loaded the demo tenant `demo`. Sign in as any of (passwords shown once):");
+        for login in &logins {
             println!(
-                "Initialized a new Exeunt tenant `{}` with owner {}.",
-                actor.tenant.slug, actor.user.email
+                "  {:<24} {:<8} {}",
+                login.email,
+                login.role,
+                login.password.expose()
             );
-            println!(
-                "Owner password (shown once; change it after signing in): {}",
-                password.expose()
-            );
-            println!(
-                "Owner API token (shown once, keep it safe): {}",
-                issued.secret
-            );
-            println!(
-                "Try: curl -H 'Authorization: Bearer {}' http://{}/api/v1/cases",
-                issued.secret, args.listen
-            );
-            actor
         }
-        Err(e) => return Err(e.into()),
-    };
+    } else if tenants.is_empty() {
+        // A fresh data dir: set up a tenant and hand its owner a way in, once.
+        let actor = app
+            .init_tenant(
+                Slug::parse("default")?,
+                Text::line("My firm", 200)?,
+                engine::ids::Email::parse("owner@example.com")?,
+                Text::line("Owner", 200)?,
+            )
+            .await?;
+        let issued = app
+            .issue_token(
+                &actor,
+                Text::line("first sign-in", 200)?,
+                engine::tenant::Role::Owner,
+                None,
+            )
+            .await?;
+        let password = app.reset_password(&actor, None).await?;
+        println!(
+            "Initialized a new Exeunt tenant `{}` with owner {}.",
+            actor.tenant.slug, actor.user.email
+        );
+        println!(
+            "Owner password (shown once; change it after signing in): {}",
+            password.expose()
+        );
+        println!(
+            "Owner API token (shown once, keep it safe): {}",
+            issued.secret
+        );
+        println!(
+            "Try: curl -H 'Authorization: Bearer {}' http://{}/api/v1/cases",
+            issued.secret, args.listen
+        );
+    }
+    tenants = app.tenant_slugs().await?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let names: Vec<String> = tenants.iter().map(ToString::to_string).collect();
     println!(
-        "Exeunt serves tenant `{}` on http://{} ({}). Stop with Ctrl-C.",
-        actor.tenant.slug,
+        "Exeunt serves {} on http://{} ({}). Stop with Ctrl-C.",
+        names.join(", "),
         listener.local_addr()?,
         app.store().backend()
     );

@@ -830,3 +830,48 @@ fn tokens_are_issued_listed_and_revoked() {
         );
     }
 }
+
+#[test]
+fn serve_demo_prints_a_sign_in_for_every_role() {
+    use std::io::{BufRead, BufReader};
+    let e = Exeunt::sqlite();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_exeunt"))
+        .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
+        .env("EXEUNT_DATA_DIR", e.data_dir())
+        .env_remove("EXEUNT_DATABASE_URL")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut printed = Vec::new();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        let serving = line.starts_with("Exeunt serves demo on http://");
+        printed.push(line);
+        if serving {
+            break;
+        }
+    }
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    child.wait().unwrap();
+    for role in ["owner", "manager", "member", "auditor"] {
+        assert!(
+            printed
+                .iter()
+                .any(|l| l.contains("@demo.example") && l.split_whitespace().nth(1) == Some(role)),
+            "{printed:?}"
+        );
+    }
+    let cases = e.ok(&["--tenant", "demo", "case", "list"]);
+    for status in [
+        "in_progress",
+        "review",
+        "done (completed)",
+        "done (cancelled)",
+    ] {
+        assert!(cases.contains(status), "{cases}");
+    }
+}
