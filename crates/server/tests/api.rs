@@ -21,6 +21,7 @@ struct Server {
 struct Tenant {
     slug: String,
     owner: String,
+    admin: String,
     manager: String,
     member: String,
     auditor: String,
@@ -91,7 +92,13 @@ async fn tenant<S: Store>(app: &App<S>, slug: &str) -> Tenant {
         .await
         .unwrap();
     let mut tokens = Vec::new();
-    for role in [Role::Owner, Role::Manager, Role::Member, Role::Auditor] {
+    for role in [
+        Role::Owner,
+        Role::Admin,
+        Role::Manager,
+        Role::Member,
+        Role::Auditor,
+    ] {
         let email = Email::parse(&format!("{role}@{slug}.example")).unwrap();
         let user = match role {
             Role::Owner => None,
@@ -117,10 +124,11 @@ async fn tenant<S: Store>(app: &App<S>, slug: &str) -> Tenant {
     app.set_password(&owner, None, &Password::parse(PASSWORD).unwrap())
         .await
         .unwrap();
-    let [owner, manager, member, auditor] = tokens.try_into().unwrap();
+    let [owner, admin, manager, member, auditor] = tokens.try_into().unwrap();
     Tenant {
         slug: slug.to_owned(),
         owner,
+        admin,
         manager,
         member,
         auditor,
@@ -641,6 +649,205 @@ async fn a_retried_post_changes_nothing_twice(server: Server, a: Tenant) {
     );
 }
 
+/// Every endpoint that names an object, with a body that would be valid, and the least role
+/// that may call it (`None`: every role may read it).
+fn object_endpoints() -> Vec<(Method, &'static str, Option<Value>, Option<&'static str>)> {
+    vec![
+        (Method::GET, "/api/v1/subjects/acme", None, None),
+        (
+            Method::POST,
+            "/api/v1/subjects/acme/records",
+            Some(json!({"kind": "note", "fields": {"text": "x"}})),
+            Some("manager"),
+        ),
+        (
+            Method::PATCH,
+            "/api/v1/subjects/acme/records/1",
+            Some(json!({"fields": {"new_owner": "x@y.example"}})),
+            Some("manager"),
+        ),
+        (Method::GET, "/api/v1/cases/1", None, None),
+        (
+            Method::POST,
+            "/api/v1/cases/1/precheck",
+            Some(json!({})),
+            Some("manager"),
+        ),
+        (
+            Method::POST,
+            "/api/v1/cases/1/close",
+            Some(json!({"confirm": "TERMINATE"})),
+            Some("manager"),
+        ),
+        (
+            Method::POST,
+            "/api/v1/cases/1/cancel",
+            Some(json!({"reason": "test"})),
+            Some("manager"),
+        ),
+        (
+            Method::POST,
+            "/api/v1/cases/1/findings/open-work-items/waive",
+            Some(json!({"reason": "test"})),
+            Some("manager"),
+        ),
+        (
+            Method::POST,
+            "/api/v1/cases/1/tasks/account-transition/assign",
+            Some(json!({"assignee": null})),
+            Some("manager"),
+        ),
+        (
+            Method::POST,
+            "/api/v1/cases/1/tasks/account-transition/waive",
+            Some(json!({"reason": "test"})),
+            Some("manager"),
+        ),
+        (
+            Method::POST,
+            "/api/v1/cases/1/tasks/confirm-final-invoice/complete",
+            Some(json!({})),
+            Some("member of its team"),
+        ),
+        (Method::GET, "/api/v1/blueprints/tenant-only", None, None),
+        (
+            Method::POST,
+            "/api/v1/blueprints/client-standard/plan",
+            Some(json!({"subject": "acme", "exit_date": "2026-12-31"})),
+            None,
+        ),
+    ]
+}
+
+/// What tenant B holds that tenant A's calls must never reach: a subject with a record, a
+/// case with an open blocker, and a blueprint of its own.
+async fn fill(server: &Server, t: &Tenant, marker: &str) {
+    let ok = |(status, body): (StatusCode, Value)| assert!(status.is_success(), "{body}");
+    ok(server
+        .post(
+            "/api/v1/subjects",
+            &t.owner,
+            json!({"key": "acme", "kind": "client", "name": marker}),
+        )
+        .await);
+    ok(server
+        .post(
+            "/api/v1/subjects/acme/records",
+            &t.owner,
+            json!({"kind": "work_item", "fields": {"title": marker}}),
+        )
+        .await);
+    ok(server
+        .post(
+            "/api/v1/cases",
+            &t.owner,
+            json!({"subject": "acme", "exit_date": "2026-12-31"}),
+        )
+        .await);
+    let blueprint = "id: tenant-only\nversion: 1\ntitle: T\nscope: client\nstages:\n  - id: s\n    title: S\n    tasks:\n      - id: t\n        title: T\n        team: it\n";
+    ok(server
+        .post("/api/v1/blueprints", &t.owner, json!({"source": blueprint}))
+        .await);
+}
+
+async fn every_endpoint_is_isolated_and_guarded(server: Server, a: Tenant, b: Tenant) {
+    fill(&server, &b, "B-SECRET").await;
+    // For every role of A's, an object of B's answers exactly as one that exists nowhere:
+    // the same status and problem type (404, or the role refusal that comes before any lookup).
+    let nowhere = |path: &str| {
+        path.replace("/acme", "/ghost")
+            .replace("/cases/1", "/cases/99")
+            .replace("tenant-only", "nothing-here")
+    };
+    for token in [&a.owner, &a.admin, &a.manager, &a.member, &a.auditor] {
+        for (method, path, body, _) in object_endpoints() {
+            let (status, reply) = server
+                .call(method.clone(), path, Some(token), body.clone())
+                .await;
+            let (missing_status, missing) = server
+                .call(method.clone(), &nowhere(path), Some(token), body)
+                .await;
+            assert_eq!(
+                (status, problem(&reply).0),
+                (missing_status, problem(&missing).0),
+                "{method} {path}: {reply} vs {missing}"
+            );
+            assert!(
+                matches!(status, StatusCode::NOT_FOUND | StatusCode::FORBIDDEN),
+                "{method} {path}: {reply}"
+            );
+            assert!(!reply.to_string().contains("B-SECRET"));
+        }
+    }
+    for path in [
+        "/api/v1/subjects",
+        "/api/v1/cases",
+        "/api/v1/users",
+        "/api/v1/teams",
+        "/api/v1/tokens",
+        "/api/v1/audit",
+        "/api/v1/tasks/mine",
+        "/api/v1/blueprints",
+    ] {
+        let (status, reply) = server.get(path, &a.owner).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        let text = reply.to_string();
+        assert!(
+            !text.contains("B-SECRET")
+                && !text.contains("@b.example")
+                && !text.contains("tenant-only"),
+            "{path} leaks B: {text}"
+        );
+    }
+
+    // In its own tenant, each role below the one needed is refused, naming the role.
+    fill(&server, &a, "A-OWN").await;
+    let below = |needed: &str| -> Vec<&String> {
+        match needed {
+            "manager" => vec![&a.member, &a.auditor],
+            "member of its team" => vec![&a.auditor],
+            _ => vec![],
+        }
+    };
+    for (method, path, body, needed) in object_endpoints() {
+        let Some(needed) = needed else { continue };
+        for token in below(needed) {
+            let (status, reply) = server
+                .call(method.clone(), path, Some(token), body.clone())
+                .await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{method} {path}: {reply}");
+            let role = needed.split_whitespace().next().unwrap();
+            assert!(
+                problem(&reply).1.contains(&format!("the {role} role")),
+                "{method} {path}: {reply}"
+            );
+        }
+    }
+    for (path, body) in [
+        (
+            "/api/v1/users",
+            json!({"email": "x@a.example", "name": "X", "role": "member"}),
+        ),
+        ("/api/v1/blueprints", json!({"source": "id: x"})),
+        (
+            "/api/v1/tokens",
+            json!({"name": "x", "role": "member", "user": "member@a.example"}),
+        ),
+    ] {
+        for token in [&a.manager, &a.member, &a.auditor] {
+            let (status, reply) = server.post(path, token, body.clone()).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{path}: {reply}");
+            assert!(
+                problem(&reply).1.contains("needs the admin role"),
+                "{path}: {reply}"
+            );
+        }
+    }
+    // Nothing of the above changed tenant A's case.
+    let (_, case) = server.get("/api/v1/cases/1", &a.auditor).await;
+    assert_eq!(case["case"]["status"], "open", "{case}");
+}
+
 fn problem(body: &Value) -> (&str, &str) {
     (
         body["type"].as_str().unwrap_or(""),
@@ -1121,4 +1328,5 @@ on_both_backends!(
     evidence_and_the_audit_log_over_http(a),
     administration_over_http(a),
     a_retried_post_changes_nothing_twice(a),
+    every_endpoint_is_isolated_and_guarded(a, b),
 );
