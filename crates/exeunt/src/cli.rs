@@ -32,6 +32,9 @@ pub struct Cli {
     /// The tenant to act in (needed only when there are several).
     #[arg(long, global = true, env = "EXEUNT_TENANT")]
     pub tenant: Option<Slug>,
+    /// A TOML file with settings; flags and environment variables win over it.
+    #[arg(long, global = true, env = "EXEUNT_CONFIG")]
+    pub config: Option<PathBuf>,
     /// Act as this user (default: the tenant's owner).
     #[arg(long = "as", global = true, env = "EXEUNT_ACTOR", value_name = "EMAIL")]
     pub actor: Option<Email>,

@@ -3,16 +3,19 @@
 mod bench;
 mod cli;
 mod commands;
+mod config;
 mod output;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 fn main() -> ExitCode {
-    let args = match cli::Cli::try_parse() {
+    let args = match config::parse() {
         Ok(args) => args,
-        Err(e) => {
+        Err(config::ParseError::Config(message)) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(2);
+        }
+        Err(config::ParseError::Clap(e)) => {
             use clap::error::ErrorKind;
             if matches!(
                 e.kind(),

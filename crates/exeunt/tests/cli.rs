@@ -875,3 +875,99 @@ fn serve_demo_prints_a_sign_in_for_every_role() {
         assert!(cases.contains(status), "{cases}");
     }
 }
+
+#[test]
+fn a_config_file_fills_what_flags_and_environment_leave_unset() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("exeunt.toml");
+    let from_file = dir.path().join("from-file");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = {:?}\n\n[serve]\nlog_format = \"json\"\n",
+            from_file.display().to_string()
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_exeunt"));
+        cmd.args(args)
+            .current_dir(dir.path())
+            .env_remove("EXEUNT_DATA_DIR")
+            .env_remove("EXEUNT_DATABASE_URL")
+            .env_remove("EXEUNT_CONFIG");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    };
+    assert!(
+        run(&["--config", config.to_str().unwrap(), "init"], &[])
+            .status
+            .success()
+    );
+    assert!(
+        from_file.join("exeunt.db").exists(),
+        "the file's data_dir was used"
+    );
+    let flag_dir = dir.path().join("from-flag");
+    assert!(
+        run(
+            &[
+                "--config",
+                config.to_str().unwrap(),
+                "--data-dir",
+                flag_dir.to_str().unwrap(),
+                "init"
+            ],
+            &[]
+        )
+        .status
+        .success()
+    );
+    assert!(
+        flag_dir.join("exeunt.db").exists(),
+        "a flag wins over the file"
+    );
+    let env_dir = dir.path().join("from-env");
+    assert!(
+        run(
+            &["init"],
+            &[
+                ("EXEUNT_CONFIG", config.to_str().unwrap()),
+                ("EXEUNT_DATA_DIR", env_dir.to_str().unwrap())
+            ]
+        )
+        .status
+        .success()
+    );
+    assert!(
+        env_dir.join("exeunt.db").exists(),
+        "the environment wins over the file"
+    );
+
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "data_dir = \"x\"\nlisten_port = 80\n").unwrap();
+    assert_refused(
+        &run(&["--config", bad.to_str().unwrap(), "subject", "list"], &[]),
+        2,
+        "unknown field `listen_port`",
+    );
+    std::fs::write(&bad, "[serve]\nlog_format = \"xml\"\n").unwrap();
+    assert_refused(
+        &run(&["--config", bad.to_str().unwrap(), "serve"], &[]),
+        2,
+        "serve.log_format `xml`; expected text or json",
+    );
+    std::fs::write(&bad, "data_dir = \n").unwrap();
+    assert_refused(
+        &run(&["--config", bad.to_str().unwrap(), "subject", "list"], &[]),
+        2,
+        "bad.toml",
+    );
+    assert_refused(
+        &run(&["--config", "missing.toml", "subject", "list"], &[]),
+        2,
+        "cannot read config file missing.toml",
+    );
+}
