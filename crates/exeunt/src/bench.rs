@@ -27,6 +27,7 @@ pub async fn run(cmd: &BenchCmd) -> anyhow::Result<ExitCode> {
     match cmd {
         BenchCmd::Write { ops } => write(&dir.0, *ops).await?,
         BenchCmd::Audit { events } => audit(&dir.0, *events).await?,
+        BenchCmd::Api { ops } => api(&dir.0, *ops).await?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -82,18 +83,22 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[i.min(sorted.len() - 1)]
 }
 
-async fn write(dir: &Path, ops: u32) -> anyhow::Result<()> {
-    let (app, actor) = setup(dir).await?;
+/// Opens `count` cases of a one-stage blueprint with `TASKS_PER_CASE` independent tasks.
+async fn open_cases(
+    app: &App<SqliteStore>,
+    actor: &Actor,
+    prefix: &str,
+    count: u32,
+) -> anyhow::Result<Vec<i64>> {
     let tasks: String = (0..TASKS_PER_CASE)
         .map(|i| format!("      - id: t{i}\n        title: Task {i}\n        team: operations\n"))
         .collect();
     let blueprint = format!(
         "id: bench\nversion: 1\ntitle: Bench\nscope: client\nstages:\n  - id: only\n    title: Only\n    tasks:\n{tasks}"
     );
-    let cases = ops.div_ceil(TASKS_PER_CASE);
     let mut numbers = Vec::new();
-    for i in 0..cases {
-        let key = SubjectKey::parse(&format!("client-{i}"))?;
+    for i in 0..count {
+        let key = SubjectKey::parse(&format!("{prefix}-{i}"))?;
         let subject = app::NewSubject {
             key: key.clone(),
             kind: SubjectKind::Client,
@@ -101,12 +106,12 @@ async fn write(dir: &Path, ops: u32) -> anyhow::Result<()> {
             parent: None,
             attributes: Attributes::default(),
         };
-        app.add_subjects(&actor, vec![subject])
+        app.add_subjects(actor, vec![subject])
             .await
             .map_err(|(_, e)| e)?;
         let started = app
             .start_case(
-                &actor,
+                actor,
                 StartCase {
                     subject: key,
                     blueprint: Some(BlueprintChoice::Source {
@@ -120,6 +125,12 @@ async fn write(dir: &Path, ops: u32) -> anyhow::Result<()> {
             .await?;
         numbers.push(started.number);
     }
+    Ok(numbers)
+}
+
+async fn write(dir: &Path, ops: u32) -> anyhow::Result<()> {
+    let (app, actor) = setup(dir).await?;
+    let numbers = open_cases(&app, &actor, "client", ops.div_ceil(TASKS_PER_CASE)).await?;
     let probe = fsync_probe(dir, Duration::from_secs(2))?;
     let round_trip = statement_round_trip(&app).await?;
     let mut latencies = Vec::with_capacity(ops as usize);
@@ -228,4 +239,126 @@ async fn audit(dir: &Path, events: u32) -> anyhow::Result<()> {
         rate / 500_000.0
     );
     Ok(())
+}
+
+/// Complete-task requests over HTTP with 1 and 16 concurrent clients, against the fsync probe;
+/// then the resident memory of an idle `exeunt serve`.
+async fn api(dir: &Path, ops: u32) -> anyhow::Result<()> {
+    let (app, actor) = setup(dir).await?;
+    let per_level = ops.div_ceil(TASKS_PER_CASE);
+    let first = open_cases(&app, &actor, "one", per_level).await?;
+    let second = open_cases(&app, &actor, "many", per_level).await?;
+    let token = app
+        .issue_token(
+            &actor,
+            Text::line("bench", 100)?,
+            engine::tenant::Role::Owner,
+            None,
+        )
+        .await?
+        .secret;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let server = tokio::spawn(server::serve(
+        app,
+        server::ServerOptions::default(),
+        listener,
+        std::future::pending(),
+    ));
+    let probe = fsync_probe(dir, Duration::from_secs(2))?;
+    let client = reqwest::Client::new();
+    println!(
+        "bench api: POST /api/v1/cases/{{n}}/tasks/{{t}}/complete over HTTP, SQLite WAL synchronous=FULL"
+    );
+    println!("  fsync probe     {probe:.0} fdatasync/s (same directory, same run)");
+    for (clients, cases) in [(1usize, &first), (16, &second)] {
+        // Each client completes the tasks of its own cases, one request at a time.
+        let mut work: Vec<Vec<String>> = vec![Vec::new(); clients];
+        for (i, number) in cases.iter().enumerate() {
+            for t in 0..TASKS_PER_CASE {
+                work[i % clients].push(format!("{base}/api/v1/cases/{number}/tasks/t{t}/complete"));
+            }
+        }
+        let started = Instant::now();
+        let mut running = tokio::task::JoinSet::new();
+        for urls in work {
+            let (client, token) = (client.clone(), token.clone());
+            running.spawn(async move {
+                let mut latencies = Vec::with_capacity(urls.len());
+                for url in urls {
+                    let began = Instant::now();
+                    let response = client
+                        .post(&url)
+                        .bearer_auth(&token)
+                        .json(&serde_json::json!({}))
+                        .send()
+                        .await?;
+                    anyhow::ensure!(
+                        response.status().is_success(),
+                        "{url}: {}",
+                        response.status()
+                    );
+                    latencies.push(began.elapsed());
+                }
+                anyhow::Ok(latencies)
+            });
+        }
+        let mut latencies = Vec::new();
+        while let Some(done) = running.join_next().await {
+            latencies.extend(done??);
+        }
+        let elapsed = started.elapsed();
+        latencies.sort();
+        let rate = latencies.len() as f64 / elapsed.as_secs_f64();
+        let target = if clients == 1 {
+            String::new()
+        } else {
+            " (target ≥ 2.00)".to_owned()
+        };
+        println!(
+            "  {clients:>2} client(s)    {rate:.0} req/s, p50 {:.2} ms, p99 {:.2} ms (target ≤ 20 ms); {:.2} × the probe{target}",
+            percentile(&latencies, 0.5).as_secs_f64() * 1e3,
+            percentile(&latencies, 0.99).as_secs_f64() * 1e3,
+            rate / probe
+        );
+    }
+    server.abort();
+    let rss = idle_serve_rss(dir).await?;
+    println!(
+        "  idle serve      {:.1} MB resident (target ≤ 50 MB)",
+        rss as f64 / 1e6
+    );
+    Ok(())
+}
+
+/// Starts this binary's `serve` on a fresh data dir, lets it settle, and reads its resident
+/// memory from /proc.
+async fn idle_serve_rss(dir: &Path) -> anyhow::Result<u64> {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(std::env::current_exe()?)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("EXEUNT_DATA_DIR", dir.join("idle"))
+        .env_remove("EXEUNT_DATABASE_URL")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()?;
+    let stdout = child.stdout.take().context("no stdout")?;
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    while let Some(line) = lines.next_line().await? {
+        if line.starts_with("Exeunt serves") {
+            break;
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let pid = child.id().context("the server exited")?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .context("no VmRSS in /proc")?;
+    child.kill().await?;
+    Ok(kb * 1000)
 }

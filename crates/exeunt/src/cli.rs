@@ -357,6 +357,11 @@ pub enum BenchCmd {
         #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(10..=1_000_000))]
         ops: u32,
     },
+    /// Complete-task requests over HTTP with 1 and 16 clients, and an idle server's memory.
+    Api {
+        #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(20..=1_000_000))]
+        ops: u32,
+    },
     /// Verify an audit chain of this many events.
     Audit {
         #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
