@@ -23,6 +23,27 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
+/// At most this many password hashes run at once; the rest wait their turn.
+static SLOW_WORK: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// Runs CPU-heavy work on the blocking pool, bounded by `SLOW_WORK`. `None` if it could not run.
+async fn slow_work<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    let _permit = SLOW_WORK.acquire().await.ok()?;
+    tokio::task::spawn_blocking(work).await.ok()
+}
+
+/// Whether `password` matches the stored PHC hash, checked off the async threads.
+async fn verify(password: &str, stored: String) -> bool {
+    let password = password.to_owned();
+    slow_work(move || {
+        argon2()
+            .verify_password(password.as_bytes(), stored.as_str())
+            .is_ok()
+    })
+    .await
+    .unwrap_or(false)
+}
+
 /// A session as issued: the cookie secret is shown this once and never stored.
 #[derive(Clone, Debug)]
 pub struct IssuedSession {
@@ -35,12 +56,32 @@ fn digest(secret: &str) -> [u8; 32] {
 }
 
 impl<S: Store> App<S> {
-    fn hash_password(&self, password: &Password) -> Result<String> {
-        let salt = &self.ids.secret()[..16];
-        argon2()
-            .hash_password_with_salt(password.expose().as_bytes(), salt)
-            .map(|h| h.to_string())
-            .map_err(|e| AppError::invalid("password", format!("cannot hash the password: {e}")))
+    /// Hashes on a blocking thread, a few at a time: Argon2id takes 19 MiB and tens of
+    /// milliseconds, which must not stall the threads that serve other requests.
+    async fn hash_password(&self, password: &Password) -> Result<String> {
+        let salt: [u8; 16] = self.ids.secret()[..16].try_into().unwrap_or([0; 16]);
+        let password = password.clone();
+        let hashed = slow_work(move || {
+            argon2()
+                .hash_password_with_salt(password.expose().as_bytes(), &salt)
+                .map(|h| h.to_string())
+        })
+        .await;
+        match hashed {
+            Some(Ok(hash)) => Ok(hash),
+            Some(Err(e)) => Err(AppError::invalid(
+                "password",
+                format!("cannot hash the password: {e}"),
+            )),
+            None => Err(AppError::Conflict("the server is shutting down".into())),
+        }
+    }
+
+    /// Costs what checking a password costs, for failures that have no password to check.
+    async fn spend_a_verification(&self) {
+        if let Ok(password) = Password::parse("a-password-nobody-has") {
+            let _ = self.hash_password(&password).await;
+        }
     }
 
     /// Sets the password of `email` (the actor's own when not given; someone else's needs the
@@ -52,14 +93,17 @@ impl<S: Store> App<S> {
         password: &Password,
     ) -> Result<()> {
         let at = self.now();
-        let hash = self.hash_password(password)?;
+        let hash = self.hash_password(password).await?;
         let mut tx = self.store.write().await?;
         let user = match email {
             Some(email) if email != &actor.user.email => {
                 actor.require(Permission::ManageUsers)?;
-                tx.user_by_email(actor.tenant.id, email)
+                let user = tx
+                    .user_by_email(actor.tenant.id, email)
                     .await?
-                    .ok_or_else(|| AppError::NotFound(format!("no user {email}")))?
+                    .ok_or_else(|| AppError::NotFound(format!("no user {email}")))?;
+                actor.outranks(user.role, "set the password of")?;
+                user
             }
             _ => actor.user.clone(),
         };
@@ -92,16 +136,11 @@ impl<S: Store> App<S> {
         password: &str,
     ) -> Result<(Actor, IssuedSession)> {
         let failed = || AppError::invalid("credentials", SIGN_IN_FAILED);
-        let actor = match self.actor(tenant, Some(email)).await {
-            Ok(actor) => actor,
-            Err(AppError::NotFound(_)) => {
-                // Spend the same effort as a real check, so timing does not reveal the account.
-                let _ = self.hash_password(
-                    &Password::parse("a-password-nobody-has").map_err(|_| failed())?,
-                );
-                return Err(failed());
-            }
-            Err(e) => return Err(e),
+        // Any failure to find the account (no such user, no such tenant, several tenants and
+        // none named) reads the same and costs the same, so sign-in reveals nothing.
+        let Ok(actor) = self.actor(tenant, Some(email)).await else {
+            self.spend_a_verification().await;
+            return Err(failed());
         };
         let stored = self
             .store
@@ -110,12 +149,10 @@ impl<S: Store> App<S> {
             .password_hash(actor.tenant.id, actor.user.id)
             .await?;
         let Some(stored) = stored else {
+            self.spend_a_verification().await;
             return Err(failed());
         };
-        if argon2()
-            .verify_password(password.as_bytes(), stored.as_str())
-            .is_err()
-        {
+        if !verify(password, stored).await {
             return Err(failed());
         }
         let at = self.now();
@@ -201,11 +238,10 @@ impl<S: Store> App<S> {
             .await?
             .password_hash(actor.tenant.id, actor.user.id)
             .await?;
-        let matches = stored.is_some_and(|s| {
-            argon2()
-                .verify_password(current.as_bytes(), s.as_str())
-                .is_ok()
-        });
+        let matches = match stored {
+            Some(stored) => verify(current, stored).await,
+            None => false,
+        };
         if !matches {
             return Err(AppError::invalid(
                 "current_password",
@@ -213,7 +249,7 @@ impl<S: Store> App<S> {
             ));
         }
         let at = self.now();
-        let hash = self.hash_password(new)?;
+        let hash = self.hash_password(new).await?;
         let mut tx = self.store.write().await?;
         tx.set_password(actor.tenant.id, actor.user.id, &hash, at)
             .await?;

@@ -80,7 +80,13 @@ impl<S: Store> App<S> {
             actor.require(Permission::GovernTenant)?;
         }
         let (bp, text) = match &start.blueprint {
-            Some(choice) => self.resolve(&mut tx, actor, choice).await?,
+            Some(choice) => {
+                // A blueprint given as text is stored as a new version: that is publishing.
+                if matches!(choice, BlueprintChoice::Source { .. }) {
+                    actor.require(Permission::ManageBlueprints)?;
+                }
+                self.resolve(&mut tx, actor, choice).await?
+            }
             None => self.matching_blueprint(&mut tx, actor, &subject).await?,
         };
         let (file, children) = self
@@ -483,7 +489,9 @@ impl<S: Store> App<S> {
                 .await?
                 .iter()
                 .any(|m| &m.slug == team && m.members.contains(&actor.user.id)),
-            (None, Owner::Role(_)) => t.owner_label == actor.user.email.as_str(),
+            (None, Owner::Role(_)) => t
+                .owner_label
+                .eq_ignore_ascii_case(actor.user.email.as_str()),
         };
         if mine {
             return Ok(());

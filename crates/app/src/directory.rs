@@ -165,6 +165,7 @@ impl<S: Store> App<S> {
         teams: &[Slug],
     ) -> Result<User> {
         actor.require(Permission::ManageUsers)?;
+        actor.outranks(role, "create")?;
         let at = self.now();
         let mut tx = self.store.write().await?;
         if tx.user_by_email(actor.tenant.id, &email).await?.is_some() {

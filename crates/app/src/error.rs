@@ -22,6 +22,14 @@ pub enum AppError {
         who: String,
         role: &'static str,
     },
+    /// The actor may not act on a user stronger than themselves.
+    #[error("{who} is {role} and cannot {action} a user with the {other} role")]
+    Outranked {
+        who: String,
+        role: &'static str,
+        action: &'static str,
+        other: &'static str,
+    },
     /// The request conflicts with the current state.
     #[error("{0}")]
     Conflict(String),

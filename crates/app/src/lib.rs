@@ -16,7 +16,7 @@ mod tokens;
 use std::sync::Arc;
 
 use engine::audit::AuditDraft;
-use engine::tenant::{Permission, Tenant, User};
+use engine::tenant::{Permission, Role, Tenant, User};
 use jiff::Timestamp;
 use serde_json::Value;
 use store::{Store, Tx};
@@ -28,7 +28,7 @@ pub use demo::DemoLogin;
 pub use directory::{NewSubject, SubjectView as SubjectDetail};
 pub use env::{Clock, FixedClock, Ids, SystemClock};
 pub use error::{AppError, Result};
-pub use tokens::{IDEMPOTENCY_WINDOW, IssuedToken, TOKEN_PREFIX};
+pub use tokens::{ABANDONED_CLAIM, IDEMPOTENCY_WINDOW, IssuedToken, TOKEN_PREFIX};
 
 /// The application: a store, a clock and an id source.
 #[derive(Clone)]
@@ -79,6 +79,22 @@ impl Actor {
             needed: permission.least_role().as_str(),
             who: self.user.email.to_string(),
             role: self.user.role.as_str(),
+        })
+    }
+}
+
+impl Actor {
+    /// Refuses unless the actor's role reaches `other`'s: nobody creates, impersonates or resets
+    /// someone stronger than themselves.
+    pub fn outranks(&self, other: Role, action: &'static str) -> Result<()> {
+        if self.user.role.may_manage(other) {
+            return Ok(());
+        }
+        Err(AppError::Outranked {
+            who: self.user.email.to_string(),
+            role: self.user.role.as_str(),
+            action,
+            other: other.as_str(),
         })
     }
 }

@@ -4,7 +4,7 @@ use engine::ids::{Email, Text, TokenId};
 use engine::tenant::{ApiToken, Permission, Role};
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use store::{IdempotencyClaim, Store, Tx};
+use store::{IdempotencyClaim, KeyClaim, Store, Tx};
 
 use crate::{Actor, App, AppError, Result, audit};
 
@@ -43,7 +43,10 @@ impl<S: Store> App<S> {
                     .ok_or_else(|| AppError::invalid("user", format!("no user {email}")))?
             }
         };
-        if !holder.role.may_issue(role) {
+        if holder.id != actor.user.id {
+            actor.outranks(holder.role, "issue a token for")?;
+        }
+        if !holder.role.may_issue(role) || !actor.user.role.may_issue(role) {
             return Err(AppError::invalid(
                 "role",
                 format!(
@@ -124,7 +127,7 @@ impl<S: Store> App<S> {
 
     /// Who presents `secret`: its user, acting with the token's role. `None` for anything that
     /// is not a live token, so callers cannot tell a revoked token from a made-up one.
-    pub async fn authenticate(&self, secret: &str) -> Result<Option<Actor>> {
+    pub async fn authenticate(&self, secret: &str) -> Result<Option<(Actor, TokenId)>> {
         if !secret.starts_with(TOKEN_PREFIX) || secret.len() > 128 {
             return Ok(None);
         }
@@ -141,19 +144,26 @@ impl<S: Store> App<S> {
         ) else {
             return Ok(None);
         };
-        user.role = token.role;
-        Ok(Some(Actor { tenant, user }))
+        // A token never outlasts a demotion: it acts with the weaker of its role and its user's.
+        user.role = token.role.weaker(user.role);
+        Ok(Some((Actor { tenant, user }, token.id)))
     }
 }
 
 /// How long a retried request with the same idempotency key gets the stored response.
 pub const IDEMPOTENCY_WINDOW: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
+/// A claim with no response after this long was abandoned (the client went away or the server
+/// stopped mid-request); the key may be claimed again.
+pub const ABANDONED_CLAIM: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
 
 impl<S: Store> App<S> {
-    /// Claims an idempotency key of the actor's for a request with this digest.
+    /// Claims an idempotency key for a request with this digest. `caller` names the credential
+    /// that sent it (`token:<id>`, `session:<id>`): a key belongs to one credential, so a weaker
+    /// token of the same user cannot replay a stronger one's answer.
     pub async fn claim_idempotency_key(
         &self,
         actor: &Actor,
+        caller: &str,
         key: &str,
         request_sha256: &[u8; 32],
     ) -> Result<IdempotencyClaim> {
@@ -166,17 +176,17 @@ impl<S: Store> App<S> {
         }
         let at = self.now();
         let since = at.checked_sub(IDEMPOTENCY_WINDOW).unwrap_or(at);
+        let stale = at.checked_sub(ABANDONED_CLAIM).unwrap_or(at);
         let mut tx = self.store.write().await?;
-        let claim = tx
-            .claim_idempotency_key(
-                actor.tenant.id,
-                &actor.user.actor(),
-                key,
-                request_sha256,
-                at,
-                since,
-            )
-            .await?;
+        let claim = KeyClaim {
+            caller,
+            key,
+            request_sha256,
+            at,
+            forget_before: since,
+            abandoned_before: stale,
+        };
+        let claim = tx.claim_idempotency_key(actor.tenant.id, &claim).await?;
         tx.commit().await?;
         Ok(claim)
     }
@@ -185,11 +195,12 @@ impl<S: Store> App<S> {
     pub async fn finish_idempotency_key(
         &self,
         actor: &Actor,
+        caller: &str,
         key: &str,
         response: Option<(u16, &str, &[u8])>,
     ) -> Result<()> {
         let mut tx = self.store.write().await?;
-        tx.finish_idempotency_key(actor.tenant.id, &actor.user.actor(), key, response)
+        tx.finish_idempotency_key(actor.tenant.id, caller, key, response)
             .await?;
         tx.commit().await?;
         Ok(())

@@ -162,6 +162,17 @@ pub struct Session {
 }
 
 impl Role {
+    /// Whether someone with this role may create, impersonate or reset a user with `other`:
+    /// only users no stronger than themselves.
+    pub fn may_manage(self, other: Role) -> bool {
+        self != Role::Auditor && other >= self
+    }
+
+    /// The weaker of two roles (an auditor's reach is the narrowest).
+    pub fn weaker(self, other: Role) -> Role {
+        self.max(other)
+    }
+
     /// Whether a token with `role` may be issued to a user with this role: never stronger,
     /// and an auditor's tokens only read.
     pub fn may_issue(self, role: Role) -> bool {
@@ -182,6 +193,17 @@ pub struct Team {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nobody_manages_someone_stronger() {
+        assert!(Role::Admin.may_manage(Role::Manager));
+        assert!(Role::Admin.may_manage(Role::Admin));
+        assert!(!Role::Admin.may_manage(Role::Owner));
+        assert!(Role::Owner.may_manage(Role::Owner));
+        assert!(!Role::Auditor.may_manage(Role::Auditor));
+        assert_eq!(Role::Owner.weaker(Role::Member), Role::Member);
+        assert_eq!(Role::Auditor.weaker(Role::Owner), Role::Auditor);
+    }
 
     #[test]
     fn a_token_is_never_stronger_than_its_user() {

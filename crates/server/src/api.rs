@@ -555,6 +555,22 @@ async fn audit_log<S: Store>(
     Params(q): Params<AuditQuery>,
 ) -> Reply {
     let (limit, after) = page(q.limit, q.after)?;
+    for (name, value) in [
+        ("action", &q.action),
+        ("actor", &q.actor),
+        ("target_kind", &q.target_kind),
+        ("target_id", &q.target_id),
+    ] {
+        if value
+            .as_deref()
+            .is_some_and(|v| v.len() > 200 || v.chars().any(char::is_control))
+        {
+            return Err(ApiError::invalid(
+                name,
+                format!("{name} must be plain text of at most 200 characters"),
+            ));
+        }
+    }
     let filter = store::AuditFilter {
         after_seq: after,
         limit,

@@ -71,7 +71,9 @@ impl From<AppError> for ApiError {
         match e {
             AppError::NotFound(_) => Self::not_found(detail),
             AppError::Invalid { field, message } => Self::invalid(&field, message),
-            AppError::Forbidden { .. } => Self::new(StatusCode::FORBIDDEN, "forbidden", detail),
+            AppError::Forbidden { .. } | AppError::Outranked { .. } => {
+                Self::new(StatusCode::FORBIDDEN, "forbidden", detail)
+            }
             AppError::Conflict(_) | AppError::Chain(_) => {
                 Self::new(StatusCode::CONFLICT, "conflict", detail)
             }

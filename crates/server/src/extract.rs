@@ -6,6 +6,7 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
+use engine::ids::TokenId;
 use engine::tenant::Session;
 use serde::de::DeserializeOwned;
 use store::Store;
@@ -32,7 +33,7 @@ pub struct SessionCaller {
 pub async fn authenticate<S: Store>(
     parts: &Parts,
     app: &App<S>,
-) -> Result<(Actor, Option<Session>), ApiError> {
+) -> Result<(Actor, Credential), ApiError> {
     let headers = &parts.headers;
     if let Some(value) = headers.get(AUTHORIZATION) {
         let token = value
@@ -41,7 +42,7 @@ pub async fn authenticate<S: Store>(
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or_else(ApiError::unauthorized)?;
         return match app.authenticate(token.trim()).await? {
-            Some(actor) => Ok((actor, None)),
+            Some((actor, token)) => Ok((actor, Credential::Token(token))),
             None => Err(ApiError::unauthorized()),
         };
     }
@@ -57,8 +58,9 @@ pub async fn authenticate<S: Store>(
         .await?
         .ok_or_else(ApiError::unauthorized)?;
     let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
-    let csrf_ok =
-        headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()) == Some(session.csrf_token.as_str());
+    let csrf_ok = headers
+        .get(CSRF_HEADER)
+        .is_some_and(|v| same_secret(v.as_bytes(), session.csrf_token.as_bytes()));
     if !safe && !csrf_ok {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -66,7 +68,28 @@ pub async fn authenticate<S: Store>(
             format!("send the session's CSRF token in the {CSRF_HEADER} header"),
         ));
     }
-    Ok((actor, Some(session)))
+    Ok((actor, Credential::Session(session)))
+}
+
+/// The credential a caller used.
+pub enum Credential {
+    Token(TokenId),
+    Session(Session),
+}
+
+impl Credential {
+    /// A stable name for the credential, which scopes idempotency keys.
+    pub fn scope(&self) -> String {
+        match self {
+            Credential::Token(id) => format!("token:{id}"),
+            Credential::Session(session) => format!("session:{}", session.id),
+        }
+    }
+}
+
+/// Compares two secrets in time that does not depend on where they differ.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 impl<S: Store> FromRequestParts<ServerState<S>> for Caller {
@@ -89,8 +112,8 @@ impl<S: Store> FromRequestParts<ServerState<S>> for SessionCaller {
         state: &ServerState<S>,
     ) -> Result<Self, Self::Rejection> {
         match authenticate(parts, &state.app).await? {
-            (actor, Some(session)) => Ok(SessionCaller { actor, session }),
-            (_, None) => Err(ApiError::new(
+            (actor, Credential::Session(session)) => Ok(SessionCaller { actor, session }),
+            (_, Credential::Token(_)) => Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "session-required",
                 "this needs a signed-in session, not an API token",

@@ -43,10 +43,22 @@ pub async fn layer<S: Store>(
     };
     let (parts, body) = request.into_parts();
     // Keys belong to the caller; an unauthenticated request is answered by its handler.
-    let Ok((actor, _)) = authenticate(&parts, &state.app).await else {
+    // Responses that carry secrets (a token, a session) are never stored.
+    let path = parts.uri.path();
+    if path.ends_with("/tokens") || path.ends_with("/session") {
+        return next.run(Request::from_parts(parts, body)).await;
+    }
+    let Ok((actor, credential)) = authenticate(&parts, &state.app).await else {
         return next.run(Request::from_parts(parts, body)).await;
     };
-    let Ok(bytes) = to_bytes(body, MAX_BODY).await else {
+    let scope = credential.scope();
+    // Buffer no more than the route itself accepts.
+    let limit = if path.ends_with("/complete") {
+        MAX_BODY
+    } else {
+        crate::BODY_LIMIT
+    };
+    let Ok(bytes) = to_bytes(body, limit).await else {
         return ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "unreadable-body",
@@ -64,7 +76,7 @@ pub async fn layer<S: Store>(
 
     match state
         .app
-        .claim_idempotency_key(&actor, &key, &request_sha256)
+        .claim_idempotency_key(&actor, &scope, &key, &request_sha256)
         .await
     {
         Err(e) => ApiError::from(e).into_response(),
@@ -100,7 +112,10 @@ pub async fn layer<S: Store>(
                 .await;
             let (parts, body) = response.into_parts();
             let Ok(body) = to_bytes(body, MAX_BODY).await else {
-                let _ = state.app.finish_idempotency_key(&actor, &key, None).await;
+                let _ = state
+                    .app
+                    .finish_idempotency_key(&actor, &scope, &key, None)
+                    .await;
                 return crate::error::internal(&"a response body could not be read")
                     .into_response();
             };
@@ -116,7 +131,11 @@ pub async fn layer<S: Store>(
                 content_type.as_str(),
                 body.as_ref(),
             ));
-            if let Err(e) = state.app.finish_idempotency_key(&actor, &key, keep).await {
+            if let Err(e) = state
+                .app
+                .finish_idempotency_key(&actor, &scope, &key, keep)
+                .await
+            {
                 return ApiError::from(e).into_response();
             }
             Response::from_parts(parts, Body::from(body))

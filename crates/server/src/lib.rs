@@ -103,22 +103,21 @@ async fn render_metrics() -> Result<String, ApiError> {
         })
 }
 
+/// Logs why the database does not answer; tells the (unauthenticated) caller only that.
+fn not_ready(e: &dyn std::fmt::Display) -> &'static str {
+    tracing::warn!(error = %e, "not ready");
+    "the database does not answer"
+}
+
 /// Ready when the database answers.
 async fn ready<S: Store>(State(app): State<App<S>>) -> Result<&'static str, ApiError> {
-    let mut tx = app.store().read().await.map_err(|e| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "not-ready",
-            format!("the database does not answer: {e}"),
-        )
-    })?;
-    tx.tenants().await.map_err(|e| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "not-ready",
-            format!("the database does not answer: {e}"),
-        )
-    })?;
+    let mut tx =
+        app.store().read().await.map_err(|e| {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not-ready", not_ready(&e))
+        })?;
+    tx.tenants()
+        .await
+        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not-ready", not_ready(&e)))?;
     Ok("ready")
 }
 

@@ -1,6 +1,9 @@
 //! Sign-in rate limiting: failed attempts are counted per account and per client address in a
 //! sliding window, and further attempts wait once either count is reached.
 //!
+//! Behind a reverse proxy every client shares the proxy's address, so the per-address limit
+//! then limits everyone together; reading a trusted forwarded-for header is future work.
+//!
 //! The counts live in this process. With several replicas each keeps its own, so an attacker
 //! gets at most that many times the budget; a shared counter in the database is the upgrade.
 
@@ -11,6 +14,8 @@ use std::time::{Duration, Instant};
 pub const WINDOW: Duration = Duration::from_secs(300);
 pub const PER_ACCOUNT: usize = 5;
 pub const PER_ADDRESS: usize = 20;
+/// Past this many keys, those with no attempt inside the window are dropped.
+const MAX_KEYS: usize = 10_000;
 
 #[derive(Default)]
 pub struct SignInLimiter {
@@ -18,31 +23,39 @@ pub struct SignInLimiter {
 }
 
 impl SignInLimiter {
-    /// How long to wait before trying again, if any of `keys` (with its limit) is exhausted.
-    pub fn wait(&self, keys: &[(String, usize)]) -> Option<Duration> {
+    /// Records an attempt under every key, unless one of them is exhausted: then how long to
+    /// wait. An attempt stays counted as a failure unless `succeeded` clears its account.
+    pub fn attempt(&self, keys: &[(String, usize)]) -> Option<Duration> {
         let now = Instant::now();
         let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        keys.iter()
-            .filter_map(|(key, limit)| {
-                let times = failures.get_mut(key)?;
-                while times
-                    .front()
-                    .is_some_and(|t| now.duration_since(*t) > WINDOW)
-                {
-                    times.pop_front();
-                }
-                let oldest = *times.front()?;
-                (times.len() >= *limit).then(|| WINDOW.saturating_sub(now.duration_since(oldest)))
-            })
-            .max()
-    }
-
-    pub fn failed(&self, keys: &[(String, usize)]) {
-        let now = Instant::now();
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        for (key, _) in keys {
-            failures.entry(key.clone()).or_default().push_back(now);
+        if failures.len() > MAX_KEYS {
+            failures.retain(|_, times| {
+                times
+                    .back()
+                    .is_some_and(|t| now.duration_since(*t) <= WINDOW)
+            });
         }
+        let mut wait = None;
+        for (key, limit) in keys {
+            let times = failures.entry(key.clone()).or_default();
+            while times
+                .front()
+                .is_some_and(|t| now.duration_since(*t) > WINDOW)
+            {
+                times.pop_front();
+            }
+            if times.len() >= *limit
+                && let Some(oldest) = times.front()
+            {
+                wait = wait.max(Some(WINDOW.saturating_sub(now.duration_since(*oldest))));
+            }
+        }
+        if wait.is_none() {
+            for (key, _) in keys {
+                failures.entry(key.clone()).or_default().push_back(now);
+            }
+        }
+        wait
     }
 
     pub fn succeeded(&self, account: &str) {

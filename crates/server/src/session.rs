@@ -60,7 +60,9 @@ async fn sign_in<S: Store>(
         ),
         (format!("address:{}", peer.ip()), PER_ADDRESS),
     ];
-    if let Some(wait) = state.limiter.wait(&keys) {
+    // The attempt counts as failed until it succeeds, so that parallel attempts cannot all
+    // slip under the limit while their passwords are being checked.
+    if let Some(wait) = state.limiter.attempt(&keys) {
         let mut response = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too-many-attempts",
@@ -92,10 +94,7 @@ async fn sign_in<S: Store>(
             );
             Ok(response)
         }
-        Err(e) => {
-            state.limiter.failed(&keys);
-            Err(e.into())
-        }
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -848,6 +848,118 @@ async fn every_endpoint_is_isolated_and_guarded(server: Server, a: Tenant, b: Te
     assert_eq!(case["case"]["status"], "open", "{case}");
 }
 
+async fn nobody_gains_power_they_do_not_have(server: Server, a: Tenant, _b: Tenant) {
+    let owner = format!("owner@{}.example", a.slug);
+    let (status, body) = server
+        .post(
+            "/api/v1/tokens",
+            &a.admin,
+            json!({"name": "x", "role": "owner"}),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "an admin mints no owner token: {body}"
+    );
+    let (status, body) = server
+        .post(
+            "/api/v1/tokens",
+            &a.admin,
+            json!({"name": "x", "role": "auditor", "user": owner}),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "an admin does not act as the owner: {body}"
+    );
+    assert!(
+        problem(&body)
+            .1
+            .contains("cannot issue a token for a user with the owner role"),
+        "{body}"
+    );
+    let (status, body) = server
+        .post(
+            "/api/v1/users",
+            &a.admin,
+            json!({"email": "boss@a.example", "name": "Boss", "role": "owner"}),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "an admin creates no owner: {body}"
+    );
+    let (status, _) = server
+        .post(
+            "/api/v1/users",
+            &a.admin,
+            json!({"email": "peer@a.example", "name": "Peer", "role": "admin"}),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "an admin may create another admin"
+    );
+
+    // Two tenants live here: a sign-in that names none reveals neither.
+    let response = server
+        .client
+        .post(format!("{}/api/v1/session", server.base))
+        .json(&json!({"email": owner, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let text = response.text().await.unwrap();
+    assert!(
+        text.contains("the email or the password is wrong") && !text.contains("several tenants"),
+        "{text}"
+    );
+
+    let (status, body) = server
+        .get("/api/v1/audit?action=case.started%00", &a.auditor)
+        .await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("action")),
+        "{body}"
+    );
+
+    // An idempotency key belongs to one credential: another token of the same user runs anew.
+    let (_, second) = server
+        .post(
+            "/api/v1/tokens",
+            &a.manager,
+            json!({"name": "second", "role": "manager"}),
+        )
+        .await;
+    let second = second["secret"].as_str().unwrap().to_owned();
+    let post = |token: String| {
+        server
+            .client
+            .post(format!("{}/api/v1/subjects", server.base))
+            .bearer_auth(token)
+            .header("idempotency-key", "k1")
+            .json(&json!({"key": "k", "kind": "client", "name": "K"}))
+            .send()
+    };
+    assert_eq!(
+        post(a.manager.clone()).await.unwrap().status(),
+        StatusCode::CREATED
+    );
+    let other = post(second).await.unwrap();
+    assert_eq!(
+        other.status(),
+        StatusCode::CONFLICT,
+        "not a replay of the first token's answer"
+    );
+    assert!(other.headers().get("idempotent-replayed").is_none());
+}
+
 fn problem(body: &Value) -> (&str, &str) {
     (
         body["type"].as_str().unwrap_or(""),
@@ -1329,4 +1441,5 @@ on_both_backends!(
     administration_over_http(a),
     a_retried_post_changes_nothing_twice(a),
     every_endpoint_is_isolated_and_guarded(a, b),
+    nobody_gains_power_they_do_not_have(a, b),
 );

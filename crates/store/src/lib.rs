@@ -33,7 +33,7 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AssertSqlSafe, SqlSafeStr};
 
 pub use model::{
-    AuditFilter, CaseFilter, CaseSummary, EvidenceFile, EvidenceMeta, IdempotencyClaim,
+    AuditFilter, CaseFilter, CaseSummary, EvidenceFile, EvidenceMeta, IdempotencyClaim, KeyClaim,
     StoredBlueprint, SubjectFilter, TaskFilter, TaskRow,
 };
 
@@ -164,15 +164,11 @@ pub trait Tx: Send {
         at: Timestamp,
     ) -> impl Future<Output = Result<()>> + Send;
 
-    /// Claims `key` for a request with this digest, unless it was used within `since`.
+    /// Claims an idempotency key (see `KeyClaim`).
     fn claim_idempotency_key(
         &mut self,
         tenant: TenantId,
-        caller: &str,
-        key: &str,
-        request_sha256: &Hash,
-        at: Timestamp,
-        since: Timestamp,
+        claim: &KeyClaim<'_>,
     ) -> impl Future<Output = Result<IdempotencyClaim>> + Send;
     /// Stores the response of a claimed key; `None` releases the claim instead (the request
     /// failed on our side, so a retry should run it).

@@ -130,3 +130,17 @@ pub enum IdempotencyClaim {
     /// The key was used for a different request.
     Mismatch,
 }
+
+/// A request claiming an idempotency key.
+#[derive(Clone, Copy, Debug)]
+pub struct KeyClaim<'a> {
+    /// The credential that sent the request (`token:<id>`, `session:<id>`).
+    pub caller: &'a str,
+    pub key: &'a str,
+    pub request_sha256: &'a Hash,
+    pub at: Timestamp,
+    /// Keys older than this are forgotten, all of the tenant's.
+    pub forget_before: Timestamp,
+    /// A claim of this key still unfinished before this was abandoned and may be claimed again.
+    pub abandoned_before: Timestamp,
+}

@@ -23,7 +23,7 @@ use uuid::Uuid;
 
 use super::{Db, FOR_UPDATE};
 use crate::model::{
-    AuditFilter, CaseFilter, CaseSummary, EvidenceFile, EvidenceMeta, IdempotencyClaim,
+    AuditFilter, CaseFilter, CaseSummary, EvidenceFile, EvidenceMeta, IdempotencyClaim, KeyClaim,
     StoredBlueprint, SubjectFilter, TaskFilter, TaskRow,
 };
 use crate::{Result, StoreError};
@@ -504,20 +504,28 @@ impl crate::Tx for SqlTx {
     async fn claim_idempotency_key(
         &mut self,
         tenant: TenantId,
-        caller: &str,
-        key: &str,
-        request_sha256: &Hash,
-        at: Timestamp,
-        since: Timestamp,
+        claim: &KeyClaim<'_>,
     ) -> Result<IdempotencyClaim> {
-        // An expired key is forgotten first, so it can be claimed again.
-        sqlx::query("DELETE FROM idempotency_keys WHERE tenant_id = $1 AND caller = $2 AND key = $3 AND created_at_us < $4")
-            .bind(tenant.0)
-            .bind(caller)
-            .bind(key)
-            .bind(us(since))
-            .execute(&mut *self.tx)
-            .await?;
+        let KeyClaim {
+            caller,
+            key,
+            request_sha256,
+            at,
+            forget_before,
+            abandoned_before,
+        } = *claim;
+        // Expired keys are forgotten first, and so is an abandoned claim of this key.
+        sqlx::query(
+            "DELETE FROM idempotency_keys WHERE tenant_id = $1 AND (created_at_us < $2 \
+             OR (caller = $3 AND key = $4 AND status IS NULL AND created_at_us < $5))",
+        )
+        .bind(tenant.0)
+        .bind(us(forget_before))
+        .bind(caller)
+        .bind(key)
+        .bind(us(abandoned_before))
+        .execute(&mut *self.tx)
+        .await?;
         let claimed = sqlx::query(
             "INSERT INTO idempotency_keys (tenant_id, caller, key, request_sha256, created_at_us) \
              VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, caller, key) DO NOTHING",
