@@ -19,7 +19,7 @@ use store::{CaseFilter, Location, Store, SubjectFilter, TaskFilter};
 use crate::cli::{
     AuditCmd, BlueprintCmd, CaseCmd, Cli, Command, RecordCmd, SubjectCmd, TaskCmd, UserCmd,
 };
-use crate::output::{json, local, table};
+use crate::output::{json, listing, local, table};
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
@@ -226,27 +226,19 @@ async fn token<S: Store>(
         }
         TokenCmd::List(flag) => {
             let tokens = app.tokens(actor).await?;
-            if flag.json {
-                json(&tokens)?;
-            } else {
-                let rows = tokens
-                    .iter()
-                    .map(|t| {
-                        let state = if t.revoked_at.is_some() {
-                            "revoked"
-                        } else {
-                            "live"
-                        };
-                        vec![
-                            t.id.to_string(),
-                            t.name.to_string(),
-                            t.role.to_string(),
-                            state.to_owned(),
-                        ]
-                    })
-                    .collect::<Vec<_>>();
-                table(&["ID", "NAME", "ROLE", "STATE"], &rows);
-            }
+            listing(flag.json, &tokens, &["ID", "NAME", "ROLE", "STATE"], |t| {
+                let state = if t.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "live"
+                };
+                vec![
+                    t.id.to_string(),
+                    t.name.to_string(),
+                    t.role.to_string(),
+                    state.to_owned(),
+                ]
+            })?;
         }
         TokenCmd::Revoke { id } => {
             app.revoke_token(actor, engine::ids::TokenId(*id)).await?;
@@ -332,23 +324,21 @@ async fn blueprint<S: Store>(
         BlueprintCmd::Lint { .. } => unreachable!("lint runs without a store"),
         BlueprintCmd::List(flag) => {
             let all = app.blueprints(actor).await?;
-            if flag.json {
-                json(&all.iter().map(|(i, _, _)| i).collect::<Vec<_>>())?;
-            } else {
-                let rows = all
-                    .iter()
-                    .map(|(i, _, _)| {
-                        vec![
-                            i.id.clone(),
-                            i.version.to_string(),
-                            i.scope.clone(),
-                            i.origin.to_owned(),
-                            i.title.clone(),
-                        ]
-                    })
-                    .collect::<Vec<_>>();
-                table(&["ID", "VERSION", "SCOPE", "ORIGIN", "TITLE"], &rows);
-            }
+            let infos: Vec<_> = all.into_iter().map(|(info, _, _)| info).collect();
+            listing(
+                flag.json,
+                &infos,
+                &["ID", "VERSION", "SCOPE", "ORIGIN", "TITLE"],
+                |i| {
+                    vec![
+                        i.id.clone(),
+                        i.version.to_string(),
+                        i.scope.clone(),
+                        i.origin.to_owned(),
+                        i.title.clone(),
+                    ]
+                },
+            )?;
         }
         BlueprintCmd::Show {
             blueprint,
@@ -555,22 +545,19 @@ async fn subject<S: Store>(
                 offset: 0,
             };
             let subjects = app.subjects(actor, &filter).await?;
-            if flag.json {
-                json(&subjects)?;
-            } else {
-                let rows = subjects
-                    .iter()
-                    .map(|s| {
-                        vec![
-                            s.key.to_string(),
-                            s.kind.to_string(),
-                            s.state.to_string(),
-                            s.name.to_string(),
-                        ]
-                    })
-                    .collect::<Vec<_>>();
-                table(&["KEY", "KIND", "STATE", "NAME"], &rows);
-            }
+            listing(
+                flag.json,
+                &subjects,
+                &["KEY", "KIND", "STATE", "NAME"],
+                |s| {
+                    vec![
+                        s.key.to_string(),
+                        s.kind.to_string(),
+                        s.state.to_string(),
+                        s.name.to_string(),
+                    ]
+                },
+            )?;
         }
         SubjectCmd::Show { key, json: flag } => {
             let view = app.subject(actor, key).await?;
@@ -757,15 +744,9 @@ async fn user<S: Store>(app: &App<S>, actor: &Actor, cmd: &UserCmd) -> anyhow::R
         }
         UserCmd::List(flag) => {
             let users = app.users(actor).await?;
-            if flag.json {
-                json(&users)?;
-            } else {
-                let rows = users
-                    .iter()
-                    .map(|u| vec![u.email.to_string(), u.role.to_string(), u.name.to_string()])
-                    .collect::<Vec<_>>();
-                table(&["EMAIL", "ROLE", "NAME"], &rows);
-            }
+            listing(flag.json, &users, &["EMAIL", "ROLE", "NAME"], |u| {
+                vec![u.email.to_string(), u.role.to_string(), u.name.to_string()]
+            })?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -822,40 +803,26 @@ async fn case<S: Store>(app: &App<S>, actor: &Actor, cmd: &CaseCmd) -> anyhow::R
                     },
                 )
                 .await?;
-            if flag.json {
-                json(&cases)?;
-            } else {
-                let rows = cases
-                    .iter()
-                    .map(|c| {
-                        let status = match c.resolution {
-                            Some(r) => format!("done ({})", r.as_str()),
-                            None => c.status.to_string(),
-                        };
-                        vec![
-                            c.number.to_string(),
-                            c.subject_key.to_string(),
-                            c.subject_kind.to_string(),
-                            c.blueprint_id.to_string(),
-                            status,
-                            format!("{}/{}", c.tasks_closed, c.tasks_total),
-                            c.exit_date.to_string(),
-                        ]
-                    })
-                    .collect::<Vec<_>>();
-                table(
-                    &[
-                        "CASE",
-                        "SUBJECT",
-                        "KIND",
-                        "BLUEPRINT",
-                        "STATUS",
-                        "TASKS",
-                        "EXIT",
-                    ],
-                    &rows,
-                );
-            }
+            let header = [
+                "CASE",
+                "SUBJECT",
+                "KIND",
+                "BLUEPRINT",
+                "STATUS",
+                "TASKS",
+                "EXIT",
+            ];
+            listing(flag.json, &cases, &header, |c| {
+                vec![
+                    c.number.to_string(),
+                    c.subject_key.to_string(),
+                    c.subject_kind.to_string(),
+                    c.blueprint_id.to_string(),
+                    case_status(c.status, c.resolution),
+                    format!("{}/{}", c.tasks_closed, c.tasks_total),
+                    c.exit_date.to_string(),
+                ]
+            })?;
         }
         CaseCmd::Show { number, json: flag } => {
             let view = app.case(actor, number.0).await?;
@@ -865,10 +832,7 @@ async fn case<S: Store>(app: &App<S>, actor: &Actor, cmd: &CaseCmd) -> anyhow::R
             }
             let c = &view.file.case;
             let tz = view.subject.attributes.time_zone();
-            let status = match c.resolution {
-                Some(r) => format!("done ({})", r.as_str()),
-                None => c.status.to_string(),
-            };
+            let status = case_status(c.status, c.resolution);
             println!(
                 "Case {} · {} {} ({}) · {}@{}",
                 c.number,
@@ -976,6 +940,14 @@ async fn case<S: Store>(app: &App<S>, actor: &Actor, cmd: &CaseCmd) -> anyhow::R
     Ok(ExitCode::SUCCESS)
 }
 
+/// A case's status as people read it: `in_progress`, or `done (completed)`.
+fn case_status(status: CaseStatus, resolution: Option<engine::case::Resolution>) -> String {
+    match resolution {
+        Some(r) => format!("done ({})", r.as_str()),
+        None => status.to_string(),
+    }
+}
+
 /// A task's status, marked OVERDUE when it is open past its due time.
 fn status_label(task: &engine::case::Task, now: jiff::Timestamp) -> String {
     let overdue =
@@ -1031,31 +1003,21 @@ async fn task<S: Store>(app: &App<S>, actor: &Actor, cmd: &TaskCmd) -> anyhow::R
                 }
                 None => app.my_tasks(actor, 1000).await?,
             };
-            if flag.json {
-                json(&rows)?;
-            } else {
-                let now = app.now();
-                let table_rows = rows
-                    .iter()
-                    .map(|r| {
-                        let t = &r.task;
-                        vec![
-                            r.case_number.to_string(),
-                            r.subject_key.to_string(),
-                            t.id.to_string(),
-                            status_label(t, now),
-                            t.owner_label.clone(),
-                            t.due_at
-                                .map(|d| d.strftime("%Y-%m-%d %H:%MZ").to_string())
-                                .unwrap_or_default(),
-                        ]
-                    })
-                    .collect::<Vec<_>>();
-                table(
-                    &["CASE", "SUBJECT", "TASK", "STATUS", "OWNER", "DUE (UTC)"],
-                    &table_rows,
-                );
-            }
+            let now = app.now();
+            let header = ["CASE", "SUBJECT", "TASK", "STATUS", "OWNER", "DUE (UTC)"];
+            listing(flag.json, &rows, &header, |r| {
+                let t = &r.task;
+                vec![
+                    r.case_number.to_string(),
+                    r.subject_key.to_string(),
+                    t.id.to_string(),
+                    status_label(t, now),
+                    t.owner_label.clone(),
+                    t.due_at
+                        .map(|d| d.strftime("%Y-%m-%d %H:%MZ").to_string())
+                        .unwrap_or_default(),
+                ]
+            })?;
         }
         TaskCmd::Complete {
             number,
