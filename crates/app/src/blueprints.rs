@@ -63,15 +63,13 @@ impl<S: Store> App<S> {
         for (id, source) in BUILTIN {
             // A stored version of a built-in is the pinned copy or a newer one; the newest wins.
             let newest = stored.iter().find(|s| s.id.as_str() == *id);
-            let (text, origin) = match newest {
-                Some(s) => (s.source.clone(), "tenant"),
-                None => ((*source).to_owned(), "built-in"),
-            };
+            let text = newest.map_or_else(|| (*source).to_owned(), |s| s.source.clone());
             let bp = parse_named(id, &text, &teams)?;
-            let origin = if origin == "tenant" && text == *source {
+            // A stored copy identical to the shipped text is still the built-in.
+            let origin = if text == *source {
                 "built-in"
             } else {
-                origin
+                "tenant"
             };
             out.push((info(&bp, origin), bp, text));
         }

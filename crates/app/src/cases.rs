@@ -17,7 +17,7 @@ use store::{
     TaskFilter, TaskRow, Tx,
 };
 
-use crate::blueprints::{BlueprintChoice, parse_named, store_version};
+use crate::blueprints::{BlueprintChoice, BlueprintInfo, parse_named, store_version};
 use crate::directory::{find_subject, load_subject};
 use crate::{Actor, App, AppError, Result, audit};
 
@@ -87,7 +87,11 @@ impl<S: Store> App<S> {
                 }
                 self.resolve(&mut tx, actor, choice).await?
             }
-            None => self.matching_blueprint(&mut tx, actor, &subject).await?,
+            None => {
+                let available = self.available(&mut tx, actor).await?;
+                self.matching_blueprint(&mut tx, actor, &subject, &available)
+                    .await?
+            }
         };
         let (file, children) = self
             .open_case(
@@ -111,12 +115,13 @@ impl<S: Store> App<S> {
         })
     }
 
-    /// The one blueprint for the subject's kind whose `applies_when` holds.
+    /// The one blueprint among `available` for the subject's kind whose `applies_when` holds.
     async fn matching_blueprint(
         &self,
         tx: &mut S::Tx,
         actor: &Actor,
         subject: &Subject,
+        available: &[(BlueprintInfo, Blueprint, String)],
     ) -> Result<(Blueprint, String)> {
         let records = tx.records(actor.tenant.id, subject.id).await?;
         let parent = match subject.parent_id {
@@ -124,7 +129,7 @@ impl<S: Store> App<S> {
             None => None,
         };
         let mut matches = Vec::new();
-        for (_, bp, text) in self.available(tx, actor).await? {
+        for (_, bp, text) in available {
             if bp.scope != subject.kind {
                 continue;
             }
@@ -136,7 +141,7 @@ impl<S: Store> App<S> {
                     .map_err(|e| AppError::invalid(format!("applies_when of {}", bp.id), e))?,
             };
             if applies {
-                matches.push((bp, text));
+                matches.push((bp.clone(), text.clone()));
             }
         }
         match matches.len() {
@@ -283,13 +288,17 @@ impl<S: Store> App<S> {
                 limit: i64::MAX,
                 offset: 0,
             };
+            // Parsed once for all children, not once per child.
+            let available = self.available(tx, actor).await?;
             for child in tx.subjects(actor.tenant.id, &filter).await? {
                 if child.state != SubjectState::Active
                     || tx.open_case_of(actor.tenant.id, child.id).await?.is_some()
                 {
                     continue;
                 }
-                let (child_bp, child_text) = self.matching_blueprint(tx, actor, &child).await?;
+                let (child_bp, child_text) = self
+                    .matching_blueprint(tx, actor, &child, &available)
+                    .await?;
                 let (child_file, _) = Box::pin(self.open_case(
                     tx,
                     actor,

@@ -2,7 +2,7 @@
 
 use std::sync::Mutex;
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use uuid::Uuid;
@@ -26,11 +26,6 @@ pub struct FixedClock(Mutex<Timestamp>);
 impl FixedClock {
     pub fn new(at: Timestamp) -> Self {
         Self(Mutex::new(at))
-    }
-
-    pub fn advance(&self, by: SignedDuration) {
-        let mut t = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        *t = t.checked_add(by).unwrap_or(*t);
     }
 }
 

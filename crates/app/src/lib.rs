@@ -25,7 +25,7 @@ pub use accounts::{IssuedSession, SESSION_LIFETIME};
 pub use blueprints::{BlueprintChoice, BlueprintInfo};
 pub use cases::{CaseView, EvidenceUpload, StartCase, StartedCase};
 pub use demo::DemoLogin;
-pub use directory::{NewSubject, SubjectView as SubjectDetail};
+pub use directory::NewSubject;
 pub use env::{Clock, FixedClock, Ids, SystemClock};
 pub use error::{AppError, Result};
 pub use tokens::{ABANDONED_CLAIM, IDEMPOTENCY_WINDOW, IssuedToken, TOKEN_PREFIX};

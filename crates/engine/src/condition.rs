@@ -299,7 +299,6 @@ fn line_col(source: &str, char_offset: usize) -> (usize, usize) {
 #[derive(Clone, Debug)]
 pub struct SubjectView {
     variables: BTreeMap<String, Value>,
-    json: Json,
 }
 
 impl SubjectView {
@@ -350,21 +349,14 @@ impl SubjectView {
             "records": records_json,
             "parent": subject_json(parent),
         });
-        let variables = json
-            .as_object()
-            .into_iter()
-            .flatten()
-            .map(|(k, v)| {
-                let value = cel::to_value(v).unwrap_or(Value::Null);
-                (k.clone(), value)
-            })
-            .collect();
-        Self { variables, json }
-    }
-
-    /// The same data as JSON, for display and for the dry run.
-    pub fn as_json(&self) -> &Json {
-        &self.json
+        let variables = match json {
+            Json::Object(map) => map
+                .into_iter()
+                .map(|(k, v)| (k, cel::to_value(v).unwrap_or(Value::Null)))
+                .collect(),
+            _ => BTreeMap::new(),
+        };
+        Self { variables }
     }
 }
 
