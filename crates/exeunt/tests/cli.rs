@@ -971,3 +971,120 @@ fn a_config_file_fills_what_flags_and_environment_leave_unset() {
         "cannot read config file missing.toml",
     );
 }
+
+#[test]
+fn blueprints_tasks_and_passwords_through_the_cli() {
+    let e = Exeunt::sqlite();
+    e.ok(&["init"]);
+    let list = e.ok(&["blueprint", "list"]);
+    for id in [
+        "client-standard",
+        "organization",
+        "employee-standard",
+        "party",
+        "product",
+    ] {
+        assert!(
+            list.lines()
+                .any(|l| l.starts_with(id) && l.contains("built-in")),
+            "{list}"
+        );
+    }
+    let custom = "id: quick-exit\nversion: 1\ntitle: Quick exit\nscope: client\napplies_when: attrs.service_type == \"quick\"\nstages:\n  - id: only\n    title: Only\n    tasks:\n      - id: wrap-up\n        title: Wrap up\n        team: operations\n";
+    let file = e.write("quick-exit.yaml", custom);
+    assert!(
+        e.ok(&["blueprint", "add", file.to_str().unwrap()])
+            .contains("Stored blueprint quick-exit version 1")
+    );
+    assert!(
+        e.ok(&["blueprint", "list"])
+            .lines()
+            .any(|l| l.starts_with("quick-exit") && l.contains("tenant"))
+    );
+    assert_refused(
+        &e.run(&["blueprint", "add", file.to_str().unwrap()]),
+        1,
+        "already at version 1",
+    );
+    let broken = e.write(
+        "broken.yaml",
+        &custom
+            .replace("version: 1", "version: 2")
+            .replace("operations", "marketing"),
+    );
+    assert_refused(
+        &e.run(&["blueprint", "add", broken.to_str().unwrap()]),
+        1,
+        "broken.yaml:12:15: unknown team `marketing`",
+    );
+
+    e.ok(&[
+        "subject",
+        "add",
+        "q",
+        "--kind",
+        "client",
+        "--name",
+        "Q",
+        "--attr",
+        "service_type=quick",
+    ]);
+    assert_refused(
+        &e.run(&["case", "start", "q", "--exit-date", "2026-12-31"]),
+        1,
+        "several blueprints apply to `q` (client-standard, quick-exit); name one",
+    );
+    let started = e.ok(&[
+        "case",
+        "start",
+        "q",
+        "--exit-date",
+        "2026-12-31",
+        "--blueprint",
+        "quick-exit",
+    ]);
+    assert!(started.contains("with quick-exit@1"), "{started}");
+    assert!(
+        e.ok(&["task", "list"]).contains("(none)"),
+        "nothing is the owner's yet"
+    );
+    e.ok(&["task", "assign", "1", "wrap-up", "owner@example.com"]);
+    let mine = e.ok(&["task", "list"]);
+    assert!(mine.contains("wrap-up") && mine.contains("open"), "{mine}");
+    e.ok(&["task", "complete", "1", "wrap-up"]);
+    assert!(e.ok(&["task", "list"]).contains("(none)"));
+    assert!(
+        e.ok(&["task", "list", "--case", "1", "--all"])
+            .contains("done")
+    );
+
+    e.ok(&[
+        "user",
+        "add",
+        "ada@example.com",
+        "--name",
+        "Ada",
+        "--role",
+        "admin",
+    ]);
+    let first = e.ok(&["user", "reset-password", "ada@example.com"]);
+    let second = e.ok(&["user", "reset-password", "ada@example.com"]);
+    let password = |out: &str| out.trim().rsplit(' ').next().unwrap().to_owned();
+    assert_eq!(password(&first).len(), 24, "{first}");
+    assert_ne!(
+        password(&first),
+        password(&second),
+        "every reset draws a new password"
+    );
+    assert_refused(
+        &e.run(&[
+            "--as",
+            "ada@example.com",
+            "user",
+            "reset-password",
+            "owner@example.com",
+        ]),
+        1,
+        "cannot set the password of a user with the owner role",
+    );
+}
