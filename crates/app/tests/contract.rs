@@ -673,11 +673,14 @@ async fn sqlite_tampering_is_detected() {
     let store = SqliteStore::open(&dir.path().join("exeunt.db"), true)
         .await
         .unwrap();
-    let pool = store.pool().clone();
+    let path = store.path().to_owned();
     tampering_is_detected(app_on(store), |q| {
-        let pool = pool.clone();
+        let path = path.clone();
         async move {
-            sqlx::query(q).execute(&pool).await.unwrap();
+            rusqlite::Connection::open(&path)
+                .unwrap()
+                .execute_batch(q)
+                .unwrap();
         }
     })
     .await;

@@ -132,7 +132,6 @@ async fn write(dir: &Path, ops: u32) -> anyhow::Result<()> {
     let (app, actor) = setup(dir).await?;
     let numbers = open_cases(&app, &actor, "client", ops.div_ceil(TASKS_PER_CASE)).await?;
     let probe = fsync_probe(dir, Duration::from_secs(2))?;
-    let round_trip = statement_round_trip(&app).await?;
     let mut latencies = Vec::with_capacity(ops as usize);
     let start = Instant::now();
     'outer: for number in &numbers {
@@ -168,24 +167,7 @@ async fn write(dir: &Path, ops: u32) -> anyhow::Result<()> {
         "  ratio           {:.2} × the probe (target ≥ 0.50)",
         rate / probe
     );
-    println!(
-        "  statement round trip {:.0} µs (SELECT 1 on the writer connection: the hand-off to SQLite's worker thread)",
-        round_trip.as_secs_f64() * 1e6
-    );
     Ok(())
-}
-
-/// The median time of a trivial statement: what each statement of a use case costs before
-/// SQLite does any work.
-async fn statement_round_trip(app: &App<SqliteStore>) -> anyhow::Result<Duration> {
-    let mut samples = Vec::with_capacity(2000);
-    for _ in 0..2000 {
-        let began = Instant::now();
-        sqlx::query("SELECT 1").execute(app.store().pool()).await?;
-        samples.push(began.elapsed());
-    }
-    samples.sort();
-    Ok(percentile(&samples, 0.5))
 }
 
 async fn audit(dir: &Path, events: u32) -> anyhow::Result<()> {

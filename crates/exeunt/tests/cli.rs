@@ -519,15 +519,9 @@ async fn audit_verify_names_the_altered_event_on_sqlite() {
     let e = Exeunt::sqlite();
     let db = e.data_dir().join("exeunt.db");
     tamper_and_verify(&e, async |q| {
-        let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&format!(
-            "sqlite://{}",
-            db.display()
-        ))
-        .await
-        .unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(q.to_owned()))
-            .execute(&mut conn)
-            .await
+        rusqlite::Connection::open(&db)
+            .unwrap()
+            .execute_batch(q)
             .unwrap();
     })
     .await;

@@ -1,73 +1,69 @@
 //! The JSON API under `/api/v1`: subjects, records, blueprints, cases, tasks and the audit log.
+//!
+//! Every handler carries its OpenAPI description (`#[utoipa::path]`): the router below
+//! registers a route only together with it. Reads accept an API token or a session cookie;
+//! writes made with a cookie also need the session's CSRF header (`extract::authenticate`).
 
 use std::collections::BTreeMap;
 
 use app::{App, AppError, BlueprintChoice, EvidenceUpload, NewSubject, StartCase};
 use axum::Json;
-use axum::Router;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::StatusCode;
-use axum::routing::{delete, get, patch, post};
-use engine::case::CaseStatus;
 use engine::ids::{Email, Slug, SubjectKey, Text};
-use engine::subject::{Attributes, RecordFields, RecordKind, Subject, SubjectKind};
+use engine::subject::{Attributes, RecordFields};
 use jiff::civil::Date;
 use serde::Deserialize;
-use serde_json::{Value, json};
 use store::{CaseFilter, Store, SubjectFilter};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 
+use crate::ServerState;
+use crate::docs::{
+    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized, UnprocessableContent,
+    UnsupportedMediaType,
+};
 use crate::error::ApiError;
 use crate::extract::{Body, Caller, Params, segment};
+use crate::views::{
+    self, ApiToken, AuditEvent, AuditVerification, BlueprintInfo, BlueprintSource, Case,
+    CaseDetail, CaseFinding, CaseStatus, CaseSummary, CaseTask, IssuedToken, LintReport, Plan,
+    Record, RecordKind, Revoked, Role, StartedCase, Subject, SubjectDetail, SubjectKind, Task,
+    Team, User, Waived,
+};
 
-type Reply = Result<(StatusCode, Json<Value>), ApiError>;
+type Reply<T> = Result<Json<T>, ApiError>;
+type Created<T> = Result<(StatusCode, Json<T>), ApiError>;
 
-fn ok<T: serde::Serialize>(status: StatusCode, value: &T) -> Reply {
-    let value = serde_json::to_value(value).map_err(|e| crate::error::internal(&e))?;
-    Ok((status, Json(value)))
-}
-
-pub fn routes<S: Store>() -> Router<crate::ServerState<S>> {
-    Router::new()
-        .route("/subjects", get(list_subjects::<S>).post(add_subject::<S>))
-        .route("/subjects/{key}", get(show_subject::<S>))
-        .route("/subjects/{key}/records", post(add_record::<S>))
-        .route(
-            "/subjects/{key}/records/{number}",
-            patch(update_record::<S>),
+pub fn routes<S: Store>() -> OpenApiRouter<ServerState<S>> {
+    OpenApiRouter::new()
+        .routes(generic_routes!(S => list_subjects, add_subject))
+        .routes(generic_routes!(S => show_subject))
+        .routes(generic_routes!(S => add_record))
+        .routes(generic_routes!(S => update_record))
+        .routes(generic_routes!(S => list_blueprints, add_blueprint))
+        .routes(generic_routes!(S => list_cases, start_case))
+        .routes(generic_routes!(S => show_case))
+        .routes(generic_routes!(S => precheck))
+        .routes(generic_routes!(S => close_case))
+        .routes(generic_routes!(S => cancel_case))
+        .routes(generic_routes!(S => waive_finding))
+        // Evidence travels in the body, so this route takes more than the default.
+        .routes(
+            generic_routes!(S => complete_task).layer(DefaultBodyLimit::max(EVIDENCE_BODY_LIMIT)),
         )
-        .route(
-            "/blueprints",
-            get(list_blueprints::<S>).post(add_blueprint::<S>),
-        )
-        .route("/cases", get(list_cases::<S>).post(start_case::<S>))
-        .route("/cases/{number}", get(show_case::<S>))
-        .route("/cases/{number}/precheck", post(precheck::<S>))
-        .route("/cases/{number}/close", post(close_case::<S>))
-        .route("/cases/{number}/cancel", post(cancel_case::<S>))
-        .route(
-            "/cases/{number}/findings/{check}/waive",
-            post(waive_finding::<S>),
-        )
-        .route(
-            "/cases/{number}/tasks/{task}/complete",
-            // Evidence travels in the body, so this route takes more than the default.
-            post(complete_task::<S>).layer(DefaultBodyLimit::max(EVIDENCE_BODY_LIMIT)),
-        )
-        .route(
-            "/cases/{number}/tasks/{task}/assign",
-            post(assign_task::<S>),
-        )
-        .route("/cases/{number}/tasks/{task}/waive", post(waive_task::<S>))
-        .route("/tasks/mine", get(my_tasks::<S>))
-        .route("/audit", get(audit_log::<S>))
-        .route("/audit/verify", get(verify_audit::<S>))
-        .route("/users", get(list_users::<S>).post(add_user::<S>))
-        .route("/teams", get(list_teams::<S>))
-        .route("/tokens", get(list_tokens::<S>).post(issue_token::<S>))
-        .route("/tokens/{id}", delete(revoke_token::<S>))
-        .route("/blueprints/lint", post(lint_blueprint::<S>))
-        .route("/blueprints/{id}", get(show_blueprint::<S>))
-        .route("/blueprints/{id}/plan", post(plan::<S>))
+        .routes(generic_routes!(S => assign_task))
+        .routes(generic_routes!(S => waive_task))
+        .routes(generic_routes!(S => my_tasks))
+        .routes(generic_routes!(S => audit_log))
+        .routes(generic_routes!(S => verify_audit))
+        .routes(generic_routes!(S => list_users, add_user))
+        .routes(generic_routes!(S => list_teams))
+        .routes(generic_routes!(S => list_tokens, issue_token))
+        .routes(generic_routes!(S => revoke_token))
+        .routes(generic_routes!(S => lint_blueprint))
+        .routes(generic_routes!(S => show_blueprint))
+        .routes(generic_routes!(S => plan))
 }
 
 fn key(value: &str) -> Result<SubjectKey, ApiError> {
@@ -111,54 +107,101 @@ fn page(limit: i64, offset: i64) -> Result<(i64, i64), ApiError> {
     Ok((limit, offset))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct SubjectQuery {
+    /// Only subjects of this kind.
+    #[param(inline)]
     kind: Option<SubjectKind>,
+    /// Also list offboarded and purged subjects.
     #[serde(default)]
     include_offboarded: bool,
     #[serde(default = "default_limit")]
+    #[param(default = default_limit, minimum = 1, maximum = 1000)]
     limit: i64,
     #[serde(default)]
+    #[param(minimum = 0)]
     offset: i64,
 }
 
+/// List subjects
+///
+/// Offboarded and purged subjects are left out unless asked for.
+#[utoipa::path(
+    get,
+    path = "/subjects",
+    tag = "subjects",
+    params(SubjectQuery),
+    responses(
+        (status = 200, description = "The subjects", body = [Subject]),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 422, response = UnprocessableContent),
+    ),
+    security(("token" = []), ("session" = [])),
+)]
 async fn list_subjects<S: Store>(
     State(app): State<App<S>>,
     Caller(actor): Caller,
     Params(q): Params<SubjectQuery>,
-) -> Reply {
+) -> Reply<Vec<Subject>> {
     let (limit, offset) = page(q.limit, q.offset)?;
     let filter = SubjectFilter {
-        kind: q.kind,
+        kind: q.kind.map(Into::into),
         include_offboarded: q.include_offboarded,
         parent: None,
         limit,
         offset,
     };
-    ok(StatusCode::OK, &app.subjects(&actor, &filter).await?)
+    Ok(Json(views::list(app.subjects(&actor, &filter).await?)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewSubjectBody {
+    /// Unique in the tenant: letters, digits, `-`, `_` or `.`, starting with a letter or digit.
     key: String,
     kind: SubjectKind,
     name: String,
+    /// The key of the client a product belongs to.
     parent: Option<String>,
+    /// Known names (`country`, `timezone`, `contract_end`, `manager`, …) are checked against
+    /// their type; other names are text.
     #[serde(default)]
     attributes: BTreeMap<String, String>,
 }
 
+/// Add a subject
+#[utoipa::path(
+    post,
+    path = "/subjects",
+    tag = "subjects",
+    request_body = NewSubjectBody,
+    responses(
+        (status = 201, description = "The subject as added", body = Subject),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableContent),
+    ),
+    security(("token" = []), ("session" = [], "csrf" = [])),
+)]
 async fn add_subject<S: Store>(
     State(app): State<App<S>>,
     Caller(actor): Caller,
     Body(b): Body<NewSubjectBody>,
-) -> Reply {
+) -> Created<Subject> {
     let subject = NewSubject {
         key: field("key", SubjectKey::parse(&b.key))?,
-        kind: b.kind,
-        name: field("name", Text::line(&b.name, Subject::NAME_MAX))?,
+        kind: b.kind.into(),
+        name: field(
+            "name",
+            Text::line(&b.name, engine::subject::Subject::NAME_MAX),
+        )?,
         parent: b
             .parent
             .as_deref()
@@ -169,59 +212,121 @@ async fn add_subject<S: Store>(
             Attributes::parse(b.attributes.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
         )?,
     };
-    let added = app
+    let mut added = app
         .add_subjects(&actor, vec![subject])
         .await
         .map_err(|(_, e)| ApiError::from(e))?;
-    ok(StatusCode::CREATED, &added[0])
+    Ok((StatusCode::CREATED, Json(added.swap_remove(0).into())))
 }
 
+/// Show a subject
+///
+/// With its records, its parent and its open case.
+#[utoipa::path(
+    get,
+    path = "/subjects/{key}",
+    tag = "subjects",
+    params(("key" = String, Path, description = "The subject's key")),
+    responses(
+        (status = 200, description = "The subject", body = SubjectDetail),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    ),
+    security(("token" = []), ("session" = [])),
+)]
 async fn show_subject<S: Store>(
     State(app): State<App<S>>,
     Caller(actor): Caller,
     Path(k): Path<String>,
-) -> Reply {
-    ok(StatusCode::OK, &app.subject(&actor, &key(&k)?).await?)
+) -> Reply<SubjectDetail> {
+    let view = app.subject(&actor, &key(&k)?).await?;
+    Ok(Json(SubjectDetail::new(
+        view.subject,
+        view.parent,
+        view.records,
+        view.open_case,
+    )))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewRecordBody {
     kind: RecordKind,
+    /// The fields the kind allows; a missing choice takes its default.
     fields: BTreeMap<String, String>,
 }
 
+/// Add a record to a subject
+#[utoipa::path(
+    post,
+    path = "/subjects/{key}/records",
+    tag = "subjects",
+    params(("key" = String, Path, description = "The subject's key")),
+    request_body = NewRecordBody,
+    responses(
+        (status = 201, description = "The record as added", body = Record),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableContent),
+    ),
+    security(("token" = []), ("session" = [], "csrf" = [])),
+)]
 async fn add_record<S: Store>(
     State(app): State<App<S>>,
     Caller(actor): Caller,
     Path(k): Path<String>,
     Body(b): Body<NewRecordBody>,
-) -> Reply {
+) -> Created<Record> {
+    let kind = engine::subject::RecordKind::from(b.kind);
     let fields = field(
         "fields",
-        RecordFields::parse(
-            b.kind,
-            b.fields.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-        ),
+        RecordFields::parse(kind, b.fields.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
     )?;
-    ok(
-        StatusCode::CREATED,
-        &app.add_record(&actor, &key(&k)?, b.kind, fields).await?,
-    )
+    let record = app.add_record(&actor, &key(&k)?, kind, fields).await?;
+    Ok((StatusCode::CREATED, Json(record.into())))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RecordChangesBody {
+    /// The fields to change, at least one; an empty value removes a field.
     fields: BTreeMap<String, String>,
 }
 
+/// Change a record's fields
+#[utoipa::path(
+    patch,
+    path = "/subjects/{key}/records/{number}",
+    tag = "subjects",
+    params(
+        ("key" = String, Path, description = "The subject's key"),
+        ("number" = i64, Path, description = "The record's number within the subject"),
+    ),
+    request_body = RecordChangesBody,
+    responses(
+        (status = 200, description = "The record as changed", body = Record),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableContent),
+    ),
+    security(("token" = []), ("session" = [], "csrf" = [])),
+)]
 async fn update_record<S: Store>(
     State(app): State<App<S>>,
     Caller(actor): Caller,
     Path((k, n)): Path<(String, String)>,
     Body(b): Body<RecordChangesBody>,
-) -> Reply {
+) -> Reply<Record> {
     let number = segment(&n, "record", |v| v.parse::<i64>())?;
     let changes: Vec<(String, String)> = b.fields.into_iter().collect();
     if changes.is_empty() {
@@ -230,49 +335,83 @@ async fn update_record<S: Store>(
             "fields: give at least one field to change",
         ));
     }
-    ok(
-        StatusCode::OK,
-        &app.update_record(&actor, &key(&k)?, number, &changes)
-            .await?,
-    )
+    let record = app
+        .update_record(&actor, &key(&k)?, number, &changes)
+        .await?;
+    Ok(Json(record.into()))
 }
 
-async fn list_blueprints<S: Store>(State(app): State<App<S>>, Caller(actor): Caller) -> Reply {
-    let list: Vec<_> = app
+/// List blueprints
+///
+/// The built-in blueprints (or the tenant's newer versions of them) and the tenant's own.
+#[utoipa::path(
+    get,
+    path = "/blueprints",
+    tag = "blueprints",
+    responses(
+        (status = 200, description = "The blueprints", body = [BlueprintInfo]),
+        (status = 401, response = Unauthorized),
+    ),
+    security(("token" = []), ("session" = [])),
+)]
+async fn list_blueprints<S: Store>(
+    State(app): State<App<S>>,
+    Caller(actor): Caller,
+) -> Reply<Vec<BlueprintInfo>> {
+    let blueprints = app
         .blueprints(&actor)
         .await?
         .into_iter()
-        .map(|(info, _, _)| info)
+        .map(|(info, _, _)| BlueprintInfo::from(info))
         .collect();
-    ok(StatusCode::OK, &list)
+    Ok(Json(blueprints))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct CaseQuery {
+    /// Only cases in this status.
+    #[param(value_type = Option<CaseStatus>, inline)]
     status: Option<String>,
     #[serde(default = "default_limit")]
+    #[param(default = default_limit, minimum = 1, maximum = 1000)]
     limit: i64,
     #[serde(default)]
+    #[param(minimum = 0)]
     offset: i64,
 }
 
+/// List cases
+#[utoipa::path(
+    get,
+    path = "/cases",
+    tag = "cases",
+    params(CaseQuery),
+    responses(
+        (status = 200, description = "The cases", body = [CaseSummary]),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 422, response = UnprocessableContent),
+    ),
+    security(("token" = []), ("session" = [])),
+)]
 async fn list_cases<S: Store>(
     State(app): State<App<S>>,
     Caller(actor): Caller,
     Params(q): Params<CaseQuery>,
-) -> Reply {
+) -> Reply<Vec<CaseSummary>> {
     let (limit, offset) = page(q.limit, q.offset)?;
     let status = q
         .status
         .as_deref()
         .map(|s| {
-            CaseStatus::parse(s).ok_or_else(|| {
+            engine::case::CaseStatus::parse(s).ok_or_else(|| {
                 ApiError::invalid(
                     "status",
                     format!(
                         "status `{s}` is not one of {}",
-                        CaseStatus::NAMES.join(", ")
+                        engine::case::CaseStatus::NAMES.join(", ")
                     ),
                 )
             })
@@ -284,23 +423,50 @@ async fn list_cases<S: Store>(
         offset,
         ..CaseFilter::default()
     };
-    ok(StatusCode::OK, &app.cases(&actor, &filter).await?)
+    Ok(Json(views::list(app.cases(&actor, &filter).await?)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct StartCaseBody {
+    /// The subject's key.
     subject: String,
+    /// `YYYY-MM-DD`.
+    #[schema(format = Date)]
     exit_date: String,
+    /// The blueprint's id; otherwise the one whose `applies_when` matches the subject.
     blueprint: Option<String>,
+    /// The case owner's email; the caller when absent.
     owner: Option<String>,
 }
 
+/// Start a case
+///
+/// Plans the subject's tasks from the blueprint, which the case pins. An organization case
+/// also opens one child case per active subject of the kind its blueprint fans out to.
+#[utoipa::path(
+    post,
+    path = "/cases",
+    tag = "cases",
+    request_body = StartCaseBody,
+    responses(
+        (status = 201, description = "The case as started", body = StartedCase),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableContent),
+    ),
+    security(("token" = []), ("session" = [], "csrf" = [])),
+)]
 async fn start_case<S: Store>(
     State(app): State<App<S>>,
     Caller(actor): Caller,
     Body(b): Body<StartCaseBody>,
-) -> Reply {
+) -> Created<StartedCase> {
     let exit_date = exit_date(&b.exit_date)?;
     let start = StartCase {
         subject: field("subject", SubjectKey::parse(&b.subject))?,
@@ -316,47 +482,102 @@ async fn start_case<S: Store>(
             .map(|o| field("owner", Email::parse(o)))
             .transpose()?,
     };
-    ok(StatusCode::CREATED, &app.start_case(&actor, start).await?)
+    let started = app.start_case(&actor, start).await?;
+    Ok((StatusCode::CREATED, Json(started.into())))
 }
 
+/// Show a case
+///
+/// With its tasks, findings, subject, owner, child cases and evidence.
+#[utoipa::path(
+    get,
+    path = "/cases/{number}",
+    tag = "cases",
+    params(("number" = i64, Path, description = "The case number")),
+    responses(
+        (status = 200, description = "The case", body = CaseDetail),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    ),
+    security(("token" = []), ("session" = [])),
+)]
 async fn show_case<S: Store>(
     State(app): State<App<S>>,
     Caller(actor): Caller,
     Path(n): Path<String>,
-) -> Reply {
-    ok(StatusCode::OK, &app.case(&actor, case_number(&n)?).await?)
+) -> Reply<CaseDetail> {
+    Ok(Json(app.case(&actor, case_number(&n)?).await?.into()))
 }
 
+/// Run a case's checks again
+///
+/// Runs the pinned blueprint's checks against the subject as it is now.
+#[utoipa::path(
+    post,
+    path = "/cases/{number}/precheck",
+    tag = "cases",
+    params(("number" = i64, Path, description = "The case number")),
+    responses(
+        (status = 200, description = "The case's findings", body = [CaseFinding]),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    ),
+    security(("token" = []), ("session" = [], "csrf" = [])),
+)]
 async fn precheck<S: Store>(
     State(app): State<App<S>>,
     Caller(actor): Caller,
     Path(n): Path<String>,
-) -> Reply {
+) -> Reply<Vec<CaseFinding>> {
     let file = app.precheck(&actor, case_number(&n)?).await?;
-    ok(StatusCode::OK, &file.findings)
+    Ok(Json(views::list(file.findings)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CloseBody {
+    /// The case's confirmation word, typed exactly.
     confirm: String,
 }
 
+/// Close a case
+///
+/// Once every task is done or waived. A closed case never changes again.
+#[utoipa::path(
+    post,
+    path = "/cases/{number}/close",
+    tag = "cases",
+    params(("number" = i64, Path, description = "The case number")),
+    request_body = CloseBody,
+    responses(
+        (status = 200, description = "The case as closed", body = Case),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableContent),
+    ),
+    security(("token" = []), ("session" = [], "csrf" = [])),
+)]
 async fn close_case<S: Store>(
     State(app): State<App<S>>,
     Caller(actor): Caller,
     Path(n): Path<String>,
     Body(b): Body<CloseBody>,
-) -> Reply {
-    ok(
-        StatusCode::OK,
-        &app.close_case(&actor, case_number(&n)?, &b.confirm).await?,
-    )
+) -> Reply<Case> {
+    let case = app.close_case(&actor, case_number(&n)?, &b.confirm).await?;
+    Ok(Json(case.into()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ReasonBody {
+    #[schema(max_length = 2000)]
     reason: String,
 }
 
@@ -366,25 +587,71 @@ fn reason(text: &str) -> Result<String, ApiError> {
         .to_owned())
 }
 
+/// Cancel a case
+///
+/// The case keeps every task and its history.
+#[utoipa::path(
+    post,
+    path = "/cases/{number}/cancel",
+    tag = "cases",
+    params(("number" = i64, Path, description = "The case number")),
+    request_body = ReasonBody,
+    responses(
+        (status = 200, description = "The case as cancelled", body = Case),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableContent),
+    ),
+    security(("token" = []), ("session" = [], "csrf" = [])),
+)]
 async fn cancel_case<S: Store>(
     State(app): State<App<S>>,
     Caller(actor): Caller,
     Path(n): Path<String>,
     Body(b): Body<ReasonBody>,
-) -> Reply {
-    ok(
-        StatusCode::OK,
-        &app.cancel_case(&actor, case_number(&n)?, &reason(&b.reason)?)
-            .await?,
-    )
+) -> Reply<Case> {
+    let case = app
+        .cancel_case(&actor, case_number(&n)?, &reason(&b.reason)?)
+        .await?;
+    Ok(Json(case.into()))
 }
 
+/// Waive a finding
+///
+/// Accepts an open finding with a reason, which unblocks the stage it gates.
+#[utoipa::path(
+    post,
+    path = "/cases/{number}/findings/{check}/waive",
+    tag = "cases",
+    params(
+        ("number" = i64, Path, description = "The case number"),
+        ("check" = String, Path, description = "The id of the check that fired"),
+    ),
+    request_body = ReasonBody,
+    responses(
+        (status = 200, description = "The finding was waived", body = Waived),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableContent),
+    ),
+    security(("token" = []), ("session" = [], "csrf" = [])),
+)]
 async fn waive_finding<S: Store>(
     State(app): State<App<S>>,
     Caller(actor): Caller,
     Path((n, check)): Path<(String, String)>,
     Body(b): Body<ReasonBody>,
-) -> Reply {
+) -> Reply<Waived> {
     app.waive_finding(
         &actor,
         case_number(&n)?,
@@ -392,34 +659,64 @@ async fn waive_finding<S: Store>(
         &reason(&b.reason)?,
     )
     .await?;
-    ok(StatusCode::OK, &json!({"waived": check}))
+    Ok(Json(Waived { waived: check }))
 }
 
 /// The body limit of task completion, whose evidence is base64 in the JSON (4/3 of its size).
 const EVIDENCE_BODY_LIMIT: usize = 36 * 1024 * 1024;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CompleteBody {
+    #[schema(max_length = 4000)]
     note: Option<String>,
+    /// Required by tasks that need evidence.
     #[serde(default)]
     evidence: Vec<EvidenceBody>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct EvidenceBody {
+    /// A file name, without a directory.
     file_name: String,
     /// The file's bytes, base64 (standard alphabet, with padding).
+    #[schema(content_encoding = "base64")]
     content_base64: String,
 }
 
+/// Complete a task
+///
+/// The task's owner (its assignee, or a member of its team) completes it, with evidence where
+/// the task needs it. Evidence makes the body larger than elsewhere: up to 36 MiB.
+#[utoipa::path(
+    post,
+    path = "/cases/{number}/tasks/{task}/complete",
+    tag = "tasks",
+    params(
+        ("number" = i64, Path, description = "The case number"),
+        ("task" = String, Path, description = "The task's id"),
+    ),
+    request_body = CompleteBody,
+    responses(
+        (status = 200, description = "The task as completed", body = Task),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableContent),
+    ),
+    security(("token" = []), ("session" = [], "csrf" = [])),
+)]
 async fn complete_task<S: Store>(
     State(app): State<App<S>>,
     Caller(actor): Caller,
     Path((n, task)): Path<(String, String)>,
     Body(b): Body<CompleteBody>,
-) -> Reply {
+) -> Reply<Task> {
     use base64::Engine;
     let note = b
         .note
@@ -454,85 +751,180 @@ async fn complete_task<S: Store>(
             evidence,
         )
         .await?;
-    ok(StatusCode::OK, &task)
+    Ok(Json(task.into()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AssignBody {
     /// The assignee's email, or null to unassign.
     assignee: Option<String>,
 }
 
+/// Assign a task
+#[utoipa::path(
+    post,
+    path = "/cases/{number}/tasks/{task}/assign",
+    tag = "tasks",
+    params(
+        ("number" = i64, Path, description = "The case number"),
+        ("task" = String, Path, description = "The task's id"),
+    ),
+    request_body = AssignBody,
+    responses(
+        (status = 200, description = "The task as assigned", body = Task),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableContent),
+    ),
+    security(("token" = []), ("session" = [], "csrf" = [])),
+)]
 async fn assign_task<S: Store>(
     State(app): State<App<S>>,
     Caller(actor): Caller,
     Path((n, task)): Path<(String, String)>,
     Body(b): Body<AssignBody>,
-) -> Reply {
+) -> Reply<Task> {
     let assignee = b
         .assignee
         .as_deref()
         .map(|a| field("assignee", Email::parse(a)))
         .transpose()?;
-    ok(
-        StatusCode::OK,
-        &app.assign_task(
+    let task = app
+        .assign_task(
             &actor,
             case_number(&n)?,
             &slug(&task, "task")?,
             assignee.as_ref(),
         )
-        .await?,
-    )
+        .await?;
+    Ok(Json(task.into()))
 }
 
+/// Waive a task
+#[utoipa::path(
+    post,
+    path = "/cases/{number}/tasks/{task}/waive",
+    tag = "tasks",
+    params(
+        ("number" = i64, Path, description = "The case number"),
+        ("task" = String, Path, description = "The task's id"),
+    ),
+    request_body = ReasonBody,
+    responses(
+        (status = 200, description = "The task as waived", body = Task),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableContent),
+    ),
+    security(("token" = []), ("session" = [], "csrf" = [])),
+)]
 async fn waive_task<S: Store>(
     State(app): State<App<S>>,
     Caller(actor): Caller,
     Path((n, task)): Path<(String, String)>,
     Body(b): Body<ReasonBody>,
-) -> Reply {
-    ok(
-        StatusCode::OK,
-        &app.waive_task(
+) -> Reply<Task> {
+    let task = app
+        .waive_task(
             &actor,
             case_number(&n)?,
             &slug(&task, "task")?,
             &reason(&b.reason)?,
         )
-        .await?,
-    )
+        .await?;
+    Ok(Json(task.into()))
 }
 
-async fn my_tasks<S: Store>(State(app): State<App<S>>, Caller(actor): Caller) -> Reply {
-    ok(StatusCode::OK, &app.my_tasks(&actor, 1000).await?)
+/// List the caller's tasks
+///
+/// Tasks assigned to the caller, or owned by one of their teams and unassigned.
+#[utoipa::path(
+    get,
+    path = "/tasks/mine",
+    tag = "tasks",
+    responses(
+        (status = 200, description = "The tasks", body = [CaseTask]),
+        (status = 401, response = Unauthorized),
+    ),
+    security(("token" = []), ("session" = [])),
+)]
+async fn my_tasks<S: Store>(
+    State(app): State<App<S>>,
+    Caller(actor): Caller,
+) -> Reply<Vec<CaseTask>> {
+    Ok(Json(views::list(app.my_tasks(&actor, 1000).await?)))
 }
 
-async fn verify_audit<S: Store>(State(app): State<App<S>>, Caller(actor): Caller) -> Reply {
-    match app.verify_audit(&actor).await {
-        Ok(events) => ok(StatusCode::OK, &json!({"intact": true, "events": events})),
-        Err(AppError::Chain(broken)) => ok(
-            StatusCode::OK,
-            &json!({"intact": false, "broken": broken.to_string()}),
-        ),
-        Err(e) => Err(e.into()),
-    }
+/// Verify the audit chain
+///
+/// A broken chain is an answer, not a failure: `intact` is false and `broken` says where.
+#[utoipa::path(
+    get,
+    path = "/audit/verify",
+    tag = "audit",
+    responses(
+        (status = 200, description = "Whether the chain is intact", body = AuditVerification),
+        (status = 401, response = Unauthorized),
+    ),
+    security(("token" = []), ("session" = [])),
+)]
+async fn verify_audit<S: Store>(
+    State(app): State<App<S>>,
+    Caller(actor): Caller,
+) -> Reply<AuditVerification> {
+    let verification = match app.verify_audit(&actor).await {
+        Ok(events) => AuditVerification {
+            intact: true,
+            events: Some(events),
+            broken: None,
+        },
+        Err(AppError::Chain(broken)) => AuditVerification {
+            intact: false,
+            events: None,
+            broken: Some(broken.to_string()),
+        },
+        Err(e) => return Err(e.into()),
+    };
+    Ok(Json(verification))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct AuditQuery {
+    /// Events after this sequence number.
     #[serde(default)]
+    #[param(minimum = 0)]
     after: i64,
     #[serde(default = "default_limit")]
+    #[param(default = default_limit, minimum = 1, maximum = 1000)]
     limit: i64,
+    /// Such as `task.completed`.
+    #[param(max_length = 200)]
     action: Option<String>,
+    /// `user:<id>` or `system`.
+    #[param(max_length = 200)]
     actor: Option<String>,
+    #[param(max_length = 200)]
     target_kind: Option<String>,
+    #[param(max_length = 200)]
     target_id: Option<String>,
-    /// RFC 3339 instants.
+    /// Events at or after this instant (RFC 3339).
+    #[param(format = DateTime)]
     from: Option<String>,
+    /// Events before this instant (RFC 3339).
+    #[param(format = DateTime)]
     to: Option<String>,
 }
 
@@ -549,11 +941,27 @@ fn instant(name: &str, value: Option<&str>) -> Result<Option<jiff::Timestamp>, A
         .transpose()
 }
 
+/// Read the audit log
+///
+/// Pages by sequence number: pass the last `seq` seen as `after`.
+#[utoipa::path(
+    get,
+    path = "/audit",
+    tag = "audit",
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "The events, in sequence order", body = [AuditEvent]),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 422, response = UnprocessableContent),
+    ),
+    security(("token" = []), ("session" = [])),
+)]
 async fn audit_log<S: Store>(
     State(app): State<App<S>>,
     Caller(actor): Caller,
     Params(q): Params<AuditQuery>,
-) -> Reply {
+) -> Reply<Vec<AuditEvent>> {
     let (limit, after) = page(q.limit, q.after)?;
     for (name, value) in [
         ("action", &q.action),
@@ -581,28 +989,63 @@ async fn audit_log<S: Store>(
         from: instant("from", q.from.as_deref())?,
         to: instant("to", q.to.as_deref())?,
     };
-    ok(StatusCode::OK, &app.audit_log(&actor, &filter).await?)
+    Ok(Json(views::list(app.audit_log(&actor, &filter).await?)))
 }
 
-async fn list_users<S: Store>(State(app): State<App<S>>, Caller(actor): Caller) -> Reply {
-    ok(StatusCode::OK, &app.users(&actor).await?)
+/// List users
+#[utoipa::path(
+    get,
+    path = "/users",
+    tag = "directory",
+    responses(
+        (status = 200, description = "The tenant's users", body = [User]),
+        (status = 401, response = Unauthorized),
+    ),
+    security(("token" = []), ("session" = [])),
+)]
+async fn list_users<S: Store>(
+    State(app): State<App<S>>,
+    Caller(actor): Caller,
+) -> Reply<Vec<User>> {
+    Ok(Json(views::list(app.users(&actor).await?)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewUserBody {
     email: String,
+    #[schema(max_length = 200)]
     name: String,
-    role: engine::tenant::Role,
+    /// No stronger than the caller's.
+    role: Role,
+    /// Team slugs.
     #[serde(default)]
     teams: Vec<String>,
 }
 
+/// Add a user
+#[utoipa::path(
+    post,
+    path = "/users",
+    tag = "directory",
+    request_body = NewUserBody,
+    responses(
+        (status = 201, description = "The user as added", body = User),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableContent),
+    ),
+    security(("token" = []), ("session" = [], "csrf" = [])),
+)]
 async fn add_user<S: Store>(
     State(app): State<App<S>>,
     Caller(actor): Caller,
     Body(b): Body<NewUserBody>,
-) -> Reply {
+) -> Created<User> {
     let teams = b
         .teams
         .iter()
@@ -613,35 +1056,87 @@ async fn add_user<S: Store>(
             &actor,
             field("email", Email::parse(&b.email))?,
             field("name", Text::line(&b.name, 200))?,
-            b.role,
+            b.role.into(),
             &teams,
         )
         .await?;
-    ok(StatusCode::CREATED, &user)
+    Ok((StatusCode::CREATED, Json(user.into())))
 }
 
-async fn list_teams<S: Store>(State(app): State<App<S>>, Caller(actor): Caller) -> Reply {
-    ok(StatusCode::OK, &app.teams(&actor).await?)
+/// List teams
+#[utoipa::path(
+    get,
+    path = "/teams",
+    tag = "directory",
+    responses(
+        (status = 200, description = "The tenant's teams and their members", body = [Team]),
+        (status = 401, response = Unauthorized),
+    ),
+    security(("token" = []), ("session" = [])),
+)]
+async fn list_teams<S: Store>(
+    State(app): State<App<S>>,
+    Caller(actor): Caller,
+) -> Reply<Vec<Team>> {
+    Ok(Json(views::list(app.teams(&actor).await?)))
 }
 
-async fn list_tokens<S: Store>(State(app): State<App<S>>, Caller(actor): Caller) -> Reply {
-    ok(StatusCode::OK, &app.tokens(&actor).await?)
+/// List tokens
+///
+/// Admins see every token of the tenant, others their own.
+#[utoipa::path(
+    get,
+    path = "/tokens",
+    tag = "tokens",
+    responses(
+        (status = 200, description = "The tokens, without their secrets", body = [ApiToken]),
+        (status = 401, response = Unauthorized),
+    ),
+    security(("token" = []), ("session" = [])),
+)]
+async fn list_tokens<S: Store>(
+    State(app): State<App<S>>,
+    Caller(actor): Caller,
+) -> Reply<Vec<ApiToken>> {
+    Ok(Json(views::list(app.tokens(&actor).await?)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewTokenBody {
+    #[schema(max_length = 200)]
     name: String,
-    role: engine::tenant::Role,
-    /// The user the token acts as; the caller when absent.
+    /// No stronger than the user's; an auditor's tokens only read.
+    role: Role,
+    /// The email of the user the token acts as; the caller when absent.
     user: Option<String>,
 }
 
+/// Issue a token
+///
+/// The secret is in this response only; the server keeps a digest of it. Idempotency keys are
+/// ignored here, so that no secret is ever stored.
+#[utoipa::path(
+    post,
+    path = "/tokens",
+    tag = "tokens",
+    request_body = NewTokenBody,
+    responses(
+        (status = 201, description = "The token and its secret", body = IssuedToken),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableContent),
+    ),
+    security(("token" = []), ("session" = [], "csrf" = [])),
+)]
 async fn issue_token<S: Store>(
     State(app): State<App<S>>,
     Caller(actor): Caller,
     Body(b): Body<NewTokenBody>,
-) -> Reply {
+) -> Created<IssuedToken> {
     let user = b
         .user
         .as_deref()
@@ -651,64 +1146,141 @@ async fn issue_token<S: Store>(
         .issue_token(
             &actor,
             field("name", Text::line(&b.name, 200))?,
-            b.role,
+            b.role.into(),
             user.as_ref(),
         )
         .await?;
-    ok(
-        StatusCode::CREATED,
-        &json!({"token": issued.token, "secret": issued.secret}),
-    )
+    Ok((StatusCode::CREATED, Json(issued.into())))
 }
 
+/// Revoke a token
+///
+/// A caller may revoke their own tokens; an admin, anyone's.
+#[utoipa::path(
+    delete,
+    path = "/tokens/{id}",
+    tag = "tokens",
+    params(("id" = uuid::Uuid, Path, description = "The token's id")),
+    responses(
+        (status = 200, description = "The token was revoked", body = Revoked),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    ),
+    security(("token" = []), ("session" = [], "csrf" = [])),
+)]
 async fn revoke_token<S: Store>(
     State(app): State<App<S>>,
     Caller(actor): Caller,
     Path(id): Path<String>,
-) -> Reply {
+) -> Reply<Revoked> {
     let id = segment(&id, "token", |v| v.parse::<uuid::Uuid>())?;
     app.revoke_token(&actor, engine::ids::TokenId(id)).await?;
-    ok(StatusCode::OK, &json!({"revoked": id}))
+    Ok(Json(Revoked { revoked: id }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SourceBody {
     /// The blueprint's YAML.
     source: String,
 }
 
+/// Lint a blueprint
+///
+/// Reports every problem with its line and column, against the tenant's teams. Problems are
+/// the answer here, not a failure.
+#[utoipa::path(
+    post,
+    path = "/blueprints/lint",
+    tag = "blueprints",
+    request_body = SourceBody,
+    responses(
+        (status = 200, description = "The problems found, if any", body = LintReport),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableContent),
+    ),
+    security(("token" = []), ("session" = [], "csrf" = [])),
+)]
 async fn lint_blueprint<S: Store>(
     State(app): State<App<S>>,
     Caller(actor): Caller,
     Body(b): Body<SourceBody>,
-) -> Reply {
-    match app.lint(&actor, &b.source).await {
-        Ok(bp) => ok(
-            StatusCode::OK,
-            &json!({"ok": true, "id": bp.id, "version": bp.version, "problems": []}),
-        ),
-        Err(problems) => ok(StatusCode::OK, &json!({"ok": false, "problems": problems})),
-    }
+) -> Reply<LintReport> {
+    let report = match app.lint(&actor, &b.source).await {
+        Ok(bp) => LintReport {
+            ok: true,
+            id: Some(bp.id.to_string()),
+            version: Some(bp.version),
+            problems: Vec::new(),
+        },
+        Err(problems) => LintReport {
+            ok: false,
+            id: None,
+            version: None,
+            problems: views::list(problems),
+        },
+    };
+    Ok(Json(report))
 }
 
+/// Add a blueprint version
+///
+/// After lint; the version must be higher than any the tenant (or the built-in of the same id)
+/// has.
+#[utoipa::path(
+    post,
+    path = "/blueprints",
+    tag = "blueprints",
+    request_body = SourceBody,
+    responses(
+        (status = 201, description = "The blueprint as added", body = BlueprintInfo),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableContent),
+    ),
+    security(("token" = []), ("session" = [], "csrf" = [])),
+)]
 async fn add_blueprint<S: Store>(
     State(app): State<App<S>>,
     Caller(actor): Caller,
     Body(b): Body<SourceBody>,
-) -> Reply {
-    ok(
-        StatusCode::CREATED,
-        &app.add_blueprint(&actor, "the uploaded blueprint", &b.source)
-            .await?,
-    )
+) -> Created<BlueprintInfo> {
+    let info = app
+        .add_blueprint(&actor, "the uploaded blueprint", &b.source)
+        .await?;
+    Ok((StatusCode::CREATED, Json(info.into())))
 }
 
+/// Show a blueprint
+///
+/// Its latest version, with the YAML.
+#[utoipa::path(
+    get,
+    path = "/blueprints/{id}",
+    tag = "blueprints",
+    params(("id" = String, Path, description = "The blueprint's id")),
+    responses(
+        (status = 200, description = "The blueprint", body = BlueprintSource),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    ),
+    security(("token" = []), ("session" = [])),
+)]
 async fn show_blueprint<S: Store>(
     State(app): State<App<S>>,
     Caller(actor): Caller,
     Path(id): Path<String>,
-) -> Reply {
+) -> Reply<BlueprintSource> {
     let id = slug(&id, "blueprint")?;
     let (info, _, source) = app
         .blueprints(&actor)
@@ -716,25 +1288,49 @@ async fn show_blueprint<S: Store>(
         .into_iter()
         .find(|(info, _, _)| info.id == id.as_str())
         .ok_or_else(|| ApiError::not_found(format!("no blueprint `{id}`")))?;
-    ok(
-        StatusCode::OK,
-        &json!({"blueprint": info, "source": source}),
-    )
+    Ok(Json(BlueprintSource {
+        blueprint: info.into(),
+        source,
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PlanBody {
+    /// The subject's key.
     subject: String,
+    /// `YYYY-MM-DD`.
+    #[schema(format = Date)]
     exit_date: String,
 }
 
+/// Plan a case (dry run)
+///
+/// The tasks, due dates and findings a case for this subject would get; nothing is written.
+#[utoipa::path(
+    post,
+    path = "/blueprints/{id}/plan",
+    tag = "blueprints",
+    params(("id" = String, Path, description = "The blueprint's id")),
+    request_body = PlanBody,
+    responses(
+        (status = 200, description = "The plan", body = Plan),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 404, response = NotFound),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableContent),
+    ),
+    security(("token" = []), ("session" = [], "csrf" = [])),
+)]
 async fn plan<S: Store>(
     State(app): State<App<S>>,
     Caller(actor): Caller,
     Path(id): Path<String>,
     Body(b): Body<PlanBody>,
-) -> Reply {
+) -> Reply<Plan> {
     let choice = BlueprintChoice::Id(slug(&id, "blueprint")?);
     let plan = app
         .plan(
@@ -744,7 +1340,7 @@ async fn plan<S: Store>(
             exit_date(&b.exit_date)?,
         )
         .await?;
-    ok(StatusCode::OK, &plan)
+    Ok(Json(plan.into()))
 }
 
 fn exit_date(text: &str) -> Result<Date, ApiError> {

@@ -5,18 +5,25 @@
 use app::AppError;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use engine::blueprint::Diagnostic;
 use engine::case::CaseError;
 use serde::Serialize;
 use store::StoreError;
+use utoipa::ToSchema;
 
-#[derive(Debug, Serialize)]
+use crate::views::{self, Diagnostic};
+
+/// An RFC 9457 problem document, sent as `application/problem+json`.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Problem)]
 pub struct ApiError {
     /// A relative URI naming the kind of problem, e.g. `/problems/not-found`.
     #[serde(rename = "type")]
     kind: String,
+    /// The status's reason phrase.
+    #[schema(value_type = String)]
     title: &'static str,
     #[serde(serialize_with = "status_code")]
+    #[schema(value_type = u16)]
     status: StatusCode,
     detail: String,
     /// The input at fault, when one is.
@@ -87,7 +94,7 @@ impl From<AppError> for ApiError {
                     detail,
                 )
                 .field("blueprint");
-                problem.errors = diagnostics;
+                problem.errors = views::list(diagnostics);
                 problem
             }
             AppError::Case(case) => case_error(&case, detail),

@@ -8,8 +8,12 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 use store::{IdempotencyClaim, Store};
+use utoipa::ToResponse;
+use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+use utoipa::openapi::{ObjectBuilder, OpenApi, Ref, Required, Type};
 
 use crate::ServerState;
+use crate::docs::{Conflict, PayloadTooLarge, UnprocessableContent};
 use crate::error::ApiError;
 use crate::extract::authenticate;
 
@@ -18,6 +22,54 @@ pub const HEADER: &str = "idempotency-key";
 pub const REPLAYED: &str = "idempotent-replayed";
 /// The largest body buffered for a key: the largest any route accepts.
 const MAX_BODY: usize = 36 * 1024 * 1024;
+
+/// Responses that carry secrets (a token, a session) are never stored.
+fn keeps_responses(path: &str) -> bool {
+    !(path.ends_with("/tokens") || path.ends_with("/session"))
+}
+
+/// Documents the header on every POST whose response this layer keeps: the layer, not each
+/// handler, is what reads it. It adds the answers the layer gives of its own: a key still
+/// running (409), a body too large to buffer (413), a key reused for another request or not
+/// plain ASCII (422).
+pub fn document(openapi: &mut OpenApi) {
+    let key = ParameterBuilder::new()
+        .name("Idempotency-Key")
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(format!(
+            "Makes a retry safe: a request with a key this credential used in the last {} hours \
+             is not run again but answered with the stored response, marked `{REPLAYED}: true`.",
+            app::IDEMPOTENCY_WINDOW.as_hours()
+        )))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(255))
+                .pattern(Some("^[!-~]+$")),
+        ))
+        .build();
+    for (path, item) in &mut openapi.paths.paths {
+        let Some(operation) = item.post.as_mut().filter(|_| keeps_responses(path)) else {
+            continue;
+        };
+        operation
+            .parameters
+            .get_or_insert_with(Vec::new)
+            .push(key.clone().into());
+        let responses = &mut operation.responses.responses;
+        for (status, name) in [
+            ("409", Conflict::response().0),
+            ("413", PayloadTooLarge::response().0),
+            ("422", UnprocessableContent::response().0),
+        ] {
+            responses
+                .entry(status.to_owned())
+                .or_insert_with(|| Ref::from_response_name(name).into());
+        }
+    }
+}
 
 pub async fn layer<S: Store>(
     State(state): State<ServerState<S>>,
@@ -43,9 +95,8 @@ pub async fn layer<S: Store>(
     };
     let (parts, body) = request.into_parts();
     // Keys belong to the caller; an unauthenticated request is answered by its handler.
-    // Responses that carry secrets (a token, a session) are never stored.
     let path = parts.uri.path();
-    if path.ends_with("/tokens") || path.ends_with("/session") {
+    if !keeps_responses(path) {
         return next.run(Request::from_parts(parts, body)).await;
     }
     let Ok((actor, credential)) = authenticate(&parts, &state.app).await else {

@@ -1,16 +1,33 @@
-//! Exeunt's HTTP server: the JSON API under `/api/v1` and the health probes, on one port.
+//! Exeunt's HTTP server: the JSON API under `/api/v1`, its OpenAPI document and Swagger UI,
+//! and the health probes, on one port.
 //!
 //! Handlers parse their inputs into domain types, call one use case of `app`, and render the
 //! result as JSON or the failure as a problem document (`error.rs`). They hold no business
 //! rules of their own.
 
+/// `utoipa_axum::routes!` for handlers generic over the store.
+///
+/// `routes!` finds a handler's documentation (`__path_<name>`) from the last segment of the
+/// path it is given, so it cannot take a turbofish (`list_subjects::<S>`). Binding each
+/// instantiated handler to a local of the same name gives it a plain name that still leads to
+/// the documentation, and keeps the guarantee that a route is registered only together with
+/// its documentation.
+macro_rules! generic_routes {
+    ($store:ty => $($handler:ident),+ $(,)?) => {{
+        $(let $handler = $handler::<$store>;)+
+        utoipa_axum::routes!($($handler),+)
+    }};
+}
+
 mod api;
+mod docs;
 mod error;
 mod extract;
 mod idempotency;
 mod limit;
 mod observe;
 mod session;
+mod views;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -21,9 +38,13 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef, State};
 use axum::http::StatusCode;
 use axum::middleware;
-use axum::routing::get;
 use store::{Store, Tx};
 use tokio::net::TcpListener;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::docs::{ApiDoc, ServiceUnavailable};
 
 pub use error::ApiError;
 pub use extract::{CSRF_HEADER, SESSION_COOKIE};
@@ -62,19 +83,20 @@ pub fn router<S: Store>(app: App<S>, options: &ServerOptions) -> Router {
         limiter: Arc::new(limit::SignInLimiter::default()),
         secure_cookies: options.secure_cookies,
     };
-    Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(ready::<S>))
-        .route("/metrics", get(render_metrics))
-        .nest(
-            "/api/v1",
-            api::routes::<S>()
-                .merge(session::routes::<S>())
-                .layer(middleware::from_fn_with_state(
-                    state.clone(),
-                    idempotency::layer::<S>,
-                )),
-        )
+    let mut api = api::routes::<S>().merge(session::routes::<S>());
+    idempotency::document(api.get_openapi_mut());
+    let api = api.layer(middleware::from_fn_with_state(
+        state.clone(),
+        idempotency::layer::<S>,
+    ));
+    let (routes, openapi) = OpenApiRouter::<ServerState<S>>::with_openapi(ApiDoc::openapi())
+        .routes(utoipa_axum::routes!(healthz))
+        .routes(generic_routes!(S => ready))
+        .routes(utoipa_axum::routes!(render_metrics))
+        .nest("/api/v1", api)
+        .split_for_parts();
+    routes
+        .merge(SwaggerUi::new(docs::SWAGGER_UI_PATH).url(docs::OPENAPI_PATH, openapi))
         // Only matched routes have a route template to log and count by.
         .route_layer(middleware::from_fn(observe::layer))
         .fallback(|| async { ApiError::not_found("no such resource") })
@@ -90,7 +112,32 @@ pub fn router<S: Store>(app: App<S>, options: &ServerOptions) -> Router {
         .with_state(state)
 }
 
-/// Prometheus text exposition of the process's metrics.
+/// Alive
+///
+/// Answers as long as the process serves requests, whatever the database does.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "operations",
+    responses((status = 200, description = "`ok`", body = String, content_type = "text/plain")),
+)]
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Prometheus metrics
+///
+/// Requests by method, route template and status, and their latency.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    responses(
+        (status = 200, description = "The Prometheus text exposition", body = String,
+            content_type = "text/plain"),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 async fn render_metrics() -> Result<String, ApiError> {
     observe::metrics()
         .map(|handle| handle.render())
@@ -109,7 +156,18 @@ fn not_ready(e: &dyn std::fmt::Display) -> &'static str {
     "the database does not answer"
 }
 
+/// Ready
+///
 /// Ready when the database answers.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "operations",
+    responses(
+        (status = 200, description = "`ready`", body = String, content_type = "text/plain"),
+        (status = 503, response = ServiceUnavailable),
+    ),
+)]
 async fn ready<S: Store>(State(app): State<App<S>>) -> Result<&'static str, ApiError> {
     let mut tx =
         app.store().read().await.map_err(|e| {

@@ -3,34 +3,40 @@
 use std::net::SocketAddr;
 
 use app::App;
+use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use engine::ids::{Email, Password, Slug};
 use serde::Deserialize;
-use serde_json::json;
 use store::Store;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::ServerState;
+use crate::docs::{
+    BadRequest, Conflict, Forbidden, PayloadTooLarge, Unauthorized, UnprocessableContent,
+    UnsupportedMediaType,
+};
 use crate::error::ApiError;
 use crate::extract::{Body, Caller, SESSION_COOKIE, SessionCaller};
 use crate::limit::{PER_ACCOUNT, PER_ADDRESS};
+use crate::views::{Me, PasswordChanged, SignedIn};
 
-pub fn routes<S: Store>() -> Router<ServerState<S>> {
-    Router::new()
-        .route("/session", post(sign_in::<S>).delete(sign_out::<S>))
-        .route("/me", get(me))
-        .route("/me/password", post(change_password::<S>))
+pub fn routes<S: Store>() -> OpenApiRouter<ServerState<S>> {
+    OpenApiRouter::new()
+        .routes(generic_routes!(S => sign_in, sign_out))
+        .routes(utoipa_axum::routes!(me))
+        .routes(generic_routes!(S => change_password))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SignInBody {
-    /// Needed only when the installation has several tenants.
+    /// The tenant's slug; needed only when the installation has several tenants.
     tenant: Option<String>,
     email: String,
+    #[schema(format = Password)]
     password: String,
 }
 
@@ -42,6 +48,29 @@ fn cookie(value: &str, max_age: i64, secure: bool) -> HeaderValue {
     HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
+/// Sign in with a password
+///
+/// Sets the session cookie and answers with the CSRF token that the session's writes must
+/// send. Failed attempts are limited per account and per client address. Idempotency keys are
+/// ignored here, so that no session is ever stored.
+#[utoipa::path(
+    post,
+    path = "/session",
+    tag = "session",
+    request_body = SignInBody,
+    responses(
+        (status = 200, description = "Signed in", body = SignedIn,
+            headers(("Set-Cookie" = String, description = "The session cookie, `HttpOnly`"))),
+        (status = 400, response = BadRequest),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableContent),
+        (status = 429, description = "Too many failed sign-ins", body = ApiError,
+            content_type = "application/problem+json",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    ),
+)]
 async fn sign_in<S: Store>(
     State(state): State<ServerState<S>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -83,10 +112,12 @@ async fn sign_in<S: Store>(
         Ok((actor, issued)) => {
             state.limiter.succeeded(&keys[0].0);
             let lifetime = app::SESSION_LIFETIME.as_secs();
-            let body = json!({
-                "user": actor.user, "tenant": actor.tenant,
-                "csrf_token": issued.session.csrf_token, "expires_at": issued.session.expires_at,
-            });
+            let body = SignedIn {
+                user: actor.user.into(),
+                tenant: actor.tenant.into(),
+                csrf_token: issued.session.csrf_token,
+                expires_at: issued.session.expires_at,
+            };
             let mut response = (StatusCode::OK, Json(body)).into_response();
             response.headers_mut().insert(
                 header::SET_COOKIE,
@@ -98,6 +129,22 @@ async fn sign_in<S: Store>(
     }
 }
 
+/// Sign out
+///
+/// Ends the session and clears its cookie.
+#[utoipa::path(
+    delete,
+    path = "/session",
+    tag = "session",
+    responses(
+        (status = 204, description = "Signed out",
+            headers(("Set-Cookie" = String, description = "Clears the session cookie"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 async fn sign_out<S: Store>(
     State(state): State<ServerState<S>>,
     caller: SessionCaller,
@@ -110,22 +157,60 @@ async fn sign_out<S: Store>(
     Ok(response)
 }
 
-async fn me(Caller(actor): Caller) -> Json<serde_json::Value> {
-    Json(json!({"user": actor.user, "tenant": actor.tenant}))
+/// Who is calling
+#[utoipa::path(
+    get,
+    path = "/me",
+    tag = "session",
+    responses(
+        (status = 200, description = "The caller and their tenant", body = Me),
+        (status = 401, response = Unauthorized),
+    ),
+    security(("token" = []), ("session" = [])),
+)]
+async fn me(Caller(actor): Caller) -> Json<Me> {
+    Json(Me {
+        user: actor.user.into(),
+        tenant: actor.tenant.into(),
+    })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PasswordBody {
+    #[schema(format = Password)]
     current_password: String,
+    /// 12 to 1,024 characters.
+    #[schema(format = Password, min_length = 12, max_length = 1024)]
     new_password: String,
 }
 
+/// Change the password
+///
+/// Needs a signed-in session (not an API token) and the current password; signs out the
+/// user's other sessions.
+#[utoipa::path(
+    post,
+    path = "/me/password",
+    tag = "session",
+    request_body = PasswordBody,
+    responses(
+        (status = 200, description = "The password was changed", body = PasswordChanged),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 403, response = Forbidden),
+        (status = 409, response = Conflict),
+        (status = 413, response = PayloadTooLarge),
+        (status = 415, response = UnsupportedMediaType),
+        (status = 422, response = UnprocessableContent),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 async fn change_password<S: Store>(
     State(app): State<App<S>>,
     caller: SessionCaller,
     Body(b): Body<PasswordBody>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<PasswordChanged>, ApiError> {
     let new = Password::parse(&b.new_password)
         .map_err(|e| ApiError::invalid("new_password", format!("new_password {e}")))?;
     let revoked = app
@@ -136,5 +221,7 @@ async fn change_password<S: Store>(
             &new,
         )
         .await?;
-    Ok(Json(json!({"other_sessions_revoked": revoked})))
+    Ok(Json(PasswordChanged {
+        other_sessions_revoked: revoked,
+    }))
 }

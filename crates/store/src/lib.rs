@@ -5,20 +5,17 @@
 //! Every read and write happens inside a [`Tx`]; a use case that changes something writes the
 //! change and its audit event in the same transaction.
 //!
-//! The SQL lives once, in `queries.rs`, which is compiled twice: as `sqlite::queries` and as
-//! `postgres::queries`, each with its own concrete `Db` type. What differs between the two
-//! (how a write transaction begins, row locks) lives in the two dialect modules.
-
-#![allow(
-    clippy::duplicate_mod,
-    reason = "queries.rs is compiled once per backend on purpose, see above"
-)]
+//! The SQL lives once, in `queries.rs`, written against the small [`sql::Conn`] interface
+//! that each backend implements on its driver: rusqlite for SQLite (statements run inline,
+//! writes commit in groups, see `sqlite.rs`), sqlx for PostgreSQL. What differs between the two
+//! (how a write transaction begins, row locks) lives in the two backend modules.
 
 mod model;
 pub mod postgres;
+mod queries;
+mod sql;
 pub mod sqlite;
 
-use std::borrow::Cow;
 use std::future::Future;
 
 use engine::audit::{AuditDraft, AuditEvent, Hash};
@@ -29,8 +26,6 @@ use engine::ids::{
 use engine::subject::{Record, Subject, SubjectState};
 use engine::tenant::{ApiToken, Session, Team, Tenant, User};
 use jiff::Timestamp;
-use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::{AssertSqlSafe, SqlSafeStr};
 
 pub use model::{
     AuditFilter, CaseFilter, CaseSummary, EvidenceFile, EvidenceMeta, IdempotencyClaim, KeyClaim,
@@ -40,21 +35,22 @@ pub use model::{
 /// Errors of the persistence layer.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot open the database at {location}: {source}")]
-    Open {
-        location: String,
-        source: sqlx::Error,
-    },
+    #[error("cannot open the database at {location}: {reason}")]
+    Open { location: String, reason: String },
     #[error("cannot migrate the database schema: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    Migrate(String),
     #[error("{what} already exists")]
     Conflict { what: String },
     #[error("{0}")]
     Refused(String),
     #[error("the database holds a value this version cannot read: {0}")]
     Corrupt(String),
+    #[error("the transaction could not be committed: {0}")]
+    CommitFailed(String),
     #[error("database error: {0}")]
-    Database(sqlx::Error),
+    Postgres(sqlx::Error),
+    #[error("database error: {0}")]
+    Sqlite(rusqlite::Error),
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -66,7 +62,26 @@ impl From<sqlx::Error> for StoreError {
                     .unwrap_or("a row with the same key")
                     .to_owned(),
             },
-            _ => StoreError::Database(e),
+            _ => StoreError::Postgres(e),
+        }
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ffi::{SQLITE_CONSTRAINT_PRIMARYKEY, SQLITE_CONSTRAINT_UNIQUE};
+        match &e {
+            rusqlite::Error::SqliteFailure(failure, _)
+                if matches!(
+                    failure.extended_code,
+                    SQLITE_CONSTRAINT_UNIQUE | SQLITE_CONSTRAINT_PRIMARYKEY
+                ) =>
+            {
+                StoreError::Conflict {
+                    what: "a row with the same key".to_owned(),
+                }
+            }
+            _ => StoreError::Sqlite(e),
         }
     }
 }
@@ -376,22 +391,4 @@ impl Location {
             None => Location::Sqlite(data_dir.join("exeunt.db")),
         }
     }
-}
-
-/// A migrator over migrations embedded in the binary: (version, name, SQL).
-fn migrator(migrations: &[(i64, &'static str, &'static str)]) -> Migrator {
-    Migrator::with_migrations(
-        migrations
-            .iter()
-            .map(|(version, name, sql)| {
-                Migration::new(
-                    *version,
-                    Cow::Borrowed(*name),
-                    MigrationType::Simple,
-                    AssertSqlSafe(*sql).into_sql_str(),
-                    false,
-                )
-            })
-            .collect(),
-    )
 }

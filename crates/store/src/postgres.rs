@@ -2,18 +2,20 @@
 //! lock the case they change and the tenant's audit head row, so concurrent writers serialize
 //! exactly where they would conflict.
 
-use sqlx::PgPool;
-use sqlx::postgres::PgPoolOptions;
+use std::borrow::Cow;
 
-use crate::{Result, Store, StoreError, migrator};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::postgres::{PgArguments, PgPoolOptions, PgRow};
+use sqlx::query::Query;
+use sqlx::{AssertSqlSafe, PgPool, Postgres, Row as _, SqlSafeStr};
+use uuid::Uuid;
 
-type Db = sqlx::Postgres;
-const FOR_UPDATE: &str = " FOR UPDATE";
+use crate::queries::SqlTx;
+use crate::sql::{Arg, Column, Conn, Row, bad_column};
+use crate::{Result, Store, StoreError};
 
-#[path = "queries.rs"]
-mod queries;
-
-pub use queries::SqlTx as PostgresTx;
+/// A transaction on PostgreSQL.
+pub type PostgresTx = SqlTx<PgConn>;
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -51,17 +53,38 @@ impl PostgresStore {
             .max_connections(8)
             .connect(url)
             .await
-            .map_err(|source| StoreError::Open {
+            .map_err(|e| StoreError::Open {
                 location: redact(url),
-                source,
+                reason: e.to_string(),
             })?;
-        migrator(MIGRATIONS).run(&pool).await?;
+        migrator()
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Migrate(e.to_string()))?;
         Ok(Self { pool })
     }
 
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
+}
+
+/// The migrations embedded in the binary, for sqlx's migrator.
+fn migrator() -> Migrator {
+    Migrator::with_migrations(
+        MIGRATIONS
+            .iter()
+            .map(|(version, name, sql)| {
+                Migration::new(
+                    *version,
+                    Cow::Borrowed(*name),
+                    MigrationType::Simple,
+                    AssertSqlSafe(*sql).into_sql_str(),
+                    false,
+                )
+            })
+            .collect(),
+    )
 }
 
 /// The URL without its password, for messages.
@@ -82,20 +105,107 @@ impl Store for PostgresStore {
     type Tx = PostgresTx;
 
     async fn read(&self) -> Result<PostgresTx> {
-        Ok(PostgresTx {
+        Ok(SqlTx::new(PgConn {
             tx: self.pool.begin().await?,
             locking: false,
-        })
+        }))
     }
 
     async fn write(&self) -> Result<PostgresTx> {
-        Ok(PostgresTx {
+        Ok(SqlTx::new(PgConn {
             tx: self.pool.begin().await?,
             locking: true,
-        })
+        }))
     }
 
     fn backend(&self) -> &'static str {
         "postgres"
+    }
+}
+
+/// An open PostgreSQL transaction. `locking` is set for write transactions, whose reads of a
+/// case or an audit head lock the row until commit.
+pub struct PgConn {
+    tx: sqlx::Transaction<'static, Postgres>,
+    locking: bool,
+}
+
+fn bind<'q>(
+    mut query: Query<'q, Postgres, PgArguments>,
+    args: &[Arg<'_>],
+) -> Query<'q, Postgres, PgArguments> {
+    for arg in args {
+        query = match *arg {
+            Arg::Int(v) => query.bind(v),
+            Arg::Bool(v) => query.bind(v),
+            Arg::Text(v) => query.bind(v),
+            Arg::Bytes(v) => query.bind(v),
+            Arg::Uuid(v) => query.bind(v),
+        };
+    }
+    query
+}
+
+impl Conn for PgConn {
+    type Row<'r> = PgRow;
+
+    fn lock_clause(&self) -> &'static str {
+        if self.locking { " FOR UPDATE" } else { "" }
+    }
+
+    async fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64> {
+        let done = bind(sqlx::query(AssertSqlSafe(sql)), args)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn fetch<T: Send>(
+        &mut self,
+        sql: &str,
+        args: &[Arg<'_>],
+        mut map: impl for<'r> FnMut(&PgRow) -> Result<T> + Send,
+    ) -> Result<Vec<T>> {
+        bind(sqlx::query(AssertSqlSafe(sql)), args)
+            .fetch_all(&mut *self.tx)
+            .await?
+            .iter()
+            .map(&mut map)
+            .collect()
+    }
+
+    async fn commit(self) -> Result<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+impl Row for PgRow {
+    fn int(&self, column: impl Column) -> Result<i64> {
+        self.try_get(column).map_err(|e| bad_column(column, e))
+    }
+    fn opt_int(&self, column: impl Column) -> Result<Option<i64>> {
+        self.try_get(column).map_err(|e| bad_column(column, e))
+    }
+    fn bool(&self, column: impl Column) -> Result<bool> {
+        self.try_get(column).map_err(|e| bad_column(column, e))
+    }
+    fn text(&self, column: impl Column) -> Result<&str> {
+        self.try_get(column).map_err(|e| bad_column(column, e))
+    }
+    fn opt_text(&self, column: impl Column) -> Result<Option<&str>> {
+        self.try_get(column).map_err(|e| bad_column(column, e))
+    }
+    fn bytes(&self, column: impl Column) -> Result<&[u8]> {
+        self.try_get(column).map_err(|e| bad_column(column, e))
+    }
+    fn opt_bytes(&self, column: impl Column) -> Result<Option<&[u8]>> {
+        self.try_get(column).map_err(|e| bad_column(column, e))
+    }
+    fn uuid(&self, column: impl Column) -> Result<Uuid> {
+        self.try_get(column).map_err(|e| bad_column(column, e))
+    }
+    fn opt_uuid(&self, column: impl Column) -> Result<Option<Uuid>> {
+        self.try_get(column).map_err(|e| bad_column(column, e))
     }
 }

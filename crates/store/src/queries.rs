@@ -1,8 +1,5 @@
-//! The SQL of every [`Tx`](crate::Tx) method, written once.
-//!
-//! This file is compiled twice, as `sqlite::queries` and `postgres::queries`; `super::Db` is the
-//! backend and `super::FOR_UPDATE` its row-lock clause. Placeholders are numbered (`$1`), which
-//! both backends accept.
+//! The SQL of every [`Tx`](crate::Tx) method, written once against [`Conn`]: both backends run
+//! these statements. Placeholders are numbered (`$1`), which both accept.
 
 use engine::audit::{AuditDraft, AuditEvent, Hash};
 use engine::blueprint::{Owner, Severity, TaskKind};
@@ -18,23 +15,56 @@ use engine::subject::{Attributes, Record, RecordFields, Subject, SubjectKind, Su
 use engine::tenant::{ApiToken, Role, Session, Team, Tenant, User};
 use jiff::Timestamp;
 use jiff::civil::Date;
-use sqlx::{AssertSqlSafe, Row};
-use uuid::Uuid;
 
-use super::{Db, FOR_UPDATE};
 use crate::model::{
     AuditFilter, CaseFilter, CaseSummary, EvidenceFile, EvidenceMeta, IdempotencyClaim, KeyClaim,
     StoredBlueprint, SubjectFilter, TaskFilter, TaskRow,
 };
+use crate::sql::{Arg, Conn, Row, args};
 use crate::{Result, StoreError};
 
-type DbRow = <Db as sqlx::Database>::Row;
+/// A transaction on either backend.
+pub struct SqlTx<C> {
+    conn: C,
+}
 
-/// A transaction on this backend. `locking` is set for write transactions, whose reads of a
-/// case lock it.
-pub struct SqlTx {
-    pub(super) tx: sqlx::Transaction<'static, Db>,
-    pub(super) locking: bool,
+impl<C: Conn> SqlTx<C> {
+    pub(crate) fn new(conn: C) -> Self {
+        Self { conn }
+    }
+
+    async fn run(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64> {
+        self.conn.execute(sql, args).await
+    }
+
+    async fn all<T: Send>(
+        &mut self,
+        sql: &str,
+        args: &[Arg<'_>],
+        map: impl for<'r> FnMut(&C::Row<'r>) -> Result<T> + Send,
+    ) -> Result<Vec<T>> {
+        self.conn.fetch(sql, args, map).await
+    }
+
+    async fn optional<T: Send>(
+        &mut self,
+        sql: &str,
+        args: &[Arg<'_>],
+        map: impl for<'r> FnMut(&C::Row<'r>) -> Result<T> + Send,
+    ) -> Result<Option<T>> {
+        Ok(self.conn.fetch(sql, args, map).await?.into_iter().next())
+    }
+
+    async fn one<T: Send>(
+        &mut self,
+        sql: &str,
+        args: &[Arg<'_>],
+        map: impl for<'r> FnMut(&C::Row<'r>) -> Result<T> + Send,
+    ) -> Result<T> {
+        self.optional(sql, args, map)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("no row for: {sql}")))
+    }
 }
 
 fn us(t: Timestamp) -> i64 {
@@ -45,14 +75,18 @@ fn from_us(v: i64) -> Result<Timestamp> {
     Timestamp::from_microsecond(v).map_err(|e| StoreError::Corrupt(format!("timestamp {v}: {e}")))
 }
 
+fn opt_from_us(v: Option<i64>) -> Result<Option<Timestamp>> {
+    v.map(from_us).transpose()
+}
+
 fn corrupt<E: std::fmt::Display>(what: &str) -> impl FnOnce(E) -> StoreError + '_ {
     move |e| StoreError::Corrupt(format!("{what}: {e}"))
 }
 
-fn hash(bytes: Vec<u8>) -> Result<Hash> {
+fn hash(bytes: &[u8]) -> Result<Hash> {
     bytes
         .try_into()
-        .map_err(|b: Vec<u8>| StoreError::Corrupt(format!("a hash of {} bytes", b.len())))
+        .map_err(|_| StoreError::Corrupt(format!("a hash of {} bytes", bytes.len())))
 }
 
 fn json<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T> {
@@ -67,98 +101,84 @@ fn slug(s: &str) -> Result<Slug> {
     Slug::parse(s).map_err(corrupt("id"))
 }
 
-fn tenant_row(r: &DbRow) -> Result<Tenant> {
+fn role(s: &str) -> Result<Role> {
+    s.parse::<Role>().map_err(corrupt("role"))
+}
+
+fn tenant_row(r: &impl Row) -> Result<Tenant> {
     Ok(Tenant {
-        id: TenantId(r.try_get("id")?),
-        slug: slug(r.try_get("slug")?)?,
-        name: Text::line(r.try_get("name")?, 200).map_err(corrupt("tenant name"))?,
-    })
-}
-
-fn token_row(r: &DbRow) -> Result<ApiToken> {
-    Ok(ApiToken {
-        id: TokenId(r.try_get("id")?),
-        tenant_id: TenantId(r.try_get("tenant_id")?),
-        user_id: UserId(r.try_get("user_id")?),
-        name: Text::line(r.try_get("name")?, 200).map_err(corrupt("token name"))?,
-        role: r
-            .try_get::<&str, _>("role")?
-            .parse::<Role>()
-            .map_err(corrupt("role"))?,
-        created_at: from_us(r.try_get("created_at_us")?)?,
-        revoked_at: r
-            .try_get::<Option<i64>, _>("revoked_at_us")?
-            .map(from_us)
-            .transpose()?,
-    })
-}
-
-fn session_row(r: &DbRow) -> Result<Session> {
-    Ok(Session {
-        id: SessionId(r.try_get("id")?),
-        tenant_id: TenantId(r.try_get("tenant_id")?),
-        user_id: UserId(r.try_get("user_id")?),
-        csrf_token: r.try_get("csrf_token")?,
-        created_at: from_us(r.try_get("created_at_us")?)?,
-        expires_at: from_us(r.try_get("expires_at_us")?)?,
-        revoked_at: r
-            .try_get::<Option<i64>, _>("revoked_at_us")?
-            .map(from_us)
-            .transpose()?,
+        id: TenantId(r.uuid("id")?),
+        slug: slug(r.text("slug")?)?,
+        name: Text::line(r.text("name")?, 200).map_err(corrupt("tenant name"))?,
     })
 }
 
 const TOKEN_COLUMNS: &str = "id, tenant_id, user_id, name, role, created_at_us, revoked_at_us";
 
-fn user_row(r: &DbRow) -> Result<User> {
+fn token_row(r: &impl Row) -> Result<ApiToken> {
+    Ok(ApiToken {
+        id: TokenId(r.uuid("id")?),
+        tenant_id: TenantId(r.uuid("tenant_id")?),
+        user_id: UserId(r.uuid("user_id")?),
+        name: Text::line(r.text("name")?, 200).map_err(corrupt("token name"))?,
+        role: role(r.text("role")?)?,
+        created_at: from_us(r.int("created_at_us")?)?,
+        revoked_at: opt_from_us(r.opt_int("revoked_at_us")?)?,
+    })
+}
+
+fn session_row(r: &impl Row) -> Result<Session> {
+    Ok(Session {
+        id: SessionId(r.uuid("id")?),
+        tenant_id: TenantId(r.uuid("tenant_id")?),
+        user_id: UserId(r.uuid("user_id")?),
+        csrf_token: r.text("csrf_token")?.to_owned(),
+        created_at: from_us(r.int("created_at_us")?)?,
+        expires_at: from_us(r.int("expires_at_us")?)?,
+        revoked_at: opt_from_us(r.opt_int("revoked_at_us")?)?,
+    })
+}
+
+fn user_row(r: &impl Row) -> Result<User> {
     Ok(User {
-        tenant_id: TenantId(r.try_get("tenant_id")?),
-        id: UserId(r.try_get("id")?),
-        email: Email::parse(r.try_get("email")?).map_err(corrupt("email"))?,
-        name: Text::line(r.try_get("name")?, 200).map_err(corrupt("user name"))?,
-        role: r
-            .try_get::<&str, _>("role")?
-            .parse::<Role>()
-            .map_err(corrupt("role"))?,
+        tenant_id: TenantId(r.uuid("tenant_id")?),
+        id: UserId(r.uuid("id")?),
+        email: Email::parse(r.text("email")?).map_err(corrupt("email"))?,
+        name: Text::line(r.text("name")?, 200).map_err(corrupt("user name"))?,
+        role: role(r.text("role")?)?,
     })
 }
 
-fn subject_row(r: &DbRow) -> Result<Subject> {
+fn subject_row(r: &impl Row) -> Result<Subject> {
     Ok(Subject {
-        tenant_id: TenantId(r.try_get("tenant_id")?),
-        id: SubjectId(r.try_get("id")?),
-        key: SubjectKey::parse(r.try_get("key")?).map_err(corrupt("subject key"))?,
-        kind: r
-            .try_get::<&str, _>("kind")?
-            .parse()
-            .map_err(corrupt("subject kind"))?,
-        name: Text::line(r.try_get("name")?, Subject::NAME_MAX).map_err(corrupt("subject name"))?,
-        parent_id: r.try_get::<Option<Uuid>, _>("parent_id")?.map(SubjectId),
-        state: SubjectState::parse(r.try_get("state")?)
+        tenant_id: TenantId(r.uuid("tenant_id")?),
+        id: SubjectId(r.uuid("id")?),
+        key: SubjectKey::parse(r.text("key")?).map_err(corrupt("subject key"))?,
+        kind: r.text("kind")?.parse().map_err(corrupt("subject kind"))?,
+        name: Text::line(r.text("name")?, Subject::NAME_MAX).map_err(corrupt("subject name"))?,
+        parent_id: r.opt_uuid("parent_id")?.map(SubjectId),
+        state: SubjectState::parse(r.text("state")?)
             .ok_or_else(|| StoreError::Corrupt("subject state".into()))?,
-        attributes: json::<Attributes>(r.try_get("attributes")?, "attributes")?,
+        attributes: json::<Attributes>(r.text("attributes")?, "attributes")?,
     })
 }
 
-fn record_row(r: &DbRow) -> Result<Record> {
+fn record_row(r: &impl Row) -> Result<Record> {
     Ok(Record {
-        id: RecordId(r.try_get("id")?),
-        subject_id: SubjectId(r.try_get("subject_id")?),
-        number: r.try_get("number")?,
-        kind: r
-            .try_get::<&str, _>("kind")?
-            .parse()
-            .map_err(corrupt("record kind"))?,
-        fields: json::<RecordFields>(r.try_get("fields")?, "record fields")?,
+        id: RecordId(r.uuid("id")?),
+        subject_id: SubjectId(r.uuid("subject_id")?),
+        number: r.int("number")?,
+        kind: r.text("kind")?.parse().map_err(corrupt("record kind"))?,
+        fields: json::<RecordFields>(r.text("fields")?, "record fields")?,
     })
 }
 
-fn blueprint_row(r: &DbRow) -> Result<StoredBlueprint> {
+fn blueprint_row(r: &impl Row) -> Result<StoredBlueprint> {
     Ok(StoredBlueprint {
-        id: slug(r.try_get("id")?)?,
-        version: u32::try_from(r.try_get::<i64, _>("version")?).map_err(corrupt("version"))?,
-        source: r.try_get("source")?,
-        digest: hash(r.try_get("digest")?)?,
+        id: slug(r.text("id")?)?,
+        version: u32::try_from(r.int("version")?).map_err(corrupt("version"))?,
+        source: r.text("source")?.to_owned(),
+        digest: hash(r.bytes("digest")?)?,
     })
 }
 
@@ -166,36 +186,33 @@ const CASE_COLUMNS: &str = "c.tenant_id, c.id, c.number, c.subject_id, c.bluepri
     c.blueprint_version, c.parent_id, c.owner_id, c.exit_date, c.status, c.resolution, \
     c.confirmation_word, c.stages, c.opened_at_us, c.closed_at_us, c.closed_by, c.close_reason";
 
-fn case_row(r: &DbRow) -> Result<Case> {
+fn case_row(r: &impl Row) -> Result<Case> {
     Ok(Case {
-        tenant_id: TenantId(r.try_get("tenant_id")?),
-        id: CaseId(r.try_get("id")?),
-        number: r.try_get("number")?,
-        subject_id: SubjectId(r.try_get("subject_id")?),
-        blueprint_id: slug(r.try_get("blueprint_id")?)?,
-        blueprint_version: u32::try_from(r.try_get::<i64, _>("blueprint_version")?)
+        tenant_id: TenantId(r.uuid("tenant_id")?),
+        id: CaseId(r.uuid("id")?),
+        number: r.int("number")?,
+        subject_id: SubjectId(r.uuid("subject_id")?),
+        blueprint_id: slug(r.text("blueprint_id")?)?,
+        blueprint_version: u32::try_from(r.int("blueprint_version")?)
             .map_err(corrupt("version"))?,
-        parent_id: r.try_get::<Option<Uuid>, _>("parent_id")?.map(CaseId),
-        owner_id: UserId(r.try_get("owner_id")?),
+        parent_id: r.opt_uuid("parent_id")?.map(CaseId),
+        owner_id: UserId(r.uuid("owner_id")?),
         exit_date: r
-            .try_get::<&str, _>("exit_date")?
+            .text("exit_date")?
             .parse::<Date>()
             .map_err(corrupt("exit date"))?,
-        status: CaseStatus::parse(r.try_get("status")?)
+        status: CaseStatus::parse(r.text("status")?)
             .ok_or_else(|| StoreError::Corrupt("case status".into()))?,
         resolution: r
-            .try_get::<Option<&str>, _>("resolution")?
+            .opt_text("resolution")?
             .map(|s| Resolution::parse(s).ok_or_else(|| StoreError::Corrupt("resolution".into())))
             .transpose()?,
-        confirmation_word: r.try_get("confirmation_word")?,
-        stages: json(r.try_get("stages")?, "stages")?,
-        opened_at: from_us(r.try_get("opened_at_us")?)?,
-        closed_at: r
-            .try_get::<Option<i64>, _>("closed_at_us")?
-            .map(from_us)
-            .transpose()?,
-        closed_by: r.try_get::<Option<Uuid>, _>("closed_by")?.map(UserId),
-        close_reason: r.try_get("close_reason")?,
+        confirmation_word: r.text("confirmation_word")?.to_owned(),
+        stages: json(r.text("stages")?, "stages")?,
+        opened_at: from_us(r.int("opened_at_us")?)?,
+        closed_at: opt_from_us(r.opt_int("closed_at_us")?)?,
+        closed_by: r.opt_uuid("closed_by")?.map(UserId),
+        close_reason: r.opt_text("close_reason")?.map(str::to_owned),
     })
 }
 
@@ -203,209 +220,216 @@ const TASK_COLUMNS: &str = "t.case_id, t.id, t.stage, t.position, t.title, t.des
     t.kind, t.action, t.checklist, t.owner, t.owner_label, t.assignee, t.depends_on, t.due_at_us, \
     t.evidence_required, t.status, t.closed_at_us, t.closed_by, t.note, t.waive_reason";
 
-fn task_row(r: &DbRow) -> Result<Task> {
+fn task_row(r: &impl Row) -> Result<Task> {
     Ok(Task {
-        case_id: CaseId(r.try_get("case_id")?),
-        id: slug(r.try_get("id")?)?,
-        stage: slug(r.try_get("stage")?)?,
-        position: r.try_get("position")?,
-        title: r.try_get("title")?,
-        description: r.try_get("description")?,
-        kind: TaskKind::parse(r.try_get("kind")?)
+        case_id: CaseId(r.uuid("case_id")?),
+        id: slug(r.text("id")?)?,
+        stage: slug(r.text("stage")?)?,
+        position: r.int("position")?,
+        title: r.text("title")?.to_owned(),
+        description: r.text("description")?.to_owned(),
+        kind: TaskKind::parse(r.text("kind")?)
             .ok_or_else(|| StoreError::Corrupt("task kind".into()))?,
-        action: r.try_get("action")?,
-        checklist: json(r.try_get("checklist")?, "checklist")?,
-        owner: Owner::decode(r.try_get("owner")?)
+        action: r.opt_text("action")?.map(str::to_owned),
+        checklist: json(r.text("checklist")?, "checklist")?,
+        owner: Owner::decode(r.text("owner")?)
             .ok_or_else(|| StoreError::Corrupt("task owner".into()))?,
-        owner_label: r.try_get("owner_label")?,
-        assignee: r.try_get::<Option<Uuid>, _>("assignee")?.map(UserId),
-        depends_on: json(r.try_get("depends_on")?, "depends_on")?,
-        due_at: r
-            .try_get::<Option<i64>, _>("due_at_us")?
-            .map(from_us)
-            .transpose()?,
-        evidence_required: r.try_get("evidence_required")?,
-        status: TaskStatus::parse(r.try_get("status")?)
+        owner_label: r.text("owner_label")?.to_owned(),
+        assignee: r.opt_uuid("assignee")?.map(UserId),
+        depends_on: json(r.text("depends_on")?, "depends_on")?,
+        due_at: opt_from_us(r.opt_int("due_at_us")?)?,
+        evidence_required: r.bool("evidence_required")?,
+        status: TaskStatus::parse(r.text("status")?)
             .ok_or_else(|| StoreError::Corrupt("task status".into()))?,
-        closed_at: r
-            .try_get::<Option<i64>, _>("closed_at_us")?
-            .map(from_us)
-            .transpose()?,
-        closed_by: r.try_get::<Option<Uuid>, _>("closed_by")?.map(UserId),
-        note: r.try_get("note")?,
-        waive_reason: r.try_get("waive_reason")?,
+        closed_at: opt_from_us(r.opt_int("closed_at_us")?)?,
+        closed_by: r.opt_uuid("closed_by")?.map(UserId),
+        note: r.opt_text("note")?.map(str::to_owned),
+        waive_reason: r.opt_text("waive_reason")?.map(str::to_owned),
     })
 }
 
-fn finding_row(r: &DbRow) -> Result<CaseFinding> {
+fn finding_row(r: &impl Row) -> Result<CaseFinding> {
     Ok(CaseFinding {
-        case_id: CaseId(r.try_get("case_id")?),
+        case_id: CaseId(r.uuid("case_id")?),
         finding: Finding {
-            check_id: slug(r.try_get("check_id")?)?,
-            stage: slug(r.try_get("stage")?)?,
-            severity: Severity::parse(r.try_get("severity")?)
+            check_id: slug(r.text("check_id")?)?,
+            stage: slug(r.text("stage")?)?,
+            severity: Severity::parse(r.text("severity")?)
                 .ok_or_else(|| StoreError::Corrupt("severity".into()))?,
-            message: r.try_get("message")?,
+            message: r.text("message")?.to_owned(),
         },
-        status: FindingStatus::parse(r.try_get("status")?)
+        status: FindingStatus::parse(r.text("status")?)
             .ok_or_else(|| StoreError::Corrupt("finding status".into()))?,
-        waived_by: r.try_get::<Option<Uuid>, _>("waived_by")?.map(UserId),
-        waive_reason: r.try_get("waive_reason")?,
+        waived_by: r.opt_uuid("waived_by")?.map(UserId),
+        waive_reason: r.opt_text("waive_reason")?.map(str::to_owned),
     })
 }
 
-fn audit_row(tenant: TenantId, r: &DbRow) -> Result<AuditEvent> {
+const AUDIT_COLUMNS: &str =
+    "seq, at_us, actor, action, target_kind, target_id, payload, payload_digest, hash";
+
+/// An event from a row of `AUDIT_COLUMNS`, read by position: verifying a chain reads millions.
+fn audit_row(tenant: TenantId, r: &impl Row) -> Result<AuditEvent> {
     Ok(AuditEvent {
         tenant_id: tenant,
-        seq: r.try_get(0)?,
-        at_us: r.try_get(1)?,
-        actor: r.try_get(2)?,
-        action: r.try_get(3)?,
-        target_kind: r.try_get(4)?,
-        target_id: r.try_get(5)?,
-        payload: r.try_get(6)?,
-        payload_digest: hash(r.try_get(7)?)?,
-        hash: hash(r.try_get(8)?)?,
+        seq: r.int(0)?,
+        at_us: r.int(1)?,
+        actor: r.text(2)?.to_owned(),
+        action: r.text(3)?.to_owned(),
+        target_kind: r.text(4)?.to_owned(),
+        target_id: r.text(5)?.to_owned(),
+        payload: r.opt_text(6)?.map(str::to_owned),
+        payload_digest: hash(r.bytes(7)?)?,
+        hash: hash(r.bytes(8)?)?,
     })
 }
 
-impl SqlTx {
+fn head_row(r: &impl Row) -> Result<(i64, Hash)> {
+    Ok((r.int("seq")?, hash(r.bytes("hash")?)?))
+}
+
+impl<C: Conn> SqlTx<C> {
     async fn insert_task(&mut self, tenant: TenantId, t: &Task) -> Result<()> {
-        sqlx::query(
+        let checklist = to_json(&t.checklist);
+        let owner = t.owner.encode();
+        let depends_on = to_json(&t.depends_on);
+        self.run(
             "INSERT INTO tasks (tenant_id, case_id, id, stage, position, title, description, kind, \
              action, checklist, owner, owner_label, assignee, depends_on, due_at_us, \
              evidence_required, status, closed_at_us, closed_by, note, waive_reason) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
+            args![
+                tenant.0,
+                t.case_id.0,
+                t.id.as_str(),
+                t.stage.as_str(),
+                t.position,
+                &t.title,
+                &t.description,
+                t.kind.as_str(),
+                t.action.as_deref(),
+                &checklist,
+                &owner,
+                &t.owner_label,
+                t.assignee.map(|u| u.0),
+                &depends_on,
+                t.due_at.map(us),
+                t.evidence_required,
+                t.status.as_str(),
+                t.closed_at.map(us),
+                t.closed_by.map(|u| u.0),
+                t.note.as_deref(),
+                t.waive_reason.as_deref(),
+            ],
         )
-        .bind(tenant.0)
-        .bind(t.case_id.0)
-        .bind(t.id.as_str())
-        .bind(t.stage.as_str())
-        .bind(t.position)
-        .bind(&t.title)
-        .bind(&t.description)
-        .bind(t.kind.as_str())
-        .bind(t.action.as_deref())
-        .bind(to_json(&t.checklist))
-        .bind(t.owner.encode())
-        .bind(&t.owner_label)
-        .bind(t.assignee.map(|u| u.0))
-        .bind(to_json(&t.depends_on))
-        .bind(t.due_at.map(us))
-        .bind(t.evidence_required)
-        .bind(t.status.as_str())
-        .bind(t.closed_at.map(us))
-        .bind(t.closed_by.map(|u| u.0))
-        .bind(t.note.as_deref())
-        .bind(t.waive_reason.as_deref())
-        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn audit_head_for_update(&mut self, tenant: TenantId) -> Result<(i64, Hash)> {
+        let sql = format!(
+            "SELECT seq, hash FROM audit_heads WHERE tenant_id = $1{}",
+            self.conn.lock_clause()
+        );
+        self.one(&sql, args![tenant.0], |r| head_row(r)).await
+    }
+
+    async fn move_audit_head(&mut self, tenant: TenantId, seq: i64, hash: &Hash) -> Result<()> {
+        self.run(
+            "UPDATE audit_heads SET seq = $2, hash = $3 WHERE tenant_id = $1",
+            args![tenant.0, seq, hash],
+        )
         .await?;
         Ok(())
     }
 }
 
-impl crate::Tx for SqlTx {
+impl<C: Conn> crate::Tx for SqlTx<C> {
     async fn commit(self) -> Result<()> {
-        self.tx.commit().await?;
-        Ok(())
+        self.conn.commit().await
     }
 
     async fn insert_tenant(&mut self, t: &Tenant, at: Timestamp) -> Result<()> {
-        sqlx::query("INSERT INTO tenants (id, slug, name, created_at_us) VALUES ($1, $2, $3, $4)")
-            .bind(t.id.0)
-            .bind(t.slug.as_str())
-            .bind(t.name.as_str())
-            .bind(us(at))
-            .execute(&mut *self.tx)
-            .await?;
-        sqlx::query("INSERT INTO audit_heads (tenant_id, seq, hash) VALUES ($1, 0, $2)")
-            .bind(t.id.0)
-            .bind(engine::audit::GENESIS.to_vec())
-            .execute(&mut *self.tx)
-            .await?;
+        self.run(
+            "INSERT INTO tenants (id, slug, name, created_at_us) VALUES ($1, $2, $3, $4)",
+            args![t.id.0, t.slug.as_str(), t.name.as_str(), us(at)],
+        )
+        .await?;
+        self.run(
+            "INSERT INTO audit_heads (tenant_id, seq, hash) VALUES ($1, 0, $2)",
+            args![t.id.0, &engine::audit::GENESIS],
+        )
+        .await?;
         Ok(())
     }
 
     async fn tenants(&mut self) -> Result<Vec<Tenant>> {
-        sqlx::query("SELECT id, slug, name FROM tenants ORDER BY created_at_us, slug")
-            .fetch_all(&mut *self.tx)
-            .await?
-            .iter()
-            .map(tenant_row)
-            .collect()
+        self.all(
+            "SELECT id, slug, name FROM tenants ORDER BY created_at_us, slug",
+            args![],
+            |r| tenant_row(r),
+        )
+        .await
     }
 
     async fn tenant_by_slug(&mut self, s: &Slug) -> Result<Option<Tenant>> {
-        sqlx::query("SELECT id, slug, name FROM tenants WHERE slug = $1")
-            .bind(s.as_str())
-            .fetch_optional(&mut *self.tx)
-            .await?
-            .as_ref()
-            .map(tenant_row)
-            .transpose()
+        self.optional(
+            "SELECT id, slug, name FROM tenants WHERE slug = $1",
+            args![s.as_str()],
+            |r| tenant_row(r),
+        )
+        .await
     }
 
     async fn tenant(&mut self, id: TenantId) -> Result<Option<Tenant>> {
-        sqlx::query("SELECT id, slug, name FROM tenants WHERE id = $1")
-            .bind(id.0)
-            .fetch_optional(&mut *self.tx)
-            .await?
-            .as_ref()
-            .map(tenant_row)
-            .transpose()
+        self.optional(
+            "SELECT id, slug, name FROM tenants WHERE id = $1",
+            args![id.0],
+            |r| tenant_row(r),
+        )
+        .await
     }
 
     async fn insert_token(&mut self, t: &ApiToken, secret_sha256: &Hash) -> Result<()> {
-        sqlx::query(
+        self.run(
             "INSERT INTO api_tokens (tenant_id, id, user_id, name, role, secret_sha256, created_at_us) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            args![
+                t.tenant_id.0,
+                t.id.0,
+                t.user_id.0,
+                t.name.as_str(),
+                t.role.as_str(),
+                secret_sha256,
+                us(t.created_at),
+            ],
         )
-        .bind(t.tenant_id.0)
-        .bind(t.id.0)
-        .bind(t.user_id.0)
-        .bind(t.name.as_str())
-        .bind(t.role.as_str())
-        .bind(secret_sha256.to_vec())
-        .bind(us(t.created_at))
-        .execute(&mut *self.tx)
         .await?;
         Ok(())
     }
 
     async fn token_by_secret(&mut self, secret_sha256: &Hash) -> Result<Option<ApiToken>> {
-        sqlx::query(AssertSqlSafe(format!(
-            "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE secret_sha256 = $1"
-        )))
-        .bind(secret_sha256.to_vec())
-        .fetch_optional(&mut *self.tx)
-        .await?
-        .as_ref()
-        .map(token_row)
-        .transpose()
+        let sql = format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE secret_sha256 = $1");
+        self.optional(&sql, args![secret_sha256], |r| token_row(r))
+            .await
     }
 
     async fn tokens(&mut self, tenant: TenantId) -> Result<Vec<ApiToken>> {
-        sqlx::query(AssertSqlSafe(format!(
+        let sql = format!(
             "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE tenant_id = $1 ORDER BY created_at_us, id"
-        )))
-        .bind(tenant.0)
-        .fetch_all(&mut *self.tx)
-        .await?
-        .iter()
-        .map(token_row)
-        .collect()
+        );
+        self.all(&sql, args![tenant.0], |r| token_row(r)).await
     }
 
     async fn revoke_token(&mut self, tenant: TenantId, id: TokenId, at: Timestamp) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE api_tokens SET revoked_at_us = $3 WHERE tenant_id = $1 AND id = $2 AND revoked_at_us IS NULL",
-        )
-        .bind(tenant.0)
-        .bind(id.0)
-        .bind(us(at))
-        .execute(&mut *self.tx)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        let changed = self
+            .run(
+                "UPDATE api_tokens SET revoked_at_us = $3 \
+                 WHERE tenant_id = $1 AND id = $2 AND revoked_at_us IS NULL",
+                args![tenant.0, id.0, us(at)],
+            )
+            .await?;
+        Ok(changed == 1)
     }
 
     async fn set_password(
@@ -415,55 +439,52 @@ impl crate::Tx for SqlTx {
         hash: &str,
         at: Timestamp,
     ) -> Result<()> {
-        sqlx::query("UPDATE users SET password_hash = $3, password_changed_at_us = $4 WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant.0)
-            .bind(user.0)
-            .bind(hash)
-            .bind(us(at))
-            .execute(&mut *self.tx)
-            .await?;
+        self.run(
+            "UPDATE users SET password_hash = $3, password_changed_at_us = $4 \
+             WHERE tenant_id = $1 AND id = $2",
+            args![tenant.0, user.0, hash, us(at)],
+        )
+        .await?;
         Ok(())
     }
 
     async fn password_hash(&mut self, tenant: TenantId, user: UserId) -> Result<Option<String>> {
-        Ok(
-            sqlx::query_scalar("SELECT password_hash FROM users WHERE tenant_id = $1 AND id = $2")
-                .bind(tenant.0)
-                .bind(user.0)
-                .fetch_optional(&mut *self.tx)
-                .await?
-                .flatten(),
-        )
+        Ok(self
+            .optional(
+                "SELECT password_hash FROM users WHERE tenant_id = $1 AND id = $2",
+                args![tenant.0, user.0],
+                |r| Ok(r.opt_text("password_hash")?.map(str::to_owned)),
+            )
+            .await?
+            .flatten())
     }
 
     async fn insert_session(&mut self, session: &Session, secret_sha256: &Hash) -> Result<()> {
-        sqlx::query(
+        self.run(
             "INSERT INTO sessions (tenant_id, id, user_id, secret_sha256, csrf_token, created_at_us, expires_at_us) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            args![
+                session.tenant_id.0,
+                session.id.0,
+                session.user_id.0,
+                secret_sha256,
+                &session.csrf_token,
+                us(session.created_at),
+                us(session.expires_at),
+            ],
         )
-        .bind(session.tenant_id.0)
-        .bind(session.id.0)
-        .bind(session.user_id.0)
-        .bind(secret_sha256.to_vec())
-        .bind(&session.csrf_token)
-        .bind(us(session.created_at))
-        .bind(us(session.expires_at))
-        .execute(&mut *self.tx)
         .await?;
         Ok(())
     }
 
     async fn session_by_secret(&mut self, secret_sha256: &Hash) -> Result<Option<Session>> {
-        sqlx::query(
+        self.optional(
             "SELECT id, tenant_id, user_id, csrf_token, created_at_us, expires_at_us, revoked_at_us \
              FROM sessions WHERE secret_sha256 = $1",
+            args![secret_sha256],
+            |r| session_row(r),
         )
-        .bind(secret_sha256.to_vec())
-        .fetch_optional(&mut *self.tx)
-        .await?
-        .as_ref()
-        .map(session_row)
-        .transpose()
+        .await
     }
 
     async fn revoke_sessions(
@@ -473,17 +494,12 @@ impl crate::Tx for SqlTx {
         keep: Option<SessionId>,
         at: Timestamp,
     ) -> Result<u64> {
-        let done = sqlx::query(
+        self.run(
             "UPDATE sessions SET revoked_at_us = $4 WHERE tenant_id = $1 AND user_id = $2 \
              AND revoked_at_us IS NULL AND ($3 IS NULL OR id <> $3)",
+            args![tenant.0, user.0, keep.map(|k| k.0), us(at)],
         )
-        .bind(tenant.0)
-        .bind(user.0)
-        .bind(keep.map(|k| k.0))
-        .bind(us(at))
-        .execute(&mut *self.tx)
-        .await?;
-        Ok(done.rows_affected())
+        .await
     }
 
     async fn revoke_session(
@@ -492,12 +508,12 @@ impl crate::Tx for SqlTx {
         id: SessionId,
         at: Timestamp,
     ) -> Result<()> {
-        sqlx::query("UPDATE sessions SET revoked_at_us = $3 WHERE tenant_id = $1 AND id = $2 AND revoked_at_us IS NULL")
-            .bind(tenant.0)
-            .bind(id.0)
-            .bind(us(at))
-            .execute(&mut *self.tx)
-            .await?;
+        self.run(
+            "UPDATE sessions SET revoked_at_us = $3 \
+             WHERE tenant_id = $1 AND id = $2 AND revoked_at_us IS NULL",
+            args![tenant.0, id.0, us(at)],
+        )
+        .await?;
         Ok(())
     }
 
@@ -515,55 +531,47 @@ impl crate::Tx for SqlTx {
             abandoned_before,
         } = *claim;
         // Expired keys are forgotten first, and so is an abandoned claim of this key.
-        sqlx::query(
+        self.run(
             "DELETE FROM idempotency_keys WHERE tenant_id = $1 AND (created_at_us < $2 \
              OR (caller = $3 AND key = $4 AND status IS NULL AND created_at_us < $5))",
+            args![
+                tenant.0,
+                us(forget_before),
+                caller,
+                key,
+                us(abandoned_before)
+            ],
         )
-        .bind(tenant.0)
-        .bind(us(forget_before))
-        .bind(caller)
-        .bind(key)
-        .bind(us(abandoned_before))
-        .execute(&mut *self.tx)
         .await?;
-        let claimed = sqlx::query(
-            "INSERT INTO idempotency_keys (tenant_id, caller, key, request_sha256, created_at_us) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, caller, key) DO NOTHING",
-        )
-        .bind(tenant.0)
-        .bind(caller)
-        .bind(key)
-        .bind(request_sha256.to_vec())
-        .bind(us(at))
-        .execute(&mut *self.tx)
-        .await?;
-        if claimed.rows_affected() == 1 {
+        let claimed = self
+            .run(
+                "INSERT INTO idempotency_keys (tenant_id, caller, key, request_sha256, created_at_us) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, caller, key) DO NOTHING",
+                args![tenant.0, caller, key, request_sha256, us(at)],
+            )
+            .await?;
+        if claimed == 1 {
             return Ok(IdempotencyClaim::Claimed);
         }
-        let row = sqlx::query(
+        self.one(
             "SELECT request_sha256, status, content_type, body FROM idempotency_keys \
              WHERE tenant_id = $1 AND caller = $2 AND key = $3",
+            args![tenant.0, caller, key],
+            |r| {
+                if hash(r.bytes("request_sha256")?)? != *request_sha256 {
+                    return Ok(IdempotencyClaim::Mismatch);
+                }
+                match r.opt_int("status")? {
+                    None => Ok(IdempotencyClaim::InProgress),
+                    Some(status) => Ok(IdempotencyClaim::Replay {
+                        status: u16::try_from(status).map_err(corrupt("status"))?,
+                        content_type: r.opt_text("content_type")?.unwrap_or_default().to_owned(),
+                        body: r.opt_bytes("body")?.unwrap_or_default().to_vec(),
+                    }),
+                }
+            },
         )
-        .bind(tenant.0)
-        .bind(caller)
-        .bind(key)
-        .fetch_one(&mut *self.tx)
-        .await?;
-        if hash(row.try_get("request_sha256")?)? != *request_sha256 {
-            return Ok(IdempotencyClaim::Mismatch);
-        }
-        match row.try_get::<Option<i64>, _>("status")? {
-            None => Ok(IdempotencyClaim::InProgress),
-            Some(status) => Ok(IdempotencyClaim::Replay {
-                status: u16::try_from(status).map_err(corrupt("status"))?,
-                content_type: row
-                    .try_get::<Option<String>, _>("content_type")?
-                    .unwrap_or_default(),
-                body: row
-                    .try_get::<Option<Vec<u8>>, _>("body")?
-                    .unwrap_or_default(),
-            }),
-        }
+        .await
     }
 
     async fn finish_idempotency_key(
@@ -573,84 +581,76 @@ impl crate::Tx for SqlTx {
         key: &str,
         response: Option<(u16, &str, &[u8])>,
     ) -> Result<()> {
-        let query = match response {
-            Some((status, content_type, body)) => sqlx::query(
-                "UPDATE idempotency_keys SET status = $4, content_type = $5, body = $6 \
-                 WHERE tenant_id = $1 AND caller = $2 AND key = $3",
-            )
-            .bind(tenant.0)
-            .bind(caller)
-            .bind(key)
-            .bind(i64::from(status))
-            .bind(content_type)
-            .bind(body),
-            None => sqlx::query(
-                "DELETE FROM idempotency_keys WHERE tenant_id = $1 AND caller = $2 AND key = $3",
-            )
-            .bind(tenant.0)
-            .bind(caller)
-            .bind(key),
+        match response {
+            Some((status, content_type, body)) => {
+                self.run(
+                    "UPDATE idempotency_keys SET status = $4, content_type = $5, body = $6 \
+                     WHERE tenant_id = $1 AND caller = $2 AND key = $3",
+                    args![tenant.0, caller, key, i64::from(status), content_type, body],
+                )
+                .await?
+            }
+            None => {
+                self.run(
+                    "DELETE FROM idempotency_keys WHERE tenant_id = $1 AND caller = $2 AND key = $3",
+                    args![tenant.0, caller, key],
+                )
+                .await?
+            }
         };
-        query.execute(&mut *self.tx).await?;
         Ok(())
     }
 
     async fn insert_user(&mut self, u: &User, at: Timestamp) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO users (tenant_id, id, email, name, role, created_at_us) VALUES ($1, $2, $3, $4, $5, $6)",
+        self.run(
+            "INSERT INTO users (tenant_id, id, email, name, role, created_at_us) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            args![
+                u.tenant_id.0,
+                u.id.0,
+                u.email.as_str(),
+                u.name.as_str(),
+                u.role.as_str(),
+                us(at),
+            ],
         )
-        .bind(u.tenant_id.0)
-        .bind(u.id.0)
-        .bind(u.email.as_str())
-        .bind(u.name.as_str())
-        .bind(u.role.as_str())
-        .bind(us(at))
-        .execute(&mut *self.tx)
         .await?;
         Ok(())
     }
 
     async fn users(&mut self, tenant: TenantId) -> Result<Vec<User>> {
-        sqlx::query("SELECT tenant_id, id, email, name, role FROM users WHERE tenant_id = $1 ORDER BY email")
-            .bind(tenant.0)
-            .fetch_all(&mut *self.tx)
-            .await?
-            .iter()
-            .map(user_row)
-            .collect()
+        self.all(
+            "SELECT tenant_id, id, email, name, role FROM users WHERE tenant_id = $1 ORDER BY email",
+            args![tenant.0],
+            |r| user_row(r),
+        )
+        .await
     }
 
     async fn user(&mut self, tenant: TenantId, id: UserId) -> Result<Option<User>> {
-        sqlx::query(
+        self.optional(
             "SELECT tenant_id, id, email, name, role FROM users WHERE tenant_id = $1 AND id = $2",
+            args![tenant.0, id.0],
+            |r| user_row(r),
         )
-        .bind(tenant.0)
-        .bind(id.0)
-        .fetch_optional(&mut *self.tx)
-        .await?
-        .as_ref()
-        .map(user_row)
-        .transpose()
+        .await
     }
 
     async fn user_by_email(&mut self, tenant: TenantId, email: &Email) -> Result<Option<User>> {
-        sqlx::query("SELECT tenant_id, id, email, name, role FROM users WHERE tenant_id = $1 AND email = $2")
-            .bind(tenant.0)
-            .bind(email.as_str())
-            .fetch_optional(&mut *self.tx)
-            .await?
-            .as_ref()
-            .map(user_row)
-            .transpose()
+        self.optional(
+            "SELECT tenant_id, id, email, name, role FROM users WHERE tenant_id = $1 AND email = $2",
+            args![tenant.0, email.as_str()],
+            |r| user_row(r),
+        )
+        .await
     }
 
     async fn insert_team(&mut self, tenant: TenantId, team: &Team) -> Result<()> {
-        sqlx::query("INSERT INTO teams (tenant_id, slug, name) VALUES ($1, $2, $3)")
-            .bind(tenant.0)
-            .bind(team.slug.as_str())
-            .bind(team.name.as_str())
-            .execute(&mut *self.tx)
-            .await?;
+        self.run(
+            "INSERT INTO teams (tenant_id, slug, name) VALUES ($1, $2, $3)",
+            args![tenant.0, team.slug.as_str(), team.name.as_str()],
+        )
+        .await?;
         for member in &team.members {
             self.add_team_member(tenant, &team.slug, *member).await?;
         }
@@ -658,58 +658,63 @@ impl crate::Tx for SqlTx {
     }
 
     async fn add_team_member(&mut self, tenant: TenantId, team: &Slug, user: UserId) -> Result<()> {
-        sqlx::query("INSERT INTO team_members (tenant_id, team_slug, user_id) VALUES ($1, $2, $3)")
-            .bind(tenant.0)
-            .bind(team.as_str())
-            .bind(user.0)
-            .execute(&mut *self.tx)
-            .await?;
+        self.run(
+            "INSERT INTO team_members (tenant_id, team_slug, user_id) VALUES ($1, $2, $3)",
+            args![tenant.0, team.as_str(), user.0],
+        )
+        .await?;
         Ok(())
     }
 
     async fn teams(&mut self, tenant: TenantId) -> Result<Vec<Team>> {
-        let rows = sqlx::query(
-            "SELECT t.slug, t.name, m.user_id FROM teams t \
-             LEFT JOIN team_members m ON m.tenant_id = t.tenant_id AND m.team_slug = t.slug \
-             WHERE t.tenant_id = $1 ORDER BY t.slug",
-        )
-        .bind(tenant.0)
-        .fetch_all(&mut *self.tx)
-        .await?;
+        let rows = self
+            .all(
+                "SELECT t.slug, t.name, m.user_id FROM teams t \
+                 LEFT JOIN team_members m ON m.tenant_id = t.tenant_id AND m.team_slug = t.slug \
+                 WHERE t.tenant_id = $1 ORDER BY t.slug",
+                args![tenant.0],
+                |r| {
+                    Ok((
+                        slug(r.text("slug")?)?,
+                        Text::line(r.text("name")?, 200).map_err(corrupt("team name"))?,
+                        r.opt_uuid("user_id")?.map(UserId),
+                    ))
+                },
+            )
+            .await?;
         let mut teams: Vec<Team> = Vec::new();
-        for r in &rows {
-            let s = slug(r.try_get("slug")?)?;
-            if teams.last().is_none_or(|t| t.slug != s) {
+        for (slug, name, member) in rows {
+            if teams.last().is_none_or(|t| t.slug != slug) {
                 teams.push(Team {
-                    slug: s,
-                    name: Text::line(r.try_get("name")?, 200).map_err(corrupt("team name"))?,
+                    slug,
+                    name,
                     members: Vec::new(),
                 });
             }
-            if let (Some(member), Some(team)) =
-                (r.try_get::<Option<Uuid>, _>("user_id")?, teams.last_mut())
-            {
-                team.members.push(UserId(member));
+            if let (Some(member), Some(team)) = (member, teams.last_mut()) {
+                team.members.push(member);
             }
         }
         Ok(teams)
     }
 
     async fn insert_subject(&mut self, s: &Subject, at: Timestamp) -> Result<()> {
-        sqlx::query(
+        let attributes = to_json(&s.attributes);
+        self.run(
             "INSERT INTO subjects (tenant_id, id, key, kind, name, parent_id, state, attributes, created_at_us, updated_at_us) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+            args![
+                s.tenant_id.0,
+                s.id.0,
+                s.key.as_str(),
+                s.kind.as_str(),
+                s.name.as_str(),
+                s.parent_id.map(|p| p.0),
+                s.state.as_str(),
+                &attributes,
+                us(at),
+            ],
         )
-        .bind(s.tenant_id.0)
-        .bind(s.id.0)
-        .bind(s.key.as_str())
-        .bind(s.kind.as_str())
-        .bind(s.name.as_str())
-        .bind(s.parent_id.map(|p| p.0))
-        .bind(s.state.as_str())
-        .bind(to_json(&s.attributes))
-        .bind(us(at))
-        .execute(&mut *self.tx)
         .await?;
         Ok(())
     }
@@ -721,27 +726,21 @@ impl crate::Tx for SqlTx {
         state: SubjectState,
         at: Timestamp,
     ) -> Result<()> {
-        sqlx::query(
+        self.run(
             "UPDATE subjects SET state = $3, updated_at_us = $4 WHERE tenant_id = $1 AND id = $2",
+            args![tenant.0, id.0, state.as_str(), us(at)],
         )
-        .bind(tenant.0)
-        .bind(id.0)
-        .bind(state.as_str())
-        .bind(us(at))
-        .execute(&mut *self.tx)
         .await?;
         Ok(())
     }
 
     async fn subject(&mut self, tenant: TenantId, id: SubjectId) -> Result<Option<Subject>> {
-        sqlx::query("SELECT * FROM subjects WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant.0)
-            .bind(id.0)
-            .fetch_optional(&mut *self.tx)
-            .await?
-            .as_ref()
-            .map(subject_row)
-            .transpose()
+        self.optional(
+            "SELECT * FROM subjects WHERE tenant_id = $1 AND id = $2",
+            args![tenant.0, id.0],
+            |r| subject_row(r),
+        )
+        .await
     }
 
     async fn subject_by_key(
@@ -749,76 +748,71 @@ impl crate::Tx for SqlTx {
         tenant: TenantId,
         key: &SubjectKey,
     ) -> Result<Option<Subject>> {
-        sqlx::query("SELECT * FROM subjects WHERE tenant_id = $1 AND key = $2")
-            .bind(tenant.0)
-            .bind(key.as_str())
-            .fetch_optional(&mut *self.tx)
-            .await?
-            .as_ref()
-            .map(subject_row)
-            .transpose()
+        self.optional(
+            "SELECT * FROM subjects WHERE tenant_id = $1 AND key = $2",
+            args![tenant.0, key.as_str()],
+            |r| subject_row(r),
+        )
+        .await
     }
 
     async fn subjects(&mut self, tenant: TenantId, f: &SubjectFilter) -> Result<Vec<Subject>> {
-        sqlx::query(
+        self.all(
             "SELECT * FROM subjects WHERE tenant_id = $1 \
              AND ($2 IS NULL OR kind = $2) \
              AND ($3 OR state IN ('active', 'offboarding')) \
              AND ($4 IS NULL OR parent_id = $4) \
              ORDER BY kind, key LIMIT $5 OFFSET $6",
+            args![
+                tenant.0,
+                f.kind.map(SubjectKind::as_str),
+                f.include_offboarded,
+                f.parent.map(|p| p.0),
+                f.limit,
+                f.offset,
+            ],
+            |r| subject_row(r),
         )
-        .bind(tenant.0)
-        .bind(f.kind.map(SubjectKind::as_str))
-        .bind(f.include_offboarded)
-        .bind(f.parent.map(|p| p.0))
-        .bind(f.limit)
-        .bind(f.offset)
-        .fetch_all(&mut *self.tx)
-        .await?
-        .iter()
-        .map(subject_row)
-        .collect()
+        .await
     }
 
     async fn insert_record(&mut self, tenant: TenantId, r: &Record, at: Timestamp) -> Result<()> {
-        sqlx::query(
+        let fields = to_json(&r.fields);
+        self.run(
             "INSERT INTO records (tenant_id, id, subject_id, number, kind, fields, created_at_us) \
-             VALUES ($1, $2, $3, $7, $4, $5, $6)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            args![
+                tenant.0,
+                r.id.0,
+                r.subject_id.0,
+                r.number,
+                r.kind.as_str(),
+                &fields,
+                us(at),
+            ],
         )
-        .bind(tenant.0)
-        .bind(r.id.0)
-        .bind(r.subject_id.0)
-        .bind(r.kind.as_str())
-        .bind(to_json(&r.fields))
-        .bind(us(at))
-        .bind(r.number)
-        .execute(&mut *self.tx)
         .await?;
         Ok(())
     }
 
     async fn update_record(&mut self, tenant: TenantId, r: &Record) -> Result<()> {
-        sqlx::query("UPDATE records SET fields = $3 WHERE tenant_id = $1 AND id = $2")
-            .bind(tenant.0)
-            .bind(r.id.0)
-            .bind(to_json(&r.fields))
-            .execute(&mut *self.tx)
-            .await?;
+        let fields = to_json(&r.fields);
+        self.run(
+            "UPDATE records SET fields = $3 WHERE tenant_id = $1 AND id = $2",
+            args![tenant.0, r.id.0, &fields],
+        )
+        .await?;
         Ok(())
     }
 
     async fn records(&mut self, tenant: TenantId, subject: SubjectId) -> Result<Vec<Record>> {
-        sqlx::query(
-            "SELECT id, subject_id, number, kind, fields FROM records WHERE tenant_id = $1 AND subject_id = $2 \
-             ORDER BY number",
+        self.all(
+            "SELECT id, subject_id, number, kind, fields FROM records \
+             WHERE tenant_id = $1 AND subject_id = $2 ORDER BY number",
+            args![tenant.0, subject.0],
+            |r| record_row(r),
         )
-        .bind(tenant.0)
-        .bind(subject.0)
-        .fetch_all(&mut *self.tx)
-        .await?
-        .iter()
-        .map(record_row)
-        .collect()
+        .await
     }
 
     async fn insert_blueprint(
@@ -827,16 +821,18 @@ impl crate::Tx for SqlTx {
         b: &StoredBlueprint,
         at: Timestamp,
     ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO blueprints (tenant_id, id, version, source, digest, created_at_us) VALUES ($1, $2, $3, $4, $5, $6)",
+        self.run(
+            "INSERT INTO blueprints (tenant_id, id, version, source, digest, created_at_us) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            args![
+                tenant.0,
+                b.id.as_str(),
+                i64::from(b.version),
+                &b.source,
+                &b.digest,
+                us(at),
+            ],
         )
-        .bind(tenant.0)
-        .bind(b.id.as_str())
-        .bind(i64::from(b.version))
-        .bind(&b.source)
-        .bind(b.digest.to_vec())
-        .bind(us(at))
-        .execute(&mut *self.tx)
         .await?;
         Ok(())
     }
@@ -847,70 +843,64 @@ impl crate::Tx for SqlTx {
         id: &Slug,
         version: Option<u32>,
     ) -> Result<Option<StoredBlueprint>> {
-        sqlx::query(
+        self.optional(
             "SELECT id, version, source, digest FROM blueprints WHERE tenant_id = $1 AND id = $2 \
              AND ($3 IS NULL OR version = $3) ORDER BY version DESC LIMIT 1",
+            args![tenant.0, id.as_str(), version.map(i64::from)],
+            |r| blueprint_row(r),
         )
-        .bind(tenant.0)
-        .bind(id.as_str())
-        .bind(version.map(i64::from))
-        .fetch_optional(&mut *self.tx)
-        .await?
-        .as_ref()
-        .map(blueprint_row)
-        .transpose()
+        .await
     }
 
     async fn blueprints(&mut self, tenant: TenantId) -> Result<Vec<StoredBlueprint>> {
-        sqlx::query(
+        self.all(
             "SELECT b.id, b.version, b.source, b.digest FROM blueprints b WHERE b.tenant_id = $1 \
              AND b.version = (SELECT MAX(v.version) FROM blueprints v WHERE v.tenant_id = b.tenant_id AND v.id = b.id) \
              ORDER BY b.id",
+            args![tenant.0],
+            |r| blueprint_row(r),
         )
-        .bind(tenant.0)
-        .fetch_all(&mut *self.tx)
-        .await?
-        .iter()
-        .map(blueprint_row)
-        .collect()
+        .await
     }
 
     async fn next_case_number(&mut self, tenant: TenantId) -> Result<i64> {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT COALESCE(MAX(number), 0) + 1 FROM cases WHERE tenant_id = $1",
+        self.one(
+            "SELECT COALESCE(MAX(number), 0) + 1 AS next FROM cases WHERE tenant_id = $1",
+            args![tenant.0],
+            |r| r.int("next"),
         )
-        .bind(tenant.0)
-        .fetch_one(&mut *self.tx)
-        .await?;
-        Ok(n)
+        .await
     }
 
     async fn insert_case(&mut self, file: &CaseFile) -> Result<()> {
         let c = &file.case;
-        sqlx::query(
+        let exit_date = c.exit_date.to_string();
+        let stages = to_json(&c.stages);
+        self.run(
             "INSERT INTO cases (tenant_id, id, number, subject_id, blueprint_id, blueprint_version, parent_id, \
              owner_id, exit_date, status, resolution, confirmation_word, stages, opened_at_us, closed_at_us, \
              closed_by, close_reason) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+            args![
+                c.tenant_id.0,
+                c.id.0,
+                c.number,
+                c.subject_id.0,
+                c.blueprint_id.as_str(),
+                i64::from(c.blueprint_version),
+                c.parent_id.map(|p| p.0),
+                c.owner_id.0,
+                &exit_date,
+                c.status.as_str(),
+                c.resolution.map(Resolution::as_str),
+                &c.confirmation_word,
+                &stages,
+                us(c.opened_at),
+                c.closed_at.map(us),
+                c.closed_by.map(|u| u.0),
+                c.close_reason.as_deref(),
+            ],
         )
-        .bind(c.tenant_id.0)
-        .bind(c.id.0)
-        .bind(c.number)
-        .bind(c.subject_id.0)
-        .bind(c.blueprint_id.as_str())
-        .bind(i64::from(c.blueprint_version))
-        .bind(c.parent_id.map(|p| p.0))
-        .bind(c.owner_id.0)
-        .bind(c.exit_date.to_string())
-        .bind(c.status.as_str())
-        .bind(c.resolution.map(Resolution::as_str))
-        .bind(&c.confirmation_word)
-        .bind(to_json(&c.stages))
-        .bind(us(c.opened_at))
-        .bind(c.closed_at.map(us))
-        .bind(c.closed_by.map(|u| u.0))
-        .bind(c.close_reason.as_deref())
-        .execute(&mut *self.tx)
         .await?;
         for t in &file.tasks {
             self.insert_task(c.tenant_id, t).await?;
@@ -922,97 +912,90 @@ impl crate::Tx for SqlTx {
     }
 
     async fn update_case(&mut self, c: &Case) -> Result<()> {
-        sqlx::query(
-            "UPDATE cases SET status = $3, resolution = $4, closed_at_us = $5, closed_by = $6, close_reason = $7, \
-             owner_id = $8 WHERE tenant_id = $1 AND id = $2",
+        self.run(
+            "UPDATE cases SET status = $3, resolution = $4, closed_at_us = $5, closed_by = $6, \
+             close_reason = $7, owner_id = $8 WHERE tenant_id = $1 AND id = $2",
+            args![
+                c.tenant_id.0,
+                c.id.0,
+                c.status.as_str(),
+                c.resolution.map(Resolution::as_str),
+                c.closed_at.map(us),
+                c.closed_by.map(|u| u.0),
+                c.close_reason.as_deref(),
+                c.owner_id.0,
+            ],
         )
-        .bind(c.tenant_id.0)
-        .bind(c.id.0)
-        .bind(c.status.as_str())
-        .bind(c.resolution.map(Resolution::as_str))
-        .bind(c.closed_at.map(us))
-        .bind(c.closed_by.map(|u| u.0))
-        .bind(c.close_reason.as_deref())
-        .bind(c.owner_id.0)
-        .execute(&mut *self.tx)
         .await?;
         Ok(())
     }
 
     async fn update_task(&mut self, tenant: TenantId, t: &Task) -> Result<()> {
-        sqlx::query(
-            "UPDATE tasks SET assignee = $4, status = $5, closed_at_us = $6, closed_by = $7, note = $8, \
-             waive_reason = $9 WHERE tenant_id = $1 AND case_id = $2 AND id = $3",
+        self.run(
+            "UPDATE tasks SET assignee = $4, status = $5, closed_at_us = $6, closed_by = $7, \
+             note = $8, waive_reason = $9 WHERE tenant_id = $1 AND case_id = $2 AND id = $3",
+            args![
+                tenant.0,
+                t.case_id.0,
+                t.id.as_str(),
+                t.assignee.map(|u| u.0),
+                t.status.as_str(),
+                t.closed_at.map(us),
+                t.closed_by.map(|u| u.0),
+                t.note.as_deref(),
+                t.waive_reason.as_deref(),
+            ],
         )
-        .bind(tenant.0)
-        .bind(t.case_id.0)
-        .bind(t.id.as_str())
-        .bind(t.assignee.map(|u| u.0))
-        .bind(t.status.as_str())
-        .bind(t.closed_at.map(us))
-        .bind(t.closed_by.map(|u| u.0))
-        .bind(t.note.as_deref())
-        .bind(t.waive_reason.as_deref())
-        .execute(&mut *self.tx)
         .await?;
         Ok(())
     }
 
     async fn upsert_finding(&mut self, tenant: TenantId, f: &CaseFinding) -> Result<()> {
-        sqlx::query(
+        self.run(
             "INSERT INTO findings (tenant_id, case_id, check_id, stage, severity, message, status, waived_by, waive_reason) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
              ON CONFLICT (tenant_id, case_id, check_id) DO UPDATE SET status = excluded.status, \
              waived_by = excluded.waived_by, waive_reason = excluded.waive_reason, message = excluded.message",
+            args![
+                tenant.0,
+                f.case_id.0,
+                f.finding.check_id.as_str(),
+                f.finding.stage.as_str(),
+                f.finding.severity.as_str(),
+                &f.finding.message,
+                f.status.as_str(),
+                f.waived_by.map(|u| u.0),
+                f.waive_reason.as_deref(),
+            ],
         )
-        .bind(tenant.0)
-        .bind(f.case_id.0)
-        .bind(f.finding.check_id.as_str())
-        .bind(f.finding.stage.as_str())
-        .bind(f.finding.severity.as_str())
-        .bind(&f.finding.message)
-        .bind(f.status.as_str())
-        .bind(f.waived_by.map(|u| u.0))
-        .bind(f.waive_reason.as_deref())
-        .execute(&mut *self.tx)
         .await?;
         Ok(())
     }
 
     async fn case_file(&mut self, tenant: TenantId, number: i64) -> Result<Option<CaseFile>> {
-        let lock = if self.locking { FOR_UPDATE } else { "" };
         let sql = format!(
-            "SELECT {CASE_COLUMNS} FROM cases c WHERE c.tenant_id = $1 AND c.number = $2{lock}"
+            "SELECT {CASE_COLUMNS} FROM cases c WHERE c.tenant_id = $1 AND c.number = $2{}",
+            self.conn.lock_clause()
         );
-        let Some(row) = sqlx::query(AssertSqlSafe(sql))
-            .bind(tenant.0)
-            .bind(number)
-            .fetch_optional(&mut *self.tx)
+        let Some(case) = self
+            .optional(&sql, args![tenant.0, number], |r| case_row(r))
             .await?
         else {
             return Ok(None);
         };
-        let case = case_row(&row)?;
-        let tasks = sqlx::query(AssertSqlSafe(format!(
+        let sql = format!(
             "SELECT {TASK_COLUMNS} FROM tasks t WHERE t.tenant_id = $1 AND t.case_id = $2 ORDER BY t.position"
-        )))
-        .bind(tenant.0)
-        .bind(case.id.0)
-        .fetch_all(&mut *self.tx)
-        .await?
-        .iter()
-        .map(task_row)
-        .collect::<Result<Vec<_>>>()?;
-        let findings = sqlx::query(
-            "SELECT * FROM findings WHERE tenant_id = $1 AND case_id = $2 ORDER BY check_id",
-        )
-        .bind(tenant.0)
-        .bind(case.id.0)
-        .fetch_all(&mut *self.tx)
-        .await?
-        .iter()
-        .map(finding_row)
-        .collect::<Result<Vec<_>>>()?;
+        );
+        let tasks = self
+            .all(&sql, args![tenant.0, case.id.0], |r| task_row(r))
+            .await?;
+        let findings = self
+            .all(
+                "SELECT * FROM findings WHERE tenant_id = $1 AND case_id = $2 ORDER BY check_id",
+                args![tenant.0, case.id.0],
+                |r| finding_row(r),
+            )
+            .await?;
         Ok(Some(CaseFile {
             case,
             tasks,
@@ -1021,7 +1004,7 @@ impl crate::Tx for SqlTx {
     }
 
     async fn cases(&mut self, tenant: TenantId, f: &CaseFilter) -> Result<Vec<CaseSummary>> {
-        let rows = sqlx::query(AssertSqlSafe(format!(
+        let sql = format!(
             "SELECT {CASE_COLUMNS}, s.key AS subject_key, s.name AS subject_name, s.kind AS subject_kind, \
              (SELECT COUNT(*) FROM tasks t WHERE t.tenant_id = c.tenant_id AND t.case_id = c.id) AS tasks_total, \
              (SELECT COUNT(*) FROM tasks t WHERE t.tenant_id = c.tenant_id AND t.case_id = c.id AND t.status <> 'open') AS tasks_closed \
@@ -1029,26 +1012,27 @@ impl crate::Tx for SqlTx {
              WHERE c.tenant_id = $1 AND ($2 IS NULL OR c.status = $2) AND ($3 IS NULL OR c.subject_id = $3) \
              AND ($4 IS NULL OR c.parent_id = $4) \
              ORDER BY c.number DESC LIMIT $5 OFFSET $6"
-        )))
-        .bind(tenant.0)
-        .bind(f.status.map(CaseStatus::as_str))
-        .bind(f.subject.map(|s| s.0))
-        .bind(f.parent.map(|p| p.0))
-        .bind(f.limit)
-        .bind(f.offset)
-        .fetch_all(&mut *self.tx)
-        .await?;
-        rows.iter()
-            .map(|r| {
+        );
+        self.all(
+            &sql,
+            args![
+                tenant.0,
+                f.status.map(CaseStatus::as_str),
+                f.subject.map(|s| s.0),
+                f.parent.map(|p| p.0),
+                f.limit,
+                f.offset,
+            ],
+            |r| {
                 let c = case_row(r)?;
                 Ok(CaseSummary {
                     number: c.number,
                     id: c.id,
-                    subject_key: SubjectKey::parse(r.try_get("subject_key")?)
+                    subject_key: SubjectKey::parse(r.text("subject_key")?)
                         .map_err(corrupt("subject key"))?,
-                    subject_name: r.try_get("subject_name")?,
+                    subject_name: r.text("subject_name")?.to_owned(),
                     subject_kind: r
-                        .try_get::<&str, _>("subject_kind")?
+                        .text("subject_kind")?
                         .parse()
                         .map_err(corrupt("subject kind"))?,
                     blueprint_id: c.blueprint_id,
@@ -1057,30 +1041,32 @@ impl crate::Tx for SqlTx {
                     resolution: c.resolution,
                     exit_date: c.exit_date,
                     owner_id: c.owner_id,
-                    tasks_total: r.try_get("tasks_total")?,
-                    tasks_closed: r.try_get("tasks_closed")?,
+                    tasks_total: r.int("tasks_total")?,
+                    tasks_closed: r.int("tasks_closed")?,
                     opened_at: c.opened_at,
                 })
-            })
-            .collect()
+            },
+        )
+        .await
     }
 
     async fn open_case_of(&mut self, tenant: TenantId, subject: SubjectId) -> Result<Option<i64>> {
-        Ok(sqlx::query_scalar("SELECT number FROM cases WHERE tenant_id = $1 AND subject_id = $2 AND status <> 'done'")
-            .bind(tenant.0)
-            .bind(subject.0)
-            .fetch_optional(&mut *self.tx)
-            .await?)
+        self.optional(
+            "SELECT number FROM cases WHERE tenant_id = $1 AND subject_id = $2 AND status <> 'done'",
+            args![tenant.0, subject.0],
+            |r| r.int("number"),
+        )
+        .await
     }
 
     async fn open_children(&mut self, tenant: TenantId, parent: CaseId) -> Result<Vec<i64>> {
-        Ok(sqlx::query_scalar(
-            "SELECT number FROM cases WHERE tenant_id = $1 AND parent_id = $2 AND status <> 'done' ORDER BY number",
+        self.all(
+            "SELECT number FROM cases WHERE tenant_id = $1 AND parent_id = $2 AND status <> 'done' \
+             ORDER BY number",
+            args![tenant.0, parent.0],
+            |r| r.int("number"),
         )
-        .bind(tenant.0)
-        .bind(parent.0)
-        .fetch_all(&mut *self.tx)
-        .await?)
+        .await
     }
 
     async fn tasks(&mut self, tenant: TenantId, f: &TaskFilter) -> Result<Vec<TaskRow>> {
@@ -1101,7 +1087,13 @@ impl crate::Tx for SqlTx {
                     .collect()
             })
             .unwrap_or_default();
-        if f.mine.is_some() {
+        let mut values: Vec<Arg<'_>> = vec![
+            tenant.0.into(),
+            f.case.map(|c| c.0).into(),
+            f.open_only.into(),
+            f.limit.into(),
+        ];
+        if let Some((user, _)) = &f.mine {
             let team_params: Vec<String> =
                 (0..owners.len()).map(|i| format!("${}", i + 6)).collect();
             let teams_clause = if team_params.is_empty() {
@@ -1113,78 +1105,63 @@ impl crate::Tx for SqlTx {
                 )
             };
             sql.push_str(&format!(" AND (t.assignee = $5{teams_clause})"));
+            values.push(user.0.into());
+            values.extend(owners.iter().map(Arg::from));
         }
         sql.push_str(" ORDER BY t.due_at_us IS NULL, t.due_at_us, c.number, t.position LIMIT $4");
-        let mut q = sqlx::query(AssertSqlSafe(sql))
-            .bind(tenant.0)
-            .bind(f.case.map(|c| c.0))
-            .bind(f.open_only)
-            .bind(f.limit);
-        if let Some((user, _)) = &f.mine {
-            q = q.bind(user.0);
-            for o in owners {
-                q = q.bind(o);
-            }
-        }
-        q.fetch_all(&mut *self.tx)
-            .await?
-            .iter()
-            .map(|r| {
-                Ok(TaskRow {
-                    case_number: r.try_get("case_number")?,
-                    subject_key: SubjectKey::parse(r.try_get("subject_key")?)
-                        .map_err(corrupt("subject key"))?,
-                    task: task_row(r)?,
-                })
+        self.all(&sql, &values, |r| {
+            Ok(TaskRow {
+                case_number: r.int("case_number")?,
+                subject_key: SubjectKey::parse(r.text("subject_key")?)
+                    .map_err(corrupt("subject key"))?,
+                task: task_row(r)?,
             })
-            .collect()
+        })
+        .await
     }
 
     async fn insert_evidence(&mut self, tenant: TenantId, e: &EvidenceFile) -> Result<()> {
         let m = &e.meta;
-        sqlx::query(
+        self.run(
             "INSERT INTO evidence (tenant_id, id, case_id, task_id, file_name, size, sha256, content, added_by, added_at_us) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            args![
+                tenant.0,
+                m.id.0,
+                m.case_id.0,
+                m.task_id.as_str(),
+                &m.file_name,
+                m.size,
+                &m.sha256,
+                &e.content,
+                m.added_by.0,
+                us(m.added_at),
+            ],
         )
-        .bind(tenant.0)
-        .bind(m.id.0)
-        .bind(m.case_id.0)
-        .bind(m.task_id.as_str())
-        .bind(&m.file_name)
-        .bind(m.size)
-        .bind(m.sha256.to_vec())
-        .bind(&e.content)
-        .bind(m.added_by.0)
-        .bind(us(m.added_at))
-        .execute(&mut *self.tx)
         .await?;
         Ok(())
     }
 
     async fn evidence(&mut self, tenant: TenantId, case: CaseId) -> Result<Vec<EvidenceMeta>> {
-        sqlx::query(
+        self.all(
             "SELECT id, case_id, task_id, file_name, size, sha256, added_by, added_at_us FROM evidence \
              WHERE tenant_id = $1 AND case_id = $2 ORDER BY added_at_us, id",
+            args![tenant.0, case.0],
+            |r| {
+                Ok(EvidenceMeta {
+                    id: EvidenceId(r.uuid("id")?),
+                    tenant_id: tenant,
+                    case_id: CaseId(r.uuid("case_id")?),
+                    task_id: slug(r.text("task_id")?)?,
+                    file_name: r.text("file_name")?.to_owned(),
+                    size: r.int("size")?,
+                    sha256: hash(r.bytes("sha256")?)?,
+                    added_by: UserId(r.uuid("added_by")?),
+                    added_at: from_us(r.int("added_at_us")?)?,
+                })
+            },
         )
-        .bind(tenant.0)
-        .bind(case.0)
-        .fetch_all(&mut *self.tx)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(EvidenceMeta {
-                id: EvidenceId(r.try_get("id")?),
-                tenant_id: tenant,
-                case_id: CaseId(r.try_get("case_id")?),
-                task_id: slug(r.try_get("task_id")?)?,
-                file_name: r.try_get("file_name")?,
-                size: r.try_get("size")?,
-                sha256: hash(r.try_get("sha256")?)?,
-                added_by: UserId(r.try_get("added_by")?),
-                added_at: from_us(r.try_get("added_at_us")?)?,
-            })
-        })
-        .collect()
+        .await
     }
 
     async fn append_audit(
@@ -1193,53 +1170,36 @@ impl crate::Tx for SqlTx {
         at: Timestamp,
         draft: AuditDraft,
     ) -> Result<AuditEvent> {
-        let head = sqlx::query(AssertSqlSafe(format!(
-            "SELECT seq, hash FROM audit_heads WHERE tenant_id = $1{FOR_UPDATE}"
-        )))
-        .bind(tenant.0)
-        .fetch_one(&mut *self.tx)
-        .await?;
-        let prev = (head.try_get::<i64, _>(0)?, hash(head.try_get(1)?)?);
+        let prev = self.audit_head_for_update(tenant).await?;
         let event = AuditEvent::chain(tenant, prev, at, draft);
-        sqlx::query(
+        self.run(
             "INSERT INTO audit_events (tenant_id, seq, at_us, actor, action, target_kind, target_id, payload, payload_digest, hash) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            args![
+                tenant.0,
+                event.seq,
+                event.at_us,
+                &event.actor,
+                &event.action,
+                &event.target_kind,
+                &event.target_id,
+                event.payload.as_deref(),
+                &event.payload_digest,
+                &event.hash,
+            ],
         )
-        .bind(tenant.0)
-        .bind(event.seq)
-        .bind(event.at_us)
-        .bind(&event.actor)
-        .bind(&event.action)
-        .bind(&event.target_kind)
-        .bind(&event.target_id)
-        .bind(event.payload.as_deref())
-        .bind(event.payload_digest.to_vec())
-        .bind(event.hash.to_vec())
-        .execute(&mut *self.tx)
         .await?;
-        sqlx::query("UPDATE audit_heads SET seq = $2, hash = $3 WHERE tenant_id = $1")
-            .bind(tenant.0)
-            .bind(event.seq)
-            .bind(event.hash.to_vec())
-            .execute(&mut *self.tx)
-            .await?;
+        self.move_audit_head(tenant, event.seq, &event.hash).await?;
         Ok(event)
     }
 
     async fn import_audit_events(&mut self, tenant: TenantId, events: &[AuditEvent]) -> Result<()> {
-        /// Rows per INSERT. SQLite resolves each bind by scanning the statement's parameters,
-        /// so one huge statement costs quadratic time; 100 rows (1,000 binds) avoids that.
+        /// Rows per INSERT: 1,000 values, well under either backend's limit on placeholders.
         const ROWS: usize = 100;
         let (Some(first), Some(last)) = (events.first(), events.last()) else {
             return Ok(());
         };
-        let head = sqlx::query(AssertSqlSafe(format!(
-            "SELECT seq, hash FROM audit_heads WHERE tenant_id = $1{FOR_UPDATE}"
-        )))
-        .bind(tenant.0)
-        .fetch_one(&mut *self.tx)
-        .await?;
-        let head_seq: i64 = head.try_get(0)?;
+        let (head_seq, _) = self.audit_head_for_update(tenant).await?;
         if first.seq != head_seq + 1 {
             return Err(StoreError::Refused(format!(
                 "imported events start at {}, but the chain continues at {}",
@@ -1259,62 +1219,60 @@ impl crate::Tx for SqlTx {
                 "INSERT INTO audit_events (tenant_id, seq, at_us, actor, action, target_kind, target_id, payload, payload_digest, hash) VALUES {}",
                 rows.join(", ")
             );
-            let mut q = sqlx::query(AssertSqlSafe(sql));
-            for e in chunk {
-                q = q
-                    .bind(tenant.0)
-                    .bind(e.seq)
-                    .bind(e.at_us)
-                    .bind(&e.actor)
-                    .bind(&e.action)
-                    .bind(&e.target_kind)
-                    .bind(&e.target_id)
-                    .bind(e.payload.as_deref())
-                    .bind(e.payload_digest.to_vec())
-                    .bind(e.hash.to_vec());
-            }
-            q.execute(&mut *self.tx).await?;
+            let values: Vec<Arg<'_>> = chunk
+                .iter()
+                .flat_map(|e| {
+                    [
+                        tenant.0.into(),
+                        e.seq.into(),
+                        e.at_us.into(),
+                        (&e.actor).into(),
+                        (&e.action).into(),
+                        (&e.target_kind).into(),
+                        (&e.target_id).into(),
+                        e.payload.as_deref().into(),
+                        (&e.payload_digest).into(),
+                        (&e.hash).into(),
+                    ]
+                })
+                .collect();
+            self.run(&sql, &values).await?;
         }
-        sqlx::query("UPDATE audit_heads SET seq = $2, hash = $3 WHERE tenant_id = $1")
-            .bind(tenant.0)
-            .bind(last.seq)
-            .bind(last.hash.to_vec())
-            .execute(&mut *self.tx)
-            .await?;
-        Ok(())
+        self.move_audit_head(tenant, last.seq, &last.hash).await
     }
 
     async fn audit_head(&mut self, tenant: TenantId) -> Result<Option<(i64, Hash)>> {
-        sqlx::query("SELECT seq, hash FROM audit_heads WHERE tenant_id = $1")
-            .bind(tenant.0)
-            .fetch_optional(&mut *self.tx)
-            .await?
-            .map(|r| Ok((r.try_get::<i64, _>(0)?, hash(r.try_get(1)?)?)))
-            .transpose()
+        self.optional(
+            "SELECT seq, hash FROM audit_heads WHERE tenant_id = $1",
+            args![tenant.0],
+            |r| head_row(r),
+        )
+        .await
     }
 
     async fn audit_events(&mut self, tenant: TenantId, f: &AuditFilter) -> Result<Vec<AuditEvent>> {
-        sqlx::query(
-            "SELECT seq, at_us, actor, action, target_kind, target_id, payload, payload_digest, hash \
-             FROM audit_events WHERE tenant_id = $1 AND seq > $2 \
+        let sql = format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_events WHERE tenant_id = $1 AND seq > $2 \
              AND ($4 IS NULL OR action = $4) AND ($5 IS NULL OR actor = $5) \
              AND ($6 IS NULL OR target_kind = $6) AND ($7 IS NULL OR target_id = $7) \
              AND ($8 IS NULL OR at_us >= $8) AND ($9 IS NULL OR at_us < $9) \
-             ORDER BY seq LIMIT $3",
+             ORDER BY seq LIMIT $3"
+        );
+        self.all(
+            &sql,
+            args![
+                tenant.0,
+                f.after_seq,
+                f.limit,
+                f.action.as_deref(),
+                f.actor.as_deref(),
+                f.target_kind.as_deref(),
+                f.target_id.as_deref(),
+                f.from.map(us),
+                f.to.map(us),
+            ],
+            |r| audit_row(tenant, r),
         )
-        .bind(tenant.0)
-        .bind(f.after_seq)
-        .bind(f.limit)
-        .bind(f.action.as_deref())
-        .bind(f.actor.as_deref())
-        .bind(f.target_kind.as_deref())
-        .bind(f.target_id.as_deref())
-        .bind(f.from.map(us))
-        .bind(f.to.map(us))
-        .fetch_all(&mut *self.tx)
-        .await?
-        .iter()
-        .map(|r| audit_row(tenant, r))
-        .collect()
+        .await
     }
 }

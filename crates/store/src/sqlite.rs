@@ -1,22 +1,32 @@
-//! The SQLite backend: one file, WAL, `synchronous=FULL`. Writers take the database's write
-//! lock at `BEGIN IMMEDIATE`, so each write transaction sees and extends the latest state.
+//! The SQLite backend: one file, WAL, `synchronous=FULL`, driven through rusqlite on the calling
+//! thread.
+//!
+//! Why not on a thread of its own: a statement on a warm page cache takes microseconds, while
+//! handing each one to another thread and back costs far more on a small virtual machine. So a
+//! transaction runs its statements inline; only the commit waits on the disk.
+//!
+//! Writes go through one connection, and commit in groups: a write transaction is a savepoint
+//! inside the connection's open transaction, and when it is done it asks for a commit. Writers
+//! that queued meanwhile add their savepoints first, so one `COMMIT` (one fsync) makes a whole
+//! batch durable. Nobody is answered before the batch holding their write has committed; a
+//! writer that fails rolls back to its savepoint and leaves the others' work alone.
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
-use sqlx::SqlitePool;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use rusqlite::types::{ToSqlOutput, Value, ValueRef};
+use rusqlite::{Connection, OpenFlags, ToSql, TransactionBehavior};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+use uuid::Uuid;
 
-use crate::{Result, Store, StoreError, migrator};
+use crate::queries::SqlTx;
+use crate::sql::{Arg, Column, Conn, Row, bad_column};
+use crate::{Result, Store, StoreError};
 
-type Db = sqlx::Sqlite;
-/// SQLite has no row locks: `BEGIN IMMEDIATE` already serializes writers.
-const FOR_UPDATE: &str = "";
-
-#[path = "queries.rs"]
-mod queries;
-
-pub use queries::SqlTx as SqliteTx;
+/// A transaction on SQLite.
+pub type SqliteTx = SqlTx<SqliteConn>;
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -41,55 +51,249 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     ),
 ];
 
-/// Readers share a small pool; every write goes through one connection. SQLite admits one
-/// writer at a time anyway, and a single writer keeps its page cache warm between transactions
-/// instead of re-reading pages another connection changed.
-#[derive(Clone, Debug)]
+/// How many idle read connections are kept open.
+const IDLE_READERS: usize = 8;
+/// How long a statement waits for another process's write lock before it fails.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Prepared statements kept per connection: every query of `queries.rs` fits.
+const STATEMENT_CACHE: usize = 128;
+
+#[derive(Clone)]
 pub struct SqliteStore {
-    readers: SqlitePool,
-    writer: SqlitePool,
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.shared.path)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Shared {
+    path: PathBuf,
+    writer: Arc<Mutex<Writer>>,
+    readers: StdMutex<Vec<Connection>>,
+}
+
+/// The connection every write goes through, and the batch of write transactions it holds open.
+struct Writer {
+    conn: Connection,
+    /// The number of the open batch, or of the next one when none is open.
+    batch: u64,
+    /// Whether a batch is open: a `BEGIN IMMEDIATE` not yet committed.
+    open: bool,
+    /// Write transactions that released their savepoint into the open batch.
+    members: usize,
+    /// Batches whose commit failed, with why, so that each member learns it. Only the latest
+    /// are kept: a member asks right after its batch closes.
+    failed: BTreeMap<u64, String>,
 }
 
 impl SqliteStore {
     /// Opens (and, when `create` is set, creates) the database file, and brings its schema up
     /// to date.
     pub async fn open(path: &Path, create: bool) -> Result<Self> {
-        let location = path.display().to_string();
+        let open_error = |reason: String| StoreError::Open {
+            location: path.display().to_string(),
+            reason,
+        };
         if !create && !path.exists() {
-            return Err(StoreError::Open {
-                location,
-                source: sqlx::Error::Configuration("the database file does not exist".into()),
-            });
+            return Err(open_error("the database file does not exist".into()));
         }
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(create)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .test_before_acquire(false)
-            .connect_with(options.clone())
-            .await
-            .map_err(|source| StoreError::Open {
-                location: location.clone(),
-                source,
-            })?;
-        migrator(MIGRATIONS).run(&writer).await?;
-        let readers = SqlitePoolOptions::new()
-            .max_connections(4)
-            .test_before_acquire(false)
-            .connect_with(options.create_if_missing(false))
-            .await
-            .map_err(|source| StoreError::Open { location, source })?;
-        Ok(Self { readers, writer })
+        let mut conn = connect(path, create).map_err(|e| open_error(e.to_string()))?;
+        conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
+            .map_err(|e| open_error(e.to_string()))?;
+        conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+            .map_err(|e| open_error(e.to_string()))?;
+        migrate(&mut conn)?;
+        Ok(Self {
+            shared: Arc::new(Shared {
+                path: path.to_owned(),
+                writer: Arc::new(Mutex::new(Writer {
+                    conn,
+                    batch: 1,
+                    open: false,
+                    members: 0,
+                    failed: BTreeMap::new(),
+                })),
+                readers: StdMutex::new(Vec::new()),
+            }),
+        })
     }
 
-    /// The writer's pool, for tests and benchmarks that need raw SQL.
-    pub fn pool(&self) -> &SqlitePool {
-        &self.writer
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.shared.path
+    }
+}
+
+fn connect(path: &Path, create: bool) -> rusqlite::Result<Connection> {
+    let mut flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_URI;
+    if create {
+        flags |= OpenFlags::SQLITE_OPEN_CREATE;
+    }
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(conn)
+}
+
+/// Applies the migrations the file has not seen. The schema version lives in
+/// `PRAGMA user_version`; a file an earlier Exeunt migrated with sqlx records it in
+/// `_sqlx_migrations` instead, which is read once.
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let schema_error = |e: rusqlite::Error| StoreError::Migrate(e.to_string());
+    let latest = MIGRATIONS.last().map_or(0, |(version, _, _)| *version);
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(schema_error)?;
+    let mut applied: i64 = tx
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(schema_error)?;
+    if applied == 0 {
+        applied = tx
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE name = '_sqlx_migrations'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .and_then(|tables| match tables {
+                0 => Ok(0),
+                _ => tx.query_row(
+                    "SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations WHERE success",
+                    [],
+                    |r| r.get(0),
+                ),
+            })
+            .map_err(schema_error)?;
+    }
+    if applied > latest {
+        return Err(StoreError::Migrate(format!(
+            "the database has schema version {applied}, newer than this Exeunt knows ({latest}): \
+             upgrade Exeunt"
+        )));
+    }
+    for (version, name, sql) in MIGRATIONS {
+        if *version > applied {
+            tx.execute_batch(sql).map_err(|e| {
+                StoreError::Migrate(format!("migration {version} ({name}) failed: {e}"))
+            })?;
+        }
+    }
+    tx.pragma_update(None, "user_version", latest)
+        .map_err(schema_error)?;
+    tx.commit().map_err(schema_error)
+}
+
+impl Shared {
+    fn reader(&self) -> Result<Connection> {
+        let idle = self
+            .readers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .pop();
+        match idle {
+            Some(conn) => Ok(conn),
+            None => {
+                let conn = connect(&self.path, false)?;
+                conn.execute_batch("PRAGMA query_only = ON")?;
+                Ok(conn)
+            }
+        }
+    }
+
+    fn return_reader(&self, conn: Connection) {
+        if !conn.is_autocommit() && conn.execute_batch("ROLLBACK").is_err() {
+            return;
+        }
+        let mut idle = self
+            .readers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if idle.len() < IDLE_READERS {
+            idle.push(conn);
+        }
+    }
+}
+
+impl Writer {
+    /// Starts a write transaction: a savepoint in the open batch, opening one if needed.
+    fn begin(&mut self) -> Result<()> {
+        if !self.open {
+            self.conn.execute_batch("BEGIN IMMEDIATE")?;
+            self.open = true;
+            self.members = 0;
+        }
+        if let Err(e) = self.conn.execute_batch("SAVEPOINT write") {
+            self.close_if_empty();
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
+    /// Ends a write transaction successfully: its changes join the batch. Returns the batch.
+    fn release(&mut self) -> Result<u64> {
+        if let Err(e) = self.conn.execute_batch("RELEASE write") {
+            self.abandon();
+            return Err(e.into());
+        }
+        self.members += 1;
+        Ok(self.batch)
+    }
+
+    /// Ends a write transaction that did not finish: its changes are undone, the batch's stay.
+    fn abandon(&mut self) {
+        if self
+            .conn
+            .execute_batch("ROLLBACK TO write; RELEASE write")
+            .is_err()
+        {
+            // The savepoint is gone with the whole transaction (SQLite rolls back everything
+            // on some errors); the batch is lost, and its members hear so when they commit.
+            self.close(Err("the transaction was rolled back after an error".into()));
+            return;
+        }
+        self.close_if_empty();
+    }
+
+    /// An open batch nobody joined is closed at once, so that it does not hold the database's
+    /// write lock against other processes.
+    fn close_if_empty(&mut self) {
+        if self.open && self.members == 0 {
+            let _ = self.conn.execute_batch("ROLLBACK");
+            self.open = false;
+        }
+    }
+
+    /// Makes `batch` durable if it is still open, and says how it ended.
+    fn commit(&mut self, batch: u64) -> Result<()> {
+        if self.open && self.batch == batch {
+            let outcome = self.conn.execute_batch("COMMIT").map_err(|e| e.to_string());
+            self.close(outcome);
+        }
+        match self.failed.get(&batch) {
+            Some(reason) => Err(StoreError::CommitFailed(reason.clone())),
+            None => Ok(()),
+        }
+    }
+
+    fn close(&mut self, outcome: std::result::Result<(), String>) {
+        if !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        if let Err(reason) = outcome {
+            self.failed.insert(self.batch, reason);
+            while self.failed.len() > 64 {
+                self.failed.pop_first();
+            }
+        }
+        self.open = false;
+        self.members = 0;
+        self.batch += 1;
     }
 }
 
@@ -97,20 +301,195 @@ impl Store for SqliteStore {
     type Tx = SqliteTx;
 
     async fn read(&self) -> Result<SqliteTx> {
-        Ok(SqliteTx {
-            tx: self.readers.begin().await?,
-            locking: false,
-        })
+        let conn = self.shared.reader()?;
+        if let Err(e) = conn.execute_batch("BEGIN") {
+            self.shared.return_reader(conn);
+            return Err(e.into());
+        }
+        Ok(SqlTx::new(SqliteConn {
+            shared: self.shared.clone(),
+            state: State::Read(conn),
+        }))
     }
 
     async fn write(&self) -> Result<SqliteTx> {
-        Ok(SqliteTx {
-            tx: self.writer.begin_with("BEGIN IMMEDIATE").await?,
-            locking: true,
-        })
+        let mut writer = self.shared.writer.clone().lock_owned().await;
+        writer.begin()?;
+        Ok(SqlTx::new(SqliteConn {
+            shared: self.shared.clone(),
+            state: State::Write(writer),
+        }))
     }
 
     fn backend(&self) -> &'static str {
         "sqlite"
+    }
+}
+
+/// An open SQLite transaction: a read on a pooled connection, or a write in the writer's batch.
+pub struct SqliteConn {
+    shared: Arc<Shared>,
+    state: State,
+}
+
+enum State {
+    Read(Connection),
+    Write(OwnedMutexGuard<Writer>),
+    Finished,
+}
+
+impl SqliteConn {
+    fn connection(&self) -> Result<&Connection> {
+        match &self.state {
+            State::Read(conn) => Ok(conn),
+            State::Write(writer) => Ok(&writer.conn),
+            State::Finished => Err(StoreError::Refused(
+                "the transaction has already ended".into(),
+            )),
+        }
+    }
+}
+
+impl Drop for SqliteConn {
+    fn drop(&mut self) {
+        match std::mem::replace(&mut self.state, State::Finished) {
+            State::Read(conn) => self.shared.return_reader(conn),
+            State::Write(mut writer) => writer.abandon(),
+            State::Finished => {}
+        }
+    }
+}
+
+/// Binds each placeholder of a statement. SQLite numbers `$n` placeholders in the order they
+/// first appear, so each is looked up by its name rather than its position.
+fn bind(statement: &mut rusqlite::Statement<'_>, args: &[Arg<'_>]) -> Result<()> {
+    for index in 1..=statement.parameter_count() {
+        let arg = statement
+            .parameter_name(index)
+            .and_then(|name| name.strip_prefix('$')?.parse::<usize>().ok())
+            .and_then(|number| args.get(number.checked_sub(1)?))
+            .ok_or_else(|| {
+                StoreError::Refused(format!(
+                    "placeholder {index} of a statement has no value: {}",
+                    statement.expanded_sql().unwrap_or_default()
+                ))
+            })?;
+        statement.raw_bind_parameter(index, arg)?;
+    }
+    Ok(())
+}
+
+impl Conn for SqliteConn {
+    type Row<'r> = rusqlite::Row<'r>;
+
+    fn lock_clause(&self) -> &'static str {
+        ""
+    }
+
+    async fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64> {
+        let mut statement = self.connection()?.prepare_cached(sql)?;
+        bind(&mut statement, args)?;
+        Ok(statement.raw_execute()? as u64)
+    }
+
+    async fn fetch<T: Send>(
+        &mut self,
+        sql: &str,
+        args: &[Arg<'_>],
+        mut map: impl for<'r> FnMut(&rusqlite::Row<'r>) -> Result<T> + Send,
+    ) -> Result<Vec<T>> {
+        let mut statement = self.connection()?.prepare_cached(sql)?;
+        bind(&mut statement, args)?;
+        let mut rows = statement.raw_query();
+        let mut mapped = Vec::new();
+        while let Some(row) = rows.next()? {
+            mapped.push(map(row)?);
+        }
+        Ok(mapped)
+    }
+
+    async fn commit(mut self) -> Result<()> {
+        match std::mem::replace(&mut self.state, State::Finished) {
+            State::Read(conn) => {
+                let ended = conn.execute_batch("COMMIT");
+                self.shared.return_reader(conn);
+                Ok(ended?)
+            }
+            State::Write(mut writer) => {
+                let batch = writer.release()?;
+                drop(writer);
+                let writer = self.shared.writer.clone();
+                match writer.clone().try_lock_owned() {
+                    // Nobody is waiting to write: commit now.
+                    Ok(mut writer) => writer.commit(batch),
+                    // Writers are queued: they add their work to the batch before this one
+                    // gets the connection back to commit it. That commit runs as a task of its
+                    // own, so a caller that stops waiting cannot leave the batch open.
+                    Err(_) => tokio::spawn(async move { writer.lock_owned().await.commit(batch) })
+                        .await
+                        .map_err(|e| StoreError::CommitFailed(e.to_string()))?,
+                }
+            }
+            State::Finished => Ok(()),
+        }
+    }
+}
+
+impl ToSql for Arg<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self {
+            Arg::Int(v) => ToSqlOutput::Owned(v.map_or(Value::Null, Value::Integer)),
+            Arg::Bool(v) => ToSqlOutput::Owned(Value::Integer(i64::from(*v))),
+            Arg::Text(v) => ToSqlOutput::Borrowed(v.map_or(ValueRef::Null, |s| s.into())),
+            Arg::Bytes(v) => ToSqlOutput::Borrowed(v.map_or(ValueRef::Null, ValueRef::Blob)),
+            Arg::Uuid(v) => ToSqlOutput::Borrowed(
+                v.as_ref()
+                    .map_or(ValueRef::Null, |u| ValueRef::Blob(u.as_bytes())),
+            ),
+        })
+    }
+}
+
+impl Row for rusqlite::Row<'_> {
+    fn int(&self, column: impl Column) -> Result<i64> {
+        self.get_ref(column)?
+            .as_i64()
+            .map_err(|e| bad_column(column, e))
+    }
+    fn opt_int(&self, column: impl Column) -> Result<Option<i64>> {
+        self.get_ref(column)?
+            .as_i64_or_null()
+            .map_err(|e| bad_column(column, e))
+    }
+    fn bool(&self, column: impl Column) -> Result<bool> {
+        Ok(self.int(column)? != 0)
+    }
+    fn text(&self, column: impl Column) -> Result<&str> {
+        self.get_ref(column)?
+            .as_str()
+            .map_err(|e| bad_column(column, e))
+    }
+    fn opt_text(&self, column: impl Column) -> Result<Option<&str>> {
+        self.get_ref(column)?
+            .as_str_or_null()
+            .map_err(|e| bad_column(column, e))
+    }
+    fn bytes(&self, column: impl Column) -> Result<&[u8]> {
+        self.get_ref(column)?
+            .as_blob()
+            .map_err(|e| bad_column(column, e))
+    }
+    fn opt_bytes(&self, column: impl Column) -> Result<Option<&[u8]>> {
+        self.get_ref(column)?
+            .as_blob_or_null()
+            .map_err(|e| bad_column(column, e))
+    }
+    fn uuid(&self, column: impl Column) -> Result<Uuid> {
+        Uuid::from_slice(self.bytes(column)?).map_err(|e| bad_column(column, e))
+    }
+    fn opt_uuid(&self, column: impl Column) -> Result<Option<Uuid>> {
+        self.opt_bytes(column)?
+            .map(|b| Uuid::from_slice(b).map_err(|e| bad_column(column, e)))
+            .transpose()
     }
 }

@@ -1,0 +1,138 @@
+//! The parts of the OpenAPI document that no single handler owns: its info and tags, the
+//! security schemes, and the problem responses operations refer to by name.
+//!
+//! The paths come from the handlers' `#[utoipa::path]` annotations, collected by the routers
+//! that serve them (`OpenApiRouter`), so that a route cannot exist without its documentation.
+
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Components, Content, Ref, RefOr, Response, ResponseBuilder};
+use utoipa::{Modify, OpenApi, ToResponse, ToSchema};
+
+use crate::error::ApiError;
+use crate::extract::{CSRF_HEADER, SESSION_COOKIE};
+
+/// Where the document is served.
+pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
+/// Where the Swagger UI is served.
+pub const SWAGGER_UI_PATH: &str = "/api/docs";
+
+const PROBLEM_JSON: &str = "application/problem+json";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Exeunt",
+        description = "Offboarding cases, their tasks, checks and evidence, and the audit log. \
+            Every failure is an RFC 9457 problem document (`application/problem+json`). \
+            Authenticate with an API token (`Authorization: Bearer …`) or a session cookie \
+            from `POST /api/v1/session`; a cookie-authenticated request that is not GET, HEAD \
+            or OPTIONS must also send the session's CSRF token in `x-csrf-token`. A POST may \
+            carry an `Idempotency-Key`: a retry with the same key gets the stored response.",
+    ),
+    components(
+        schemas(ApiError),
+        responses(
+            BadRequest,
+            Unauthorized,
+            Forbidden,
+            NotFound,
+            Conflict,
+            PayloadTooLarge,
+            UnsupportedMediaType,
+            UnprocessableContent,
+            ServiceUnavailable,
+        ),
+    ),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "subjects", description = "What is offboarded, and its records"),
+        (name = "blueprints", description = "Versioned definitions of a kind of offboarding"),
+        (name = "cases", description = "Offboarding runs: start, precheck, close, cancel"),
+        (name = "tasks", description = "The tasks of cases"),
+        (name = "audit", description = "The tenant's hash-chained audit log"),
+        (name = "directory", description = "Users and teams"),
+        (name = "tokens", description = "API tokens"),
+        (name = "session", description = "Password sign-in and the signed-in user"),
+        (name = "operations", description = "Probes and metrics, without authentication"),
+    ),
+)]
+pub struct ApiDoc;
+
+/// The credentials `extract::authenticate` accepts. Operations name them as `token` or as
+/// `session` (reads) and `session` with `csrf` (writes).
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Components::new);
+        components.add_security_scheme(
+            "token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "An API token (`exu_…`), issued by `POST /api/v1/tokens`",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                SESSION_COOKIE,
+                "The session cookie set by `POST /api/v1/session`",
+            ))),
+        );
+        components.add_security_scheme(
+            "csrf",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                CSRF_HEADER,
+                "The session's CSRF token, from the sign-in response",
+            ))),
+        );
+    }
+}
+
+fn problem(description: &str) -> RefOr<Response> {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            PROBLEM_JSON,
+            Content::new(Some(Ref::from_schema_name(ApiError::name()))),
+        )
+        .build()
+        .into()
+}
+
+/// Declares reusable problem responses, each a unit type that `#[utoipa::path]` names with
+/// `(status = …, response = Type)` and the document lists under `components/responses`.
+macro_rules! problem_responses {
+    ($($name:ident: $description:literal,)+) => {$(
+        #[doc = $description]
+        pub struct $name;
+
+        impl<'r> ToResponse<'r> for $name {
+            fn response() -> (&'r str, RefOr<Response>) {
+                (stringify!($name), problem($description))
+            }
+        }
+    )+};
+}
+
+problem_responses! {
+    BadRequest: "The body is not JSON, a query parameter does not parse or is unknown, or the \
+        operation needs a signed-in session rather than an API token.",
+    Unauthorized: "No live credential: send `Authorization: Bearer <token>` or the session cookie.",
+    Forbidden: "The caller's role does not allow this (the problem names the role needed), or a \
+        cookie-authenticated write lacks the session's `x-csrf-token` header.",
+    NotFound: "Nothing by that name in the caller's tenant; another tenant's objects answer \
+        exactly the same.",
+    Conflict: "The request conflicts with the current state (a duplicate, a case that is done, \
+        a task still waiting for others), or a request with the same `Idempotency-Key` is still \
+        running.",
+    PayloadTooLarge: "The body is larger than the operation accepts.",
+    UnsupportedMediaType: "The body is not sent as `application/json`.",
+    UnprocessableContent: "An input is not acceptable: `field` names it, and `errors` lists \
+        every problem of a blueprint.",
+    ServiceUnavailable: "The server cannot answer this now.",
+}

@@ -1,0 +1,1270 @@
+//! What the API sends, and the enums it reads: the types the OpenAPI document describes.
+//!
+//! The engine must not depend on utoipa, so each view mirrors a domain type and is what the
+//! handlers serialize: the documented schema is the serialized type. The JSON is the domain
+//! type's as serde renders it (same field names, nesting and enum spellings). The `From` impls
+//! destructure the domain type whole and match enums without a wildcard, so a field or variant
+//! added there does not compile here until the view has it too.
+
+use std::collections::BTreeMap;
+
+use engine::ids::Slug;
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// Converts a list of domain values into their views.
+pub fn list<T, V: From<T>>(items: Vec<T>) -> Vec<V> {
+    items.into_iter().map(V::from).collect()
+}
+
+fn names(slugs: Vec<Slug>) -> Vec<String> {
+    slugs.iter().map(ToString::to_string).collect()
+}
+
+/// The four kinds of thing Exeunt offboards.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SubjectKind {
+    /// A party: a client of the firm.
+    Client,
+    /// A product (service, contract) that belongs to a client.
+    Product,
+    Employee,
+    /// The tenant itself, leaving the platform.
+    Organization,
+}
+
+impl From<engine::subject::SubjectKind> for SubjectKind {
+    fn from(kind: engine::subject::SubjectKind) -> Self {
+        use engine::subject::SubjectKind as K;
+        match kind {
+            K::Client => Self::Client,
+            K::Product => Self::Product,
+            K::Employee => Self::Employee,
+            K::Organization => Self::Organization,
+        }
+    }
+}
+
+impl From<SubjectKind> for engine::subject::SubjectKind {
+    fn from(kind: SubjectKind) -> Self {
+        match kind {
+            SubjectKind::Client => Self::Client,
+            SubjectKind::Product => Self::Product,
+            SubjectKind::Employee => Self::Employee,
+            SubjectKind::Organization => Self::Organization,
+        }
+    }
+}
+
+/// Where a subject is in its life: active → offboarding → offboarded (→ purged).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SubjectState {
+    Active,
+    Offboarding,
+    Offboarded,
+    Purged,
+}
+
+impl From<engine::subject::SubjectState> for SubjectState {
+    fn from(state: engine::subject::SubjectState) -> Self {
+        use engine::subject::SubjectState as S;
+        match state {
+            S::Active => Self::Active,
+            S::Offboarding => Self::Offboarding,
+            S::Offboarded => Self::Offboarded,
+            S::Purged => Self::Purged,
+        }
+    }
+}
+
+/// The kinds of record a subject has; the kind decides which fields a record carries.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordKind {
+    Document,
+    Note,
+    Contact,
+    /// An identity in a connected system.
+    Account,
+    /// A connected app or token.
+    Integration,
+    /// Issued equipment.
+    Asset,
+    /// Live work the subject owns, which needs a new owner.
+    WorkItem,
+}
+
+impl From<engine::subject::RecordKind> for RecordKind {
+    fn from(kind: engine::subject::RecordKind) -> Self {
+        use engine::subject::RecordKind as K;
+        match kind {
+            K::Document => Self::Document,
+            K::Note => Self::Note,
+            K::Contact => Self::Contact,
+            K::Account => Self::Account,
+            K::Integration => Self::Integration,
+            K::Asset => Self::Asset,
+            K::WorkItem => Self::WorkItem,
+        }
+    }
+}
+
+impl From<RecordKind> for engine::subject::RecordKind {
+    fn from(kind: RecordKind) -> Self {
+        match kind {
+            RecordKind::Document => Self::Document,
+            RecordKind::Note => Self::Note,
+            RecordKind::Contact => Self::Contact,
+            RecordKind::Account => Self::Account,
+            RecordKind::Integration => Self::Integration,
+            RecordKind::Asset => Self::Asset,
+            RecordKind::WorkItem => Self::WorkItem,
+        }
+    }
+}
+
+/// What a person may do in their tenant, from most to least power.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Starts organization offboarding, places and lifts legal holds, sets retention.
+    Owner,
+    /// Manages blueprints, users and teams.
+    Admin,
+    /// Starts and runs cases.
+    Manager,
+    /// Completes tasks assigned to them or their team.
+    Member,
+    /// Reads everything, writes nothing.
+    Auditor,
+}
+
+impl From<engine::tenant::Role> for Role {
+    fn from(role: engine::tenant::Role) -> Self {
+        use engine::tenant::Role as R;
+        match role {
+            R::Owner => Self::Owner,
+            R::Admin => Self::Admin,
+            R::Manager => Self::Manager,
+            R::Member => Self::Member,
+            R::Auditor => Self::Auditor,
+        }
+    }
+}
+
+impl From<Role> for engine::tenant::Role {
+    fn from(role: Role) -> Self {
+        match role {
+            Role::Owner => Self::Owner,
+            Role::Admin => Self::Admin,
+            Role::Manager => Self::Manager,
+            Role::Member => Self::Member,
+            Role::Auditor => Self::Auditor,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseStatus {
+    /// Started; no task finished yet.
+    Open,
+    InProgress,
+    /// Every task is done or waived; waiting for the approver to close it.
+    Review,
+    /// Final. Carries a resolution and never changes again.
+    Done,
+}
+
+impl From<engine::case::CaseStatus> for CaseStatus {
+    fn from(status: engine::case::CaseStatus) -> Self {
+        use engine::case::CaseStatus as S;
+        match status {
+            S::Open => Self::Open,
+            S::InProgress => Self::InProgress,
+            S::Review => Self::Review,
+            S::Done => Self::Done,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Resolution {
+    Completed,
+    Cancelled,
+}
+
+impl From<engine::case::Resolution> for Resolution {
+    fn from(resolution: engine::case::Resolution) -> Self {
+        use engine::case::Resolution as R;
+        match resolution {
+            R::Completed => Self::Completed,
+            R::Cancelled => Self::Cancelled,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskStatus {
+    Open,
+    Done,
+    Waived,
+}
+
+impl From<engine::case::TaskStatus> for TaskStatus {
+    fn from(status: engine::case::TaskStatus) -> Self {
+        use engine::case::TaskStatus as S;
+        match status {
+            S::Open => Self::Open,
+            S::Done => Self::Done,
+            S::Waived => Self::Waived,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingStatus {
+    Open,
+    /// The check no longer fires.
+    Resolved,
+    /// Accepted by an authorized person, with a reason.
+    Waived,
+}
+
+impl From<engine::case::FindingStatus> for FindingStatus {
+    fn from(status: engine::case::FindingStatus) -> Self {
+        use engine::case::FindingStatus as S;
+        match status {
+            S::Open => Self::Open,
+            S::Resolved => Self::Resolved,
+            S::Waived => Self::Waived,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskKind {
+    Manual,
+    Checklist,
+    Form,
+    Approval,
+    Action,
+}
+
+impl From<engine::blueprint::TaskKind> for TaskKind {
+    fn from(kind: engine::blueprint::TaskKind) -> Self {
+        use engine::blueprint::TaskKind as K;
+        match kind {
+            K::Manual => Self::Manual,
+            K::Checklist => Self::Checklist,
+            K::Form => Self::Form,
+            K::Approval => Self::Approval,
+            K::Action => Self::Action,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Stops its stage until resolved or waived with a reason.
+    Blocker,
+    Warning,
+}
+
+impl From<engine::blueprint::Severity> for Severity {
+    fn from(severity: engine::blueprint::Severity) -> Self {
+        use engine::blueprint::Severity as S;
+        match severity {
+            S::Blocker => Self::Blocker,
+            S::Warning => Self::Warning,
+        }
+    }
+}
+
+/// A person found from the case or the subject.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OwnerRole {
+    /// The person who owns the case.
+    CaseOwner,
+    /// The subject's `manager` attribute.
+    LineManager,
+    /// The subject's `account_manager` attribute.
+    AccountManager,
+}
+
+impl From<engine::blueprint::OwnerRole> for OwnerRole {
+    fn from(role: engine::blueprint::OwnerRole) -> Self {
+        use engine::blueprint::OwnerRole as R;
+        match role {
+            R::CaseOwner => Self::CaseOwner,
+            R::LineManager => Self::LineManager,
+            R::AccountManager => Self::AccountManager,
+        }
+    }
+}
+
+/// Who owns a task: `{"team": "<slug>"}` or `{"role": "<owner role>"}`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskOwner {
+    Team(String),
+    Role(OwnerRole),
+}
+
+impl From<engine::blueprint::Owner> for TaskOwner {
+    fn from(owner: engine::blueprint::Owner) -> Self {
+        use engine::blueprint::Owner as O;
+        match owner {
+            O::Team(team) => Self::Team(team.to_string()),
+            O::Role(role) => Self::Role(role.into()),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Tenant {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+}
+
+impl From<engine::tenant::Tenant> for Tenant {
+    fn from(tenant: engine::tenant::Tenant) -> Self {
+        let engine::tenant::Tenant { id, slug, name } = tenant;
+        Self {
+            id: id.0,
+            slug: slug.to_string(),
+            name: name.to_string(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct User {
+    pub tenant_id: Uuid,
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+}
+
+impl From<engine::tenant::User> for User {
+    fn from(user: engine::tenant::User) -> Self {
+        let engine::tenant::User {
+            tenant_id,
+            id,
+            email,
+            name,
+            role,
+        } = user;
+        Self {
+            tenant_id: tenant_id.0,
+            id: id.0,
+            email: email.to_string(),
+            name: name.to_string(),
+            role: role.into(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Team {
+    pub slug: String,
+    pub name: String,
+    /// User ids.
+    pub members: Vec<Uuid>,
+}
+
+impl From<engine::tenant::Team> for Team {
+    fn from(team: engine::tenant::Team) -> Self {
+        let engine::tenant::Team {
+            slug,
+            name,
+            members,
+        } = team;
+        Self {
+            slug: slug.to_string(),
+            name: name.to_string(),
+            members: members.into_iter().map(|id| id.0).collect(),
+        }
+    }
+}
+
+/// A credential for automation: it acts as its user, with a role no stronger than theirs.
+#[derive(Serialize, ToSchema)]
+pub struct ApiToken {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub user_id: Uuid,
+    pub name: String,
+    pub role: Role,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub revoked_at: Option<Timestamp>,
+}
+
+impl From<engine::tenant::ApiToken> for ApiToken {
+    fn from(token: engine::tenant::ApiToken) -> Self {
+        let engine::tenant::ApiToken {
+            id,
+            tenant_id,
+            user_id,
+            name,
+            role,
+            created_at,
+            revoked_at,
+        } = token;
+        Self {
+            id: id.0,
+            tenant_id: tenant_id.0,
+            user_id: user_id.0,
+            name: name.to_string(),
+            role: role.into(),
+            created_at,
+            revoked_at,
+        }
+    }
+}
+
+/// A token as issued: the secret is shown this once and never stored.
+#[derive(Serialize, ToSchema)]
+pub struct IssuedToken {
+    pub token: ApiToken,
+    /// Send it as `Authorization: Bearer <secret>`.
+    pub secret: String,
+}
+
+impl From<app::IssuedToken> for IssuedToken {
+    fn from(issued: app::IssuedToken) -> Self {
+        let app::IssuedToken { token, secret } = issued;
+        Self {
+            token: token.into(),
+            secret,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Revoked {
+    /// The token's id.
+    pub revoked: Uuid,
+}
+
+/// What is being offboarded.
+#[derive(Serialize, ToSchema)]
+pub struct Subject {
+    pub tenant_id: Uuid,
+    pub id: Uuid,
+    pub key: String,
+    pub kind: SubjectKind,
+    pub name: String,
+    /// The client a product belongs to.
+    pub parent_id: Option<Uuid>,
+    pub state: SubjectState,
+    pub attributes: BTreeMap<String, String>,
+}
+
+impl From<engine::subject::Subject> for Subject {
+    fn from(subject: engine::subject::Subject) -> Self {
+        let engine::subject::Subject {
+            tenant_id,
+            id,
+            key,
+            kind,
+            name,
+            parent_id,
+            state,
+            attributes,
+        } = subject;
+        Self {
+            tenant_id: tenant_id.0,
+            id: id.0,
+            key: key.to_string(),
+            kind: kind.into(),
+            name: name.to_string(),
+            parent_id: parent_id.map(|id| id.0),
+            state: state.into(),
+            attributes: attributes
+                .iter()
+                .map(|(name, value)| (name.to_owned(), value.to_owned()))
+                .collect(),
+        }
+    }
+}
+
+/// One record of a subject.
+#[derive(Serialize, ToSchema)]
+pub struct Record {
+    pub id: Uuid,
+    pub subject_id: Uuid,
+    /// 1, 2, 3, … per subject: how people name a record.
+    pub number: i64,
+    pub kind: RecordKind,
+    pub fields: BTreeMap<String, String>,
+}
+
+impl From<engine::subject::Record> for Record {
+    fn from(record: engine::subject::Record) -> Self {
+        let engine::subject::Record {
+            id,
+            subject_id,
+            number,
+            kind,
+            fields,
+        } = record;
+        Self {
+            id: id.0,
+            subject_id: subject_id.0,
+            number,
+            kind: kind.into(),
+            fields: fields
+                .iter()
+                .map(|(name, value)| (name.to_owned(), value.to_owned()))
+                .collect(),
+        }
+    }
+}
+
+/// A subject with its records and its parent.
+#[derive(Serialize, ToSchema)]
+pub struct SubjectDetail {
+    pub subject: Subject,
+    pub parent: Option<Subject>,
+    pub records: Vec<Record>,
+    /// The number of the subject's case that is not done, if any.
+    pub open_case: Option<i64>,
+}
+
+impl SubjectDetail {
+    /// From the parts of the app's subject view, which `app` does not export by name.
+    pub fn new(
+        subject: engine::subject::Subject,
+        parent: Option<engine::subject::Subject>,
+        records: Vec<engine::subject::Record>,
+        open_case: Option<i64>,
+    ) -> Self {
+        Self {
+            subject: subject.into(),
+            parent: parent.map(Subject::from),
+            records: list(records),
+            open_case,
+        }
+    }
+}
+
+/// A line of the blueprint listing.
+#[derive(Serialize, ToSchema)]
+pub struct BlueprintInfo {
+    pub id: String,
+    pub version: u32,
+    pub title: String,
+    /// The subject kind it offboards.
+    pub scope: String,
+    /// The condition that picks it for a subject, as written.
+    pub applies_when: Option<String>,
+    /// `built-in` or `tenant`.
+    pub origin: String,
+}
+
+impl From<app::BlueprintInfo> for BlueprintInfo {
+    fn from(info: app::BlueprintInfo) -> Self {
+        let app::BlueprintInfo {
+            id,
+            version,
+            title,
+            scope,
+            applies_when,
+            origin,
+        } = info;
+        Self {
+            id,
+            version,
+            title,
+            scope,
+            applies_when,
+            origin: origin.to_owned(),
+        }
+    }
+}
+
+/// A blueprint's latest version with its YAML.
+#[derive(Serialize, ToSchema)]
+pub struct BlueprintSource {
+    pub blueprint: BlueprintInfo,
+    pub source: String,
+}
+
+/// One problem found in a blueprint file.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Diagnostic {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl From<engine::blueprint::Diagnostic> for Diagnostic {
+    fn from(diagnostic: engine::blueprint::Diagnostic) -> Self {
+        let engine::blueprint::Diagnostic {
+            line,
+            column,
+            message,
+        } = diagnostic;
+        Self {
+            line,
+            column,
+            message,
+        }
+    }
+}
+
+/// The outcome of a lint: `id` and `version` only when the blueprint is sound.
+#[derive(Serialize, ToSchema)]
+pub struct LintReport {
+    pub ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<u32>,
+    /// Every problem, each with its line and column.
+    pub problems: Vec<Diagnostic>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StagePlan {
+    pub id: String,
+    pub title: String,
+    /// The stages that must be finished first.
+    pub after: Vec<String>,
+}
+
+impl From<engine::plan::StagePlan> for StagePlan {
+    fn from(stage: engine::plan::StagePlan) -> Self {
+        let engine::plan::StagePlan { id, title, after } = stage;
+        Self {
+            id: id.to_string(),
+            title,
+            after: names(after),
+        }
+    }
+}
+
+/// A check that fires for a subject.
+#[derive(Serialize, ToSchema)]
+pub struct Finding {
+    pub check_id: String,
+    /// The stage it gates.
+    pub stage: String,
+    pub severity: Severity,
+    pub message: String,
+}
+
+impl From<engine::plan::Finding> for Finding {
+    fn from(finding: engine::plan::Finding) -> Self {
+        let engine::plan::Finding {
+            check_id,
+            stage,
+            severity,
+            message,
+        } = finding;
+        Self {
+            check_id: check_id.to_string(),
+            stage: stage.to_string(),
+            severity: severity.into(),
+            message,
+        }
+    }
+}
+
+/// One task the case would get.
+#[derive(Serialize, ToSchema)]
+pub struct PlannedTask {
+    pub id: String,
+    pub stage: String,
+    pub title: String,
+    pub description: String,
+    pub kind: TaskKind,
+    pub action: Option<String>,
+    pub checklist: Vec<String>,
+    pub owner: TaskOwner,
+    /// The owner as a person reads it: `team it`, or the email behind a role.
+    pub owner_label: String,
+    pub depends_on: Vec<String>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub due_at: Option<Timestamp>,
+    pub evidence_required: bool,
+}
+
+impl From<engine::plan::PlannedTask> for PlannedTask {
+    fn from(task: engine::plan::PlannedTask) -> Self {
+        let engine::plan::PlannedTask {
+            id,
+            stage,
+            title,
+            description,
+            kind,
+            action,
+            checklist,
+            owner,
+            owner_label,
+            depends_on,
+            due_at,
+            evidence_required,
+        } = task;
+        Self {
+            id: id.to_string(),
+            stage: stage.to_string(),
+            title,
+            description,
+            kind: kind.into(),
+            action,
+            checklist,
+            owner: owner.into(),
+            owner_label,
+            depends_on: names(depends_on),
+            due_at,
+            evidence_required,
+        }
+    }
+}
+
+/// A task the blueprint has that this subject does not get, and why.
+#[derive(Serialize, ToSchema)]
+pub struct SkippedTask {
+    pub id: String,
+    pub stage: String,
+    /// The task's condition, which is false for this subject.
+    pub when: String,
+}
+
+impl From<engine::plan::SkippedTask> for SkippedTask {
+    fn from(task: engine::plan::SkippedTask) -> Self {
+        let engine::plan::SkippedTask { id, stage, when } = task;
+        Self {
+            id: id.to_string(),
+            stage: stage.to_string(),
+            when,
+        }
+    }
+}
+
+/// The dry run of a blueprint for one subject.
+#[derive(Serialize, ToSchema)]
+pub struct Plan {
+    pub blueprint_id: String,
+    pub blueprint_version: u32,
+    #[schema(value_type = String, format = Date)]
+    pub exit_date: Date,
+    /// The IANA time zone due dates are computed in.
+    pub time_zone: String,
+    pub stages: Vec<StagePlan>,
+    pub tasks: Vec<PlannedTask>,
+    pub skipped: Vec<SkippedTask>,
+    pub findings: Vec<Finding>,
+}
+
+impl From<engine::plan::Plan> for Plan {
+    fn from(plan: engine::plan::Plan) -> Self {
+        let engine::plan::Plan {
+            blueprint_id,
+            blueprint_version,
+            exit_date,
+            time_zone,
+            stages,
+            tasks,
+            skipped,
+            findings,
+        } = plan;
+        Self {
+            blueprint_id: blueprint_id.to_string(),
+            blueprint_version,
+            exit_date,
+            time_zone,
+            stages: list(stages),
+            tasks: list(tasks),
+            skipped: list(skipped),
+            findings: list(findings),
+        }
+    }
+}
+
+/// One subject's offboarding run.
+#[derive(Serialize, ToSchema)]
+pub struct Case {
+    pub tenant_id: Uuid,
+    pub id: Uuid,
+    /// Per-tenant number people use: case 12.
+    pub number: i64,
+    pub subject_id: Uuid,
+    pub blueprint_id: String,
+    pub blueprint_version: u32,
+    /// The organization case this one was fanned out from.
+    pub parent_id: Option<Uuid>,
+    pub owner_id: Uuid,
+    #[schema(value_type = String, format = Date)]
+    pub exit_date: Date,
+    pub status: CaseStatus,
+    pub resolution: Option<Resolution>,
+    /// The word the approver types to close the case.
+    pub confirmation_word: String,
+    pub stages: Vec<StagePlan>,
+    #[schema(value_type = String, format = DateTime)]
+    pub opened_at: Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub closed_at: Option<Timestamp>,
+    pub closed_by: Option<Uuid>,
+    pub close_reason: Option<String>,
+}
+
+impl From<engine::case::Case> for Case {
+    fn from(case: engine::case::Case) -> Self {
+        let engine::case::Case {
+            tenant_id,
+            id,
+            number,
+            subject_id,
+            blueprint_id,
+            blueprint_version,
+            parent_id,
+            owner_id,
+            exit_date,
+            status,
+            resolution,
+            confirmation_word,
+            stages,
+            opened_at,
+            closed_at,
+            closed_by,
+            close_reason,
+        } = case;
+        Self {
+            tenant_id: tenant_id.0,
+            id: id.0,
+            number,
+            subject_id: subject_id.0,
+            blueprint_id: blueprint_id.to_string(),
+            blueprint_version,
+            parent_id: parent_id.map(|id| id.0),
+            owner_id: owner_id.0,
+            exit_date,
+            status: status.into(),
+            resolution: resolution.map(Resolution::from),
+            confirmation_word,
+            stages: list(stages),
+            opened_at,
+            closed_at,
+            closed_by: closed_by.map(|id| id.0),
+            close_reason,
+        }
+    }
+}
+
+/// A task of a case.
+#[derive(Serialize, ToSchema)]
+pub struct Task {
+    pub case_id: Uuid,
+    pub id: String,
+    pub stage: String,
+    pub position: i64,
+    pub title: String,
+    pub description: String,
+    pub kind: TaskKind,
+    pub action: Option<String>,
+    pub checklist: Vec<String>,
+    pub owner: TaskOwner,
+    /// The owner as a person reads it: `team it`, or the email behind a role.
+    pub owner_label: String,
+    /// A user id.
+    pub assignee: Option<Uuid>,
+    pub depends_on: Vec<String>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub due_at: Option<Timestamp>,
+    pub evidence_required: bool,
+    pub status: TaskStatus,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub closed_at: Option<Timestamp>,
+    pub closed_by: Option<Uuid>,
+    pub note: Option<String>,
+    pub waive_reason: Option<String>,
+}
+
+impl From<engine::case::Task> for Task {
+    fn from(task: engine::case::Task) -> Self {
+        let engine::case::Task {
+            case_id,
+            id,
+            stage,
+            position,
+            title,
+            description,
+            kind,
+            action,
+            checklist,
+            owner,
+            owner_label,
+            assignee,
+            depends_on,
+            due_at,
+            evidence_required,
+            status,
+            closed_at,
+            closed_by,
+            note,
+            waive_reason,
+        } = task;
+        Self {
+            case_id: case_id.0,
+            id: id.to_string(),
+            stage: stage.to_string(),
+            position,
+            title,
+            description,
+            kind: kind.into(),
+            action,
+            checklist,
+            owner: owner.into(),
+            owner_label,
+            assignee: assignee.map(|id| id.0),
+            depends_on: names(depends_on),
+            due_at,
+            evidence_required,
+            status: status.into(),
+            closed_at,
+            closed_by: closed_by.map(|id| id.0),
+            note,
+            waive_reason,
+        }
+    }
+}
+
+/// A task with the case it belongs to.
+#[derive(Serialize, ToSchema)]
+pub struct CaseTask {
+    pub case_number: i64,
+    pub subject_key: String,
+    #[serde(flatten)]
+    pub task: Task,
+}
+
+impl From<store::TaskRow> for CaseTask {
+    fn from(row: store::TaskRow) -> Self {
+        let store::TaskRow {
+            case_number,
+            subject_key,
+            task,
+        } = row;
+        Self {
+            case_number,
+            subject_key: subject_key.to_string(),
+            task: task.into(),
+        }
+    }
+}
+
+/// A check result kept on a case.
+#[derive(Serialize, ToSchema)]
+pub struct CaseFinding {
+    pub case_id: Uuid,
+    pub finding: Finding,
+    pub status: FindingStatus,
+    pub waived_by: Option<Uuid>,
+    pub waive_reason: Option<String>,
+}
+
+impl From<engine::case::CaseFinding> for CaseFinding {
+    fn from(finding: engine::case::CaseFinding) -> Self {
+        let engine::case::CaseFinding {
+            case_id,
+            finding,
+            status,
+            waived_by,
+            waive_reason,
+        } = finding;
+        Self {
+            case_id: case_id.0,
+            finding: finding.into(),
+            status: status.into(),
+            waived_by: waived_by.map(|id| id.0),
+            waive_reason,
+        }
+    }
+}
+
+/// A file attached to a task as evidence (its content stays on the server).
+#[derive(Serialize, ToSchema)]
+pub struct Evidence {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub case_id: Uuid,
+    pub task_id: String,
+    pub file_name: String,
+    /// In bytes.
+    pub size: i64,
+    /// The SHA-256 of the content, in hex.
+    pub sha256: String,
+    pub added_by: Uuid,
+    #[schema(value_type = String, format = DateTime)]
+    pub added_at: Timestamp,
+}
+
+impl From<store::EvidenceMeta> for Evidence {
+    fn from(evidence: store::EvidenceMeta) -> Self {
+        let store::EvidenceMeta {
+            id,
+            tenant_id,
+            case_id,
+            task_id,
+            file_name,
+            size,
+            sha256,
+            added_by,
+            added_at,
+        } = evidence;
+        Self {
+            id: id.0,
+            tenant_id: tenant_id.0,
+            case_id: case_id.0,
+            task_id: task_id.to_string(),
+            file_name,
+            size,
+            sha256: engine::audit::to_hex(&sha256),
+            added_by: added_by.0,
+            added_at,
+        }
+    }
+}
+
+/// One line of a case listing.
+#[derive(Serialize, ToSchema)]
+pub struct CaseSummary {
+    pub number: i64,
+    pub id: Uuid,
+    pub subject_key: String,
+    pub subject_name: String,
+    pub subject_kind: SubjectKind,
+    pub blueprint_id: String,
+    pub blueprint_version: u32,
+    pub status: CaseStatus,
+    pub resolution: Option<Resolution>,
+    #[schema(value_type = String, format = Date)]
+    pub exit_date: Date,
+    pub owner_id: Uuid,
+    pub tasks_total: i64,
+    pub tasks_closed: i64,
+    #[schema(value_type = String, format = DateTime)]
+    pub opened_at: Timestamp,
+}
+
+impl From<store::CaseSummary> for CaseSummary {
+    fn from(summary: store::CaseSummary) -> Self {
+        let store::CaseSummary {
+            number,
+            id,
+            subject_key,
+            subject_name,
+            subject_kind,
+            blueprint_id,
+            blueprint_version,
+            status,
+            resolution,
+            exit_date,
+            owner_id,
+            tasks_total,
+            tasks_closed,
+            opened_at,
+        } = summary;
+        Self {
+            number,
+            id: id.0,
+            subject_key: subject_key.to_string(),
+            subject_name,
+            subject_kind: subject_kind.into(),
+            blueprint_id: blueprint_id.to_string(),
+            blueprint_version,
+            status: status.into(),
+            resolution: resolution.map(Resolution::from),
+            exit_date,
+            owner_id: owner_id.0,
+            tasks_total,
+            tasks_closed,
+            opened_at,
+        }
+    }
+}
+
+/// A case as people look at it: the case, its tasks and findings, and what they refer to.
+#[derive(Serialize, ToSchema)]
+pub struct CaseDetail {
+    pub case: Case,
+    pub tasks: Vec<Task>,
+    pub findings: Vec<CaseFinding>,
+    pub subject: Subject,
+    pub owner: Option<User>,
+    /// The first stage with open tasks.
+    pub current_stage: Option<String>,
+    /// The cases an organization case fanned out.
+    pub children: Vec<CaseSummary>,
+    pub evidence: Vec<Evidence>,
+}
+
+impl From<app::CaseView> for CaseDetail {
+    fn from(view: app::CaseView) -> Self {
+        let app::CaseView {
+            file:
+                engine::case::CaseFile {
+                    case,
+                    tasks,
+                    findings,
+                },
+            subject,
+            owner,
+            current_stage,
+            children,
+            evidence,
+        } = view;
+        Self {
+            case: case.into(),
+            tasks: list(tasks),
+            findings: list(findings),
+            subject: subject.into(),
+            owner: owner.map(User::from),
+            current_stage,
+            children: list(children),
+            evidence: list(evidence),
+        }
+    }
+}
+
+/// A case as started.
+#[derive(Serialize, ToSchema)]
+pub struct StartedCase {
+    pub number: i64,
+    pub blueprint_id: String,
+    pub blueprint_version: u32,
+    /// How many tasks it got.
+    pub tasks: usize,
+    /// Child cases opened by an organization case.
+    pub children: Vec<i64>,
+}
+
+impl From<app::StartedCase> for StartedCase {
+    fn from(started: app::StartedCase) -> Self {
+        let app::StartedCase {
+            number,
+            blueprint_id,
+            blueprint_version,
+            tasks,
+            children,
+        } = started;
+        Self {
+            number,
+            blueprint_id,
+            blueprint_version,
+            tasks,
+            children,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Waived {
+    /// The check whose finding was waived.
+    pub waived: String,
+}
+
+/// An event of the audit chain.
+#[derive(Serialize, ToSchema)]
+pub struct AuditEvent {
+    pub tenant_id: Uuid,
+    /// 1, 2, 3, … per tenant, without gaps.
+    pub seq: i64,
+    /// Microseconds since the Unix epoch, UTC.
+    pub at_us: i64,
+    /// `user:<id>` or `system`.
+    pub actor: String,
+    /// What happened, such as `task.completed`.
+    pub action: String,
+    pub target_kind: String,
+    pub target_id: String,
+    /// JSON with the summary, the reason and what changed; null once erased by a purge.
+    pub payload: Option<String>,
+    /// The SHA-256 of the payload, in hex; the chain covers this rather than the payload.
+    pub payload_digest: String,
+    /// The event's chain hash, in hex.
+    pub hash: String,
+}
+
+impl From<engine::audit::AuditEvent> for AuditEvent {
+    fn from(event: engine::audit::AuditEvent) -> Self {
+        let engine::audit::AuditEvent {
+            tenant_id,
+            seq,
+            at_us,
+            actor,
+            action,
+            target_kind,
+            target_id,
+            payload,
+            payload_digest,
+            hash,
+        } = event;
+        Self {
+            tenant_id: tenant_id.0,
+            seq,
+            at_us,
+            actor,
+            action,
+            target_kind,
+            target_id,
+            payload,
+            payload_digest: engine::audit::to_hex(&payload_digest),
+            hash: engine::audit::to_hex(&hash),
+        }
+    }
+}
+
+/// The outcome of verifying the audit chain: how many events when intact, the first broken
+/// link when not.
+#[derive(Serialize, ToSchema)]
+pub struct AuditVerification {
+    pub intact: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub broken: Option<String>,
+}
+
+/// Who is signed in, and the CSRF token their cookie-authenticated writes must send.
+#[derive(Serialize, ToSchema)]
+pub struct SignedIn {
+    pub user: User,
+    pub tenant: Tenant,
+    /// Send it in the `x-csrf-token` header with every request that is not GET, HEAD or OPTIONS.
+    pub csrf_token: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub expires_at: Timestamp,
+}
+
+/// Who is calling.
+#[derive(Serialize, ToSchema)]
+pub struct Me {
+    pub user: User,
+    pub tenant: Tenant,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PasswordChanged {
+    /// How many other sessions of the user were signed out.
+    pub other_sessions_revoked: u64,
+}

@@ -1,0 +1,346 @@
+//! The OpenAPI document and the Swagger UI, fetched from a server spawned on a random port and
+//! checked against what the server actually answers.
+
+use std::collections::BTreeSet;
+
+use app::App;
+use reqwest::{Client, Method, StatusCode};
+use serde_json::Value;
+use store::sqlite::SqliteStore;
+
+/// Every operation the server serves besides the document and the Swagger UI: the surface
+/// clients rely on. A route added or removed must show here too.
+const OPERATIONS: &[(&str, &str)] = &[
+    ("get", "/healthz"),
+    ("get", "/readyz"),
+    ("get", "/metrics"),
+    ("get", "/api/v1/subjects"),
+    ("post", "/api/v1/subjects"),
+    ("get", "/api/v1/subjects/{key}"),
+    ("post", "/api/v1/subjects/{key}/records"),
+    ("patch", "/api/v1/subjects/{key}/records/{number}"),
+    ("get", "/api/v1/blueprints"),
+    ("post", "/api/v1/blueprints"),
+    ("post", "/api/v1/blueprints/lint"),
+    ("get", "/api/v1/blueprints/{id}"),
+    ("post", "/api/v1/blueprints/{id}/plan"),
+    ("get", "/api/v1/cases"),
+    ("post", "/api/v1/cases"),
+    ("get", "/api/v1/cases/{number}"),
+    ("post", "/api/v1/cases/{number}/precheck"),
+    ("post", "/api/v1/cases/{number}/close"),
+    ("post", "/api/v1/cases/{number}/cancel"),
+    ("post", "/api/v1/cases/{number}/findings/{check}/waive"),
+    ("post", "/api/v1/cases/{number}/tasks/{task}/complete"),
+    ("post", "/api/v1/cases/{number}/tasks/{task}/assign"),
+    ("post", "/api/v1/cases/{number}/tasks/{task}/waive"),
+    ("get", "/api/v1/tasks/mine"),
+    ("get", "/api/v1/audit"),
+    ("get", "/api/v1/audit/verify"),
+    ("get", "/api/v1/users"),
+    ("post", "/api/v1/users"),
+    ("get", "/api/v1/teams"),
+    ("get", "/api/v1/tokens"),
+    ("post", "/api/v1/tokens"),
+    ("delete", "/api/v1/tokens/{id}"),
+    ("post", "/api/v1/session"),
+    ("delete", "/api/v1/session"),
+    ("get", "/api/v1/me"),
+    ("post", "/api/v1/me/password"),
+];
+
+const METHODS: &[&str] = &[
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+/// POSTs whose responses carry a secret, which the idempotency layer never stores.
+const NOT_IDEMPOTENT: &[&str] = &["/api/v1/session", "/api/v1/tokens"];
+
+struct Server {
+    base: String,
+    client: Client,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("exeunt.db"), true)
+            .await
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(exeunt_server::serve(
+            App::system(store),
+            exeunt_server::ServerOptions::default(),
+            listener,
+            std::future::pending(),
+        ));
+        Self {
+            base,
+            client: Client::new(),
+            _dir: dir,
+        }
+    }
+
+    async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The document, fetched without credentials.
+    async fn document(&self) -> Value {
+        let response = self.get("/api/v1/openapi.json").await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.unwrap()
+    }
+}
+
+/// Every (method, path, operation) of the document.
+fn operations(document: &Value) -> Vec<(String, String, Value)> {
+    let mut found = Vec::new();
+    for (path, item) in document["paths"].as_object().expect("paths") {
+        for method in METHODS {
+            if let Some(operation) = item.get(*method) {
+                found.push((method.to_string(), path.clone(), operation.clone()));
+            }
+        }
+    }
+    found
+}
+
+/// A path template with each `{parameter}` filled in.
+fn concrete(template: &str) -> String {
+    let mut path = String::new();
+    let mut in_parameter = false;
+    for c in template.chars() {
+        match c {
+            '{' => {
+                in_parameter = true;
+                path.push('1');
+            }
+            '}' => in_parameter = false,
+            _ if !in_parameter => path.push(c),
+            _ => {}
+        }
+    }
+    path
+}
+
+fn parameters_in<'a>(operation: &'a Value, place: &'a str) -> impl Iterator<Item = &'a Value> {
+    operation["parameters"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(move |p| p["in"] == place)
+}
+
+/// A response, following its `$ref` into the document's reusable responses.
+fn resolve<'a>(document: &'a Value, response: &'a Value) -> &'a Value {
+    match response["$ref"].as_str() {
+        Some(reference) => {
+            let name = reference
+                .strip_prefix("#/components/responses/")
+                .unwrap_or_else(|| panic!("{reference} is not a reusable response"));
+            &document["components"]["responses"][name]
+        }
+        None => response,
+    }
+}
+
+#[tokio::test]
+async fn the_document_lists_every_route_with_what_it_can_answer() {
+    let server = Server::start().await;
+    let document = server.document().await;
+    assert!(
+        document["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.1")),
+        "{}",
+        document["openapi"]
+    );
+
+    let documented: BTreeSet<(String, String)> = operations(&document)
+        .into_iter()
+        .map(|(method, path, _)| (method, path))
+        .collect();
+    let served: BTreeSet<(String, String)> = OPERATIONS
+        .iter()
+        .map(|(method, path)| (method.to_string(), path.to_string()))
+        .collect();
+    assert_eq!(documented, served);
+
+    for (method, path, operation) in operations(&document) {
+        let what = format!("{method} {path}");
+        let secured = operation["security"]
+            .as_array()
+            .is_some_and(|s| !s.is_empty());
+        let responses = operation["responses"].as_object().expect("responses");
+        let mut needed = Vec::new();
+        if secured {
+            needed.push("401");
+            if method != "get" {
+                // Role refusals, and a cookie write without the CSRF header.
+                needed.push("403");
+            }
+        }
+        if operation.get("requestBody").is_some() {
+            needed.extend(["400", "413", "415", "422"]);
+        }
+        if parameters_in(&operation, "path").next().is_some() {
+            needed.push("404");
+        }
+        if parameters_in(&operation, "query").next().is_some() {
+            needed.extend(["400", "422"]);
+        }
+        for status in needed {
+            assert!(
+                responses.contains_key(status),
+                "{what} documents no {status}"
+            );
+        }
+        for (status, response) in responses {
+            if status.starts_with('4') || status.starts_with('5') {
+                let problem = &resolve(&document, response)["content"]["application/problem+json"];
+                assert_eq!(
+                    problem["schema"]["$ref"], "#/components/schemas/Problem",
+                    "{what} {status} is not a problem document"
+                );
+            }
+        }
+        let idempotent = method == "post" && !NOT_IDEMPOTENT.contains(&path.as_str());
+        assert_eq!(
+            parameters_in(&operation, "header").any(|p| p["name"] == "Idempotency-Key"),
+            idempotent,
+            "{what}: Idempotency-Key"
+        );
+
+        // The route exists as documented, and asks for credentials exactly when the document
+        // says it does.
+        let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+        let response = server
+            .client
+            .request(method, format!("{}{}", server.base, concrete(&path)))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        if secured {
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{what}");
+        } else {
+            assert!(
+                !matches!(
+                    status,
+                    StatusCode::UNAUTHORIZED
+                        | StatusCode::NOT_FOUND
+                        | StatusCode::METHOD_NOT_ALLOWED
+                ),
+                "{what}: {status}"
+            );
+        }
+    }
+
+    let schemes = &document["components"]["securitySchemes"];
+    assert_eq!(schemes["token"]["type"], "http");
+    assert_eq!(schemes["token"]["scheme"], "bearer");
+    assert_eq!(
+        (&schemes["session"]["in"], &schemes["session"]["name"]),
+        (
+            &Value::from("cookie"),
+            &Value::from(exeunt_server::SESSION_COOKIE)
+        )
+    );
+    assert_eq!(
+        (&schemes["csrf"]["in"], &schemes["csrf"]["name"]),
+        (
+            &Value::from("header"),
+            &Value::from(exeunt_server::CSRF_HEADER)
+        )
+    );
+
+    let problem = &document["components"]["schemas"]["Problem"];
+    let properties: BTreeSet<&str> = problem["properties"]
+        .as_object()
+        .expect("Problem has properties")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        properties,
+        BTreeSet::from(["type", "title", "status", "detail", "field", "errors"])
+    );
+    let required: BTreeSet<&str> = problem["required"]
+        .as_array()
+        .expect("Problem has required properties")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(
+        required,
+        BTreeSet::from(["type", "title", "status", "detail"])
+    );
+}
+
+/// The document is valid OpenAPI 3.1 by an independent validator, `openapi-spec-validator`
+/// (Python), which also resolves every `$ref`.
+#[tokio::test]
+async fn the_document_is_valid_openapi() {
+    const TEST: &str = "the_document_is_valid_openapi";
+    let available = tokio::process::Command::new("python3")
+        .args(["-c", "import openapi_spec_validator"])
+        .output()
+        .await
+        .is_ok_and(|output| output.status.success());
+    if !available {
+        testkit::missing_service::<()>(
+            TEST,
+            "python3 with openapi-spec-validator (pip install openapi-spec-validator)",
+        );
+        return;
+    }
+    let server = Server::start().await;
+    let document = server.document().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("openapi.json");
+    std::fs::write(&file, serde_json::to_vec_pretty(&document).unwrap()).unwrap();
+    let output = tokio::process::Command::new("python3")
+        .args(["-m", "openapi_spec_validator", "--schema", "3.1"])
+        .arg(&file)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[tokio::test]
+async fn the_swagger_ui_shows_the_document() {
+    let server = Server::start().await;
+    let response = server.get("/api/docs").await;
+    assert_eq!(response.status(), StatusCode::OK, "{}", response.url());
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(content_type.starts_with("text/html"), "{content_type}");
+    let page = response.text().await.unwrap();
+    assert!(page.contains("swagger-ui"), "{page}");
+
+    let initializer = server
+        .get("/api/docs/swagger-initializer.js")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        initializer.contains("/api/v1/openapi.json"),
+        "{initializer}"
+    );
+}

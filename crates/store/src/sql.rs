@@ -1,0 +1,151 @@
+//! What the two backends have in common: run a statement with bound values and read the rows
+//! it returns. The queries are written once against [`Conn`] and [`Row`]; `sqlite.rs` and
+//! `postgres.rs` each implement the two traits on their driver.
+
+use std::future::Future;
+
+use uuid::Uuid;
+
+use crate::{Result, StoreError};
+
+/// A value bound to a numbered placeholder (`$1`). A null keeps its type, because PostgreSQL
+/// infers a parameter's type from the value bound to it.
+#[derive(Clone, Copy, Debug)]
+pub enum Arg<'a> {
+    Int(Option<i64>),
+    Bool(bool),
+    Text(Option<&'a str>),
+    Bytes(Option<&'a [u8]>),
+    Uuid(Option<Uuid>),
+}
+
+impl From<i64> for Arg<'_> {
+    fn from(v: i64) -> Self {
+        Arg::Int(Some(v))
+    }
+}
+
+impl From<Option<i64>> for Arg<'_> {
+    fn from(v: Option<i64>) -> Self {
+        Arg::Int(v)
+    }
+}
+
+impl From<bool> for Arg<'_> {
+    fn from(v: bool) -> Self {
+        Arg::Bool(v)
+    }
+}
+
+impl<'a> From<&'a str> for Arg<'a> {
+    fn from(v: &'a str) -> Self {
+        Arg::Text(Some(v))
+    }
+}
+
+impl<'a> From<&'a String> for Arg<'a> {
+    fn from(v: &'a String) -> Self {
+        Arg::Text(Some(v))
+    }
+}
+
+impl<'a> From<Option<&'a str>> for Arg<'a> {
+    fn from(v: Option<&'a str>) -> Self {
+        Arg::Text(v)
+    }
+}
+
+impl<'a> From<&'a [u8]> for Arg<'a> {
+    fn from(v: &'a [u8]) -> Self {
+        Arg::Bytes(Some(v))
+    }
+}
+
+impl<'a> From<&'a Vec<u8>> for Arg<'a> {
+    fn from(v: &'a Vec<u8>) -> Self {
+        Arg::Bytes(Some(v))
+    }
+}
+
+impl<'a, const N: usize> From<&'a [u8; N]> for Arg<'a> {
+    fn from(v: &'a [u8; N]) -> Self {
+        Arg::Bytes(Some(v))
+    }
+}
+
+impl<'a> From<Option<&'a [u8]>> for Arg<'a> {
+    fn from(v: Option<&'a [u8]>) -> Self {
+        Arg::Bytes(v)
+    }
+}
+
+impl From<Uuid> for Arg<'_> {
+    fn from(v: Uuid) -> Self {
+        Arg::Uuid(Some(v))
+    }
+}
+
+impl From<Option<Uuid>> for Arg<'_> {
+    fn from(v: Option<Uuid>) -> Self {
+        Arg::Uuid(v)
+    }
+}
+
+/// The values of a statement's placeholders, in order: `args![tenant.0, name]`.
+macro_rules! args {
+    ($($value:expr),* $(,)?) => {
+        &[$($crate::sql::Arg::from($value)),*]
+    };
+}
+pub(crate) use args;
+
+/// A column, by name or by position.
+pub trait Column:
+    rusqlite::RowIndex + sqlx::ColumnIndex<sqlx::postgres::PgRow> + Copy + std::fmt::Display
+{
+}
+
+impl Column for &str {}
+impl Column for usize {}
+
+/// One row of a result, read column by column into plain values; turning them into domain
+/// types is the queries' job.
+pub trait Row {
+    fn int(&self, column: impl Column) -> Result<i64>;
+    fn opt_int(&self, column: impl Column) -> Result<Option<i64>>;
+    fn bool(&self, column: impl Column) -> Result<bool>;
+    fn text(&self, column: impl Column) -> Result<&str>;
+    fn opt_text(&self, column: impl Column) -> Result<Option<&str>>;
+    fn bytes(&self, column: impl Column) -> Result<&[u8]>;
+    fn opt_bytes(&self, column: impl Column) -> Result<Option<&[u8]>>;
+    fn uuid(&self, column: impl Column) -> Result<Uuid>;
+    fn opt_uuid(&self, column: impl Column) -> Result<Option<Uuid>>;
+}
+
+/// An open transaction on one backend.
+pub trait Conn: Send {
+    type Row<'r>: Row;
+
+    /// The clause that locks the rows a write transaction selects until it commits: row locks
+    /// on PostgreSQL, nothing on SQLite, whose single writer is serialized already.
+    fn lock_clause(&self) -> &'static str;
+
+    /// Runs a statement; returns how many rows it changed.
+    fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> impl Future<Output = Result<u64>> + Send;
+
+    /// Runs a query and maps every row it returns.
+    fn fetch<T: Send>(
+        &mut self,
+        sql: &str,
+        args: &[Arg<'_>],
+        map: impl for<'r> FnMut(&Self::Row<'r>) -> Result<T> + Send,
+    ) -> impl Future<Output = Result<Vec<T>>> + Send;
+
+    /// Makes the transaction's changes durable.
+    fn commit(self) -> impl Future<Output = Result<()>> + Send;
+}
+
+/// A value in a column that cannot be what the schema says it is.
+pub(crate) fn bad_column(column: impl Column, error: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("column {column}: {error}"))
+}
