@@ -4,7 +4,7 @@ use engine::audit::{AuditEvent, ChainVerifier};
 use engine::blueprint::{Blueprint, Owner};
 use engine::case::{Act, Case, CaseFile, CaseStatus, Task, TaskStatus};
 use engine::condition::SubjectView as ConditionView;
-use engine::ids::{CaseId, Email, EvidenceId, Slug, SubjectKey};
+use engine::ids::{CaseId, Email, EvidenceId, Slug, SubjectKey, TenantId};
 use engine::plan::{PlanInput, evaluate_checks, plan};
 use engine::subject::{Subject, SubjectKind, SubjectState};
 use engine::tenant::{Permission, User};
@@ -731,14 +731,33 @@ impl<S: Store> App<S> {
             .await?)
     }
 
-    /// Walks the tenant's whole audit chain; returns the number of events.
+    /// Walks the tenant's whole audit chain; returns the number of events. Reading and hashing
+    /// overlap: while another thread checks one batch, the store reads the next.
     pub async fn verify_audit(&self, actor: &Actor) -> Result<i64> {
-        let mut verifier = ChainVerifier::new();
         let mut tx = self.store.read().await?;
         let head = tx.audit_head(actor.tenant.id).await?;
-        self.walk_audit(&mut tx, actor, |e| verifier.push(e).map_err(AppError::from))
-            .await?;
-        Ok(verifier.finish(head)?)
+        let (batches, mut incoming) = tokio::sync::mpsc::channel::<Vec<AuditEvent>>(2);
+        let checker = tokio::task::spawn_blocking(move || {
+            let mut verifier = ChainVerifier::new();
+            while let Some(batch) = incoming.blocking_recv() {
+                for event in &batch {
+                    verifier.push(event)?;
+                }
+            }
+            verifier.finish(head)
+        });
+        let mut reader = AuditReader::new(actor.tenant.id);
+        while let Some(batch) = reader.next(&mut tx).await? {
+            if batches.send(batch).await.is_err() {
+                // The checker stopped at a broken link; its answer says which.
+                break;
+            }
+        }
+        drop(batches);
+        let verdict = checker
+            .await
+            .map_err(|e| AppError::Conflict(format!("the verification stopped: {e}")))?;
+        Ok(verdict?)
     }
 
     /// Calls `each` with every event of the tenant, in order, reading in batches.
@@ -748,22 +767,47 @@ impl<S: Store> App<S> {
         actor: &Actor,
         mut each: impl FnMut(&AuditEvent) -> Result<()>,
     ) -> Result<()> {
-        const BATCH: i64 = 10_000;
-        let mut after = 0;
-        loop {
-            let filter = AuditFilter {
-                after_seq: after,
-                limit: BATCH,
-                ..AuditFilter::default()
-            };
-            let events = tx.audit_events(actor.tenant.id, &filter).await?;
-            for e in &events {
-                each(e)?;
-            }
-            match events.last() {
-                Some(last) if events.len() == BATCH as usize => after = last.seq,
-                _ => return Ok(()),
-            }
+        let mut reader = AuditReader::new(actor.tenant.id);
+        while let Some(batch) = reader.next(tx).await? {
+            batch.iter().try_for_each(&mut each)?;
         }
+        Ok(())
+    }
+}
+
+/// Reads a tenant's audit chain in order, a batch at a time.
+struct AuditReader {
+    tenant: TenantId,
+    after: i64,
+    done: bool,
+}
+
+impl AuditReader {
+    const BATCH: i64 = 10_000;
+
+    fn new(tenant: TenantId) -> Self {
+        Self {
+            tenant,
+            after: 0,
+            done: false,
+        }
+    }
+
+    async fn next<T: Tx>(&mut self, tx: &mut T) -> Result<Option<Vec<AuditEvent>>> {
+        if self.done {
+            return Ok(None);
+        }
+        let filter = AuditFilter {
+            after_seq: self.after,
+            limit: Self::BATCH,
+            ..AuditFilter::default()
+        };
+        let events = tx.audit_events(self.tenant, &filter).await?;
+        match events.last() {
+            Some(last) if events.len() == Self::BATCH as usize => self.after = last.seq,
+            Some(_) => self.done = true,
+            None => return Ok(None),
+        }
+        Ok(Some(events))
     }
 }

@@ -630,12 +630,66 @@ async fn the_demo_has_cases_in_every_status<S: Store>(app: App<S>) {
     assert!(app.verify_audit(&owner).await.unwrap() > 50);
 }
 
+/// Writers that arrive together all land (on SQLite, in shared commits), writers that fail
+/// leave the others' work alone, and the audit chain stays whole.
+async fn concurrent_writers_all_land<S: Store>(app: App<S>) {
+    const TASKS: usize = 16;
+    let owner = init(&app).await;
+    add(&app, &owner, "busy", SubjectKind::Client, None, &[]).await;
+    let tasks: String = (0..TASKS)
+        .map(|i| format!("      - id: t{i}\n        title: Task {i}\n        team: operations\n"))
+        .collect();
+    let number = app
+        .start_case(
+            &owner,
+            StartCase {
+                subject: key("busy"),
+                blueprint: Some(BlueprintChoice::Source {
+                    name: "flat".into(),
+                    text: format!(
+                        "id: flat\nversion: 1\ntitle: Flat\nscope: client\nstages:\n  - id: only\n    title: Only\n    tasks:\n{tasks}"
+                    ),
+                }),
+                exit_date: date(2026, 12, 31),
+                owner: None,
+            },
+        )
+        .await
+        .unwrap()
+        .number;
+    let before = app.verify_audit(&owner).await.unwrap();
+    let writers: Vec<_> = (0..TASKS)
+        .flat_map(|i| [format!("t{i}"), format!("missing-{i}")])
+        .map(|task| {
+            let (app, owner) = (app.clone(), owner.clone());
+            tokio::spawn(async move {
+                app.complete_task(&owner, number, &slug(&task), None, Vec::new())
+                    .await
+                    .map(|_| ())
+            })
+        })
+        .collect();
+    let mut landed = 0;
+    for writer in writers {
+        match writer.await.unwrap() {
+            Ok(()) => landed += 1,
+            Err(e) if e.to_string().contains("has no task `missing-") => {}
+            Err(e) => panic!("unexpected failure: {e}"),
+        }
+    }
+    assert_eq!(landed, TASKS);
+    let view = app.case(&owner, number).await.unwrap();
+    assert!(view.file.tasks.iter().all(|t| t.status == TaskStatus::Done));
+    assert_eq!(view.file.case.status, CaseStatus::Review);
+    assert!(app.verify_audit(&owner).await.unwrap() >= before + TASKS as i64);
+}
+
 macro_rules! contract {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
             use super::*;
             $(
-                #[tokio::test]
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     let dir = tempfile::tempdir().unwrap();
                     let store = SqliteStore::open(&dir.path().join("exeunt.db"), true).await.unwrap();
@@ -646,7 +700,7 @@ macro_rules! contract {
         mod postgres {
             use super::*;
             $(
-                #[tokio::test]
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     let Some(url) = testkit::fresh_postgres(stringify!($name)).await else { return };
                     let store = PostgresStore::open(&url).await.unwrap();
@@ -665,6 +719,7 @@ contract!(
     product_waits_for_its_party,
     bad_input_changes_nothing,
     the_demo_has_cases_in_every_status,
+    concurrent_writers_all_land,
 );
 
 #[tokio::test]

@@ -239,6 +239,7 @@ async fn api(dir: &Path, ops: u32) -> anyhow::Result<()> {
         )
         .await?
         .secret;
+    let store = app.store().clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let server = tokio::spawn(server::serve(
@@ -261,6 +262,7 @@ async fn api(dir: &Path, ops: u32) -> anyhow::Result<()> {
                 work[i % clients].push(format!("{base}/api/v1/cases/{number}/tasks/t{t}/complete"));
             }
         }
+        let (commits_before, cpu_before) = (store.commits().await, process_cpu()?);
         let started = Instant::now();
         let mut running = tokio::task::JoinSet::new();
         for urls in work {
@@ -290,6 +292,8 @@ async fn api(dir: &Path, ops: u32) -> anyhow::Result<()> {
             latencies.extend(done??);
         }
         let elapsed = started.elapsed();
+        let commits = store.commits().await - commits_before;
+        let cpu = process_cpu()? - cpu_before;
         latencies.sort();
         let rate = latencies.len() as f64 / elapsed.as_secs_f64();
         let target = if clients == 1 {
@@ -303,6 +307,14 @@ async fn api(dir: &Path, ops: u32) -> anyhow::Result<()> {
             percentile(&latencies, 0.99).as_secs_f64() * 1e3,
             rate / probe
         );
+        let cpu_per_request = cpu.as_secs_f64() / latencies.len() as f64;
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        println!(
+            "                  {:.1} requests per commit; {:.0} µs CPU per request (client and server in this process), so {cores} cores top out near {:.0} req/s",
+            latencies.len() as f64 / commits.max(1) as f64,
+            cpu_per_request * 1e6,
+            cores as f64 / cpu_per_request
+        );
     }
     server.abort();
     let rss = idle_serve_rss(dir).await?;
@@ -311,6 +323,29 @@ async fn api(dir: &Path, ops: u32) -> anyhow::Result<()> {
         rss as f64 / 1e6
     );
     Ok(())
+}
+
+/// CPU time (user and system) this process has used so far, from /proc.
+fn process_cpu() -> anyhow::Result<Duration> {
+    /// Linux reports it in clock ticks of 1/100 s on every architecture Exeunt builds for.
+    const TICKS_PER_SECOND: u64 = 100;
+    let stat = std::fs::read_to_string("/proc/self/stat").context("cannot read /proc/self/stat")?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .context("unexpected /proc/self/stat")?
+        .1
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| -> anyhow::Result<u64> {
+        Ok(fields
+            .get(i)
+            .context("unexpected /proc/self/stat")?
+            .parse::<u64>()?)
+    };
+    // utime and stime: fields 14 and 15 of the line, so 11 and 12 counting from 0 after the name.
+    let total = ticks(11)? + ticks(12)?;
+    Ok(Duration::from_millis(total * 1000 / TICKS_PER_SECOND))
 }
 
 /// Starts this binary's `serve` on a fresh data dir, lets it settle, and reads its resident

@@ -100,13 +100,22 @@ macro_rules! args {
 pub(crate) use args;
 
 /// A column, by name or by position.
-pub trait Column:
-    rusqlite::RowIndex + sqlx::ColumnIndex<sqlx::postgres::PgRow> + Copy + std::fmt::Display
-{
+pub trait Column: sqlx::ColumnIndex<sqlx::postgres::PgRow> + Copy + std::fmt::Display {
+    /// Its position among the result's columns.
+    fn position(self, names: &[String]) -> Option<usize>;
 }
 
-impl Column for &str {}
-impl Column for usize {}
+impl Column for &str {
+    fn position(self, names: &[String]) -> Option<usize> {
+        names.iter().position(|name| name == self)
+    }
+}
+
+impl Column for usize {
+    fn position(self, names: &[String]) -> Option<usize> {
+        (self < names.len()).then_some(self)
+    }
+}
 
 /// One row of a result, read column by column into plain values; turning them into domain
 /// types is the queries' job.
