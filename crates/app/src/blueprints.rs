@@ -166,7 +166,7 @@ impl<S: Store> App<S> {
         let view = load_subject(&mut tx, actor, subject).await?;
         if view.subject.kind != bp.scope {
             return Err(AppError::invalid(
-                "--subject",
+                "subject",
                 format!(
                     "`{subject}` is a {}, but blueprint {} is for a {}",
                     view.subject.kind, bp.id, bp.scope

@@ -72,7 +72,7 @@ impl<S: Store> App<S> {
             Some(email) => tx
                 .user_by_email(actor.tenant.id, email)
                 .await?
-                .ok_or_else(|| AppError::invalid("--owner", format!("no user {email}")))?,
+                .ok_or_else(|| AppError::invalid("owner", format!("no user {email}")))?,
             None => actor.user.clone(),
         };
         let subject = find_subject(&mut tx, actor, &start.subject).await?;
@@ -153,7 +153,7 @@ impl<S: Store> App<S> {
             _ => {
                 let ids: Vec<String> = matches.iter().map(|(b, _)| b.id.to_string()).collect();
                 Err(AppError::invalid(
-                    "--blueprint",
+                    "blueprint",
                     format!(
                         "several blueprints apply to `{}` ({}); name one",
                         subject.key,
@@ -179,7 +179,7 @@ impl<S: Store> App<S> {
         let at = self.now();
         if bp.scope != subject.kind {
             return Err(AppError::invalid(
-                "--blueprint",
+                "blueprint",
                 format!(
                     "blueprint {} is for a {}, but `{}` is a {}",
                     bp.id, bp.scope, subject.key, subject.kind
@@ -415,7 +415,7 @@ impl<S: Store> App<S> {
         for e in &evidence {
             if e.content.len() > EVIDENCE_MAX_BYTES {
                 return Err(AppError::invalid(
-                    "--evidence",
+                    "evidence",
                     format!(
                         "{} is {} bytes; the limit is {EVIDENCE_MAX_BYTES}",
                         e.file_name,

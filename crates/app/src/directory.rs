@@ -133,7 +133,7 @@ impl<S: Store> App<S> {
                     _ => {
                         let names: Vec<String> = all.iter().map(|t| t.slug.to_string()).collect();
                         return Err(AppError::invalid(
-                            "--tenant",
+                            "tenant",
                             format!("several tenants exist ({}); name one", names.join(", ")),
                         ));
                     }
@@ -174,10 +174,7 @@ impl<S: Store> App<S> {
         let known = tx.teams(actor.tenant.id).await?;
         for team in teams {
             if !known.iter().any(|t| &t.slug == team) {
-                return Err(AppError::invalid(
-                    "--team",
-                    format!("unknown team `{team}`"),
-                ));
+                return Err(AppError::invalid("teams", format!("unknown team `{team}`")));
             }
         }
         let user = User {

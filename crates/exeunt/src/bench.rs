@@ -133,6 +133,7 @@ async fn write(dir: &Path, ops: u32) -> anyhow::Result<()> {
     let numbers = open_cases(&app, &actor, "client", ops.div_ceil(TASKS_PER_CASE)).await?;
     let probe = fsync_probe(dir, Duration::from_secs(2))?;
     let mut latencies = Vec::with_capacity(ops as usize);
+    let cpu_before = process_cpu()?;
     let start = Instant::now();
     'outer: for number in &numbers {
         for t in 0..TASKS_PER_CASE {
@@ -147,6 +148,7 @@ async fn write(dir: &Path, ops: u32) -> anyhow::Result<()> {
         }
     }
     let elapsed = start.elapsed();
+    let cpu = process_cpu()? - cpu_before;
     latencies.sort();
     let rate = latencies.len() as f64 / elapsed.as_secs_f64();
     println!(
@@ -166,6 +168,12 @@ async fn write(dir: &Path, ops: u32) -> anyhow::Result<()> {
     println!(
         "  ratio           {:.2} × the probe (target ≥ 0.50)",
         rate / probe
+    );
+    let per_op = |d: Duration| d.as_secs_f64() / latencies.len() as f64 * 1e6;
+    println!(
+        "  CPU per op      {:.0} µs in Exeunt and SQLite, {:.0} µs in the kernel (writing the log and syncing it)",
+        per_op(cpu.user),
+        per_op(cpu.system)
     );
     Ok(())
 }
@@ -307,7 +315,7 @@ async fn api(dir: &Path, ops: u32) -> anyhow::Result<()> {
             percentile(&latencies, 0.99).as_secs_f64() * 1e3,
             rate / probe
         );
-        let cpu_per_request = cpu.as_secs_f64() / latencies.len() as f64;
+        let cpu_per_request = cpu.total().as_secs_f64() / latencies.len() as f64;
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
         println!(
             "                  {:.1} requests per commit; {:.0} µs CPU per request (client and server in this process), so {cores} cores top out near {:.0} req/s",
@@ -325,8 +333,30 @@ async fn api(dir: &Path, ops: u32) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// CPU time (user and system) this process has used so far, from /proc.
-fn process_cpu() -> anyhow::Result<Duration> {
+/// CPU time this process has used so far, from /proc.
+#[derive(Clone, Copy)]
+struct CpuTime {
+    user: Duration,
+    system: Duration,
+}
+
+impl CpuTime {
+    fn total(self) -> Duration {
+        self.user + self.system
+    }
+}
+
+impl std::ops::Sub for CpuTime {
+    type Output = CpuTime;
+    fn sub(self, earlier: CpuTime) -> CpuTime {
+        CpuTime {
+            user: self.user.saturating_sub(earlier.user),
+            system: self.system.saturating_sub(earlier.system),
+        }
+    }
+}
+
+fn process_cpu() -> anyhow::Result<CpuTime> {
     /// Linux reports it in clock ticks of 1/100 s on every architecture Exeunt builds for.
     const TICKS_PER_SECOND: u64 = 100;
     let stat = std::fs::read_to_string("/proc/self/stat").context("cannot read /proc/self/stat")?;
@@ -337,15 +367,18 @@ fn process_cpu() -> anyhow::Result<Duration> {
         .1
         .split_whitespace()
         .collect();
-    let ticks = |i: usize| -> anyhow::Result<u64> {
-        Ok(fields
+    let time = |i: usize| -> anyhow::Result<Duration> {
+        let ticks: u64 = fields
             .get(i)
             .context("unexpected /proc/self/stat")?
-            .parse::<u64>()?)
+            .parse()?;
+        Ok(Duration::from_millis(ticks * 1000 / TICKS_PER_SECOND))
     };
     // utime and stime: fields 14 and 15 of the line, so 11 and 12 counting from 0 after the name.
-    let total = ticks(11)? + ticks(12)?;
-    Ok(Duration::from_millis(total * 1000 / TICKS_PER_SECOND))
+    Ok(CpuTime {
+        user: time(11)?,
+        system: time(12)?,
+    })
 }
 
 /// Starts this binary's `serve` on a fresh data dir, lets it settle, and reads its resident

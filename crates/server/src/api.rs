@@ -20,8 +20,8 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 
 use crate::ServerState;
 use crate::docs::{
-    BadRequest, Conflict, Forbidden, NotFound, PayloadTooLarge, Unauthorized, UnprocessableContent,
-    UnsupportedMediaType,
+    BadRequest, Conflict, Forbidden, JsonWriteProblems, NotFound, Unauthorized,
+    UnprocessableContent,
 };
 use crate::error::ApiError;
 use crate::extract::{Body, Caller, Params, segment};
@@ -180,13 +180,8 @@ struct NewSubjectBody {
     request_body = NewSubjectBody,
     responses(
         (status = 201, description = "The subject as added", body = Subject),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
+        JsonWriteProblems,
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableContent),
     ),
     security(("token" = []), ("session" = [], "csrf" = [])),
 )]
@@ -265,14 +260,9 @@ struct NewRecordBody {
     request_body = NewRecordBody,
     responses(
         (status = 201, description = "The record as added", body = Record),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
+        JsonWriteProblems,
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableContent),
     ),
     security(("token" = []), ("session" = [], "csrf" = [])),
 )]
@@ -310,14 +300,9 @@ struct RecordChangesBody {
     request_body = RecordChangesBody,
     responses(
         (status = 200, description = "The record as changed", body = Record),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
+        JsonWriteProblems,
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableContent),
     ),
     security(("token" = []), ("session" = [], "csrf" = [])),
 )]
@@ -372,6 +357,7 @@ async fn list_blueprints<S: Store>(
 #[into_params(parameter_in = Query)]
 struct CaseQuery {
     /// Only cases in this status.
+    // Text parsed by the handler, so that an unknown status is a 422 that lists the valid ones.
     #[param(value_type = Option<CaseStatus>, inline)]
     status: Option<String>,
     #[serde(default = "default_limit")]
@@ -451,14 +437,9 @@ struct StartCaseBody {
     request_body = StartCaseBody,
     responses(
         (status = 201, description = "The case as started", body = StartedCase),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
+        JsonWriteProblems,
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableContent),
     ),
     security(("token" = []), ("session" = [], "csrf" = [])),
 )]
@@ -553,14 +534,9 @@ struct CloseBody {
     request_body = CloseBody,
     responses(
         (status = 200, description = "The case as closed", body = Case),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
+        JsonWriteProblems,
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableContent),
     ),
     security(("token" = []), ("session" = [], "csrf" = [])),
 )]
@@ -598,14 +574,9 @@ fn reason(text: &str) -> Result<String, ApiError> {
     request_body = ReasonBody,
     responses(
         (status = 200, description = "The case as cancelled", body = Case),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
+        JsonWriteProblems,
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableContent),
     ),
     security(("token" = []), ("session" = [], "csrf" = [])),
 )]
@@ -635,14 +606,9 @@ async fn cancel_case<S: Store>(
     request_body = ReasonBody,
     responses(
         (status = 200, description = "The finding was waived", body = Waived),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
+        JsonWriteProblems,
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableContent),
     ),
     security(("token" = []), ("session" = [], "csrf" = [])),
 )]
@@ -663,7 +629,7 @@ async fn waive_finding<S: Store>(
 }
 
 /// The body limit of task completion, whose evidence is base64 in the JSON (4/3 of its size).
-const EVIDENCE_BODY_LIMIT: usize = 36 * 1024 * 1024;
+pub(crate) const EVIDENCE_BODY_LIMIT: usize = 36 * 1024 * 1024;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -700,14 +666,9 @@ struct EvidenceBody {
     request_body = CompleteBody,
     responses(
         (status = 200, description = "The task as completed", body = Task),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
+        JsonWriteProblems,
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableContent),
     ),
     security(("token" = []), ("session" = [], "csrf" = [])),
 )]
@@ -773,14 +734,9 @@ struct AssignBody {
     request_body = AssignBody,
     responses(
         (status = 200, description = "The task as assigned", body = Task),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
+        JsonWriteProblems,
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableContent),
     ),
     security(("token" = []), ("session" = [], "csrf" = [])),
 )]
@@ -818,14 +774,9 @@ async fn assign_task<S: Store>(
     request_body = ReasonBody,
     responses(
         (status = 200, description = "The task as waived", body = Task),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
+        JsonWriteProblems,
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableContent),
     ),
     security(("token" = []), ("session" = [], "csrf" = [])),
 )]
@@ -1031,13 +982,8 @@ struct NewUserBody {
     request_body = NewUserBody,
     responses(
         (status = 201, description = "The user as added", body = User),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
+        JsonWriteProblems,
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableContent),
     ),
     security(("token" = []), ("session" = [], "csrf" = [])),
 )]
@@ -1123,12 +1069,7 @@ struct NewTokenBody {
     request_body = NewTokenBody,
     responses(
         (status = 201, description = "The token and its secret", body = IssuedToken),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableContent),
+        JsonWriteProblems,
     ),
     security(("token" = []), ("session" = [], "csrf" = [])),
 )]
@@ -1198,12 +1139,7 @@ struct SourceBody {
     request_body = SourceBody,
     responses(
         (status = 200, description = "The problems found, if any", body = LintReport),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableContent),
+        JsonWriteProblems,
     ),
     security(("token" = []), ("session" = [], "csrf" = [])),
 )]
@@ -1240,13 +1176,8 @@ async fn lint_blueprint<S: Store>(
     request_body = SourceBody,
     responses(
         (status = 201, description = "The blueprint as added", body = BlueprintInfo),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
+        JsonWriteProblems,
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableContent),
     ),
     security(("token" = []), ("session" = [], "csrf" = [])),
 )]
@@ -1315,13 +1246,8 @@ struct PlanBody {
     request_body = PlanBody,
     responses(
         (status = 200, description = "The plan", body = Plan),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
+        JsonWriteProblems,
         (status = 404, response = NotFound),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableContent),
     ),
     security(("token" = []), ("session" = [], "csrf" = [])),
 )]

@@ -1,22 +1,23 @@
 //! The parts of the OpenAPI document that no single handler owns: its info and tags, the
-//! security schemes, and the problem responses operations refer to by name.
+//! security schemes, the problem responses operations refer to by name, and the set of them
+//! that every request with a JSON body shares.
 //!
 //! The paths come from the handlers' `#[utoipa::path]` annotations, collected by the routers
 //! that serve them (`OpenApiRouter`), so that a route cannot exist without its documentation.
 
+use std::collections::BTreeMap;
+
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Components, Content, Ref, RefOr, Response, ResponseBuilder};
-use utoipa::{Modify, OpenApi, ToResponse, ToSchema};
+use utoipa::{IntoResponses, Modify, OpenApi, ToResponse, ToSchema};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, PROBLEM_JSON};
 use crate::extract::{CSRF_HEADER, SESSION_COOKIE};
 
 /// Where the document is served.
 pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
 /// Where the Swagger UI is served.
 pub const SWAGGER_UI_PATH: &str = "/api/docs";
-
-const PROBLEM_JSON: &str = "application/problem+json";
 
 #[derive(OpenApi)]
 #[openapi(
@@ -135,4 +136,26 @@ problem_responses! {
     UnprocessableContent: "An input is not acceptable: `field` names it, and `errors` lists \
         every problem of a blueprint.",
     ServiceUnavailable: "The server cannot answer this now.",
+}
+
+/// What any authenticated request with a JSON body can be refused, whatever its use case: the
+/// body is not JSON (400), not `application/json` (415), too large (413) or of the wrong shape
+/// (422); there is no credential (401); the role is too weak or a cookie write lacks the CSRF
+/// header (403). Operations list it in `responses(...)` and add the 404 and 409 of their own.
+pub struct JsonWriteProblems;
+
+impl IntoResponses for JsonWriteProblems {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        [
+            ("400", BadRequest::response().0),
+            ("401", Unauthorized::response().0),
+            ("403", Forbidden::response().0),
+            ("413", PayloadTooLarge::response().0),
+            ("415", UnsupportedMediaType::response().0),
+            ("422", UnprocessableContent::response().0),
+        ]
+        .into_iter()
+        .map(|(status, name)| (status.to_owned(), RefOr::Ref(Ref::from_response_name(name))))
+        .collect()
+    }
 }

@@ -12,6 +12,9 @@ use utoipa::ToSchema;
 
 use crate::views::{self, Diagnostic};
 
+/// The media type of every error response (RFC 9457).
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
 /// An RFC 9457 problem document, sent as `application/problem+json`.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(as = Problem)]
@@ -144,10 +147,7 @@ impl IntoResponse for ApiError {
         let unauthorized = status == StatusCode::UNAUTHORIZED;
         let mut response = (status, axum::Json(self)).into_response();
         let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        );
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         if unauthorized {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }

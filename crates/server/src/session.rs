@@ -1,4 +1,6 @@
-//! Signing in and out with a password, and changing it.
+//! Password sign-in for people in a browser, who get a session cookie instead of an API token:
+//! the cookie is `HttpOnly`, and the CSRF token returned at sign-in must accompany their writes
+//! (`extract::authenticate`). Also signing out, `me`, and changing the password.
 
 use std::net::SocketAddr;
 
@@ -15,8 +17,8 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::ServerState;
 use crate::docs::{
-    BadRequest, Conflict, Forbidden, PayloadTooLarge, Unauthorized, UnprocessableContent,
-    UnsupportedMediaType,
+    BadRequest, Conflict, Forbidden, JsonWriteProblems, PayloadTooLarge, Unauthorized,
+    UnprocessableContent, UnsupportedMediaType,
 };
 use crate::error::ApiError;
 use crate::extract::{Body, Caller, SESSION_COOKIE, SessionCaller};
@@ -51,7 +53,8 @@ fn cookie(value: &str, max_age: i64, secure: bool) -> HeaderValue {
 /// Sign in with a password
 ///
 /// Sets the session cookie and answers with the CSRF token that the session's writes must
-/// send. Failed attempts are limited per account and per client address. Idempotency keys are
+/// send. A wrong email or password is a 422 naming `credentials`, the same whichever was wrong.
+/// Failed attempts are limited per account and per client address. Idempotency keys are
 /// ignored here, so that no session is ever stored.
 #[utoipa::path(
     post,
@@ -196,13 +199,8 @@ struct PasswordBody {
     request_body = PasswordBody,
     responses(
         (status = 200, description = "The password was changed", body = PasswordChanged),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
+        JsonWriteProblems,
         (status = 409, response = Conflict),
-        (status = 413, response = PayloadTooLarge),
-        (status = 415, response = UnsupportedMediaType),
-        (status = 422, response = UnprocessableContent),
     ),
     security(("session" = [], "csrf" = [])),
 )]
