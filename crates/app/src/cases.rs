@@ -1,6 +1,6 @@
 //! Starting, running and ending cases; tasks; the audit log.
 
-use engine::audit::{AuditEvent, ChainVerifier};
+use engine::audit::{AuditEvent, ChainBreak, ChainVerifier, GENESIS};
 use engine::blueprint::{Blueprint, Owner};
 use engine::case::{Act, Case, CaseFile, CaseStatus, Task, TaskStatus};
 use engine::condition::SubjectView as ConditionView;
@@ -731,33 +731,90 @@ impl<S: Store> App<S> {
             .await?)
     }
 
-    /// Walks the tenant's whole audit chain; returns the number of events. Reading and hashing
-    /// overlap: while another thread checks one batch, the store reads the next.
+    /// Walks the tenant's whole audit chain; returns the number of events. A long chain is
+    /// checked in ranges at once, one per core, each read and hashed by a task of its own; the
+    /// first broken link in chain order is the answer, as if one walk had found it.
     pub async fn verify_audit(&self, actor: &Actor) -> Result<i64> {
+        /// Below this many events per range, another reader costs more than it saves.
+        const RANGE_MIN: i64 = 10_000;
+        let tenant = actor.tenant.id;
+        let head = self.store.read().await?.audit_head(tenant).await?;
+        let last = head.map_or(0, |(seq, _)| seq);
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as i64);
+        let ranges = (last / RANGE_MIN).clamp(1, cores);
+        let size = ((last + ranges - 1) / ranges).max(1);
+        let checks: Vec<_> = (0..ranges)
+            .map(|r| {
+                let (from, to) = (r * size + 1, ((r + 1) * size).min(last));
+                let app = self.clone();
+                tokio::spawn(async move { app.verify_range(tenant, from, to, last).await })
+            })
+            .collect();
+        let mut verifier = ChainVerifier::new();
+        for check in checks {
+            verifier = check
+                .await
+                .map_err(|e| AppError::Conflict(format!("the verification stopped: {e}")))??;
+        }
+        Ok(verifier.finish(head)?)
+    }
+
+    /// Checks events `from..=to` of a chain whose head is `last`, starting from the stored hash
+    /// of event `from - 1`.
+    async fn verify_range(
+        &self,
+        tenant: TenantId,
+        from: i64,
+        to: i64,
+        last: i64,
+    ) -> Result<ChainVerifier> {
         let mut tx = self.store.read().await?;
-        let head = tx.audit_head(actor.tenant.id).await?;
-        let (batches, mut incoming) = tokio::sync::mpsc::channel::<Vec<AuditEvent>>(2);
-        let checker = tokio::task::spawn_blocking(move || {
-            let mut verifier = ChainVerifier::new();
-            while let Some(batch) = incoming.blocking_recv() {
-                for event in &batch {
-                    verifier.push(event)?;
+        let mut reader = AuditReader::new(tenant, (from - 2).max(0), to);
+        let mut verifier = (from == 1).then(ChainVerifier::new);
+        while let Some(batch) = reader.next(&mut tx).await? {
+            for event in &batch {
+                match &mut verifier {
+                    Some(verifier) => verifier.push(event)?,
+                    None if event.seq == from - 1 => {
+                        verifier = Some(ChainVerifier::resume(event.seq, event.hash));
+                    }
+                    // The event before this range is gone; the range ending with it says so first.
+                    None => {
+                        return Err(ChainBreak::Missing {
+                            expected: from - 1,
+                            found: event.seq,
+                        }
+                        .into());
+                    }
                 }
             }
-            verifier.finish(head)
-        });
-        let mut reader = AuditReader::new(actor.tenant.id);
-        while let Some(batch) = reader.next(&mut tx).await? {
-            if batches.send(batch).await.is_err() {
-                // The checker stopped at a broken link; its answer says which.
-                break;
-            }
         }
-        drop(batches);
-        let verdict = checker
-            .await
-            .map_err(|e| AppError::Conflict(format!("the verification stopped: {e}")))?;
-        Ok(verdict?)
+        let verifier = verifier.unwrap_or_else(|| ChainVerifier::resume(from - 2, GENESIS));
+        if verifier.last_seq() < to {
+            // Events at the end of the range are gone: name the next one that is stored.
+            let next = tx
+                .audit_events(
+                    tenant,
+                    &AuditFilter {
+                        after_seq: verifier.last_seq(),
+                        limit: 1,
+                        ..AuditFilter::default()
+                    },
+                )
+                .await?;
+            return Err(match next.first() {
+                Some(found) => ChainBreak::Missing {
+                    expected: verifier.last_seq() + 1,
+                    found: found.seq,
+                },
+                None => ChainBreak::Truncated {
+                    last: verifier.last_seq(),
+                    head: last,
+                },
+            }
+            .into());
+        }
+        Ok(verifier)
     }
 
     /// Calls `each` with every event of the tenant, in order, reading in batches.
@@ -767,7 +824,7 @@ impl<S: Store> App<S> {
         actor: &Actor,
         mut each: impl FnMut(&AuditEvent) -> Result<()>,
     ) -> Result<()> {
-        let mut reader = AuditReader::new(actor.tenant.id);
+        let mut reader = AuditReader::new(actor.tenant.id, 0, i64::MAX);
         while let Some(batch) = reader.next(tx).await? {
             batch.iter().try_for_each(&mut each)?;
         }
@@ -775,36 +832,44 @@ impl<S: Store> App<S> {
     }
 }
 
-/// Reads a tenant's audit chain in order, a batch at a time.
+/// Reads events `after+1..=until` of a tenant's audit chain in order, a batch at a time.
 struct AuditReader {
     tenant: TenantId,
     after: i64,
+    until: i64,
     done: bool,
 }
 
 impl AuditReader {
     const BATCH: i64 = 10_000;
 
-    fn new(tenant: TenantId) -> Self {
+    fn new(tenant: TenantId, after: i64, until: i64) -> Self {
         Self {
             tenant,
-            after: 0,
+            after,
+            until,
             done: false,
         }
     }
 
     async fn next<T: Tx>(&mut self, tx: &mut T) -> Result<Option<Vec<AuditEvent>>> {
-        if self.done {
+        let limit = Self::BATCH.min(self.until.saturating_sub(self.after));
+        if self.done || limit <= 0 {
             return Ok(None);
         }
         let filter = AuditFilter {
             after_seq: self.after,
-            limit: Self::BATCH,
+            limit,
             ..AuditFilter::default()
         };
-        let events = tx.audit_events(self.tenant, &filter).await?;
+        let mut events = tx.audit_events(self.tenant, &filter).await?;
+        let fetched = events.len();
+        // With events missing, a batch can reach past `until`.
+        events.retain(|e| e.seq <= self.until);
         match events.last() {
-            Some(last) if events.len() == Self::BATCH as usize => self.after = last.seq,
+            Some(last) if fetched == limit as usize && events.len() == fetched => {
+                self.after = last.seq;
+            }
             Some(_) => self.done = true,
             None => return Ok(None),
         }

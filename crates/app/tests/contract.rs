@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use engine::audit::ChainBreak;
+use engine::audit::{AuditDraft, AuditEvent, ChainBreak};
 use engine::case::{CaseError, CaseStatus, FindingStatus, Resolution, TaskStatus};
 use engine::ids::{Email, Slug, SubjectKey, Text};
 use engine::subject::{Attributes, RecordFields, RecordKind, SubjectKind, SubjectState};
@@ -13,7 +13,7 @@ use exeunt_app::{
 use jiff::civil::date;
 use store::postgres::PostgresStore;
 use store::sqlite::SqliteStore;
-use store::{CaseFilter, Store, SubjectFilter};
+use store::{CaseFilter, Store, SubjectFilter, Tx};
 
 fn key(s: &str) -> SubjectKey {
     SubjectKey::parse(s).unwrap()
@@ -538,7 +538,7 @@ async fn bad_input_changes_nothing<S: Store>(app: App<S>) {
 /// Tampers with stored audit events with raw SQL and checks that verify names the event.
 async fn tampering_is_detected<S: Store, F, Fut>(app: App<S>, sql: F)
 where
-    F: Fn(&'static str) -> Fut,
+    F: Fn(&str) -> Fut,
     Fut: Future<Output = ()>,
 {
     let actor = init(&app).await;
@@ -577,6 +577,93 @@ where
             found: 7
         }))
     ));
+}
+
+/// A chain long enough to be checked in several ranges at once still names the first broken
+/// link, wherever it is, including at the edges between ranges.
+async fn long_chains_are_checked_in_ranges<S: Store, F, Fut>(app: App<S>, sql: F)
+where
+    F: Fn(&str) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    const EVENTS: i64 = 24_000;
+    let actor = app
+        .init_tenant(
+            slug("long-chain"),
+            Text::line("Long Chain", 100).unwrap(),
+            Email::parse("owner@long.example").unwrap(),
+            Text::line("Lee Long", 100).unwrap(),
+        )
+        .await
+        .unwrap();
+    let tenant = actor.tenant.id;
+    let mut tx = app.store().write().await.unwrap();
+    let mut prev = tx.audit_head(tenant).await.unwrap().unwrap();
+    let at = "2026-11-23T10:00:00Z".parse().unwrap();
+    let events: Vec<AuditEvent> = (0..EVENTS - prev.0)
+        .map(|i| {
+            let event = AuditEvent::chain(
+                tenant,
+                prev,
+                at,
+                AuditDraft {
+                    actor: "user:bench".into(),
+                    action: "note.added",
+                    target_kind: "note",
+                    target_id: i.to_string(),
+                    payload: serde_json::json!({"summary": format!("note {i}")}),
+                },
+            );
+            prev = (event.seq, event.hash);
+            event
+        })
+        .collect();
+    tx.import_audit_events(tenant, &events).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(app.verify_audit(&actor).await.unwrap(), EVENTS);
+
+    let of_tenant = "tenant_id = (SELECT id FROM tenants WHERE slug = 'long-chain')";
+    // Around the middle, where two ranges meet on two cores, and at the ends.
+    for seq in [1, EVENTS / 2 - 1, EVENTS / 2, EVENTS / 2 + 1, EVENTS] {
+        sql(&format!(
+            "UPDATE audit_events SET at_us = at_us + 1 WHERE seq = {seq} AND {of_tenant}"
+        ))
+        .await;
+        let err = app.verify_audit(&actor).await.unwrap_err();
+        assert!(
+            matches!(err, AppError::Chain(ChainBreak::Altered { seq: s, .. }) if s == seq),
+            "altering event {seq}: {err}"
+        );
+        sql(&format!(
+            "UPDATE audit_events SET at_us = at_us - 1 WHERE seq = {seq} AND {of_tenant}"
+        ))
+        .await;
+    }
+    for seq in [EVENTS / 2, EVENTS / 2 + 1] {
+        sql(&format!(
+            "UPDATE audit_events SET seq = -seq WHERE seq = {seq} AND {of_tenant}"
+        ))
+        .await;
+        let err = app.verify_audit(&actor).await.unwrap_err();
+        assert!(
+            matches!(err, AppError::Chain(ChainBreak::Missing { expected, found }) if expected == seq && found == seq + 1),
+            "hiding event {seq}: {err}"
+        );
+        sql(&format!(
+            "UPDATE audit_events SET seq = -seq WHERE seq = -{seq} AND {of_tenant}"
+        ))
+        .await;
+    }
+    sql(&format!(
+        "DELETE FROM audit_events WHERE seq > {} AND {of_tenant}",
+        EVENTS - 3
+    ))
+    .await;
+    let err = app.verify_audit(&actor).await.unwrap_err();
+    assert!(
+        matches!(err, AppError::Chain(ChainBreak::Truncated { last, head }) if last == EVENTS - 3 && head == EVENTS),
+        "{err}"
+    );
 }
 
 async fn the_demo_has_cases_in_every_status<S: Store>(app: App<S>) {
@@ -722,37 +809,44 @@ contract!(
     concurrent_writers_all_land,
 );
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_tampering_is_detected() {
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("exeunt.db"), true)
         .await
         .unwrap();
     let path = store.path().to_owned();
-    tampering_is_detected(app_on(store), |q| {
-        let path = path.clone();
+    let sql = |q: &str| {
+        let (path, q) = (path.clone(), q.to_owned());
         async move {
             rusqlite::Connection::open(&path)
                 .unwrap()
-                .execute_batch(q)
+                .execute_batch(&q)
                 .unwrap();
         }
-    })
-    .await;
+    };
+    let app = app_on(store);
+    tampering_is_detected(app.clone(), sql).await;
+    long_chains_are_checked_in_ranges(app, sql).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_tampering_is_detected() {
     let Some(url) = testkit::fresh_postgres("postgres_tampering_is_detected").await else {
         return;
     };
     let store = PostgresStore::open(&url).await.unwrap();
     let pool = store.pool().clone();
-    tampering_is_detected(app_on(store), |q| {
-        let pool = pool.clone();
+    let sql = |q: &str| {
+        let (pool, q) = (pool.clone(), q.to_owned());
         async move {
-            sqlx::query(q).execute(&pool).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(q))
+                .execute(&pool)
+                .await
+                .unwrap();
         }
-    })
-    .await;
+    };
+    let app = app_on(store);
+    tampering_is_detected(app.clone(), sql).await;
+    long_chains_are_checked_in_ranges(app, sql).await;
 }

@@ -132,6 +132,21 @@ impl ChainVerifier {
         }
     }
 
+    /// A verifier that continues after event `seq`, whose stored hash is `hash`: how a chain
+    /// is checked in several ranges at once. A wrong `hash` shows as the next event altered,
+    /// which the range before (that ends with `seq`) reports first.
+    pub fn resume(seq: i64, hash: Hash) -> Self {
+        Self {
+            prev: hash,
+            last_seq: seq,
+        }
+    }
+
+    /// The sequence number of the last event that checked out.
+    pub fn last_seq(&self) -> i64 {
+        self.last_seq
+    }
+
     pub fn push(&mut self, event: &AuditEvent) -> Result<(), ChainBreak> {
         if event.seq != self.last_seq + 1 {
             return Err(ChainBreak::Missing {
