@@ -2,8 +2,9 @@
 
 use engine::audit::{AuditEvent, ChainBreak, ChainVerifier, GENESIS};
 use engine::blueprint::{Blueprint, Owner};
-use engine::case::{Act, Case, CaseFile, CaseStatus, Task, TaskStatus};
+use engine::case::{Act, Case, CaseFile, CaseStatus, Resolution, Task, TaskStatus};
 use engine::condition::SubjectView as ConditionView;
+use engine::governance::{LegalHold, RetentionPolicy, retention_for};
 use engine::ids::{CaseId, Email, EvidenceId, Slug, SubjectKey, TenantId};
 use engine::plan::{PlanInput, evaluate_checks, plan};
 use engine::subject::{Subject, SubjectKind, SubjectState};
@@ -52,6 +53,13 @@ pub struct CaseView {
     pub current_stage: Option<String>,
     pub children: Vec<CaseSummary>,
     pub evidence: Vec<EvidenceMeta>,
+    /// The legal holds that stand over the subject (its own and the whole tenant's).
+    pub holds: Vec<LegalHold>,
+    /// The retention policy that applies to the subject's kind, if the owner set one.
+    pub retention: Option<RetentionPolicy>,
+    /// From when the subject's data may be purged: completion plus retention. A standing hold
+    /// postpones it.
+    pub purge_from: Option<Date>,
 }
 
 /// A file to attach as evidence.
@@ -341,6 +349,22 @@ impl<S: Store> App<S> {
             )
             .await?;
         let evidence = tx.evidence(actor.tenant.id, file.case.id).await?;
+        let holds: Vec<LegalHold> = tx
+            .holds(actor.tenant.id, Some(subject.id))
+            .await?
+            .into_iter()
+            .filter(|h| h.covers(subject.id))
+            .collect();
+        let retention =
+            retention_for(&tx.retention_policies(actor.tenant.id).await?, subject.kind).cloned();
+        let purge_from = match (&retention, file.case.resolution, file.case.closed_at) {
+            (Some(policy), Some(Resolution::Completed), Some(closed)) => Some(
+                policy
+                    .period
+                    .purge_from(closed.to_zoned_datetime(jiff::tz::TimeZone::UTC).date()),
+            ),
+            _ => None,
+        };
         Ok(CaseView {
             current_stage: file.current_stage().map(|s| s.id.to_string()),
             file,
@@ -348,6 +372,9 @@ impl<S: Store> App<S> {
             owner,
             children,
             evidence,
+            holds,
+            retention,
+            purge_from,
         })
     }
 

@@ -11,6 +11,7 @@ mod demo;
 mod directory;
 mod env;
 mod error;
+mod governance;
 mod tokens;
 
 use std::sync::Arc;
@@ -28,6 +29,7 @@ pub use demo::DemoLogin;
 pub use directory::NewSubject;
 pub use env::{Clock, FixedClock, Ids, SystemClock};
 pub use error::{AppError, Result};
+pub use governance::HOLD_REASON_MAX;
 pub use tokens::{ABANDONED_CLAIM, IDEMPOTENCY_WINDOW, IssuedToken, TOKEN_PREFIX};
 
 /// The application: a store, a clock and an id source.

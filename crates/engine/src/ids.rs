@@ -50,6 +50,10 @@ uuid_id!(
     TokenId
 );
 uuid_id!(
+    /// A legal hold: while it stands, nothing it covers is purged.
+    HoldId
+);
+uuid_id!(
     /// A signed-in browser session (its cookie is never stored, only a digest of it).
     SessionId
 );

@@ -9,6 +9,7 @@ pub mod blueprint;
 pub mod case;
 pub mod condition;
 pub mod due;
+pub mod governance;
 pub mod ids;
 pub mod plan;
 pub mod subject;

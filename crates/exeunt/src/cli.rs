@@ -73,6 +73,12 @@ pub enum Command {
     /// Issue, list and revoke API tokens.
     #[command(subcommand)]
     Token(TokenCmd),
+    /// Place, lift and list legal holds (the owner only).
+    #[command(subcommand)]
+    Hold(HoldCmd),
+    /// Set and show how long data is kept after an offboarding completes (the owner only).
+    #[command(subcommand)]
+    Retention(RetentionCmd),
     /// Measure the write path and audit verification.
     #[command(subcommand)]
     Bench(BenchCmd),
@@ -132,6 +138,46 @@ pub enum TokenCmd {
     Revoke {
         id: uuid::Uuid,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum HoldCmd {
+    /// Place a legal hold on a subject, or on the whole tenant without `--subject`: while it
+    /// stands, nothing it covers is purged.
+    Place {
+        #[arg(long)]
+        subject: Option<SubjectKey>,
+        /// Why, for the record.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Lift a hold; it stays on record as lifted.
+    Lift {
+        id: uuid::Uuid,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Standing and lifted holds, newest first.
+    List {
+        /// Only the holds that cover this subject (its own and the whole tenant's).
+        #[arg(long)]
+        subject: Option<SubjectKey>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RetentionCmd {
+    /// Set the period for one kind of subject, or the default without `--kind`.
+    Set {
+        /// Years, months and days after completion: `7y`, `18m`, `1y6m`, `90d`, or `0`.
+        period: engine::governance::Retention,
+        #[arg(long)]
+        kind: Option<engine::subject::SubjectKind>,
+    },
+    /// The default period and the periods of kinds that have their own.
+    Show(JsonFlag),
 }
 
 #[derive(Args, Debug)]

@@ -95,6 +95,8 @@ async fn execute<S: Store>(app: App<S>, cli: &Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::Init(_) | Command::Bench(_) | Command::Serve(_) => unreachable!("handled before"),
         Command::Token(cmd) => token(&app, &actor, cmd).await,
+        Command::Hold(cmd) => hold(&app, &actor, cmd).await,
+        Command::Retention(cmd) => retention(&app, &actor, cmd).await,
         Command::Blueprint(cmd) => blueprint(&app, &actor, cmd).await,
         Command::Subject(cmd) => subject(&app, &actor, cmd).await,
         Command::Record(cmd) => record(&app, &actor, cmd).await,
@@ -243,6 +245,84 @@ async fn token<S: Store>(
         TokenCmd::Revoke { id } => {
             app.revoke_token(actor, engine::ids::TokenId(*id)).await?;
             println!("Revoked token {id}.");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn hold<S: Store>(
+    app: &App<S>,
+    actor: &Actor,
+    cmd: &crate::cli::HoldCmd,
+) -> anyhow::Result<ExitCode> {
+    use crate::cli::HoldCmd;
+    let reason =
+        |r: &str| Text::paragraph(r, app::HOLD_REASON_MAX).map_err(|e| anyhow!("--reason {e}"));
+    match cmd {
+        HoldCmd::Place { subject, reason: r } => {
+            let hold = app.place_hold(actor, subject.as_ref(), reason(r)?).await?;
+            let covers = subject
+                .as_ref()
+                .map_or_else(|| "the whole tenant".to_owned(), ToString::to_string);
+            println!("Legal hold {} placed on {covers}.", hold.id);
+        }
+        HoldCmd::Lift { id, reason: r } => {
+            app.lift_hold(actor, engine::ids::HoldId(*id), reason(r)?)
+                .await?;
+            println!("Lifted legal hold {id}.");
+        }
+        HoldCmd::List { subject, json } => {
+            let holds = app.holds(actor, subject.as_ref()).await?;
+            listing(
+                json.json,
+                &holds,
+                &["ID", "COVERS", "STATE", "PLACED", "REASON"],
+                |h| {
+                    vec![
+                        h.id.to_string(),
+                        h.subject_id
+                            .map_or_else(|| "tenant".to_owned(), |s| s.to_string()),
+                        if h.lifted.is_some() {
+                            "lifted"
+                        } else {
+                            "standing"
+                        }
+                        .to_owned(),
+                        h.placed_at.to_string(),
+                        h.reason.clone(),
+                    ]
+                },
+            )?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn retention<S: Store>(
+    app: &App<S>,
+    actor: &Actor,
+    cmd: &crate::cli::RetentionCmd,
+) -> anyhow::Result<ExitCode> {
+    use crate::cli::RetentionCmd;
+    match cmd {
+        RetentionCmd::Set { period, kind } => {
+            app.set_retention(actor, *kind, *period).await?;
+            let of = kind.map_or_else(
+                || "every kind without its own".to_owned(),
+                |k| k.to_string(),
+            );
+            println!("Retention of {of}: {period} after completion.");
+        }
+        RetentionCmd::Show(flag) => {
+            let policies = app.retention_policies(actor).await?;
+            listing(flag.json, &policies, &["KIND", "PERIOD", "SET"], |p| {
+                vec![
+                    p.kind
+                        .map_or_else(|| "(default)".to_owned(), |k| k.to_string()),
+                    p.period.to_string(),
+                    p.set_at.to_string(),
+                ]
+            })?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -895,6 +975,24 @@ async fn case<S: Store>(app: &App<S>, actor: &Actor, cmd: &CaseCmd) -> anyhow::R
                         ch.number, ch.subject_key, ch.status, ch.tasks_closed, ch.tasks_total
                     );
                 }
+            }
+            for hold in &view.holds {
+                println!(
+                    "\nLegal hold {} ({}): purge is paused. {}",
+                    hold.id,
+                    if hold.subject_id.is_some() {
+                        "this subject"
+                    } else {
+                        "whole tenant"
+                    },
+                    hold.reason
+                );
+            }
+            if let Some(policy) = &view.retention {
+                let from = view
+                    .purge_from
+                    .map_or_else(String::new, |d| format!("; purge from {d}"));
+                println!("\nRetention: {} after completion{from}", policy.period);
             }
             if !view.evidence.is_empty() {
                 println!("\nEvidence:");

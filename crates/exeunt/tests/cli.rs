@@ -1082,3 +1082,85 @@ fn blueprints_tasks_and_passwords_through_the_cli() {
         "cannot set the password of a user with the owner role",
     );
 }
+
+#[test]
+fn the_owner_places_and_lifts_legal_holds_and_sets_retention() {
+    let e = Exeunt::sqlite();
+    e.ok(&["init"]);
+    e.ok(&[
+        "subject", "add", "acme", "--kind", "client", "--name", "Acme",
+    ]);
+    e.ok(&[
+        "user",
+        "add",
+        "mia@example.com",
+        "--name",
+        "Mia",
+        "--role",
+        "admin",
+    ]);
+    assert_refused(
+        &e.run(&["--as", "mia@example.com", "hold", "place", "--reason", "x"]),
+        1,
+        "needs the owner role",
+    );
+    assert_refused(&e.run(&["hold", "place", "--reason", " "]), 1, "--reason");
+    assert_refused(
+        &e.run(&["retention", "set", "7w"]),
+        2,
+        "is not a retention period",
+    );
+
+    let placed = e.ok(&[
+        "hold",
+        "place",
+        "--subject",
+        "acme",
+        "--reason",
+        "Matter 17",
+    ]);
+    assert!(placed.contains("placed on acme"), "{placed}");
+    e.ok(&["hold", "place", "--reason", "Regulator inquiry"]);
+    let holds: serde_json::Value =
+        serde_json::from_str(&e.ok(&["hold", "list", "--subject", "acme", "--json"])).unwrap();
+    assert_eq!(holds.as_array().unwrap().len(), 2, "{holds}");
+    let id = holds
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["reason"] == "Matter 17")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    e.ok(&["hold", "lift", &id, "--reason", "Settled"]);
+    assert_refused(
+        &e.run(&["hold", "lift", &id, "--reason", "again"]),
+        1,
+        "lifted already",
+    );
+    let table = e.ok(&["hold", "list"]);
+    assert!(
+        table.contains("lifted") && table.contains("standing"),
+        "{table}"
+    );
+
+    e.ok(&["retention", "set", "7y"]);
+    e.ok(&["retention", "set", "90d", "--kind", "employee"]);
+    let shown = e.ok(&["retention", "show"]);
+    assert!(
+        shown.contains("(default)") && shown.contains("7y"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("employee") && shown.contains("90d"),
+        "{shown}"
+    );
+    let audit = e.ok(&["audit", "export"]);
+    for action in ["legal_hold.placed", "legal_hold.lifted", "retention.set"] {
+        assert!(
+            audit.contains(action),
+            "{action} missing from the audit log"
+        );
+    }
+}

@@ -10,6 +10,7 @@ use app::{App, AppError, BlueprintChoice, EvidenceUpload, NewSubject, StartCase}
 use axum::Json;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::StatusCode;
+use engine::governance::Retention;
 use engine::ids::{Email, Slug, SubjectKey, Text};
 use engine::subject::{Attributes, RecordFields};
 use jiff::civil::Date;
@@ -27,9 +28,9 @@ use crate::error::ApiError;
 use crate::extract::{Body, Caller, Params, segment};
 use crate::views::{
     self, ApiToken, AuditEvent, AuditVerification, BlueprintInfo, BlueprintSource, Case,
-    CaseDetail, CaseFinding, CaseStatus, CaseSummary, CaseTask, IssuedToken, LintReport, Plan,
-    Record, RecordKind, Revoked, Role, StartedCase, Subject, SubjectDetail, SubjectKind, Task,
-    Team, User, Waived,
+    CaseDetail, CaseFinding, CaseStatus, CaseSummary, CaseTask, IssuedToken, LegalHold, LintReport,
+    Plan, Record, RecordKind, RetentionPolicy, Revoked, Role, StartedCase, Subject, SubjectDetail,
+    SubjectKind, Task, Team, User, Waived,
 };
 
 type Reply<T> = Result<Json<T>, ApiError>;
@@ -64,6 +65,9 @@ pub fn routes<S: Store>() -> OpenApiRouter<ServerState<S>> {
         .routes(generic_routes!(S => lint_blueprint))
         .routes(generic_routes!(S => show_blueprint))
         .routes(generic_routes!(S => plan))
+        .routes(generic_routes!(S => list_holds, place_hold))
+        .routes(generic_routes!(S => lift_hold))
+        .routes(generic_routes!(S => list_retention, set_retention))
 }
 
 fn key(value: &str) -> Result<SubjectKey, ApiError> {
@@ -1279,4 +1283,172 @@ fn exit_date(text: &str) -> Result<Date, ApiError> {
                 format!("exit_date `{text}` is not a date; expected YYYY-MM-DD"),
             )
         })
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct HoldQuery {
+    /// Only the holds that cover this subject: its own and the whole tenant's.
+    subject: Option<String>,
+}
+
+/// List legal holds
+///
+/// Standing and lifted, newest first.
+#[utoipa::path(
+    get,
+    path = "/legal-holds",
+    tag = "governance",
+    params(HoldQuery),
+    responses(
+        (status = 200, description = "The holds", body = [LegalHold]),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 422, response = UnprocessableContent),
+    ),
+    security(("token" = []), ("session" = [])),
+)]
+async fn list_holds<S: Store>(
+    State(app): State<App<S>>,
+    Caller(actor): Caller,
+    Params(q): Params<HoldQuery>,
+) -> Reply<Vec<LegalHold>> {
+    let subject = q
+        .subject
+        .as_deref()
+        .map(|k| field("subject", SubjectKey::parse(k)))
+        .transpose()?;
+    Ok(Json(views::list(
+        app.holds(&actor, subject.as_ref()).await?,
+    )))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct NewHoldBody {
+    /// The subject to hold; without one, the hold covers the whole tenant.
+    subject: Option<String>,
+    /// Why, for the record: a matter, a request, a ticket.
+    #[schema(max_length = 2000)]
+    reason: String,
+}
+
+/// Place a legal hold
+///
+/// Only the owner. While the hold stands, nothing it covers is purged.
+#[utoipa::path(
+    post,
+    path = "/legal-holds",
+    tag = "governance",
+    request_body = NewHoldBody,
+    responses(
+        (status = 201, description = "The hold", body = LegalHold),
+        JsonWriteProblems,
+        (status = 404, response = NotFound),
+    ),
+    security(("token" = []), ("session" = [], "csrf" = [])),
+)]
+async fn place_hold<S: Store>(
+    State(app): State<App<S>>,
+    Caller(actor): Caller,
+    Body(b): Body<NewHoldBody>,
+) -> Created<LegalHold> {
+    let subject = b
+        .subject
+        .as_deref()
+        .map(|k| field("subject", SubjectKey::parse(k)))
+        .transpose()?;
+    let reason = field("reason", Text::paragraph(&b.reason, app::HOLD_REASON_MAX))?;
+    let hold = app.place_hold(&actor, subject.as_ref(), reason).await?;
+    Ok((StatusCode::CREATED, Json(hold.into())))
+}
+
+/// Lift a legal hold
+///
+/// Only the owner, with a reason. The hold stays on record as lifted.
+#[utoipa::path(
+    post,
+    path = "/legal-holds/{id}/lift",
+    tag = "governance",
+    params(("id" = uuid::Uuid, Path, description = "The hold's id")),
+    request_body = ReasonBody,
+    responses(
+        (status = 200, description = "The hold, lifted", body = LegalHold),
+        JsonWriteProblems,
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    ),
+    security(("token" = []), ("session" = [], "csrf" = [])),
+)]
+async fn lift_hold<S: Store>(
+    State(app): State<App<S>>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    Body(b): Body<ReasonBody>,
+) -> Reply<LegalHold> {
+    let id = segment(&id, "legal hold", |v| v.parse::<uuid::Uuid>())?;
+    let reason = field("reason", Text::paragraph(&b.reason, app::HOLD_REASON_MAX))?;
+    let hold = app
+        .lift_hold(&actor, engine::ids::HoldId(id), reason)
+        .await?;
+    Ok(Json(hold.into()))
+}
+
+/// Retention policies
+///
+/// The tenant's default period (no kind) and the periods of kinds that have their own.
+#[utoipa::path(
+    get,
+    path = "/retention",
+    tag = "governance",
+    responses(
+        (status = 200, description = "The policies", body = [RetentionPolicy]),
+        (status = 401, response = Unauthorized),
+    ),
+    security(("token" = []), ("session" = [])),
+)]
+async fn list_retention<S: Store>(
+    State(app): State<App<S>>,
+    Caller(actor): Caller,
+) -> Reply<Vec<RetentionPolicy>> {
+    Ok(Json(views::list(app.retention_policies(&actor).await?)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct RetentionBody {
+    /// The kind this period is for; without one, the tenant's default.
+    kind: Option<SubjectKind>,
+    /// Years, months and days after completion, such as `7y`, `1y6m` or `90d`; `0` purges
+    /// right after.
+    #[schema(example = "7y")]
+    period: String,
+}
+
+/// Set a retention period
+///
+/// Only the owner. Replaces the period of that kind (or the default).
+#[utoipa::path(
+    put,
+    path = "/retention",
+    tag = "governance",
+    request_body = RetentionBody,
+    responses(
+        (status = 200, description = "The policy", body = RetentionPolicy),
+        JsonWriteProblems,
+    ),
+    security(("token" = []), ("session" = [], "csrf" = [])),
+)]
+async fn set_retention<S: Store>(
+    State(app): State<App<S>>,
+    Caller(actor): Caller,
+    Body(b): Body<RetentionBody>,
+) -> Reply<RetentionPolicy> {
+    let period = field("period", Retention::parse(&b.period))?;
+    let policy = app
+        .set_retention(&actor, b.kind.map(Into::into), period)
+        .await?;
+    Ok(Json(policy.into()))
 }

@@ -53,6 +53,7 @@ pub const SWAGGER_UI_PATH: &str = "/api/docs";
         (name = "audit", description = "The tenant's hash-chained audit log"),
         (name = "directory", description = "Users and teams"),
         (name = "tokens", description = "API tokens"),
+        (name = "governance", description = "Legal holds and retention: the owner's decisions about keeping data"),
         (name = "session", description = "Password sign-in and the signed-in user"),
         (name = "operations", description = "Probes and metrics, without authentication"),
     ),

@@ -1116,6 +1116,14 @@ pub struct CaseDetail {
     /// The cases an organization case fanned out.
     pub children: Vec<CaseSummary>,
     pub evidence: Vec<Evidence>,
+    /// The legal holds that stand over the subject (its own and the whole tenant's); while
+    /// any does, nothing of the subject is purged.
+    pub legal_holds: Vec<LegalHold>,
+    /// The retention policy for the subject's kind, if the owner set one.
+    pub retention: Option<RetentionPolicy>,
+    /// From when the subject's data may be purged (completion plus retention).
+    #[schema(value_type = Option<String>, format = Date)]
+    pub purge_from: Option<jiff::civil::Date>,
 }
 
 impl From<app::CaseView> for CaseDetail {
@@ -1132,6 +1140,9 @@ impl From<app::CaseView> for CaseDetail {
             current_stage,
             children,
             evidence,
+            holds,
+            retention,
+            purge_from,
         } = view;
         Self {
             case: case.into(),
@@ -1142,6 +1153,87 @@ impl From<app::CaseView> for CaseDetail {
             current_stage,
             children: list(children),
             evidence: list(evidence),
+            legal_holds: list(holds),
+            retention: retention.map(RetentionPolicy::from),
+            purge_from,
+        }
+    }
+}
+
+/// A legal hold on one subject or on the whole tenant. Holds are never deleted: a lifted one
+/// carries who lifted it, when and why.
+#[derive(Serialize, ToSchema)]
+pub struct LegalHold {
+    pub id: Uuid,
+    /// The subject held, or none when the hold covers the whole tenant.
+    pub subject_id: Option<Uuid>,
+    pub reason: String,
+    pub placed_by: Uuid,
+    #[schema(value_type = String, format = DateTime)]
+    pub placed_at: Timestamp,
+    pub lifted: Option<HoldLift>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct HoldLift {
+    pub by: Uuid,
+    #[schema(value_type = String, format = DateTime)]
+    pub at: Timestamp,
+    pub reason: String,
+}
+
+impl From<engine::governance::LegalHold> for LegalHold {
+    fn from(hold: engine::governance::LegalHold) -> Self {
+        let engine::governance::LegalHold {
+            id,
+            tenant_id: _,
+            subject_id,
+            reason,
+            placed_by,
+            placed_at,
+            lifted,
+        } = hold;
+        Self {
+            id: id.0,
+            subject_id: subject_id.map(|s| s.0),
+            reason,
+            placed_by: placed_by.0,
+            placed_at,
+            lifted: lifted.map(|engine::governance::HoldLift { by, at, reason }| HoldLift {
+                by: by.0,
+                at,
+                reason,
+            }),
+        }
+    }
+}
+
+/// How long data of one subject kind (or, without a kind, of every kind without a period of
+/// its own) is kept after its offboarding completes.
+#[derive(Serialize, ToSchema)]
+pub struct RetentionPolicy {
+    pub kind: Option<SubjectKind>,
+    /// Years, months and days, such as `7y`, `1y6m` or `90d`; `0` purges right after.
+    #[schema(value_type = String, example = "7y")]
+    pub period: engine::governance::Retention,
+    pub set_by: Uuid,
+    #[schema(value_type = String, format = DateTime)]
+    pub set_at: Timestamp,
+}
+
+impl From<engine::governance::RetentionPolicy> for RetentionPolicy {
+    fn from(policy: engine::governance::RetentionPolicy) -> Self {
+        let engine::governance::RetentionPolicy {
+            kind,
+            period,
+            set_by,
+            set_at,
+        } = policy;
+        Self {
+            kind: kind.map(SubjectKind::from),
+            period,
+            set_by: set_by.0,
+            set_at,
         }
     }
 }

@@ -1398,6 +1398,161 @@ async fn health_and_readiness(server: Server) {
     assert_eq!(status, StatusCode::OK);
 }
 
+/// Only the owner places and lifts legal holds and sets retention; everyone reads them; the
+/// case shows what stands over its subject; another tenant's holds are missing.
+async fn legal_holds_and_retention_over_http(server: Server, a: Tenant, b: Tenant) {
+    fill(&server, &a, "A").await;
+    fill(&server, &b, "B").await;
+    let hold = json!({"subject": "acme", "reason": "Litigation hold, matter 2026-17"});
+    for token in [&a.admin, &a.manager, &a.member, &a.auditor] {
+        let (status, reply) = server
+            .post("/api/v1/legal-holds", token, hold.clone())
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{reply}");
+        assert!(
+            problem(&reply).1.contains("needs the owner role"),
+            "{reply}"
+        );
+        let (status, reply) = server
+            .call(
+                Method::PUT,
+                "/api/v1/retention",
+                Some(token),
+                Some(json!({"period": "1y"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{reply}");
+        assert!(
+            problem(&reply).1.contains("needs the owner role"),
+            "{reply}"
+        );
+    }
+    let (status, reply) = server
+        .post(
+            "/api/v1/legal-holds",
+            &a.owner,
+            json!({"subject": "acme", "reason": "  "}),
+        )
+        .await;
+    assert_eq!(
+        (status, reply["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("reason")),
+        "{reply}"
+    );
+    let (status, reply) = server
+        .post(
+            "/api/v1/legal-holds",
+            &a.owner,
+            json!({"subject": "ghost", "reason": "x"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{reply}");
+
+    let (status, on_subject) = server.post("/api/v1/legal-holds", &a.owner, hold).await;
+    assert_eq!(status, StatusCode::CREATED, "{on_subject}");
+    let (status, on_tenant) = server
+        .post(
+            "/api/v1/legal-holds",
+            &a.owner,
+            json!({"reason": "Regulator inquiry"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{on_tenant}");
+    assert!(on_tenant["subject_id"].is_null());
+    let (status, b_hold) = server
+        .post(
+            "/api/v1/legal-holds",
+            &b.owner,
+            json!({"reason": "B's own"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{b_hold}");
+
+    let (status, listed) = server
+        .get("/api/v1/legal-holds?subject=acme", &a.auditor)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
+    assert!(!listed.to_string().contains("B's own"));
+    let (_, case) = server.get("/api/v1/cases/1", &a.auditor).await;
+    assert_eq!(case["legal_holds"].as_array().unwrap().len(), 2, "{case}");
+
+    let lift = |id: &Value| format!("/api/v1/legal-holds/{}/lift", id.as_str().unwrap());
+    let (status, reply) = server
+        .post(
+            &lift(&b_hold["id"]),
+            &a.owner,
+            json!({"reason": "not ours"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{reply}");
+    let (status, reply) = server
+        .post(
+            &lift(&on_subject["id"]),
+            &a.manager,
+            json!({"reason": "settled"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{reply}");
+    let (status, lifted) = server
+        .post(
+            &lift(&on_subject["id"]),
+            &a.owner,
+            json!({"reason": "Matter settled"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{lifted}");
+    assert_eq!(lifted["lifted"]["reason"], "Matter settled");
+    let (status, reply) = server
+        .post(
+            &lift(&on_subject["id"]),
+            &a.owner,
+            json!({"reason": "again"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{reply}");
+    let (_, case) = server.get("/api/v1/cases/1", &a.auditor).await;
+    assert_eq!(case["legal_holds"].as_array().unwrap().len(), 1, "{case}");
+    assert_eq!(case["legal_holds"][0]["reason"], "Regulator inquiry");
+
+    let put =
+        |body: Value| server.call(Method::PUT, "/api/v1/retention", Some(&a.owner), Some(body));
+    let (status, reply) = put(json!({"period": "7w"})).await;
+    assert_eq!(
+        (status, reply["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("period")),
+        "{reply}"
+    );
+    let (status, reply) = put(json!({"period": "7y"})).await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    let (status, reply) = put(json!({"kind": "client", "period": "1Y6M"})).await;
+    assert_eq!(
+        (status, reply["period"].as_str()),
+        (StatusCode::OK, Some("1y6m")),
+        "{reply}"
+    );
+    let (_, policies) = server.get("/api/v1/retention", &a.auditor).await;
+    assert_eq!(
+        policies[0]["kind"],
+        Value::Null,
+        "the default comes first: {policies}"
+    );
+    assert_eq!(policies[1]["kind"], "client");
+    let (_, policies) = server.get("/api/v1/retention", &b.auditor).await;
+    assert_eq!(policies, json!([]));
+    let (_, case) = server.get("/api/v1/cases/1", &a.auditor).await;
+    assert_eq!(case["retention"]["period"], "1y6m", "{case}");
+    assert!(
+        case["purge_from"].is_null(),
+        "the case is not complete: {case}"
+    );
+
+    let (_, audit) = server
+        .get("/api/v1/audit?action=legal_hold.lifted", &a.auditor)
+        .await;
+    assert_eq!(audit.as_array().unwrap().len(), 1, "{audit}");
+}
+
 macro_rules! on_both_backends {
     ($($name:ident($($tenant:ident),*)),* $(,)?) => {
         mod sqlite {
@@ -1442,4 +1597,5 @@ on_both_backends!(
     a_retried_post_changes_nothing_twice(a),
     every_endpoint_is_isolated_and_guarded(a, b),
     nobody_gains_power_they_do_not_have(a, b),
+    legal_holds_and_retention_over_http(a, b),
 );

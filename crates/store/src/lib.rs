@@ -20,8 +20,9 @@ use std::future::Future;
 
 use engine::audit::{AuditDraft, AuditEvent, Hash};
 use engine::case::{Case, CaseFile, CaseFinding, Task};
+use engine::governance::{HoldLift, LegalHold, RetentionPolicy};
 use engine::ids::{
-    CaseId, Email, SessionId, Slug, SubjectId, SubjectKey, TenantId, TokenId, UserId,
+    CaseId, Email, HoldId, SessionId, Slug, SubjectId, SubjectKey, TenantId, TokenId, UserId,
 };
 use engine::subject::{Record, Subject, SubjectState};
 use engine::tenant::{ApiToken, Session, Team, Tenant, User};
@@ -342,6 +343,38 @@ pub trait Tx: Send {
         tenant: TenantId,
         case: CaseId,
     ) -> impl Future<Output = Result<Vec<EvidenceMeta>>> + Send;
+
+    fn insert_hold(&mut self, hold: &LegalHold) -> impl Future<Output = Result<()>> + Send;
+    /// Records the lift of a hold that still stands; false when it was lifted already.
+    fn lift_hold(
+        &mut self,
+        tenant: TenantId,
+        id: HoldId,
+        lift: &HoldLift,
+    ) -> impl Future<Output = Result<bool>> + Send;
+    fn hold(
+        &mut self,
+        tenant: TenantId,
+        id: HoldId,
+    ) -> impl Future<Output = Result<Option<LegalHold>>> + Send;
+    /// The tenant's holds, newest first; with `subject`, those on it and those on the whole
+    /// tenant.
+    fn holds(
+        &mut self,
+        tenant: TenantId,
+        subject: Option<SubjectId>,
+    ) -> impl Future<Output = Result<Vec<LegalHold>>> + Send;
+
+    fn set_retention(
+        &mut self,
+        tenant: TenantId,
+        policy: &RetentionPolicy,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// The tenant's policies, its default (kind `None`) first.
+    fn retention_policies(
+        &mut self,
+        tenant: TenantId,
+    ) -> impl Future<Output = Result<Vec<RetentionPolicy>>> + Send;
 
     /// Chains and stores an event after the tenant's current head.
     fn append_audit(

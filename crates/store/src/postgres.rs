@@ -38,6 +38,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "idempotency keys",
         include_str!("../migrations/postgres/0004_idempotency.sql"),
     ),
+    (
+        5,
+        "legal holds and retention",
+        include_str!("../migrations/postgres/0005_governance.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]

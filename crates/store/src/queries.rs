@@ -6,9 +6,10 @@ use engine::blueprint::{Owner, Severity, TaskKind};
 use engine::case::{
     Case, CaseFile, CaseFinding, CaseStatus, FindingStatus, Resolution, Task, TaskStatus,
 };
+use engine::governance::{HoldLift, LegalHold, Retention, RetentionPolicy};
 use engine::ids::{
-    CaseId, Email, EvidenceId, RecordId, SessionId, Slug, SubjectId, SubjectKey, TenantId, Text,
-    TokenId, UserId,
+    CaseId, Email, EvidenceId, HoldId, RecordId, SessionId, Slug, SubjectId, SubjectKey, TenantId,
+    Text, TokenId, UserId,
 };
 use engine::plan::Finding;
 use engine::subject::{Attributes, Record, RecordFields, Subject, SubjectKind, SubjectState};
@@ -262,6 +263,49 @@ fn finding_row(r: &impl Row) -> Result<CaseFinding> {
             .ok_or_else(|| StoreError::Corrupt("finding status".into()))?,
         waived_by: r.opt_uuid("waived_by")?.map(UserId),
         waive_reason: r.opt_text("waive_reason")?.map(str::to_owned),
+    })
+}
+
+const HOLD_COLUMNS: &str = "tenant_id, id, subject_id, reason, placed_by, placed_at_us, \
+    lifted_by, lifted_at_us, lift_reason";
+
+fn hold_row(r: &impl Row) -> Result<LegalHold> {
+    let lifted = match (
+        r.opt_uuid("lifted_by")?,
+        r.opt_int("lifted_at_us")?,
+        r.opt_text("lift_reason")?,
+    ) {
+        (Some(by), Some(at), Some(reason)) => Some(HoldLift {
+            by: UserId(by),
+            at: from_us(at)?,
+            reason: reason.to_owned(),
+        }),
+        (None, None, None) => None,
+        _ => return Err(StoreError::Corrupt("a hold lifted in part".into())),
+    };
+    Ok(LegalHold {
+        id: HoldId(r.uuid("id")?),
+        tenant_id: TenantId(r.uuid("tenant_id")?),
+        subject_id: r.opt_uuid("subject_id")?.map(SubjectId),
+        reason: r.text("reason")?.to_owned(),
+        placed_by: UserId(r.uuid("placed_by")?),
+        placed_at: from_us(r.int("placed_at_us")?)?,
+        lifted,
+    })
+}
+
+/// The key of a tenant's default retention policy, which applies to every kind without one.
+const ANY_KIND: &str = "*";
+
+fn retention_row(r: &impl Row) -> Result<RetentionPolicy> {
+    Ok(RetentionPolicy {
+        kind: match r.text("subject_kind")? {
+            ANY_KIND => None,
+            kind => Some(kind.parse().map_err(corrupt("subject kind"))?),
+        },
+        period: Retention::parse(r.text("period")?).map_err(corrupt("retention"))?,
+        set_by: UserId(r.uuid("set_by")?),
+        set_at: from_us(r.int("set_at_us")?)?,
     })
 }
 
@@ -1160,6 +1204,83 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
                     added_at: from_us(r.int("added_at_us")?)?,
                 })
             },
+        )
+        .await
+    }
+
+    async fn insert_hold(&mut self, h: &LegalHold) -> Result<()> {
+        self.run(
+            "INSERT INTO legal_holds (tenant_id, id, subject_id, reason, placed_by, placed_at_us) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            args![
+                h.tenant_id.0,
+                h.id.0,
+                h.subject_id.map(|s| s.0),
+                &h.reason,
+                h.placed_by.0,
+                us(h.placed_at),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn lift_hold(&mut self, tenant: TenantId, id: HoldId, lift: &HoldLift) -> Result<bool> {
+        let changed = self
+            .run(
+                "UPDATE legal_holds SET lifted_by = $3, lifted_at_us = $4, lift_reason = $5 \
+                 WHERE tenant_id = $1 AND id = $2 AND lifted_at_us IS NULL",
+                args![tenant.0, id.0, lift.by.0, us(lift.at), &lift.reason],
+            )
+            .await?;
+        Ok(changed == 1)
+    }
+
+    async fn hold(&mut self, tenant: TenantId, id: HoldId) -> Result<Option<LegalHold>> {
+        let sql =
+            format!("SELECT {HOLD_COLUMNS} FROM legal_holds WHERE tenant_id = $1 AND id = $2");
+        self.optional(&sql, args![tenant.0, id.0], |r| hold_row(r))
+            .await
+    }
+
+    async fn holds(
+        &mut self,
+        tenant: TenantId,
+        subject: Option<SubjectId>,
+    ) -> Result<Vec<LegalHold>> {
+        let sql = format!(
+            "SELECT {HOLD_COLUMNS} FROM legal_holds WHERE tenant_id = $1 \
+             AND ($2 IS NULL OR subject_id IS NULL OR subject_id = $2) \
+             ORDER BY placed_at_us DESC, id DESC"
+        );
+        self.all(&sql, args![tenant.0, subject.map(|s| s.0)], |r| hold_row(r))
+            .await
+    }
+
+    async fn set_retention(&mut self, tenant: TenantId, p: &RetentionPolicy) -> Result<()> {
+        let period = p.period.to_string();
+        self.run(
+            "INSERT INTO retention_policies (tenant_id, subject_kind, period, set_by, set_at_us) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, subject_kind) DO UPDATE SET \
+             period = excluded.period, set_by = excluded.set_by, set_at_us = excluded.set_at_us",
+            args![
+                tenant.0,
+                p.kind.map_or(ANY_KIND, SubjectKind::as_str),
+                &period,
+                p.set_by.0,
+                us(p.set_at),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn retention_policies(&mut self, tenant: TenantId) -> Result<Vec<RetentionPolicy>> {
+        self.all(
+            "SELECT subject_kind, period, set_by, set_at_us FROM retention_policies \
+             WHERE tenant_id = $1 ORDER BY subject_kind <> '*', subject_kind",
+            args![tenant.0],
+            |r| retention_row(r),
         )
         .await
     }

@@ -54,6 +54,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "audit events clustered",
         include_str!("../migrations/sqlite/0005_audit_clustered.sql"),
     ),
+    (
+        6,
+        "legal holds and retention",
+        include_str!("../migrations/sqlite/0006_governance.sql"),
+    ),
 ];
 
 /// How many idle read connections are kept open.
