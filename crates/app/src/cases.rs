@@ -419,6 +419,7 @@ impl<S: Store> App<S> {
             view.parent.as_ref(),
             &bp.attributes,
         );
+        let was_frozen = file.freezing_stage().is_some();
         let outcome = file.apply_precheck(evaluate_checks(&bp, &cond)?)?;
         for f in &file.findings {
             tx.upsert_finding(actor.tenant.id, f).await?;
@@ -427,6 +428,8 @@ impl<S: Store> App<S> {
             "summary": format!("ran precheck on case {number}: {} opened, {} resolved", outcome.opened.len(), outcome.resolved.len()),
             "opened": outcome.opened, "resolved": outcome.resolved,
         })).await?;
+        self.record_freeze_change(&mut tx, actor, &file, was_frozen)
+            .await?;
         tx.commit().await?;
         Ok(file)
     }
@@ -457,6 +460,7 @@ impl<S: Store> App<S> {
         self.authorize_completion(&mut tx, actor, &file, task)
             .await?;
         let before = file.case.status;
+        let was_frozen = file.freezing_stage().is_some();
         let done = file
             .complete_task(
                 task.as_str(),
@@ -497,6 +501,8 @@ impl<S: Store> App<S> {
             "summary": format!("completed task {task} of case {number}"), "note": note, "evidence": files,
         })).await?;
         self.record_status_change(&mut tx, actor, &file, before)
+            .await?;
+        self.record_freeze_change(&mut tx, actor, &file, was_frozen)
             .await?;
         tx.commit().await?;
         Ok(done)
@@ -552,6 +558,7 @@ impl<S: Store> App<S> {
         let mut tx = self.store.write().await?;
         let mut file = self.locked_case(&mut tx, actor, number).await?;
         let before = file.case.status;
+        let was_frozen = file.freezing_stage().is_some();
         let waived = file
             .waive_task(
                 task.as_str(),
@@ -575,6 +582,8 @@ impl<S: Store> App<S> {
         )
         .await?;
         self.record_status_change(&mut tx, actor, &file, before)
+            .await?;
+        self.record_freeze_change(&mut tx, actor, &file, was_frozen)
             .await?;
         tx.commit().await?;
         Ok(waived)
@@ -623,6 +632,7 @@ impl<S: Store> App<S> {
         let at = self.now();
         let mut tx = self.store.write().await?;
         let mut file = self.locked_case(&mut tx, actor, number).await?;
+        let was_frozen = file.freezing_stage().is_some();
         let finding = file
             .waive_finding(
                 check.as_str(),
@@ -637,6 +647,8 @@ impl<S: Store> App<S> {
         audit(&mut tx, actor, at, "finding.waived", ("case", number.to_string()), json!({
             "summary": format!("waived {} `{check}` on case {number}", finding.finding.severity.as_str()), "reason": reason.trim(),
         })).await?;
+        self.record_freeze_change(&mut tx, actor, &file, was_frozen)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -677,6 +689,7 @@ impl<S: Store> App<S> {
         let at = self.now();
         let mut tx = self.store.write().await?;
         let mut file = self.locked_case(&mut tx, actor, number).await?;
+        let was_frozen = file.freezing_stage().is_some();
         file.cancel(
             Act {
                 by: actor.user.id,
@@ -695,8 +708,36 @@ impl<S: Store> App<S> {
         audit(&mut tx, actor, at, "case.cancelled", ("case", number.to_string()), json!({
             "summary": format!("cancelled case {number}"), "resolution": "cancelled", "reason": reason.trim(),
         })).await?;
+        self.record_freeze_change(&mut tx, actor, &file, was_frozen)
+            .await?;
         tx.commit().await?;
         Ok(file.case)
+    }
+
+    /// Audits the subject's records becoming read-only (the case reached a freezing stage) or
+    /// writable again (the case was cancelled).
+    async fn record_freeze_change(
+        &self,
+        tx: &mut S::Tx,
+        actor: &Actor,
+        file: &CaseFile,
+        was_frozen: bool,
+    ) -> Result<()> {
+        let number = file.case.number;
+        match (was_frozen, file.freezing_stage()) {
+            (false, Some(stage)) => {
+                audit(tx, actor, self.now(), "case.froze", ("case", number.to_string()), json!({
+                    "summary": format!("case {number} reached stage {}: the subject's records are read-only", stage.id),
+                    "stage": stage.id,
+                })).await
+            }
+            (true, None) => {
+                audit(tx, actor, self.now(), "case.unfroze", ("case", number.to_string()), json!({
+                    "summary": format!("case {number} ended: the subject's records can change again"),
+                })).await
+            }
+            _ => Ok(()),
+        }
     }
 
     async fn record_status_change(

@@ -313,6 +313,9 @@ impl<S: Store> App<S> {
         let at = self.now();
         let mut tx = self.store.write().await?;
         let subject = writable_subject(&mut tx, actor, key).await?;
+        if let Some(frozen) = frozen_by(&mut tx, actor, &subject).await? {
+            return Err(AppError::Locked(frozen));
+        }
         let number = tx
             .records(actor.tenant.id, subject.id)
             .await?
@@ -354,6 +357,22 @@ impl<S: Store> App<S> {
             .into_iter()
             .find(|r| r.number == number)
             .ok_or_else(|| AppError::NotFound(format!("`{key}` has no record {number}")))?;
+        let allowed = record.kind.offboarding_fields();
+        let beyond_offboarding = changes
+            .iter()
+            .any(|(field, _)| !allowed.contains(&field.as_str()));
+        if beyond_offboarding && let Some(frozen) = frozen_by(&mut tx, actor, &subject).await? {
+            let may = if allowed.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; of a {}, only {} may change",
+                    record.kind,
+                    allowed.join(", ")
+                )
+            };
+            return Err(AppError::Locked(format!("{frozen}{may}")));
+        }
         let before = record.fields.clone();
         record.fields = before
             .with(
@@ -367,6 +386,25 @@ impl<S: Store> App<S> {
         tx.commit().await?;
         Ok(record)
     }
+}
+
+/// Why the subject's records are frozen, if a running case froze them: it reached a freezing
+/// stage, and until it ends only the offboarding's own fields may change.
+async fn frozen_by<T: Tx>(tx: &mut T, actor: &Actor, subject: &Subject) -> Result<Option<String>> {
+    let Some(number) = tx.open_case_of(actor.tenant.id, subject.id).await? else {
+        return Ok(None);
+    };
+    let stage = tx
+        .case_file(actor.tenant.id, number)
+        .await?
+        .and_then(|file| file.freezing_stage().map(|stage| stage.title.clone()));
+    Ok(stage.map(|stage| {
+        format!(
+            "subject `{}` is frozen by case {number}, which reached its {stage} stage: its \
+             records are read-only until the case ends (cancelling it lifts the freeze)",
+            subject.key
+        )
+    }))
 }
 
 /// A subject whose records may still change.

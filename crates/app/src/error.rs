@@ -33,6 +33,9 @@ pub enum AppError {
     /// The request conflicts with the current state.
     #[error("{0}")]
     Conflict(String),
+    /// What it would change is frozen by a running offboarding.
+    #[error("{0}")]
+    Locked(String),
     #[error(transparent)]
     Case(#[from] CaseError),
     #[error(transparent)]

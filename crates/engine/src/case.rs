@@ -342,6 +342,25 @@ impl CaseFile {
         })
     }
 
+    /// The freezing stage this case has reached, while the case runs: from then on the
+    /// subject's records are read-only except for the case's own steps. A stage is reached when
+    /// the stages before it are finished and no blocker stands in its way, so precheck must
+    /// pass before anything freezes.
+    pub fn freezing_stage(&self) -> Option<&StagePlan> {
+        if self.case.status == CaseStatus::Done {
+            return None;
+        }
+        self.case.stages.iter().find(|s| {
+            s.freeze
+                && self.stages_before(s.id.as_str()).iter().all(|before| {
+                    self.tasks
+                        .iter()
+                        .all(|t| t.stage.as_str() != *before || t.status != TaskStatus::Open)
+                })
+                && self.blockers_for(s.id.as_str()).next().is_none()
+        })
+    }
+
     /// Open blockers that stop work in `stage`.
     pub fn blockers_for(&self, stage: &str) -> impl Iterator<Item = &CaseFinding> {
         let before = self.stages_before(stage);

@@ -50,6 +50,10 @@ pub struct StagePlan {
     pub id: Slug,
     pub title: String,
     pub after: Vec<Slug>,
+    /// Reaching this stage freezes the subject's records (cases started before stages could
+    /// freeze have none).
+    #[serde(default)]
+    pub freeze: bool,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -146,6 +150,7 @@ pub fn plan(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
                 id: s.id.clone(),
                 title: s.title.clone(),
                 after: s.after.clone(),
+                freeze: s.freeze,
             })
             .collect(),
         tasks,

@@ -372,6 +372,19 @@ impl RecordKind {
     }
 }
 
+impl RecordKind {
+    /// The fields an offboarding itself maintains, which may still change while the subject
+    /// is frozen: revoking an account or integration, returning an asset, handing a work item
+    /// to its new owner.
+    pub fn offboarding_fields(self) -> &'static [&'static str] {
+        match self {
+            RecordKind::Account | RecordKind::Integration | RecordKind::Asset => &["status"],
+            RecordKind::WorkItem => &["new_owner"],
+            RecordKind::Document | RecordKind::Note | RecordKind::Contact => &[],
+        }
+    }
+}
+
 impl fmt::Display for RecordKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.pad(self.as_str())

@@ -1164,3 +1164,54 @@ fn the_owner_places_and_lifts_legal_holds_and_sets_retention() {
         );
     }
 }
+
+#[test]
+fn records_freeze_only_once_precheck_passes_and_thaw_when_the_case_is_cancelled() {
+    let e = Exeunt::sqlite();
+    e.ok(&["init"]);
+    e.ok(&[
+        "subject", "add", "acme", "--kind", "client", "--name", "Acme",
+    ]);
+    e.ok(&["record", "add", "acme", "note", "text=stop"]);
+    let guarded = e.write(
+        "guarded.yaml",
+        "id: guarded\nversion: 1\ntitle: Guarded\nscope: client\nstages:\n  - id: precheck\n    title: Precheck\n    tasks:\n      - id: confirm\n        title: Confirm\n        team: operations\n  - id: freeze\n    title: Freeze\n    freeze: true\n    tasks:\n      - id: lock\n        title: Lock\n        team: operations\nchecks:\n  - id: flagged\n    stage: freeze\n    severity: blocker\n    condition: records.notes.exists(n, n.text == \"stop\")\n    message: A note says stop.\n",
+    );
+    e.ok(&["blueprint", "add", guarded.to_str().unwrap()]);
+    e.ok(&[
+        "case",
+        "start",
+        "acme",
+        "--exit-date",
+        "2026-12-31",
+        "--blueprint",
+        "guarded",
+    ]);
+    e.ok(&["task", "complete", "1", "confirm"]);
+    // The Freeze stage is not reached while a blocker stands in its way.
+    e.ok(&["record", "add", "acme", "note", "text=still open"]);
+    e.ok(&[
+        "case",
+        "waive",
+        "1",
+        "flagged",
+        "--reason",
+        "Checked with legal",
+    ]);
+    let before = e.snapshot();
+    assert_refused(
+        &e.run(&["record", "add", "acme", "note", "text=too late"]),
+        1,
+        "subject `acme` is frozen by case 1, which reached its Freeze stage",
+    );
+    assert_refused(
+        &e.run(&["record", "set", "acme", "1", "text=changed"]),
+        1,
+        "frozen by case 1",
+    );
+    assert_eq!(e.snapshot(), before, "a refused write changes nothing");
+    e.ok(&["case", "cancel", "1", "--reason", "The client stays"]);
+    e.ok(&["record", "add", "acme", "note", "text=after the cancel"]);
+    let audit = e.ok(&["audit", "export"]);
+    assert!(audit.contains("case.froze") && audit.contains("case.unfroze"));
+}

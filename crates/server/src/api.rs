@@ -21,7 +21,7 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 
 use crate::ServerState;
 use crate::docs::{
-    BadRequest, Conflict, Forbidden, JsonWriteProblems, NotFound, Unauthorized,
+    BadRequest, Conflict, Forbidden, JsonWriteProblems, Locked, NotFound, Unauthorized,
     UnprocessableContent,
 };
 use crate::error::ApiError;
@@ -267,6 +267,7 @@ struct NewRecordBody {
         JsonWriteProblems,
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
+        (status = 423, response = Locked),
     ),
     security(("token" = []), ("session" = [], "csrf" = [])),
 )]
@@ -307,6 +308,7 @@ struct RecordChangesBody {
         JsonWriteProblems,
         (status = 404, response = NotFound),
         (status = 409, response = Conflict),
+        (status = 423, response = Locked),
     ),
     security(("token" = []), ("session" = [], "csrf" = [])),
 )]

@@ -38,6 +38,7 @@ pub const SWAGGER_UI_PATH: &str = "/api/docs";
             Forbidden,
             NotFound,
             Conflict,
+            Locked,
             PayloadTooLarge,
             UnsupportedMediaType,
             UnprocessableContent,
@@ -132,6 +133,9 @@ problem_responses! {
     Conflict: "The request conflicts with the current state (a duplicate, a case that is done, \
         a task still waiting for others), or a request with the same `Idempotency-Key` is still \
         running.",
+    Locked: "The subject is frozen by a running offboarding that reached a freezing stage: its \
+        records are read-only (except the fields the offboarding itself maintains) until the \
+        case ends. The problem names the case.",
     PayloadTooLarge: "The body is larger than the operation accepts.",
     UnsupportedMediaType: "The body is not sent as `application/json`.",
     UnprocessableContent: "An input is not acceptable: `field` names it, and `errors` lists \

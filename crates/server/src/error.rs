@@ -87,6 +87,7 @@ impl From<AppError> for ApiError {
             AppError::Conflict(_) | AppError::Chain(_) => {
                 Self::new(StatusCode::CONFLICT, "conflict", detail)
             }
+            AppError::Locked(_) => Self::new(StatusCode::LOCKED, "locked", detail),
             AppError::Plan(_) => {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, "condition-failed", detail)
             }

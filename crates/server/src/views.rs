@@ -647,15 +647,23 @@ pub struct StagePlan {
     pub title: String,
     /// The stages that must be finished first.
     pub after: Vec<String>,
+    /// Reaching this stage makes the subject's records read-only until the case ends.
+    pub freeze: bool,
 }
 
 impl From<engine::plan::StagePlan> for StagePlan {
     fn from(stage: engine::plan::StagePlan) -> Self {
-        let engine::plan::StagePlan { id, title, after } = stage;
+        let engine::plan::StagePlan {
+            id,
+            title,
+            after,
+            freeze,
+        } = stage;
         Self {
             id: id.to_string(),
             title,
             after: names(after),
+            freeze,
         }
     }
 }

@@ -1553,6 +1553,127 @@ async fn legal_holds_and_retention_over_http(server: Server, a: Tenant, b: Tenan
     assert_eq!(audit.as_array().unwrap().len(), 1, "{audit}");
 }
 
+/// From the Freeze stage on, the subject's records are read-only except for the fields the
+/// offboarding maintains itself; cancelling the case lifts the freeze. Both are audited.
+async fn a_frozen_subject_refuses_record_writes(server: Server, a: Tenant) {
+    let ok = |(status, body): (StatusCode, Value)| {
+        assert!(status.is_success(), "{body}");
+        body
+    };
+    ok(server
+        .post(
+            "/api/v1/subjects",
+            &a.manager,
+            json!({"key": "acme", "kind": "client", "name": "Acme"}),
+        )
+        .await);
+    ok(server
+        .post(
+            "/api/v1/subjects/acme/records",
+            &a.manager,
+            json!({"kind": "work_item", "fields": {"title": "Migration"}}),
+        )
+        .await);
+    ok(server.post("/api/v1/subjects/acme/records", &a.manager, json!({"kind": "account", "fields": {"system": "portal", "identifier": "acme-admin", "status": "active"}})).await);
+    ok(server
+        .post(
+            "/api/v1/cases",
+            &a.manager,
+            json!({"subject": "acme", "exit_date": "2026-12-31"}),
+        )
+        .await);
+    let note = json!({"kind": "note", "fields": {"text": "still writable"}});
+    ok(server
+        .post("/api/v1/subjects/acme/records", &a.manager, note.clone())
+        .await);
+
+    // Finishing the Precheck stage reaches Freeze.
+    let evidence =
+        json!({"evidence": [{"file_name": "call.txt", "content_base64": "QWdyZWVkIGJ5IHBob25l"}]});
+    ok(server
+        .post(
+            "/api/v1/cases/1/tasks/set-expectations/complete",
+            &a.manager,
+            evidence,
+        )
+        .await);
+    ok(server
+        .post(
+            "/api/v1/cases/1/tasks/account-transition/complete",
+            &a.manager,
+            json!({}),
+        )
+        .await);
+    let (status, reply) = server
+        .post("/api/v1/subjects/acme/records", &a.manager, note.clone())
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "not frozen before Precheck is done: {reply}"
+    );
+    ok(server
+        .post(
+            "/api/v1/cases/1/tasks/confirm-final-invoice/complete",
+            &a.manager,
+            json!({}),
+        )
+        .await);
+
+    let (status, reply) = server
+        .post("/api/v1/subjects/acme/records", &a.owner, note.clone())
+        .await;
+    assert_eq!(status, StatusCode::LOCKED, "{reply}");
+    assert_eq!(problem(&reply).0, "/problems/locked");
+    assert!(problem(&reply).1.contains("frozen by case 1"), "{reply}");
+    let patch = async |number: i64, fields: Value| {
+        let path = format!("/api/v1/subjects/acme/records/{number}");
+        server
+            .call(
+                Method::PATCH,
+                &path,
+                Some(&a.manager),
+                Some(json!({"fields": fields})),
+            )
+            .await
+    };
+    let (status, reply) = patch(1, json!({"title": "Renamed"})).await;
+    assert_eq!(status, StatusCode::LOCKED, "{reply}");
+    assert!(
+        problem(&reply).1.contains("only new_owner may change"),
+        "{reply}"
+    );
+    // The offboarding's own steps still write: handing work over, disabling an account.
+    let (status, reply) = patch(1, json!({"new_owner": "owner@a.example"})).await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    let (status, reply) = patch(2, json!({"status": "disabled"})).await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    let (_, case) = server.get("/api/v1/cases/1", &a.auditor).await;
+    assert_eq!(case["case"]["stages"][1]["freeze"], true, "{case}");
+
+    ok(server
+        .post(
+            "/api/v1/cases/1/cancel",
+            &a.manager,
+            json!({"reason": "The client stays after all"}),
+        )
+        .await);
+    let (status, reply) = server
+        .post("/api/v1/subjects/acme/records", &a.manager, note)
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "cancelling lifts the freeze: {reply}"
+    );
+    for action in ["case.froze", "case.unfroze"] {
+        let (_, events) = server
+            .get(&format!("/api/v1/audit?action={action}"), &a.auditor)
+            .await;
+        assert_eq!(events.as_array().unwrap().len(), 1, "{action}: {events}");
+    }
+}
+
 macro_rules! on_both_backends {
     ($($name:ident($($tenant:ident),*)),* $(,)?) => {
         mod sqlite {
@@ -1598,4 +1719,5 @@ on_both_backends!(
     every_endpoint_is_isolated_and_guarded(a, b),
     nobody_gains_power_they_do_not_have(a, b),
     legal_holds_and_retention_over_http(a, b),
+    a_frozen_subject_refuses_record_writes(a),
 );

@@ -56,6 +56,9 @@ pub struct Stage {
     pub title: String,
     /// The stages that must be finished first: the previous stage unless written otherwise.
     pub after: Vec<Slug>,
+    /// From this stage on, the subject's records are read-only except for the offboarding's
+    /// own steps.
+    pub freeze: bool,
     pub tasks: Vec<TaskDef>,
 }
 

@@ -33,7 +33,7 @@ const TOP_KEYS: &[&str] = &[
     "stages",
     "checks",
 ];
-const STAGE_KEYS: &[&str] = &["id", "title", "after", "tasks"];
+const STAGE_KEYS: &[&str] = &["id", "title", "after", "freeze", "tasks"];
 const TASK_KEYS: &[&str] = &[
     "id",
     "title",
@@ -475,6 +475,20 @@ impl Parser<'_> {
                     }
                 }
             }
+            let freeze = match self.scalar(smap, "freeze", &what, false) {
+                None => false,
+                Some(f) => match f.as_str() {
+                    "true" => true,
+                    "false" => false,
+                    other => {
+                        self.err(
+                            f.span(),
+                            format!("freeze `{other}` is not valid; expected true or false"),
+                        );
+                        false
+                    }
+                },
+            };
             let mut tasks = Vec::new();
             if let Some(tseq) = self.sequence(smap, "tasks", &what, true) {
                 if tseq.is_empty() {
@@ -511,6 +525,7 @@ impl Parser<'_> {
                 after: after
                     .map(|a| a.into_iter().map(|s| s.value).collect())
                     .unwrap_or(default_after),
+                freeze,
                 tasks,
             });
         }
@@ -908,6 +923,7 @@ struct StageDraft {
     id: Option<At<Slug>>,
     title: Option<String>,
     after: Vec<Slug>,
+    freeze: bool,
     tasks: Vec<TaskDraft>,
 }
 
@@ -918,6 +934,7 @@ impl StageDraft {
             id: self.id?.value,
             title: self.title?,
             after: self.after,
+            freeze: self.freeze,
             tasks: tasks?,
         })
     }
