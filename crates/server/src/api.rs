@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use app::{App, AppError, BlueprintChoice, EvidenceUpload, NewSubject, StartCase};
 use axum::Json;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use engine::governance::Retention;
 use engine::ids::{Email, Slug, SubjectKey, Text};
@@ -25,7 +25,7 @@ use crate::docs::{
     UnprocessableContent,
 };
 use crate::error::ApiError;
-use crate::extract::{Body, Caller, Params, segment};
+use crate::extract::{Body, Caller, Params, Path, segment};
 use crate::views::{
     self, ApiToken, AuditEvent, AuditVerification, BlueprintInfo, BlueprintSource, Case,
     CaseDetail, CaseFinding, CaseStatus, CaseSummary, CaseTask, IssuedToken, LegalHold, LintReport,
@@ -228,6 +228,7 @@ async fn add_subject<S: Store>(
     params(("key" = String, Path, description = "The subject's key")),
     responses(
         (status = 200, description = "The subject", body = SubjectDetail),
+        (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
     ),
@@ -483,6 +484,7 @@ async fn start_case<S: Store>(
     params(("number" = i64, Path, description = "The case number")),
     responses(
         (status = 200, description = "The case", body = CaseDetail),
+        (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
     ),
@@ -1110,6 +1112,7 @@ async fn issue_token<S: Store>(
     params(("id" = uuid::Uuid, Path, description = "The token's id")),
     responses(
         (status = 200, description = "The token was revoked", body = Revoked),
+        (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
@@ -1208,6 +1211,7 @@ async fn add_blueprint<S: Store>(
     params(("id" = String, Path, description = "The blueprint's id")),
     responses(
         (status = 200, description = "The blueprint", body = BlueprintSource),
+        (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
     ),

@@ -165,6 +165,26 @@ fn query_problem(rejection: &QueryRejection) -> ApiError {
     ApiError::new(rejection.status(), "invalid-input", rejection.body_text()).field("query")
 }
 
+/// The route's path parameters, as text; handlers parse them with [`segment`]. A segment that
+/// is not UTF-8 once percent-decoded gets a problem document rather than axum's plain text.
+pub struct Path<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Path(value)),
+            Err(rejection) => {
+                Err(
+                    ApiError::new(rejection.status(), "invalid-input", rejection.body_text())
+                        .field("path"),
+                )
+            }
+        }
+    }
+}
+
 /// Parses a path segment into a domain type, or answers 404 naming the segment: a malformed
 /// id names nothing that exists.
 pub fn segment<T, E: std::fmt::Display>(

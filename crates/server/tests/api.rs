@@ -1279,6 +1279,19 @@ async fn malformed_requests_get_problems_never_5xx(server: Server, a: Tenant) {
             StatusCode::NOT_FOUND,
         ),
         (
+            raw(Method::GET, "/api/v1/subjects/%FF%FE", None, Vec::new()),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            raw(
+                Method::POST,
+                "/api/v1/legal-holds/%C3%28/lift",
+                Some("application/json"),
+                br#"{"reason": "x"}"#.to_vec(),
+            ),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
             raw(Method::GET, "/api/v1/cases?limit=0", None, Vec::new()),
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
