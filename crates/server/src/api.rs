@@ -167,6 +167,7 @@ struct NewSubjectBody {
     /// Unique in the tenant: letters, digits, `-`, `_` or `.`, starting with a letter or digit.
     key: String,
     kind: SubjectKind,
+    #[schema(max_length = 200)]
     name: String,
     /// The key of the client a product belongs to.
     parent: Option<String>,
@@ -653,6 +654,7 @@ struct CompleteBody {
 #[serde(deny_unknown_fields)]
 struct EvidenceBody {
     /// A file name, without a directory.
+    #[schema(max_length = 255)]
     file_name: String,
     /// The file's bytes, base64 (standard alphabet, with padding).
     #[schema(content_encoding = "base64")]

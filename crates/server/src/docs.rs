@@ -43,6 +43,7 @@ pub const SWAGGER_UI_PATH: &str = "/api/docs";
             UnsupportedMediaType,
             UnprocessableContent,
             ServiceUnavailable,
+            InternalError,
         ),
     ),
     modifiers(&SecuritySchemes),
@@ -141,6 +142,8 @@ problem_responses! {
     UnprocessableContent: "An input is not acceptable: `field` names it, and `errors` lists \
         every problem of a blueprint.",
     ServiceUnavailable: "The server cannot answer this now.",
+    InternalError: "The server failed (the database did not answer, say); nothing was changed, \
+        and the failure is logged under the response's `x-request-id`.",
 }
 
 /// What any authenticated request with a JSON body can be refused, whatever its use case: the
@@ -162,5 +165,27 @@ impl IntoResponses for JsonWriteProblems {
         .into_iter()
         .map(|(status, name)| (status.to_owned(), RefOr::Ref(Ref::from_response_name(name))))
         .collect()
+    }
+}
+
+/// Adds the 500 every API operation can answer when the store fails, so that no handler has
+/// to list it.
+pub fn document_internal_errors(openapi: &mut utoipa::openapi::OpenApi) {
+    let name = InternalError::response().0;
+    for item in openapi.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            operation
+                .responses
+                .responses
+                .entry("500".to_owned())
+                .or_insert_with(|| Ref::from_response_name(name).into());
+        }
     }
 }

@@ -62,7 +62,8 @@ impl ApiError {
         Self::new(
             StatusCode::UNAUTHORIZED,
             "unauthorized",
-            "sign in: send `Authorization: Bearer <token>` with a live API token",
+            "sign in: send `Authorization: Bearer <token>` with a live API token, or the \
+             session cookie from `POST /api/v1/session`",
         )
     }
 

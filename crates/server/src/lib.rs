@@ -85,6 +85,7 @@ pub fn router<S: Store>(app: App<S>, options: &ServerOptions) -> Router {
     };
     let mut api = api::routes::<S>().merge(session::routes::<S>());
     idempotency::document(api.get_openapi_mut());
+    docs::document_internal_errors(api.get_openapi_mut());
     let api = api.layer(middleware::from_fn_with_state(
         state.clone(),
         idempotency::layer::<S>,
