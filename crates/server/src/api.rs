@@ -509,6 +509,7 @@ async fn show_case<S: Store>(
     params(("number" = i64, Path, description = "The case number")),
     responses(
         (status = 200, description = "The case's findings", body = [CaseFinding]),
+        (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 403, response = Forbidden),
         (status = 404, response = NotFound),
