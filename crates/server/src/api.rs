@@ -116,8 +116,10 @@ fn page(limit: i64, offset: i64) -> Result<(i64, i64), ApiError> {
 #[into_params(parameter_in = Query)]
 struct SubjectQuery {
     /// Only subjects of this kind.
-    #[param(inline)]
-    kind: Option<SubjectKind>,
+    // Text parsed by the handler, so that an unknown kind is a 422 naming the valid ones, as
+    // an unknown case status is.
+    #[param(value_type = Option<SubjectKind>, inline)]
+    kind: Option<String>,
     /// Also list offboarded and purged subjects.
     #[serde(default)]
     include_offboarded: bool,
@@ -151,8 +153,13 @@ async fn list_subjects<S: Store>(
     Params(q): Params<SubjectQuery>,
 ) -> Reply<Vec<Subject>> {
     let (limit, offset) = page(q.limit, q.offset)?;
+    let kind = q
+        .kind
+        .as_deref()
+        .map(|k| field("kind", k.parse::<engine::subject::SubjectKind>()))
+        .transpose()?;
     let filter = SubjectFilter {
-        kind: q.kind.map(Into::into),
+        kind,
         include_offboarded: q.include_offboarded,
         parent: None,
         limit,

@@ -1354,6 +1354,12 @@ async fn malformed_requests_get_problems_never_5xx(server: Server, a: Tenant) {
         assert_eq!(content_type, "application/problem+json", "{what}: {body}");
         assert!(!status.is_server_error());
     }
+    let (status, reply) = server.get("/api/v1/subjects?kind=vendor", &a.owner).await;
+    assert_eq!(
+        (status, reply["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("kind")),
+        "{reply}"
+    );
     let (status, subjects) = server
         .get("/api/v1/subjects?kind=client&limit=10&offset=0", &a.owner)
         .await;
