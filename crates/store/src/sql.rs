@@ -101,18 +101,25 @@ pub(crate) use args;
 
 /// A column, by name or by position.
 pub trait Column: sqlx::ColumnIndex<sqlx::postgres::PgRow> + Copy + std::fmt::Display {
-    /// Its position among the result's columns.
-    fn position(self, names: &[String]) -> Option<usize>;
+    /// Its position among the result's columns. Rows are mostly read in the order their
+    /// columns were selected, so a search by name starts at `hint`, the one after the last read.
+    fn position(self, names: &[String], hint: usize) -> Option<usize>;
 }
 
 impl Column for &str {
-    fn position(self, names: &[String]) -> Option<usize> {
-        names.iter().position(|name| name == self)
+    fn position(self, names: &[String], hint: usize) -> Option<usize> {
+        let hint = hint.min(names.len());
+        let (before, after) = names.split_at(hint);
+        after
+            .iter()
+            .position(|name| name == self)
+            .map(|i| hint + i)
+            .or_else(|| before.iter().position(|name| name == self))
     }
 }
 
 impl Column for usize {
-    fn position(self, names: &[String]) -> Option<usize> {
+    fn position(self, names: &[String], _hint: usize) -> Option<usize> {
         (self < names.len()).then_some(self)
     }
 }

@@ -11,6 +11,7 @@
 //! batch durable. Nobody is answered before the batch holding their write has committed; a
 //! writer that fails rolls back to its savepoint and leaves the others' work alone.
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex as StdMutex};
@@ -441,6 +442,7 @@ impl Conn for SqliteConn {
             mapped.push(map(&SqliteRow {
                 row,
                 columns: &columns,
+                next: Cell::new(0),
             })?);
         }
         Ok(mapped)
@@ -493,13 +495,16 @@ impl ToSql for Arg<'_> {
 pub struct SqliteRow<'r> {
     row: &'r rusqlite::Row<'r>,
     columns: &'r [String],
+    /// Where the next lookup by name starts: after the column read last.
+    next: Cell<usize>,
 }
 
 impl SqliteRow<'_> {
     fn value(&self, column: impl Column) -> Result<ValueRef<'_>> {
         let index = column
-            .position(self.columns)
+            .position(self.columns, self.next.get())
             .ok_or_else(|| bad_column(column, "no such column in the result"))?;
+        self.next.set(index + 1);
         Ok(self.row.get_ref(index)?)
     }
 }
