@@ -28,6 +28,7 @@ pub async fn run(cmd: &BenchCmd) -> anyhow::Result<ExitCode> {
         BenchCmd::Write { ops } => write(&dir.0, *ops).await?,
         BenchCmd::Audit { events } => audit(&dir.0, *events).await?,
         BenchCmd::Api { ops } => api(&dir.0, *ops).await?,
+        BenchCmd::Fanout { clients } => fanout(&dir.0, *clients).await?,
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -329,6 +330,64 @@ async fn api(dir: &Path, ops: u32) -> anyhow::Result<()> {
     println!(
         "  idle serve      {:.1} MB resident (target ≤ 50 MB)",
         rss as f64 / 1e6
+    );
+    Ok(())
+}
+
+/// Organization offboarding: the organization's case fans out one child case per active client,
+/// each planned and prechecked against the client's records, in one transaction.
+async fn fanout(dir: &Path, clients: u32) -> anyhow::Result<()> {
+    /// The limit for 1,000 clients, scaled to the count asked for.
+    const SECONDS_PER_THOUSAND: f64 = 5.0;
+    let (app, actor) = setup(dir).await?;
+    let mut subjects = vec![app::NewSubject {
+        key: SubjectKey::parse("the-firm")?,
+        kind: SubjectKind::Organization,
+        name: Text::line("The firm", 100)?,
+        parent: None,
+        attributes: Attributes::default(),
+    }];
+    for i in 0..clients {
+        subjects.push(app::NewSubject {
+            key: SubjectKey::parse(&format!("client-{i}"))?,
+            kind: SubjectKind::Client,
+            name: Text::line(&format!("Client {i}"), 100)?,
+            parent: None,
+            attributes: Attributes::default(),
+        });
+    }
+    app.add_subjects(&actor, subjects)
+        .await
+        .map_err(|(_, e)| e)?;
+    let started = Instant::now();
+    let case = app
+        .start_case(
+            &actor,
+            StartCase {
+                subject: SubjectKey::parse("the-firm")?,
+                blueprint: None,
+                exit_date: jiff::civil::date(2027, 1, 29),
+                owner: None,
+            },
+        )
+        .await?;
+    let elapsed = started.elapsed().as_secs_f64();
+    let limit = SECONDS_PER_THOUSAND * f64::from(clients) / 1000.0;
+    println!("bench fanout: start an organization's offboarding, SQLite WAL synchronous=FULL");
+    println!("  clients         {clients}");
+    println!(
+        "  child cases     {} created and prechecked",
+        case.children.len()
+    );
+    println!("  time            {elapsed:.2} s");
+    println!(
+        "  ratio           {:.2} × the limit of {limit:.1} s (target ≤ 1.00)",
+        elapsed / limit
+    );
+    anyhow::ensure!(
+        case.children.len() == clients as usize,
+        "expected {clients} child cases, got {}",
+        case.children.len()
     );
     Ok(())
 }

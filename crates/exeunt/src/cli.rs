@@ -408,6 +408,11 @@ pub enum BenchCmd {
         #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(20..=1_000_000))]
         ops: u32,
     },
+    /// Offboard an organization of this many clients: one child case each, prechecked.
+    Fanout {
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        clients: u32,
+    },
     /// Verify an audit chain of this many events.
     Audit {
         #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]

@@ -1215,3 +1215,33 @@ fn records_freeze_only_once_precheck_passes_and_thaw_when_the_case_is_cancelled(
     let audit = e.ok(&["audit", "export"]);
     assert!(audit.contains("case.froze") && audit.contains("case.unfroze"));
 }
+
+#[test]
+fn the_benchmarks_run_and_print_their_ratios() {
+    let e = Exeunt::sqlite();
+    for (args, expected) in [
+        (
+            &["bench", "fanout", "--clients", "20"][..],
+            "20 created and prechecked",
+        ),
+        (&["bench", "audit", "--events", "1000"][..], "× the target"),
+        (&["bench", "write", "--ops", "20"][..], "× the probe"),
+        (&["bench", "api", "--ops", "40"][..], "idle serve"),
+    ] {
+        let out = e.ok(args);
+        assert!(out.contains(expected), "{args:?}: {out}");
+        assert!(
+            out.contains("ratio") || out.contains("×"),
+            "{args:?}: {out}"
+        );
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(e.dir.path())
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|d| d.file_name().to_string_lossy().starts_with("exeunt-bench-"))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "the benchmarks clean up after themselves"
+    );
+}

@@ -99,10 +99,17 @@ struct Writer {
     members: usize,
     /// Batches committed since the store opened.
     commits: u64,
-    /// Batches whose commit failed, with why, so that each member learns it. Only the latest
-    /// are kept: a member asks right after its batch closes.
-    failed: BTreeMap<u64, String>,
+    /// Batches whose commit failed, with why and how many of their members have yet to ask:
+    /// each member learns it when it comes to commit, and the entry goes with the last one.
+    /// (Keeping only the latest few is not enough: a member queued behind many writers that
+    /// each lose a batch, as on a full disk, would find no entry and take its batch for
+    /// committed.)
+    failed: BTreeMap<u64, (usize, String)>,
 }
+
+/// Why a transaction ended on its own: some errors (a full disk, an I/O error) make SQLite roll
+/// back the whole transaction, savepoints and batch included.
+const ROLLED_BACK: &str = "the transaction was rolled back after an error";
 
 impl SqliteStore {
     /// Opens (and, when `create` is set, creates) the database file, and brings its schema up
@@ -116,8 +123,16 @@ impl SqliteStore {
             return Err(open_error("the database file does not exist".into()));
         }
         let mut conn = connect(path, create).map_err(|e| open_error(e.to_string()))?;
-        conn.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
             .map_err(|e| open_error(e.to_string()))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            // Readers beside the writer, and the durability this store promises, need WAL.
+            return Err(open_error(format!(
+                "the file system does not support SQLite's write-ahead log (journal mode \
+                 stayed `{mode}`); keep the data dir on a local disk"
+            )));
+        }
         conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
             .map_err(|e| open_error(e.to_string()))?;
         migrate(&mut conn)?;
@@ -168,6 +183,14 @@ fn connect(path: &Path, create: bool) -> rusqlite::Result<Connection> {
 fn migrate(conn: &mut Connection) -> Result<()> {
     let schema_error = |e: rusqlite::Error| StoreError::Migrate(e.to_string());
     let latest = MIGRATIONS.last().map_or(0, |(version, _, _)| *version);
+    // An up-to-date file is the common case: it needs no write lock, so a CLI command does not
+    // wait behind a busy server just to find nothing to do.
+    let current: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(schema_error)?;
+    if current == latest {
+        return Ok(());
+    }
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(schema_error)?;
@@ -278,7 +301,7 @@ impl Writer {
         if undone.is_err() {
             // The savepoint is gone with the whole transaction (SQLite rolls back everything
             // on some errors); the batch is lost, and its members hear so when they commit.
-            self.close(Err("the transaction was rolled back after an error".into()));
+            self.close(Err(ROLLED_BACK.into()));
             return;
         }
         self.close_if_empty();
@@ -299,10 +322,15 @@ impl Writer {
             let outcome = control(&self.conn, "COMMIT").map_err(|e| e.to_string());
             self.close(outcome);
         }
-        match self.failed.get(&batch) {
-            Some(reason) => Err(StoreError::CommitFailed(reason.clone())),
-            None => Ok(()),
+        let Some((waiting, reason)) = self.failed.get_mut(&batch) else {
+            return Ok(());
+        };
+        let error = StoreError::CommitFailed(reason.clone());
+        *waiting -= 1;
+        if *waiting == 0 {
+            self.failed.remove(&batch);
         }
+        Err(error)
     }
 
     fn close(&mut self, outcome: std::result::Result<(), String>) {
@@ -311,12 +339,11 @@ impl Writer {
         }
         match outcome {
             Ok(()) => self.commits += 1,
-            Err(reason) => {
-                self.failed.insert(self.batch, reason);
-                while self.failed.len() > 64 {
-                    self.failed.pop_first();
-                }
+            // Only members ask: a batch nobody joined needs no record.
+            Err(reason) if self.members > 0 => {
+                self.failed.insert(self.batch, (self.members, reason));
             }
+            Err(_) => {}
         }
         self.open = false;
         self.members = 0;
@@ -367,13 +394,22 @@ enum State {
 
 impl SqliteConn {
     fn connection(&self) -> Result<&Connection> {
-        match &self.state {
-            State::Read(conn) => Ok(conn),
-            State::Write(writer) => Ok(&writer.conn),
-            State::Finished => Err(StoreError::Refused(
-                "the transaction has already ended".into(),
-            )),
+        let conn = match &self.state {
+            State::Read(conn) => conn,
+            State::Write(writer) => &writer.conn,
+            State::Finished => {
+                return Err(StoreError::Refused(
+                    "the transaction has already ended".into(),
+                ));
+            }
+        };
+        // After SQLite rolled the whole transaction back, a statement would run on its own in
+        // autocommit mode: a write would be durable at once, outside the batch, while its
+        // caller is later told the transaction failed. Refuse everything after such an error.
+        if conn.is_autocommit() {
+            return Err(StoreError::CommitFailed(ROLLED_BACK.into()));
         }
+        Ok(conn)
     }
 }
 
@@ -550,5 +586,67 @@ impl Row for SqliteRow<'_> {
         self.opt_bytes(column)?
             .map(|b| Uuid::from_slice(b).map_err(|e| bad_column(column, e)))
             .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_member_of_a_failed_batch_hears_it_however_many_batches_fail_after() {
+        let mut writer = Writer {
+            conn: Connection::open_in_memory().unwrap(),
+            batch: 1,
+            open: true,
+            members: 2,
+            commits: 0,
+            failed: BTreeMap::new(),
+        };
+        writer.close(Err("disk full".into()));
+        // A full disk fails every batch after it, too.
+        for _ in 0..100 {
+            writer.open = true;
+            writer.members = 1;
+            writer.close(Err("disk full".into()));
+        }
+        for _ in 0..2 {
+            assert!(matches!(writer.commit(1), Err(StoreError::CommitFailed(_))));
+        }
+        assert!(
+            !writer.failed.contains_key(&1),
+            "the record goes with the last member that asked"
+        );
+    }
+
+    #[tokio::test]
+    async fn nothing_runs_outside_a_transaction_that_sqlite_rolled_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("exeunt.db"), true)
+            .await
+            .unwrap();
+        let mut writer = store.shared.writer.clone().lock_owned().await;
+        writer.begin().unwrap();
+        let mut conn = SqliteConn {
+            shared: store.shared.clone(),
+            state: State::Write(writer),
+        };
+        // What SQLite does by itself on some errors (a full disk, an I/O error).
+        conn.execute("ROLLBACK", &[]).await.unwrap();
+        let refused = conn
+            .execute(
+                "INSERT INTO tenants (id, slug, name, created_at_us) VALUES (x'00', 'x', 'X', 0)",
+                &[],
+            )
+            .await;
+        assert!(
+            matches!(refused, Err(StoreError::CommitFailed(_))),
+            "{refused:?}"
+        );
+        assert!(conn.commit().await.is_err());
+        let mut tx = store.read().await.unwrap();
+        assert!(crate::Tx::tenants(&mut tx).await.unwrap().is_empty());
+        drop(tx);
+        assert!(store.write().await.is_ok(), "the store is usable again");
     }
 }
