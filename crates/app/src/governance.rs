@@ -34,6 +34,7 @@ impl<S: Store> App<S> {
             id: HoldId(self.new_id()),
             tenant_id: actor.tenant.id,
             subject_id: on.as_ref().map(|s| s.id),
+            subject_key: on.as_ref().map(|s| s.key.clone()),
             reason: reason.as_str().to_owned(),
             placed_by: actor.user.id,
             placed_at: at,

@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{HoldId, SubjectId, TenantId, UserId};
+use crate::ids::{HoldId, SubjectId, SubjectKey, TenantId, UserId};
 use crate::subject::SubjectKind;
 
 /// How long data is kept after an offboarding completes: whole years, months and days.
@@ -141,6 +141,8 @@ pub struct LegalHold {
     pub id: HoldId,
     pub tenant_id: TenantId,
     pub subject_id: Option<SubjectId>,
+    /// The held subject's key, for people to read.
+    pub subject_key: Option<SubjectKey>,
     pub reason: String,
     pub placed_by: UserId,
     pub placed_at: Timestamp,

@@ -280,8 +280,9 @@ async fn hold<S: Store>(
                 |h| {
                     vec![
                         h.id.to_string(),
-                        h.subject_id
-                            .map_or_else(|| "tenant".to_owned(), |s| s.to_string()),
+                        h.subject_key
+                            .as_ref()
+                            .map_or_else(|| "(whole tenant)".to_owned(), ToString::to_string),
                         if h.lifted.is_some() {
                             "lifted"
                         } else {
@@ -309,7 +310,7 @@ async fn retention<S: Store>(
             app.set_retention(actor, *kind, *period).await?;
             let of = kind.map_or_else(
                 || "every kind without its own".to_owned(),
-                |k| k.to_string(),
+                |k| format!("{k} subjects"),
             );
             println!("Retention of {of}: {period} after completion.");
         }

@@ -1144,6 +1144,10 @@ fn the_owner_places_and_lifts_legal_holds_and_sets_retention() {
         table.contains("lifted") && table.contains("standing"),
         "{table}"
     );
+    assert!(
+        table.contains("acme") && table.contains("(whole tenant)"),
+        "{table}"
+    );
 
     e.ok(&["retention", "set", "7y"]);
     e.ok(&["retention", "set", "90d", "--kind", "employee"]);

@@ -1175,6 +1175,8 @@ pub struct LegalHold {
     pub id: Uuid,
     /// The subject held, or none when the hold covers the whole tenant.
     pub subject_id: Option<Uuid>,
+    /// The held subject's key.
+    pub subject: Option<String>,
     pub reason: String,
     pub placed_by: Uuid,
     #[schema(value_type = String, format = DateTime)]
@@ -1196,6 +1198,7 @@ impl From<engine::governance::LegalHold> for LegalHold {
             id,
             tenant_id: _,
             subject_id,
+            subject_key,
             reason,
             placed_by,
             placed_at,
@@ -1204,6 +1207,7 @@ impl From<engine::governance::LegalHold> for LegalHold {
         Self {
             id: id.0,
             subject_id: subject_id.map(|s| s.0),
+            subject: subject_key.map(|k| k.to_string()),
             reason,
             placed_by: placed_by.0,
             placed_at,

@@ -1478,6 +1478,7 @@ async fn legal_holds_and_retention_over_http(server: Server, a: Tenant, b: Tenan
         .await;
     assert_eq!(status, StatusCode::CREATED, "{on_tenant}");
     assert!(on_tenant["subject_id"].is_null());
+    assert_eq!(on_subject["subject"], "acme", "{on_subject}");
     let (status, b_hold) = server
         .post(
             "/api/v1/legal-holds",

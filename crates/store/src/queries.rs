@@ -266,8 +266,10 @@ fn finding_row(r: &impl Row) -> Result<CaseFinding> {
     })
 }
 
-const HOLD_COLUMNS: &str = "tenant_id, id, subject_id, reason, placed_by, placed_at_us, \
-    lifted_by, lifted_at_us, lift_reason";
+/// A hold with its subject's key: `h` is the hold, `s` its subject (none for the tenant).
+const HOLD_SELECT: &str = "SELECT h.tenant_id, h.id, h.subject_id, s.key AS subject_key, \
+    h.reason, h.placed_by, h.placed_at_us, h.lifted_by, h.lifted_at_us, h.lift_reason \
+    FROM legal_holds h LEFT JOIN subjects s ON s.tenant_id = h.tenant_id AND s.id = h.subject_id";
 
 fn hold_row(r: &impl Row) -> Result<LegalHold> {
     let lifted = match (
@@ -287,6 +289,10 @@ fn hold_row(r: &impl Row) -> Result<LegalHold> {
         id: HoldId(r.uuid("id")?),
         tenant_id: TenantId(r.uuid("tenant_id")?),
         subject_id: r.opt_uuid("subject_id")?.map(SubjectId),
+        subject_key: r
+            .opt_text("subject_key")?
+            .map(|k| SubjectKey::parse(k).map_err(corrupt("subject key")))
+            .transpose()?,
         reason: r.text("reason")?.to_owned(),
         placed_by: UserId(r.uuid("placed_by")?),
         placed_at: from_us(r.int("placed_at_us")?)?,
@@ -1237,8 +1243,7 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
     }
 
     async fn hold(&mut self, tenant: TenantId, id: HoldId) -> Result<Option<LegalHold>> {
-        let sql =
-            format!("SELECT {HOLD_COLUMNS} FROM legal_holds WHERE tenant_id = $1 AND id = $2");
+        let sql = format!("{HOLD_SELECT} WHERE h.tenant_id = $1 AND h.id = $2");
         self.optional(&sql, args![tenant.0, id.0], |r| hold_row(r))
             .await
     }
@@ -1249,9 +1254,9 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
         subject: Option<SubjectId>,
     ) -> Result<Vec<LegalHold>> {
         let sql = format!(
-            "SELECT {HOLD_COLUMNS} FROM legal_holds WHERE tenant_id = $1 \
-             AND ($2 IS NULL OR subject_id IS NULL OR subject_id = $2) \
-             ORDER BY placed_at_us DESC, id DESC"
+            "{HOLD_SELECT} WHERE h.tenant_id = $1 \
+             AND ($2 IS NULL OR h.subject_id IS NULL OR h.subject_id = $2) \
+             ORDER BY h.placed_at_us DESC, h.id DESC"
         );
         self.all(&sql, args![tenant.0, subject.map(|s| s.0)], |r| hold_row(r))
             .await
