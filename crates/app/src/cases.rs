@@ -6,7 +6,7 @@ use engine::case::{Act, Case, CaseFile, CaseStatus, Resolution, Task, TaskStatus
 use engine::condition::SubjectView as ConditionView;
 use engine::governance::{LegalHold, RetentionPolicy, retention_for};
 use engine::ids::{CaseId, Email, EvidenceId, Slug, SubjectKey, TenantId};
-use engine::plan::{PlanInput, evaluate_checks, plan};
+use engine::plan::{Finding, PlanInput, evaluate_checks, plan};
 use engine::subject::{Subject, SubjectKind, SubjectState};
 use engine::tenant::{Permission, User};
 use jiff::civil::Date;
@@ -275,7 +275,9 @@ impl<S: Store> App<S> {
             tasks,
             findings: Vec::new(),
         };
-        file.apply_precheck(planned.findings)?;
+        let mut findings = planned.findings;
+        findings.extend(self.hold_finding(tx, actor, &file).await?);
+        file.apply_precheck(findings)?;
         file.refresh_status();
         tx.insert_case(&file).await?;
         tx.set_subject_state(actor.tenant.id, subject.id, SubjectState::Offboarding, at)
@@ -420,7 +422,9 @@ impl<S: Store> App<S> {
             &bp.attributes,
         );
         let was_frozen = file.freezing_stage().is_some();
-        let outcome = file.apply_precheck(evaluate_checks(&bp, &cond)?)?;
+        let mut findings = evaluate_checks(&bp, &cond)?;
+        findings.extend(self.hold_finding(&mut tx, actor, &file).await?);
+        let outcome = file.apply_precheck(findings)?;
         for f in &file.findings {
             tx.upsert_finding(actor.tenant.id, f).await?;
         }
@@ -712,6 +716,21 @@ impl<S: Store> App<S> {
             .await?;
         tx.commit().await?;
         Ok(file.case)
+    }
+
+    /// The built-in warning that legal holds stand over the case's subject, if any do.
+    async fn hold_finding(
+        &self,
+        tx: &mut S::Tx,
+        actor: &Actor,
+        file: &CaseFile,
+    ) -> Result<Option<Finding>> {
+        let Some(last) = file.case.stages.last() else {
+            return Ok(None);
+        };
+        let subject = file.case.subject_id;
+        let holds = tx.holds(actor.tenant.id, Some(subject)).await?;
+        Ok(engine::governance::hold_finding(&holds, subject, &last.id))
     }
 
     /// Audits the subject's records becoming read-only (the case reached a freezing stage) or

@@ -7,7 +7,9 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{HoldId, SubjectId, SubjectKey, TenantId, UserId};
+use crate::blueprint::Severity;
+use crate::ids::{HoldId, Slug, SubjectId, SubjectKey, TenantId, UserId};
+use crate::plan::Finding;
 use crate::subject::SubjectKind;
 
 /// How long data is kept after an offboarding completes: whole years, months and days.
@@ -162,6 +164,31 @@ impl LegalHold {
     pub fn covers(&self, subject: SubjectId) -> bool {
         self.lifted.is_none() && self.subject_id.is_none_or(|s| s == subject)
     }
+}
+
+/// The check id of the built-in finding that a legal hold stands over a case's subject.
+pub const LEGAL_HOLD_CHECK: &str = "legal-hold";
+
+/// The warning precheck adds while holds stand over `subject`: the case may run and close, but
+/// nothing of the subject is purged until the owner lifts them. It belongs to `stage`, the
+/// case's last, where purging is scheduled.
+pub fn hold_finding(holds: &[LegalHold], subject: SubjectId, stage: &Slug) -> Option<Finding> {
+    let standing: Vec<&LegalHold> = holds.iter().filter(|h| h.covers(subject)).collect();
+    let first = standing.first()?;
+    let more = match standing.len() {
+        1 => String::new(),
+        n => format!(" (and {} more)", n - 1),
+    };
+    Some(Finding {
+        check_id: Slug::parse(LEGAL_HOLD_CHECK).ok()?,
+        stage: stage.clone(),
+        severity: Severity::Warning,
+        message: format!(
+            "A legal hold stands over this subject{more}: {}. Nothing of it is purged until the \
+             owner lifts the hold.",
+            first.reason
+        ),
+    })
 }
 
 #[cfg(test)]

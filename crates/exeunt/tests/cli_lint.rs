@@ -75,6 +75,16 @@ fn duplicate_task_id() {
 }
 
 #[test]
+fn reserved_check_id() {
+    assert_error(
+        "reserved-check.yaml",
+        16,
+        9,
+        "check id `legal-hold` is Exeunt's own (the warning that a legal hold stands)",
+    );
+}
+
+#[test]
 fn unknown_dependency() {
     assert_error(
         "unknown-dependency.yaml",

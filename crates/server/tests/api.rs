@@ -1496,6 +1496,28 @@ async fn legal_holds_and_retention_over_http(server: Server, a: Tenant, b: Tenan
     assert!(!listed.to_string().contains("B's own"));
     let (_, case) = server.get("/api/v1/cases/1", &a.auditor).await;
     assert_eq!(case["legal_holds"].as_array().unwrap().len(), 2, "{case}");
+    // Precheck warns that nothing will be purged while the holds stand.
+    let (status, findings) = server
+        .post("/api/v1/cases/1/precheck", &a.manager, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{findings}");
+    let hold_warning = |findings: &Value| {
+        findings
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["finding"]["check_id"] == "legal-hold")
+            .cloned()
+    };
+    let warning = hold_warning(&findings).expect("a legal-hold finding");
+    assert_eq!(
+        (
+            warning["finding"]["severity"].as_str(),
+            warning["status"].as_str()
+        ),
+        (Some("warning"), Some("open")),
+        "{warning}"
+    );
 
     let lift = |id: &Value| format!("/api/v1/legal-holds/{}/lift", id.as_str().unwrap());
     let (status, reply) = server
@@ -1534,6 +1556,22 @@ async fn legal_holds_and_retention_over_http(server: Server, a: Tenant, b: Tenan
     let (_, case) = server.get("/api/v1/cases/1", &a.auditor).await;
     assert_eq!(case["legal_holds"].as_array().unwrap().len(), 1, "{case}");
     assert_eq!(case["legal_holds"][0]["reason"], "Regulator inquiry");
+    let lift_tenant = server
+        .post(
+            &lift(&on_tenant["id"]),
+            &a.owner,
+            json!({"reason": "Inquiry closed"}),
+        )
+        .await;
+    assert_eq!(lift_tenant.0, StatusCode::OK, "{}", lift_tenant.1);
+    let (_, findings) = server
+        .post("/api/v1/cases/1/precheck", &a.manager, json!({}))
+        .await;
+    assert_eq!(
+        hold_warning(&findings).unwrap()["status"],
+        "resolved",
+        "{findings}"
+    );
 
     let put =
         |body: Value| server.call(Method::PUT, "/api/v1/retention", Some(&a.owner), Some(body));
@@ -1570,7 +1608,7 @@ async fn legal_holds_and_retention_over_http(server: Server, a: Tenant, b: Tenan
     let (_, audit) = server
         .get("/api/v1/audit?action=legal_hold.lifted", &a.auditor)
         .await;
-    assert_eq!(audit.as_array().unwrap().len(), 1, "{audit}");
+    assert_eq!(audit.as_array().unwrap().len(), 2, "{audit}");
 }
 
 /// From the Freeze stage on, the subject's records are read-only except for the fields the

@@ -761,6 +761,16 @@ impl Parser<'_> {
                         ),
                     );
                 }
+                if id.value.as_str() == crate::governance::LEGAL_HOLD_CHECK {
+                    self.err(
+                        &id.span,
+                        format!(
+                            "check id `{}` is Exeunt's own (the warning that a legal hold \
+                             stands); expected another id",
+                            id.value
+                        ),
+                    );
+                }
             }
             let stage = match self.scalar(cmap, "stage", &what, false) {
                 None => first_stage.clone(),
