@@ -9,6 +9,7 @@ use engine::ids::{CaseId, Email, EvidenceId, Slug, SubjectKey, TenantId};
 use engine::plan::{Finding, PlanInput, evaluate_checks, plan};
 use engine::subject::{Subject, SubjectKind, SubjectState};
 use engine::tenant::{Permission, User};
+use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::Serialize;
 use serde_json::json;
@@ -271,6 +272,7 @@ impl<S: Store> App<S> {
                 closed_at: None,
                 closed_by: None,
                 close_reason: None,
+                frozen_at: None,
             },
             tasks,
             findings: Vec::new(),
@@ -279,6 +281,8 @@ impl<S: Store> App<S> {
         findings.extend(self.hold_finding(tx, actor, &file).await?);
         file.apply_precheck(findings)?;
         file.refresh_status();
+        // A blueprint may freeze from its first stage: then the case freezes as it opens.
+        let froze = file.settle_freeze(at);
         tx.insert_case(&file).await?;
         tx.set_subject_state(actor.tenant.id, subject.id, SubjectState::Offboarding, at)
             .await?;
@@ -288,6 +292,11 @@ impl<S: Store> App<S> {
             "owner": owner.email, "tasks": file.tasks.len(),
             "findings": file.findings.iter().map(|f| f.finding.check_id.as_str()).collect::<Vec<_>>(),
         })).await?;
+        if froze {
+            audit(tx, actor, at, "case.froze", ("case", number.to_string()), json!({
+                "summary": format!("case {number} opened in a freezing stage: the subject's records are read-only"),
+            })).await?;
+        }
 
         let mut children = Vec::new();
         if let Some(kind) = bp.fan_out {
@@ -432,7 +441,7 @@ impl<S: Store> App<S> {
             "summary": format!("ran precheck on case {number}: {} opened, {} resolved", outcome.opened.len(), outcome.resolved.len()),
             "opened": outcome.opened, "resolved": outcome.resolved,
         })).await?;
-        self.record_freeze_change(&mut tx, actor, &file, was_frozen)
+        self.record_freeze_change(&mut tx, actor, &mut file, was_frozen, at)
             .await?;
         tx.commit().await?;
         Ok(file)
@@ -506,7 +515,7 @@ impl<S: Store> App<S> {
         })).await?;
         self.record_status_change(&mut tx, actor, &file, before)
             .await?;
-        self.record_freeze_change(&mut tx, actor, &file, was_frozen)
+        self.record_freeze_change(&mut tx, actor, &mut file, was_frozen, at)
             .await?;
         tx.commit().await?;
         Ok(done)
@@ -587,7 +596,7 @@ impl<S: Store> App<S> {
         .await?;
         self.record_status_change(&mut tx, actor, &file, before)
             .await?;
-        self.record_freeze_change(&mut tx, actor, &file, was_frozen)
+        self.record_freeze_change(&mut tx, actor, &mut file, was_frozen, at)
             .await?;
         tx.commit().await?;
         Ok(waived)
@@ -651,7 +660,7 @@ impl<S: Store> App<S> {
         audit(&mut tx, actor, at, "finding.waived", ("case", number.to_string()), json!({
             "summary": format!("waived {} `{check}` on case {number}", finding.finding.severity.as_str()), "reason": reason.trim(),
         })).await?;
-        self.record_freeze_change(&mut tx, actor, &file, was_frozen)
+        self.record_freeze_change(&mut tx, actor, &mut file, was_frozen, at)
             .await?;
         tx.commit().await?;
         Ok(())
@@ -663,6 +672,7 @@ impl<S: Store> App<S> {
         let at = self.now();
         let mut tx = self.store.write().await?;
         let mut file = self.locked_case(&mut tx, actor, number).await?;
+        let was_frozen = file.freezing_stage().is_some();
         let open_children = tx.open_children(actor.tenant.id, file.case.id).await?;
         file.close(
             word,
@@ -683,6 +693,8 @@ impl<S: Store> App<S> {
         audit(&mut tx, actor, at, "case.closed", ("case", number.to_string()), json!({
             "summary": format!("closed case {number} as completed; the subject is offboarded"), "resolution": "completed",
         })).await?;
+        self.record_freeze_change(&mut tx, actor, &mut file, was_frozen, at)
+            .await?;
         tx.commit().await?;
         Ok(file.case)
     }
@@ -712,7 +724,7 @@ impl<S: Store> App<S> {
         audit(&mut tx, actor, at, "case.cancelled", ("case", number.to_string()), json!({
             "summary": format!("cancelled case {number}"), "resolution": "cancelled", "reason": reason.trim(),
         })).await?;
-        self.record_freeze_change(&mut tx, actor, &file, was_frozen)
+        self.record_freeze_change(&mut tx, actor, &mut file, was_frozen, at)
             .await?;
         tx.commit().await?;
         Ok(file.case)
@@ -733,30 +745,35 @@ impl<S: Store> App<S> {
         Ok(engine::governance::hold_finding(&holds, subject, &last.id))
     }
 
-    /// Audits the subject's records becoming read-only (the case reached a freezing stage) or
-    /// writable again (the case was cancelled).
+    /// Settles and audits the freeze after a change: the case reached a freezing stage, so
+    /// the subject's records are read-only from now on; or the case ended, so they can change
+    /// again.
     async fn record_freeze_change(
         &self,
         tx: &mut S::Tx,
         actor: &Actor,
-        file: &CaseFile,
+        file: &mut CaseFile,
         was_frozen: bool,
+        at: Timestamp,
     ) -> Result<()> {
         let number = file.case.number;
-        match (was_frozen, file.freezing_stage()) {
-            (false, Some(stage)) => {
-                audit(tx, actor, self.now(), "case.froze", ("case", number.to_string()), json!({
-                    "summary": format!("case {number} reached stage {}: the subject's records are read-only", stage.id),
-                    "stage": stage.id,
-                })).await
-            }
-            (true, None) => {
-                audit(tx, actor, self.now(), "case.unfroze", ("case", number.to_string()), json!({
-                    "summary": format!("case {number} ended: the subject's records can change again"),
-                })).await
-            }
-            _ => Ok(()),
+        if file.settle_freeze(at) {
+            tx.update_case(&file.case).await?;
+            let stage = file
+                .freezing_stage()
+                .map(|s| s.id.to_string())
+                .unwrap_or_default();
+            return audit(tx, actor, at, "case.froze", ("case", number.to_string()), json!({
+                "summary": format!("case {number} reached stage {stage}: the subject's records are read-only"),
+                "stage": stage,
+            })).await;
         }
+        if was_frozen && file.freezing_stage().is_none() {
+            audit(tx, actor, at, "case.unfroze", ("case", number.to_string()), json!({
+                "summary": format!("case {number} ended ({}): the subject's records can change again", file.case.resolution.map_or("done", Resolution::as_str)),
+            })).await?;
+        }
+        Ok(())
     }
 
     async fn record_status_change(

@@ -156,6 +156,9 @@ pub struct Case {
     pub closed_at: Option<Timestamp>,
     pub closed_by: Option<UserId>,
     pub close_reason: Option<String>,
+    /// When the case first reached a freezing stage; from then on its subject's records stay
+    /// read-only until the case ends.
+    pub frozen_at: Option<Timestamp>,
 }
 
 /// A task of a case.
@@ -350,6 +353,10 @@ impl CaseFile {
         if self.case.status == CaseStatus::Done {
             return None;
         }
+        if self.case.frozen_at.is_some() {
+            // Once frozen, a blocker that opens later does not thaw the records.
+            return self.case.stages.iter().find(|s| s.freeze);
+        }
         self.case.stages.iter().find(|s| {
             s.freeze
                 && self.stages_before(s.id.as_str()).iter().all(|before| {
@@ -359,6 +366,17 @@ impl CaseFile {
                 })
                 && self.blockers_for(s.id.as_str()).next().is_none()
         })
+    }
+
+    /// Records that the case froze its subject, the first time it reaches a freezing stage.
+    /// Returns whether it did so now.
+    pub fn settle_freeze(&mut self, at: Timestamp) -> bool {
+        if self.case.frozen_at.is_none() && self.freezing_stage().is_some() {
+            self.case.frozen_at = Some(at);
+            true
+        } else {
+            false
+        }
     }
 
     /// Open blockers that stop work in `stage`.
@@ -633,4 +651,128 @@ fn quote_list(items: &[&str]) -> String {
         .map(|i| format!("`{i}`"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    fn slug(s: &str) -> Slug {
+        Slug::parse(s).unwrap()
+    }
+
+    fn stage(id: &str, after: &[&str], freeze: bool) -> StagePlan {
+        StagePlan {
+            id: slug(id),
+            title: id.to_owned(),
+            after: after.iter().map(|a| slug(a)).collect(),
+            freeze,
+        }
+    }
+
+    fn task(id: &str, stage: &str, position: i64) -> Task {
+        Task {
+            case_id: CaseId(Uuid::nil()),
+            id: slug(id),
+            stage: slug(stage),
+            position,
+            title: id.to_owned(),
+            description: String::new(),
+            kind: TaskKind::Manual,
+            action: None,
+            checklist: Vec::new(),
+            owner: Owner::Team(slug("operations")),
+            owner_label: "team operations".to_owned(),
+            assignee: None,
+            depends_on: Vec::new(),
+            due_at: None,
+            evidence_required: false,
+            status: TaskStatus::Open,
+            closed_at: None,
+            closed_by: None,
+            note: None,
+            waive_reason: None,
+        }
+    }
+
+    /// A case with a precheck stage, a freezing stage and a handoff stage, one task each.
+    fn file() -> CaseFile {
+        CaseFile {
+            case: Case {
+                tenant_id: TenantId(Uuid::nil()),
+                id: CaseId(Uuid::nil()),
+                number: 1,
+                subject_id: SubjectId(Uuid::nil()),
+                blueprint_id: slug("test"),
+                blueprint_version: 1,
+                parent_id: None,
+                owner_id: UserId(Uuid::nil()),
+                exit_date: jiff::civil::date(2026, 12, 31),
+                status: CaseStatus::Open,
+                resolution: None,
+                confirmation_word: "TERMINATE".to_owned(),
+                stages: vec![
+                    stage("precheck", &[], false),
+                    stage("freeze", &["precheck"], true),
+                    stage("handoff", &["freeze"], false),
+                ],
+                opened_at: Timestamp::UNIX_EPOCH,
+                closed_at: None,
+                closed_by: None,
+                close_reason: None,
+                frozen_at: None,
+            },
+            tasks: vec![
+                task("confirm", "precheck", 0),
+                task("lock", "freeze", 1),
+                task("hand-over", "handoff", 2),
+            ],
+            findings: Vec::new(),
+        }
+    }
+
+    fn blocker(on: &str) -> Finding {
+        Finding {
+            check_id: slug(&format!("blocks-{on}")),
+            stage: slug(on),
+            severity: Severity::Blocker,
+            message: "stop".to_owned(),
+        }
+    }
+
+    const ACT: Act = Act {
+        by: UserId(Uuid::nil()),
+        at: Timestamp::UNIX_EPOCH,
+    };
+
+    #[test]
+    fn the_freeze_waits_for_precheck_and_then_holds_until_the_case_ends() {
+        let mut file = file();
+        assert!(file.freezing_stage().is_none(), "precheck still has work");
+        file.apply_precheck(vec![blocker("freeze")]).unwrap();
+        file.complete_task("confirm", ACT, None, false).unwrap();
+        assert!(
+            file.freezing_stage().is_none(),
+            "a blocker stands in its way"
+        );
+        assert!(!file.settle_freeze(ACT.at));
+
+        file.apply_precheck(Vec::new()).unwrap();
+        assert!(
+            file.settle_freeze(ACT.at),
+            "precheck passes: the case freezes"
+        );
+        assert!(!file.settle_freeze(ACT.at), "it freezes once");
+
+        // A blocker that opens later does not thaw the records.
+        file.apply_precheck(vec![blocker("precheck")]).unwrap();
+        assert_eq!(file.freezing_stage().unwrap().id.as_str(), "freeze");
+
+        file.cancel(ACT, "the client stays").unwrap();
+        assert!(
+            file.freezing_stage().is_none(),
+            "cancelling lifts the freeze"
+        );
+    }
 }

@@ -833,6 +833,9 @@ pub struct Case {
     pub closed_at: Option<Timestamp>,
     pub closed_by: Option<Uuid>,
     pub close_reason: Option<String>,
+    /// When the case froze its subject's records (it reached a freezing stage).
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub frozen_at: Option<Timestamp>,
 }
 
 impl From<engine::case::Case> for Case {
@@ -855,6 +858,7 @@ impl From<engine::case::Case> for Case {
             closed_at,
             closed_by,
             close_reason,
+            frozen_at,
         } = case;
         Self {
             tenant_id: tenant_id.0,
@@ -874,6 +878,7 @@ impl From<engine::case::Case> for Case {
             closed_at,
             closed_by: closed_by.map(|id| id.0),
             close_reason,
+            frozen_at,
         }
     }
 }

@@ -43,6 +43,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "legal holds and retention",
         include_str!("../migrations/postgres/0005_governance.sql"),
     ),
+    (
+        6,
+        "case frozen at",
+        include_str!("../migrations/postgres/0006_case_frozen.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]

@@ -185,7 +185,8 @@ fn blueprint_row(r: &impl Row) -> Result<StoredBlueprint> {
 
 const CASE_COLUMNS: &str = "c.tenant_id, c.id, c.number, c.subject_id, c.blueprint_id, \
     c.blueprint_version, c.parent_id, c.owner_id, c.exit_date, c.status, c.resolution, \
-    c.confirmation_word, c.stages, c.opened_at_us, c.closed_at_us, c.closed_by, c.close_reason";
+    c.confirmation_word, c.stages, c.opened_at_us, c.closed_at_us, c.closed_by, c.close_reason, \
+    c.frozen_at_us";
 
 fn case_row(r: &impl Row) -> Result<Case> {
     Ok(Case {
@@ -214,6 +215,7 @@ fn case_row(r: &impl Row) -> Result<Case> {
         closed_at: opt_from_us(r.opt_int("closed_at_us")?)?,
         closed_by: r.opt_uuid("closed_by")?.map(UserId),
         close_reason: r.opt_text("close_reason")?.map(str::to_owned),
+        frozen_at: opt_from_us(r.opt_int("frozen_at_us")?)?,
     })
 }
 
@@ -929,8 +931,8 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
         self.run(
             "INSERT INTO cases (tenant_id, id, number, subject_id, blueprint_id, blueprint_version, parent_id, \
              owner_id, exit_date, status, resolution, confirmation_word, stages, opened_at_us, closed_at_us, \
-             closed_by, close_reason) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+             closed_by, close_reason, frozen_at_us) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
             args![
                 c.tenant_id.0,
                 c.id.0,
@@ -949,6 +951,7 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
                 c.closed_at.map(us),
                 c.closed_by.map(|u| u.0),
                 c.close_reason.as_deref(),
+                c.frozen_at.map(us),
             ],
         )
         .await?;
@@ -964,7 +967,7 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
     async fn update_case(&mut self, c: &Case) -> Result<()> {
         self.run(
             "UPDATE cases SET status = $3, resolution = $4, closed_at_us = $5, closed_by = $6, \
-             close_reason = $7, owner_id = $8 WHERE tenant_id = $1 AND id = $2",
+             close_reason = $7, owner_id = $8, frozen_at_us = $9 WHERE tenant_id = $1 AND id = $2",
             args![
                 c.tenant_id.0,
                 c.id.0,
@@ -974,6 +977,7 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
                 c.closed_by.map(|u| u.0),
                 c.close_reason.as_deref(),
                 c.owner_id.0,
+                c.frozen_at.map(us),
             ],
         )
         .await?;

@@ -60,6 +60,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "legal holds and retention",
         include_str!("../migrations/sqlite/0006_governance.sql"),
     ),
+    (
+        7,
+        "case frozen at",
+        include_str!("../migrations/sqlite/0007_case_frozen.sql"),
+    ),
 ];
 
 /// How many idle read connections are kept open.
