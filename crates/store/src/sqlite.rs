@@ -276,9 +276,19 @@ impl Shared {
 
 impl Writer {
     /// Starts a write transaction: a savepoint in the open batch, opening one if needed.
-    fn begin(&mut self) -> Result<()> {
+    /// `patient` says whether to wait (up to `BUSY_TIMEOUT`) when another process holds the
+    /// database's write lock; an impatient begin fails at once with `SQLITE_BUSY` instead.
+    fn begin(&mut self, patient: bool) -> Result<()> {
         if !self.open {
-            control(&self.conn, "BEGIN IMMEDIATE")?;
+            let wait = if patient {
+                BUSY_TIMEOUT
+            } else {
+                Duration::ZERO
+            };
+            self.conn.busy_timeout(wait)?;
+            let began = control(&self.conn, "BEGIN IMMEDIATE");
+            self.conn.busy_timeout(BUSY_TIMEOUT)?;
+            began?;
             self.open = true;
             self.members = 0;
         }
@@ -373,7 +383,21 @@ impl Store for SqliteStore {
 
     async fn write(&self) -> Result<SqliteTx> {
         let mut writer = self.shared.writer.clone().lock_owned().await;
-        writer.begin()?;
+        let writer = match writer.begin(false) {
+            Ok(()) => writer,
+            // Another process (a CLI command, say) holds the write lock: wait for it on a
+            // blocking thread, not on one of the few threads that serve requests.
+            Err(StoreError::Sqlite(rusqlite::Error::SqliteFailure(failure, _)))
+                if failure.code == rusqlite::ErrorCode::DatabaseBusy =>
+            {
+                tokio::task::spawn_blocking(move || writer.begin(true).map(|()| writer))
+                    .await
+                    .map_err(|e| {
+                        StoreError::Refused(format!("waiting for the write lock: {e}"))
+                    })??
+            }
+            Err(e) => return Err(e),
+        };
         Ok(SqlTx::new(SqliteConn {
             shared: self.shared.clone(),
             state: State::Write(writer),
@@ -624,6 +648,40 @@ mod tests {
         );
     }
 
+    /// While another process holds the write lock, a writer waits without stalling the
+    /// runtime: on a single-threaded runtime, other tasks keep running meanwhile.
+    #[tokio::test]
+    async fn waiting_for_another_process_does_not_block_the_runtime() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("exeunt.db");
+        let store = SqliteStore::open(&path, true).await.unwrap();
+        let other = Connection::open(&path).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let holder = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            other.execute_batch("COMMIT").unwrap();
+        });
+        let ticks = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let ticker = tokio::spawn({
+            let ticks = ticks.clone();
+            async move {
+                loop {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    ticks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+        });
+        let tx = store.write().await.unwrap();
+        let ticked = ticks.load(std::sync::atomic::Ordering::Relaxed);
+        ticker.abort();
+        holder.join().unwrap();
+        assert!(
+            ticked >= 10,
+            "the runtime ran only {ticked} ticks while the writer waited"
+        );
+        crate::Tx::commit(tx).await.unwrap();
+    }
+
     #[tokio::test]
     async fn nothing_runs_outside_a_transaction_that_sqlite_rolled_back() {
         let dir = tempfile::tempdir().unwrap();
@@ -631,7 +689,7 @@ mod tests {
             .await
             .unwrap();
         let mut writer = store.shared.writer.clone().lock_owned().await;
-        writer.begin().unwrap();
+        writer.begin(true).unwrap();
         let mut conn = SqliteConn {
             shared: store.shared.clone(),
             state: State::Write(writer),
