@@ -281,8 +281,6 @@ impl<S: Store> App<S> {
         findings.extend(self.hold_finding(tx, actor, &file).await?);
         file.apply_precheck(findings)?;
         file.refresh_status();
-        // A blueprint may freeze from its first stage: then the case freezes as it opens.
-        let froze = file.settle_freeze(at);
         tx.insert_case(&file).await?;
         tx.set_subject_state(actor.tenant.id, subject.id, SubjectState::Offboarding, at)
             .await?;
@@ -292,11 +290,8 @@ impl<S: Store> App<S> {
             "owner": owner.email, "tasks": file.tasks.len(),
             "findings": file.findings.iter().map(|f| f.finding.check_id.as_str()).collect::<Vec<_>>(),
         })).await?;
-        if froze {
-            audit(tx, actor, at, "case.froze", ("case", number.to_string()), json!({
-                "summary": format!("case {number} opened in a freezing stage: the subject's records are read-only"),
-            })).await?;
-        }
+        // A blueprint may freeze from its first stage: then the case freezes as it opens.
+        self.record_freeze_change(tx, actor, &mut file, at).await?;
 
         let mut children = Vec::new();
         if let Some(kind) = bp.fan_out {
@@ -430,7 +425,6 @@ impl<S: Store> App<S> {
             view.parent.as_ref(),
             &bp.attributes,
         );
-        let was_frozen = file.freezing_stage().is_some();
         let mut findings = evaluate_checks(&bp, &cond)?;
         findings.extend(self.hold_finding(&mut tx, actor, &file).await?);
         let outcome = file.apply_precheck(findings)?;
@@ -441,7 +435,7 @@ impl<S: Store> App<S> {
             "summary": format!("ran precheck on case {number}: {} opened, {} resolved", outcome.opened.len(), outcome.resolved.len()),
             "opened": outcome.opened, "resolved": outcome.resolved,
         })).await?;
-        self.record_freeze_change(&mut tx, actor, &mut file, was_frozen, at)
+        self.record_freeze_change(&mut tx, actor, &mut file, at)
             .await?;
         tx.commit().await?;
         Ok(file)
@@ -473,7 +467,6 @@ impl<S: Store> App<S> {
         self.authorize_completion(&mut tx, actor, &file, task)
             .await?;
         let before = file.case.status;
-        let was_frozen = file.freezing_stage().is_some();
         let done = file
             .complete_task(
                 task.as_str(),
@@ -515,7 +508,7 @@ impl<S: Store> App<S> {
         })).await?;
         self.record_status_change(&mut tx, actor, &file, before)
             .await?;
-        self.record_freeze_change(&mut tx, actor, &mut file, was_frozen, at)
+        self.record_freeze_change(&mut tx, actor, &mut file, at)
             .await?;
         tx.commit().await?;
         Ok(done)
@@ -571,7 +564,6 @@ impl<S: Store> App<S> {
         let mut tx = self.store.write().await?;
         let mut file = self.locked_case(&mut tx, actor, number).await?;
         let before = file.case.status;
-        let was_frozen = file.freezing_stage().is_some();
         let waived = file
             .waive_task(
                 task.as_str(),
@@ -596,7 +588,7 @@ impl<S: Store> App<S> {
         .await?;
         self.record_status_change(&mut tx, actor, &file, before)
             .await?;
-        self.record_freeze_change(&mut tx, actor, &mut file, was_frozen, at)
+        self.record_freeze_change(&mut tx, actor, &mut file, at)
             .await?;
         tx.commit().await?;
         Ok(waived)
@@ -645,7 +637,6 @@ impl<S: Store> App<S> {
         let at = self.now();
         let mut tx = self.store.write().await?;
         let mut file = self.locked_case(&mut tx, actor, number).await?;
-        let was_frozen = file.freezing_stage().is_some();
         let finding = file
             .waive_finding(
                 check.as_str(),
@@ -660,7 +651,7 @@ impl<S: Store> App<S> {
         audit(&mut tx, actor, at, "finding.waived", ("case", number.to_string()), json!({
             "summary": format!("waived {} `{check}` on case {number}", finding.finding.severity.as_str()), "reason": reason.trim(),
         })).await?;
-        self.record_freeze_change(&mut tx, actor, &mut file, was_frozen, at)
+        self.record_freeze_change(&mut tx, actor, &mut file, at)
             .await?;
         tx.commit().await?;
         Ok(())
@@ -672,7 +663,6 @@ impl<S: Store> App<S> {
         let at = self.now();
         let mut tx = self.store.write().await?;
         let mut file = self.locked_case(&mut tx, actor, number).await?;
-        let was_frozen = file.freezing_stage().is_some();
         let open_children = tx.open_children(actor.tenant.id, file.case.id).await?;
         file.close(
             word,
@@ -693,7 +683,7 @@ impl<S: Store> App<S> {
         audit(&mut tx, actor, at, "case.closed", ("case", number.to_string()), json!({
             "summary": format!("closed case {number} as completed; the subject is offboarded"), "resolution": "completed",
         })).await?;
-        self.record_freeze_change(&mut tx, actor, &mut file, was_frozen, at)
+        self.record_freeze_change(&mut tx, actor, &mut file, at)
             .await?;
         tx.commit().await?;
         Ok(file.case)
@@ -705,7 +695,6 @@ impl<S: Store> App<S> {
         let at = self.now();
         let mut tx = self.store.write().await?;
         let mut file = self.locked_case(&mut tx, actor, number).await?;
-        let was_frozen = file.freezing_stage().is_some();
         file.cancel(
             Act {
                 by: actor.user.id,
@@ -724,7 +713,7 @@ impl<S: Store> App<S> {
         audit(&mut tx, actor, at, "case.cancelled", ("case", number.to_string()), json!({
             "summary": format!("cancelled case {number}"), "resolution": "cancelled", "reason": reason.trim(),
         })).await?;
-        self.record_freeze_change(&mut tx, actor, &mut file, was_frozen, at)
+        self.record_freeze_change(&mut tx, actor, &mut file, at)
             .await?;
         tx.commit().await?;
         Ok(file.case)
@@ -746,14 +735,13 @@ impl<S: Store> App<S> {
     }
 
     /// Settles and audits the freeze after a change: the case reached a freezing stage, so
-    /// the subject's records are read-only from now on; or the case ended, so they can change
-    /// again.
+    /// the subject's records are read-only from now on; or a frozen case ended (cancelled or
+    /// closed, which happens once), so they can change again.
     async fn record_freeze_change(
         &self,
         tx: &mut S::Tx,
         actor: &Actor,
         file: &mut CaseFile,
-        was_frozen: bool,
         at: Timestamp,
     ) -> Result<()> {
         let number = file.case.number;
@@ -768,7 +756,7 @@ impl<S: Store> App<S> {
                 "stage": stage,
             })).await;
         }
-        if was_frozen && file.freezing_stage().is_none() {
+        if file.case.frozen_at.is_some() && file.case.status == CaseStatus::Done {
             audit(tx, actor, at, "case.unfroze", ("case", number.to_string()), json!({
                 "summary": format!("case {number} ended ({}): the subject's records can change again", file.case.resolution.map_or("done", Resolution::as_str)),
             })).await?;

@@ -73,12 +73,6 @@ impl<'a, const N: usize> From<&'a [u8; N]> for Arg<'a> {
     }
 }
 
-impl<'a> From<Option<&'a [u8]>> for Arg<'a> {
-    fn from(v: Option<&'a [u8]>) -> Self {
-        Arg::Bytes(v)
-    }
-}
-
 impl From<Uuid> for Arg<'_> {
     fn from(v: Uuid) -> Self {
         Arg::Uuid(Some(v))
