@@ -7,6 +7,7 @@ use engine::condition::SubjectView as ConditionView;
 use engine::governance::{LegalHold, RetentionPolicy, retention_for};
 use engine::ids::{CaseId, Email, EvidenceId, Slug, SubjectKey, TenantId};
 use engine::plan::{Finding, PlanInput, evaluate_checks, plan};
+use engine::revocation::Revocation;
 use engine::subject::{Subject, SubjectKind, SubjectState};
 use engine::tenant::{Permission, User};
 use jiff::Timestamp;
@@ -61,6 +62,8 @@ pub struct CaseView {
     /// From when the subject's data may be purged: completion plus retention. A standing hold
     /// postpones it.
     pub purge_from: Option<Date>,
+    /// Every account and integration of the subject and how far its revocation got.
+    pub revocations: Vec<Revocation>,
 }
 
 /// A file to attach as evidence.
@@ -330,7 +333,12 @@ impl<S: Store> App<S> {
         Ok((file, children))
     }
 
-    async fn locked_case(&self, tx: &mut S::Tx, actor: &Actor, number: i64) -> Result<CaseFile> {
+    pub(crate) async fn locked_case(
+        &self,
+        tx: &mut S::Tx,
+        actor: &Actor,
+        number: i64,
+    ) -> Result<CaseFile> {
         tx.case_file(actor.tenant.id, number)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("no case {number}")))
@@ -371,7 +379,11 @@ impl<S: Store> App<S> {
             ),
             _ => None,
         };
+        let revocations = tx
+            .revocations(actor.tenant.id, file.case.id, subject.id)
+            .await?;
         Ok(CaseView {
+            revocations,
             current_stage: file.current_stage().map(|s| s.id.to_string()),
             file,
             subject,
@@ -467,6 +479,7 @@ impl<S: Store> App<S> {
         self.authorize_completion(&mut tx, actor, &file, task)
             .await?;
         let before = file.case.status;
+        let outstanding = self.gate_outstanding(&mut tx, actor, &file, task).await?;
         let done = file
             .complete_task(
                 task.as_str(),
@@ -476,6 +489,7 @@ impl<S: Store> App<S> {
                 },
                 note.clone(),
                 !evidence.is_empty(),
+                &outstanding,
             )?
             .clone();
         tx.update_task(actor.tenant.id, &done).await?;
@@ -516,7 +530,7 @@ impl<S: Store> App<S> {
 
     /// Managers and above complete any task; a member only their own: assigned to them, or
     /// unassigned and owned by one of their teams or by them through a role.
-    async fn authorize_completion(
+    pub(crate) async fn authorize_completion(
         &self,
         tx: &mut S::Tx,
         actor: &Actor,

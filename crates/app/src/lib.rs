@@ -12,6 +12,7 @@ mod directory;
 mod env;
 mod error;
 mod governance;
+mod pipeline;
 mod tokens;
 
 use std::sync::Arc;
@@ -30,6 +31,7 @@ pub use directory::NewSubject;
 pub use env::{Clock, FixedClock, Ids, SystemClock};
 pub use error::{AppError, Result};
 pub use governance::HOLD_REASON_MAX;
+pub use pipeline::REVOCATION_NOTE_MAX;
 pub use tokens::{ABANDONED_CLAIM, IDEMPOTENCY_WINDOW, IssuedToken, TOKEN_PREFIX};
 
 /// The application: a store, a clock and an id source.

@@ -4,8 +4,10 @@ use std::future::Future;
 use std::sync::Arc;
 
 use engine::audit::{AuditDraft, AuditEvent, ChainBreak};
+use engine::blueprint::Severity;
 use engine::case::{CaseError, CaseStatus, FindingStatus, Resolution, TaskStatus};
 use engine::ids::{Email, Slug, SubjectKey, Text};
+use engine::revocation::RevocationStatus;
 use engine::subject::{Attributes, RecordFields, RecordKind, SubjectKind, SubjectState};
 use exeunt_app::{
     Actor, App, AppError, BlueprintChoice, EvidenceUpload, FixedClock, Ids, NewSubject, StartCase,
@@ -132,6 +134,18 @@ async fn client_case_runs_to_completion<S: Store>(app: App<S>) {
         &[("title", "Q4 report")],
     )
     .await;
+    record(
+        &app,
+        &actor,
+        "acme",
+        RecordKind::Account,
+        &[
+            ("system", "github"),
+            ("identifier", "acme-ci"),
+            ("status", "active"),
+        ],
+    )
+    .await;
     let n = start(&app, &actor, "acme", None).await.unwrap();
     let view = app.case(&actor, n).await.unwrap();
     assert_eq!(
@@ -167,7 +181,6 @@ async fn client_case_runs_to_completion<S: Store>(app: App<S>) {
         "{err}"
     );
 
-    // The work-item blocker stops handoff until waived with a reason.
     for t in [
         "set-expectations",
         "account-transition",
@@ -175,19 +188,81 @@ async fn client_case_runs_to_completion<S: Store>(app: App<S>) {
         "freeze-records",
         "data-archiving",
         "deliver-export",
-        "revoke-integrations",
         "asset-return",
     ] {
         app.complete_task(&actor, n, &slug(t), None, evidence())
             .await
             .unwrap();
     }
+
+    // Revoke completes only when every account is verified gone (or waived).
+    let revoke = slug("revoke-integrations");
+    let err = app
+        .complete_task(&actor, n, &revoke, None, evidence())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, AppError::Case(CaseError::GateShut { outstanding, .. }) if outstanding.contains("github account acme-ci")),
+        "{err}"
+    );
+    let err = app
+        .set_revocation(&actor, n, 2, RevocationStatus::Verified, None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, AppError::Invalid { field, .. } if field == "note"),
+        "{err}"
+    );
+    let item = app
+        .set_revocation(&actor, n, 2, RevocationStatus::Revoked, None)
+        .await
+        .unwrap();
+    assert_eq!(item.status, RevocationStatus::Revoked);
+    let account = app.subject(&actor, &key("acme")).await.unwrap().records[1].clone();
+    assert_eq!(
+        account.fields.get("status"),
+        Some("disabled"),
+        "revoking disables the account record, frozen or not"
+    );
+    let err = app
+        .complete_task(&actor, n, &revoke, None, evidence())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, AppError::Case(CaseError::GateShut { .. })),
+        "revoked is not yet verified: {err}"
+    );
+    let note = Text::paragraph("sign-in refused when tried", 200).unwrap();
+    app.set_revocation(&actor, n, 2, RevocationStatus::Verified, Some(note))
+        .await
+        .unwrap();
+    let err = app
+        .set_revocation(&actor, n, 2, RevocationStatus::Revoked, None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, AppError::Conflict(_)),
+        "verified is final: {err}"
+    );
+    let err = app
+        .set_revocation(&actor, n, 1, RevocationStatus::Revoked, None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, AppError::NotFound(_)),
+        "a work item is not access: {err}"
+    );
+    app.complete_task(&actor, n, &revoke, None, evidence())
+        .await
+        .unwrap();
+
+    // Handoff waits for the blockers precheck found, then for a named owner of every work item.
     let err = app
         .complete_task(&actor, n, &slug("knowledge-transfer"), None, vec![])
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, AppError::Case(CaseError::Blocked { check, .. }) if check == "open-work-items"),
+        matches!(&err, AppError::Case(CaseError::Blocked { check, .. }) if check == "open-work-items" || check == "active-accounts"),
         "{err}"
     );
     let err = app
@@ -198,14 +273,37 @@ async fn client_case_runs_to_completion<S: Store>(app: App<S>) {
         err,
         AppError::Case(CaseError::ReasonRequired { .. })
     ));
-    app.waive_finding(
-        &actor,
-        n,
-        &slug("open-work-items"),
-        "Q4 report moves to the successor firm",
-    )
-    .await
-    .unwrap();
+    let file = app.precheck(&actor, n).await.unwrap();
+    let status_of = |check: &str| {
+        file.findings
+            .iter()
+            .find(|f| f.finding.check_id.as_str() == check)
+            .map(|f| f.status)
+    };
+    assert_eq!(
+        status_of("active-accounts"),
+        Some(FindingStatus::Resolved),
+        "re-running precheck after revoking clears the blocker"
+    );
+    assert_eq!(status_of("open-work-items"), Some(FindingStatus::Open));
+    let stranger = Email::parse("nobody@elsewhere.example").unwrap();
+    let err = app.hand_off(&actor, n, 1, &stranger).await.unwrap_err();
+    assert!(
+        matches!(&err, AppError::Invalid { field, .. } if field == "new_owner"),
+        "{err}"
+    );
+    let handed = app.hand_off(&actor, n, 1, &actor.user.email).await.unwrap();
+    assert_eq!(
+        handed.fields.get("new_owner"),
+        Some(actor.user.email.as_str())
+    );
+    let file = app.precheck(&actor, n).await.unwrap();
+    assert!(
+        file.findings
+            .iter()
+            .all(|f| f.finding.severity != Severity::Blocker || f.status != FindingStatus::Open),
+        "no blocker is left once the work has an owner"
+    );
     complete_all(&app, &actor, n).await;
 
     let view = app.case(&actor, n).await.unwrap();

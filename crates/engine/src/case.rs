@@ -14,6 +14,7 @@ use serde::Serialize;
 use crate::blueprint::{Owner, Severity, TaskKind};
 use crate::ids::{CaseId, Slug, SubjectId, TenantId, UserId};
 use crate::plan::{Finding, StagePlan};
+use crate::revocation::Gate;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -236,6 +237,13 @@ pub enum CaseError {
         check: String,
         message: String,
     },
+    #[error("task `{task}` of case {number} waits for {waiting}; still outstanding: {outstanding}")]
+    GateShut {
+        number: i64,
+        task: String,
+        waiting: &'static str,
+        outstanding: String,
+    },
     #[error("task `{task}` of case {number} needs evidence; attach a file")]
     EvidenceRequired { number: i64, task: String },
     #[error("a reason is required to {what}")]
@@ -282,7 +290,8 @@ impl CaseFile {
         self.case.number
     }
 
-    fn ensure_open(&self) -> Result<(), CaseError> {
+    /// Refuses any change to a case that is done.
+    pub fn ensure_open(&self) -> Result<(), CaseError> {
         match (self.case.status, self.case.resolution) {
             (CaseStatus::Done, resolution) => Err(CaseError::Final {
                 number: self.number(),
@@ -436,15 +445,31 @@ impl CaseFile {
         Ok(())
     }
 
+    /// Completes `task`. A gated task (see [`Gate`]) also needs `outstanding`, what its gate
+    /// still waits for as the caller found it, to be empty.
     pub fn complete_task(
         &mut self,
         task: &str,
         act: Act,
         note: Option<String>,
         evidence_attached: bool,
+        outstanding: &[String],
     ) -> Result<&Task, CaseError> {
         self.readiness(task)?;
         let i = self.task_index(task)?;
+        if let (Some(gate), false) = (Gate::of(&self.tasks[i]), outstanding.is_empty()) {
+            return Err(CaseError::GateShut {
+                number: self.number(),
+                task: task.to_owned(),
+                waiting: match gate {
+                    Gate::AccessRevoked => {
+                        "every account and integration to be verified revoked or waived"
+                    }
+                    Gate::WorkHandedOff => "a named new owner for every work item",
+                },
+                outstanding: outstanding.join("; "),
+            });
+        }
         if self.tasks[i].evidence_required && !evidence_attached {
             return Err(CaseError::EvidenceRequired {
                 number: self.number(),
@@ -751,7 +776,8 @@ mod tests {
         let mut file = file();
         assert!(file.freezing_stage().is_none(), "precheck still has work");
         file.apply_precheck(vec![blocker("freeze")]).unwrap();
-        file.complete_task("confirm", ACT, None, false).unwrap();
+        file.complete_task("confirm", ACT, None, false, &[])
+            .unwrap();
         assert!(
             file.freezing_stage().is_none(),
             "a blocker stands in its way"

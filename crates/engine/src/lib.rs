@@ -12,6 +12,7 @@ pub mod due;
 pub mod governance;
 pub mod ids;
 pub mod plan;
+pub mod revocation;
 pub mod subject;
 pub mod teams;
 pub mod tenant;

@@ -344,6 +344,27 @@ pub enum CaseCmd {
         #[arg(long)]
         reason: String,
     },
+    /// Record a revocation step for one account or integration of the case's subject.
+    Revoke {
+        number: CaseNumber,
+        /// The account's or integration's record number.
+        record: i64,
+        /// revoked, verified, failed or waived.
+        #[arg(long, value_parser = parse_revocation_status)]
+        status: engine::revocation::RevocationStatus,
+        /// How it was verified, what failed, or why it is waived (required for those).
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Name the new owner of a work item of the case's subject.
+    Handoff {
+        number: CaseNumber,
+        /// The work item's record number.
+        record: i64,
+        /// The email of the user who owns the work from now on.
+        #[arg(long)]
+        to: Email,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -450,6 +471,15 @@ fn parse_pair(s: &str) -> Result<(String, String), String> {
     s.split_once('=')
         .map(|(k, v)| (k.trim().to_owned(), v.to_owned()))
         .ok_or_else(|| format!("`{s}` is not NAME=VALUE"))
+}
+
+fn parse_revocation_status(s: &str) -> Result<engine::revocation::RevocationStatus, String> {
+    engine::revocation::RevocationStatus::parse(s).ok_or_else(|| {
+        format!(
+            "`{s}` is not a revocation status; expected one of {}",
+            engine::revocation::RevocationStatus::NAMES.join(", ")
+        )
+    })
 }
 
 fn parse_case_status(s: &str) -> Result<engine::case::CaseStatus, String> {

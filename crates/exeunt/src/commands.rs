@@ -977,6 +977,22 @@ async fn case<S: Store>(app: &App<S>, actor: &Actor, cmd: &CaseCmd) -> anyhow::R
                     );
                 }
             }
+            if !view.revocations.is_empty() {
+                println!("\nAccess to revoke:");
+                let rows = view
+                    .revocations
+                    .iter()
+                    .map(|r| {
+                        vec![
+                            r.record_number.to_string(),
+                            r.label.clone(),
+                            r.status.as_str().to_owned(),
+                            r.note.clone().unwrap_or_default(),
+                        ]
+                    })
+                    .collect::<Vec<_>>();
+                table(&["RECORD", "ACCESS", "STATUS", "NOTE"], &rows);
+            }
             for hold in &view.holds {
                 println!(
                     "\nLegal hold {} ({}): purge is paused. {}",
@@ -1032,6 +1048,36 @@ async fn case<S: Store>(app: &App<S>, actor: &Actor, cmd: &CaseCmd) -> anyhow::R
             app.cancel_case(actor, number.0, reason).await?;
             println!(
                 "Case {} is done (cancelled). Its tasks and history are kept.",
+                number.0
+            );
+        }
+        CaseCmd::Revoke {
+            number,
+            record,
+            status,
+            note,
+        } => {
+            let note = note
+                .as_deref()
+                .filter(|n| !n.trim().is_empty())
+                .map(|n| Text::paragraph(n, app::REVOCATION_NOTE_MAX))
+                .transpose()
+                .context("--note")?;
+            let item = app
+                .set_revocation(actor, number.0, *record, *status, note)
+                .await?;
+            println!(
+                "{} (record {record}) of case {} is {}.",
+                item.label,
+                number.0,
+                item.status.as_str()
+            );
+        }
+        CaseCmd::Handoff { number, record, to } => {
+            let item = app.hand_off(actor, number.0, *record, to).await?;
+            println!(
+                "Work item {record} `{}` of case {} now belongs to {to}.",
+                item.label(),
                 number.0
             );
         }

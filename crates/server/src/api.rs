@@ -65,6 +65,9 @@ pub fn routes<S: Store>() -> OpenApiRouter<ServerState<S>> {
         .routes(generic_routes!(S => lint_blueprint))
         .routes(generic_routes!(S => show_blueprint))
         .routes(generic_routes!(S => plan))
+        .routes(generic_routes!(S => list_revocations))
+        .routes(generic_routes!(S => set_revocation))
+        .routes(generic_routes!(S => hand_off))
         .routes(generic_routes!(S => list_holds, place_hold))
         .routes(generic_routes!(S => lift_hold))
         .routes(generic_routes!(S => list_retention, set_retention))
@@ -643,6 +646,125 @@ async fn waive_finding<S: Store>(
     )
     .await?;
     Ok(Json(Waived { waived: check }))
+}
+
+/// List a case's revocations
+///
+/// Every account and integration of the case's subject, with how far its revocation got
+/// (pending when nobody acted on it yet).
+#[utoipa::path(
+    get,
+    path = "/cases/{number}/revocations",
+    tag = "cases",
+    params(("number" = i64, Path, description = "The case number")),
+    responses(
+        (status = 200, description = "The revocation items, in record order", body = Vec<views::Revocation>),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    ),
+    security(("token" = []), ("session" = [])),
+)]
+async fn list_revocations<S: Store>(
+    State(app): State<App<S>>,
+    Caller(actor): Caller,
+    Path(n): Path<String>,
+) -> Reply<Vec<views::Revocation>> {
+    let items = app.revocations(&actor, case_number(&n)?).await?;
+    Ok(Json(views::list(items)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct RevocationBody {
+    /// `revoked`, `verified`, `failed` or `waived`; an item never goes back to pending.
+    status: views::RevocationStatus,
+    /// Required for verified (how it was checked), failed (what failed) and waived (why).
+    #[schema(max_length = 2000)]
+    note: Option<String>,
+}
+
+/// Record a revocation step
+///
+/// Moves one account or integration on: revoked, verified (with how it was checked), failed or
+/// waived (with a note). Revoking or verifying also sets the record's own status. Whoever may
+/// complete the case's revoke task may do this.
+#[utoipa::path(
+    post,
+    path = "/cases/{number}/revocations/{record}",
+    tag = "cases",
+    params(
+        ("number" = i64, Path, description = "The case number"),
+        ("record" = i64, Path, description = "The account's or integration's record number"),
+    ),
+    request_body = RevocationBody,
+    responses(
+        (status = 200, description = "The item as it is now", body = views::Revocation),
+        JsonWriteProblems,
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    ),
+    security(("token" = []), ("session" = [], "csrf" = [])),
+)]
+async fn set_revocation<S: Store>(
+    State(app): State<App<S>>,
+    Caller(actor): Caller,
+    Path((n, r)): Path<(String, String)>,
+    Body(b): Body<RevocationBody>,
+) -> Reply<views::Revocation> {
+    let record = segment(&r, "record", |v| v.parse::<i64>())?;
+    let note = b
+        .note
+        .filter(|n| !n.trim().is_empty())
+        .map(|n| field("note", Text::paragraph(&n, app::REVOCATION_NOTE_MAX)))
+        .transpose()?;
+    let item = app
+        .set_revocation(&actor, case_number(&n)?, record, b.status.into(), note)
+        .await?;
+    Ok(Json(item.into()))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct HandoffBody {
+    /// The email of the tenant's user who owns the work from now on.
+    #[schema(format = Email)]
+    new_owner: String,
+}
+
+/// Hand off a work item
+///
+/// Names the new owner of a piece of live work of the case's subject. The Handoff stage
+/// completes only when every work item has one.
+#[utoipa::path(
+    post,
+    path = "/cases/{number}/work-items/{record}/handoff",
+    tag = "cases",
+    params(
+        ("number" = i64, Path, description = "The case number"),
+        ("record" = i64, Path, description = "The work item's record number"),
+    ),
+    request_body = HandoffBody,
+    responses(
+        (status = 200, description = "The work item as it is now", body = Record),
+        JsonWriteProblems,
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+    ),
+    security(("token" = []), ("session" = [], "csrf" = [])),
+)]
+async fn hand_off<S: Store>(
+    State(app): State<App<S>>,
+    Caller(actor): Caller,
+    Path((n, r)): Path<(String, String)>,
+    Body(b): Body<HandoffBody>,
+) -> Reply<Record> {
+    let record = segment(&r, "record", |v| v.parse::<i64>())?;
+    let new_owner = field("new_owner", Email::parse(&b.new_owner))?;
+    let item = app
+        .hand_off(&actor, case_number(&n)?, record, &new_owner)
+        .await?;
+    Ok(Json(item.into()))
 }
 
 /// The body limit of task completion, whose evidence is base64 in the JSON (4/3 of its size).

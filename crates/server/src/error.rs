@@ -127,9 +127,8 @@ fn case_error(e: &CaseError, detail: String) -> ApiError {
         | CaseError::Waiting { .. }
         | CaseError::Blocked { .. }
         | CaseError::NotReadyToClose { .. }
-        | CaseError::OpenChildren { .. } => {
-            ApiError::new(StatusCode::CONFLICT, "case-state", detail)
-        }
+        | CaseError::OpenChildren { .. }
+        | CaseError::GateShut { .. } => ApiError::new(StatusCode::CONFLICT, "case-state", detail),
     }
 }
 

@@ -1137,6 +1137,8 @@ pub struct CaseDetail {
     /// From when the subject's data may be purged (completion plus retention).
     #[schema(value_type = Option<String>, format = Date)]
     pub purge_from: Option<jiff::civil::Date>,
+    /// Every account and integration of the subject and how far its revocation got.
+    pub revocations: Vec<Revocation>,
 }
 
 impl From<app::CaseView> for CaseDetail {
@@ -1156,6 +1158,7 @@ impl From<app::CaseView> for CaseDetail {
             holds,
             retention,
             purge_from,
+            revocations,
         } = view;
         Self {
             case: case.into(),
@@ -1169,6 +1172,97 @@ impl From<app::CaseView> for CaseDetail {
             legal_holds: list(holds),
             retention: retention.map(RetentionPolicy::from),
             purge_from,
+            revocations: list(revocations),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RevocationStatus {
+    /// Nobody has acted on it yet.
+    Pending,
+    /// Access was removed; not yet checked.
+    Revoked,
+    /// Checked: the access is gone.
+    Verified,
+    /// Removing or verifying failed.
+    Failed,
+    /// Accepted as it is, with a reason.
+    Waived,
+}
+
+impl From<engine::revocation::RevocationStatus> for RevocationStatus {
+    fn from(status: engine::revocation::RevocationStatus) -> Self {
+        use engine::revocation::RevocationStatus as S;
+        match status {
+            S::Pending => Self::Pending,
+            S::Revoked => Self::Revoked,
+            S::Verified => Self::Verified,
+            S::Failed => Self::Failed,
+            S::Waived => Self::Waived,
+        }
+    }
+}
+
+impl From<RevocationStatus> for engine::revocation::RevocationStatus {
+    fn from(status: RevocationStatus) -> Self {
+        match status {
+            RevocationStatus::Pending => Self::Pending,
+            RevocationStatus::Revoked => Self::Revoked,
+            RevocationStatus::Verified => Self::Verified,
+            RevocationStatus::Failed => Self::Failed,
+            RevocationStatus::Waived => Self::Waived,
+        }
+    }
+}
+
+/// One account or integration of a case's subject, and how far its revocation got. The Revoke
+/// stage completes when every item is verified or waived.
+#[derive(Serialize, ToSchema)]
+pub struct Revocation {
+    pub record_id: Uuid,
+    /// The record's number on its subject.
+    pub record_number: i64,
+    pub kind: RecordKind,
+    pub label: String,
+    pub status: RevocationStatus,
+    /// How it was verified, what failed, or why it was waived.
+    pub note: Option<String>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub revoked_at: Option<Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub verified_at: Option<Timestamp>,
+    pub changed_by: Option<Uuid>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub changed_at: Option<Timestamp>,
+}
+
+impl From<engine::revocation::Revocation> for Revocation {
+    fn from(item: engine::revocation::Revocation) -> Self {
+        let engine::revocation::Revocation {
+            record_id,
+            record_number,
+            kind,
+            label,
+            status,
+            note,
+            revoked_at,
+            verified_at,
+            changed_by,
+            changed_at,
+        } = item;
+        Self {
+            record_id: record_id.0,
+            record_number,
+            kind: kind.into(),
+            label,
+            status: status.into(),
+            note,
+            revoked_at,
+            verified_at,
+            changed_by: changed_by.map(|u| u.0),
+            changed_at,
         }
     }
 }

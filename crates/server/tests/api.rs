@@ -709,6 +709,19 @@ fn object_endpoints() -> Vec<(Method, &'static str, Option<Value>, Option<&'stat
             Some(json!({})),
             Some("member of its team"),
         ),
+        (Method::GET, "/api/v1/cases/1/revocations", None, None),
+        (
+            Method::POST,
+            "/api/v1/cases/1/revocations/1",
+            Some(json!({"status": "revoked"})),
+            Some("member of its team"),
+        ),
+        (
+            Method::POST,
+            "/api/v1/cases/1/work-items/1/handoff",
+            Some(json!({"new_owner": "owner@a.example"})),
+            Some("member of its team"),
+        ),
         (Method::GET, "/api/v1/blueprints/tenant-only", None, None),
         (
             Method::POST,
@@ -1732,6 +1745,172 @@ async fn a_frozen_subject_refuses_record_writes(server: Server, a: Tenant) {
     }
 }
 
+async fn access_is_revoked_and_work_handed_off_over_http(server: Server, a: Tenant) {
+    let ok = |(status, body): (StatusCode, Value)| {
+        assert!(status.is_success(), "{body}");
+        body
+    };
+    ok(server
+        .post(
+            "/api/v1/subjects",
+            &a.manager,
+            json!({"key": "acme", "kind": "client", "name": "Acme"}),
+        )
+        .await);
+    for record in [
+        json!({"kind": "work_item", "fields": {"title": "Migration"}}),
+        json!({"kind": "account", "fields": {"system": "portal", "identifier": "acme-admin", "status": "active"}}),
+        json!({"kind": "integration", "fields": {"name": "Slack", "status": "active"}}),
+    ] {
+        ok(server
+            .post("/api/v1/subjects/acme/records", &a.manager, record)
+            .await);
+    }
+    ok(server
+        .post(
+            "/api/v1/cases",
+            &a.manager,
+            json!({"subject": "acme", "exit_date": "2026-12-31"}),
+        )
+        .await);
+    let listed = ok(server.get("/api/v1/cases/1/revocations", &a.auditor).await);
+    let items = listed.as_array().unwrap();
+    assert_eq!(items.len(), 2, "the account and the integration: {listed}");
+    assert!(items.iter().all(|i| i["status"] == "pending"), "{listed}");
+    assert_eq!(items[0]["label"], "portal account acme-admin");
+
+    let evidence =
+        json!({"evidence": [{"file_name": "call.txt", "content_base64": "QWdyZWVkIGJ5IHBob25l"}]});
+    for task in [
+        "set-expectations",
+        "account-transition",
+        "confirm-final-invoice",
+        "freeze-records",
+        "data-archiving",
+        "deliver-export",
+    ] {
+        ok(server
+            .post(
+                &format!("/api/v1/cases/1/tasks/{task}/complete"),
+                &a.manager,
+                evidence.clone(),
+            )
+            .await);
+    }
+    let complete_revoke = async || {
+        server
+            .post(
+                "/api/v1/cases/1/tasks/revoke-integrations/complete",
+                &a.manager,
+                evidence.clone(),
+            )
+            .await
+    };
+    let (status, reply) = complete_revoke().await;
+    assert_eq!(status, StatusCode::CONFLICT, "{reply}");
+    assert!(
+        problem(&reply)
+            .1
+            .contains("portal account acme-admin (record 2, pending)"),
+        "{reply}"
+    );
+
+    let revoke = async |record: i64, body: Value| {
+        server
+            .post(
+                &format!("/api/v1/cases/1/revocations/{record}"),
+                &a.manager,
+                body,
+            )
+            .await
+    };
+    let (status, reply) = revoke(2, json!({"status": "verified"})).await;
+    assert_eq!(
+        (status, reply["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("note")),
+        "{reply}"
+    );
+    let (status, reply) = revoke(2, json!({"status": "pending"})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{reply}");
+    let (status, reply) = revoke(2, json!({"status": "gone"})).await;
+    assert!(status.is_client_error(), "{reply}");
+    let (status, reply) = revoke(1, json!({"status": "revoked"})).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "a work item is not access: {reply}"
+    );
+    let item = ok(revoke(2, json!({"status": "revoked"})).await);
+    assert_eq!(item["status"], "revoked");
+    let item = ok(revoke(2, json!({"status": "verified", "note": "Sign-in refused"})).await);
+    assert!(item["verified_at"].is_string(), "{item}");
+    let (status, reply) = complete_revoke().await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "Slack is still pending: {reply}"
+    );
+    ok(revoke(
+        3,
+        json!({"status": "waived", "note": "The workspace is deleted with the org"}),
+    )
+    .await);
+    ok(complete_revoke().await);
+
+    let case = ok(server.get("/api/v1/cases/1", &a.auditor).await);
+    let statuses: Vec<&str> = case["revocations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["verified", "waived"], "{case}");
+    let subject = ok(server.get("/api/v1/subjects/acme", &a.auditor).await);
+    assert_eq!(
+        subject["records"][1]["fields"]["status"], "disabled",
+        "{subject}"
+    );
+
+    let hand_off = async |record: i64, owner: &str| {
+        server
+            .post(
+                &format!("/api/v1/cases/1/work-items/{record}/handoff"),
+                &a.manager,
+                json!({"new_owner": owner}),
+            )
+            .await
+    };
+    let (status, reply) = hand_off(1, "nobody@elsewhere.example").await;
+    assert_eq!(
+        (status, reply["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("new_owner")),
+        "{reply}"
+    );
+    let (status, reply) = hand_off(2, "member@a.example").await;
+    assert_eq!(
+        (status, reply["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("record")),
+        "{reply}"
+    );
+    let handed = ok(hand_off(1, "member@a.example").await);
+    assert_eq!(handed["fields"]["new_owner"], "member@a.example");
+    for (action, count) in [
+        ("revocation.revoked", 1),
+        ("revocation.verified", 1),
+        ("revocation.waived", 1),
+        ("work_item.handed_off", 1),
+    ] {
+        let (_, events) = server
+            .get(&format!("/api/v1/audit?action={action}"), &a.auditor)
+            .await;
+        assert_eq!(
+            events.as_array().unwrap().len(),
+            count,
+            "{action}: {events}"
+        );
+    }
+}
+
 macro_rules! on_both_backends {
     ($($name:ident($($tenant:ident),*)),* $(,)?) => {
         mod sqlite {
@@ -1778,4 +1957,5 @@ on_both_backends!(
     nobody_gains_power_they_do_not_have(a, b),
     legal_holds_and_retention_over_http(a, b),
     a_frozen_subject_refuses_record_writes(a),
+    access_is_revoked_and_work_handed_off_over_http(a),
 );

@@ -24,6 +24,7 @@ use engine::governance::{HoldLift, LegalHold, RetentionPolicy};
 use engine::ids::{
     CaseId, Email, HoldId, SessionId, Slug, SubjectId, SubjectKey, TenantId, TokenId, UserId,
 };
+use engine::revocation::Revocation;
 use engine::subject::{Record, Subject, SubjectState};
 use engine::tenant::{ApiToken, Session, Team, Tenant, User};
 use jiff::Timestamp;
@@ -375,6 +376,21 @@ pub trait Tx: Send {
         &mut self,
         tenant: TenantId,
     ) -> impl Future<Output = Result<Vec<RetentionPolicy>>> + Send;
+
+    /// The revocation items of a case: one per account and integration of `subject`, pending
+    /// where nothing was stored for it, in record order.
+    fn revocations(
+        &mut self,
+        tenant: TenantId,
+        case: CaseId,
+        subject: SubjectId,
+    ) -> impl Future<Output = Result<Vec<Revocation>>> + Send;
+    fn upsert_revocation(
+        &mut self,
+        tenant: TenantId,
+        case: CaseId,
+        item: &Revocation,
+    ) -> impl Future<Output = Result<()>> + Send;
 
     /// Chains and stores an event after the tenant's current head.
     fn append_audit(

@@ -48,6 +48,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "case frozen at",
         include_str!("../migrations/postgres/0006_case_frozen.sql"),
     ),
+    (
+        7,
+        "revocations",
+        include_str!("../migrations/postgres/0007_revocations.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]

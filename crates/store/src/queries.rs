@@ -12,6 +12,7 @@ use engine::ids::{
     Text, TokenId, UserId,
 };
 use engine::plan::Finding;
+use engine::revocation::{Revocation, RevocationStatus};
 use engine::subject::{Attributes, Record, RecordFields, Subject, SubjectKind, SubjectState};
 use engine::tenant::{ApiToken, Role, Session, Team, Tenant, User};
 use jiff::Timestamp;
@@ -172,6 +173,23 @@ fn record_row(r: &impl Row) -> Result<Record> {
         kind: r.text("kind")?.parse().map_err(corrupt("record kind"))?,
         fields: json::<RecordFields>(r.text("fields")?, "record fields")?,
     })
+}
+
+/// A revocation item from an account or integration record and its stored progress, if any.
+fn revocation_row(r: &impl Row) -> Result<Revocation> {
+    let record = record_row(r)?;
+    let mut item = Revocation::pending(&record).map_err(corrupt("revocation item"))?;
+    let Some(status) = r.opt_text("status")? else {
+        return Ok(item);
+    };
+    item.status = RevocationStatus::parse(status)
+        .ok_or_else(|| StoreError::Corrupt(format!("revocation status `{status}`")))?;
+    item.note = r.opt_text("note")?.map(str::to_owned);
+    item.revoked_at = r.opt_int("revoked_at_us")?.map(from_us).transpose()?;
+    item.verified_at = r.opt_int("verified_at_us")?.map(from_us).transpose()?;
+    item.changed_by = r.opt_uuid("changed_by")?.map(UserId);
+    item.changed_at = r.opt_int("changed_at_us")?.map(from_us).transpose()?;
+    Ok(item)
 }
 
 fn blueprint_row(r: &impl Row) -> Result<StoredBlueprint> {
@@ -1264,6 +1282,60 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
         );
         self.all(&sql, args![tenant.0, subject.map(|s| s.0)], |r| hold_row(r))
             .await
+    }
+
+    async fn revocations(
+        &mut self,
+        tenant: TenantId,
+        case: CaseId,
+        subject: SubjectId,
+    ) -> Result<Vec<Revocation>> {
+        self.all(
+            "SELECT r.id, r.subject_id, r.number, r.kind, r.fields, v.status, v.note, \
+             v.revoked_at_us, v.verified_at_us, v.changed_by, v.changed_at_us \
+             FROM records r LEFT JOIN revocations v \
+             ON v.tenant_id = r.tenant_id AND v.case_id = $2 AND v.record_id = r.id \
+             WHERE r.tenant_id = $1 AND r.subject_id = $3 AND r.kind IN ('account', 'integration') \
+             ORDER BY r.number",
+            args![tenant.0, case.0, subject.0],
+            |r| revocation_row(r),
+        )
+        .await
+    }
+
+    async fn upsert_revocation(
+        &mut self,
+        tenant: TenantId,
+        case: CaseId,
+        item: &Revocation,
+    ) -> Result<()> {
+        let (Some(by), Some(at)) = (item.changed_by, item.changed_at) else {
+            return Err(StoreError::Refused(format!(
+                "revocation of record {} was never changed; nothing to store",
+                item.record_number
+            )));
+        };
+        self.run(
+            "INSERT INTO revocations (tenant_id, case_id, record_id, status, note, revoked_at_us, \
+             verified_at_us, changed_by, changed_at_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             ON CONFLICT (tenant_id, case_id, record_id) DO UPDATE SET status = excluded.status, \
+             note = excluded.note, revoked_at_us = excluded.revoked_at_us, \
+             verified_at_us = excluded.verified_at_us, changed_by = excluded.changed_by, \
+             changed_at_us = excluded.changed_at_us",
+            args![
+                tenant.0,
+                case.0,
+                item.record_id.0,
+                item.status.as_str(),
+                item.note.as_deref(),
+                item.revoked_at.map(us),
+                item.verified_at.map(us),
+                by.0,
+                us(at),
+            ],
+        )
+        .await?;
+        Ok(())
     }
 
     async fn set_retention(&mut self, tenant: TenantId, p: &RetentionPolicy) -> Result<()> {

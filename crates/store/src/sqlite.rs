@@ -65,6 +65,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "case frozen at",
         include_str!("../migrations/sqlite/0007_case_frozen.sql"),
     ),
+    (
+        8,
+        "revocations",
+        include_str!("../migrations/sqlite/0008_revocations.sql"),
+    ),
 ];
 
 /// How many idle read connections are kept open.

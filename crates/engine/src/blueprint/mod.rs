@@ -103,6 +103,7 @@ pub const ACTIONS: &[&str] = &[
     "freeze-records",
     "build-export",
     "revoke-access",
+    "hand-off-work",
     "schedule-purge",
     "notify-client",
 ];

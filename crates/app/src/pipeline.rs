@@ -1,0 +1,197 @@
+//! The Revoke and Handoff stages: marking each account and integration revoked, verified,
+//! failed or waived, and naming the new owner of each work item. Whoever may complete the
+//! case's gated task may do these; without such a task, managers and above.
+
+use engine::case::{Act, CaseFile};
+use engine::ids::{Email, Slug, Text};
+use engine::revocation::{Gate, Revocation, RevocationError, RevocationStatus};
+use engine::subject::{Record, RecordKind};
+use engine::tenant::Permission;
+use serde_json::json;
+use store::{Store, Tx};
+
+use crate::{Actor, App, AppError, Result, audit};
+
+/// The longest note kept on a revocation item.
+pub const REVOCATION_NOTE_MAX: usize = 2000;
+
+impl<S: Store> App<S> {
+    /// The case's revocation items: every account and integration of its subject.
+    pub async fn revocations(&self, actor: &Actor, number: i64) -> Result<Vec<Revocation>> {
+        let mut tx = self.store.read().await?;
+        let file = self.locked_case(&mut tx, actor, number).await?;
+        Ok(tx
+            .revocations(actor.tenant.id, file.case.id, file.case.subject_id)
+            .await?)
+    }
+
+    /// Moves one revocation item on. Revoking or verifying also sets the record's own status
+    /// (an account becomes disabled, an integration revoked), which the freeze allows.
+    pub async fn set_revocation(
+        &self,
+        actor: &Actor,
+        number: i64,
+        record: i64,
+        to: RevocationStatus,
+        note: Option<Text>,
+    ) -> Result<Revocation> {
+        let at = self.now();
+        let mut tx = self.store.write().await?;
+        let file = self.locked_case(&mut tx, actor, number).await?;
+        file.ensure_open()?;
+        self.authorize_gate(&mut tx, actor, &file, Gate::AccessRevoked)
+            .await?;
+        let mut item = tx
+            .revocations(actor.tenant.id, file.case.id, file.case.subject_id)
+            .await?
+            .into_iter()
+            .find(|i| i.record_number == record)
+            .ok_or_else(|| {
+                AppError::NotFound(format!(
+                    "the subject of case {number} has no account or integration record {record}"
+                ))
+            })?;
+        item.change(
+            to,
+            note.as_ref().map(Text::as_str),
+            Act {
+                by: actor.user.id,
+                at,
+            },
+        )
+        .map_err(|e| match e {
+            RevocationError::NoteRequired { .. } => AppError::invalid("note", e),
+            _ => AppError::Conflict(e.to_string()),
+        })?;
+        tx.upsert_revocation(actor.tenant.id, file.case.id, &item)
+            .await?;
+        let mut record_change = None;
+        if let Some(status) = item.record_status() {
+            let mut stored = subject_record(&mut tx, actor, &file, record).await?;
+            if stored.fields.get("status") != Some(status) {
+                let before = stored.fields.get("status").map(str::to_owned);
+                stored.fields = stored
+                    .fields
+                    .with(stored.kind, [("status", status)])
+                    .map_err(|e| AppError::invalid("status", e))?;
+                tx.update_record(actor.tenant.id, &stored).await?;
+                record_change = Some(json!({"before": before, "after": status}));
+            }
+        }
+        let action = match to {
+            RevocationStatus::Pending => "revocation.pending",
+            RevocationStatus::Revoked => "revocation.revoked",
+            RevocationStatus::Verified => "revocation.verified",
+            RevocationStatus::Failed => "revocation.failed",
+            RevocationStatus::Waived => "revocation.waived",
+        };
+        audit(&mut tx, actor, at, action, ("revocation", format!("{number}/{record}")), json!({
+            "summary": format!("marked {} of case {number} {}", item.label, to.as_str()),
+            "record": record, "label": item.label, "note": item.note, "record_status": record_change,
+        }))
+        .await?;
+        tx.commit().await?;
+        Ok(item)
+    }
+
+    /// Names the new owner of a work item of the case's subject; the owner must be a user of
+    /// the tenant, so that the work reaches someone who can be told about it.
+    pub async fn hand_off(
+        &self,
+        actor: &Actor,
+        number: i64,
+        record: i64,
+        new_owner: &Email,
+    ) -> Result<Record> {
+        let at = self.now();
+        let mut tx = self.store.write().await?;
+        let file = self.locked_case(&mut tx, actor, number).await?;
+        file.ensure_open()?;
+        self.authorize_gate(&mut tx, actor, &file, Gate::WorkHandedOff)
+            .await?;
+        if tx
+            .user_by_email(actor.tenant.id, new_owner)
+            .await?
+            .is_none()
+        {
+            return Err(AppError::invalid(
+                "new_owner",
+                format!("{new_owner} is not a user of this tenant; expected the email of one"),
+            ));
+        }
+        let mut item = subject_record(&mut tx, actor, &file, record).await?;
+        if item.kind != RecordKind::WorkItem {
+            return Err(AppError::invalid(
+                "record",
+                format!("record {record} is a {}; expected a work item", item.kind),
+            ));
+        }
+        let before = item.fields.get("new_owner").map(str::to_owned);
+        item.fields = item
+            .fields
+            .with(item.kind, [("new_owner", new_owner.as_str())])
+            .map_err(|e| AppError::invalid("new_owner", e))?;
+        tx.update_record(actor.tenant.id, &item).await?;
+        audit(&mut tx, actor, at, "work_item.handed_off", ("record", format!("{number}/{record}")), json!({
+            "summary": format!("handed work item {record} `{}` of case {number} to {new_owner}", item.label()),
+            "record": record, "owner": item.fields.get("owner"), "before": before, "new_owner": new_owner,
+        }))
+        .await?;
+        tx.commit().await?;
+        Ok(item)
+    }
+
+    /// What the gate of a gated task still waits for; empty for a task without a gate.
+    pub(crate) async fn gate_outstanding(
+        &self,
+        tx: &mut S::Tx,
+        actor: &Actor,
+        file: &CaseFile,
+        task: &Slug,
+    ) -> Result<Vec<String>> {
+        let Some(gate) = file.task(task.as_str()).and_then(Gate::of) else {
+            return Ok(Vec::new());
+        };
+        let records = tx.records(actor.tenant.id, file.case.subject_id).await?;
+        let revocations = match gate {
+            Gate::AccessRevoked => {
+                tx.revocations(actor.tenant.id, file.case.id, file.case.subject_id)
+                    .await?
+            }
+            Gate::WorkHandedOff => Vec::new(),
+        };
+        Ok(gate.outstanding(&records, &revocations))
+    }
+
+    /// Whoever may complete the task behind `gate` may work towards it.
+    async fn authorize_gate(
+        &self,
+        tx: &mut S::Tx,
+        actor: &Actor,
+        file: &CaseFile,
+        gate: Gate,
+    ) -> Result<()> {
+        match file.tasks.iter().find(|t| Gate::of(t) == Some(gate)) {
+            Some(task) => self.authorize_completion(tx, actor, file, &task.id).await,
+            None => actor.require(Permission::RunCases),
+        }
+    }
+}
+
+async fn subject_record<T: Tx>(
+    tx: &mut T,
+    actor: &Actor,
+    file: &CaseFile,
+    record: i64,
+) -> Result<Record> {
+    tx.records(actor.tenant.id, file.case.subject_id)
+        .await?
+        .into_iter()
+        .find(|r| r.number == record)
+        .ok_or_else(|| {
+            AppError::NotFound(format!(
+                "the subject of case {} has no record {record}",
+                file.case.number
+            ))
+        })
+}

@@ -1,0 +1,353 @@
+//! The Revoke and Handoff stages: access that must be gone, and live work that must have a new
+//! owner, before the stage's gated task can be completed.
+//!
+//! Every account and integration of the subject is one revocation item. An item no one has
+//! touched is pending; people (and, later, connectors) move it to revoked, verified, failed or
+//! waived. The task whose action is `revoke-access` completes only when every item is verified
+//! or waived; the task whose action is `hand-off-work` only when every work item names its new
+//! owner.
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::case::{Act, Task};
+use crate::ids::{RecordId, UserId};
+use crate::subject::{Record, RecordKind};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RevocationStatus {
+    /// Nobody has acted on it yet.
+    Pending,
+    /// Access was removed; nobody has checked yet that it is really gone.
+    Revoked,
+    /// Checked: the access is gone.
+    Verified,
+    /// Removing or verifying failed; it needs another attempt or a waiver.
+    Failed,
+    /// Accepted as it is, with a reason.
+    Waived,
+}
+
+impl RevocationStatus {
+    pub const NAMES: &[&str] = &["pending", "revoked", "verified", "failed", "waived"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RevocationStatus::Pending => "pending",
+            RevocationStatus::Revoked => "revoked",
+            RevocationStatus::Verified => "verified",
+            RevocationStatus::Failed => "failed",
+            RevocationStatus::Waived => "waived",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => RevocationStatus::Pending,
+            "revoked" => RevocationStatus::Revoked,
+            "verified" => RevocationStatus::Verified,
+            "failed" => RevocationStatus::Failed,
+            "waived" => RevocationStatus::Waived,
+            _ => return None,
+        })
+    }
+
+    /// Verified and waived items no longer hold the Revoke stage back, and never change again.
+    pub fn is_settled(self) -> bool {
+        matches!(self, RevocationStatus::Verified | RevocationStatus::Waived)
+    }
+
+    /// What a person has to say when setting this status, if anything.
+    fn note_needed(self) -> Option<&'static str> {
+        match self {
+            RevocationStatus::Verified => Some("how the access was checked to be gone"),
+            RevocationStatus::Failed => Some("what failed"),
+            RevocationStatus::Waived => Some("why the access may stay"),
+            RevocationStatus::Pending | RevocationStatus::Revoked => None,
+        }
+    }
+}
+
+/// One account or integration of a case's subject, and how far its revocation got.
+#[derive(Clone, Debug, Serialize)]
+pub struct Revocation {
+    pub record_id: RecordId,
+    /// The record's number on its subject: how people name it.
+    pub record_number: i64,
+    pub kind: RecordKind,
+    /// The system and identifier, or the integration's name.
+    pub label: String,
+    pub status: RevocationStatus,
+    /// The last note: how it was verified, what failed, or why it was waived.
+    pub note: Option<String>,
+    pub revoked_at: Option<Timestamp>,
+    pub verified_at: Option<Timestamp>,
+    pub changed_by: Option<UserId>,
+    pub changed_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RevocationError {
+    #[error("record {record} is a {kind}; only accounts and integrations are revoked")]
+    NotAccess { record: i64, kind: RecordKind },
+    #[error("{label} (record {record}) is already {status}; it cannot change any more")]
+    Settled {
+        record: i64,
+        label: String,
+        status: &'static str,
+    },
+    #[error("{label} (record {record}) is {from}; it can become {allowed}, not {to}")]
+    Transition {
+        record: i64,
+        label: String,
+        from: &'static str,
+        to: &'static str,
+        allowed: String,
+    },
+    #[error("marking {label} (record {record}) {to} needs a note saying {what}")]
+    NoteRequired {
+        record: i64,
+        label: String,
+        to: &'static str,
+        what: &'static str,
+    },
+}
+
+impl Revocation {
+    /// The untouched item for an account or integration record.
+    pub fn pending(record: &Record) -> Result<Self, RevocationError> {
+        let label = match record.kind {
+            RecordKind::Account => format!(
+                "{} account {}",
+                record.fields.get("system").unwrap_or(""),
+                record.fields.get("identifier").unwrap_or("")
+            ),
+            RecordKind::Integration => format!("integration {}", record.label()),
+            kind => {
+                return Err(RevocationError::NotAccess {
+                    record: record.number,
+                    kind,
+                });
+            }
+        };
+        Ok(Revocation {
+            record_id: record.id,
+            record_number: record.number,
+            kind: record.kind,
+            label,
+            status: RevocationStatus::Pending,
+            note: None,
+            revoked_at: None,
+            verified_at: None,
+            changed_by: None,
+            changed_at: None,
+        })
+    }
+
+    /// The statuses this item may move to from where it is.
+    fn allowed(&self) -> &'static [RevocationStatus] {
+        use RevocationStatus::{Failed, Revoked, Verified, Waived};
+        match self.status {
+            RevocationStatus::Pending => &[Revoked, Verified, Failed, Waived],
+            RevocationStatus::Revoked => &[Verified, Failed, Waived],
+            RevocationStatus::Failed => &[Revoked, Verified, Waived],
+            RevocationStatus::Verified | RevocationStatus::Waived => &[],
+        }
+    }
+
+    /// Moves the item to `to`. Verifying an item nobody marked revoked records both at once:
+    /// whoever checked that the access is gone also saw it removed.
+    pub fn change(
+        &mut self,
+        to: RevocationStatus,
+        note: Option<&str>,
+        act: Act,
+    ) -> Result<(), RevocationError> {
+        if self.status.is_settled() {
+            return Err(RevocationError::Settled {
+                record: self.record_number,
+                label: self.label.clone(),
+                status: self.status.as_str(),
+            });
+        }
+        if !self.allowed().contains(&to) {
+            return Err(RevocationError::Transition {
+                record: self.record_number,
+                label: self.label.clone(),
+                from: self.status.as_str(),
+                to: to.as_str(),
+                allowed: self
+                    .allowed()
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+        let note = note.map(str::trim).filter(|n| !n.is_empty());
+        if let (Some(what), None) = (to.note_needed(), note) {
+            return Err(RevocationError::NoteRequired {
+                record: self.record_number,
+                label: self.label.clone(),
+                to: to.as_str(),
+                what,
+            });
+        }
+        match to {
+            RevocationStatus::Revoked => self.revoked_at = Some(act.at),
+            RevocationStatus::Verified => {
+                self.revoked_at.get_or_insert(act.at);
+                self.verified_at = Some(act.at);
+            }
+            _ => {}
+        }
+        self.status = to;
+        self.note = note.map(str::to_owned);
+        self.changed_by = Some(act.by);
+        self.changed_at = Some(act.at);
+        Ok(())
+    }
+
+    /// The value the record's own `status` field takes once access is removed, so that checks
+    /// over `records.accounts` see it too.
+    pub fn record_status(&self) -> Option<&'static str> {
+        match (self.status, self.kind) {
+            (RevocationStatus::Revoked | RevocationStatus::Verified, RecordKind::Account) => {
+                Some("disabled")
+            }
+            (RevocationStatus::Revoked | RevocationStatus::Verified, RecordKind::Integration) => {
+                Some("revoked")
+            }
+            _ => None,
+        }
+    }
+}
+
+/// A step of the pipeline that a task waits for beyond its stage and dependencies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Gate {
+    /// Every account and integration verified revoked or waived.
+    AccessRevoked,
+    /// Every work item has a named new owner.
+    WorkHandedOff,
+}
+
+impl Gate {
+    pub fn of(task: &Task) -> Option<Gate> {
+        match task.action.as_deref() {
+            Some("revoke-access") => Some(Gate::AccessRevoked),
+            Some("hand-off-work") => Some(Gate::WorkHandedOff),
+            _ => None,
+        }
+    }
+
+    /// What still holds the gate shut, named for people; empty when it is open.
+    pub fn outstanding(self, records: &[Record], revocations: &[Revocation]) -> Vec<String> {
+        match self {
+            Gate::AccessRevoked => revocations
+                .iter()
+                .filter(|r| !r.status.is_settled())
+                .map(|r| {
+                    format!(
+                        "{} (record {}, {})",
+                        r.label,
+                        r.record_number,
+                        r.status.as_str()
+                    )
+                })
+                .collect(),
+            Gate::WorkHandedOff => records
+                .iter()
+                .filter(|r| r.kind == RecordKind::WorkItem && r.fields.get("new_owner").is_none())
+                .map(|r| format!("work item {} `{}`", r.number, r.label()))
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{SubjectId, UserId};
+    use crate::subject::RecordFields;
+    use uuid::Uuid;
+
+    fn record(number: i64, kind: RecordKind, fields: &[(&str, &str)]) -> Record {
+        Record {
+            id: RecordId(Uuid::from_u128(number as u128)),
+            subject_id: SubjectId(Uuid::nil()),
+            number,
+            kind,
+            fields: RecordFields::parse(kind, fields.iter().copied()).unwrap(),
+        }
+    }
+
+    fn act() -> Act {
+        Act {
+            by: UserId(Uuid::nil()),
+            at: Timestamp::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn an_item_is_settled_only_by_verifying_or_waiving_with_a_note() {
+        let mut item = Revocation::pending(&record(
+            1,
+            RecordKind::Account,
+            &[("system", "github"), ("identifier", "acme-bot")],
+        ))
+        .unwrap();
+        item.change(RevocationStatus::Revoked, None, act()).unwrap();
+        assert_eq!(item.record_status(), Some("disabled"));
+        let err = item
+            .change(RevocationStatus::Verified, Some("  "), act())
+            .unwrap_err();
+        assert!(matches!(err, RevocationError::NoteRequired { .. }), "{err}");
+        item.change(RevocationStatus::Verified, Some("login refused"), act())
+            .unwrap();
+        assert!(item.status.is_settled());
+        let err = item
+            .change(RevocationStatus::Failed, Some("x"), act())
+            .unwrap_err();
+        assert!(err.to_string().contains("already verified"), "{err}");
+    }
+
+    #[test]
+    fn pending_cannot_be_set_and_documents_are_not_access() {
+        let mut item =
+            Revocation::pending(&record(2, RecordKind::Integration, &[("name", "Slack")])).unwrap();
+        let err = item
+            .change(RevocationStatus::Pending, None, act())
+            .unwrap_err();
+        assert!(err.to_string().contains("not pending"), "{err}");
+        let doc = record(3, RecordKind::Document, &[("name", "contract.pdf")]);
+        assert!(Revocation::pending(&doc).is_err());
+    }
+
+    #[test]
+    fn gates_name_what_is_outstanding() {
+        let records = vec![
+            record(
+                1,
+                RecordKind::Account,
+                &[("system", "ldap"), ("identifier", "jdoe")],
+            ),
+            record(2, RecordKind::WorkItem, &[("title", "Q3 report")]),
+            record(
+                3,
+                RecordKind::WorkItem,
+                &[("title", "Audit"), ("new_owner", "ann@example.com")],
+            ),
+        ];
+        let items: Vec<Revocation> = records
+            .iter()
+            .filter_map(|r| Revocation::pending(r).ok())
+            .collect();
+        assert_eq!(items.len(), 1);
+        let open = Gate::AccessRevoked.outstanding(&records, &items);
+        assert_eq!(open, ["ldap account jdoe (record 1, pending)"]);
+        let open = Gate::WorkHandedOff.outstanding(&records, &items);
+        assert_eq!(open, ["work item 2 `Q3 report`"]);
+    }
+}
