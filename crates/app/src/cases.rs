@@ -282,6 +282,7 @@ impl<S: Store> App<S> {
         };
         let mut findings = planned.findings;
         findings.extend(self.hold_finding(tx, actor, &file).await?);
+        findings.extend(file.overdue_finding(at));
         file.apply_precheck(findings)?;
         file.refresh_status();
         tx.insert_case(&file).await?;
@@ -439,6 +440,7 @@ impl<S: Store> App<S> {
         );
         let mut findings = evaluate_checks(&bp, &cond)?;
         findings.extend(self.hold_finding(&mut tx, actor, &file).await?);
+        findings.extend(file.overdue_finding(at));
         let outcome = file.apply_precheck(findings)?;
         for f in &file.findings {
             tx.upsert_finding(actor.tenant.id, f).await?;

@@ -264,6 +264,9 @@ pub enum CaseError {
     OpenChildren { number: i64, children: String },
 }
 
+/// The check id of the built-in warning that tasks are overdue.
+pub const OVERDUE_CHECK: &str = "overdue-tasks";
+
 /// A case with its tasks and findings, as one unit the state machine works on.
 #[derive(Clone, Debug, Serialize)]
 pub struct CaseFile {
@@ -543,15 +546,51 @@ impl CaseFile {
         Ok(f)
     }
 
+    /// The warning precheck adds while tasks are open past their due time, naming them, so the
+    /// case owner can chase or reassign them. It belongs to the stage of the first one.
+    pub fn overdue_finding(&self, now: Timestamp) -> Option<Finding> {
+        let overdue: Vec<&Task> = self
+            .tasks
+            .iter()
+            .filter(|t| t.status == TaskStatus::Open && t.due_at.is_some_and(|d| d < now))
+            .collect();
+        let first = overdue.first()?;
+        const NAMED: usize = 5;
+        let names: Vec<&str> = overdue.iter().take(NAMED).map(|t| t.id.as_str()).collect();
+        let more = match overdue.len().saturating_sub(NAMED) {
+            0 => String::new(),
+            n => format!(" and {n} more"),
+        };
+        Some(Finding {
+            check_id: Slug::parse(OVERDUE_CHECK).ok()?,
+            stage: first.stage.clone(),
+            severity: Severity::Warning,
+            message: format!(
+                "{} overdue: {}{more}. Their owners should finish them; the case owner can \
+                 reassign or waive them with a reason.",
+                match overdue.len() {
+                    1 => "1 task is".to_owned(),
+                    n => format!("{n} tasks are"),
+                },
+                quote_list(&names)
+            ),
+        })
+    }
+
     /// Records a fresh precheck: findings that no longer fire are resolved, new ones open,
     /// resolved ones that fire again reopen. A waiver stands until the case ends.
     pub fn apply_precheck(&mut self, fired: Vec<Finding>) -> Result<PrecheckOutcome, CaseError> {
         self.ensure_open()?;
         let mut outcome = PrecheckOutcome::default();
         for existing in &mut self.findings {
-            let still = fired
+            let fresh = fired
                 .iter()
-                .any(|f| f.check_id == existing.finding.check_id);
+                .find(|f| f.check_id == existing.finding.check_id);
+            if let Some(fresh) = fresh {
+                // What the check says may have changed (the tasks that are overdue, say).
+                existing.finding.message.clone_from(&fresh.message);
+            }
+            let still = fresh.is_some();
             match (existing.status, still) {
                 (FindingStatus::Open, false) => {
                     existing.status = FindingStatus::Resolved;
@@ -800,5 +839,34 @@ mod tests {
             file.freezing_stage().is_none(),
             "cancelling lifts the freeze"
         );
+    }
+
+    #[test]
+    fn overdue_tasks_warn_until_they_are_done() {
+        let mut file = file();
+        let due: Timestamp = "2026-12-01T17:00:00Z".parse().unwrap();
+        file.tasks[1].due_at = Some(due);
+        file.tasks[2].due_at = Some(due);
+        assert!(file.overdue_finding(due).is_none(), "due, not yet overdue");
+        let later = due + jiff::SignedDuration::from_secs(1);
+        let warning = file.overdue_finding(later).unwrap();
+        assert_eq!(
+            (
+                warning.check_id.as_str(),
+                warning.stage.as_str(),
+                warning.severity
+            ),
+            (OVERDUE_CHECK, "freeze", Severity::Warning)
+        );
+        assert!(
+            warning
+                .message
+                .starts_with("2 tasks are overdue: `lock`, `hand-over`."),
+            "{}",
+            warning.message
+        );
+        file.tasks[1].status = TaskStatus::Done;
+        file.tasks[2].status = TaskStatus::Waived;
+        assert!(file.overdue_finding(later).is_none());
     }
 }

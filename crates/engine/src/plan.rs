@@ -68,6 +68,19 @@ pub struct Plan {
     pub findings: Vec<Finding>,
 }
 
+/// The checks Exeunt runs itself at every precheck, whose ids blueprints may not use, with
+/// what each warns about.
+pub const BUILTIN_CHECKS: &[(&str, &str)] = &[
+    (
+        crate::governance::LEGAL_HOLD_CHECK,
+        "the warning that a legal hold stands",
+    ),
+    (
+        crate::case::OVERDUE_CHECK,
+        "the warning that tasks are overdue",
+    ),
+];
+
 /// A condition failed while planning.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("blueprint {blueprint}: {place}: {error}")]

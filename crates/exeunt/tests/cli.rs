@@ -1221,6 +1221,35 @@ fn records_freeze_only_once_precheck_passes_and_thaw_when_the_case_is_cancelled(
 }
 
 #[test]
+fn precheck_warns_about_overdue_tasks_until_they_are_done() {
+    let e = Exeunt::sqlite();
+    e.ok(&["init"]);
+    e.ok(&[
+        "subject", "add", "acme", "--kind", "client", "--name", "Acme",
+    ]);
+    // An exit date long past: every task is overdue from the start.
+    e.ok(&["case", "start", "acme", "--exit-date", "2025-01-31"]);
+    let shown = e.ok(&["case", "show", "1"]);
+    assert!(
+        shown.contains("WARNING  overdue-tasks (stage precheck) [open]: 13 tasks are overdue: `set-expectations`, `account-transition`, `confirm-final-invoice`, `freeze-records`, `data-archiving` and 8 more."),
+        "{shown}"
+    );
+    e.ok(&[
+        "task",
+        "waive",
+        "1",
+        "set-expectations",
+        "--reason",
+        "Agreed before Exeunt",
+    ]);
+    let shown = e.ok(&["case", "precheck", "1"]);
+    assert!(
+        shown.contains("12 tasks are overdue: `account-transition`"),
+        "{shown}"
+    );
+}
+
+#[test]
 fn the_benchmarks_run_and_print_their_ratios() {
     let e = Exeunt::sqlite();
     for (args, expected) in [

@@ -761,12 +761,14 @@ impl Parser<'_> {
                         ),
                     );
                 }
-                if id.value.as_str() == crate::governance::LEGAL_HOLD_CHECK {
+                if let Some((_, what)) = crate::plan::BUILTIN_CHECKS
+                    .iter()
+                    .find(|(builtin, _)| *builtin == id.value.as_str())
+                {
                     self.err(
                         &id.span,
                         format!(
-                            "check id `{}` is Exeunt's own (the warning that a legal hold \
-                             stands); expected another id",
+                            "check id `{}` is Exeunt's own ({what}); expected another id",
                             id.value
                         ),
                     );
