@@ -697,9 +697,15 @@ impl<S: Store> App<S> {
         )
         .await?;
         audit(&mut tx, actor, at, "case.closed", ("case", number.to_string()), json!({
-            "summary": format!("closed case {number} as completed; the subject is offboarded"), "resolution": "completed",
+            "summary": format!("closed case {number} as completed; the subject is fully offboarded"), "resolution": "completed",
         })).await?;
         self.record_freeze_change(&mut tx, actor, &mut file, at)
+            .await?;
+        let subject = tx
+            .subject(actor.tenant.id, file.case.subject_id)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("the subject of case {number}")))?;
+        self.issue_certificate(&mut tx, actor, &file, &subject)
             .await?;
         tx.commit().await?;
         Ok(file.case)

@@ -49,6 +49,9 @@ pub enum AppError {
     Chain(#[from] ChainBreak),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A sealed secret did not open: the master key is not the one that sealed it.
+    #[error(transparent)]
+    Sealed(#[from] crypto::seal::SealError),
 }
 
 impl AppError {

@@ -7,6 +7,7 @@
 mod accounts;
 mod blueprints;
 mod cases;
+mod certificates;
 mod demo;
 mod directory;
 mod env;
@@ -17,6 +18,7 @@ mod tokens;
 
 use std::sync::Arc;
 
+pub use crypto::seal::MasterKey;
 use engine::audit::AuditDraft;
 use engine::tenant::{Permission, Role, Tenant, User};
 use jiff::Timestamp;
@@ -34,12 +36,14 @@ pub use governance::HOLD_REASON_MAX;
 pub use pipeline::REVOCATION_NOTE_MAX;
 pub use tokens::{ABANDONED_CLAIM, IDEMPOTENCY_WINDOW, IssuedToken, TOKEN_PREFIX};
 
-/// The application: a store, a clock and an id source.
+/// The application: a store, a clock, an id source and the master key that seals each
+/// tenant's secrets.
 #[derive(Clone)]
 pub struct App<S> {
     store: S,
     clock: Arc<dyn Clock>,
     ids: Arc<Ids>,
+    master: Arc<MasterKey>,
 }
 
 /// Who is acting, in which tenant. Every use case takes one; every query is scoped by it.
@@ -50,13 +54,23 @@ pub struct Actor {
 }
 
 impl<S: Store> App<S> {
-    pub fn new(store: S, clock: Arc<dyn Clock>, ids: Arc<Ids>) -> Self {
-        Self { store, clock, ids }
+    pub fn new(store: S, clock: Arc<dyn Clock>, ids: Arc<Ids>, master: MasterKey) -> Self {
+        Self {
+            store,
+            clock,
+            ids,
+            master: Arc::new(master),
+        }
     }
 
     /// The machine's clock and fresh randomness.
-    pub fn system(store: S) -> Self {
-        Self::new(store, Arc::new(SystemClock), Arc::new(Ids::from_entropy()))
+    pub fn system(store: S, master: MasterKey) -> Self {
+        Self::new(
+            store,
+            Arc::new(SystemClock),
+            Arc::new(Ids::from_entropy()),
+            master,
+        )
     }
 
     pub fn store(&self) -> &S {

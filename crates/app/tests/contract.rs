@@ -10,7 +10,8 @@ use engine::ids::{Email, Slug, SubjectKey, Text};
 use engine::revocation::RevocationStatus;
 use engine::subject::{Attributes, RecordFields, RecordKind, SubjectKind, SubjectState};
 use exeunt_app::{
-    Actor, App, AppError, BlueprintChoice, EvidenceUpload, FixedClock, Ids, NewSubject, StartCase,
+    Actor, App, AppError, BlueprintChoice, EvidenceUpload, FixedClock, Ids, MasterKey, NewSubject,
+    StartCase,
 };
 use jiff::civil::date;
 use store::postgres::PostgresStore;
@@ -27,7 +28,12 @@ fn slug(s: &str) -> Slug {
 
 fn app_on<S: Store>(store: S) -> App<S> {
     let clock = FixedClock::new("2026-11-23T09:00:00Z".parse().unwrap());
-    App::new(store, Arc::new(clock), Arc::new(Ids::seeded(7)))
+    App::new(
+        store,
+        Arc::new(clock),
+        Arc::new(Ids::seeded(7)),
+        MasterKey::from_bytes([7; 32]),
+    )
 }
 
 async fn init<S: Store>(app: &App<S>) -> Actor {

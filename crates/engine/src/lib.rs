@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod blueprint;
 pub mod case;
+pub mod certificate;
 pub mod condition;
 pub mod due;
 pub mod governance;

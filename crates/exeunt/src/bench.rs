@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use app::{Actor, App, BlueprintChoice, StartCase};
+use app::{Actor, App, BlueprintChoice, Ids, MasterKey, StartCase};
 use engine::audit::{AuditDraft, AuditEvent};
 use engine::ids::{Email, Slug, SubjectKey, Text};
 use engine::subject::{Attributes, SubjectKind};
@@ -67,7 +67,7 @@ fn fsync_probe(dir: &Path, duration: Duration) -> anyhow::Result<f64> {
 
 async fn setup(dir: &Path) -> anyhow::Result<(App<SqliteStore>, Actor)> {
     let store = SqliteStore::open(&dir.join("exeunt.db"), true).await?;
-    let app = App::system(store);
+    let app = App::system(store, MasterKey::from_bytes(Ids::from_entropy().secret()));
     let actor = app
         .init_tenant(
             Slug::parse("bench")?,

@@ -79,9 +79,39 @@ pub enum Command {
     /// Set and show how long data is kept after an offboarding completes (the owner only).
     #[command(subcommand)]
     Retention(RetentionCmd),
+    /// Export the tenant's public signing keys (a JWK set).
+    #[command(subcommand)]
+    Key(KeyCmd),
+    /// Verify a completion certificate, offline with --key.
+    #[command(subcommand)]
+    Certificate(CertificateCmd),
     /// Measure the write path and audit verification.
     #[command(subcommand)]
     Bench(BenchCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeyCmd {
+    /// Write the tenant's public keys as a JWK set, to verify its certificates elsewhere.
+    Export {
+        /// Where to write (default: standard output).
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CertificateCmd {
+    /// Check a certificate's signature and print what it certifies; exit 1 if it does not
+    /// verify.
+    Verify {
+        /// The certificate: a file holding the compact JWS.
+        file: PathBuf,
+        /// A JWK set or a single JWK (from `exeunt key export` or `/.well-known/jwks.json`);
+        /// with it, no database is needed. Without it, the keys of this Exeunt are used.
+        #[arg(long)]
+        key: Option<PathBuf>,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -343,6 +373,13 @@ pub enum CaseCmd {
         number: CaseNumber,
         #[arg(long)]
         reason: String,
+    },
+    /// Write the signed completion certificate of a completed case (a compact JWS).
+    Certificate {
+        number: CaseNumber,
+        /// Where to write (default: standard output).
+        #[arg(long)]
+        output: Option<PathBuf>,
     },
     /// Record a revocation step for one account or integration of the case's subject.
     Revoke {

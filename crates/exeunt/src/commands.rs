@@ -5,7 +5,9 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, anyhow, bail};
-use app::{Actor, App, AppError, BlueprintChoice, EvidenceUpload, NewSubject, StartCase};
+use app::{
+    Actor, App, AppError, BlueprintChoice, EvidenceUpload, Ids, MasterKey, NewSubject, StartCase,
+};
 use engine::audit::to_hex;
 use engine::blueprint::{LintContext, parse};
 use engine::case::{CaseStatus, FindingStatus};
@@ -16,14 +18,20 @@ use store::postgres::{PostgresStore, redact};
 use store::sqlite::SqliteStore;
 use store::{CaseFilter, Location, Store, SubjectFilter, TaskFilter};
 
+use crate::certificates;
 use crate::cli::{
-    AuditCmd, BlueprintCmd, CaseCmd, Cli, Command, RecordCmd, SubjectCmd, TaskCmd, UserCmd,
+    AuditCmd, BlueprintCmd, CaseCmd, CertificateCmd, Cli, Command, RecordCmd, SubjectCmd, TaskCmd,
+    UserCmd,
 };
-use crate::output::{json, listing, local, table};
+use crate::output::{json, listing, local, table, write_out};
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::Blueprint(BlueprintCmd::Lint { files }) => return lint(&cli, files).await,
+        Command::Certificate(CertificateCmd::Verify {
+            file,
+            key: Some(key),
+        }) => return certificates::verify_offline(file, key),
         Command::Bench(cmd) => return crate::bench::run(cmd).await,
         _ => {}
     }
@@ -44,15 +52,52 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
             }
             let store = SqliteStore::open(&path, create).await?;
-            execute(App::system(store), &cli).await
+            execute(App::system(store, master_key(&cli)?), &cli).await
         }
         Location::Postgres(url) => {
             let store = PostgresStore::open(&url)
                 .await
                 .with_context(|| format!("cannot use {}", redact(&url)))?;
-            execute(App::system(store), &cli).await
+            execute(App::system(store, master_key(&cli)?), &cli).await
         }
     }
+}
+
+/// The file in the data dir that holds the master key when the environment gives none.
+const MASTER_KEY_FILE: &str = "master.key";
+
+/// The master key: `EXEUNT_MASTER_KEY` (base64 of 32 bytes) when set, which is how several
+/// servers of one PostgreSQL share it; otherwise the data dir's key file, made the first time
+/// (readable by its owner only).
+fn master_key(cli: &Cli) -> anyhow::Result<MasterKey> {
+    if let Ok(text) = std::env::var("EXEUNT_MASTER_KEY") {
+        return MasterKey::parse(&text).map_err(|e| anyhow!("EXEUNT_MASTER_KEY {e}"));
+    }
+    let path = cli.data_dir.join(MASTER_KEY_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => MasterKey::parse(&text).map_err(|e| anyhow!("{} {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(&cli.data_dir).with_context(|| {
+                format!("cannot create the data dir {}", cli.data_dir.display())
+            })?;
+            let key = MasterKey::from_bytes(Ids::from_entropy().secret());
+            write_private(&path, key.encode().as_bytes())
+                .with_context(|| format!("cannot write the master key to {}", path.display()))?;
+            Ok(key)
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+/// Creates a file only its owner can read; refuses to replace one that exists.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
 }
 
 fn location(cli: &Cli) -> Location {
@@ -97,6 +142,10 @@ async fn execute<S: Store>(app: App<S>, cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Token(cmd) => token(&app, &actor, cmd).await,
         Command::Hold(cmd) => hold(&app, &actor, cmd).await,
         Command::Retention(cmd) => retention(&app, &actor, cmd).await,
+        Command::Key(cmd) => certificates::key(&app, &actor, cmd).await,
+        Command::Certificate(CertificateCmd::Verify { file, .. }) => {
+            certificates::verify_here(&app, file).await
+        }
         Command::Blueprint(cmd) => blueprint(&app, &actor, cmd).await,
         Command::Subject(cmd) => subject(&app, &actor, cmd).await,
         Command::Record(cmd) => record(&app, &actor, cmd).await,
@@ -358,11 +407,18 @@ async fn lint(cli: &Cli, files: &[std::path::PathBuf]) -> anyhow::Result<ExitCod
     })
 }
 
+/// Lint reads teams and never opens a sealed secret: it gets a throwaway key rather than
+/// making a key file as a side effect.
+fn lint_only_key() -> MasterKey {
+    MasterKey::from_bytes(Ids::from_entropy().secret())
+}
+
 /// The acting tenant's teams when a database is there; lint then checks owners against them.
 async fn tenant_teams(cli: &Cli) -> Option<Vec<String>> {
     let teams = match location(cli) {
         Location::Sqlite(path) => {
-            let app = App::system(SqliteStore::open(&path, false).await.ok()?);
+            let store = SqliteStore::open(&path, false).await.ok()?;
+            let app = App::system(store, lint_only_key());
             let actor = app
                 .actor(cli.tenant.as_ref(), cli.actor.as_ref())
                 .await
@@ -370,7 +426,8 @@ async fn tenant_teams(cli: &Cli) -> Option<Vec<String>> {
             app.teams(&actor).await.ok()?
         }
         Location::Postgres(url) => {
-            let app = App::system(PostgresStore::open(&url).await.ok()?);
+            let store = PostgresStore::open(&url).await.ok()?;
+            let app = App::system(store, lint_only_key());
             let actor = app
                 .actor(cli.tenant.as_ref(), cli.actor.as_ref())
                 .await
@@ -1040,7 +1097,8 @@ async fn case<S: Store>(app: &App<S>, actor: &Actor, cmd: &CaseCmd) -> anyhow::R
         CaseCmd::Close { number, confirm } => {
             app.close_case(actor, number.0, confirm).await?;
             println!(
-                "Case {} is done (completed). The subject is offboarded.",
+                "Case {0} is done (completed). The subject is fully offboarded; its signed \
+                 certificate: exeunt case certificate {0}",
                 number.0
             );
         }
@@ -1050,6 +1108,13 @@ async fn case<S: Store>(app: &App<S>, actor: &Actor, cmd: &CaseCmd) -> anyhow::R
                 "Case {} is done (cancelled). Its tasks and history are kept.",
                 number.0
             );
+        }
+        CaseCmd::Certificate { number, output } => {
+            let certificate = app.certificate(actor, number.0).await?;
+            write_out(
+                output.as_deref(),
+                format!("{}\n", certificate.token).as_bytes(),
+            )?;
         }
         CaseCmd::Revoke {
             number,

@@ -1,6 +1,7 @@
 //! `exeunt`: offboarding you can prove, from a terminal.
 
 mod bench;
+mod certificates;
 mod cli;
 mod commands;
 mod config;

@@ -56,3 +56,15 @@ pub fn local(t: jiff::Timestamp, tz: &jiff::tz::TimeZone) -> String {
     let z = t.to_zoned_datetime(tz.clone());
     format!("{}", z.strftime("%Y-%m-%d %H:%M %Z"))
 }
+
+/// Writes `bytes` to the file at `path`, or to standard output without one.
+pub fn write_out(path: Option<&std::path::Path>, bytes: &[u8]) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use std::io::Write;
+    match path {
+        Some(path) => {
+            std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
+        }
+        None => Ok(std::io::stdout().lock().write_all(bytes)?),
+    }
+}

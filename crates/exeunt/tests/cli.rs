@@ -34,6 +34,7 @@ impl Exeunt {
             .current_dir(self.dir.path())
             .env("EXEUNT_DATA_DIR", self.data_dir())
             .env_remove("EXEUNT_DATABASE_URL")
+            .env_remove("EXEUNT_MASTER_KEY")
             .env_remove("EXEUNT_TENANT")
             .env_remove("EXEUNT_ACTOR");
         if let Some(url) = &self.database_url {
@@ -126,6 +127,11 @@ fn the_readme_quickstart_works_as_written() {
     );
     assert!(stdout.contains("Case 1 is done (completed)"), "{stdout}");
     assert!(stdout.contains("is intact"), "{stdout}");
+    assert!(
+        stdout.contains("Valid certificate")
+            && stdout.contains("client `globex` is fully offboarded"),
+        "{stdout}"
+    );
     let listed = e.ok(&["subject", "list"]);
     assert!(
         !listed.contains("globex"),
@@ -1246,6 +1252,156 @@ fn precheck_warns_about_overdue_tasks_until_they_are_done() {
     assert!(
         shown.contains("12 tasks are overdue: `account-transition`"),
         "{shown}"
+    );
+}
+
+/// Runs a small case to completion and returns the paths of its certificate and of the
+/// tenant's exported keys.
+fn completed_case_certificate(e: &Exeunt, slug: &str) -> (PathBuf, PathBuf) {
+    e.ok(&["init", "--slug", slug]);
+    e.ok(&[
+        "subject", "add", "globex", "--kind", "client", "--name", "Globex",
+    ]);
+    let quick = e.write(
+        "quick.yaml",
+        "id: quick\nversion: 1\ntitle: Quick\nscope: client\nstages:\n  - id: only\n    title: Only\n    tasks:\n      - id: wrap-up\n        title: Wrap up\n        team: operations\n",
+    );
+    e.ok(&["blueprint", "add", quick.to_str().unwrap()]);
+    e.ok(&[
+        "case",
+        "start",
+        "globex",
+        "--exit-date",
+        "2026-12-31",
+        "--blueprint",
+        "quick",
+    ]);
+    assert_refused(
+        &e.run(&["case", "certificate", "1"]),
+        1,
+        "only a case that completed gets one",
+    );
+    e.ok(&["task", "complete", "1", "wrap-up"]);
+    e.ok(&["case", "close", "1", "--confirm", "TERMINATE"]);
+    e.ok(&["case", "certificate", "1", "--output", "certificate.jwt"]);
+    e.ok(&["key", "export", "--output", "keys.json"]);
+    (
+        e.dir.path().join("certificate.jwt"),
+        e.dir.path().join("keys.json"),
+    )
+}
+
+/// `exeunt certificate verify` with a key file only: no data dir, no database.
+fn verify_offline(certificate: &Path, keys: &Path) -> Output {
+    let nowhere = tempfile::tempdir().unwrap();
+    Command::new(env!("CARGO_BIN_EXE_exeunt"))
+        .args(["certificate", "verify"])
+        .arg(certificate)
+        .arg("--key")
+        .arg(keys)
+        .env("EXEUNT_DATA_DIR", nowhere.path().join("none"))
+        .env_remove("EXEUNT_DATABASE_URL")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_completed_case_gets_a_certificate_anyone_can_verify_offline() {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let e = Exeunt::sqlite();
+    let (certificate, keys) = completed_case_certificate(&e, "acme-firm");
+
+    let out = verify_offline(&certificate, &keys);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", stderr(&out));
+    assert!(
+        stdout.contains("Tenant acme-firm")
+            && stdout.contains("client `globex` is fully offboarded (completed)")
+            && stdout.contains("blueprint quick@1"),
+        "{stdout}"
+    );
+    assert!(
+        e.ok(&["certificate", "verify", certificate.to_str().unwrap()])
+            .contains("Valid certificate"),
+        "without --key, this Exeunt's own keys serve"
+    );
+    let master = e.data_dir().join("master.key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&master).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the master key is the owner's alone");
+    }
+
+    // One changed claim, and the signature no longer matches.
+    let token = std::fs::read_to_string(&certificate).unwrap();
+    let parts: Vec<&str> = token.trim().split('.').collect();
+    let claims = String::from_utf8(URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+    assert!(claims.contains(r#""resolution":"completed""#), "{claims}");
+    let forged_claims = claims.replace(r#""sub":"globex""#, r#""sub":"initech""#);
+    let forged = e.write(
+        "forged.jwt",
+        &format!(
+            "{}.{}.{}",
+            parts[0],
+            URL_SAFE_NO_PAD.encode(forged_claims),
+            parts[2]
+        ),
+    );
+    assert_refused(
+        &verify_offline(&forged, &keys),
+        1,
+        "the signature does not match",
+    );
+    // Another installation's key does not vouch for this one's certificates.
+    let other = Exeunt::sqlite();
+    let (_, other_keys) = completed_case_certificate(&other, "elsewhere");
+    assert_refused(
+        &verify_offline(&certificate, &other_keys),
+        1,
+        "no key with id",
+    );
+
+    // A standard JOSE library (Python's joserfc) agrees on both.
+    const TEST: &str = "a_completed_case_gets_a_certificate_anyone_can_verify_offline";
+    let available = Command::new("python3")
+        .args(["-c", "import joserfc"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !available {
+        testkit::missing_service::<()>(TEST, "python3 with joserfc (pip install joserfc)");
+        return;
+    }
+    let script = "import json, sys\n\
+from joserfc import jwt\n\
+from joserfc.jwk import KeySet\n\
+keys = KeySet.import_key_set(json.load(open(sys.argv[1])))\n\
+token = jwt.decode(open(sys.argv[2]).read().strip(), keys, algorithms=['EdDSA'])\n\
+print(json.dumps(token.claims))\n";
+    let decode = |file: &Path| {
+        Command::new("python3")
+            .args(["-c", script])
+            .arg(&keys)
+            .arg(file)
+            .output()
+            .unwrap()
+    };
+    let out = decode(&certificate);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let claims: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (claims["sub"].as_str(), claims["case"]["number"].as_i64()),
+        (Some("globex"), Some(1)),
+        "{claims}"
+    );
+    assert!(claims["audit_head"]["hash"].as_str().unwrap().len() == 64);
+    let out = decode(&forged);
+    assert!(!out.status.success(), "joserfc accepted a forged claim");
+    assert!(
+        stderr(&out).contains("BadSignatureError"),
+        "{}",
+        stderr(&out)
     );
 }
 

@@ -65,6 +65,7 @@ pub fn routes<S: Store>() -> OpenApiRouter<ServerState<S>> {
         .routes(generic_routes!(S => lint_blueprint))
         .routes(generic_routes!(S => show_blueprint))
         .routes(generic_routes!(S => plan))
+        .routes(generic_routes!(S => show_certificate))
         .routes(generic_routes!(S => list_revocations))
         .routes(generic_routes!(S => set_revocation))
         .routes(generic_routes!(S => hand_off))
@@ -646,6 +647,32 @@ async fn waive_finding<S: Store>(
     )
     .await?;
     Ok(Json(Waived { waived: check }))
+}
+
+/// Show a case's certificate
+///
+/// The signed completion certificate, which a completed case gets when it closes. Verify it
+/// offline with `exeunt certificate verify` or any JOSE library and `/.well-known/jwks.json`.
+#[utoipa::path(
+    get,
+    path = "/cases/{number}/certificate",
+    tag = "cases",
+    params(("number" = i64, Path, description = "The case number")),
+    responses(
+        (status = 200, description = "The certificate", body = views::Certificate),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    ),
+    security(("token" = []), ("session" = [])),
+)]
+async fn show_certificate<S: Store>(
+    State(app): State<App<S>>,
+    Caller(actor): Caller,
+    Path(n): Path<String>,
+) -> Reply<views::Certificate> {
+    let certificate = app.certificate(&actor, case_number(&n)?).await?;
+    Ok(Json(certificate.into()))
 }
 
 /// List a case's revocations

@@ -107,6 +107,7 @@ impl From<AppError> for ApiError {
                 Self::new(StatusCode::CONFLICT, "conflict", detail)
             }
             AppError::Store(store) => internal(&store),
+            AppError::Sealed(sealed) => internal(&sealed),
         }
     }
 }

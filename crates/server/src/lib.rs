@@ -34,10 +34,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use app::App;
-use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef, State};
 use axum::http::StatusCode;
 use axum::middleware;
+use axum::{Json, Router};
 use store::{Store, Tx};
 use tokio::net::TcpListener;
 use utoipa::OpenApi;
@@ -94,6 +94,7 @@ pub fn router<S: Store>(app: App<S>, options: &ServerOptions) -> Router {
         .routes(utoipa_axum::routes!(healthz))
         .routes(generic_routes!(S => ready))
         .routes(utoipa_axum::routes!(render_metrics))
+        .routes(generic_routes!(S => jwks))
         .nest("/api/v1", api)
         .split_for_parts();
     routes
@@ -178,6 +179,35 @@ async fn ready<S: Store>(State(app): State<App<S>>) -> Result<&'static str, ApiE
         .await
         .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not-ready", not_ready(&e)))?;
     Ok("ready")
+}
+
+/// The keys that verify certificates
+///
+/// Every tenant's Ed25519 public keys as a JWK set, each named by its thumbprint, which a
+/// certificate's header names as `kid`. No authentication: verifying needs none.
+#[utoipa::path(
+    get,
+    path = "/.well-known/jwks.json",
+    tag = "certificates",
+    responses(
+        (status = 200, description = "The JWK set", body = views::Jwks,
+            content_type = "application/jwk-set+json"),
+    ),
+)]
+async fn jwks<S: Store>(
+    State(app): State<App<S>>,
+) -> Result<
+    (
+        [(axum::http::header::HeaderName, &'static str); 1],
+        Json<views::Jwks>,
+    ),
+    ApiError,
+> {
+    let keys = app.published_keys().await?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/jwk-set+json")],
+        Json(keys.into()),
+    ))
 }
 
 /// Serves until `shutdown` completes, then finishes the requests under way.

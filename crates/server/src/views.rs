@@ -1471,3 +1471,82 @@ pub struct PasswordChanged {
     /// How many other sessions of the user were signed out.
     pub other_sessions_revoked: u64,
 }
+
+/// An Ed25519 public key (RFC 8037), named by its RFC 7638 thumbprint.
+#[derive(Serialize, ToSchema)]
+pub struct Jwk {
+    /// Always `OKP`.
+    pub kty: String,
+    /// Always `Ed25519`.
+    pub crv: String,
+    /// The public key, base64url.
+    pub x: String,
+    pub kid: Option<String>,
+    #[serde(rename = "use")]
+    pub key_use: Option<String>,
+    /// Always `EdDSA`.
+    pub alg: Option<String>,
+}
+
+/// A JWK set: the keys that verify Exeunt's certificates.
+#[derive(Serialize, ToSchema)]
+pub struct Jwks {
+    pub keys: Vec<Jwk>,
+}
+
+impl From<crypto::jose::Jwks> for Jwks {
+    fn from(set: crypto::jose::Jwks) -> Self {
+        let crypto::jose::Jwks { keys } = set;
+        Self {
+            keys: keys
+                .into_iter()
+                .map(|key| {
+                    let crypto::jose::Jwk {
+                        kty,
+                        crv,
+                        x,
+                        kid,
+                        key_use,
+                        alg,
+                    } = key;
+                    Jwk {
+                        kty,
+                        crv,
+                        x,
+                        kid,
+                        key_use,
+                        alg,
+                    }
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The signed completion certificate of a case.
+#[derive(Serialize, ToSchema)]
+pub struct Certificate {
+    /// The key that signed it, in `/.well-known/jwks.json`.
+    pub kid: String,
+    /// The compact JWS (EdDSA); its claims name the tenant, subject, case, blueprint,
+    /// resolution, completion time, approver and the audit chain head at completion.
+    pub token: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub issued_at: Timestamp,
+}
+
+impl From<store::CertificateRow> for Certificate {
+    fn from(row: store::CertificateRow) -> Self {
+        let store::CertificateRow {
+            case_id: _,
+            kid,
+            token,
+            issued_at,
+        } = row;
+        Self {
+            kid,
+            token,
+            issued_at,
+        }
+    }
+}

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use app::{Actor, App, FixedClock, Ids};
+use app::{Actor, App, FixedClock, Ids, MasterKey};
 use engine::ids::{Email, Password, Slug, Text};
 use engine::tenant::Role;
 use reqwest::{Client, Method, StatusCode};
@@ -30,7 +30,12 @@ struct Tenant {
 impl Server {
     async fn start<S: Store>(store: S, dir: Option<tempfile::TempDir>) -> (Self, App<S>) {
         let clock = FixedClock::new("2026-11-23T09:00:00Z".parse().unwrap());
-        let app = App::new(store, Arc::new(clock), Arc::new(Ids::seeded(11)));
+        let app = App::new(
+            store,
+            Arc::new(clock),
+            Arc::new(Ids::seeded(11)),
+            MasterKey::from_bytes([11; 32]),
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(exeunt_server::serve(
@@ -1065,6 +1070,29 @@ async fn a_party_is_offboarded_over_http(server: Server, a: Tenant) {
     );
     let (_, body) = server.get("/api/v1/subjects", &a.auditor).await;
     assert_eq!(body, json!([]), "the offboarded party is hidden");
+
+    // The completed case carries a certificate that the published keys verify.
+    let (status, certificate) = server.get("/api/v1/cases/1/certificate", &a.auditor).await;
+    assert_eq!(status, StatusCode::OK, "{certificate}");
+    let (status, jwks) = server
+        .call(Method::GET, "/.well-known/jwks.json", None, None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "no authentication needed: {jwks}");
+    let keys: crypto::jose::Jwks = serde_json::from_value(jwks).unwrap();
+    let verified =
+        crypto::jose::verify::<serde_json::Value>(certificate["token"].as_str().unwrap(), &keys)
+            .unwrap();
+    assert_eq!(verified.kid, certificate["kid"].as_str().unwrap());
+    assert_eq!(
+        (
+            verified.claims["iss"].as_str(),
+            verified.claims["resolution"].as_str(),
+            verified.claims["case"]["number"].as_i64(),
+        ),
+        (Some("exeunt:a"), Some("completed"), Some(1)),
+        "{}",
+        verified.claims
+    );
     let (status, body) = server.get("/api/v1/audit/verify", &a.auditor).await;
     assert_eq!(
         (status, body["intact"].as_bool()),

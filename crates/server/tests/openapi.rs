@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use app::App;
+use app::{App, MasterKey};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::Value;
 use store::sqlite::SqliteStore;
@@ -14,6 +14,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/metrics"),
+    ("get", "/.well-known/jwks.json"),
     ("get", "/api/v1/subjects"),
     ("post", "/api/v1/subjects"),
     ("get", "/api/v1/subjects/{key}"),
@@ -31,6 +32,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/api/v1/cases/{number}/close"),
     ("post", "/api/v1/cases/{number}/cancel"),
     ("post", "/api/v1/cases/{number}/findings/{check}/waive"),
+    ("get", "/api/v1/cases/{number}/certificate"),
     ("get", "/api/v1/cases/{number}/revocations"),
     ("post", "/api/v1/cases/{number}/revocations/{record}"),
     ("post", "/api/v1/cases/{number}/work-items/{record}/handoff"),
@@ -79,7 +81,7 @@ impl Server {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(exeunt_server::serve(
-            App::system(store),
+            App::system(store, MasterKey::from_bytes([1; 32])),
             exeunt_server::ServerOptions::default(),
             listener,
             std::future::pending(),

@@ -30,8 +30,8 @@ use engine::tenant::{ApiToken, Session, Team, Tenant, User};
 use jiff::Timestamp;
 
 pub use model::{
-    AuditFilter, CaseFilter, CaseSummary, EvidenceFile, EvidenceMeta, IdempotencyClaim, KeyClaim,
-    StoredBlueprint, SubjectFilter, TaskFilter, TaskRow,
+    AuditFilter, CaseFilter, CaseSummary, CertificateRow, EvidenceFile, EvidenceMeta,
+    IdempotencyClaim, KeyClaim, SigningKeyRow, StoredBlueprint, SubjectFilter, TaskFilter, TaskRow,
 };
 
 /// Errors of the persistence layer.
@@ -391,6 +391,27 @@ pub trait Tx: Send {
         case: CaseId,
         item: &Revocation,
     ) -> impl Future<Output = Result<()>> + Send;
+
+    fn insert_signing_key(
+        &mut self,
+        key: &SigningKeyRow,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// A tenant's signing keys, newest first; with no tenant, every tenant's. Only public
+    /// halves are meant to cross tenants (the JWK set); private halves are sealed per tenant.
+    fn signing_keys(
+        &mut self,
+        tenant: Option<TenantId>,
+    ) -> impl Future<Output = Result<Vec<SigningKeyRow>>> + Send;
+    fn insert_certificate(
+        &mut self,
+        tenant: TenantId,
+        certificate: &CertificateRow,
+    ) -> impl Future<Output = Result<()>> + Send;
+    fn certificate(
+        &mut self,
+        tenant: TenantId,
+        case: CaseId,
+    ) -> impl Future<Output = Result<Option<CertificateRow>>> + Send;
 
     /// Chains and stores an event after the tenant's current head.
     fn append_audit(

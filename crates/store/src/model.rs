@@ -144,3 +144,25 @@ pub struct KeyClaim<'a> {
     /// A claim of this key still unfinished before this was abandoned and may be claimed again.
     pub abandoned_before: Timestamp,
 }
+
+/// A tenant's Ed25519 signing key: the public half in the clear, the private half sealed by
+/// the tenant key.
+#[derive(Clone, Debug)]
+pub struct SigningKeyRow {
+    pub tenant_id: TenantId,
+    /// The RFC 7638 thumbprint of the public key.
+    pub kid: String,
+    pub public_key: [u8; 32],
+    pub sealed_private_key: Vec<u8>,
+    pub created_at: Timestamp,
+}
+
+/// The signed completion certificate of a case.
+#[derive(Clone, Debug, Serialize)]
+pub struct CertificateRow {
+    pub case_id: CaseId,
+    pub kid: String,
+    /// The compact JWS.
+    pub token: String,
+    pub issued_at: Timestamp,
+}

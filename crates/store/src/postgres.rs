@@ -53,6 +53,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "revocations",
         include_str!("../migrations/postgres/0007_revocations.sql"),
     ),
+    (
+        8,
+        "signing keys and certificates",
+        include_str!("../migrations/postgres/0008_certificates.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]

@@ -70,6 +70,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "revocations",
         include_str!("../migrations/sqlite/0008_revocations.sql"),
     ),
+    (
+        9,
+        "signing keys and certificates",
+        include_str!("../migrations/sqlite/0009_certificates.sql"),
+    ),
 ];
 
 /// How many idle read connections are kept open.
