@@ -14,14 +14,14 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::Serialize;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use store::{
-    AuditFilter, CaseFilter, CaseSummary, EvidenceFile, EvidenceMeta, Store, SubjectFilter,
-    TaskFilter, TaskRow, Tx,
+    AuditFilter, CaseFilter, CaseSummary, EvidenceMeta, Store, SubjectFilter, TaskFilter, TaskRow,
+    Tx,
 };
 
 use crate::blueprints::{BlueprintChoice, BlueprintInfo, parse_named, store_version};
 use crate::directory::{find_subject, load_subject};
+use crate::files::Upload;
 use crate::{Actor, App, AppError, Result, audit};
 
 /// What starting a case needs.
@@ -65,16 +65,6 @@ pub struct CaseView {
     /// Every account and integration of the subject and how far its revocation got.
     pub revocations: Vec<Revocation>,
 }
-
-/// A file to attach as evidence.
-#[derive(Clone, Debug)]
-pub struct EvidenceUpload {
-    pub file_name: String,
-    pub content: Vec<u8>,
-}
-
-/// The largest evidence file kept in the database.
-pub const EVIDENCE_MAX_BYTES: usize = 25 * 1024 * 1024;
 
 impl<S: Store> App<S> {
     pub async fn start_case(&self, actor: &Actor, start: StartCase) -> Result<StartedCase> {
@@ -461,19 +451,10 @@ impl<S: Store> App<S> {
         number: i64,
         task: &Slug,
         note: Option<String>,
-        evidence: Vec<EvidenceUpload>,
+        evidence: Vec<Upload>,
     ) -> Result<Task> {
         for e in &evidence {
-            if e.content.len() > EVIDENCE_MAX_BYTES {
-                return Err(AppError::invalid(
-                    "evidence",
-                    format!(
-                        "{} is {} bytes; the limit is {EVIDENCE_MAX_BYTES}",
-                        e.file_name,
-                        e.content.len()
-                    ),
-                ));
-            }
+            e.check_size("evidence")?;
         }
         let at = self.now();
         let mut tx = self.store.write().await?;
@@ -497,27 +478,23 @@ impl<S: Store> App<S> {
         tx.update_task(actor.tenant.id, &done).await?;
         let mut files = Vec::new();
         for e in evidence {
-            let sha256: [u8; 32] = Sha256::digest(&e.content).into();
+            let blob = self
+                .put_blob(&mut tx, actor.tenant.id, file.case.subject_id, &e.content)
+                .await?;
             let meta = EvidenceMeta {
                 id: EvidenceId(self.new_id()),
+                blob_id: Some(blob.id),
                 tenant_id: actor.tenant.id,
                 case_id: file.case.id,
                 task_id: task.clone(),
                 file_name: e.file_name,
-                size: i64::try_from(e.content.len()).unwrap_or(i64::MAX),
-                sha256,
+                size: blob.size,
+                sha256: blob.sha256,
                 added_by: actor.user.id,
                 added_at: at,
             };
-            files.push(json!({"file": meta.file_name, "sha256": engine::audit::to_hex(&sha256), "size": meta.size}));
-            tx.insert_evidence(
-                actor.tenant.id,
-                &EvidenceFile {
-                    meta,
-                    content: e.content,
-                },
-            )
-            .await?;
+            files.push(json!({"file": meta.file_name, "sha256": engine::audit::to_hex(&blob.sha256), "size": meta.size}));
+            tx.insert_evidence(actor.tenant.id, &meta).await?;
         }
         audit(&mut tx, actor, at, "task.completed", ("task", format!("{number}/{task}")), json!({
             "summary": format!("completed task {task} of case {number}"), "note": note, "evidence": files,

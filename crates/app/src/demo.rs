@@ -9,7 +9,7 @@ use engine::tenant::Role;
 use jiff::civil::date;
 use store::Store;
 
-use crate::{Actor, App, AppError, EvidenceUpload, NewSubject, Result, StartCase};
+use crate::{Actor, App, AppError, NewSubject, Result, StartCase, Upload};
 
 /// A person to sign in as, with the password they were given.
 #[derive(Clone, Debug)]
@@ -316,7 +316,7 @@ impl<S: Store> App<S> {
         };
         let note = || Some("done in the demo".to_owned());
         let evidence = || {
-            vec![EvidenceUpload {
+            vec![Upload {
                 file_name: "confirmation.txt".into(),
                 content: b"Confirmed by the demo.".to_vec(),
             }]
@@ -416,7 +416,7 @@ impl<S: Store> App<S> {
             .iter()
             .filter(|t| t.status == engine::case::TaskStatus::Open)
         {
-            let evidence = vec![EvidenceUpload {
+            let evidence = vec![Upload {
                 file_name: "proof.txt".into(),
                 content: b"Done in the demo.".to_vec(),
             }];

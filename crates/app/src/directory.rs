@@ -390,7 +390,11 @@ impl<S: Store> App<S> {
 
 /// Why the subject's records are frozen, if a running case froze them: it reached a freezing
 /// stage, and until it ends only the offboarding's own fields may change.
-async fn frozen_by<T: Tx>(tx: &mut T, actor: &Actor, subject: &Subject) -> Result<Option<String>> {
+pub(crate) async fn frozen_by<T: Tx>(
+    tx: &mut T,
+    actor: &Actor,
+    subject: &Subject,
+) -> Result<Option<String>> {
     let Some(number) = tx.open_case_of(actor.tenant.id, subject.id).await? else {
         return Ok(None);
     };

@@ -10,8 +10,8 @@ use engine::ids::{Email, Slug, SubjectKey, Text};
 use engine::revocation::RevocationStatus;
 use engine::subject::{Attributes, RecordFields, RecordKind, SubjectKind, SubjectState};
 use exeunt_app::{
-    Actor, App, AppError, BlueprintChoice, EvidenceUpload, FixedClock, Ids, MasterKey, NewSubject,
-    StartCase,
+    Actor, App, AppError, BlueprintChoice, FixedClock, Ids, MasterKey, NewSubject, StartCase,
+    Upload,
 };
 use jiff::civil::date;
 use store::postgres::PostgresStore;
@@ -99,8 +99,8 @@ async fn start<S: Store>(
     Ok(started.number)
 }
 
-fn evidence() -> Vec<EvidenceUpload> {
-    vec![EvidenceUpload {
+fn evidence() -> Vec<Upload> {
+    vec![Upload {
         file_name: "proof.txt".into(),
         content: b"done".to_vec(),
     }]

@@ -57,25 +57,46 @@ impl MasterKey {
 
     /// The tenant's own key (HKDF-SHA256): one tenant's sealed secrets cannot be opened with
     /// another's key even by code that mixes them up.
-    pub fn tenant_key(&self, tenant: &[u8]) -> TenantKey {
+    pub fn tenant_key(&self, tenant: &[u8]) -> SealingKey {
         let hkdf = Hkdf::<Sha256>::new(Some(b"exeunt master key"), &self.0);
         let mut key = [0u8; 32];
         // 32 bytes is far below HKDF-SHA256's limit of 8160: expand cannot fail.
         let _ = hkdf.expand_multi_info(&[b"tenant key ", tenant], &mut key);
-        TenantKey(key)
+        SealingKey(key)
     }
 }
 
-/// Seals a tenant's secrets: its signing keys and its subjects' data keys.
-pub struct TenantKey([u8; 32]);
+/// A symmetric key that seals secrets: a tenant key (which seals the tenant's signing keys
+/// and its subjects' data keys) or a subject's data key (which seals its files).
+pub struct SealingKey([u8; 32]);
 
-impl fmt::Debug for TenantKey {
+impl fmt::Debug for SealingKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("TenantKey(…)")
+        f.write_str("SealingKey(…)")
     }
 }
 
-impl TenantKey {
+impl SealingKey {
+    /// A new key from 32 bytes of fresh randomness.
+    pub fn from_secret(bytes: [u8; 32]) -> Self {
+        SealingKey(bytes)
+    }
+
+    /// Seals another key with this one, for `purpose`; see [`SealingKey::seal`].
+    pub fn wrap(&self, purpose: &str, key: &SealingKey, nonce: [u8; NONCE_LEN]) -> Vec<u8> {
+        self.seal(purpose, &key.0, nonce)
+    }
+
+    pub fn unwrap_key(&self, purpose: &str, sealed: &[u8]) -> Result<SealingKey, SealError> {
+        let bytes: [u8; 32] =
+            self.open(purpose, sealed)?
+                .try_into()
+                .map_err(|_| SealError::WrongKey {
+                    purpose: purpose.to_owned(),
+                })?;
+        Ok(SealingKey(bytes))
+    }
+
     fn cipher(&self) -> XChaCha20Poly1305 {
         XChaCha20Poly1305::new(&self.0.into())
     }
@@ -134,6 +155,11 @@ mod tests {
         );
         let other = MasterKey::from_bytes([4; 32]).tenant_key(b"tenant-a");
         assert!(other.open("signing key", &sealed).is_err());
+        let data = SealingKey::from_secret([6; 32]);
+        let wrapped = a.wrap("data key", &data, [1; NONCE_LEN]);
+        let again = a.unwrap_key("data key", &wrapped).unwrap();
+        assert_eq!(again.0, data.0);
+        assert!(a.unwrap_key("signing key", &wrapped).is_err());
         let mut changed = sealed.clone();
         *changed.last_mut().unwrap() ^= 1;
         assert!(a.open("signing key", &changed).is_err());

@@ -46,6 +46,14 @@ uuid_id!(
     EvidenceId
 );
 uuid_id!(
+    /// A file at rest, sealed in chunks by its subject's data key.
+    BlobId
+);
+uuid_id!(
+    /// One build of a subject's export package.
+    ExportId
+);
+uuid_id!(
     /// An API token (its secret is never stored, only a digest of it).
     TokenId
 );

@@ -10,6 +10,7 @@ pub mod case;
 pub mod certificate;
 pub mod condition;
 pub mod due;
+pub mod export;
 pub mod governance;
 pub mod ids;
 pub mod plan;

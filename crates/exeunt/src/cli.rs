@@ -304,6 +304,25 @@ pub enum RecordCmd {
         #[arg(value_name = "FIELD=VALUE", value_parser = parse_pair, required = true)]
         fields: Vec<(String, String)>,
     },
+    /// Attach a file to a document record; it is stored encrypted.
+    Attach {
+        subject: SubjectKey,
+        #[arg(value_parser = clap::value_parser!(i64).range(1..))]
+        number: i64,
+        file: PathBuf,
+        /// The file's media type.
+        #[arg(long, default_value = "application/octet-stream")]
+        media_type: String,
+    },
+    /// Write a document record's file.
+    Download {
+        subject: SubjectKey,
+        #[arg(value_parser = clap::value_parser!(i64).range(1..))]
+        number: i64,
+        /// Where to write (default: standard output).
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -373,6 +392,14 @@ pub enum CaseCmd {
         number: CaseNumber,
         #[arg(long)]
         reason: String,
+    },
+    /// Write a piece of a case's evidence, by the id `case show` lists.
+    Evidence {
+        number: CaseNumber,
+        id: uuid::Uuid,
+        /// Where to write (default: standard output).
+        #[arg(long)]
+        output: Option<PathBuf>,
     },
     /// Write the signed completion certificate of a completed case (a compact JWS).
     Certificate {

@@ -6,12 +6,13 @@ use std::process::ExitCode;
 
 use anyhow::{Context, anyhow, bail};
 use app::{
-    Actor, App, AppError, BlueprintChoice, EvidenceUpload, Ids, MasterKey, NewSubject, StartCase,
+    Actor, App, AppError, BlueprintChoice, Download, EvidenceContent, Ids, MasterKey, NewSubject,
+    StartCase, Upload,
 };
 use engine::audit::to_hex;
 use engine::blueprint::{LintContext, parse};
 use engine::case::{CaseStatus, FindingStatus};
-use engine::ids::{Slug, SubjectKey, Text};
+use engine::ids::{EvidenceId, Slug, SubjectKey, Text};
 use engine::subject::{Attributes, RecordFields, Subject, SubjectKind};
 use engine::teams::default_team_slugs;
 use store::postgres::{PostgresStore, redact};
@@ -855,8 +856,68 @@ async fn record<S: Store>(
                 record.label()
             );
         }
+        RecordCmd::Attach {
+            subject,
+            number,
+            file,
+            media_type,
+        } => {
+            let upload = read_upload(file, "file")?;
+            let stored = app
+                .attach_file(actor, subject, *number, upload, media_type.clone())
+                .await?;
+            println!(
+                "Attached {} ({} bytes, sha256 {}) to document {number} of {subject}, encrypted.",
+                stored.file_name,
+                stored.blob.size,
+                to_hex(&stored.blob.sha256)
+            );
+        }
+        RecordCmd::Download {
+            subject,
+            number,
+            output,
+        } => {
+            let download = app.record_file(actor, subject, *number).await?;
+            save(download, output.as_deref()).await?;
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A file from disk, named by its own file name.
+fn read_upload(path: &Path, what: &str) -> anyhow::Result<Upload> {
+    let content =
+        std::fs::read(path).with_context(|| format!("cannot read {what} {}", path.display()))?;
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| anyhow!("{what} {} names no file", path.display()))?;
+    Ok(Upload { file_name, content })
+}
+
+/// Writes a download piece by piece, to a file or standard output.
+async fn save<S: Store>(mut download: Download<S>, output: Option<&Path>) -> anyhow::Result<()> {
+    let mut out: Box<dyn Write> = match output {
+        Some(path) => Box::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot write {}", path.display()))?,
+        ),
+        None => Box::new(std::io::stdout().lock()),
+    };
+    while let Some(piece) = download.next_piece().await? {
+        out.write_all(&piece)?;
+    }
+    out.flush()?;
+    if let Some(path) = output {
+        eprintln!(
+            "Wrote {} ({} bytes) to {}.",
+            download.file_name,
+            download.blob.size,
+            path.display()
+        );
+    }
+    Ok(())
 }
 
 async fn user<S: Store>(app: &App<S>, actor: &Actor, cmd: &UserCmd) -> anyhow::Result<ExitCode> {
@@ -1072,7 +1133,8 @@ async fn case<S: Store>(app: &App<S>, actor: &Actor, cmd: &CaseCmd) -> anyhow::R
                 println!("\nEvidence:");
                 for e in &view.evidence {
                     println!(
-                        "  {} {} ({} bytes, sha256 {})",
+                        "  {} {} {} ({} bytes, sha256 {})",
+                        e.id,
                         e.task_id,
                         e.file_name,
                         e.size,
@@ -1108,6 +1170,14 @@ async fn case<S: Store>(app: &App<S>, actor: &Actor, cmd: &CaseCmd) -> anyhow::R
                 "Case {} is done (cancelled). Its tasks and history are kept.",
                 number.0
             );
+        }
+        CaseCmd::Evidence { number, id, output } => {
+            match app.evidence_file(actor, number.0, EvidenceId(*id)).await? {
+                EvidenceContent::Sealed(download) => save(download, output.as_deref()).await?,
+                EvidenceContent::Unsealed { content, .. } => {
+                    write_out(output.as_deref(), &content)?;
+                }
+            }
         }
         CaseCmd::Certificate { number, output } => {
             let certificate = app.certificate(actor, number.0).await?;
@@ -1239,16 +1309,10 @@ async fn task<S: Store>(app: &App<S>, actor: &Actor, cmd: &TaskCmd) -> anyhow::R
                 .as_deref()
                 .map(|n| Text::paragraph(n, 4000).map_err(|e| anyhow!("--note {e}")))
                 .transpose()?;
-            let mut uploads = Vec::new();
-            for path in evidence {
-                let content = std::fs::read(path)
-                    .with_context(|| format!("cannot read evidence file {}", path.display()))?;
-                let file_name = path
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| "evidence".into());
-                uploads.push(EvidenceUpload { file_name, content });
-            }
+            let uploads = evidence
+                .iter()
+                .map(|path| read_upload(path, "evidence file"))
+                .collect::<anyhow::Result<Vec<_>>>()?;
             let done = app
                 .complete_task(
                     actor,

@@ -1255,6 +1255,56 @@ fn precheck_warns_about_overdue_tasks_until_they_are_done() {
     );
 }
 
+#[test]
+fn documents_and_evidence_are_stored_encrypted_and_come_back_whole() {
+    let e = Exeunt::sqlite();
+    e.ok(&["init"]);
+    e.ok(&[
+        "subject", "add", "acme", "--kind", "client", "--name", "Acme",
+    ]);
+    e.ok(&["record", "add", "acme", "document", "name=Contract"]);
+    let contract: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let original = e.dir.path().join("contract.bin");
+    std::fs::write(&original, &contract).unwrap();
+    let attached = e.ok(&[
+        "record",
+        "attach",
+        "acme",
+        "1",
+        original.to_str().unwrap(),
+        "--media-type",
+        "application/pdf",
+    ]);
+    assert!(attached.contains("300000 bytes"), "{attached}");
+    e.ok(&["record", "download", "acme", "1", "--output", "back.bin"]);
+    assert!(std::fs::read(e.dir.path().join("back.bin")).unwrap() == contract);
+    assert_refused(
+        &e.run(&["record", "download", "acme", "2"]),
+        1,
+        "`acme` has no record 2",
+    );
+
+    e.ok(&["case", "start", "acme", "--exit-date", "2026-12-31"]);
+    let notes = e.write("notes.txt", "Agreed by phone on Monday");
+    e.ok(&[
+        "task",
+        "complete",
+        "1",
+        "set-expectations",
+        "--evidence",
+        notes.to_str().unwrap(),
+    ]);
+    let shown = e.ok(&["case", "show", "1"]);
+    let id = shown
+        .lines()
+        .find(|l| l.contains("notes.txt"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("{shown}"))
+        .to_owned();
+    let back = e.ok(&["case", "evidence", "1", &id]);
+    assert_eq!(back, "Agreed by phone on Monday");
+}
+
 /// Runs a small case to completion and returns the paths of its certificate and of the
 /// tenant's exported keys.
 fn completed_case_certificate(e: &Exeunt, slug: &str) -> (PathBuf, PathBuf) {

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use app::{App, AppError, BlueprintChoice, EvidenceUpload, NewSubject, StartCase};
+use app::{App, AppError, BlueprintChoice, NewSubject, StartCase, Upload};
 use axum::Json;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
@@ -74,11 +74,11 @@ pub fn routes<S: Store>() -> OpenApiRouter<ServerState<S>> {
         .routes(generic_routes!(S => list_retention, set_retention))
 }
 
-fn key(value: &str) -> Result<SubjectKey, ApiError> {
+pub(crate) fn key(value: &str) -> Result<SubjectKey, ApiError> {
     segment(value, "subject", SubjectKey::parse)
 }
 
-fn case_number(value: &str) -> Result<i64, ApiError> {
+pub(crate) fn case_number(value: &str) -> Result<i64, ApiError> {
     segment(value, "case", |v| {
         v.parse::<i64>().map_err(|e| e.to_string()).and_then(|n| {
             if n > 0 {
@@ -92,6 +92,18 @@ fn case_number(value: &str) -> Result<i64, ApiError> {
 
 fn slug(value: &str, what: &str) -> Result<Slug, ApiError> {
     segment(value, what, Slug::parse)
+}
+
+/// A file's name as uploaded: one line, no directory.
+pub(crate) fn file_name(name_field: &str, value: &str) -> Result<String, ApiError> {
+    let name = field(name_field, Text::line(value, 255))?;
+    if name.as_str().contains(['/', '\\']) {
+        return Err(ApiError::invalid(
+            name_field,
+            format!("{name_field}: a file name, without a directory"),
+        ));
+    }
+    Ok(name.as_str().to_owned())
 }
 
 /// Validates one field of a body into a domain type, naming the field when it fails.
@@ -853,20 +865,13 @@ async fn complete_task<S: Store>(
         .transpose()?;
     let mut evidence = Vec::new();
     for (i, e) in b.evidence.iter().enumerate() {
-        let name_field = format!("evidence[{i}].file_name");
-        let name = field(&name_field, Text::line(&e.file_name, 255))?;
-        if name.as_str().contains(['/', '\\']) {
-            return Err(ApiError::invalid(
-                &name_field,
-                "a file name, without a directory",
-            ));
-        }
+        let name = file_name(&format!("evidence[{i}].file_name"), &e.file_name)?;
         let content = field(
             &format!("evidence[{i}].content_base64"),
             base64::engine::general_purpose::STANDARD.decode(&e.content_base64),
         )?;
-        evidence.push(EvidenceUpload {
-            file_name: name.as_str().to_owned(),
+        evidence.push(Upload {
+            file_name: name,
             content,
         });
     }

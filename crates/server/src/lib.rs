@@ -23,6 +23,7 @@ mod api;
 mod docs;
 mod error;
 mod extract;
+mod files;
 mod idempotency;
 mod limit;
 mod observe;
@@ -83,7 +84,9 @@ pub fn router<S: Store>(app: App<S>, options: &ServerOptions) -> Router {
         limiter: Arc::new(limit::SignInLimiter::default()),
         secure_cookies: options.secure_cookies,
     };
-    let mut api = api::routes::<S>().merge(session::routes::<S>());
+    let mut api = api::routes::<S>()
+        .merge(session::routes::<S>())
+        .merge(files::routes::<S>());
     idempotency::document(api.get_openapi_mut());
     docs::document_internal_errors(api.get_openapi_mut());
     let api = api.layer(middleware::from_fn_with_state(

@@ -1026,6 +1026,9 @@ pub struct Evidence {
     pub size: i64,
     /// The SHA-256 of the content, in hex.
     pub sha256: String,
+    /// Stored encrypted with the subject's data key (evidence from before encryption at rest
+    /// is not).
+    pub sealed: bool,
     pub added_by: Uuid,
     #[schema(value_type = String, format = DateTime)]
     pub added_at: Timestamp,
@@ -1035,6 +1038,7 @@ impl From<store::EvidenceMeta> for Evidence {
     fn from(evidence: store::EvidenceMeta) -> Self {
         let store::EvidenceMeta {
             id,
+            blob_id,
             tenant_id,
             case_id,
             task_id,
@@ -1052,6 +1056,44 @@ impl From<store::EvidenceMeta> for Evidence {
             file_name,
             size,
             sha256: engine::audit::to_hex(&sha256),
+            sealed: blob_id.is_some(),
+            added_by: added_by.0,
+            added_at,
+        }
+    }
+}
+
+/// The file of a document record, stored encrypted with the subject's data key.
+#[derive(Serialize, ToSchema)]
+pub struct RecordFile {
+    pub record_id: Uuid,
+    pub file_name: String,
+    pub media_type: String,
+    /// In bytes.
+    pub size: i64,
+    /// The SHA-256 of the content, in hex.
+    pub sha256: String,
+    pub added_by: Uuid,
+    #[schema(value_type = String, format = DateTime)]
+    pub added_at: Timestamp,
+}
+
+impl From<store::RecordFile> for RecordFile {
+    fn from(file: store::RecordFile) -> Self {
+        let store::RecordFile {
+            record_id,
+            blob,
+            file_name,
+            media_type,
+            added_by,
+            added_at,
+        } = file;
+        Self {
+            record_id: record_id.0,
+            file_name,
+            media_type,
+            size: blob.size,
+            sha256: engine::audit::to_hex(&blob.sha256),
             added_by: added_by.0,
             added_at,
         }

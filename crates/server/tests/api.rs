@@ -14,7 +14,7 @@ use store::sqlite::SqliteStore;
 struct Server {
     base: String,
     client: Client,
-    _dir: Option<tempfile::TempDir>,
+    dir: Option<tempfile::TempDir>,
 }
 
 /// A tenant on the running server, with a token per role.
@@ -48,7 +48,7 @@ impl Server {
             Self {
                 base,
                 client: Client::new(),
-                _dir: dir,
+                dir,
             },
             app,
         )
@@ -83,6 +83,38 @@ impl Server {
 
     async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
         self.call(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    /// A request whose body and answer are bytes, not JSON.
+    async fn raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<(&str, Vec<u8>)>,
+    ) -> (StatusCode, reqwest::header::HeaderMap, Vec<u8>) {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(token);
+        if let Some((content_type, bytes)) = body {
+            request = request.header("content-type", content_type).body(bytes);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        (status, headers, response.bytes().await.unwrap().to_vec())
+    }
+
+    /// Every byte the SQLite store keeps on disk (the database and its WAL); `None` on
+    /// PostgreSQL.
+    fn stored_bytes(&self) -> Option<Vec<u8>> {
+        let dir = self.dir.as_ref()?;
+        let mut all = Vec::new();
+        for entry in std::fs::read_dir(dir.path()).unwrap() {
+            all.extend(std::fs::read(entry.unwrap().path()).unwrap());
+        }
+        Some(all)
     }
 }
 
@@ -715,6 +747,18 @@ fn object_endpoints() -> Vec<(Method, &'static str, Option<Value>, Option<&'stat
             Some("member of its team"),
         ),
         (Method::GET, "/api/v1/cases/1/revocations", None, None),
+        (
+            Method::GET,
+            "/api/v1/subjects/acme/records/1/file",
+            None,
+            None,
+        ),
+        (
+            Method::GET,
+            "/api/v1/cases/1/evidence/0192f000-0000-7000-8000-000000000000",
+            None,
+            None,
+        ),
         (
             Method::POST,
             "/api/v1/cases/1/revocations/1",
@@ -1681,6 +1725,13 @@ async fn a_frozen_subject_refuses_record_writes(server: Server, a: Tenant) {
             json!({"subject": "acme", "exit_date": "2026-12-31"}),
         )
         .await);
+    ok(server
+        .post(
+            "/api/v1/subjects/acme/records",
+            &a.manager,
+            json!({"kind": "document", "fields": {"name": "Contract"}}),
+        )
+        .await);
     let note = json!({"kind": "note", "fields": {"text": "still writable"}});
     ok(server
         .post("/api/v1/subjects/acme/records", &a.manager, note.clone())
@@ -1736,6 +1787,20 @@ async fn a_frozen_subject_refuses_record_writes(server: Server, a: Tenant) {
             )
             .await
     };
+    let (status, _, body) = server
+        .raw(
+            Method::PUT,
+            "/api/v1/subjects/acme/records/3/file?file_name=late.txt",
+            &a.manager,
+            Some(("text/plain", b"too late".to_vec())),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::LOCKED,
+        "a frozen subject's documents do not change: {}",
+        String::from_utf8_lossy(&body)
+    );
     let (status, reply) = patch(1, json!({"title": "Renamed"})).await;
     assert_eq!(status, StatusCode::LOCKED, "{reply}");
     assert!(
@@ -1939,6 +2004,140 @@ async fn access_is_revoked_and_work_handed_off_over_http(server: Server, a: Tena
     }
 }
 
+async fn files_are_stored_encrypted_and_stream_back(server: Server, a: Tenant) {
+    let ok = |(status, body): (StatusCode, Value)| {
+        assert!(status.is_success(), "{body}");
+        body
+    };
+    ok(server
+        .post(
+            "/api/v1/subjects",
+            &a.manager,
+            json!({"key": "acme", "kind": "client", "name": "Acme"}),
+        )
+        .await);
+    ok(server
+        .post(
+            "/api/v1/subjects/acme/records",
+            &a.manager,
+            json!({"kind": "document", "fields": {"name": "Master services agreement"}}),
+        )
+        .await);
+    ok(server
+        .post(
+            "/api/v1/subjects/acme/records",
+            &a.manager,
+            json!({"kind": "note", "fields": {"text": "no file here"}}),
+        )
+        .await);
+    // Several chunks' worth, with a marker that must not appear on disk.
+    let marker = b"CONFIDENTIAL-ACME-CONTRACT-TERMS ";
+    let contract: Vec<u8> = marker.iter().copied().cycle().take(200_000).collect();
+    let (status, _, body) = server
+        .raw(
+            Method::PUT,
+            "/api/v1/subjects/acme/records/1/file?file_name=msa.pdf",
+            &a.manager,
+            Some(("application/pdf", contract.clone())),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    let stored: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        (stored["size"].as_i64(), stored["media_type"].as_str()),
+        (Some(200_000), Some("application/pdf"))
+    );
+
+    let (status, headers, body) = server
+        .raw(
+            Method::GET,
+            "/api/v1/subjects/acme/records/1/file",
+            &a.auditor,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body == contract, "the file comes back byte for byte");
+    assert_eq!(headers["content-type"], "application/pdf");
+    assert_eq!(
+        headers["content-disposition"],
+        "attachment; filename=\"msa.pdf\""
+    );
+
+    // Refusals name what is wrong.
+    for (path, expected) in [
+        (
+            "/api/v1/subjects/acme/records/2/file?file_name=x.txt",
+            "record",
+        ),
+        (
+            "/api/v1/subjects/acme/records/1/file?file_name=../x.txt",
+            "file_name",
+        ),
+    ] {
+        let (status, _, body) = server
+            .raw(
+                Method::PUT,
+                path,
+                &a.manager,
+                Some(("text/plain", b"x".to_vec())),
+            )
+            .await;
+        let problem: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(
+            (status, problem["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(expected)),
+            "{problem}"
+        );
+    }
+    let (status, _, _) = server
+        .raw(
+            Method::PUT,
+            "/api/v1/subjects/acme/records/1/file?file_name=x.txt",
+            &a.auditor,
+            Some(("text/plain", b"x".to_vec())),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // Evidence is sealed the same way.
+    ok(server
+        .post(
+            "/api/v1/cases",
+            &a.manager,
+            json!({"subject": "acme", "exit_date": "2026-12-31"}),
+        )
+        .await);
+    use base64::Engine;
+    let proof = b"CONFIDENTIAL-CALL-NOTES agreed by phone".to_vec();
+    let evidence = json!({"evidence": [{"file_name": "call.txt",
+        "content_base64": base64::engine::general_purpose::STANDARD.encode(&proof)}]});
+    ok(server
+        .post(
+            "/api/v1/cases/1/tasks/set-expectations/complete",
+            &a.manager,
+            evidence,
+        )
+        .await);
+    let case = ok(server.get("/api/v1/cases/1", &a.auditor).await);
+    let item = &case["evidence"][0];
+    assert_eq!(item["sealed"], true, "{case}");
+    let path = format!("/api/v1/cases/1/evidence/{}", item["id"].as_str().unwrap());
+    let (status, _, body) = server.raw(Method::GET, &path, &a.auditor, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, proof);
+
+    if let Some(disk) = server.stored_bytes() {
+        for secret in [&b"CONFIDENTIAL-ACME"[..], b"CONFIDENTIAL-CALL"] {
+            assert!(
+                !disk.windows(secret.len()).any(|w| w == secret),
+                "{} is on disk in the clear",
+                String::from_utf8_lossy(secret)
+            );
+        }
+    }
+}
+
 macro_rules! on_both_backends {
     ($($name:ident($($tenant:ident),*)),* $(,)?) => {
         mod sqlite {
@@ -1986,4 +2185,5 @@ on_both_backends!(
     legal_holds_and_retention_over_http(a, b),
     a_frozen_subject_refuses_record_writes(a),
     access_is_revoked_and_work_handed_off_over_http(a),
+    files_are_stored_encrypted_and_stream_back(a),
 );

@@ -22,7 +22,8 @@ use engine::audit::{AuditDraft, AuditEvent, Hash};
 use engine::case::{Case, CaseFile, CaseFinding, Task};
 use engine::governance::{HoldLift, LegalHold, RetentionPolicy};
 use engine::ids::{
-    CaseId, Email, HoldId, SessionId, Slug, SubjectId, SubjectKey, TenantId, TokenId, UserId,
+    BlobId, CaseId, Email, EvidenceId, ExportId, HoldId, SessionId, Slug, SubjectId, SubjectKey,
+    TenantId, TokenId, UserId,
 };
 use engine::revocation::Revocation;
 use engine::subject::{Record, Subject, SubjectState};
@@ -30,8 +31,9 @@ use engine::tenant::{ApiToken, Session, Team, Tenant, User};
 use jiff::Timestamp;
 
 pub use model::{
-    AuditFilter, CaseFilter, CaseSummary, CertificateRow, EvidenceFile, EvidenceMeta,
-    IdempotencyClaim, KeyClaim, SigningKeyRow, StoredBlueprint, SubjectFilter, TaskFilter, TaskRow,
+    AuditFilter, BLOB_CHUNK, BlobMeta, CaseFilter, CaseSummary, CertificateRow, EvidenceMeta,
+    Export, IdempotencyClaim, KeyClaim, RecordFile, SigningKeyRow, StoredBlueprint, SubjectFilter,
+    TaskFilter, TaskRow,
 };
 
 /// Errors of the persistence layer.
@@ -337,8 +339,108 @@ pub trait Tx: Send {
     fn insert_evidence(
         &mut self,
         tenant: TenantId,
-        evidence: &EvidenceFile,
+        evidence: &EvidenceMeta,
     ) -> impl Future<Output = Result<()>> + Send;
+    /// One piece of evidence of a case.
+    fn evidence_item(
+        &mut self,
+        tenant: TenantId,
+        case: CaseId,
+        id: EvidenceId,
+    ) -> impl Future<Output = Result<Option<EvidenceMeta>>> + Send;
+    /// The bytes of evidence stored before files were sealed (`blob_id` is `None`).
+    fn unsealed_evidence(
+        &mut self,
+        tenant: TenantId,
+        id: EvidenceId,
+    ) -> impl Future<Output = Result<Vec<u8>>> + Send;
+
+    /// A subject's data key, sealed by the tenant key.
+    fn subject_key(
+        &mut self,
+        tenant: TenantId,
+        subject: SubjectId,
+    ) -> impl Future<Output = Result<Option<Vec<u8>>>> + Send;
+    fn insert_subject_key(
+        &mut self,
+        tenant: TenantId,
+        subject: SubjectId,
+        sealed: &[u8],
+        at: Timestamp,
+    ) -> impl Future<Output = Result<()>> + Send;
+    fn insert_blob(
+        &mut self,
+        tenant: TenantId,
+        blob: &BlobMeta,
+    ) -> impl Future<Output = Result<()>> + Send;
+    fn insert_blob_chunk(
+        &mut self,
+        tenant: TenantId,
+        blob: BlobId,
+        seq: i64,
+        sealed: &[u8],
+    ) -> impl Future<Output = Result<()>> + Send;
+    fn blob(
+        &mut self,
+        tenant: TenantId,
+        id: BlobId,
+    ) -> impl Future<Output = Result<Option<BlobMeta>>> + Send;
+    /// Up to `limit` sealed chunks of a blob from `from` on, in order.
+    fn blob_chunks(
+        &mut self,
+        tenant: TenantId,
+        blob: BlobId,
+        from: i64,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<Vec<u8>>>> + Send;
+    /// Completes a blob written in pieces: its size, digest and number of chunks.
+    fn finish_blob(
+        &mut self,
+        tenant: TenantId,
+        blob: &BlobMeta,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Deletes a blob and its chunks.
+    fn delete_blob(
+        &mut self,
+        tenant: TenantId,
+        blob: BlobId,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    fn insert_export(&mut self, export: &Export) -> impl Future<Output = Result<()>> + Send;
+    /// Records how a build went: status, failure, package, receipt, times.
+    fn update_export(&mut self, export: &Export) -> impl Future<Output = Result<()>> + Send;
+    fn export(
+        &mut self,
+        tenant: TenantId,
+        id: ExportId,
+    ) -> impl Future<Output = Result<Option<Export>>> + Send;
+    /// A case's exports, newest first.
+    fn exports(
+        &mut self,
+        tenant: TenantId,
+        case: CaseId,
+    ) -> impl Future<Output = Result<Vec<Export>>> + Send;
+    /// Claims the oldest export waiting to be built, in any tenant: a queued one, or one whose
+    /// builder's lease ended. The claim is the worker's until `lease_until`. Workers are
+    /// system-wide, so this is the one write that starts without a tenant.
+    fn claim_export(
+        &mut self,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> impl Future<Output = Result<Option<Export>>> + Send;
+
+    /// Gives a document record its file, replacing the one it had.
+    fn set_record_file(
+        &mut self,
+        tenant: TenantId,
+        file: &RecordFile,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// The files of a subject's records.
+    fn record_files(
+        &mut self,
+        tenant: TenantId,
+        subject: SubjectId,
+    ) -> impl Future<Output = Result<Vec<RecordFile>>> + Send;
     fn evidence(
         &mut self,
         tenant: TenantId,

@@ -2,7 +2,10 @@
 
 use engine::audit::Hash;
 use engine::case::{CaseStatus, Resolution, Task};
-use engine::ids::{CaseId, EvidenceId, Slug, SubjectId, SubjectKey, TenantId, UserId};
+use engine::export::ExportStatus;
+use engine::ids::{
+    BlobId, CaseId, EvidenceId, ExportId, RecordId, Slug, SubjectId, SubjectKey, TenantId, UserId,
+};
 use engine::subject::SubjectKind;
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -75,15 +78,12 @@ pub struct TaskRow {
 }
 
 /// A file attached to a task as evidence.
-#[derive(Clone, Debug)]
-pub struct EvidenceFile {
-    pub meta: EvidenceMeta,
-    pub content: Vec<u8>,
-}
-
 #[derive(Clone, Debug, Serialize)]
 pub struct EvidenceMeta {
     pub id: EvidenceId,
+    /// Where its bytes are, sealed; `None` for evidence stored before files were sealed, whose
+    /// bytes are in the row itself.
+    pub blob_id: Option<BlobId>,
     pub tenant_id: TenantId,
     pub case_id: CaseId,
     pub task_id: Slug,
@@ -165,4 +165,55 @@ pub struct CertificateRow {
     /// The compact JWS.
     pub token: String,
     pub issued_at: Timestamp,
+}
+
+/// A file at rest: `chunks` pieces of at most [`BLOB_CHUNK`] bytes, each sealed by the data key
+/// of `subject_id`.
+#[derive(Clone, Debug, Serialize)]
+pub struct BlobMeta {
+    pub id: BlobId,
+    pub subject_id: SubjectId,
+    pub size: i64,
+    #[serde(serialize_with = "hex")]
+    pub sha256: Hash,
+    pub chunks: i64,
+    pub created_at: Timestamp,
+}
+
+/// How many plaintext bytes one sealed chunk holds.
+pub const BLOB_CHUNK: usize = 64 * 1024;
+
+/// The file of a document record.
+#[derive(Clone, Debug, Serialize)]
+pub struct RecordFile {
+    pub record_id: RecordId,
+    pub blob: BlobMeta,
+    pub file_name: String,
+    pub media_type: String,
+    pub added_by: UserId,
+    pub added_at: Timestamp,
+}
+
+/// One build of a subject's export package.
+#[derive(Clone, Debug, Serialize)]
+pub struct Export {
+    pub tenant_id: TenantId,
+    pub id: ExportId,
+    pub case_id: CaseId,
+    pub subject_id: SubjectId,
+    pub status: ExportStatus,
+    /// Why it failed.
+    pub failure: Option<String>,
+    /// The package, once ready.
+    pub blob: Option<BlobMeta>,
+    pub payload_files: Option<i64>,
+    pub payload_bytes: Option<i64>,
+    /// The signed receipt (a compact JWS), once ready.
+    pub receipt: Option<String>,
+    /// How many times a worker started building it.
+    pub attempts: i64,
+    pub requested_by: UserId,
+    pub requested_at: Timestamp,
+    pub started_at: Option<Timestamp>,
+    pub finished_at: Option<Timestamp>,
 }

@@ -58,6 +58,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "signing keys and certificates",
         include_str!("../migrations/postgres/0008_certificates.sql"),
     ),
+    (
+        9,
+        "sealed files",
+        include_str!("../migrations/postgres/0009_sealed_files.sql"),
+    ),
+    (
+        10,
+        "exports",
+        include_str!("../migrations/postgres/0010_exports.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]

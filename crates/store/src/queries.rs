@@ -6,10 +6,11 @@ use engine::blueprint::{Owner, Severity, TaskKind};
 use engine::case::{
     Case, CaseFile, CaseFinding, CaseStatus, FindingStatus, Resolution, Task, TaskStatus,
 };
+use engine::export::ExportStatus;
 use engine::governance::{HoldLift, LegalHold, Retention, RetentionPolicy};
 use engine::ids::{
-    CaseId, Email, EvidenceId, HoldId, RecordId, SessionId, Slug, SubjectId, SubjectKey, TenantId,
-    Text, TokenId, UserId,
+    BlobId, CaseId, Email, EvidenceId, ExportId, HoldId, RecordId, SessionId, Slug, SubjectId,
+    SubjectKey, TenantId, Text, TokenId, UserId,
 };
 use engine::plan::Finding;
 use engine::revocation::{Revocation, RevocationStatus};
@@ -19,8 +20,9 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 
 use crate::model::{
-    AuditFilter, CaseFilter, CaseSummary, CertificateRow, EvidenceFile, EvidenceMeta,
-    IdempotencyClaim, KeyClaim, SigningKeyRow, StoredBlueprint, SubjectFilter, TaskFilter, TaskRow,
+    AuditFilter, BlobMeta, CaseFilter, CaseSummary, CertificateRow, EvidenceMeta, Export,
+    IdempotencyClaim, KeyClaim, RecordFile, SigningKeyRow, StoredBlueprint, SubjectFilter,
+    TaskFilter, TaskRow,
 };
 use crate::sql::{Arg, Conn, Row, args};
 use crate::{Result, StoreError};
@@ -208,6 +210,68 @@ fn certificate_row(r: &impl Row) -> Result<CertificateRow> {
         kid: r.text("kid")?.to_owned(),
         token: r.text("token")?.to_owned(),
         issued_at: from_us(r.int("issued_at_us")?)?,
+    })
+}
+
+const EVIDENCE_COLUMNS: &str =
+    "id, blob_id, case_id, task_id, file_name, size, sha256, added_by, added_at_us, tenant_id";
+
+fn evidence_row(r: &impl Row) -> Result<EvidenceMeta> {
+    Ok(EvidenceMeta {
+        id: EvidenceId(r.uuid("id")?),
+        blob_id: r.opt_uuid("blob_id")?.map(BlobId),
+        case_id: CaseId(r.uuid("case_id")?),
+        task_id: slug(r.text("task_id")?)?,
+        file_name: r.text("file_name")?.to_owned(),
+        size: r.int("size")?,
+        sha256: hash(r.bytes("sha256")?)?,
+        added_by: UserId(r.uuid("added_by")?),
+        added_at: from_us(r.int("added_at_us")?)?,
+        tenant_id: TenantId(r.uuid("tenant_id")?),
+    })
+}
+
+const BLOB_COLUMNS: &str = "b.id, b.subject_id, b.size, b.sha256, b.chunks, b.created_at_us";
+
+fn blob_row(r: &impl Row) -> Result<BlobMeta> {
+    Ok(BlobMeta {
+        id: BlobId(r.uuid("id")?),
+        subject_id: SubjectId(r.uuid("subject_id")?),
+        size: r.int("size")?,
+        sha256: hash(r.bytes("sha256")?)?,
+        chunks: r.int("chunks")?,
+        created_at: from_us(r.int("created_at_us")?)?,
+    })
+}
+
+const EXPORT_SELECT: &str = "SELECT e.tenant_id AS export_tenant, e.id AS export_id, e.case_id, \
+    e.subject_id AS export_subject, e.status, e.failure, e.payload_files, e.payload_bytes, \
+    e.receipt, e.attempts, e.requested_by, e.requested_at_us, e.started_at_us, e.finished_at_us, \
+    b.id, b.subject_id, b.size, b.sha256, b.chunks, b.created_at_us \
+    FROM exports e LEFT JOIN blobs b ON b.tenant_id = e.tenant_id AND b.id = e.blob_id";
+
+fn export_row(r: &impl Row) -> Result<Export> {
+    let status = r.text("status")?;
+    Ok(Export {
+        tenant_id: TenantId(r.uuid("export_tenant")?),
+        id: ExportId(r.uuid("export_id")?),
+        case_id: CaseId(r.uuid("case_id")?),
+        subject_id: SubjectId(r.uuid("export_subject")?),
+        status: ExportStatus::parse(status)
+            .ok_or_else(|| StoreError::Corrupt(format!("export status `{status}`")))?,
+        failure: r.opt_text("failure")?.map(str::to_owned),
+        payload_files: r.opt_int("payload_files")?,
+        payload_bytes: r.opt_int("payload_bytes")?,
+        receipt: r.opt_text("receipt")?.map(str::to_owned),
+        attempts: r.int("attempts")?,
+        requested_by: UserId(r.uuid("requested_by")?),
+        requested_at: from_us(r.int("requested_at_us")?)?,
+        started_at: r.opt_int("started_at_us")?.map(from_us).transpose()?,
+        finished_at: r.opt_int("finished_at_us")?.map(from_us).transpose()?,
+        blob: match r.opt_uuid("id")? {
+            Some(_) => Some(blob_row(r)?),
+            None => None,
+        },
     })
 }
 
@@ -1211,11 +1275,10 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
         .await
     }
 
-    async fn insert_evidence(&mut self, tenant: TenantId, e: &EvidenceFile) -> Result<()> {
-        let m = &e.meta;
+    async fn insert_evidence(&mut self, tenant: TenantId, m: &EvidenceMeta) -> Result<()> {
         self.run(
-            "INSERT INTO evidence (tenant_id, id, case_id, task_id, file_name, size, sha256, content, added_by, added_at_us) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            "INSERT INTO evidence (tenant_id, id, case_id, task_id, file_name, size, sha256, content, \
+             blob_id, added_by, added_at_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             args![
                 tenant.0,
                 m.id.0,
@@ -1224,7 +1287,8 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
                 &m.file_name,
                 m.size,
                 &m.sha256,
-                &e.content,
+                &[] as &[u8],
+                m.blob_id.map(|b| b.0),
                 m.added_by.0,
                 us(m.added_at),
             ],
@@ -1235,20 +1299,284 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
 
     async fn evidence(&mut self, tenant: TenantId, case: CaseId) -> Result<Vec<EvidenceMeta>> {
         self.all(
-            "SELECT id, case_id, task_id, file_name, size, sha256, added_by, added_at_us FROM evidence \
-             WHERE tenant_id = $1 AND case_id = $2 ORDER BY added_at_us, id",
+            &format!(
+                "SELECT {EVIDENCE_COLUMNS} FROM evidence \
+                 WHERE tenant_id = $1 AND case_id = $2 ORDER BY added_at_us, id"
+            ),
             args![tenant.0, case.0],
+            |r| evidence_row(r),
+        )
+        .await
+    }
+
+    async fn evidence_item(
+        &mut self,
+        tenant: TenantId,
+        case: CaseId,
+        id: EvidenceId,
+    ) -> Result<Option<EvidenceMeta>> {
+        self.optional(
+            &format!(
+                "SELECT {EVIDENCE_COLUMNS} FROM evidence \
+                 WHERE tenant_id = $1 AND case_id = $2 AND id = $3"
+            ),
+            args![tenant.0, case.0, id.0],
+            |r| evidence_row(r),
+        )
+        .await
+    }
+
+    async fn unsealed_evidence(&mut self, tenant: TenantId, id: EvidenceId) -> Result<Vec<u8>> {
+        self.optional(
+            "SELECT content FROM evidence WHERE tenant_id = $1 AND id = $2",
+            args![tenant.0, id.0],
+            |r| Ok(r.bytes("content")?.to_vec()),
+        )
+        .await?
+        .ok_or_else(|| StoreError::Corrupt(format!("evidence {id} has no row")))
+    }
+
+    async fn subject_key(
+        &mut self,
+        tenant: TenantId,
+        subject: SubjectId,
+    ) -> Result<Option<Vec<u8>>> {
+        self.optional(
+            "SELECT sealed_key FROM subject_keys WHERE tenant_id = $1 AND subject_id = $2",
+            args![tenant.0, subject.0],
+            |r| Ok(r.bytes("sealed_key")?.to_vec()),
+        )
+        .await
+    }
+
+    async fn insert_subject_key(
+        &mut self,
+        tenant: TenantId,
+        subject: SubjectId,
+        sealed: &[u8],
+        at: Timestamp,
+    ) -> Result<()> {
+        self.run(
+            "INSERT INTO subject_keys (tenant_id, subject_id, sealed_key, created_at_us) \
+             VALUES ($1, $2, $3, $4)",
+            args![tenant.0, subject.0, sealed, us(at)],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_blob(&mut self, tenant: TenantId, b: &BlobMeta) -> Result<()> {
+        self.run(
+            "INSERT INTO blobs (tenant_id, id, subject_id, size, sha256, chunks, created_at_us) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            args![
+                tenant.0,
+                b.id.0,
+                b.subject_id.0,
+                b.size,
+                &b.sha256,
+                b.chunks,
+                us(b.created_at),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_blob_chunk(
+        &mut self,
+        tenant: TenantId,
+        blob: BlobId,
+        seq: i64,
+        sealed: &[u8],
+    ) -> Result<()> {
+        self.run(
+            "INSERT INTO blob_chunks (tenant_id, blob_id, seq, sealed) VALUES ($1, $2, $3, $4)",
+            args![tenant.0, blob.0, seq, sealed],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn blob(&mut self, tenant: TenantId, id: BlobId) -> Result<Option<BlobMeta>> {
+        self.optional(
+            &format!("SELECT {BLOB_COLUMNS} FROM blobs b WHERE b.tenant_id = $1 AND b.id = $2"),
+            args![tenant.0, id.0],
+            |r| blob_row(r),
+        )
+        .await
+    }
+
+    async fn blob_chunks(
+        &mut self,
+        tenant: TenantId,
+        blob: BlobId,
+        from: i64,
+        limit: i64,
+    ) -> Result<Vec<Vec<u8>>> {
+        self.all(
+            "SELECT sealed FROM blob_chunks WHERE tenant_id = $1 AND blob_id = $2 AND seq >= $3 \
+             ORDER BY seq LIMIT $4",
+            args![tenant.0, blob.0, from, limit],
+            |r| Ok(r.bytes("sealed")?.to_vec()),
+        )
+        .await
+    }
+
+    async fn finish_blob(&mut self, tenant: TenantId, b: &BlobMeta) -> Result<()> {
+        self.run(
+            "UPDATE blobs SET size = $3, sha256 = $4, chunks = $5 WHERE tenant_id = $1 AND id = $2",
+            args![tenant.0, b.id.0, b.size, &b.sha256, b.chunks],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn delete_blob(&mut self, tenant: TenantId, blob: BlobId) -> Result<()> {
+        self.run(
+            "DELETE FROM blob_chunks WHERE tenant_id = $1 AND blob_id = $2",
+            args![tenant.0, blob.0],
+        )
+        .await?;
+        self.run(
+            "DELETE FROM blobs WHERE tenant_id = $1 AND id = $2",
+            args![tenant.0, blob.0],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_export(&mut self, e: &Export) -> Result<()> {
+        self.run(
+            "INSERT INTO exports (tenant_id, id, case_id, subject_id, status, attempts, \
+             requested_by, requested_at_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            args![
+                e.tenant_id.0,
+                e.id.0,
+                e.case_id.0,
+                e.subject_id.0,
+                e.status.as_str(),
+                e.attempts,
+                e.requested_by.0,
+                us(e.requested_at),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn update_export(&mut self, e: &Export) -> Result<()> {
+        self.run(
+            "UPDATE exports SET status = $3, failure = $4, blob_id = $5, payload_files = $6, \
+             payload_bytes = $7, receipt = $8, finished_at_us = $9, \
+             lease_until_us = CASE WHEN $3 = 'building' THEN lease_until_us END \
+             WHERE tenant_id = $1 AND id = $2",
+            args![
+                e.tenant_id.0,
+                e.id.0,
+                e.status.as_str(),
+                e.failure.as_deref(),
+                e.blob.as_ref().map(|b| b.id.0),
+                e.payload_files,
+                e.payload_bytes,
+                e.receipt.as_deref(),
+                e.finished_at.map(us),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn export(&mut self, tenant: TenantId, id: ExportId) -> Result<Option<Export>> {
+        self.optional(
+            &format!("{EXPORT_SELECT} WHERE e.tenant_id = $1 AND e.id = $2"),
+            args![tenant.0, id.0],
+            |r| export_row(r),
+        )
+        .await
+    }
+
+    async fn exports(&mut self, tenant: TenantId, case: CaseId) -> Result<Vec<Export>> {
+        self.all(
+            &format!(
+                "{EXPORT_SELECT} WHERE e.tenant_id = $1 AND e.case_id = $2 \
+                 ORDER BY e.requested_at_us DESC, e.id DESC"
+            ),
+            args![tenant.0, case.0],
+            |r| export_row(r),
+        )
+        .await
+    }
+
+    async fn claim_export(
+        &mut self,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> Result<Option<Export>> {
+        // The status test is repeated outside the subquery: on PostgreSQL a second worker that
+        // picked the same row re-checks it after the first one's claim, and finds it taken.
+        let claimable = "(status = 'queued' OR (status = 'building' AND lease_until_us < $1))";
+        let claimed = self
+            .optional(
+                &format!(
+                    "UPDATE exports SET status = 'building', attempts = attempts + 1, \
+                     started_at_us = $1, lease_until_us = $2 \
+                     WHERE (tenant_id, id) IN (SELECT tenant_id, id FROM exports WHERE {claimable} \
+                     ORDER BY requested_at_us LIMIT 1) AND {claimable} \
+                     RETURNING tenant_id, id"
+                ),
+                args![us(now), us(lease_until)],
+                |r| Ok((TenantId(r.uuid("tenant_id")?), ExportId(r.uuid("id")?))),
+            )
+            .await?;
+        match claimed {
+            Some((tenant, id)) => self.export(tenant, id).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn set_record_file(&mut self, tenant: TenantId, f: &RecordFile) -> Result<()> {
+        self.run(
+            "INSERT INTO record_files (tenant_id, record_id, blob_id, file_name, media_type, \
+             added_by, added_at_us) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (tenant_id, record_id) DO UPDATE SET blob_id = excluded.blob_id, \
+             file_name = excluded.file_name, media_type = excluded.media_type, \
+             added_by = excluded.added_by, added_at_us = excluded.added_at_us",
+            args![
+                tenant.0,
+                f.record_id.0,
+                f.blob.id.0,
+                &f.file_name,
+                &f.media_type,
+                f.added_by.0,
+                us(f.added_at),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn record_files(
+        &mut self,
+        tenant: TenantId,
+        subject: SubjectId,
+    ) -> Result<Vec<RecordFile>> {
+        self.all(
+            &format!(
+                "SELECT f.record_id, f.file_name, f.media_type, f.added_by, f.added_at_us, \
+                 {BLOB_COLUMNS} FROM record_files f \
+                 JOIN blobs b ON b.tenant_id = f.tenant_id AND b.id = f.blob_id \
+                 WHERE f.tenant_id = $1 AND b.subject_id = $2 ORDER BY f.added_at_us, f.record_id"
+            ),
+            args![tenant.0, subject.0],
             |r| {
-                Ok(EvidenceMeta {
-                    id: EvidenceId(r.uuid("id")?),
-                    tenant_id: tenant,
-                    case_id: CaseId(r.uuid("case_id")?),
-                    task_id: slug(r.text("task_id")?)?,
+                Ok(RecordFile {
+                    record_id: RecordId(r.uuid("record_id")?),
                     file_name: r.text("file_name")?.to_owned(),
-                    size: r.int("size")?,
-                    sha256: hash(r.bytes("sha256")?)?,
+                    media_type: r.text("media_type")?.to_owned(),
                     added_by: UserId(r.uuid("added_by")?),
                     added_at: from_us(r.int("added_at_us")?)?,
+                    blob: blob_row(r)?,
                 })
             },
         )

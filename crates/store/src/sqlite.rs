@@ -75,6 +75,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "signing keys and certificates",
         include_str!("../migrations/sqlite/0009_certificates.sql"),
     ),
+    (
+        10,
+        "sealed files",
+        include_str!("../migrations/sqlite/0010_sealed_files.sql"),
+    ),
+    (
+        11,
+        "exports",
+        include_str!("../migrations/sqlite/0011_exports.sql"),
+    ),
 ];
 
 /// How many idle read connections are kept open.

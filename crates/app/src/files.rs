@@ -1,0 +1,326 @@
+//! Files at rest: documents and evidence, sealed by their subject's data key.
+//!
+//! A subject's data key is made the first time one of its files is stored, and kept sealed by
+//! the tenant key. A file is a blob of chunks of [`BLOB_CHUNK`] bytes, each sealed with
+//! XChaCha20-Poly1305 and bound (as associated data) to its blob, its position and whether it
+//! is the last, so chunks cannot be swapped, reordered or dropped unnoticed. The blobs live in
+//! the database, so every server of one PostgreSQL sees the same files and a file commits or
+//! rolls back with the change that stores it.
+
+use crypto::seal::{NONCE_LEN, SealingKey};
+use engine::ids::{BlobId, EvidenceId, RecordId, SubjectId, SubjectKey, TenantId};
+use engine::subject::RecordKind;
+use engine::tenant::Permission;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use store::{BLOB_CHUNK, BlobMeta, RecordFile, Store, Tx};
+
+use crate::directory::{find_subject, frozen_by};
+use crate::{Actor, App, AppError, Result, audit};
+
+/// The largest file kept: evidence and documents alike.
+pub const FILE_MAX_BYTES: usize = 25 * 1024 * 1024;
+
+/// How many chunks one read of a download fetches (1 MiB of plaintext).
+const CHUNKS_PER_READ: i64 = 16;
+
+/// A file to store: evidence for a task, or a document's file.
+#[derive(Clone, Debug)]
+pub struct Upload {
+    pub file_name: String,
+    pub content: Vec<u8>,
+}
+
+impl Upload {
+    /// Refuses a file larger than [`FILE_MAX_BYTES`], naming it.
+    pub fn check_size(&self, field: &str) -> Result<()> {
+        if self.content.len() > FILE_MAX_BYTES {
+            return Err(AppError::invalid(
+                field,
+                format!(
+                    "{} is {} bytes; the limit is {FILE_MAX_BYTES}",
+                    self.file_name,
+                    self.content.len()
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn data_key_purpose(subject: SubjectId) -> String {
+    format!("exeunt data key of subject {subject}")
+}
+
+/// What a chunk is bound to: its blob, its place, and whether it is the last, so that a blob
+/// cut short does not open (the STREAM construction). A writer that streams needs no count.
+fn chunk_purpose(blob: BlobId, seq: i64, last: bool) -> String {
+    let end = if last { " (last)" } else { "" };
+    format!("exeunt blob {blob} chunk {seq}{end}")
+}
+
+/// A download in progress: reads and opens a blob's chunks a few at a time, so a file of any
+/// size streams in constant memory.
+pub struct Download<S> {
+    app: App<S>,
+    tenant: TenantId,
+    pub blob: BlobMeta,
+    pub file_name: String,
+    pub media_type: String,
+    key: SealingKey,
+    next: i64,
+}
+
+impl<S: Store> Download<S> {
+    /// The next piece of the file, or `None` at its end.
+    pub async fn next_piece(&mut self) -> Result<Option<Vec<u8>>> {
+        if self.next >= self.blob.chunks {
+            return Ok(None);
+        }
+        let sealed = self
+            .app
+            .store
+            .read()
+            .await?
+            .blob_chunks(self.tenant, self.blob.id, self.next, CHUNKS_PER_READ)
+            .await?;
+        if sealed.is_empty() {
+            return Err(AppError::Conflict(format!(
+                "file {} ends at chunk {} of {}",
+                self.blob.id, self.next, self.blob.chunks
+            )));
+        }
+        let mut piece = Vec::with_capacity(sealed.len() * BLOB_CHUNK);
+        for chunk in sealed {
+            let last = self.next + 1 == self.blob.chunks;
+            let purpose = chunk_purpose(self.blob.id, self.next, last);
+            piece.extend(self.key.open(&purpose, &chunk)?);
+            self.next += 1;
+        }
+        Ok(Some(piece))
+    }
+
+    /// The whole file in memory, for callers that need it at once (small files, tests).
+    pub async fn read_all(mut self) -> Result<Vec<u8>> {
+        let mut all = Vec::new();
+        while let Some(piece) = self.next_piece().await? {
+            all.extend(piece);
+        }
+        Ok(all)
+    }
+}
+
+impl<S: Store> App<S> {
+    /// The subject's data key, made and stored sealed the first time it is needed.
+    async fn data_key(
+        &self,
+        tx: &mut S::Tx,
+        tenant: TenantId,
+        subject: SubjectId,
+    ) -> Result<SealingKey> {
+        let tenant_key = self.master.tenant_key(tenant.0.as_bytes());
+        let purpose = data_key_purpose(subject);
+        if let Some(sealed) = tx.subject_key(tenant, subject).await? {
+            return Ok(tenant_key.unwrap_key(&purpose, &sealed)?);
+        }
+        let key = SealingKey::from_secret(self.ids.secret());
+        let sealed = tenant_key.wrap(&purpose, &key, self.nonce());
+        tx.insert_subject_key(tenant, subject, &sealed, self.now())
+            .await?;
+        Ok(key)
+    }
+
+    fn nonce(&self) -> [u8; NONCE_LEN] {
+        let mut nonce = [0u8; NONCE_LEN];
+        nonce.copy_from_slice(&self.ids.secret()[..NONCE_LEN]);
+        nonce
+    }
+
+    /// Seals `content` as a blob of `subject`'s, in the caller's transaction.
+    pub(crate) async fn put_blob(
+        &self,
+        tx: &mut S::Tx,
+        tenant: TenantId,
+        subject: SubjectId,
+        content: &[u8],
+    ) -> Result<BlobMeta> {
+        let key = self.data_key(tx, tenant, subject).await?;
+        let chunks = content.len().div_ceil(BLOB_CHUNK).max(1);
+        let blob = BlobMeta {
+            id: BlobId(self.new_id()),
+            subject_id: subject,
+            size: i64::try_from(content.len()).unwrap_or(i64::MAX),
+            sha256: Sha256::digest(content).into(),
+            chunks: i64::try_from(chunks).unwrap_or(i64::MAX),
+            created_at: self.now(),
+        };
+        tx.insert_blob(tenant, &blob).await?;
+        // An empty file is one empty chunk, so that its end is sealed too.
+        let pieces: Vec<&[u8]> = if content.is_empty() {
+            vec![&[]]
+        } else {
+            content.chunks(BLOB_CHUNK).collect()
+        };
+        for (seq, piece) in (0i64..).zip(pieces) {
+            let sealed = key.seal(
+                &chunk_purpose(blob.id, seq, seq + 1 == blob.chunks),
+                piece,
+                self.nonce(),
+            );
+            tx.insert_blob_chunk(tenant, blob.id, seq, &sealed).await?;
+        }
+        Ok(blob)
+    }
+
+    async fn download(
+        &self,
+        tx: &mut S::Tx,
+        tenant: TenantId,
+        blob: BlobId,
+        file_name: String,
+        media_type: String,
+    ) -> Result<Download<S>> {
+        let blob = tx
+            .blob(tenant, blob)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("no file {blob}")))?;
+        let key = self.data_key(tx, tenant, blob.subject_id).await?;
+        Ok(Download {
+            app: self.clone(),
+            tenant,
+            blob,
+            file_name,
+            media_type,
+            key,
+            next: 0,
+        })
+    }
+
+    /// Gives a document record its file (replacing the one it had). A frozen subject's
+    /// documents do not change.
+    pub async fn attach_file(
+        &self,
+        actor: &Actor,
+        key: &SubjectKey,
+        number: i64,
+        upload: Upload,
+        media_type: String,
+    ) -> Result<RecordFile> {
+        actor.require(Permission::RunCases)?;
+        upload.check_size("file")?;
+        let at = self.now();
+        let mut tx = self.store.write().await?;
+        let subject = find_subject(&mut tx, actor, key).await?;
+        let record = tx
+            .records(actor.tenant.id, subject.id)
+            .await?
+            .into_iter()
+            .find(|r| r.number == number)
+            .ok_or_else(|| AppError::NotFound(format!("`{key}` has no record {number}")))?;
+        if record.kind != RecordKind::Document {
+            return Err(AppError::invalid(
+                "record",
+                format!(
+                    "record {number} of `{key}` is a {}; only documents carry a file",
+                    record.kind
+                ),
+            ));
+        }
+        if let Some(frozen) = frozen_by(&mut tx, actor, &subject).await? {
+            return Err(AppError::Locked(frozen));
+        }
+        let blob = self
+            .put_blob(&mut tx, actor.tenant.id, subject.id, &upload.content)
+            .await?;
+        let file = RecordFile {
+            record_id: record.id,
+            blob,
+            file_name: upload.file_name,
+            media_type,
+            added_by: actor.user.id,
+            added_at: at,
+        };
+        tx.set_record_file(actor.tenant.id, &file).await?;
+        audit(&mut tx, actor, at, "record.file_attached", ("record", format!("{key}/{number}")), json!({
+            "summary": format!("attached {} to document {number} of {key}", file.file_name),
+            "file": file.file_name, "size": file.blob.size, "sha256": engine::audit::to_hex(&file.blob.sha256),
+        }))
+        .await?;
+        tx.commit().await?;
+        Ok(file)
+    }
+
+    /// The file of a document record, to stream.
+    pub async fn record_file(
+        &self,
+        actor: &Actor,
+        key: &SubjectKey,
+        number: i64,
+    ) -> Result<Download<S>> {
+        let mut tx = self.store.read().await?;
+        let subject = find_subject(&mut tx, actor, key).await?;
+        let record: RecordId = tx
+            .records(actor.tenant.id, subject.id)
+            .await?
+            .into_iter()
+            .find(|r| r.number == number)
+            .map(|r| r.id)
+            .ok_or_else(|| AppError::NotFound(format!("`{key}` has no record {number}")))?;
+        let file = tx
+            .record_files(actor.tenant.id, subject.id)
+            .await?
+            .into_iter()
+            .find(|f| f.record_id == record)
+            .ok_or_else(|| AppError::NotFound(format!("record {number} of `{key}` has no file")))?;
+        self.download(
+            &mut tx,
+            actor.tenant.id,
+            file.blob.id,
+            file.file_name,
+            file.media_type,
+        )
+        .await
+    }
+
+    /// A piece of evidence of a case: a sealed file, or the bytes of one stored before files
+    /// were sealed.
+    pub async fn evidence_file(
+        &self,
+        actor: &Actor,
+        number: i64,
+        id: EvidenceId,
+    ) -> Result<EvidenceContent<S>> {
+        let mut tx = self.store.read().await?;
+        let file = self.locked_case(&mut tx, actor, number).await?;
+        let meta = tx
+            .evidence_item(actor.tenant.id, file.case.id, id)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("case {number} has no evidence {id}")))?;
+        Ok(match meta.blob_id {
+            Some(blob) => EvidenceContent::Sealed(
+                self.download(
+                    &mut tx,
+                    actor.tenant.id,
+                    blob,
+                    meta.file_name,
+                    "application/octet-stream".to_owned(),
+                )
+                .await?,
+            ),
+            None => EvidenceContent::Unsealed {
+                content: tx.unsealed_evidence(actor.tenant.id, id).await?,
+                file_name: meta.file_name,
+            },
+        })
+    }
+}
+
+/// Evidence to hand out.
+pub enum EvidenceContent<S> {
+    Sealed(Download<S>),
+    /// Stored before files were sealed.
+    Unsealed {
+        file_name: String,
+        content: Vec<u8>,
+    },
+}

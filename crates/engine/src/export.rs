@@ -1,0 +1,61 @@
+//! The export: a BagIt package of everything a subject has, built in the background, and the
+//! signed receipt that names its digest.
+
+use serde::{Deserialize, Serialize};
+
+use crate::certificate::CaseClaim;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportStatus {
+    /// Waiting for a worker.
+    Queued,
+    /// A worker is building it; if the worker dies, another takes it over once its lease ends.
+    Building,
+    /// Built: the package can be downloaded and its receipt verified.
+    Ready,
+    /// Building failed; the reason says why. Requesting again starts over.
+    Failed,
+}
+
+impl ExportStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExportStatus::Queued => "queued",
+            ExportStatus::Building => "building",
+            ExportStatus::Ready => "ready",
+            ExportStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "queued" => ExportStatus::Queued,
+            "building" => ExportStatus::Building,
+            "ready" => ExportStatus::Ready,
+            "failed" => ExportStatus::Failed,
+            _ => return None,
+        })
+    }
+}
+
+/// What the signed export receipt says: which package was built for which case, and its
+/// digest, so that whoever holds the package can show it is the one Exeunt built.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportReceiptClaims {
+    /// `exeunt:<tenant slug>`.
+    pub iss: String,
+    /// The subject's key.
+    pub sub: String,
+    /// The export id.
+    pub jti: String,
+    /// When the package was finished, in seconds since the epoch.
+    pub iat: i64,
+    pub case: CaseClaim,
+    /// `sha256:<hex>` of the `.zip` as served.
+    pub bag_digest: String,
+    /// Bytes of the `.zip`.
+    pub bag_size: i64,
+    /// BagIt's `Payload-Oxum`: payload bytes and files.
+    pub payload_oxum: String,
+}
