@@ -6,6 +6,7 @@ use crypto::jose::{Ed25519Key, Jwk, Jwks};
 use engine::audit::to_hex;
 use engine::case::CaseFile;
 use engine::certificate::CertificateClaims;
+use engine::export::ExportStatus;
 use engine::subject::Subject;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -30,8 +31,15 @@ impl<S: Store> App<S> {
             .audit_head(actor.tenant.id)
             .await?
             .ok_or_else(|| AppError::Conflict("the audit chain is empty".into()))?;
+        let export_digest = tx
+            .exports(actor.tenant.id, file.case.id)
+            .await?
+            .into_iter()
+            .find(|e| e.status == ExportStatus::Ready)
+            .and_then(|e| e.blob)
+            .map(|b| b.sha256);
         let Some(claims) =
-            CertificateClaims::for_case(&actor.tenant, subject, &file.case, head, None)
+            CertificateClaims::for_case(&actor.tenant, subject, &file.case, head, export_digest)
         else {
             return Ok(());
         };
@@ -67,7 +75,7 @@ impl<S: Store> App<S> {
     }
 
     /// The tenant's newest signing key, made and stored (sealed) the first time it is needed.
-    async fn signing_key(&self, tx: &mut S::Tx, actor: &Actor) -> Result<Ed25519Key> {
+    pub(crate) async fn signing_key(&self, tx: &mut S::Tx, actor: &Actor) -> Result<Ed25519Key> {
         let tenant_key = self.master.tenant_key(actor.tenant.id.0.as_bytes());
         if let Some(row) = tx.signing_keys(Some(actor.tenant.id)).await?.first() {
             let seed: [u8; 32] = tenant_key

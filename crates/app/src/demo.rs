@@ -396,6 +396,8 @@ impl<S: Store> App<S> {
             self.hand_off(actor, number, work.number, &actor.user.email)
                 .await?;
         }
+        self.request_export(actor, number).await?;
+        while self.build_next_export().await?.is_some() {}
         self.precheck(actor, number).await?;
         let file = self.case(actor, number).await?.file;
         for finding in file

@@ -54,7 +54,7 @@ fn data_key_purpose(subject: SubjectId) -> String {
 
 /// What a chunk is bound to: its blob, its place, and whether it is the last, so that a blob
 /// cut short does not open (the STREAM construction). A writer that streams needs no count.
-fn chunk_purpose(blob: BlobId, seq: i64, last: bool) -> String {
+pub(crate) fn chunk_purpose(blob: BlobId, seq: i64, last: bool) -> String {
     let end = if last { " (last)" } else { "" };
     format!("exeunt blob {blob} chunk {seq}{end}")
 }
@@ -112,7 +112,7 @@ impl<S: Store> Download<S> {
 
 impl<S: Store> App<S> {
     /// The subject's data key, made and stored sealed the first time it is needed.
-    async fn data_key(
+    pub(crate) async fn data_key(
         &self,
         tx: &mut S::Tx,
         tenant: TenantId,
@@ -130,7 +130,7 @@ impl<S: Store> App<S> {
         Ok(key)
     }
 
-    fn nonce(&self) -> [u8; NONCE_LEN] {
+    pub(crate) fn nonce(&self) -> [u8; NONCE_LEN] {
         let mut nonce = [0u8; NONCE_LEN];
         nonce.copy_from_slice(&self.ids.secret()[..NONCE_LEN]);
         nonce
@@ -172,7 +172,7 @@ impl<S: Store> App<S> {
         Ok(blob)
     }
 
-    async fn download(
+    pub(crate) async fn download(
         &self,
         tx: &mut S::Tx,
         tenant: TenantId,

@@ -12,6 +12,7 @@ mod demo;
 mod directory;
 mod env;
 mod error;
+mod exports;
 mod files;
 mod governance;
 mod pipeline;
@@ -33,6 +34,7 @@ pub use demo::DemoLogin;
 pub use directory::NewSubject;
 pub use env::{Clock, FixedClock, Ids, SystemClock};
 pub use error::{AppError, Result};
+pub use exports::EXPORT_LEASE;
 pub use files::{Download, EvidenceContent, FILE_MAX_BYTES, Upload};
 pub use governance::HOLD_REASON_MAX;
 pub use pipeline::REVOCATION_NOTE_MAX;
@@ -128,11 +130,34 @@ async fn audit<T: Tx>(
     target: (&'static str, String),
     payload: Value,
 ) -> Result<()> {
-    tx.append_audit(
+    audit_as(
+        tx,
         actor.tenant.id,
+        actor.user.actor(),
+        at,
+        action,
+        target,
+        payload,
+    )
+    .await
+}
+
+/// Appends an audit event for whoever `who` names: a user, or Exeunt's own workers
+/// (`system:exports`).
+async fn audit_as<T: Tx>(
+    tx: &mut T,
+    tenant: engine::ids::TenantId,
+    who: String,
+    at: Timestamp,
+    action: &'static str,
+    target: (&'static str, String),
+    payload: Value,
+) -> Result<()> {
+    tx.append_audit(
+        tenant,
         at,
         AuditDraft {
-            actor: actor.user.actor(),
+            actor: who,
             action,
             target_kind: target.0,
             target_id: target.1,

@@ -3,8 +3,9 @@
 //! case's gated task may do these; without such a task, managers and above.
 
 use engine::case::{Act, CaseFile};
+use engine::gate::{Gate, GateFacts};
 use engine::ids::{Email, Slug, Text};
-use engine::revocation::{Gate, Revocation, RevocationError, RevocationStatus};
+use engine::revocation::{Revocation, RevocationError, RevocationStatus};
 use engine::subject::{Record, RecordKind};
 use engine::tenant::Permission;
 use serde_json::json;
@@ -152,15 +153,17 @@ impl<S: Store> App<S> {
         let Some(gate) = file.task(task.as_str()).and_then(Gate::of) else {
             return Ok(Vec::new());
         };
-        let records = tx.records(actor.tenant.id, file.case.subject_id).await?;
-        let revocations = match gate {
-            Gate::AccessRevoked => {
-                tx.revocations(actor.tenant.id, file.case.id, file.case.subject_id)
-                    .await?
-            }
-            Gate::WorkHandedOff => Vec::new(),
-        };
-        Ok(gate.outstanding(&records, &revocations))
+        let tenant = actor.tenant.id;
+        let records = tx.records(tenant, file.case.subject_id).await?;
+        let revocations = tx
+            .revocations(tenant, file.case.id, file.case.subject_id)
+            .await?;
+        let exports = tx.exports(tenant, file.case.id).await?;
+        Ok(gate.outstanding(&GateFacts {
+            records: &records,
+            revocations: &revocations,
+            latest_export: exports.first().map(|e| (e.status, e.failure.as_deref())),
+        }))
     }
 
     /// Whoever may complete the task behind `gate` may work towards it.

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use engine::audit::{AuditDraft, AuditEvent, ChainBreak};
 use engine::blueprint::Severity;
 use engine::case::{CaseError, CaseStatus, FindingStatus, Resolution, TaskStatus};
+use engine::export::ExportStatus;
 use engine::ids::{Email, Slug, SubjectKey, Text};
 use engine::revocation::RevocationStatus;
 use engine::subject::{Attributes, RecordFields, RecordKind, SubjectKind, SubjectState};
@@ -106,8 +107,10 @@ fn evidence() -> Vec<Upload> {
     }]
 }
 
-/// Completes every open task of a case in order, with evidence.
+/// Completes every open task of a case in order, with evidence, building its export first.
 async fn complete_all<S: Store>(app: &App<S>, actor: &Actor, number: i64) {
+    app.request_export(actor, number).await.unwrap();
+    while app.build_next_export().await.unwrap().is_some() {}
     let view = app.case(actor, number).await.unwrap();
     for task in view
         .file
@@ -192,10 +195,43 @@ async fn client_case_runs_to_completion<S: Store>(app: App<S>) {
         "account-transition",
         "confirm-final-invoice",
         "freeze-records",
-        "data-archiving",
-        "deliver-export",
-        "asset-return",
     ] {
+        app.complete_task(&actor, n, &slug(t), None, evidence())
+            .await
+            .unwrap();
+    }
+
+    // The export task waits for a package that is built.
+    let archive = slug("data-archiving");
+    let err = app
+        .complete_task(&actor, n, &archive, None, evidence())
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("no export was requested yet"),
+        "{err}"
+    );
+    let requested = app.request_export(&actor, n).await.unwrap();
+    let again = app.request_export(&actor, n).await.unwrap();
+    assert_eq!(requested.id, again.id, "one export waits at a time");
+    let err = app
+        .complete_task(&actor, n, &archive, None, evidence())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("the export is queued"), "{err}");
+    let built = app.build_next_export().await.unwrap().unwrap();
+    assert_eq!(built.status, ExportStatus::Ready, "{:?}", built.failure);
+    assert!(app.build_next_export().await.unwrap().is_none());
+    let package = app
+        .export_package(&actor, n)
+        .await
+        .unwrap()
+        .read_all()
+        .await
+        .unwrap();
+    let bag = bagit::verify(std::io::Cursor::new(&package)).unwrap();
+    assert!(bag.payload_files >= 5, "{bag:?}");
+    for t in ["data-archiving", "deliver-export", "asset-return"] {
         app.complete_task(&actor, n, &slug(t), None, evidence())
             .await
             .unwrap();
@@ -875,6 +911,59 @@ async fn concurrent_writers_all_land<S: Store>(app: App<S>) {
     assert!(app.verify_audit(&owner).await.unwrap() >= before + TASKS as i64);
 }
 
+/// A worker that died mid-build holds its export until the lease ends; then the next worker
+/// builds it once, whole, and nothing of the dead worker's attempt is left.
+async fn an_export_left_by_a_dead_worker_is_built_once<S: Store>(app: App<S>) {
+    let actor = init(&app).await;
+    for k in ["acme", "globex"] {
+        add(&app, &actor, k, SubjectKind::Client, None, &[]).await;
+    }
+    let acme = start(&app, &actor, "acme", None).await.unwrap();
+    let globex = start(&app, &actor, "globex", None).await.unwrap();
+    let now = app.now();
+    let day = jiff::SignedDuration::from_hours(24);
+
+    // Globex's worker claimed its export yesterday and died; its lease ended an hour ago.
+    app.request_export(&actor, globex).await.unwrap();
+    let mut tx = app.store().write().await.unwrap();
+    let dead = tx
+        .claim_export(now - day, now - jiff::SignedDuration::from_hours(1))
+        .await
+        .unwrap()
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!((dead.status, dead.attempts), (ExportStatus::Building, 1));
+
+    // Acme's worker claimed two hours ago, when Globex's lease still held, and is alive: its
+    // lease runs until tomorrow.
+    app.request_export(&actor, acme).await.unwrap();
+    let mut tx = app.store().write().await.unwrap();
+    let alive = tx
+        .claim_export(now - jiff::SignedDuration::from_hours(2), now + day)
+        .await
+        .unwrap()
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(alive.case_number, acme);
+
+    let rebuilt = app.build_next_export().await.unwrap().unwrap();
+    assert_eq!(rebuilt.id, dead.id, "the expired lease is taken over");
+    assert_eq!((rebuilt.status, rebuilt.attempts), (ExportStatus::Ready, 2));
+    assert!(
+        app.build_next_export().await.unwrap().is_none(),
+        "a build under a live lease is left alone"
+    );
+    let exports = app.exports(&actor, globex).await.unwrap();
+    assert_eq!(exports.len(), 1, "built once, not doubled");
+    let package = app.export_package(&actor, globex).await.unwrap();
+    assert_eq!(
+        Some(package.blob.id),
+        exports[0].blob.as_ref().map(|b| b.id)
+    );
+    let bytes = package.read_all().await.unwrap();
+    bagit::verify(std::io::Cursor::new(&bytes)).unwrap();
+}
+
 macro_rules! contract {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -911,6 +1000,7 @@ contract!(
     bad_input_changes_nothing,
     the_demo_has_cases_in_every_status,
     concurrent_writers_all_land,
+    an_export_left_by_a_dead_worker_is_built_once,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -12,9 +12,9 @@ use jiff::civil::Date;
 use serde::Serialize;
 
 use crate::blueprint::{Owner, Severity, TaskKind};
+use crate::gate::Gate;
 use crate::ids::{CaseId, Slug, SubjectId, TenantId, UserId};
 use crate::plan::{Finding, StagePlan};
-use crate::revocation::Gate;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -464,12 +464,7 @@ impl CaseFile {
             return Err(CaseError::GateShut {
                 number: self.number(),
                 task: task.to_owned(),
-                waiting: match gate {
-                    Gate::AccessRevoked => {
-                        "every account and integration to be verified revoked or waived"
-                    }
-                    Gate::WorkHandedOff => "a named new owner for every work item",
-                },
+                waiting: gate.waiting_for(),
                 outstanding: outstanding.join("; "),
             });
         }

@@ -11,6 +11,7 @@ pub mod certificate;
 pub mod condition;
 pub mod due;
 pub mod export;
+pub mod gate;
 pub mod governance;
 pub mod ids;
 pub mod plan;

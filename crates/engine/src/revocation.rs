@@ -1,16 +1,14 @@
-//! The Revoke and Handoff stages: access that must be gone, and live work that must have a new
-//! owner, before the stage's gated task can be completed.
+//! The Revoke stage: access that must be gone before the stage's gated task completes (see
+//! [`crate::gate`]).
 //!
 //! Every account and integration of the subject is one revocation item. An item no one has
 //! touched is pending; people (and, later, connectors) move it to revoked, verified, failed or
-//! waived. The task whose action is `revoke-access` completes only when every item is verified
-//! or waived; the task whose action is `hand-off-work` only when every work item names its new
-//! owner.
+//! waived.
 
 use jiff::Timestamp;
 use serde::Serialize;
 
-use crate::case::{Act, Task};
+use crate::case::Act;
 use crate::ids::{RecordId, UserId};
 use crate::subject::{Record, RecordKind};
 
@@ -224,48 +222,6 @@ impl Revocation {
     }
 }
 
-/// A step of the pipeline that a task waits for beyond its stage and dependencies.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Gate {
-    /// Every account and integration verified revoked or waived.
-    AccessRevoked,
-    /// Every work item has a named new owner.
-    WorkHandedOff,
-}
-
-impl Gate {
-    pub fn of(task: &Task) -> Option<Gate> {
-        match task.action.as_deref() {
-            Some("revoke-access") => Some(Gate::AccessRevoked),
-            Some("hand-off-work") => Some(Gate::WorkHandedOff),
-            _ => None,
-        }
-    }
-
-    /// What still holds the gate shut, named for people; empty when it is open.
-    pub fn outstanding(self, records: &[Record], revocations: &[Revocation]) -> Vec<String> {
-        match self {
-            Gate::AccessRevoked => revocations
-                .iter()
-                .filter(|r| !r.status.is_settled())
-                .map(|r| {
-                    format!(
-                        "{} (record {}, {})",
-                        r.label,
-                        r.record_number,
-                        r.status.as_str()
-                    )
-                })
-                .collect(),
-            Gate::WorkHandedOff => records
-                .iter()
-                .filter(|r| r.kind == RecordKind::WorkItem && r.fields.get("new_owner").is_none())
-                .map(|r| format!("work item {} `{}`", r.number, r.label()))
-                .collect(),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -323,31 +279,5 @@ mod tests {
         assert!(err.to_string().contains("not pending"), "{err}");
         let doc = record(3, RecordKind::Document, &[("name", "contract.pdf")]);
         assert!(Revocation::pending(&doc).is_err());
-    }
-
-    #[test]
-    fn gates_name_what_is_outstanding() {
-        let records = vec![
-            record(
-                1,
-                RecordKind::Account,
-                &[("system", "ldap"), ("identifier", "jdoe")],
-            ),
-            record(2, RecordKind::WorkItem, &[("title", "Q3 report")]),
-            record(
-                3,
-                RecordKind::WorkItem,
-                &[("title", "Audit"), ("new_owner", "ann@example.com")],
-            ),
-        ];
-        let items: Vec<Revocation> = records
-            .iter()
-            .filter_map(|r| Revocation::pending(r).ok())
-            .collect();
-        assert_eq!(items.len(), 1);
-        let open = Gate::AccessRevoked.outstanding(&records, &items);
-        assert_eq!(open, ["ldap account jdoe (record 1, pending)"]);
-        let open = Gate::WorkHandedOff.outstanding(&records, &items);
-        assert_eq!(open, ["work item 2 `Q3 report`"]);
     }
 }

@@ -1,13 +1,17 @@
-//! `exeunt key export` and `exeunt certificate verify`: what a third party needs to check a
-//! completion certificate, with or without this Exeunt's database.
+//! `exeunt key export`, `exeunt certificate verify` and `exeunt export verify`: what a third
+//! party needs to check a completion certificate or an export package, with or without this
+//! Exeunt's database.
 
 use std::path::Path;
 use std::process::ExitCode;
 
-use anyhow::{Context, anyhow};
+use anyhow::{Context, anyhow, bail};
 use app::{Actor, App};
 use crypto::jose::{self, Jwk, Jwks};
+use engine::audit::to_hex;
 use engine::certificate::CertificateClaims;
+use engine::export::ExportReceiptClaims;
+use sha2::{Digest, Sha256};
 use store::Store;
 
 use crate::cli::KeyCmd;
@@ -33,17 +37,72 @@ pub async fn key<S: Store>(app: &App<S>, actor: &Actor, cmd: &KeyCmd) -> anyhow:
 
 /// Verifies against a key file alone: no database, no network.
 pub fn verify_offline(file: &Path, key: &Path) -> anyhow::Result<ExitCode> {
+    verify(file, &read_keys(key)?)
+}
+
+/// A JWK set or a single JWK from a file.
+fn read_keys(key: &Path) -> anyhow::Result<Jwks> {
     let text =
         std::fs::read_to_string(key).with_context(|| format!("cannot read {}", key.display()))?;
-    let keys = serde_json::from_str::<Jwks>(&text)
+    serde_json::from_str::<Jwks>(&text)
         .or_else(|_| serde_json::from_str::<Jwk>(&text).map(|k| Jwks { keys: vec![k] }))
         .map_err(|_| {
             anyhow!(
                 "{} is not a JWK set or a JWK; expected the output of `exeunt key export`",
                 key.display()
             )
-        })?;
-    verify(file, &keys)
+        })
+}
+
+/// Checks an export package offline; with a receipt and keys, also that the receipt is signed
+/// by the tenant and names this very file.
+pub fn verify_package(
+    file: &Path,
+    receipt: Option<&Path>,
+    key: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let open =
+        || std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()));
+    let bag = bagit::verify(open()?)
+        .map_err(|e| anyhow!("{} is not a valid export package: {e}", file.display()))?;
+    println!(
+        "Valid BagIt package `{}`: {} payload files, {} bytes; every digest matches.",
+        bag.bag_name, bag.payload_files, bag.payload_bytes
+    );
+    for (label, value) in &bag.info {
+        println!("  {label}: {value}");
+    }
+    if let (Some(receipt), Some(key)) = (receipt, key) {
+        let keys = read_keys(key)?;
+        let token = std::fs::read_to_string(receipt)
+            .with_context(|| format!("cannot read {}", receipt.display()))?;
+        let claims = jose::verify::<ExportReceiptClaims>(&token, &keys)
+            .map_err(|e| anyhow!("{} does not verify: {e}", receipt.display()))?
+            .claims;
+        let mut digest = Sha256::new();
+        let mut package = open()?;
+        let mut buffer = vec![0u8; 64 * 1024];
+        loop {
+            let n = std::io::Read::read(&mut package, &mut buffer)?;
+            if n == 0 {
+                break;
+            }
+            digest.update(&buffer[..n]);
+        }
+        let actual = format!("sha256:{}", to_hex(&digest.finalize()));
+        if actual != claims.bag_digest {
+            bail!(
+                "{} is not the package the receipt names: its digest is {actual}, the receipt says {}",
+                file.display(),
+                claims.bag_digest
+            );
+        }
+        println!(
+            "The signed receipt names this file: export {} of case {} ({}), {}.",
+            claims.jti, claims.case.number, claims.sub, claims.bag_digest
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Verifies against the keys of the Exeunt the flags point at.

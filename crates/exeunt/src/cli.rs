@@ -79,6 +79,9 @@ pub enum Command {
     /// Set and show how long data is kept after an offboarding completes (the owner only).
     #[command(subcommand)]
     Retention(RetentionCmd),
+    /// Request, build, list, download and verify export packages (BagIt bags as `.zip`).
+    #[command(subcommand)]
+    Export(ExportCmd),
     /// Export the tenant's public signing keys (a JWK set).
     #[command(subcommand)]
     Key(KeyCmd),
@@ -88,6 +91,38 @@ pub enum Command {
     /// Measure the write path and audit verification.
     #[command(subcommand)]
     Bench(BenchCmd),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ExportCmd {
+    /// Queue a build of the case's subject's export package.
+    Request { number: CaseNumber },
+    /// Build every queued export now (what `exeunt serve` does in the background).
+    Run,
+    /// A case's exports and their status.
+    List {
+        number: CaseNumber,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Write the newest ready package of a case.
+    Download {
+        number: CaseNumber,
+        /// Where to write (default: standard output).
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Check a package offline: BagIt structure, every digest, Payload-Oxum; with --receipt
+    /// and --key also that the signed receipt names this very file.
+    Verify {
+        file: PathBuf,
+        /// The export's signed receipt (a compact JWS).
+        #[arg(long, requires = "key")]
+        receipt: Option<PathBuf>,
+        /// The tenant's keys, from `exeunt key export`.
+        #[arg(long, requires = "receipt")]
+        key: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -21,8 +21,8 @@ use store::{CaseFilter, Location, Store, SubjectFilter, TaskFilter};
 
 use crate::certificates;
 use crate::cli::{
-    AuditCmd, BlueprintCmd, CaseCmd, CertificateCmd, Cli, Command, RecordCmd, SubjectCmd, TaskCmd,
-    UserCmd,
+    AuditCmd, BlueprintCmd, CaseCmd, CertificateCmd, Cli, Command, ExportCmd, RecordCmd,
+    SubjectCmd, TaskCmd, UserCmd,
 };
 use crate::output::{json, listing, local, table, write_out};
 
@@ -33,6 +33,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             file,
             key: Some(key),
         }) => return certificates::verify_offline(file, key),
+        Command::Export(ExportCmd::Verify { file, receipt, key }) => {
+            return certificates::verify_package(file, receipt.as_deref(), key.as_deref());
+        }
         Command::Bench(cmd) => return crate::bench::run(cmd).await,
         _ => {}
     }
@@ -144,6 +147,7 @@ async fn execute<S: Store>(app: App<S>, cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Hold(cmd) => hold(&app, &actor, cmd).await,
         Command::Retention(cmd) => retention(&app, &actor, cmd).await,
         Command::Key(cmd) => certificates::key(&app, &actor, cmd).await,
+        Command::Export(cmd) => export(&app, &actor, cmd).await,
         Command::Certificate(CertificateCmd::Verify { file, .. }) => {
             certificates::verify_here(&app, file).await
         }
@@ -881,6 +885,87 @@ async fn record<S: Store>(
             let download = app.record_file(actor, subject, *number).await?;
             save(download, output.as_deref()).await?;
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn export<S: Store>(
+    app: &App<S>,
+    actor: &Actor,
+    cmd: &ExportCmd,
+) -> anyhow::Result<ExitCode> {
+    match cmd {
+        ExportCmd::Request { number } => {
+            let export = app.request_export(actor, number.0).await?;
+            println!(
+                "Export {} of case {} is {}. `exeunt export run` builds it now; `exeunt serve` \
+                 builds it in the background.",
+                export.id,
+                number.0,
+                export.status.as_str()
+            );
+        }
+        ExportCmd::Run => {
+            let mut built = 0;
+            while let Some(export) = app.build_next_export().await? {
+                built += 1;
+                match (&export.failure, &export.blob) {
+                    (Some(reason), _) => {
+                        println!(
+                            "Export {} of case {} failed: {reason}",
+                            export.id, export.case_number
+                        );
+                    }
+                    (None, Some(blob)) => println!(
+                        "Export {} of case {} is ready: {} bytes, sha256 {}.",
+                        export.id,
+                        export.case_number,
+                        blob.size,
+                        to_hex(&blob.sha256)
+                    ),
+                    (None, None) => println!(
+                        "Export {} of case {} is {}.",
+                        export.id,
+                        export.case_number,
+                        export.status.as_str()
+                    ),
+                }
+            }
+            if built == 0 {
+                println!("No export is waiting.");
+            }
+        }
+        ExportCmd::List { number, json: flag } => {
+            let exports = app.exports(actor, number.0).await?;
+            listing(
+                flag.json,
+                &exports,
+                &["EXPORT", "STATUS", "SIZE", "SHA256", "REQUESTED", "NOTE"],
+                |e| {
+                    vec![
+                        e.id.to_string(),
+                        e.status.as_str().to_owned(),
+                        e.blob
+                            .as_ref()
+                            .filter(|_| e.receipt.is_some())
+                            .map(|b| b.size.to_string())
+                            .unwrap_or_default(),
+                        e.blob
+                            .as_ref()
+                            .filter(|_| e.receipt.is_some())
+                            .map(|b| to_hex(&b.sha256))
+                            .unwrap_or_default(),
+                        e.requested_at.to_string(),
+                        e.failure.clone().unwrap_or_default(),
+                    ]
+                },
+            )?;
+        }
+        ExportCmd::Download { number, output } => {
+            let download = app.export_package(actor, number.0).await?;
+            save(download, output.as_deref()).await?;
+        }
+        ExportCmd::Verify { .. } => unreachable!("verified offline before the store opens"),
     }
     Ok(ExitCode::SUCCESS)
 }

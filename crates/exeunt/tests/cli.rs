@@ -1305,6 +1305,145 @@ fn documents_and_evidence_are_stored_encrypted_and_come_back_whole() {
     assert_eq!(back, "Agreed by phone on Monday");
 }
 
+#[test]
+fn an_export_package_verifies_offline_and_its_digest_is_signed() {
+    let e = Exeunt::sqlite();
+    e.ok(&["init", "--slug", "acme-firm"]);
+    e.ok(&[
+        "subject", "add", "globex", "--kind", "client", "--name", "Globex",
+    ]);
+    e.ok(&["record", "add", "globex", "document", "name=Logo"]);
+    let logo: Vec<u8> = (0..100_000u32).map(|i| (i * 31 % 256) as u8).collect();
+    let logo_file = e.dir.path().join("logo 50%.png");
+    std::fs::write(&logo_file, &logo).unwrap();
+    e.ok(&[
+        "record",
+        "attach",
+        "globex",
+        "1",
+        logo_file.to_str().unwrap(),
+    ]);
+    e.ok(&["record", "add", "globex", "note", "text=Prefers email"]);
+    let archive = e.write(
+        "archive.yaml",
+        "id: archive\nversion: 1\ntitle: Archive\nscope: client\nstages:\n  - id: export\n    title: Export\n    tasks:\n      - id: archive\n        title: Build the export\n        team: operations\n        kind: action\n        action: build-export\n",
+    );
+    e.ok(&["blueprint", "add", archive.to_str().unwrap()]);
+    e.ok(&[
+        "case",
+        "start",
+        "globex",
+        "--exit-date",
+        "2026-12-31",
+        "--blueprint",
+        "archive",
+    ]);
+    assert_refused(
+        &e.run(&["task", "complete", "1", "archive"]),
+        1,
+        "no export was requested yet",
+    );
+    assert_refused(
+        &e.run(&["export", "download", "1"]),
+        1,
+        "case 1 has no ready export",
+    );
+    e.ok(&["export", "request", "1"]);
+    let built = e.ok(&["export", "run"]);
+    assert!(built.contains("is ready"), "{built}");
+    assert!(e.ok(&["export", "run"]).contains("No export is waiting"));
+    e.ok(&["export", "download", "1", "--output", "globex.zip"]);
+    let package = e.dir.path().join("globex.zip");
+    let verified = e.ok(&["export", "verify", package.to_str().unwrap()]);
+    assert!(verified.contains("Valid BagIt package"), "{verified}");
+    assert!(
+        verified.contains("Source-Organization: My firm"),
+        "{verified}"
+    );
+
+    // The signed receipt names this very file.
+    let listed: serde_json::Value =
+        serde_json::from_str(&e.ok(&["export", "list", "1", "--json"])).unwrap();
+    let receipt = e.write("receipt.jwt", listed[0]["receipt"].as_str().unwrap());
+    e.ok(&["key", "export", "--output", "keys.json"]);
+    let keys = e.dir.path().join("keys.json");
+    let args = |file: &Path| {
+        vec![
+            "export".to_owned(),
+            "verify".to_owned(),
+            file.to_str().unwrap().to_owned(),
+            "--receipt".to_owned(),
+            receipt.to_str().unwrap().to_owned(),
+            "--key".to_owned(),
+            keys.to_str().unwrap().to_owned(),
+        ]
+    };
+    let with_receipt: Vec<String> = args(&package);
+    let with_receipt: Vec<&str> = with_receipt.iter().map(String::as_str).collect();
+    assert!(
+        e.ok(&with_receipt)
+            .contains("The signed receipt names this file")
+    );
+
+    // One changed byte (inside the stored PNG) and the package no longer verifies.
+    let mut bytes = std::fs::read(&package).unwrap();
+    let at = bytes
+        .windows(64)
+        .position(|w| w == &logo[1000..1064])
+        .expect("the PNG is stored, not deflated");
+    bytes[at] ^= 1;
+    let changed = e.dir.path().join("changed.zip");
+    std::fs::write(&changed, &bytes).unwrap();
+    assert_refused(
+        &e.run(&["export", "verify", changed.to_str().unwrap()]),
+        1,
+        "is not a valid export package",
+    );
+
+    // The reference BagIt validator agrees on both.
+    const TEST: &str = "an_export_package_verifies_offline_and_its_digest_is_signed";
+    if !Command::new("python3")
+        .args(["-c", "import bagit"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        testkit::missing_service::<()>(TEST, "python3 with bagit (pip install bagit)");
+        return;
+    }
+    let validate = |zip: &Path| {
+        let dir = tempfile::tempdir().unwrap();
+        let script = "import sys, zipfile, bagit\n\
+zipfile.ZipFile(sys.argv[1]).extractall(sys.argv[2])\n\
+import os\n\
+bag = bagit.Bag(os.path.join(sys.argv[2], os.listdir(sys.argv[2])[0]))\n\
+bag.validate()\n\
+print('valid')\n";
+        Command::new("python3")
+            .args(["-c", script])
+            .arg(zip)
+            .arg(dir.path())
+            .output()
+            .unwrap()
+    };
+    let out = validate(&package);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        !validate(&changed).status.success(),
+        "bagit accepted a changed package"
+    );
+
+    // Completing the case signs a certificate that names the package's digest.
+    e.ok(&["task", "complete", "1", "archive"]);
+    e.ok(&["case", "close", "1", "--confirm", "TERMINATE"]);
+    e.ok(&["case", "certificate", "1", "--output", "certificate.jwt"]);
+    let shown = e.ok(&["certificate", "verify", "certificate.jwt"]);
+    let digest = listed[0]["blob"]["sha256"].as_str().unwrap();
+    assert!(
+        shown.contains(&format!("Export digest: sha256:{digest}")),
+        "{shown}"
+    );
+}
+
 /// Runs a small case to completion and returns the paths of its certificate and of the
 /// tenant's exported keys.
 fn completed_case_certificate(e: &Exeunt, slug: &str) -> (PathBuf, PathBuf) {

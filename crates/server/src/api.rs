@@ -66,6 +66,7 @@ pub fn routes<S: Store>() -> OpenApiRouter<ServerState<S>> {
         .routes(generic_routes!(S => show_blueprint))
         .routes(generic_routes!(S => plan))
         .routes(generic_routes!(S => show_certificate))
+        .routes(generic_routes!(S => list_exports, request_export))
         .routes(generic_routes!(S => list_revocations))
         .routes(generic_routes!(S => set_revocation))
         .routes(generic_routes!(S => hand_off))
@@ -659,6 +660,57 @@ async fn waive_finding<S: Store>(
     )
     .await?;
     Ok(Json(Waived { waived: check }))
+}
+
+/// Request an export
+///
+/// Queues a build of the case's subject's export package (a BagIt bag as a `.zip`). While one
+/// waits, asking again returns it. Poll the case's exports for its status.
+#[utoipa::path(
+    post,
+    path = "/cases/{number}/exports",
+    tag = "cases",
+    params(("number" = i64, Path, description = "The case number")),
+    responses(
+        (status = 202, description = "The export, queued (or the one already waiting)", body = views::Export),
+        JsonWriteProblems,
+        (status = 404, response = NotFound),
+    ),
+    security(("token" = []), ("session" = [], "csrf" = [])),
+)]
+async fn request_export<S: Store>(
+    State(app): State<App<S>>,
+    Caller(actor): Caller,
+    Path(n): Path<String>,
+) -> Result<(StatusCode, Json<views::Export>), ApiError> {
+    let export = app.request_export(&actor, case_number(&n)?).await?;
+    Ok((StatusCode::ACCEPTED, Json(export.into())))
+}
+
+/// List a case's exports
+///
+/// Newest first, each with its status: queued, building, ready (with size, digest and the
+/// signed receipt) or failed (with the reason).
+#[utoipa::path(
+    get,
+    path = "/cases/{number}/exports",
+    tag = "cases",
+    params(("number" = i64, Path, description = "The case number")),
+    responses(
+        (status = 200, description = "The exports", body = Vec<views::Export>),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    ),
+    security(("token" = []), ("session" = [])),
+)]
+async fn list_exports<S: Store>(
+    State(app): State<App<S>>,
+    Caller(actor): Caller,
+    Path(n): Path<String>,
+) -> Reply<Vec<views::Export>> {
+    let exports = app.exports(&actor, case_number(&n)?).await?;
+    Ok(Json(views::list(exports)))
 }
 
 /// Show a case's certificate

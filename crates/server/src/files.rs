@@ -28,6 +28,7 @@ pub fn routes<S: Store>() -> OpenApiRouter<ServerState<S>> {
                 .layer(DefaultBodyLimit::max(FILE_MAX_BYTES + 1024)),
         )
         .routes(generic_routes!(S => download_evidence))
+        .routes(generic_routes!(S => download_export))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -150,6 +151,32 @@ async fn download_evidence<S: Store>(
                 .into_response(),
         },
     )
+}
+
+/// Download the export package
+///
+/// The newest ready package of the case: a BagIt bag as a `.zip`, decrypted as it streams.
+/// `exeunt export verify` or `bagit.py --validate` (after unzipping) check it offline.
+#[utoipa::path(
+    get,
+    path = "/cases/{number}/exports/latest/package",
+    tag = "cases",
+    params(("number" = i64, Path, description = "The case number")),
+    responses(
+        (status = 200, description = "The package", body = Vec<u8>, content_type = "application/zip"),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    ),
+    security(("token" = []), ("session" = [])),
+)]
+async fn download_export<S: Store>(
+    State(app): State<App<S>>,
+    Caller(actor): Caller,
+    Path(n): Path<String>,
+) -> Result<Response, ApiError> {
+    let download = app.export_package(&actor, case_number(&n)?).await?;
+    Ok(stream(download))
 }
 
 /// The response headers of a download: its type, length, and a name to save it under.

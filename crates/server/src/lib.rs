@@ -220,9 +220,33 @@ pub async fn serve<S: Store>(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let exports = tokio::spawn(build_exports(app.clone()));
     // The peer address feeds the per-address sign-in limit.
     let service = router(app, &options).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, service)
+    let served = axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    // A build cut short here is taken over by the next worker once its lease ends.
+    exports.abort();
+    served
+}
+
+/// How often an idle export worker looks for work.
+const EXPORT_POLL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Builds requested exports, one at a time, for as long as the server runs. Any number of
+/// servers may run this against one database: each build is claimed with a lease.
+async fn build_exports<S: Store>(app: App<S>) {
+    loop {
+        match app.build_next_export().await {
+            Ok(Some(export)) => tracing::info!(
+                export = %export.id, status = export.status.as_str(), "export built"
+            ),
+            Ok(None) => tokio::time::sleep(EXPORT_POLL).await,
+            Err(e) => {
+                tracing::error!(error = %e, "the export worker failed");
+                tokio::time::sleep(EXPORT_POLL).await;
+            }
+        }
+    }
 }

@@ -1592,3 +1592,94 @@ impl From<store::CertificateRow> for Certificate {
         }
     }
 }
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportStatus {
+    /// Waiting for a worker.
+    Queued,
+    /// Being built; a worker that dies hands it to the next once its lease ends.
+    Building,
+    /// Built: download the package; the receipt names its digest.
+    Ready,
+    /// Building failed; `failure` says why. Request again to start over.
+    Failed,
+}
+
+impl From<engine::export::ExportStatus> for ExportStatus {
+    fn from(status: engine::export::ExportStatus) -> Self {
+        use engine::export::ExportStatus as S;
+        match status {
+            S::Queued => Self::Queued,
+            S::Building => Self::Building,
+            S::Ready => Self::Ready,
+            S::Failed => Self::Failed,
+        }
+    }
+}
+
+/// One build of the export package of a case's subject: a BagIt bag as a `.zip`.
+#[derive(Serialize, ToSchema)]
+pub struct Export {
+    pub id: Uuid,
+    pub case_number: i64,
+    pub status: ExportStatus,
+    pub failure: Option<String>,
+    /// Bytes of the `.zip`, once ready.
+    pub size: Option<i64>,
+    /// SHA-256 of the `.zip` in hex, once ready.
+    pub sha256: Option<String>,
+    pub payload_files: Option<i64>,
+    pub payload_bytes: Option<i64>,
+    /// The signed receipt (a compact EdDSA JWS naming the digest), once ready.
+    pub receipt: Option<String>,
+    pub attempts: i64,
+    pub requested_by: Uuid,
+    #[schema(value_type = String, format = DateTime)]
+    pub requested_at: Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub started_at: Option<Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub finished_at: Option<Timestamp>,
+}
+
+impl From<store::Export> for Export {
+    fn from(export: store::Export) -> Self {
+        let store::Export {
+            tenant_id: _,
+            id,
+            case_id: _,
+            case_number,
+            subject_id: _,
+            status,
+            failure,
+            blob,
+            payload_files,
+            payload_bytes,
+            receipt,
+            attempts,
+            requested_by,
+            requested_at,
+            started_at,
+            finished_at,
+        } = export;
+        let ready = status == engine::export::ExportStatus::Ready;
+        let package = blob.filter(|_| ready);
+        Self {
+            id: id.0,
+            case_number,
+            status: status.into(),
+            failure,
+            size: package.as_ref().map(|b| b.size),
+            sha256: package.as_ref().map(|b| engine::audit::to_hex(&b.sha256)),
+            payload_files,
+            payload_bytes,
+            receipt,
+            attempts,
+            requested_by: requested_by.0,
+            requested_at,
+            started_at,
+            finished_at,
+        }
+    }
+}

@@ -747,6 +747,19 @@ fn object_endpoints() -> Vec<(Method, &'static str, Option<Value>, Option<&'stat
             Some("member of its team"),
         ),
         (Method::GET, "/api/v1/cases/1/revocations", None, None),
+        (Method::GET, "/api/v1/cases/1/exports", None, None),
+        (
+            Method::POST,
+            "/api/v1/cases/1/exports",
+            Some(json!({})),
+            Some("manager"),
+        ),
+        (
+            Method::GET,
+            "/api/v1/cases/1/exports/latest/package",
+            None,
+            None,
+        ),
         (
             Method::GET,
             "/api/v1/subjects/acme/records/1/file",
@@ -1838,6 +1851,26 @@ async fn a_frozen_subject_refuses_record_writes(server: Server, a: Tenant) {
     }
 }
 
+/// Requests an export of a case and waits until the server's worker has built it.
+async fn wait_for_export(server: &Server, token: &str, case: i64) -> Value {
+    let (status, requested) = server
+        .post(&format!("/api/v1/cases/{case}/exports"), token, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{requested}");
+    for _ in 0..300 {
+        let (_, exports) = server
+            .get(&format!("/api/v1/cases/{case}/exports"), token)
+            .await;
+        let newest = exports[0].clone();
+        match newest["status"].as_str() {
+            Some("ready") => return newest,
+            Some("failed") => panic!("the export failed: {newest}"),
+            _ => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+        }
+    }
+    panic!("the export was not built within 30 s");
+}
+
 async fn access_is_revoked_and_work_handed_off_over_http(server: Server, a: Tenant) {
     let ok = |(status, body): (StatusCode, Value)| {
         assert!(status.is_success(), "{body}");
@@ -1874,6 +1907,40 @@ async fn access_is_revoked_and_work_handed_off_over_http(server: Server, a: Tena
 
     let evidence =
         json!({"evidence": [{"file_name": "call.txt", "content_base64": "QWdyZWVkIGJ5IHBob25l"}]});
+    // The export is built in the background; the task that archives the data waits for it.
+    let export = wait_for_export(&server, &a.manager, 1).await;
+    let (status, _, package) = server
+        .raw(
+            Method::GET,
+            "/api/v1/cases/1/exports/latest/package",
+            &a.auditor,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(Some(package.len() as i64), export["size"].as_i64());
+    let bag = bagit::verify(std::io::Cursor::new(&package)).unwrap();
+    assert!(
+        bag.info
+            .iter()
+            .any(|(label, value)| label == "External-Identifier" && value == "acme"),
+        "{bag:?}"
+    );
+    let keys: crypto::jose::Jwks = serde_json::from_value(
+        server
+            .call(Method::GET, "/.well-known/jwks.json", None, None)
+            .await
+            .1,
+    )
+    .unwrap();
+    let receipt = crypto::jose::verify::<Value>(export["receipt"].as_str().unwrap(), &keys)
+        .unwrap()
+        .claims;
+    assert_eq!(
+        receipt["bag_digest"].as_str(),
+        Some(format!("sha256:{}", export["sha256"].as_str().unwrap()).as_str()),
+        "{receipt}"
+    );
     for task in [
         "set-expectations",
         "account-transition",

@@ -200,6 +200,8 @@ pub struct Export {
     pub tenant_id: TenantId,
     pub id: ExportId,
     pub case_id: CaseId,
+    /// The case's number (read only: it comes from the case).
+    pub case_number: i64,
     pub subject_id: SubjectId,
     pub status: ExportStatus,
     /// Why it failed.

@@ -247,8 +247,9 @@ fn blob_row(r: &impl Row) -> Result<BlobMeta> {
 const EXPORT_SELECT: &str = "SELECT e.tenant_id AS export_tenant, e.id AS export_id, e.case_id, \
     e.subject_id AS export_subject, e.status, e.failure, e.payload_files, e.payload_bytes, \
     e.receipt, e.attempts, e.requested_by, e.requested_at_us, e.started_at_us, e.finished_at_us, \
-    b.id, b.subject_id, b.size, b.sha256, b.chunks, b.created_at_us \
-    FROM exports e LEFT JOIN blobs b ON b.tenant_id = e.tenant_id AND b.id = e.blob_id";
+    c.number AS case_number, b.id, b.subject_id, b.size, b.sha256, b.chunks, b.created_at_us \
+    FROM exports e JOIN cases c ON c.tenant_id = e.tenant_id AND c.id = e.case_id \
+    LEFT JOIN blobs b ON b.tenant_id = e.tenant_id AND b.id = e.blob_id";
 
 fn export_row(r: &impl Row) -> Result<Export> {
     let status = r.text("status")?;
@@ -257,6 +258,7 @@ fn export_row(r: &impl Row) -> Result<Export> {
         id: ExportId(r.uuid("export_id")?),
         case_id: CaseId(r.uuid("case_id")?),
         subject_id: SubjectId(r.uuid("export_subject")?),
+        case_number: r.int("case_number")?,
         status: ExportStatus::parse(status)
             .ok_or_else(|| StoreError::Corrupt(format!("export status `{status}`")))?,
         failure: r.opt_text("failure")?.map(str::to_owned),

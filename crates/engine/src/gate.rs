@@ -1,0 +1,143 @@
+//! Steps of the pipeline a task waits for beyond its stage and dependencies: access verified
+//! gone, work handed to new owners, the export built. Each gated task names its gate by its
+//! action.
+
+use crate::case::Task;
+use crate::export::ExportStatus;
+use crate::revocation::Revocation;
+use crate::subject::{Record, RecordKind};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Gate {
+    /// `revoke-access`: every account and integration verified revoked or waived.
+    AccessRevoked,
+    /// `hand-off-work`: every work item has a named new owner.
+    WorkHandedOff,
+    /// `build-export`: the newest export of the case is ready.
+    ExportReady,
+}
+
+/// What the gates look at, as the use case loaded it.
+pub struct GateFacts<'a> {
+    pub records: &'a [Record],
+    pub revocations: &'a [Revocation],
+    /// The newest export of the case: its status and, if it failed, why.
+    pub latest_export: Option<(ExportStatus, Option<&'a str>)>,
+}
+
+impl Gate {
+    pub fn of(task: &Task) -> Option<Gate> {
+        match task.action.as_deref() {
+            Some("revoke-access") => Some(Gate::AccessRevoked),
+            Some("hand-off-work") => Some(Gate::WorkHandedOff),
+            Some("build-export") => Some(Gate::ExportReady),
+            _ => None,
+        }
+    }
+
+    /// What the task waits for, as a person reads it.
+    pub fn waiting_for(self) -> &'static str {
+        match self {
+            Gate::AccessRevoked => "every account and integration to be verified revoked or waived",
+            Gate::WorkHandedOff => "a named new owner for every work item",
+            Gate::ExportReady => "the export package to be built",
+        }
+    }
+
+    /// What still holds the gate shut, named for people; empty when it is open.
+    pub fn outstanding(self, facts: &GateFacts<'_>) -> Vec<String> {
+        match self {
+            Gate::AccessRevoked => facts
+                .revocations
+                .iter()
+                .filter(|r| !r.status.is_settled())
+                .map(|r| {
+                    format!(
+                        "{} (record {}, {})",
+                        r.label,
+                        r.record_number,
+                        r.status.as_str()
+                    )
+                })
+                .collect(),
+            Gate::WorkHandedOff => facts
+                .records
+                .iter()
+                .filter(|r| r.kind == RecordKind::WorkItem && r.fields.get("new_owner").is_none())
+                .map(|r| format!("work item {} `{}`", r.number, r.label()))
+                .collect(),
+            Gate::ExportReady => match facts.latest_export {
+                Some((ExportStatus::Ready, _)) => Vec::new(),
+                Some((ExportStatus::Failed, reason)) => vec![format!(
+                    "the export failed ({}); request it again",
+                    reason.unwrap_or("no reason recorded")
+                )],
+                Some((status, _)) => vec![format!("the export is {}", status.as_str())],
+                None => vec!["no export was requested yet".to_owned()],
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{RecordId, SubjectId};
+    use crate::subject::RecordFields;
+    use uuid::Uuid;
+
+    fn record(number: i64, kind: RecordKind, fields: &[(&str, &str)]) -> Record {
+        Record {
+            id: RecordId(Uuid::from_u128(number as u128)),
+            subject_id: SubjectId(Uuid::nil()),
+            number,
+            kind,
+            fields: RecordFields::parse(kind, fields.iter().copied()).unwrap(),
+        }
+    }
+
+    #[test]
+    fn gates_name_what_is_outstanding() {
+        let records = vec![
+            record(
+                1,
+                RecordKind::Account,
+                &[("system", "ldap"), ("identifier", "jdoe")],
+            ),
+            record(2, RecordKind::WorkItem, &[("title", "Q3 report")]),
+            record(
+                3,
+                RecordKind::WorkItem,
+                &[("title", "Audit"), ("new_owner", "ann@example.com")],
+            ),
+        ];
+        let revocations: Vec<Revocation> = records
+            .iter()
+            .filter_map(|r| Revocation::pending(r).ok())
+            .collect();
+        let mut facts = GateFacts {
+            records: &records,
+            revocations: &revocations,
+            latest_export: None,
+        };
+        assert_eq!(
+            Gate::AccessRevoked.outstanding(&facts),
+            ["ldap account jdoe (record 1, pending)"]
+        );
+        assert_eq!(
+            Gate::WorkHandedOff.outstanding(&facts),
+            ["work item 2 `Q3 report`"]
+        );
+        assert_eq!(
+            Gate::ExportReady.outstanding(&facts),
+            ["no export was requested yet"]
+        );
+        facts.latest_export = Some((ExportStatus::Failed, Some("disk full")));
+        assert_eq!(
+            Gate::ExportReady.outstanding(&facts),
+            ["the export failed (disk full); request it again"]
+        );
+        facts.latest_export = Some((ExportStatus::Ready, None));
+        assert!(Gate::ExportReady.outstanding(&facts).is_empty());
+    }
+}
