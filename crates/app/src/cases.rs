@@ -431,6 +431,11 @@ impl<S: Store> App<S> {
         let mut findings = evaluate_checks(&bp, &cond)?;
         findings.extend(self.hold_finding(&mut tx, actor, &file).await?);
         findings.extend(file.overdue_finding(at));
+        let exports = tx.exports(actor.tenant.id, file.case.id).await?;
+        findings.extend(engine::export::failed_export_finding(
+            &file,
+            exports.first().map(|e| (e.status, e.failure.as_deref())),
+        ));
         let outcome = file.apply_precheck(findings)?;
         for f in &file.findings {
             tx.upsert_finding(actor.tenant.id, f).await?;

@@ -864,4 +864,28 @@ mod tests {
         file.tasks[2].status = TaskStatus::Waived;
         assert!(file.overdue_finding(later).is_none());
     }
+
+    #[test]
+    fn a_failed_export_blocks_its_stage_until_one_is_built() {
+        use crate::export::{ExportStatus, failed_export_finding};
+        let mut file = file();
+        file.tasks[1].action = Some("build-export".to_owned());
+        assert!(failed_export_finding(&file, None).is_none());
+        assert!(failed_export_finding(&file, Some((ExportStatus::Ready, None))).is_none());
+        let blocker =
+            failed_export_finding(&file, Some((ExportStatus::Failed, Some("disk full")))).unwrap();
+        assert_eq!(
+            (blocker.stage.as_str(), blocker.severity),
+            ("freeze", Severity::Blocker)
+        );
+        assert!(blocker.message.contains("disk full"), "{}", blocker.message);
+        file.complete_task("confirm", ACT, None, false, &[])
+            .unwrap();
+        file.apply_precheck(vec![blocker]).unwrap();
+        let err = file.readiness("lock").unwrap_err();
+        assert!(
+            matches!(&err, CaseError::Blocked { check, .. } if check == "export-failed"),
+            "{err}"
+        );
+    }
 }

@@ -3,7 +3,43 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::blueprint::Severity;
+use crate::case::CaseFile;
 use crate::certificate::CaseClaim;
+use crate::gate::Gate;
+use crate::ids::Slug;
+use crate::plan::Finding;
+
+/// The check id of the built-in blocker that the newest export failed.
+pub const EXPORT_FAILED_CHECK: &str = "export-failed";
+
+/// The blocker precheck adds while the case's newest export has failed: nothing moves past the
+/// export stage until a package is built. It belongs to the stage of the export task (the
+/// case's first stage when it has none).
+pub fn failed_export_finding(
+    file: &CaseFile,
+    latest: Option<(ExportStatus, Option<&str>)>,
+) -> Option<Finding> {
+    let Some((ExportStatus::Failed, reason)) = latest else {
+        return None;
+    };
+    let stage = file
+        .tasks
+        .iter()
+        .find(|t| Gate::of(t) == Some(Gate::ExportReady))
+        .map(|t| t.stage.clone())
+        .or_else(|| file.case.stages.first().map(|s| s.id.clone()))?;
+    Some(Finding {
+        check_id: Slug::parse(EXPORT_FAILED_CHECK).ok()?,
+        stage,
+        severity: Severity::Blocker,
+        message: format!(
+            "The newest export failed: {}. Fix the cause and request the export again; nothing \
+             is deleted before an export is ready.",
+            reason.unwrap_or("no reason was recorded")
+        ),
+    })
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -1444,6 +1444,40 @@ print('valid')\n";
     );
 }
 
+#[test]
+fn a_failed_export_says_why_and_blocks_until_one_is_built() {
+    let e = Exeunt::sqlite();
+    e.ok(&["init"]);
+    e.ok(&[
+        "subject", "add", "acme", "--kind", "client", "--name", "Acme",
+    ]);
+    e.ok(&["record", "add", "acme", "document", "name=Contract"]);
+    let contract = e.write("contract.txt", "the terms");
+    e.ok(&["record", "attach", "acme", "1", contract.to_str().unwrap()]);
+    e.ok(&["case", "start", "acme", "--exit-date", "2026-12-31"]);
+    e.ok(&["export", "request", "1"]);
+
+    // The worker runs with another master key: it cannot open Acme's files.
+    let key_file = e.data_dir().join("master.key");
+    let real_key = std::fs::read(&key_file).unwrap();
+    std::fs::write(&key_file, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=").unwrap();
+    let ran = e.ok(&["export", "run"]);
+    assert!(ran.contains("failed") && ran.contains("another master key"), "{ran}");
+    std::fs::write(&key_file, &real_key).unwrap();
+    let listed = e.ok(&["export", "list", "1"]);
+    assert!(listed.contains("failed"), "{listed}");
+    let prechecked = e.ok(&["case", "precheck", "1"]);
+    assert!(
+        prechecked.contains("BLOCKER  export-failed (stage export) [open]: The newest export failed"),
+        "{prechecked}"
+    );
+
+    e.ok(&["export", "request", "1"]);
+    assert!(e.ok(&["export", "run"]).contains("is ready"));
+    let prechecked = e.ok(&["case", "precheck", "1"]);
+    assert!(prechecked.contains("export-failed (stage export) [resolved]"), "{prechecked}");
+}
+
 /// Runs a small case to completion and returns the paths of its certificate and of the
 /// tenant's exported keys.
 fn completed_case_certificate(e: &Exeunt, slug: &str) -> (PathBuf, PathBuf) {
