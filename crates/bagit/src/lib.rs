@@ -13,8 +13,10 @@
 //!   with the number of payload files (manifest lines), never with their size.
 //! - Only SHA-256 manifests are written; they are what RFC 8493 recommends and what
 //!   [`verify`] checks.
-//! - Already-compressed formats are stored, everything else is deflated at the
-//!   fastest level: exports are large and deflating a JPEG only costs time.
+//! - Already-compressed formats are stored, and so is any file whose first 64 KiB do not
+//!   deflate by at least 10% (compressed or encrypted content under another name);
+//!   everything else is deflated at the fastest level: exports are large and deflating a
+//!   JPEG only costs time.
 //! - Output is deterministic for the same inputs: entry timestamps are fixed at
 //!   1980-01-01 00:00:00 (the earliest zip time; the real date is `Bagging-Date`),
 //!   and permissions and the "made by" system are fixed too.

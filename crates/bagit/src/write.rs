@@ -25,6 +25,40 @@ const COMPRESSED_EXTENSIONS: &[&str] = &[
 /// The fastest deflate level: exports are large and mostly bounded by I/O.
 const DEFLATE_LEVEL: i64 = 1;
 
+/// How much of a file's start is test-deflated to decide whether deflating it pays.
+const SAMPLE: usize = 64 * 1024;
+
+/// Deflating must save at least this share of the sample, or the file is stored: content that
+/// is already compressed or encrypted under any name (a `.bin`, a `.dat`) would otherwise cost
+/// the deflate's CPU for nothing, as Info-ZIP's `zip` also finds out (after the fact).
+const WORTHWHILE_SAVING: f64 = 0.10;
+
+/// Whether deflating `sample` (the start of a file) shrinks it enough to be worth it.
+fn deflate_pays(sample: &[u8]) -> bool {
+    // Small files cost next to nothing either way; the test would cost more than it saves.
+    if sample.len() < 4096 {
+        return true;
+    }
+    let mut encoder = flate2::write::DeflateEncoder::new(
+        Vec::with_capacity(sample.len()),
+        flate2::Compression::fast(),
+    );
+    let Ok(compressed) = encoder.write_all(sample).and_then(|()| encoder.finish()) else {
+        return true;
+    };
+    (compressed.len() as f64) < sample.len() as f64 * (1.0 - WORTHWHILE_SAVING)
+}
+
+/// Reads up to `SAMPLE` bytes (fewer only at the end of the content).
+fn read_sample(content: &mut dyn Read, path: &str) -> Result<Vec<u8>, BagError> {
+    let mut sample = Vec::with_capacity(SAMPLE);
+    content
+        .take(SAMPLE as u64)
+        .read_to_end(&mut sample)
+        .map_err(BagError::io(format!("reading data/{path}")))?;
+    Ok(sample)
+}
+
 /// Whether `path`'s extension (case-insensitive) names an already-compressed format,
 /// which the writer stores instead of deflating.
 pub fn is_compressed_name(path: &str) -> bool {
@@ -117,7 +151,8 @@ impl<W: Write + Seek> BagWriter<W> {
     pub fn add_payload(&mut self, path: &str, content: &mut dyn Read) -> Result<u64, BagError> {
         self.claim(path)?;
         let entry = format!("{}/data/{path}", self.bag_name);
-        let method = if is_compressed_name(path) {
+        let sample = read_sample(content, path)?;
+        let method = if is_compressed_name(path) || !deflate_pays(&sample) {
             CompressionMethod::Stored
         } else {
             CompressionMethod::Deflated
@@ -127,7 +162,7 @@ impl<W: Write + Seek> BagWriter<W> {
         self.zip
             .start_file(entry.as_str(), entry_options(method, true))
             .map_err(BagError::zip(format!("writing {entry}")))?;
-        let (digest, bytes) = match copy_hashing(content, &mut self.zip, path, &entry) {
+        let (digest, bytes) = match copy_hashing(&sample, content, &mut self.zip, path, &entry) {
             Ok(done) => done,
             Err(err) => {
                 // The copy error is what the caller needs; if abort_file fails too, the
@@ -220,14 +255,18 @@ fn ancestors(path: &str) -> impl Iterator<Item = &str> {
 }
 
 fn copy_hashing(
+    already_read: &[u8],
     content: &mut dyn Read,
     zip: &mut impl Write,
     path: &str,
     entry: &str,
 ) -> Result<(String, u64), BagError> {
     let mut hasher = Sha256::new();
+    hasher.update(already_read);
+    zip.write_all(already_read)
+        .map_err(BagError::io(format!("writing {entry}")))?;
     let mut buf = vec![0; BUF_SIZE];
-    let mut total = 0u64;
+    let mut total = already_read.len() as u64;
     loop {
         let n = match content.read(&mut buf) {
             Ok(0) => break,

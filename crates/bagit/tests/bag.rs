@@ -160,6 +160,37 @@ fn compressed_formats_are_stored_and_others_deflated() {
         method(&mut archive, "records/notes.csv"),
         CompressionMethod::Deflated
     );
+    // Content decides too: random bytes under a neutral name are stored, text is deflated.
+    let mut random = vec![0u8; 100_000];
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    for byte in &mut random {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        *byte = state as u8;
+    }
+    let text: Vec<u8> = b"line of text, "
+        .iter()
+        .copied()
+        .cycle()
+        .take(100_000)
+        .collect();
+    let mut bag = BagWriter::new(Cursor::new(Vec::new()), BAG, "2026-11-23", Vec::new()).unwrap();
+    bag.add_payload("random.bin", &mut random.as_slice())
+        .unwrap();
+    bag.add_payload("text.bin", &mut text.as_slice()).unwrap();
+    let (out, _) = bag.finish().unwrap();
+    let bytes = out.into_inner();
+    let mut archive = ZipArchive::new(Cursor::new(&bytes)).unwrap();
+    assert_eq!(
+        method(&mut archive, "random.bin"),
+        CompressionMethod::Stored
+    );
+    assert_eq!(
+        method(&mut archive, "text.bin"),
+        CompressionMethod::Deflated
+    );
+    verify(Cursor::new(&bytes)).unwrap();
     assert!(is_compressed_name("a/B.JPEG"));
     assert!(is_compressed_name("x.tar.gz"));
     assert!(!is_compressed_name("notes.csv"));

@@ -533,6 +533,15 @@ pub enum BenchCmd {
         #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=100_000))]
         clients: u32,
     },
+    /// Export a client with this many documents of this total size (half of them random,
+    /// half text) against `zip -r -1` of the same files, and the build's peak memory.
+    Export {
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(2..=100_000))]
+        documents: u32,
+        /// Total size of the documents in MiB.
+        #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        mib: u32,
+    },
     /// Verify an audit chain of this many events.
     Audit {
         #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]

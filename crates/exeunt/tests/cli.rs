@@ -1462,20 +1462,27 @@ fn a_failed_export_says_why_and_blocks_until_one_is_built() {
     let real_key = std::fs::read(&key_file).unwrap();
     std::fs::write(&key_file, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=").unwrap();
     let ran = e.ok(&["export", "run"]);
-    assert!(ran.contains("failed") && ran.contains("another master key"), "{ran}");
+    assert!(
+        ran.contains("failed") && ran.contains("another master key"),
+        "{ran}"
+    );
     std::fs::write(&key_file, &real_key).unwrap();
     let listed = e.ok(&["export", "list", "1"]);
     assert!(listed.contains("failed"), "{listed}");
     let prechecked = e.ok(&["case", "precheck", "1"]);
     assert!(
-        prechecked.contains("BLOCKER  export-failed (stage export) [open]: The newest export failed"),
+        prechecked
+            .contains("BLOCKER  export-failed (stage export) [open]: The newest export failed"),
         "{prechecked}"
     );
 
     e.ok(&["export", "request", "1"]);
     assert!(e.ok(&["export", "run"]).contains("is ready"));
     let prechecked = e.ok(&["case", "precheck", "1"]);
-    assert!(prechecked.contains("export-failed (stage export) [resolved]"), "{prechecked}");
+    assert!(
+        prechecked.contains("export-failed (stage export) [resolved]"),
+        "{prechecked}"
+    );
 }
 
 /// Runs a small case to completion and returns the paths of its certificate and of the
@@ -1637,6 +1644,10 @@ fn the_benchmarks_run_and_print_their_ratios() {
             "20 created and prechecked",
         ),
         (&["bench", "audit", "--events", "1000"][..], "× the target"),
+        (
+            &["bench", "export", "--documents", "10", "--mib", "4"][..],
+            "× zip",
+        ),
         (&["bench", "write", "--ops", "20"][..], "× the probe"),
         (&["bench", "api", "--ops", "40"][..], "idle serve"),
     ] {
