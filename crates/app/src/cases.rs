@@ -929,7 +929,7 @@ impl<S: Store> App<S> {
 }
 
 /// Reads events `after+1..=until` of a tenant's audit chain in order, a batch at a time.
-struct AuditReader {
+pub(crate) struct AuditReader {
     tenant: TenantId,
     after: i64,
     until: i64,
@@ -939,7 +939,7 @@ struct AuditReader {
 impl AuditReader {
     const BATCH: i64 = 10_000;
 
-    fn new(tenant: TenantId, after: i64, until: i64) -> Self {
+    pub(crate) fn new(tenant: TenantId, after: i64, until: i64) -> Self {
         Self {
             tenant,
             after,
@@ -948,7 +948,7 @@ impl AuditReader {
         }
     }
 
-    async fn next<T: Tx>(&mut self, tx: &mut T) -> Result<Option<Vec<AuditEvent>>> {
+    pub(crate) async fn next<T: Tx>(&mut self, tx: &mut T) -> Result<Option<Vec<AuditEvent>>> {
         let limit = Self::BATCH.min(self.until.saturating_sub(self.after));
         if self.done || limit <= 0 {
             return Ok(None);

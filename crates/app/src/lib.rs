@@ -16,6 +16,7 @@ mod exports;
 mod files;
 mod governance;
 mod pipeline;
+mod purge;
 mod tokens;
 
 use std::sync::Arc;
@@ -38,6 +39,7 @@ pub use exports::EXPORT_LEASE;
 pub use files::{Download, EvidenceContent, FILE_MAX_BYTES, Upload};
 pub use governance::HOLD_REASON_MAX;
 pub use pipeline::REVOCATION_NOTE_MAX;
+pub use purge::PendingPurge;
 pub use tokens::{ABANDONED_CLAIM, IDEMPOTENCY_WINDOW, IssuedToken, TOKEN_PREFIX};
 
 /// The application: a store, a clock, an id source and the master key that seals each

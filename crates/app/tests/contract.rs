@@ -964,6 +964,136 @@ async fn an_export_left_by_a_dead_worker_is_built_once<S: Store>(app: App<S>) {
     bagit::verify(std::io::Cursor::new(&bytes)).unwrap();
 }
 
+/// Purge comes only after retention, only with a ready export, never under a hold; it
+/// destroys the subject's data, keeps the audit chain whole and leaves a tombstone.
+async fn purge_waits_then_destroys_and_leaves_a_tombstone<S: Store>(app: App<S>) {
+    use engine::governance::{PurgeStatus, Retention};
+    let actor = init(&app).await;
+    app.set_retention(
+        &actor,
+        Some(SubjectKind::Client),
+        Retention::parse("0").unwrap(),
+    )
+    .await
+    .unwrap();
+    add(
+        &app,
+        &actor,
+        "acme",
+        SubjectKind::Client,
+        None,
+        &[("country", "DE")],
+    )
+    .await;
+    record(
+        &app,
+        &actor,
+        "acme",
+        RecordKind::Document,
+        &[("name", "Contract")],
+    )
+    .await;
+    record(
+        &app,
+        &actor,
+        "acme",
+        RecordKind::Note,
+        &[("text", "Call Ann on Mondays")],
+    )
+    .await;
+    let upload = Upload {
+        file_name: "contract.txt".into(),
+        content: b"the confidential terms".to_vec(),
+    };
+    app.attach_file(&actor, &key("acme"), 1, upload, "text/plain".into())
+        .await
+        .unwrap();
+    let quick = "id: quick\nversion: 1\ntitle: Quick\nscope: client\nstages:\n  - id: only\n    title: Only\n    tasks:\n      - id: wrap-up\n        title: Wrap up\n        team: operations\n";
+    let n = app
+        .start_case(
+            &actor,
+            StartCase {
+                subject: key("acme"),
+                blueprint: Some(BlueprintChoice::Source {
+                    name: "quick".into(),
+                    text: quick.into(),
+                }),
+                exit_date: date(2026, 12, 31),
+                owner: None,
+            },
+        )
+        .await
+        .unwrap()
+        .number;
+    complete_all(&app, &actor, n).await;
+    app.close_case(&actor, n, "TERMINATE").await.unwrap();
+    let status = async || app.pending_purges(&actor).await.unwrap()[0].status.clone();
+    assert_eq!(status().await, PurgeStatus::Due);
+
+    // A hold stands in the way.
+    let hold = app
+        .place_hold(
+            &actor,
+            Some(&key("acme")),
+            Text::paragraph("Litigation", 100).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status().await, PurgeStatus::Held("Litigation".into()));
+    assert!(app.purge_due(&actor).await.unwrap().is_empty());
+    assert_eq!(
+        app.subject(&actor, &key("acme"))
+            .await
+            .unwrap()
+            .records
+            .len(),
+        2,
+        "nothing is purged under a hold"
+    );
+    app.lift_hold(&actor, hold.id, Text::paragraph("Settled", 100).unwrap())
+        .await
+        .unwrap();
+
+    let done = app.purge_due(&actor).await.unwrap();
+    assert_eq!(done.len(), 1);
+    assert!(
+        done[0].summary.starts_with("2 records, 1 files"),
+        "{}",
+        done[0].summary
+    );
+    assert!(
+        app.purge_due(&actor).await.unwrap().is_empty(),
+        "purged once"
+    );
+    let view = app.subject(&actor, &key("acme")).await.unwrap();
+    assert_eq!(view.subject.state, SubjectState::Purged);
+    assert_eq!(view.subject.name.as_str(), "purged");
+    assert!(view.records.is_empty() && view.subject.attributes.iter().next().is_none());
+    assert!(matches!(
+        app.record_file(&actor, &key("acme"), 1).await,
+        Err(AppError::NotFound(_))
+    ));
+    assert_eq!(app.tombstones(&actor).await.unwrap().len(), 1);
+    // The chain is whole and the subject's payloads are gone.
+    app.verify_audit(&actor).await.unwrap();
+    let created = app
+        .audit_log(
+            &actor,
+            &store::AuditFilter {
+                limit: 100,
+                action: Some("record.created".into()),
+                ..store::AuditFilter::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert!(!created.is_empty() && created.iter().all(|e| e.payload.is_none()));
+    assert!(
+        app.certificate(&actor, n).await.is_ok(),
+        "the certificate stays"
+    );
+}
+
 macro_rules! contract {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -1001,6 +1131,7 @@ contract!(
     the_demo_has_cases_in_every_status,
     concurrent_writers_all_land,
     an_export_left_by_a_dead_worker_is_built_once,
+    purge_waits_then_destroys_and_leaves_a_tombstone,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

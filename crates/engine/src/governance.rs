@@ -191,6 +191,63 @@ pub fn hold_finding(holds: &[LegalHold], subject: SubjectId, stage: &Slug) -> Op
     })
 }
 
+/// Whether a completed subject's data may be purged now, and if not, what stands in the way.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PurgeStatus {
+    Due,
+    /// Retention runs until this date.
+    NotBefore(Date),
+    /// A legal hold stands: its reason.
+    Held(String),
+    /// No retention policy applies to the subject's kind: nothing is purged by default.
+    NoPolicy,
+    /// Purge never comes before a ready export: what the export is instead.
+    NoExport(String),
+}
+
+impl fmt::Display for PurgeStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PurgeStatus::Due => f.write_str("due"),
+            PurgeStatus::NotBefore(date) => write!(f, "retained until {date}"),
+            PurgeStatus::Held(reason) => write!(f, "held: a legal hold stands ({reason})"),
+            PurgeStatus::NoPolicy => {
+                f.write_str("kept: no retention policy applies (the owner sets one)")
+            }
+            PurgeStatus::NoExport(what) => {
+                write!(f, "refused: purge waits for a ready export ({what})")
+            }
+        }
+    }
+}
+
+/// Decides a purge. A hold wins over everything; without a policy nothing is purged; a subject
+/// is purged only after its retention ends and only once its export is ready.
+pub fn purge_status(
+    subject: SubjectId,
+    kind: SubjectKind,
+    completed_on: Date,
+    today: Date,
+    policies: &[RetentionPolicy],
+    holds: &[LegalHold],
+    export: Result<(), String>,
+) -> PurgeStatus {
+    if let Some(hold) = holds.iter().find(|h| h.covers(subject)) {
+        return PurgeStatus::Held(hold.reason.clone());
+    }
+    let Some(policy) = retention_for(policies, kind) else {
+        return PurgeStatus::NoPolicy;
+    };
+    let from = policy.period.purge_from(completed_on);
+    if today < from {
+        return PurgeStatus::NotBefore(from);
+    }
+    match export {
+        Ok(()) => PurgeStatus::Due,
+        Err(what) => PurgeStatus::NoExport(what),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,6 +269,56 @@ mod tests {
         ] {
             assert!(Retention::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn purge_waits_for_retention_and_export_and_never_passes_a_hold() {
+        use uuid::Uuid;
+        let subject = SubjectId(Uuid::from_u128(1));
+        let policy = RetentionPolicy {
+            kind: None,
+            period: Retention::parse("1y").unwrap(),
+            set_by: UserId(Uuid::nil()),
+            set_at: Timestamp::UNIX_EPOCH,
+        };
+        let hold = LegalHold {
+            id: HoldId(Uuid::nil()),
+            tenant_id: TenantId(Uuid::nil()),
+            subject_id: None,
+            subject_key: None,
+            reason: "Regulator inquiry".into(),
+            placed_by: UserId(Uuid::nil()),
+            placed_at: Timestamp::UNIX_EPOCH,
+            lifted: None,
+        };
+        let completed = jiff::civil::date(2025, 1, 10);
+        let status = |today, policies: &[RetentionPolicy], holds: &[LegalHold], export| {
+            purge_status(
+                subject,
+                SubjectKind::Client,
+                completed,
+                today,
+                policies,
+                holds,
+                export,
+            )
+        };
+        let later = jiff::civil::date(2026, 1, 10);
+        let policies = [policy];
+        assert_eq!(status(later, &policies, &[], Ok(())), PurgeStatus::Due);
+        assert_eq!(
+            status(jiff::civil::date(2026, 1, 9), &policies, &[], Ok(())),
+            PurgeStatus::NotBefore(later)
+        );
+        assert_eq!(status(later, &[], &[], Ok(())), PurgeStatus::NoPolicy);
+        assert!(matches!(
+            status(later, &policies, &[], Err("no export".into())),
+            PurgeStatus::NoExport(_)
+        ));
+        assert_eq!(
+            status(later, &policies, std::slice::from_ref(&hold), Ok(())),
+            PurgeStatus::Held("Regulator inquiry".into())
+        );
     }
 
     #[test]

@@ -82,6 +82,9 @@ pub enum Command {
     /// Request, build, list, download and verify export packages (BagIt bags as `.zip`).
     #[command(subcommand)]
     Export(ExportCmd),
+    /// List subjects waiting for their purge and purge the due ones (the owner only).
+    #[command(subcommand)]
+    Purge(PurgeCmd),
     /// Export the tenant's public signing keys (a JWK set).
     #[command(subcommand)]
     Key(KeyCmd),
@@ -123,6 +126,20 @@ pub enum ExportCmd {
         #[arg(long, requires = "receipt")]
         key: Option<PathBuf>,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PurgeCmd {
+    /// Offboarded subjects not purged yet, and whether each is due; with --done, the
+    /// tombstones of purged ones.
+    List {
+        #[arg(long)]
+        done: bool,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Purge every subject that is due now (what `exeunt serve` does on its own schedule).
+    Run,
 }
 
 #[derive(Subcommand, Debug)]

@@ -21,7 +21,7 @@ use store::{CaseFilter, Location, Store, SubjectFilter, TaskFilter};
 
 use crate::certificates;
 use crate::cli::{
-    AuditCmd, BlueprintCmd, CaseCmd, CertificateCmd, Cli, Command, ExportCmd, RecordCmd,
+    AuditCmd, BlueprintCmd, CaseCmd, CertificateCmd, Cli, Command, ExportCmd, PurgeCmd, RecordCmd,
     SubjectCmd, TaskCmd, UserCmd,
 };
 use crate::output::{json, listing, local, table, write_out};
@@ -148,6 +148,7 @@ async fn execute<S: Store>(app: App<S>, cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Retention(cmd) => retention(&app, &actor, cmd).await,
         Command::Key(cmd) => certificates::key(&app, &actor, cmd).await,
         Command::Export(cmd) => export(&app, &actor, cmd).await,
+        Command::Purge(cmd) => purge(&app, &actor, cmd).await,
         Command::Certificate(CertificateCmd::Verify { file, .. }) => {
             certificates::verify_here(&app, file).await
         }
@@ -966,6 +967,81 @@ async fn export<S: Store>(
             save(download, output.as_deref()).await?;
         }
         ExportCmd::Verify { .. } => unreachable!("verified offline before the store opens"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn purge<S: Store>(app: &App<S>, actor: &Actor, cmd: &PurgeCmd) -> anyhow::Result<ExitCode> {
+    match cmd {
+        PurgeCmd::List {
+            done: true,
+            json: flag,
+        } => {
+            let tombstones = app.tombstones(actor).await?;
+            listing(
+                flag.json,
+                &tombstones,
+                &["SUBJECT", "KIND", "PURGED", "BY", "DIGEST", "WHAT"],
+                |t| {
+                    vec![
+                        t.subject_id.to_string(),
+                        t.subject_kind.to_string(),
+                        t.purged_at.to_string(),
+                        t.purged_by.clone(),
+                        to_hex(&t.digest),
+                        t.summary.clone(),
+                    ]
+                },
+            )?;
+        }
+        PurgeCmd::List {
+            done: false,
+            json: flag,
+        } => {
+            let pending = app.pending_purges(actor).await?;
+            let rows: Vec<serde_json::Value> = pending
+                .iter()
+                .map(|p| {
+                    serde_json::json!({
+                        "subject": p.candidate.subject_key, "kind": p.candidate.subject_kind,
+                        "case": p.candidate.case_number, "completed_at": p.candidate.closed_at,
+                        "status": p.status.to_string(),
+                    })
+                })
+                .collect();
+            if flag.json {
+                json(&rows)?;
+            } else {
+                let rows: Vec<Vec<String>> = pending
+                    .iter()
+                    .map(|p| {
+                        vec![
+                            p.candidate.subject_key.to_string(),
+                            p.candidate.subject_kind.to_string(),
+                            p.candidate.case_number.to_string(),
+                            p.candidate.closed_at.to_string(),
+                            p.status.to_string(),
+                        ]
+                    })
+                    .collect();
+                table(&["SUBJECT", "KIND", "CASE", "COMPLETED", "PURGE"], &rows);
+            }
+        }
+        PurgeCmd::Run => {
+            let done = app.purge_due(actor).await?;
+            for t in &done {
+                println!(
+                    "Purged {} {} ({}); tombstone digest {}.",
+                    t.subject_kind,
+                    t.subject_id,
+                    t.summary,
+                    to_hex(&t.digest)
+                );
+            }
+            if done.is_empty() {
+                println!("No purge is due (`exeunt purge list` says why for each subject).");
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

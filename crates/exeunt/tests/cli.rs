@@ -1485,6 +1485,53 @@ fn a_failed_export_says_why_and_blocks_until_one_is_built() {
     );
 }
 
+#[test]
+fn purge_waits_for_the_export_and_leaves_a_tombstone() {
+    let e = Exeunt::sqlite();
+    e.ok(&["init"]);
+    e.ok(&["retention", "set", "0", "--kind", "client"]);
+    e.ok(&[
+        "subject", "add", "acme", "--kind", "client", "--name", "Acme",
+    ]);
+    e.ok(&["record", "add", "acme", "note", "text=Call Ann on Mondays"]);
+    let quick = e.write(
+        "quick.yaml",
+        "id: quick\nversion: 1\ntitle: Quick\nscope: client\nstages:\n  - id: only\n    title: Only\n    tasks:\n      - id: wrap-up\n        title: Wrap up\n        team: operations\n",
+    );
+    e.ok(&["blueprint", "add", quick.to_str().unwrap()]);
+    e.ok(&[
+        "case",
+        "start",
+        "acme",
+        "--exit-date",
+        "2026-12-31",
+        "--blueprint",
+        "quick",
+    ]);
+    e.ok(&["task", "complete", "1", "wrap-up"]);
+    e.ok(&["case", "close", "1", "--confirm", "TERMINATE"]);
+    let listed = e.ok(&["purge", "list"]);
+    assert!(
+        listed.contains("refused: purge waits for a ready export (no export was built)"),
+        "{listed}"
+    );
+    assert!(e.ok(&["purge", "run"]).contains("No purge is due"));
+    e.ok(&["export", "request", "1"]);
+    e.ok(&["export", "run"]);
+    assert!(e.ok(&["purge", "list"]).contains("due"));
+    let purged = e.ok(&["purge", "run"]);
+    assert!(
+        purged.contains("Purged client") && purged.contains("1 records"),
+        "{purged}"
+    );
+    let tombstones = e.ok(&["purge", "list", "--done"]);
+    assert!(tombstones.contains("user:"), "{tombstones}");
+    let shown = e.ok(&["subject", "show", "acme"]);
+    assert!(!shown.contains("Call Ann"), "{shown}");
+    assert!(!e.ok(&["audit", "export"]).contains("Call Ann"));
+    assert!(e.ok(&["audit", "verify"]).contains("is intact"));
+}
+
 /// Runs a small case to completion and returns the paths of its certificate and of the
 /// tenant's exported keys.
 fn completed_case_certificate(e: &Exeunt, slug: &str) -> (PathBuf, PathBuf) {

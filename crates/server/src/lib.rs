@@ -221,6 +221,7 @@ pub async fn serve<S: Store>(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let exports = tokio::spawn(build_exports(app.clone()));
+    let purges = tokio::spawn(purge_when_due(app.clone()));
     // The peer address feeds the per-address sign-in limit.
     let service = router(app, &options).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, service)
@@ -228,7 +229,27 @@ pub async fn serve<S: Store>(
         .await;
     // A build cut short here is taken over by the next worker once its lease ends.
     exports.abort();
+    purges.abort();
     served
+}
+
+/// How often the scheduler looks for purges that came due.
+const PURGE_POLL: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Purges what is due, every minute. A purge is one transaction, so a server stopped midway
+/// leaves the subject whole and the next run purges it.
+async fn purge_when_due<S: Store>(app: App<S>) {
+    loop {
+        match app.purge_due_everywhere().await {
+            Ok(done) => {
+                for t in done {
+                    tracing::info!(subject = %t.subject_id, "purged");
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "the purge scheduler failed"),
+        }
+        tokio::time::sleep(PURGE_POLL).await;
+    }
 }
 
 /// How often an idle export worker looks for work.

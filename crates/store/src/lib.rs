@@ -32,8 +32,8 @@ use jiff::Timestamp;
 
 pub use model::{
     AuditFilter, BLOB_CHUNK, BlobMeta, CaseFilter, CaseSummary, CertificateRow, EvidenceMeta,
-    Export, IdempotencyClaim, KeyClaim, RecordFile, SigningKeyRow, StoredBlueprint, SubjectFilter,
-    TaskFilter, TaskRow,
+    Export, IdempotencyClaim, KeyClaim, PurgeCandidate, RecordFile, SigningKeyRow, StoredBlueprint,
+    SubjectFilter, TaskFilter, TaskRow, Tombstone,
 };
 
 /// Errors of the persistence layer.
@@ -428,6 +428,37 @@ pub trait Tx: Send {
         now: Timestamp,
         lease_until: Timestamp,
     ) -> impl Future<Output = Result<Option<Export>>> + Send;
+
+    /// Completed cases whose subjects are offboarded and not purged; in one tenant, or in all
+    /// (the purge scheduler, which then works inside each tenant).
+    fn purge_candidates(
+        &mut self,
+        tenant: Option<TenantId>,
+    ) -> impl Future<Output = Result<Vec<PurgeCandidate>>> + Send;
+    /// Destroys a subject's data: its records and their files, every blob of its (evidence
+    /// and export packages too) and its data key; erases its name and attributes and marks it
+    /// purged. Its cases, tasks and history stay.
+    fn purge_subject(
+        &mut self,
+        tenant: TenantId,
+        subject: SubjectId,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Erases the payloads of these audit events. Their hashes cover a digest of the payload,
+    /// so the chain stays whole.
+    fn erase_audit_payloads(
+        &mut self,
+        tenant: TenantId,
+        seqs: &[i64],
+    ) -> impl Future<Output = Result<()>> + Send;
+    fn insert_tombstone(
+        &mut self,
+        tombstone: &Tombstone,
+    ) -> impl Future<Output = Result<()>> + Send;
+    fn tombstones(
+        &mut self,
+        tenant: TenantId,
+    ) -> impl Future<Output = Result<Vec<Tombstone>>> + Send;
 
     /// Gives a document record its file, replacing the one it had.
     fn set_record_file(

@@ -219,3 +219,32 @@ pub struct Export {
     pub started_at: Option<Timestamp>,
     pub finished_at: Option<Timestamp>,
 }
+
+/// A completed case whose subject is offboarded but not yet purged.
+#[derive(Clone, Debug, Serialize)]
+pub struct PurgeCandidate {
+    pub tenant_id: TenantId,
+    pub case_id: CaseId,
+    pub case_number: i64,
+    pub closed_at: Timestamp,
+    pub subject_id: SubjectId,
+    pub subject_key: SubjectKey,
+    pub subject_kind: SubjectKind,
+}
+
+/// What is left of a purged subject.
+#[derive(Clone, Debug, Serialize)]
+pub struct Tombstone {
+    pub tenant_id: TenantId,
+    pub subject_id: SubjectId,
+    pub subject_kind: SubjectKind,
+    pub case_id: CaseId,
+    pub purged_at: Timestamp,
+    /// `user:<id>` or `system:purge`.
+    pub purged_by: String,
+    /// SHA-256 over what was destroyed (records, files, erased audit payloads).
+    #[serde(serialize_with = "hex")]
+    pub digest: Hash,
+    /// How much was destroyed, as counts.
+    pub summary: String,
+}

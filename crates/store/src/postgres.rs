@@ -68,6 +68,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "exports",
         include_str!("../migrations/postgres/0010_exports.sql"),
     ),
+    (
+        11,
+        "tombstones",
+        include_str!("../migrations/postgres/0011_tombstones.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]

@@ -21,8 +21,8 @@ use jiff::civil::Date;
 
 use crate::model::{
     AuditFilter, BlobMeta, CaseFilter, CaseSummary, CertificateRow, EvidenceMeta, Export,
-    IdempotencyClaim, KeyClaim, RecordFile, SigningKeyRow, StoredBlueprint, SubjectFilter,
-    TaskFilter, TaskRow,
+    IdempotencyClaim, KeyClaim, PurgeCandidate, RecordFile, SigningKeyRow, StoredBlueprint,
+    SubjectFilter, TaskFilter, TaskRow, Tombstone,
 };
 use crate::sql::{Arg, Conn, Row, args};
 use crate::{Result, StoreError};
@@ -1535,6 +1535,125 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
             Some((tenant, id)) => self.export(tenant, id).await,
             None => Ok(None),
         }
+    }
+
+    async fn purge_candidates(&mut self, tenant: Option<TenantId>) -> Result<Vec<PurgeCandidate>> {
+        self.all(
+            "SELECT c.tenant_id, c.id, c.number, c.closed_at_us, s.id AS subject_id, s.key, s.kind \
+             FROM cases c JOIN subjects s ON s.tenant_id = c.tenant_id AND s.id = c.subject_id \
+             WHERE c.resolution = 'completed' AND s.state = 'offboarded' \
+             AND ($1 IS NULL OR c.tenant_id = $1) ORDER BY c.closed_at_us, c.number",
+            args![tenant.map(|t| t.0)],
+            |r| {
+                Ok(PurgeCandidate {
+                    tenant_id: TenantId(r.uuid("tenant_id")?),
+                    case_id: CaseId(r.uuid("id")?),
+                    case_number: r.int("number")?,
+                    closed_at: from_us(r.opt_int("closed_at_us")?.ok_or_else(|| {
+                        StoreError::Corrupt("a completed case without its close time".into())
+                    })?)?,
+                    subject_id: SubjectId(r.uuid("subject_id")?),
+                    subject_key: SubjectKey::parse(r.text("key")?)
+                        .map_err(corrupt("subject key"))?,
+                    subject_kind: r.text("kind")?.parse().map_err(corrupt("subject kind"))?,
+                })
+            },
+        )
+        .await
+    }
+
+    async fn purge_subject(
+        &mut self,
+        tenant: TenantId,
+        subject: SubjectId,
+        at: Timestamp,
+    ) -> Result<()> {
+        let statements = [
+            // What refers to the subject's records and blobs goes first.
+            "DELETE FROM revocations WHERE tenant_id = $1 AND record_id IN \
+             (SELECT id FROM records WHERE tenant_id = $1 AND subject_id = $2)",
+            "DELETE FROM record_files WHERE tenant_id = $1 AND record_id IN \
+             (SELECT id FROM records WHERE tenant_id = $1 AND subject_id = $2)",
+            "DELETE FROM records WHERE tenant_id = $1 AND subject_id = $2",
+            "UPDATE exports SET blob_id = NULL WHERE tenant_id = $1 AND subject_id = $2",
+            "UPDATE evidence SET blob_id = NULL, content = $3, file_name = 'purged' \
+             WHERE tenant_id = $1 AND case_id IN \
+             (SELECT id FROM cases WHERE tenant_id = $1 AND subject_id = $2)",
+            "DELETE FROM blob_chunks WHERE tenant_id = $1 AND blob_id IN \
+             (SELECT id FROM blobs WHERE tenant_id = $1 AND subject_id = $2)",
+            "DELETE FROM blobs WHERE tenant_id = $1 AND subject_id = $2",
+            "DELETE FROM subject_keys WHERE tenant_id = $1 AND subject_id = $2",
+        ];
+        for sql in statements {
+            let uses_content = sql.contains("$3");
+            if uses_content {
+                self.run(sql, args![tenant.0, subject.0, &[] as &[u8]])
+                    .await?;
+            } else {
+                self.run(sql, args![tenant.0, subject.0]).await?;
+            }
+        }
+        self.run(
+            "UPDATE subjects SET name = 'purged', attributes = '{}', state = 'purged', \
+             updated_at_us = $3 WHERE tenant_id = $1 AND id = $2",
+            args![tenant.0, subject.0, us(at)],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn erase_audit_payloads(&mut self, tenant: TenantId, seqs: &[i64]) -> Result<()> {
+        for seq in seqs {
+            self.run(
+                "UPDATE audit_events SET payload = NULL WHERE tenant_id = $1 AND seq = $2",
+                args![tenant.0, *seq],
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn insert_tombstone(&mut self, t: &Tombstone) -> Result<()> {
+        self.run(
+            "INSERT INTO tombstones (tenant_id, subject_id, subject_kind, case_id, purged_at_us, \
+             purged_by, digest, summary) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            args![
+                t.tenant_id.0,
+                t.subject_id.0,
+                t.subject_kind.as_str(),
+                t.case_id.0,
+                us(t.purged_at),
+                &t.purged_by,
+                &t.digest,
+                &t.summary,
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn tombstones(&mut self, tenant: TenantId) -> Result<Vec<Tombstone>> {
+        self.all(
+            "SELECT tenant_id, subject_id, subject_kind, case_id, purged_at_us, purged_by, digest, \
+             summary FROM tombstones WHERE tenant_id = $1 ORDER BY purged_at_us, subject_id",
+            args![tenant.0],
+            |r| {
+                Ok(Tombstone {
+                    tenant_id: TenantId(r.uuid("tenant_id")?),
+                    subject_id: SubjectId(r.uuid("subject_id")?),
+                    subject_kind: r
+                        .text("subject_kind")?
+                        .parse()
+                        .map_err(corrupt("subject kind"))?,
+                    case_id: CaseId(r.uuid("case_id")?),
+                    purged_at: from_us(r.int("purged_at_us")?)?,
+                    purged_by: r.text("purged_by")?.to_owned(),
+                    digest: hash(r.bytes("digest")?)?,
+                    summary: r.text("summary")?.to_owned(),
+                })
+            },
+        )
+        .await
     }
 
     async fn set_record_file(&mut self, tenant: TenantId, f: &RecordFile) -> Result<()> {

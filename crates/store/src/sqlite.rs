@@ -85,6 +85,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "exports",
         include_str!("../migrations/sqlite/0011_exports.sql"),
     ),
+    (
+        12,
+        "tombstones",
+        include_str!("../migrations/sqlite/0012_tombstones.sql"),
+    ),
 ];
 
 /// How many idle read connections are kept open.

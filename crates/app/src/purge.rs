@@ -1,0 +1,164 @@
+//! Purge: once retention has run out after a completed offboarding, the subject's data is
+//! destroyed and a tombstone says that it was.
+//!
+//! A purge is one transaction: the subject's records, files and data key go (its sealed files
+//! become unreadable wherever copies went), its name and attributes are erased, the payloads of
+//! its audit events are erased (the chain stays whole: hashes cover payload digests), and a
+//! tombstone keeps which subject it was, when, and a digest of what was destroyed. Nothing is
+//! purged under a legal hold, before retention ends, without a retention policy, or before the
+//! case's export is ready: `engine::governance::purge_status` decides, inside the transaction
+//! that purges.
+
+use engine::audit::to_hex;
+use engine::export::ExportStatus;
+use engine::governance::{PurgeStatus, purge_status};
+use engine::tenant::Permission;
+use jiff::tz::TimeZone;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use store::{PurgeCandidate, Store, Tombstone, Tx};
+
+use crate::{Actor, App, Result, audit_as};
+
+/// Who the audit log names for purges the scheduler runs.
+const SCHEDULER: &str = "system:purge";
+
+/// A subject waiting for its purge, and what the purge would do now.
+#[derive(Clone, Debug)]
+pub struct PendingPurge {
+    pub candidate: PurgeCandidate,
+    pub status: PurgeStatus,
+}
+
+impl<S: Store> App<S> {
+    /// Every offboarded subject of the tenant not purged yet, with whether it is due.
+    pub async fn pending_purges(&self, actor: &Actor) -> Result<Vec<PendingPurge>> {
+        let mut tx = self.store.read().await?;
+        let mut out = Vec::new();
+        for candidate in tx.purge_candidates(Some(actor.tenant.id)).await? {
+            let status = self.decide(&mut tx, &candidate).await?;
+            out.push(PendingPurge { candidate, status });
+        }
+        Ok(out)
+    }
+
+    /// The tenant's purged subjects.
+    pub async fn tombstones(&self, actor: &Actor) -> Result<Vec<Tombstone>> {
+        Ok(self.store.read().await?.tombstones(actor.tenant.id).await?)
+    }
+
+    /// Purges the tenant's subjects that are due now (the owner only); returns their tombstones.
+    pub async fn purge_due(&self, actor: &Actor) -> Result<Vec<Tombstone>> {
+        actor.require(Permission::GovernTenant)?;
+        self.purge_candidates_now(Some(actor.tenant.id), actor.user.actor())
+            .await
+    }
+
+    /// What the server's scheduler runs: every due purge in every tenant.
+    pub async fn purge_due_everywhere(&self) -> Result<Vec<Tombstone>> {
+        self.purge_candidates_now(None, SCHEDULER.to_owned()).await
+    }
+
+    async fn purge_candidates_now(
+        &self,
+        tenant: Option<engine::ids::TenantId>,
+        who: String,
+    ) -> Result<Vec<Tombstone>> {
+        let candidates = self.store.read().await?.purge_candidates(tenant).await?;
+        let mut done = Vec::new();
+        for candidate in candidates {
+            if let Some(tombstone) = self.purge_one(&candidate, &who).await? {
+                done.push(tombstone);
+            }
+        }
+        Ok(done)
+    }
+
+    async fn decide(&self, tx: &mut S::Tx, c: &PurgeCandidate) -> Result<PurgeStatus> {
+        let holds = tx.holds(c.tenant_id, Some(c.subject_id)).await?;
+        let policies = tx.retention_policies(c.tenant_id).await?;
+        let export = match tx.exports(c.tenant_id, c.case_id).await?.first() {
+            Some(e) if e.status == ExportStatus::Ready => Ok(()),
+            Some(e) => Err(format!("the newest export is {}", e.status.as_str())),
+            None => Err("no export was built".to_owned()),
+        };
+        Ok(purge_status(
+            c.subject_id,
+            c.subject_kind,
+            c.closed_at.to_zoned_datetime(TimeZone::UTC).date(),
+            self.now().to_zoned_datetime(TimeZone::UTC).date(),
+            &policies,
+            &holds,
+            export,
+        ))
+    }
+
+    /// Purges one subject if it is due, deciding again inside the purging transaction so that a
+    /// hold placed meanwhile wins.
+    async fn purge_one(&self, c: &PurgeCandidate, who: &str) -> Result<Option<Tombstone>> {
+        let at = self.now();
+        let mut tx = self.store.write().await?;
+        if self.decide(&mut tx, c).await? != PurgeStatus::Due {
+            return Ok(None);
+        }
+        let tenant = c.tenant_id;
+        // The digest covers everything destroyed, in a fixed order.
+        let mut digest = Sha256::new();
+        let records = tx.records(tenant, c.subject_id).await?;
+        for r in &records {
+            digest.update(r.id.0.as_bytes());
+            digest.update(serde_json::to_vec(&r.fields).unwrap_or_default());
+        }
+        let files = tx.record_files(tenant, c.subject_id).await?;
+        for f in &files {
+            digest.update(f.blob.sha256);
+        }
+        let key = c.subject_key.to_string();
+        let number = c.case_number.to_string();
+        let mut erased = Vec::new();
+        let mut reader = crate::cases::AuditReader::new(tenant, 0, i64::MAX);
+        while let Some(batch) = reader.next(&mut tx).await? {
+            for e in batch.iter().filter(|e| e.payload.is_some()) {
+                let id = e.target_id.as_str();
+                let about = match e.target_kind.as_str() {
+                    "subject" => id == key,
+                    "record" => id.starts_with(&format!("{key}/")),
+                    "case" => id == number,
+                    "task" | "revocation" | "export" => id.starts_with(&format!("{number}/")),
+                    _ => false,
+                };
+                if about {
+                    digest.update(e.payload_digest);
+                    erased.push(e.seq);
+                }
+            }
+        }
+        tx.purge_subject(tenant, c.subject_id, at).await?;
+        tx.erase_audit_payloads(tenant, &erased).await?;
+        let summary = format!(
+            "{} records, {} files, {} audit payloads erased",
+            records.len(),
+            files.len(),
+            erased.len()
+        );
+        let tombstone = Tombstone {
+            tenant_id: tenant,
+            subject_id: c.subject_id,
+            subject_kind: c.subject_kind,
+            case_id: c.case_id,
+            purged_at: at,
+            purged_by: who.to_owned(),
+            digest: digest.finalize().into(),
+            summary: summary.clone(),
+        };
+        tx.insert_tombstone(&tombstone).await?;
+        audit_as(&mut tx, tenant, who.to_owned(), at, "subject.purged",
+            ("tombstone", c.subject_id.to_string()), json!({
+                "summary": format!("purged the data of the {} of case {}: {summary}", c.subject_kind, c.case_number),
+                "digest": to_hex(&tombstone.digest),
+            }))
+        .await?;
+        tx.commit().await?;
+        Ok(Some(tombstone))
+    }
+}
