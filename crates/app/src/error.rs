@@ -36,6 +36,9 @@ pub enum AppError {
     /// What it would change is frozen by a running offboarding.
     #[error("{0}")]
     Locked(String),
+    /// A link or grant that was valid has run out.
+    #[error("{0}")]
+    Expired(String),
     #[error(transparent)]
     Case(#[from] CaseError),
     #[error(transparent)]

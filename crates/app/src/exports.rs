@@ -68,6 +68,8 @@ impl<S: Store> App<S> {
             requested_at: at,
             started_at: None,
             finished_at: None,
+            acknowledged: None,
+            acknowledgement_waived: None,
         };
         tx.insert_export(&export).await?;
         audit(&mut tx, actor, at, "export.requested", ("export", format!("{}/{}", export.case_number, export.id)), json!({

@@ -6,7 +6,7 @@
 //! its audit events are erased (the chain stays whole: hashes cover payload digests), and a
 //! tombstone keeps which subject it was, when, and a digest of what was destroyed. Nothing is
 //! purged under a legal hold, before retention ends, without a retention policy, or before the
-//! case's export is ready: `engine::governance::purge_status` decides, inside the transaction
+//! case's export is ready and acknowledged by the client (or the acknowledgement waived): `engine::governance::purge_status` decides, inside the transaction
 //! that purges.
 
 use engine::audit::to_hex;
@@ -78,8 +78,13 @@ impl<S: Store> App<S> {
         let holds = tx.holds(c.tenant_id, Some(c.subject_id)).await?;
         let policies = tx.retention_policies(c.tenant_id).await?;
         let export = match tx.exports(c.tenant_id, c.case_id).await?.first() {
-            Some(e) if e.status == ExportStatus::Ready => Ok(()),
-            Some(e) => Err(format!("the newest export is {}", e.status.as_str())),
+            Some(e) if e.status != ExportStatus::Ready => {
+                Err(format!("the newest export is {}", e.status.as_str()))
+            }
+            Some(e) if e.acknowledged.is_none() && e.acknowledgement_waived.is_none() => {
+                Err("the client has not acknowledged the export, and nobody waived that".to_owned())
+            }
+            Some(_) => Ok(()),
             None => Err("no export was built".to_owned()),
         };
         Ok(purge_status(

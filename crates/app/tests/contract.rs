@@ -111,6 +111,10 @@ fn evidence() -> Vec<Upload> {
 async fn complete_all<S: Store>(app: &App<S>, actor: &Actor, number: i64) {
     app.request_export(actor, number).await.unwrap();
     while app.build_next_export().await.unwrap().is_some() {}
+    let reason = Text::paragraph("Handed over in person", 100).unwrap();
+    app.waive_acknowledgement(actor, number, reason)
+        .await
+        .unwrap();
     let view = app.case(actor, number).await.unwrap();
     for task in view
         .file
@@ -231,7 +235,34 @@ async fn client_case_runs_to_completion<S: Store>(app: App<S>) {
         .unwrap();
     let bag = bagit::verify(std::io::Cursor::new(&package)).unwrap();
     assert!(bag.payload_files >= 5, "{bag:?}");
-    for t in ["data-archiving", "deliver-export", "asset-return"] {
+    // Delivering it waits for the client's acknowledgement, given through the signed link.
+    app.complete_task(&actor, n, &archive, None, evidence())
+        .await
+        .unwrap();
+    let deliver = slug("deliver-export");
+    let err = app
+        .complete_task(&actor, n, &deliver, None, evidence())
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("has not acknowledged"), "{err}");
+    let (token, _) = app.receive_link(&actor, n, 14).await.unwrap();
+    let name = Text::line("Ann Client", 100).unwrap();
+    app.acknowledge_delivery(&token, name, "192.0.2.7".into())
+        .await
+        .unwrap();
+    let acknowledged = app.exports(&actor, n).await.unwrap()[0]
+        .acknowledged
+        .clone()
+        .unwrap();
+    assert_eq!(
+        (acknowledged.name.as_str(), acknowledged.from.as_str()),
+        ("Ann Client", "192.0.2.7")
+    );
+    assert!(matches!(
+        app.delivery(&format!("{token}x")).await,
+        Err(AppError::NotFound(_))
+    ));
+    for t in ["deliver-export", "asset-return"] {
         app.complete_task(&actor, n, &slug(t), None, evidence())
             .await
             .unwrap();
@@ -364,8 +395,13 @@ async fn client_case_runs_to_completion<S: Store>(app: App<S>) {
     );
     assert_eq!(
         view.evidence.len(),
-        view.file.tasks.len(),
-        "one evidence file per completed task"
+        view.file.tasks.len() + 1,
+        "one evidence file per completed task, and the client's acknowledgement"
+    );
+    assert!(
+        view.evidence
+            .iter()
+            .any(|e| e.file_name == "acknowledgement.json")
     );
     assert_eq!(
         app.subject(&actor, &key("acme"))

@@ -95,3 +95,33 @@ pub struct ExportReceiptClaims {
     /// BagIt's `Payload-Oxum`: payload bytes and files.
     pub payload_oxum: String,
 }
+
+/// The departing client's acknowledgement that they received the package.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Acknowledgement {
+    pub at: jiff::Timestamp,
+    /// The name the client typed.
+    pub name: String,
+    /// The address the acknowledgement came from.
+    pub from: String,
+}
+
+/// Why a package may count as delivered without the client's acknowledgement.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AcknowledgementWaiver {
+    pub by: crate::ids::UserId,
+    pub reason: String,
+}
+
+/// What a link for the departing client says: which export, of which tenant, until when.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiveLinkClaims {
+    /// `exeunt:<tenant slug>`.
+    pub iss: String,
+    /// The tenant's id.
+    pub tenant: String,
+    /// The export id.
+    pub sub: String,
+    /// Expiry, in seconds since the epoch.
+    pub exp: i64,
+}

@@ -15,6 +15,8 @@ pub enum Gate {
     WorkHandedOff,
     /// `build-export`: the newest export of the case is ready.
     ExportReady,
+    /// `deliver-export`: the departing client acknowledged the package, or someone waived that.
+    ExportDelivered,
 }
 
 /// What the gates look at, as the use case loaded it.
@@ -23,6 +25,8 @@ pub struct GateFacts<'a> {
     pub revocations: &'a [Revocation],
     /// The newest export of the case: its status and, if it failed, why.
     pub latest_export: Option<(ExportStatus, Option<&'a str>)>,
+    /// Whether the newest ready export was acknowledged by the client or the need waived.
+    pub export_delivered: bool,
 }
 
 impl Gate {
@@ -31,6 +35,7 @@ impl Gate {
             Some("revoke-access") => Some(Gate::AccessRevoked),
             Some("hand-off-work") => Some(Gate::WorkHandedOff),
             Some("build-export") => Some(Gate::ExportReady),
+            Some("deliver-export") => Some(Gate::ExportDelivered),
             _ => None,
         }
     }
@@ -41,6 +46,7 @@ impl Gate {
             Gate::AccessRevoked => "every account and integration to be verified revoked or waived",
             Gate::WorkHandedOff => "a named new owner for every work item",
             Gate::ExportReady => "the export package to be built",
+            Gate::ExportDelivered => "the client's acknowledgement of the export",
         }
     }
 
@@ -75,6 +81,12 @@ impl Gate {
                 Some((status, _)) => vec![format!("the export is {}", status.as_str())],
                 None => vec!["no export was requested yet".to_owned()],
             },
+            Gate::ExportDelivered if facts.export_delivered => Vec::new(),
+            Gate::ExportDelivered => vec![
+                "the client has not acknowledged the export; send them its link, or waive the \
+                 acknowledgement with a reason"
+                    .to_owned(),
+            ],
         }
     }
 }
@@ -119,6 +131,7 @@ mod tests {
             records: &records,
             revocations: &revocations,
             latest_export: None,
+            export_delivered: false,
         };
         assert_eq!(
             Gate::AccessRevoked.outstanding(&facts),

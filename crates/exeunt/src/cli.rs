@@ -108,6 +108,27 @@ pub enum ExportCmd {
         #[command(flatten)]
         json: JsonFlag,
     },
+    /// A signed, expiring link for the departing client: a page (no account needed) to
+    /// download the package and acknowledge receipt.
+    Link {
+        number: CaseNumber,
+        /// How many days the link works (1 to 90).
+        #[arg(long, default_value_t = 14)]
+        days: u32,
+        /// The server's address as the client reaches it.
+        #[arg(
+            long,
+            env = "EXEUNT_PUBLIC_URL",
+            default_value = "http://127.0.0.1:8080"
+        )]
+        base_url: String,
+    },
+    /// Let the case go on without the client's acknowledgement, for a reason on record.
+    WaiveAck {
+        number: CaseNumber,
+        #[arg(long)]
+        reason: String,
+    },
     /// Write the newest ready package of a case.
     Download {
         number: CaseNumber,

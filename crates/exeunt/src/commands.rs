@@ -962,6 +962,26 @@ async fn export<S: Store>(
                 },
             )?;
         }
+        ExportCmd::Link {
+            number,
+            days,
+            base_url,
+        } => {
+            let (token, expires_at) = app.receive_link(actor, number.0, *days).await?;
+            println!(
+                "{}/receive/{token}\nValid until {expires_at}. The client downloads the package \
+                 there and acknowledges receipt; no account needed.",
+                base_url.trim_end_matches('/')
+            );
+        }
+        ExportCmd::WaiveAck { number, reason } => {
+            let reason = Text::paragraph(reason, 2000).map_err(|e| anyhow!("--reason {e}"))?;
+            app.waive_acknowledgement(actor, number.0, reason).await?;
+            println!(
+                "Case {} goes on without the client's acknowledgement; the reason is on record.",
+                number.0
+            );
+        }
         ExportCmd::Download { number, output } => {
             let download = app.export_package(actor, number.0).await?;
             save(download, output.as_deref()).await?;

@@ -1518,6 +1518,20 @@ fn purge_waits_for_the_export_and_leaves_a_tombstone() {
     assert!(e.ok(&["purge", "run"]).contains("No purge is due"));
     e.ok(&["export", "request", "1"]);
     e.ok(&["export", "run"]);
+    let listed = e.ok(&["purge", "list"]);
+    assert!(
+        listed.contains("the client has not acknowledged the export"),
+        "{listed}"
+    );
+    let link = e.ok(&["export", "link", "1", "--days", "7"]);
+    assert!(link.contains("/receive/"), "{link}");
+    e.ok(&[
+        "export",
+        "waive-ack",
+        "1",
+        "--reason",
+        "The client closed their mailbox; delivered by courier",
+    ]);
     assert!(e.ok(&["purge", "list"]).contains("due"));
     let purged = e.ok(&["purge", "run"]);
     assert!(

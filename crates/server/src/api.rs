@@ -67,6 +67,8 @@ pub fn routes<S: Store>() -> OpenApiRouter<ServerState<S>> {
         .routes(generic_routes!(S => plan))
         .routes(generic_routes!(S => show_certificate))
         .routes(generic_routes!(S => list_exports, request_export))
+        .routes(generic_routes!(S => issue_receive_link))
+        .routes(generic_routes!(S => waive_acknowledgement))
         .routes(generic_routes!(S => list_revocations))
         .routes(generic_routes!(S => set_revocation))
         .routes(generic_routes!(S => hand_off))
@@ -711,6 +713,93 @@ async fn list_exports<S: Store>(
 ) -> Reply<Vec<views::Export>> {
     let exports = app.exports(&actor, case_number(&n)?).await?;
     Ok(Json(views::list(exports)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct LinkBody {
+    /// How many days the link works: 1 to 90 (default 14).
+    #[serde(default = "default_link_days")]
+    days: u32,
+}
+
+fn default_link_days() -> u32 {
+    14
+}
+
+/// A link for the departing client.
+#[derive(serde::Serialize, ToSchema)]
+struct ReceiveLink {
+    /// The page's path on this server: `/receive/{token}`.
+    path: String,
+    /// The signed token (a compact EdDSA JWS naming the export and its expiry).
+    token: String,
+    #[schema(value_type = String, format = DateTime)]
+    expires_at: jiff::Timestamp,
+}
+
+/// Issue a download link for the client
+///
+/// A signed, expiring link to a page where the departing client, without an account,
+/// downloads the case's newest ready package and acknowledges receipt.
+#[utoipa::path(
+    post,
+    path = "/cases/{number}/exports/latest/link",
+    tag = "cases",
+    params(("number" = i64, Path, description = "The case number")),
+    request_body = LinkBody,
+    responses(
+        (status = 201, description = "The link", body = ReceiveLink),
+        JsonWriteProblems,
+        (status = 404, response = NotFound),
+    ),
+    security(("token" = []), ("session" = [], "csrf" = [])),
+)]
+async fn issue_receive_link<S: Store>(
+    State(app): State<App<S>>,
+    Caller(actor): Caller,
+    Path(n): Path<String>,
+    Body(b): Body<LinkBody>,
+) -> Created<ReceiveLink> {
+    let (token, expires_at) = app.receive_link(&actor, case_number(&n)?, b.days).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ReceiveLink {
+            path: format!("/receive/{token}"),
+            token,
+            expires_at,
+        }),
+    ))
+}
+
+/// Waive the client's acknowledgement
+///
+/// Where the departing client cannot or will not acknowledge the package, a manager lets the
+/// case (and, later, the purge) go on without it, for a reason on record.
+#[utoipa::path(
+    post,
+    path = "/cases/{number}/exports/latest/waive-acknowledgement",
+    tag = "cases",
+    params(("number" = i64, Path, description = "The case number")),
+    request_body = ReasonBody,
+    responses(
+        (status = 200, description = "The export, with the waiver", body = views::Export),
+        JsonWriteProblems,
+        (status = 404, response = NotFound),
+    ),
+    security(("token" = []), ("session" = [], "csrf" = [])),
+)]
+async fn waive_acknowledgement<S: Store>(
+    State(app): State<App<S>>,
+    Caller(actor): Caller,
+    Path(n): Path<String>,
+    Body(b): Body<ReasonBody>,
+) -> Reply<views::Export> {
+    let reason = field("reason", Text::paragraph(&b.reason, 2000))?;
+    let export = app
+        .waive_acknowledgement(&actor, case_number(&n)?, reason)
+        .await?;
+    Ok(Json(export.into()))
 }
 
 /// Show a case's certificate

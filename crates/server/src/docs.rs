@@ -58,6 +58,7 @@ pub const SWAGGER_UI_PATH: &str = "/api/docs";
         (name = "governance", description = "Legal holds and retention: the owner's decisions about keeping data"),
         (name = "session", description = "Password sign-in and the signed-in user"),
         (name = "operations", description = "Probes and metrics, without authentication"),
+        (name = "delivery", description = "The departing client's download page, behind a signed, expiring link, without authentication"),
         (name = "certificates", description = "The keys that verify completion certificates, without authentication"),
     ),
 )]

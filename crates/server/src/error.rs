@@ -108,6 +108,7 @@ impl From<AppError> for ApiError {
             }
             AppError::Store(store) => internal(&store),
             AppError::Sealed(sealed) => internal(&sealed),
+            AppError::Expired(_) => Self::new(StatusCode::GONE, "expired", detail),
         }
     }
 }

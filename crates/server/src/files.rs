@@ -198,7 +198,7 @@ fn file_headers(file_name: &str, media_type: &str, len: usize) -> HeaderMap {
 }
 
 /// Streams a sealed file: one database read and one decryption per megabyte.
-fn stream<S: Store>(download: Download<S>) -> Response {
+pub(crate) fn stream<S: Store>(download: Download<S>) -> Response {
     let headers = file_headers(
         &download.file_name,
         &download.media_type,

@@ -20,6 +20,7 @@ macro_rules! generic_routes {
 }
 
 mod api;
+mod delivery;
 mod docs;
 mod error;
 mod extract;
@@ -98,6 +99,7 @@ pub fn router<S: Store>(app: App<S>, options: &ServerOptions) -> Router {
         .routes(generic_routes!(S => ready))
         .routes(utoipa_axum::routes!(render_metrics))
         .routes(generic_routes!(S => jwks))
+        .merge(delivery::routes::<S>())
         .nest("/api/v1", api)
         .split_for_parts();
     routes

@@ -1641,6 +1641,19 @@ pub struct Export {
     pub started_at: Option<Timestamp>,
     #[schema(value_type = Option<String>, format = DateTime)]
     pub finished_at: Option<Timestamp>,
+    /// When the departing client acknowledged receipt, the name they typed and their address.
+    pub acknowledged: Option<Acknowledgement>,
+    /// Why the package counts as delivered without an acknowledgement.
+    pub acknowledgement_waiver: Option<String>,
+}
+
+/// The departing client's acknowledgement of receipt.
+#[derive(Serialize, ToSchema)]
+pub struct Acknowledgement {
+    #[schema(value_type = String, format = DateTime)]
+    pub at: Timestamp,
+    pub name: String,
+    pub from: String,
 }
 
 impl From<store::Export> for Export {
@@ -1662,6 +1675,8 @@ impl From<store::Export> for Export {
             requested_at,
             started_at,
             finished_at,
+            acknowledged,
+            acknowledgement_waived,
         } = export;
         let ready = status == engine::export::ExportStatus::Ready;
         let package = blob.filter(|_| ready);
@@ -1680,6 +1695,11 @@ impl From<store::Export> for Export {
             requested_at,
             started_at,
             finished_at,
+            acknowledged: acknowledged.map(|a| {
+                let engine::export::Acknowledgement { at, name, from } = a;
+                Acknowledgement { at, name, from }
+            }),
+            acknowledgement_waiver: acknowledgement_waived.map(|w| w.reason),
         }
     }
 }

@@ -106,6 +106,34 @@ impl Server {
         (status, headers, response.bytes().await.unwrap().to_vec())
     }
 
+    /// A request without credentials, as a departing client's browser sends it (it does not
+    /// follow redirects, so a test sees them).
+    async fn anonymous(
+        &self,
+        method: Method,
+        path: &str,
+        form: Option<&[(&str, &str)]>,
+    ) -> (StatusCode, reqwest::header::HeaderMap, Vec<u8>) {
+        let client = Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let mut request = client.request(method, format!("{}{path}", self.base));
+        if let Some(form) = form {
+            let body: Vec<String> = form
+                .iter()
+                .map(|(k, v)| format!("{k}={}", v.replace(' ', "+")))
+                .collect();
+            request = request
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body.join("&"));
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        (status, headers, response.bytes().await.unwrap().to_vec())
+    }
+
     /// Every byte the SQLite store keeps on disk (the database and its WAL); `None` on
     /// PostgreSQL.
     fn stored_bytes(&self) -> Option<Vec<u8>> {
@@ -759,6 +787,18 @@ fn object_endpoints() -> Vec<(Method, &'static str, Option<Value>, Option<&'stat
             "/api/v1/cases/1/exports/latest/package",
             None,
             None,
+        ),
+        (
+            Method::POST,
+            "/api/v1/cases/1/exports/latest/link",
+            Some(json!({"days": 7})),
+            Some("manager"),
+        ),
+        (
+            Method::POST,
+            "/api/v1/cases/1/exports/latest/waive-acknowledgement",
+            Some(json!({"reason": "test"})),
+            Some("manager"),
         ),
         (
             Method::GET,
@@ -1941,6 +1981,65 @@ async fn access_is_revoked_and_work_handed_off_over_http(server: Server, a: Tena
         Some(format!("sha256:{}", export["sha256"].as_str().unwrap()).as_str()),
         "{receipt}"
     );
+    // The departing client gets a signed link: no account, a page, the package, a receipt.
+    let (status, link) = server
+        .post(
+            "/api/v1/cases/1/exports/latest/link",
+            &a.manager,
+            json!({"days": 7}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{link}");
+    let page_path = link["path"].as_str().unwrap().to_owned();
+    let (status, headers, page) = server.anonymous(Method::GET, &page_path, None).await;
+    let page = String::from_utf8(page).unwrap();
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(page.contains(export["sha256"].as_str().unwrap()), "{page}");
+    assert!(page.contains("I received the package"), "{page}");
+    let (status, _, body) = server
+        .anonymous(Method::GET, &format!("{page_path}/package"), None)
+        .await;
+    assert_eq!((status, body.len()), (StatusCode::OK, package.len()));
+    let (status, _, _) = server
+        .anonymous(
+            Method::POST,
+            &format!("{page_path}/acknowledge"),
+            Some(&[("name", "  ")]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a name is needed");
+    let (status, headers, _) = server
+        .anonymous(
+            Method::POST,
+            &format!("{page_path}/acknowledge"),
+            Some(&[("name", "Ann Client")]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers["location"], page_path.as_str());
+    let (_, _, page) = server.anonymous(Method::GET, &page_path, None).await;
+    assert!(
+        String::from_utf8(page)
+            .unwrap()
+            .contains("Receipt acknowledged by Ann Client")
+    );
+    let (_, exports) = server.get("/api/v1/cases/1/exports", &a.auditor).await;
+    assert_eq!(
+        exports[0]["acknowledged"]["name"], "Ann Client",
+        "{exports}"
+    );
+    assert_eq!(exports[0]["acknowledged"]["from"], "127.0.0.1", "{exports}");
+    // A changed token is no link at all.
+    let forged = format!("{}x", page_path);
+    let (status, _, _) = server.anonymous(Method::GET, &forged, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
     for task in [
         "set-expectations",
         "account-transition",

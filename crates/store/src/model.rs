@@ -2,7 +2,7 @@
 
 use engine::audit::Hash;
 use engine::case::{CaseStatus, Resolution, Task};
-use engine::export::ExportStatus;
+use engine::export::{Acknowledgement, AcknowledgementWaiver, ExportStatus};
 use engine::ids::{
     BlobId, CaseId, EvidenceId, ExportId, RecordId, Slug, SubjectId, SubjectKey, TenantId, UserId,
 };
@@ -218,6 +218,10 @@ pub struct Export {
     pub requested_at: Timestamp,
     pub started_at: Option<Timestamp>,
     pub finished_at: Option<Timestamp>,
+    /// The departing client's acknowledgement of receipt.
+    pub acknowledged: Option<Acknowledgement>,
+    /// Or why none is needed.
+    pub acknowledgement_waived: Option<AcknowledgementWaiver>,
 }
 
 /// A completed case whose subject is offboarded but not yet purged.

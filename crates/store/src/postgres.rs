@@ -73,6 +73,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "tombstones",
         include_str!("../migrations/postgres/0011_tombstones.sql"),
     ),
+    (
+        12,
+        "export acknowledgements",
+        include_str!("../migrations/postgres/0012_export_receipts.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]

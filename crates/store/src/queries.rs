@@ -6,7 +6,7 @@ use engine::blueprint::{Owner, Severity, TaskKind};
 use engine::case::{
     Case, CaseFile, CaseFinding, CaseStatus, FindingStatus, Resolution, Task, TaskStatus,
 };
-use engine::export::ExportStatus;
+use engine::export::{Acknowledgement, AcknowledgementWaiver, ExportStatus};
 use engine::governance::{HoldLift, LegalHold, Retention, RetentionPolicy};
 use engine::ids::{
     BlobId, CaseId, Email, EvidenceId, ExportId, HoldId, RecordId, SessionId, Slug, SubjectId,
@@ -247,6 +247,8 @@ fn blob_row(r: &impl Row) -> Result<BlobMeta> {
 const EXPORT_SELECT: &str = "SELECT e.tenant_id AS export_tenant, e.id AS export_id, e.case_id, \
     e.subject_id AS export_subject, e.status, e.failure, e.payload_files, e.payload_bytes, \
     e.receipt, e.attempts, e.requested_by, e.requested_at_us, e.started_at_us, e.finished_at_us, \
+    e.acknowledged_at_us, e.acknowledged_name, e.acknowledged_from, \
+    e.acknowledgement_waived_by, e.acknowledgement_waiver, \
     c.number AS case_number, b.id, b.subject_id, b.size, b.sha256, b.chunks, b.created_at_us \
     FROM exports e JOIN cases c ON c.tenant_id = e.tenant_id AND c.id = e.case_id \
     LEFT JOIN blobs b ON b.tenant_id = e.tenant_id AND b.id = e.blob_id";
@@ -270,6 +272,28 @@ fn export_row(r: &impl Row) -> Result<Export> {
         requested_at: from_us(r.int("requested_at_us")?)?,
         started_at: r.opt_int("started_at_us")?.map(from_us).transpose()?,
         finished_at: r.opt_int("finished_at_us")?.map(from_us).transpose()?,
+        acknowledged: match (
+            r.opt_int("acknowledged_at_us")?,
+            r.opt_text("acknowledged_name")?,
+            r.opt_text("acknowledged_from")?,
+        ) {
+            (Some(at), Some(name), Some(from)) => Some(Acknowledgement {
+                at: from_us(at)?,
+                name: name.to_owned(),
+                from: from.to_owned(),
+            }),
+            _ => None,
+        },
+        acknowledgement_waived: match (
+            r.opt_uuid("acknowledgement_waived_by")?,
+            r.opt_text("acknowledgement_waiver")?,
+        ) {
+            (Some(by), Some(reason)) => Some(AcknowledgementWaiver {
+                by: UserId(by),
+                reason: reason.to_owned(),
+            }),
+            _ => None,
+        },
         blob: match r.opt_uuid("id")? {
             Some(_) => Some(blob_row(r)?),
             None => None,
@@ -1470,7 +1494,9 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
     async fn update_export(&mut self, e: &Export) -> Result<()> {
         self.run(
             "UPDATE exports SET status = $3, failure = $4, blob_id = $5, payload_files = $6, \
-             payload_bytes = $7, receipt = $8, finished_at_us = $9, \
+             payload_bytes = $7, receipt = $8, finished_at_us = $9, acknowledged_at_us = $10, \
+             acknowledged_name = $11, acknowledged_from = $12, acknowledgement_waived_by = $13, \
+             acknowledgement_waiver = $14, \
              lease_until_us = CASE WHEN $3 = 'building' THEN lease_until_us END \
              WHERE tenant_id = $1 AND id = $2",
             args![
@@ -1483,6 +1509,11 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
                 e.payload_bytes,
                 e.receipt.as_deref(),
                 e.finished_at.map(us),
+                e.acknowledged.as_ref().map(|a| us(a.at)),
+                e.acknowledged.as_ref().map(|a| a.name.as_str()),
+                e.acknowledged.as_ref().map(|a| a.from.as_str()),
+                e.acknowledgement_waived.as_ref().map(|w| w.by.0),
+                e.acknowledgement_waived.as_ref().map(|w| w.reason.as_str()),
             ],
         )
         .await?;

@@ -90,6 +90,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "tombstones",
         include_str!("../migrations/sqlite/0012_tombstones.sql"),
     ),
+    (
+        13,
+        "export acknowledgements",
+        include_str!("../migrations/sqlite/0013_export_receipts.sql"),
+    ),
 ];
 
 /// How many idle read connections are kept open.

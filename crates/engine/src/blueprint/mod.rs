@@ -102,6 +102,7 @@ impl TaskKind {
 pub const ACTIONS: &[&str] = &[
     "freeze-records",
     "build-export",
+    "deliver-export",
     "revoke-access",
     "hand-off-work",
     "schedule-purge",

@@ -1,0 +1,190 @@
+//! The departing client's page: behind a signed, expiring link, with no account, the client
+//! downloads their export package and acknowledges receipt.
+
+use std::net::SocketAddr;
+
+use app::{App, AppError, Delivery};
+use askama::Template;
+use axum::Form;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use engine::ids::Text;
+use serde::Deserialize;
+use store::Store;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::ServerState;
+use crate::extract::Path;
+use crate::files::stream;
+
+pub fn routes<S: Store>() -> OpenApiRouter<ServerState<S>> {
+    OpenApiRouter::new()
+        .routes(generic_routes!(S => receive_page))
+        .routes(generic_routes!(S => receive_package))
+        .routes(generic_routes!(S => acknowledge))
+}
+
+#[derive(Template)]
+#[template(path = "receive.html")]
+struct ReceivePage {
+    organization: String,
+    case_number: i64,
+    size: i64,
+    sha256: String,
+    expires_at: String,
+    package_href: String,
+    acknowledge_href: String,
+    acknowledged: Option<engine::export::Acknowledgement>,
+}
+
+#[derive(Template)]
+#[template(path = "link_problem.html")]
+struct LinkProblem {
+    title: &'static str,
+    detail: String,
+}
+
+/// A page for what went wrong with a link; the client is a person, not a program.
+fn problem_page(e: AppError) -> Response {
+    let (status, title) = match &e {
+        AppError::Expired(_) => (StatusCode::GONE, "This link has expired"),
+        AppError::NotFound(_) => (StatusCode::NOT_FOUND, "This link does not work"),
+        _ => {
+            tracing::error!(error = %e, "a download link failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong")
+        }
+    };
+    let detail = match &e {
+        AppError::Expired(_) | AppError::NotFound(_) => e.to_string(),
+        _ => "Please try again later, or ask your contact for a new link.".to_owned(),
+    };
+    let page = LinkProblem { title, detail };
+    (status, render(&page)).into_response()
+}
+
+fn render(page: &impl Template) -> Html<String> {
+    Html(page.render().unwrap_or_else(|e| {
+        tracing::error!(error = %e, "a page did not render");
+        "<!doctype html><title>Error</title><p>The page could not be shown.".to_owned()
+    }))
+}
+
+/// The client's page
+///
+/// What the package holds, its digest, a download button and the acknowledgement form. No
+/// authentication: the signed link is the credential.
+#[utoipa::path(
+    get,
+    path = "/receive/{token}",
+    tag = "delivery",
+    params(("token" = String, Path, description = "The signed link token")),
+    responses(
+        (status = 200, description = "The page", body = String, content_type = "text/html"),
+        (status = 404, description = "The link is not valid", body = String, content_type = "text/html"),
+        (status = 410, description = "The link has expired", body = String, content_type = "text/html"),
+    ),
+)]
+async fn receive_page<S: Store>(State(app): State<App<S>>, Path(token): Path<String>) -> Response {
+    match app.delivery(&token).await {
+        Ok(delivery) => render(&page(&token, delivery)).into_response(),
+        Err(e) => problem_page(e),
+    }
+}
+
+fn page(token: &str, delivery: Delivery) -> ReceivePage {
+    let Delivery {
+        tenant,
+        export,
+        expires_at,
+    } = delivery;
+    ReceivePage {
+        organization: tenant.name.as_str().to_owned(),
+        case_number: export.case_number,
+        size: export.blob.as_ref().map_or(0, |b| b.size),
+        sha256: export
+            .blob
+            .as_ref()
+            .map(|b| engine::audit::to_hex(&b.sha256))
+            .unwrap_or_default(),
+        expires_at: expires_at.to_string(),
+        package_href: format!("/receive/{token}/package"),
+        acknowledge_href: format!("/receive/{token}/acknowledge"),
+        acknowledged: export.acknowledged,
+    }
+}
+
+/// Download the package behind a link
+#[utoipa::path(
+    get,
+    path = "/receive/{token}/package",
+    tag = "delivery",
+    params(("token" = String, Path, description = "The signed link token")),
+    responses(
+        (status = 200, description = "The package", body = Vec<u8>, content_type = "application/zip"),
+        (status = 404, description = "The link is not valid", body = String, content_type = "text/html"),
+        (status = 410, description = "The link has expired", body = String, content_type = "text/html"),
+    ),
+)]
+async fn receive_package<S: Store>(
+    State(app): State<App<S>>,
+    Path(token): Path<String>,
+) -> Response {
+    match app.delivered_package(&token).await {
+        Ok(download) => stream(download),
+        Err(e) => problem_page(e),
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+struct AcknowledgeForm {
+    /// The client's full name, as they type it.
+    name: String,
+}
+
+/// Acknowledge receipt
+///
+/// Records when, by which typed name and from which address the client acknowledged the
+/// package; it becomes evidence on the case. The first acknowledgement counts.
+#[utoipa::path(
+    post,
+    path = "/receive/{token}/acknowledge",
+    tag = "delivery",
+    params(("token" = String, Path, description = "The signed link token")),
+    request_body(content = AcknowledgeForm, content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 303, description = "Back to the page, which shows the acknowledgement"),
+        (status = 404, description = "The link is not valid", body = String, content_type = "text/html"),
+        (status = 410, description = "The link has expired", body = String, content_type = "text/html"),
+        (status = 422, description = "No name was typed", body = String, content_type = "text/html"),
+    ),
+)]
+async fn acknowledge<S: Store>(
+    State(app): State<App<S>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(token): Path<String>,
+    form: Result<Form<AcknowledgeForm>, axum::extract::rejection::FormRejection>,
+) -> Response {
+    let name = form.ok().and_then(|Form(f)| Text::line(&f.name, 200).ok());
+    let Some(name) = name else {
+        let page = LinkProblem {
+            title: "Please type your name",
+            detail: "The acknowledgement needs your full name (one line, at most 200 \
+                     characters). Go back and try again."
+                .to_owned(),
+        };
+        return (StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response();
+    };
+    match app
+        .acknowledge_delivery(&token, name, peer.ip().to_string())
+        .await
+    {
+        Ok(_) => (
+            [(header::CACHE_CONTROL, "no-store")],
+            Redirect::to(&format!("/receive/{token}")),
+        )
+            .into_response(),
+        Err(e) => problem_page(e),
+    }
+}
