@@ -26,8 +26,9 @@ use store::{BLOB_CHUNK, BlobMeta, Export, Store, Tx};
 use crate::files::{Download, chunk_purpose};
 use crate::{Actor, App, AppError, Result, audit, audit_as};
 
-/// How long a worker may build before another may take the export over.
-pub const EXPORT_LEASE: SignedDuration = SignedDuration::from_mins(15);
+/// How long a build is a worker's without a sign of life: the worker renews it every quarter
+/// of it while it builds, so only a worker that died (or stalled that long) loses its export.
+pub const EXPORT_LEASE: SignedDuration = SignedDuration::from_mins(2);
 
 /// Who the audit log names for what workers do.
 const WORKER: &str = "system:exports";
@@ -121,7 +122,12 @@ impl<S: Store> App<S> {
             return Ok(None);
         };
         tx.commit().await?;
-        if let Err(e) = self.build(&mut export).await {
+        let (tenant, id, attempt) = (export.tenant_id, export.id, export.attempts);
+        let built = tokio::select! {
+            built = self.build(&mut export) => built,
+            lost = self.keep_lease(tenant, id, attempt) => return Err(lost),
+        };
+        if let Err(e) = built {
             export.status = ExportStatus::Failed;
             export.failure = Some(e.to_string());
             export.finished_at = Some(self.now());
@@ -148,6 +154,39 @@ impl<S: Store> App<S> {
             tx.commit().await?;
         }
         Ok(Some(export))
+    }
+
+    /// Renews a build's lease until the build ends (this future is dropped then); answers
+    /// only if another worker took the export over, which ends this worker's build.
+    async fn keep_lease(
+        &self,
+        tenant: engine::ids::TenantId,
+        id: ExportId,
+        attempt: i64,
+    ) -> AppError {
+        let every =
+            std::time::Duration::from_secs(u64::try_from(EXPORT_LEASE.as_secs() / 4).unwrap_or(30));
+        loop {
+            tokio::time::sleep(every).await;
+            let renewed = async {
+                let mut tx = self.store.write().await?;
+                let renewed = tx
+                    .renew_export_lease(tenant, id, attempt, self.now() + EXPORT_LEASE)
+                    .await?;
+                tx.commit().await?;
+                Ok::<_, AppError>(renewed)
+            };
+            match renewed.await {
+                Ok(true) => {}
+                Ok(false) => {
+                    return AppError::Conflict(format!(
+                        "export {id} was taken over by another worker; this build stopped"
+                    ));
+                }
+                // A failed renewal is tried again; the lease has time to spare.
+                Err(_) => {}
+            }
+        }
     }
 
     async fn build(&self, export: &mut Export) -> Result<()> {

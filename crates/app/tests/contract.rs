@@ -989,6 +989,20 @@ async fn an_export_left_by_a_dead_worker_is_built_once<S: Store>(app: App<S>) {
         app.build_next_export().await.unwrap().is_none(),
         "a build under a live lease is left alone"
     );
+    // A worker renews only a lease it still holds: the dead one's attempt is over.
+    let mut tx = app.store().write().await.unwrap();
+    let until = now + day;
+    assert!(
+        !tx.renew_export_lease(dead.tenant_id, dead.id, 1, until)
+            .await
+            .unwrap()
+    );
+    assert!(
+        tx.renew_export_lease(alive.tenant_id, alive.id, 1, until)
+            .await
+            .unwrap()
+    );
+    tx.commit().await.unwrap();
     let exports = app.exports(&actor, globex).await.unwrap();
     assert_eq!(exports.len(), 1, "built once, not doubled");
     let package = app.export_package(&actor, globex).await.unwrap();

@@ -460,6 +460,16 @@ pub trait Tx: Send {
         tenant: TenantId,
     ) -> impl Future<Output = Result<Vec<Tombstone>>> + Send;
 
+    /// Extends a build's lease while the worker that holds it (the one that made attempt
+    /// `attempt`) still does; false when another worker has taken the export over.
+    fn renew_export_lease(
+        &mut self,
+        tenant: TenantId,
+        id: ExportId,
+        attempt: i64,
+        until: Timestamp,
+    ) -> impl Future<Output = Result<bool>> + Send;
+
     /// Gives a document record its file, replacing the one it had.
     fn set_record_file(
         &mut self,

@@ -1687,6 +1687,23 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
         .await
     }
 
+    async fn renew_export_lease(
+        &mut self,
+        tenant: TenantId,
+        id: ExportId,
+        attempt: i64,
+        until: Timestamp,
+    ) -> Result<bool> {
+        let changed = self
+            .run(
+                "UPDATE exports SET lease_until_us = $4 WHERE tenant_id = $1 AND id = $2 \
+                 AND status = 'building' AND attempts = $3",
+                args![tenant.0, id.0, attempt, us(until)],
+            )
+            .await?;
+        Ok(changed == 1)
+    }
+
     async fn set_record_file(&mut self, tenant: TenantId, f: &RecordFile) -> Result<()> {
         self.run(
             "INSERT INTO record_files (tenant_id, record_id, blob_id, file_name, media_type, \
