@@ -15,8 +15,8 @@ use jiff::civil::Date;
 use serde::Serialize;
 use serde_json::json;
 use store::{
-    AuditFilter, CaseFilter, CaseSummary, EvidenceMeta, Store, SubjectFilter, TaskFilter, TaskRow,
-    Tx,
+    AuditFilter, CaseFilter, CaseSummary, CertificateRow, EvidenceMeta, Export, Store,
+    SubjectFilter, TaskFilter, TaskRow, Tx,
 };
 
 use crate::blueprints::{BlueprintChoice, BlueprintInfo, parse_named, store_version};
@@ -64,6 +64,13 @@ pub struct CaseView {
     pub purge_from: Option<Date>,
     /// Every account and integration of the subject and how far its revocation got.
     pub revocations: Vec<Revocation>,
+    /// The case's export packages, newest first.
+    pub exports: Vec<Export>,
+    /// The signed completion certificate, once the case completed.
+    pub certificate: Option<CertificateRow>,
+    /// Once the case completed: whether the subject's purge is due, and if not, why (retention,
+    /// a legal hold, no ready or acknowledged export, no policy); or that it was purged.
+    pub purge: Option<String>,
 }
 
 impl<S: Store> App<S> {
@@ -373,8 +380,14 @@ impl<S: Store> App<S> {
         let revocations = tx
             .revocations(actor.tenant.id, file.case.id, subject.id)
             .await?;
+        let exports = tx.exports(actor.tenant.id, file.case.id).await?;
+        let certificate = tx.certificate(actor.tenant.id, file.case.id).await?;
+        let purge = self.purge_outlook(&mut tx, &file.case, &subject).await?;
         Ok(CaseView {
             revocations,
+            exports,
+            certificate,
+            purge,
             current_stage: file.current_stage().map(|s| s.id.to_string()),
             file,
             subject,

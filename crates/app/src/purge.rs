@@ -74,6 +74,43 @@ impl<S: Store> App<S> {
         Ok(done)
     }
 
+    /// What the case page says about the purge of a completed case's subject: when and why
+    /// not yet, or that it happened. `None` while the case runs or when it was cancelled.
+    pub(crate) async fn purge_outlook(
+        &self,
+        tx: &mut S::Tx,
+        case: &engine::case::Case,
+        subject: &engine::subject::Subject,
+    ) -> Result<Option<String>> {
+        use engine::case::Resolution;
+        use engine::subject::SubjectState;
+        let (Some(Resolution::Completed), Some(closed_at)) = (case.resolution, case.closed_at)
+        else {
+            return Ok(None);
+        };
+        if subject.state == SubjectState::Purged {
+            let tombstone = tx
+                .tombstones(case.tenant_id)
+                .await?
+                .into_iter()
+                .find(|t| t.subject_id == subject.id);
+            return Ok(Some(tombstone.map_or_else(
+                || "purged".to_owned(),
+                |t| format!("purged at {} ({})", t.purged_at, t.summary),
+            )));
+        }
+        let candidate = PurgeCandidate {
+            tenant_id: case.tenant_id,
+            case_id: case.id,
+            case_number: case.number,
+            closed_at,
+            subject_id: subject.id,
+            subject_key: subject.key.clone(),
+            subject_kind: subject.kind,
+        };
+        Ok(Some(self.decide(tx, &candidate).await?.to_string()))
+    }
+
     async fn decide(&self, tx: &mut S::Tx, c: &PurgeCandidate) -> Result<PurgeStatus> {
         let holds = tx.holds(c.tenant_id, Some(c.subject_id)).await?;
         let policies = tx.retention_policies(c.tenant_id).await?;

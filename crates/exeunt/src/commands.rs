@@ -1304,6 +1304,28 @@ async fn case<S: Store>(app: &App<S>, actor: &Actor, cmd: &CaseCmd) -> anyhow::R
                     hold.reason
                 );
             }
+            if let Some(export) = view.exports.first() {
+                let delivered = match (&export.acknowledged, &export.acknowledgement_waived) {
+                    (Some(a), _) => format!("; acknowledged by {} at {}", a.name, a.at),
+                    (None, Some(w)) => format!("; acknowledgement waived: {}", w.reason),
+                    (None, None) => String::new(),
+                };
+                println!(
+                    "\nExport: {}{}{delivered}",
+                    export.status.as_str(),
+                    export
+                        .failure
+                        .as_deref()
+                        .map(|f| format!(" ({f})"))
+                        .unwrap_or_default()
+                );
+            }
+            if view.certificate.is_some() {
+                println!("Certificate: signed (exeunt case certificate {})", c.number);
+            }
+            if let Some(purge) = &view.purge {
+                println!("Purge: {purge}");
+            }
             if let Some(policy) = &view.retention {
                 let from = view
                     .purge_from

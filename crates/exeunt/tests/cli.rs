@@ -1516,6 +1516,11 @@ fn purge_waits_for_the_export_and_leaves_a_tombstone() {
         "{listed}"
     );
     assert!(e.ok(&["purge", "run"]).contains("No purge is due"));
+    let shown = e.ok(&["case", "show", "1"]);
+    assert!(
+        shown.contains("Purge: refused: purge waits for a ready export"),
+        "the case page says why: {shown}"
+    );
     e.ok(&["export", "request", "1"]);
     e.ok(&["export", "run"]);
     let listed = e.ok(&["purge", "list"]);
@@ -1542,6 +1547,11 @@ fn purge_waits_for_the_export_and_leaves_a_tombstone() {
     assert!(tombstones.contains("user:"), "{tombstones}");
     let shown = e.ok(&["subject", "show", "acme"]);
     assert!(!shown.contains("Call Ann"), "{shown}");
+    let case = e.ok(&["case", "show", "1"]);
+    assert!(
+        case.contains("Purge: purged at") && case.contains("Certificate: signed"),
+        "{case}"
+    );
     assert!(!e.ok(&["audit", "export"]).contains("Call Ann"));
     assert!(e.ok(&["audit", "verify"]).contains("is intact"));
 }

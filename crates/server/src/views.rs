@@ -1181,6 +1181,13 @@ pub struct CaseDetail {
     pub purge_from: Option<jiff::civil::Date>,
     /// Every account and integration of the subject and how far its revocation got.
     pub revocations: Vec<Revocation>,
+    /// The case's export packages, newest first.
+    pub exports: Vec<Export>,
+    /// The signed completion certificate, once the case completed.
+    pub certificate: Option<Certificate>,
+    /// Once the case completed: whether the subject's purge is due and, if not, why; or that
+    /// it was purged.
+    pub purge: Option<String>,
 }
 
 impl From<app::CaseView> for CaseDetail {
@@ -1201,6 +1208,9 @@ impl From<app::CaseView> for CaseDetail {
             retention,
             purge_from,
             revocations,
+            exports,
+            certificate,
+            purge,
         } = view;
         Self {
             case: case.into(),
@@ -1215,6 +1225,9 @@ impl From<app::CaseView> for CaseDetail {
             retention: retention.map(RetentionPolicy::from),
             purge_from,
             revocations: list(revocations),
+            exports: list(exports),
+            certificate: certificate.map(Certificate::from),
+            purge,
         }
     }
 }
