@@ -608,6 +608,25 @@ async fn organization_fans_out_and_waits_for_children<S: Store>(app: App<S>) {
         app.close_case(&actor, *child, "TERMINATE").await.unwrap();
     }
     app.close_case(&actor, org, "TERMINATE").await.unwrap();
+
+    // The organization's data goes, except what a legal hold protects.
+    use engine::governance::Retention;
+    app.set_retention(&actor, None, Retention::parse("0").unwrap())
+        .await
+        .unwrap();
+    app.place_hold(
+        &actor,
+        Some(&key("a")),
+        Text::paragraph("Dispute with client a", 100).unwrap(),
+    )
+    .await
+    .unwrap();
+    let purged = app.purge_due(&actor).await.unwrap();
+    assert_eq!(purged.len(), 2, "client b and the organization itself");
+    let state = async |k: &str| app.subject(&actor, &key(k)).await.unwrap().subject.state;
+    assert_eq!(state("a").await, SubjectState::Offboarded, "held, so kept");
+    assert_eq!(state("b").await, SubjectState::Purged);
+    assert_eq!(state("acme-services").await, SubjectState::Purged);
 }
 
 async fn product_waits_for_its_party<S: Store>(app: App<S>) {
