@@ -94,11 +94,10 @@ fn assert_refused(out: &Output, code: i32, phrase: &str) {
 }
 
 /// The README's quickstart, run as written, with `exeunt` meaning this build.
-#[test]
-fn the_readme_quickstart_works_as_written() {
+/// The README's quickstart, run as a newcomer would: in a fresh directory, with a shell.
+fn run_quickstart(e: &Exeunt) -> String {
     let readme =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
-            .unwrap();
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
     let start = readme
         .find("<!-- quickstart -->")
         .expect("README has a quickstart marker");
@@ -106,20 +105,23 @@ fn the_readme_quickstart_works_as_written() {
     let body_start = block.find("```sh\n").unwrap() + "```sh\n".len();
     let body_end = block[body_start..].find("```").unwrap();
     let script = &block[body_start..body_start + body_end];
-    let e = Exeunt::sqlite();
     let prelude = format!(
         "set -e\nexeunt() {{ '{}' \"$@\"; }}\n",
         env!("CARGO_BIN_EXE_exeunt")
     );
-    let out = Command::new("bash")
+    let mut command = Command::new("bash");
+    command
         .arg("-c")
         .arg(format!("{prelude}{script}"))
         .current_dir(e.dir.path())
         .env("EXEUNT_DATA_DIR", e.data_dir())
         .env_remove("EXEUNT_DATABASE_URL")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
+        .env_remove("EXEUNT_MASTER_KEY");
+    if let Some(url) = &e.database_url {
+        command.env("EXEUNT_DATABASE_URL", url);
+    }
+    let out = command.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success(),
         "quickstart failed:\n{stdout}\n{}",
@@ -132,6 +134,22 @@ fn the_readme_quickstart_works_as_written() {
             && stdout.contains("client `globex` is fully offboarded"),
         "{stdout}"
     );
+    assert!(stdout.contains("Valid BagIt package"), "{stdout}");
+    stdout
+}
+
+#[tokio::test]
+async fn the_readme_quickstart_works_on_postgres_too() {
+    let Some(e) = Exeunt::postgres("the_readme_quickstart_works_on_postgres_too").await else {
+        return;
+    };
+    run_quickstart(&e);
+}
+
+#[test]
+fn the_readme_quickstart_works_as_written() {
+    let e = Exeunt::sqlite();
+    run_quickstart(&e);
     let listed = e.ok(&["subject", "list"]);
     assert!(
         !listed.contains("globex"),

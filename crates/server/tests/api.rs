@@ -2168,6 +2168,63 @@ async fn access_is_revoked_and_work_handed_off_over_http(server: Server, a: Tena
             "{action}: {events}"
         );
     }
+
+    // The rest of the stages, then the close: every stage of the standard client offboarding
+    // ran over HTTP. Precheck again: the work has an owner now.
+    // Slack stays active (its revocation was waived), so its blocker is waived the same way.
+    ok(server
+        .post(
+            "/api/v1/cases/1/findings/active-accounts/waive",
+            &a.manager,
+            json!({"reason": "The Slack workspace is deleted with the organization"}),
+        )
+        .await);
+    let (_, findings) = server
+        .post("/api/v1/cases/1/precheck", &a.manager, json!({}))
+        .await;
+    assert!(
+        findings
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["finding"]["severity"] != "blocker" || f["status"] != "open"),
+        "{findings}"
+    );
+    for task in [
+        "asset-return",
+        "knowledge-transfer",
+        "final-payment",
+        "exit-interview",
+        "part-respectfully",
+        "schedule-purge",
+    ] {
+        ok(server
+            .post(
+                &format!("/api/v1/cases/1/tasks/{task}/complete"),
+                &a.manager,
+                json!({}),
+            )
+            .await);
+    }
+    let closed = ok(server
+        .post(
+            "/api/v1/cases/1/close",
+            &a.manager,
+            json!({"confirm": "TERMINATE"}),
+        )
+        .await);
+    assert_eq!(closed["resolution"], "completed", "{closed}");
+    let case = ok(server.get("/api/v1/cases/1", &a.auditor).await);
+    assert_eq!(case["subject"]["state"], "offboarded", "{case}");
+    let certificate = case["certificate"]["token"].as_str().unwrap();
+    let claims = crypto::jose::verify::<Value>(certificate, &keys)
+        .unwrap()
+        .claims;
+    assert_eq!(
+        claims["export_digest"].as_str(),
+        Some(format!("sha256:{}", export["sha256"].as_str().unwrap()).as_str()),
+        "the certificate names the export: {claims}"
+    );
 }
 
 async fn files_are_stored_encrypted_and_stream_back(server: Server, a: Tenant) {
