@@ -1123,6 +1123,20 @@ async fn purge_waits_then_destroys_and_leaves_a_tombstone<S: Store>(app: App<S>)
         .await
         .unwrap();
 
+    // A purge cut short (the process killed before its commit) leaves the subject whole.
+    let subject_id = app.subject(&actor, &key("acme")).await.unwrap().subject.id;
+    let mut tx = app.store().write().await.unwrap();
+    tx.purge_subject(actor.tenant.id, subject_id, app.now())
+        .await
+        .unwrap();
+    drop(tx);
+    let whole = app.subject(&actor, &key("acme")).await.unwrap();
+    assert_eq!(
+        (whole.records.len(), whole.subject.state),
+        (2, SubjectState::Offboarded)
+    );
+    assert!(app.record_file(&actor, &key("acme"), 1).await.is_ok());
+
     let done = app.purge_due(&actor).await.unwrap();
     assert_eq!(done.len(), 1);
     assert!(
