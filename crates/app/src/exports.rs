@@ -116,9 +116,20 @@ impl<S: Store> App<S> {
 
     /// Claims and builds the oldest export waiting in any tenant; `None` when none waits.
     pub async fn build_next_export(&self) -> Result<Option<Export>> {
+        self.claim_and_build(false).await
+    }
+
+    /// Like [`App::build_next_export`], and also takes over exports whose lease still runs:
+    /// for an operator who knows their worker died (a server killed midway) and does not want
+    /// to wait for the lease to end. Another worker that is in fact alive stops its build.
+    pub async fn take_over_next_export(&self) -> Result<Option<Export>> {
+        self.claim_and_build(true).await
+    }
+
+    async fn claim_and_build(&self, take_over: bool) -> Result<Option<Export>> {
         let now = self.now();
         let mut tx = self.store.write().await?;
-        let Some(mut export) = tx.claim_export(now, now + EXPORT_LEASE).await? else {
+        let Some(mut export) = tx.claim_export(now, now + EXPORT_LEASE, take_over).await? else {
             return Ok(None);
         };
         tx.commit().await?;

@@ -982,7 +982,7 @@ async fn an_export_left_by_a_dead_worker_is_built_once<S: Store>(app: App<S>) {
     app.request_export(&actor, globex).await.unwrap();
     let mut tx = app.store().write().await.unwrap();
     let dead = tx
-        .claim_export(now - day, now - jiff::SignedDuration::from_hours(1))
+        .claim_export(now - day, now - jiff::SignedDuration::from_hours(1), false)
         .await
         .unwrap()
         .unwrap();
@@ -994,7 +994,7 @@ async fn an_export_left_by_a_dead_worker_is_built_once<S: Store>(app: App<S>) {
     app.request_export(&actor, acme).await.unwrap();
     let mut tx = app.store().write().await.unwrap();
     let alive = tx
-        .claim_export(now - jiff::SignedDuration::from_hours(2), now + day)
+        .claim_export(now - jiff::SignedDuration::from_hours(2), now + day, false)
         .await
         .unwrap()
         .unwrap();

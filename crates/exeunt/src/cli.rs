@@ -101,7 +101,12 @@ pub enum ExportCmd {
     /// Queue a build of the case's subject's export package.
     Request { number: CaseNumber },
     /// Build every queued export now (what `exeunt serve` does in the background).
-    Run,
+    Run {
+        /// Also take over exports whose worker still holds a lease: only when you know that
+        /// worker died (a server killed midway), to rebuild them now rather than in two minutes.
+        #[arg(long)]
+        take_over: bool,
+    },
     /// A case's exports and their status.
     List {
         number: CaseNumber,

@@ -906,9 +906,15 @@ async fn export<S: Store>(
                 export.status.as_str()
             );
         }
-        ExportCmd::Run => {
+        ExportCmd::Run { take_over } => {
             let mut built = 0;
-            while let Some(export) = app.build_next_export().await? {
+            loop {
+                let next = if *take_over {
+                    app.take_over_next_export().await?
+                } else {
+                    app.build_next_export().await?
+                };
+                let Some(export) = next else { break };
                 built += 1;
                 match (&export.failure, &export.blob) {
                     (Some(reason), _) => {

@@ -1574,6 +1574,83 @@ fn purge_waits_for_the_export_and_leaves_a_tombstone() {
     assert!(e.ok(&["audit", "verify"]).contains("is intact"));
 }
 
+#[test]
+fn an_export_whose_worker_was_killed_is_built_once_when_taken_over() {
+    use rand::{RngCore, SeedableRng};
+    let e = Exeunt::sqlite();
+    e.ok(&["init"]);
+    e.ok(&[
+        "subject", "add", "acme", "--kind", "client", "--name", "Acme",
+    ]);
+    // Enough to take the worker a while: random bytes neither deflate nor go fast.
+    let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+    for i in 1..=4 {
+        let mut content = vec![0u8; 8 * 1024 * 1024];
+        rng.fill_bytes(&mut content);
+        let file = e.dir.path().join(format!("scan-{i}.bin"));
+        std::fs::write(&file, &content).unwrap();
+        e.ok(&[
+            "record",
+            "add",
+            "acme",
+            "document",
+            &format!("name=Scan {i}"),
+        ]);
+        e.ok(&[
+            "record",
+            "attach",
+            "acme",
+            &i.to_string(),
+            file.to_str().unwrap(),
+        ]);
+    }
+    e.ok(&["case", "start", "acme", "--exit-date", "2026-12-31"]);
+    e.ok(&["export", "request", "1"]);
+    let status = || -> serde_json::Value {
+        serde_json::from_str(&e.ok(&["export", "list", "1", "--json"])).unwrap()
+    };
+
+    // A worker starts building, and is killed midway.
+    let mut worker = Command::new(env!("CARGO_BIN_EXE_exeunt"))
+        .args(["export", "run"])
+        .current_dir(e.dir.path())
+        .env("EXEUNT_DATA_DIR", e.data_dir())
+        .env_remove("EXEUNT_DATABASE_URL")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while status()[0]["status"] != "building" {
+        assert!(started.elapsed().as_secs() < 60, "the worker never started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    worker.kill().unwrap();
+    worker.wait().unwrap();
+    let left = status();
+    assert_eq!(
+        (left[0]["status"].as_str(), left[0]["attempts"].as_i64()),
+        (Some("building"), Some(1)),
+        "killed midway: {left}"
+    );
+
+    // Its lease still holds, so an ordinary run leaves it; the operator takes it over.
+    assert!(e.ok(&["export", "run"]).contains("No export is waiting"));
+    assert!(e.ok(&["export", "run", "--take-over"]).contains("is ready"));
+    let done = status();
+    assert_eq!(
+        done.as_array().unwrap().len(),
+        1,
+        "one export, not two: {done}"
+    );
+    assert_eq!(
+        (done[0]["status"].as_str(), done[0]["attempts"].as_i64()),
+        (Some("ready"), Some(2))
+    );
+    e.ok(&["export", "download", "1", "--output", "acme.zip"]);
+    let verified = e.ok(&["export", "verify", "acme.zip"]);
+    assert!(verified.contains("Valid BagIt package"), "{verified}");
+}
+
 /// Runs a small case to completion and returns the paths of its certificate and of the
 /// tenant's exported keys.
 fn completed_case_certificate(e: &Exeunt, slug: &str) -> (PathBuf, PathBuf) {

@@ -421,12 +421,14 @@ pub trait Tx: Send {
         case: CaseId,
     ) -> impl Future<Output = Result<Vec<Export>>> + Send;
     /// Claims the oldest export waiting to be built, in any tenant: a queued one, or one whose
-    /// builder's lease ended. The claim is the worker's until `lease_until`. Workers are
+    /// builder's lease ended (or, with `take_over`, any being built: for an operator who knows
+    /// its worker died). The claim is the worker's until `lease_until`. Workers are
     /// system-wide, so this is the one write that starts without a tenant.
     fn claim_export(
         &mut self,
         now: Timestamp,
         lease_until: Timestamp,
+        take_over: bool,
     ) -> impl Future<Output = Result<Option<Export>>> + Send;
 
     /// Completed cases whose subjects are offboarded and not purged; in one tenant, or in all

@@ -1545,10 +1545,12 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
         &mut self,
         now: Timestamp,
         lease_until: Timestamp,
+        take_over: bool,
     ) -> Result<Option<Export>> {
         // The status test is repeated outside the subquery: on PostgreSQL a second worker that
         // picked the same row re-checks it after the first one's claim, and finds it taken.
-        let claimable = "(status = 'queued' OR (status = 'building' AND lease_until_us < $1))";
+        let claimable = "(status = 'queued' OR (status = 'building' AND \
+                         ($3 OR lease_until_us < $1)))";
         let claimed = self
             .optional(
                 &format!(
@@ -1558,7 +1560,7 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
                      ORDER BY requested_at_us LIMIT 1) AND {claimable} \
                      RETURNING tenant_id, id"
                 ),
-                args![us(now), us(lease_until)],
+                args![us(now), us(lease_until), take_over],
                 |r| Ok((TenantId(r.uuid("tenant_id")?), ExportId(r.uuid("id")?))),
             )
             .await?;
