@@ -941,6 +941,50 @@ impl<S: Store> App<S> {
     }
 }
 
+/// Whether an audit event is about a subject (its key) or one of its cases (their numbers):
+/// what its export carries and its purge erases. Records are named by subject key, the rest
+/// by case number, so an all-digit key cannot be taken for a case.
+pub(crate) fn concerns_subject(e: &AuditEvent, key: &str, cases: &[i64]) -> bool {
+    let id = e.target_id.as_str();
+    let of_case = |prefix_only: bool| {
+        cases.iter().any(|n| {
+            let n = n.to_string();
+            id.strip_prefix(n.as_str())
+                .is_some_and(|rest| rest.starts_with('/') || (!prefix_only && rest.is_empty()))
+        })
+    };
+    match e.target_kind.as_str() {
+        "subject" => id == key,
+        "record" => id
+            .strip_prefix(key)
+            .is_some_and(|rest| rest.starts_with('/')),
+        "case" => of_case(false),
+        "task" | "revocation" | "export" => of_case(true),
+        _ => false,
+    }
+}
+
+/// The numbers of every case a subject has had.
+pub(crate) async fn case_numbers<T: Tx>(
+    tx: &mut T,
+    tenant: TenantId,
+    subject: engine::ids::SubjectId,
+) -> Result<Vec<i64>> {
+    Ok(tx
+        .cases(
+            tenant,
+            &CaseFilter {
+                subject: Some(subject),
+                limit: i64::MAX,
+                ..CaseFilter::default()
+            },
+        )
+        .await?
+        .into_iter()
+        .map(|c| c.number)
+        .collect())
+}
+
 /// Reads events `after+1..=until` of a tenant's audit chain in order, a batch at a time.
 pub(crate) struct AuditReader {
     tenant: TenantId,
@@ -983,5 +1027,37 @@ impl AuditReader {
             None => return Ok(None),
         }
         Ok(Some(events))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(kind: &str, id: &str) -> AuditEvent {
+        AuditEvent {
+            tenant_id: TenantId(uuid::Uuid::nil()),
+            seq: 1,
+            at_us: 0,
+            actor: "user:x".into(),
+            action: "x".into(),
+            target_kind: kind.into(),
+            target_id: id.into(),
+            payload: None,
+            payload_digest: [0; 32],
+            hash: [0; 32],
+        }
+    }
+
+    #[test]
+    fn an_all_digit_key_is_not_taken_for_a_case() {
+        // Subject `12` has had case 3; case 12 belongs to someone else.
+        let about = |kind, id| concerns_subject(&event(kind, id), "12", &[3]);
+        assert!(about("subject", "12"));
+        assert!(about("record", "12/4"));
+        assert!(about("case", "3") && about("task", "3/sign-off") && about("export", "3/x"));
+        assert!(!about("case", "12"), "case 12 is not subject 12's");
+        assert!(!about("task", "12/sign-off"));
+        assert!(!about("record", "123/1") && !about("case", "33") && !about("task", "30/x"));
     }
 }

@@ -63,6 +63,13 @@ impl<S: Store> App<S> {
 
     /// What a link shows: checked against the tenant's keys and its expiry.
     pub async fn delivery(&self, token: &str) -> Result<Delivery> {
+        // Only the characters of a compact JWS: whatever else a URL carries is no link.
+        if !token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        {
+            return Err(AppError::NotFound("no such download link".into()));
+        }
         let mut tx = self.store.read().await?;
         let rows = tx.signing_keys(None).await?;
         let keys = jose::Jwks {
@@ -140,16 +147,19 @@ impl<S: Store> App<S> {
             .export(tenant, delivery.export.id)
             .await?
             .ok_or_else(|| AppError::NotFound("no such export".into()))?;
-        if export.acknowledged.is_some() {
-            return Ok(export);
-        }
         let acknowledgement = Acknowledgement {
             at,
             name: name.as_str().to_owned(),
             from,
         };
+        // The first acknowledgement counts; a second click (or a race with one) changes nothing.
+        if !tx
+            .acknowledge_export(tenant, export.id, &acknowledgement)
+            .await?
+        {
+            return Ok(export);
+        }
         export.acknowledged = Some(acknowledgement.clone());
-        tx.update_export(&export).await?;
         let record = json!({
             "acknowledged": "receipt of the export package",
             "export": export.id, "case": export.case_number,
@@ -160,10 +170,12 @@ impl<S: Store> App<S> {
             .case_file(tenant, export.case_number)
             .await?
             .ok_or_else(|| AppError::NotFound("the export's case".into()))?;
+        // A case that is done never changes: the acknowledgement then stays on the export only.
+        let open = file.ensure_open().is_ok();
         if let Some(task) = file
             .tasks
             .iter()
-            .find(|t| Gate::of(t) == Some(Gate::ExportDelivered))
+            .find(|t| open && Gate::of(t) == Some(Gate::ExportDelivered))
         {
             let content = serde_json::to_vec_pretty(&record).unwrap_or_default();
             let blob = self
@@ -211,7 +223,12 @@ impl<S: Store> App<S> {
             by: actor.user.id,
             reason: reason.as_str().to_owned(),
         });
-        tx.update_export(&export).await?;
+        if !tx.update_export(&export).await? {
+            return Err(AppError::Conflict(format!(
+                "export {} changed meanwhile; try again",
+                export.id
+            )));
+        }
         audit(&mut tx, actor, at, "export.acknowledgement_waived", ("export", format!("{number}/{}", export.id)), json!({
             "summary": format!("waived the client's acknowledgement of the export of case {number}"),
             "reason": reason.as_str(),

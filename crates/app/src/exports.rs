@@ -143,11 +143,13 @@ impl<S: Store> App<S> {
             export.failure = Some(e.to_string());
             export.finished_at = Some(self.now());
             let mut tx = self.store.write().await?;
-            if let Some(partial) = export.blob.take() {
-                tx.update_export(&export).await?;
+            let partial = export.blob.take();
+            if !tx.update_export(&export).await? {
+                // Taken over meanwhile: the export, and any package, are the other worker's.
+                return Err(taken_over(id));
+            }
+            if let Some(partial) = partial {
                 tx.delete_blob(export.tenant_id, partial.id).await?;
-            } else {
-                tx.update_export(&export).await?;
             }
             audit_as(
                 &mut tx,
@@ -189,11 +191,7 @@ impl<S: Store> App<S> {
             };
             match renewed.await {
                 Ok(true) => {}
-                Ok(false) => {
-                    return AppError::Conflict(format!(
-                        "export {id} was taken over by another worker; this build stopped"
-                    ));
-                }
+                Ok(false) => return taken_over(id),
                 // A failed renewal is tried again; the lease has time to spare.
                 Err(_) => {}
             }
@@ -222,7 +220,9 @@ impl<S: Store> App<S> {
         let mut tx = self.store.write().await?;
         if let Some(partial) = export.blob.take() {
             export.status = ExportStatus::Building;
-            tx.update_export(export).await?;
+            if !tx.update_export(export).await? {
+                return Err(taken_over(export.id));
+            }
             tx.delete_blob(tenant, partial.id).await?;
         }
         let blob = BlobMeta {
@@ -235,7 +235,9 @@ impl<S: Store> App<S> {
         };
         tx.insert_blob(tenant, &blob).await?;
         export.blob = Some(blob.clone());
-        tx.update_export(export).await?;
+        if !tx.update_export(export).await? {
+            return Err(taken_over(export.id));
+        }
         tx.commit().await?;
 
         let app = self.clone();
@@ -278,7 +280,9 @@ impl<S: Store> App<S> {
         export.payload_bytes = Some(i64::try_from(summary.payload_bytes).unwrap_or(i64::MAX));
         export.finished_at = Some(finished);
         export.blob = Some(blob.clone());
-        tx.update_export(export).await?;
+        if !tx.update_export(export).await? {
+            return Err(taken_over(export.id));
+        }
         audit_as(
             &mut tx,
             tenant,
@@ -386,19 +390,9 @@ impl<S: Store> App<S> {
         let revocations = tx.revocations(tenant, file.case.id, subject.id).await?;
         let mut events = Vec::new();
         let key = subject.key.to_string();
-        let number = file.case.number.to_string();
+        let cases = crate::cases::case_numbers(tx, tenant, subject.id).await?;
         self.walk_audit(tx, actor, |e| {
-            let id = e.target_id.as_str();
-            let about = match e.target_kind.as_str() {
-                "subject" => id == key,
-                "record" => {
-                    id.starts_with(&format!("{key}/")) || id.starts_with(&format!("{number}/"))
-                }
-                "case" => id == number,
-                "task" | "revocation" | "export" => id.starts_with(&format!("{number}/")),
-                _ => false,
-            };
-            if about {
+            if crate::cases::concerns_subject(e, &key, &cases) {
                 let mut line =
                     serde_json::to_vec(e).map_err(|err| AppError::Conflict(err.to_string()))?;
                 line.push(b'\n');
@@ -457,6 +451,12 @@ impl<S: Store> App<S> {
         tx.commit().await?;
         Ok(key)
     }
+}
+
+fn taken_over(id: ExportId) -> AppError {
+    AppError::Conflict(format!(
+        "export {id} was taken over by another worker; this build stopped"
+    ))
 }
 
 /// What goes into one package.

@@ -41,7 +41,7 @@ pub use exports::EXPORT_LEASE;
 pub use files::{Download, EvidenceContent, FILE_MAX_BYTES, Upload};
 pub use governance::HOLD_REASON_MAX;
 pub use pipeline::REVOCATION_NOTE_MAX;
-pub use purge::PendingPurge;
+pub use purge::{PendingPurge, PurgeRun};
 pub use tokens::{ABANDONED_CLAIM, IDEMPOTENCY_WINDOW, IssuedToken, TOKEN_PREFIX};
 
 /// The application: a store, a clock, an id source and the master key that seals each

@@ -134,7 +134,12 @@ impl<S: Store> App<S> {
             .with(item.kind, [("new_owner", new_owner.as_str())])
             .map_err(|e| AppError::invalid("new_owner", e))?;
         tx.update_record(actor.tenant.id, &item).await?;
-        audit(&mut tx, actor, at, "work_item.handed_off", ("record", format!("{number}/{record}")), json!({
+        let subject = tx
+            .subject(actor.tenant.id, file.case.subject_id)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("the subject of case {number}")))?;
+        let target = format!("{}/{record}", subject.key);
+        audit(&mut tx, actor, at, "work_item.handed_off", ("record", target), json!({
             "summary": format!("handed work item {record} `{}` of case {number} to {new_owner}", item.label()),
             "record": record, "owner": item.fields.get("owner"), "before": before, "new_owner": new_owner,
         }))

@@ -23,6 +23,14 @@ use crate::{Actor, App, Result, audit_as};
 /// Who the audit log names for purges the scheduler runs.
 const SCHEDULER: &str = "system:purge";
 
+/// What one run of due purges did.
+#[derive(Clone, Debug, Default)]
+pub struct PurgeRun {
+    pub purged: Vec<Tombstone>,
+    /// Subjects whose purge failed (their key, and why); each is left whole.
+    pub failed: Vec<(String, String)>,
+}
+
 /// A subject waiting for its purge, and what the purge would do now.
 #[derive(Clone, Debug)]
 pub struct PendingPurge {
@@ -47,31 +55,37 @@ impl<S: Store> App<S> {
         Ok(self.store.read().await?.tombstones(actor.tenant.id).await?)
     }
 
-    /// Purges the tenant's subjects that are due now (the owner only); returns their tombstones.
-    pub async fn purge_due(&self, actor: &Actor) -> Result<Vec<Tombstone>> {
+    /// Purges the tenant's subjects that are due now (the owner only).
+    pub async fn purge_due(&self, actor: &Actor) -> Result<PurgeRun> {
         actor.require(Permission::GovernTenant)?;
         self.purge_candidates_now(Some(actor.tenant.id), actor.user.actor())
             .await
     }
 
     /// What the server's scheduler runs: every due purge in every tenant.
-    pub async fn purge_due_everywhere(&self) -> Result<Vec<Tombstone>> {
+    pub async fn purge_due_everywhere(&self) -> Result<PurgeRun> {
         self.purge_candidates_now(None, SCHEDULER.to_owned()).await
     }
 
+    /// Purges each due candidate in its own transaction; one that fails is reported and the
+    /// others go on.
     async fn purge_candidates_now(
         &self,
         tenant: Option<engine::ids::TenantId>,
         who: String,
-    ) -> Result<Vec<Tombstone>> {
+    ) -> Result<PurgeRun> {
         let candidates = self.store.read().await?.purge_candidates(tenant).await?;
-        let mut done = Vec::new();
+        let mut run = PurgeRun::default();
         for candidate in candidates {
-            if let Some(tombstone) = self.purge_one(&candidate, &who).await? {
-                done.push(tombstone);
+            match self.purge_one(&candidate, &who).await {
+                Ok(Some(tombstone)) => run.purged.push(tombstone),
+                Ok(None) => {}
+                Err(e) => run
+                    .failed
+                    .push((candidate.subject_key.to_string(), e.to_string())),
             }
         }
-        Ok(done)
+        Ok(run)
     }
 
     /// What the case page says about the purge of a completed case's subject: when and why
@@ -156,20 +170,12 @@ impl<S: Store> App<S> {
             digest.update(f.blob.sha256);
         }
         let key = c.subject_key.to_string();
-        let number = c.case_number.to_string();
+        let cases = crate::cases::case_numbers(&mut tx, tenant, c.subject_id).await?;
         let mut erased = Vec::new();
         let mut reader = crate::cases::AuditReader::new(tenant, 0, i64::MAX);
         while let Some(batch) = reader.next(&mut tx).await? {
             for e in batch.iter().filter(|e| e.payload.is_some()) {
-                let id = e.target_id.as_str();
-                let about = match e.target_kind.as_str() {
-                    "subject" => id == key,
-                    "record" => id.starts_with(&format!("{key}/")),
-                    "case" => id == number,
-                    "task" | "revocation" | "export" => id.starts_with(&format!("{number}/")),
-                    _ => false,
-                };
-                if about {
+                if crate::cases::concerns_subject(e, &key, &cases) {
                     digest.update(e.payload_digest);
                     erased.push(e.seq);
                 }

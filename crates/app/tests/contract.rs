@@ -621,7 +621,7 @@ async fn organization_fans_out_and_waits_for_children<S: Store>(app: App<S>) {
     )
     .await
     .unwrap();
-    let purged = app.purge_due(&actor).await.unwrap();
+    let purged = app.purge_due(&actor).await.unwrap().purged;
     assert_eq!(purged.len(), 2, "client b and the organization itself");
     let state = async |k: &str| app.subject(&actor, &key(k)).await.unwrap().subject.state;
     assert_eq!(state("a").await, SubjectState::Offboarded, "held, so kept");
@@ -1016,6 +1016,12 @@ async fn an_export_left_by_a_dead_worker_is_built_once<S: Store>(app: App<S>) {
             .await
             .unwrap()
     );
+    let mut stale = dead.clone();
+    stale.status = ExportStatus::Failed;
+    assert!(
+        !tx.update_export(&stale).await.unwrap(),
+        "the dead attempt cannot overwrite the build that took over"
+    );
     assert!(
         tx.renew_export_lease(alive.tenant_id, alive.id, 1, until)
             .await
@@ -1109,7 +1115,7 @@ async fn purge_waits_then_destroys_and_leaves_a_tombstone<S: Store>(app: App<S>)
         .await
         .unwrap();
     assert_eq!(status().await, PurgeStatus::Held("Litigation".into()));
-    assert!(app.purge_due(&actor).await.unwrap().is_empty());
+    assert!(app.purge_due(&actor).await.unwrap().purged.is_empty());
     assert_eq!(
         app.subject(&actor, &key("acme"))
             .await
@@ -1137,7 +1143,7 @@ async fn purge_waits_then_destroys_and_leaves_a_tombstone<S: Store>(app: App<S>)
     );
     assert!(app.record_file(&actor, &key("acme"), 1).await.is_ok());
 
-    let done = app.purge_due(&actor).await.unwrap();
+    let done = app.purge_due(&actor).await.unwrap().purged;
     assert_eq!(done.len(), 1);
     assert!(
         done[0].summary.starts_with("2 records, 1 files"),
@@ -1145,7 +1151,7 @@ async fn purge_waits_then_destroys_and_leaves_a_tombstone<S: Store>(app: App<S>)
         done[0].summary
     );
     assert!(
-        app.purge_due(&actor).await.unwrap().is_empty(),
+        app.purge_due(&actor).await.unwrap().purged.is_empty(),
         "purged once"
     );
     let view = app.subject(&actor, &key("acme")).await.unwrap();
@@ -1174,6 +1180,15 @@ async fn purge_waits_then_destroys_and_leaves_a_tombstone<S: Store>(app: App<S>)
     assert!(
         app.certificate(&actor, n).await.is_ok(),
         "the certificate stays"
+    );
+    let export = &app.exports(&actor, n).await.unwrap()[0];
+    assert_eq!(
+        export
+            .acknowledgement_waived
+            .as_ref()
+            .map(|w| w.reason.as_str()),
+        Some("purged"),
+        "why the acknowledgement was waived is erased too"
     );
 }
 

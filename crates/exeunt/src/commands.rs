@@ -1054,7 +1054,11 @@ async fn purge<S: Store>(app: &App<S>, actor: &Actor, cmd: &PurgeCmd) -> anyhow:
             }
         }
         PurgeCmd::Run => {
-            let done = app.purge_due(actor).await?;
+            let run = app.purge_due(actor).await?;
+            for (subject, reason) in &run.failed {
+                eprintln!("Could not purge {subject} (it is left whole): {reason}");
+            }
+            let done = run.purged;
             for t in &done {
                 println!(
                     "Purged {} {} ({}); tombstone digest {}.",
@@ -1064,8 +1068,11 @@ async fn purge<S: Store>(app: &App<S>, actor: &Actor, cmd: &PurgeCmd) -> anyhow:
                     to_hex(&t.digest)
                 );
             }
-            if done.is_empty() {
+            if done.is_empty() && run.failed.is_empty() {
                 println!("No purge is due (`exeunt purge list` says why for each subject).");
+            }
+            if !run.failed.is_empty() {
+                return Ok(ExitCode::FAILURE);
             }
         }
     }

@@ -243,9 +243,12 @@ const PURGE_POLL: std::time::Duration = std::time::Duration::from_secs(60);
 async fn purge_when_due<S: Store>(app: App<S>) {
     loop {
         match app.purge_due_everywhere().await {
-            Ok(done) => {
-                for t in done {
+            Ok(run) => {
+                for t in run.purged {
                     tracing::info!(subject = %t.subject_id, "purged");
+                }
+                for (subject, reason) in run.failed {
+                    tracing::error!(%subject, %reason, "a purge failed; the subject is left whole");
                 }
             }
             Err(e) => tracing::error!(error = %e, "the purge scheduler failed"),

@@ -407,8 +407,18 @@ pub trait Tx: Send {
     ) -> impl Future<Output = Result<()>> + Send;
 
     fn insert_export(&mut self, export: &Export) -> impl Future<Output = Result<()>> + Send;
-    /// Records how a build went: status, failure, package, receipt, times.
-    fn update_export(&mut self, export: &Export) -> impl Future<Output = Result<()>> + Send;
+    /// Records how a build went (status, failure, package, receipt, times) if the export is
+    /// still at the attempt `export.attempts` names; false when another worker has taken it
+    /// over since, which this write then leaves alone.
+    fn update_export(&mut self, export: &Export) -> impl Future<Output = Result<bool>> + Send;
+    /// Records the client's acknowledgement unless one was recorded already (the first counts);
+    /// false then.
+    fn acknowledge_export(
+        &mut self,
+        tenant: TenantId,
+        id: ExportId,
+        acknowledgement: &engine::export::Acknowledgement,
+    ) -> impl Future<Output = Result<bool>> + Send;
     fn export(
         &mut self,
         tenant: TenantId,

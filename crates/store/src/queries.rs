@@ -1491,33 +1491,52 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
         Ok(())
     }
 
-    async fn update_export(&mut self, e: &Export) -> Result<()> {
-        self.run(
-            "UPDATE exports SET status = $3, failure = $4, blob_id = $5, payload_files = $6, \
+    async fn update_export(&mut self, e: &Export) -> Result<bool> {
+        let changed = self
+            .run(
+                "UPDATE exports SET status = $3, failure = $4, blob_id = $5, payload_files = $6, \
              payload_bytes = $7, receipt = $8, finished_at_us = $9, acknowledged_at_us = $10, \
              acknowledged_name = $11, acknowledged_from = $12, acknowledgement_waived_by = $13, \
              acknowledgement_waiver = $14, \
              lease_until_us = CASE WHEN $3 = 'building' THEN lease_until_us END \
-             WHERE tenant_id = $1 AND id = $2",
-            args![
-                e.tenant_id.0,
-                e.id.0,
-                e.status.as_str(),
-                e.failure.as_deref(),
-                e.blob.as_ref().map(|b| b.id.0),
-                e.payload_files,
-                e.payload_bytes,
-                e.receipt.as_deref(),
-                e.finished_at.map(us),
-                e.acknowledged.as_ref().map(|a| us(a.at)),
-                e.acknowledged.as_ref().map(|a| a.name.as_str()),
-                e.acknowledged.as_ref().map(|a| a.from.as_str()),
-                e.acknowledgement_waived.as_ref().map(|w| w.by.0),
-                e.acknowledgement_waived.as_ref().map(|w| w.reason.as_str()),
-            ],
-        )
-        .await?;
-        Ok(())
+             WHERE tenant_id = $1 AND id = $2 AND attempts = $15",
+                args![
+                    e.tenant_id.0,
+                    e.id.0,
+                    e.status.as_str(),
+                    e.failure.as_deref(),
+                    e.blob.as_ref().map(|b| b.id.0),
+                    e.payload_files,
+                    e.payload_bytes,
+                    e.receipt.as_deref(),
+                    e.finished_at.map(us),
+                    e.acknowledged.as_ref().map(|a| us(a.at)),
+                    e.acknowledged.as_ref().map(|a| a.name.as_str()),
+                    e.acknowledged.as_ref().map(|a| a.from.as_str()),
+                    e.acknowledgement_waived.as_ref().map(|w| w.by.0),
+                    e.acknowledgement_waived.as_ref().map(|w| w.reason.as_str()),
+                    e.attempts,
+                ],
+            )
+            .await?;
+        Ok(changed == 1)
+    }
+
+    async fn acknowledge_export(
+        &mut self,
+        tenant: TenantId,
+        id: ExportId,
+        ack: &Acknowledgement,
+    ) -> Result<bool> {
+        let changed = self
+            .run(
+                "UPDATE exports SET acknowledged_at_us = $3, acknowledged_name = $4, \
+                 acknowledged_from = $5 WHERE tenant_id = $1 AND id = $2 \
+                 AND acknowledged_at_us IS NULL",
+                args![tenant.0, id.0, us(ack.at), &ack.name, &ack.from],
+            )
+            .await?;
+        Ok(changed == 1)
     }
 
     async fn export(&mut self, tenant: TenantId, id: ExportId) -> Result<Option<Export>> {
@@ -1608,7 +1627,14 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
             "DELETE FROM record_files WHERE tenant_id = $1 AND record_id IN \
              (SELECT id FROM records WHERE tenant_id = $1 AND subject_id = $2)",
             "DELETE FROM records WHERE tenant_id = $1 AND subject_id = $2",
-            "UPDATE exports SET blob_id = NULL WHERE tenant_id = $1 AND subject_id = $2",
+            // The acknowledgement's time and the waiver's author stay as proof; who typed
+            // what from where, and why it was waived, are personal data.
+            "UPDATE exports SET blob_id = NULL, \
+             acknowledged_name = CASE WHEN acknowledged_name IS NULL THEN NULL ELSE 'purged' END, \
+             acknowledged_from = CASE WHEN acknowledged_from IS NULL THEN NULL ELSE 'purged' END, \
+             acknowledgement_waiver = \
+             CASE WHEN acknowledgement_waiver IS NULL THEN NULL ELSE 'purged' END \
+             WHERE tenant_id = $1 AND subject_id = $2",
             "UPDATE evidence SET blob_id = NULL, content = $3, file_name = 'purged' \
              WHERE tenant_id = $1 AND case_id IN \
              (SELECT id FROM cases WHERE tenant_id = $1 AND subject_id = $2)",
