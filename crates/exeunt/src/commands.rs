@@ -216,6 +216,7 @@ async fn serve<S: Store>(app: App<S>, args: &crate::cli::ServeArgs) -> anyhow::R
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let shutdown = shutdown_signal()?;
     let names: Vec<String> = tenants.iter().map(ToString::to_string).collect();
     println!(
         "Exeunt serves {} on http://{} ({}). Stop with Ctrl-C.",
@@ -226,7 +227,7 @@ async fn serve<S: Store>(app: App<S>, args: &crate::cli::ServeArgs) -> anyhow::R
     let options = server::ServerOptions {
         secure_cookies: args.secure_cookies,
     };
-    server::serve(app, options, listener, shutdown_signal())
+    server::serve(app, options, listener, shutdown)
         .await
         .context("the server stopped")?;
     println!("Stopped.");
@@ -246,23 +247,19 @@ fn init_logging(format: crate::cli::LogFormat) {
     };
 }
 
-/// Completes on Ctrl-C or SIGTERM, whichever comes first.
-async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// A future that completes on Ctrl-C or SIGTERM, whichever comes first. The handlers are
+/// installed now, before the server says it serves: a signal sent as soon as it has said so
+/// must stop it gracefully, not kill it.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    let mut terminate = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
         }
-    };
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
-    }
+    })
 }
 
 async fn token<S: Store>(
