@@ -1181,6 +1181,13 @@ async fn purge_waits_then_destroys_and_leaves_a_tombstone<S: Store>(app: App<S>)
         app.certificate(&actor, n).await.is_ok(),
         "the certificate stays"
     );
+    let file = app.case(&actor, n).await.unwrap().file;
+    assert!(
+        file.tasks
+            .iter()
+            .all(|t| t.note.as_deref().is_none_or(|note| note == "purged")),
+        "what people wrote about the subject goes too"
+    );
     let export = &app.exports(&actor, n).await.unwrap()[0];
     assert_eq!(
         export

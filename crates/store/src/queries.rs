@@ -1642,6 +1642,18 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
              (SELECT id FROM blobs WHERE tenant_id = $1 AND subject_id = $2)",
             "DELETE FROM blobs WHERE tenant_id = $1 AND subject_id = $2",
             "DELETE FROM subject_keys WHERE tenant_id = $1 AND subject_id = $2",
+            // Free text people wrote about the subject's cases; the decisions stay on record.
+            "UPDATE tasks SET note = CASE WHEN note IS NULL THEN NULL ELSE 'purged' END, \
+             waive_reason = CASE WHEN waive_reason IS NULL THEN NULL ELSE 'purged' END \
+             WHERE tenant_id = $1 AND case_id IN \
+             (SELECT id FROM cases WHERE tenant_id = $1 AND subject_id = $2)",
+            "UPDATE findings SET waive_reason = \
+             CASE WHEN waive_reason IS NULL THEN NULL ELSE 'purged' END \
+             WHERE tenant_id = $1 AND case_id IN \
+             (SELECT id FROM cases WHERE tenant_id = $1 AND subject_id = $2)",
+            "UPDATE cases SET close_reason = \
+             CASE WHEN close_reason IS NULL THEN NULL ELSE 'purged' END \
+             WHERE tenant_id = $1 AND subject_id = $2",
         ];
         for sql in statements {
             let uses_content = sql.contains("$3");
