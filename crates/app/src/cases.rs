@@ -367,8 +367,8 @@ impl<S: Store> App<S> {
             .into_iter()
             .filter(|h| h.covers(subject.id))
             .collect();
-        let retention =
-            retention_for(&tx.retention_policies(actor.tenant.id).await?, subject.kind).cloned();
+        let policies = tx.retention_policies(actor.tenant.id).await?;
+        let retention = retention_for(&policies, subject.kind).cloned();
         let purge_from = match (&retention, file.case.resolution, file.case.closed_at) {
             (Some(policy), Some(Resolution::Completed), Some(closed)) => Some(
                 policy
@@ -382,7 +382,9 @@ impl<S: Store> App<S> {
             .await?;
         let exports = tx.exports(actor.tenant.id, file.case.id).await?;
         let certificate = tx.certificate(actor.tenant.id, file.case.id).await?;
-        let purge = self.purge_outlook(&mut tx, &file.case, &subject).await?;
+        let purge = self
+            .purge_outlook(&mut tx, &file.case, &subject, &holds, &policies, &exports)
+            .await?;
         Ok(CaseView {
             revocations,
             exports,

@@ -117,18 +117,19 @@ impl<S: Store> App<S> {
     /// The acting tenant's public keys, to verify its certificates offline.
     pub async fn tenant_keys(&self, actor: &Actor) -> Result<Jwks> {
         let mut tx = self.store.read().await?;
-        Ok(jwks(tx.signing_keys(Some(actor.tenant.id)).await?))
+        Ok(jwks(&tx.signing_keys(Some(actor.tenant.id)).await?))
     }
 
     /// Every tenant's public keys, named only by their thumbprints: what
     /// `/.well-known/jwks.json` serves to anyone who verifies a certificate.
     pub async fn published_keys(&self) -> Result<Jwks> {
         let mut tx = self.store.read().await?;
-        Ok(jwks(tx.signing_keys(None).await?))
+        Ok(jwks(&tx.signing_keys(None).await?))
     }
 }
 
-fn jwks(rows: Vec<SigningKeyRow>) -> Jwks {
+/// The public halves of signing keys, as a JWK set.
+pub(crate) fn jwks(rows: &[SigningKeyRow]) -> Jwks {
     Jwks {
         keys: rows
             .iter()

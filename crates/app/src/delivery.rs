@@ -3,7 +3,6 @@
 //! acknowledgement can be had, a manager waives it with a reason.
 
 use crypto::jose;
-use engine::case::CaseFile;
 use engine::export::{Acknowledgement, AcknowledgementWaiver, ExportStatus, ReceiveLinkClaims};
 use engine::gate::Gate;
 use engine::ids::{EvidenceId, Text};
@@ -12,6 +11,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
 use store::{EvidenceMeta, Export, Store, Tx};
 
+use crate::certificates::jwks;
 use crate::files::Download;
 use crate::{Actor, App, AppError, Result, audit, audit_as};
 
@@ -43,7 +43,7 @@ impl<S: Store> App<S> {
         }
         let at = self.now();
         let mut tx = self.store.write().await?;
-        let export = newest_ready(&mut tx, self, actor, number).await?.1;
+        let export = self.newest_ready_export(&mut tx, actor, number).await?;
         let expires_at = at + SignedDuration::from_hours(24 * i64::from(days));
         let claims = ReceiveLinkClaims {
             iss: format!("exeunt:{}", actor.tenant.slug),
@@ -72,12 +72,7 @@ impl<S: Store> App<S> {
         }
         let mut tx = self.store.read().await?;
         let rows = tx.signing_keys(None).await?;
-        let keys = jose::Jwks {
-            keys: rows
-                .iter()
-                .map(|r| jose::Jwk::from_public_key(&r.public_key))
-                .collect(),
-        };
+        let keys = jwks(&rows);
         let invalid = || AppError::NotFound("no such download link".into());
         let verified = jose::verify::<ReceiveLinkClaims>(token, &keys).map_err(|_| invalid())?;
         let signer = rows
@@ -218,7 +213,7 @@ impl<S: Store> App<S> {
         actor.require(Permission::RunCases)?;
         let at = self.now();
         let mut tx = self.store.write().await?;
-        let (_, mut export) = newest_ready(&mut tx, self, actor, number).await?;
+        let mut export = self.newest_ready_export(&mut tx, actor, number).await?;
         export.acknowledgement_waived = Some(AcknowledgementWaiver {
             by: actor.user.id,
             reason: reason.as_str().to_owned(),
@@ -237,22 +232,4 @@ impl<S: Store> App<S> {
         tx.commit().await?;
         Ok(export)
     }
-}
-
-async fn newest_ready<S: Store>(
-    tx: &mut S::Tx,
-    app: &App<S>,
-    actor: &Actor,
-    number: i64,
-) -> Result<(CaseFile, Export)> {
-    let file = app.locked_case(tx, actor, number).await?;
-    let export = tx
-        .exports(actor.tenant.id, file.case.id)
-        .await?
-        .into_iter()
-        .find(|e| e.status == ExportStatus::Ready)
-        .ok_or_else(|| {
-            AppError::NotFound(format!("case {number} has no ready export; request one"))
-        })?;
-    Ok((file, export))
 }

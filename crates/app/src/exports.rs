@@ -88,18 +88,27 @@ impl<S: Store> App<S> {
         Ok(tx.exports(actor.tenant.id, file.case.id).await?)
     }
 
-    /// The newest ready package of a case, to stream.
-    pub async fn export_package(&self, actor: &Actor, number: i64) -> Result<Download<S>> {
-        let mut tx = self.store.read().await?;
-        let file = self.locked_case(&mut tx, actor, number).await?;
-        let export = tx
-            .exports(actor.tenant.id, file.case.id)
+    /// The newest ready export of a case.
+    pub(crate) async fn newest_ready_export(
+        &self,
+        tx: &mut S::Tx,
+        actor: &Actor,
+        number: i64,
+    ) -> Result<Export> {
+        let file = self.locked_case(tx, actor, number).await?;
+        tx.exports(actor.tenant.id, file.case.id)
             .await?
             .into_iter()
             .find(|e| e.status == ExportStatus::Ready)
             .ok_or_else(|| {
                 AppError::NotFound(format!("case {number} has no ready export; request one"))
-            })?;
+            })
+    }
+
+    /// The newest ready package of a case, to stream.
+    pub async fn export_package(&self, actor: &Actor, number: i64) -> Result<Download<S>> {
+        let mut tx = self.store.read().await?;
+        let export = self.newest_ready_export(&mut tx, actor, number).await?;
         let blob = export
             .blob
             .ok_or_else(|| AppError::Conflict(format!("export {} has no package", export.id)))?;

@@ -99,15 +99,6 @@ impl<S: Store> Download<S> {
         }
         Ok(Some(piece))
     }
-
-    /// The whole file in memory, for callers that need it at once (small files, tests).
-    pub async fn read_all(mut self) -> Result<Vec<u8>> {
-        let mut all = Vec::new();
-        while let Some(piece) = self.next_piece().await? {
-            all.extend(piece);
-        }
-        Ok(all)
-    }
 }
 
 impl<S: Store> App<S> {

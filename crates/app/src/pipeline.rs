@@ -3,14 +3,13 @@
 //! case's gated task may do these; without such a task, managers and above.
 
 use engine::case::{Act, CaseFile};
-use engine::export::ExportStatus;
 use engine::gate::{Gate, GateFacts};
 use engine::ids::{Email, Slug, Text};
 use engine::revocation::{Revocation, RevocationError, RevocationStatus};
 use engine::subject::{Record, RecordKind};
 use engine::tenant::Permission;
 use serde_json::json;
-use store::{Store, Tx};
+use store::{Export, Store, Tx};
 
 use crate::{Actor, App, AppError, Result, audit};
 
@@ -169,10 +168,7 @@ impl<S: Store> App<S> {
             records: &records,
             revocations: &revocations,
             latest_export: exports.first().map(|e| (e.status, e.failure.as_deref())),
-            export_delivered: exports.iter().any(|e| {
-                e.status == ExportStatus::Ready
-                    && (e.acknowledged.is_some() || e.acknowledgement_waived.is_some())
-            }),
+            export_delivered: exports.iter().any(Export::is_delivered),
         }))
     }
 

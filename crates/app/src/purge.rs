@@ -11,12 +11,12 @@
 
 use engine::audit::to_hex;
 use engine::export::ExportStatus;
-use engine::governance::{PurgeStatus, purge_status};
+use engine::governance::{LegalHold, PurgeStatus, RetentionPolicy, purge_status};
 use engine::tenant::Permission;
 use jiff::tz::TimeZone;
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use store::{PurgeCandidate, Store, Tombstone, Tx};
+use store::{Export, PurgeCandidate, Store, Tombstone, Tx};
 
 use crate::{Actor, App, Result, audit_as};
 
@@ -89,12 +89,16 @@ impl<S: Store> App<S> {
     }
 
     /// What the case page says about the purge of a completed case's subject: when and why
-    /// not yet, or that it happened. `None` while the case runs or when it was cancelled.
+    /// not yet, or that it happened. `None` while the case runs or when it was cancelled. The
+    /// case page has already loaded what the decision needs.
     pub(crate) async fn purge_outlook(
         &self,
         tx: &mut S::Tx,
         case: &engine::case::Case,
         subject: &engine::subject::Subject,
+        holds: &[LegalHold],
+        policies: &[RetentionPolicy],
+        exports: &[Export],
     ) -> Result<Option<String>> {
         use engine::case::Resolution;
         use engine::subject::SubjectState;
@@ -122,31 +126,47 @@ impl<S: Store> App<S> {
             subject_key: subject.key.clone(),
             subject_kind: subject.kind,
         };
-        Ok(Some(self.decide(tx, &candidate).await?.to_string()))
+        Ok(Some(
+            self.status_of(&candidate, holds, policies, exports)
+                .to_string(),
+        ))
     }
 
     async fn decide(&self, tx: &mut S::Tx, c: &PurgeCandidate) -> Result<PurgeStatus> {
         let holds = tx.holds(c.tenant_id, Some(c.subject_id)).await?;
         let policies = tx.retention_policies(c.tenant_id).await?;
-        let export = match tx.exports(c.tenant_id, c.case_id).await?.first() {
+        let exports = tx.exports(c.tenant_id, c.case_id).await?;
+        Ok(self.status_of(c, &holds, &policies, &exports))
+    }
+
+    /// The decision, from the candidate's holds, the tenant's policies and the case's exports
+    /// (newest first).
+    fn status_of(
+        &self,
+        c: &PurgeCandidate,
+        holds: &[LegalHold],
+        policies: &[RetentionPolicy],
+        exports: &[Export],
+    ) -> PurgeStatus {
+        let export = match exports.first() {
+            Some(e) if e.is_delivered() => Ok(()),
             Some(e) if e.status != ExportStatus::Ready => {
                 Err(format!("the newest export is {}", e.status.as_str()))
             }
-            Some(e) if e.acknowledged.is_none() && e.acknowledgement_waived.is_none() => {
+            Some(_) => {
                 Err("the client has not acknowledged the export, and nobody waived that".to_owned())
             }
-            Some(_) => Ok(()),
             None => Err("no export was built".to_owned()),
         };
-        Ok(purge_status(
+        purge_status(
             c.subject_id,
             c.subject_kind,
             c.closed_at.to_zoned_datetime(TimeZone::UTC).date(),
             self.now().to_zoned_datetime(TimeZone::UTC).date(),
-            &policies,
-            &holds,
+            policies,
+            holds,
             export,
-        ))
+        )
     }
 
     /// Purges one subject if it is due, deciding again inside the purging transaction so that a

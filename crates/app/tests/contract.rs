@@ -11,8 +11,8 @@ use engine::ids::{Email, Slug, SubjectKey, Text};
 use engine::revocation::RevocationStatus;
 use engine::subject::{Attributes, RecordFields, RecordKind, SubjectKind, SubjectState};
 use exeunt_app::{
-    Actor, App, AppError, BlueprintChoice, FixedClock, Ids, MasterKey, NewSubject, StartCase,
-    Upload,
+    Actor, App, AppError, BlueprintChoice, Download, FixedClock, Ids, MasterKey, NewSubject,
+    StartCase, Upload,
 };
 use jiff::civil::date;
 use store::postgres::PostgresStore;
@@ -99,6 +99,18 @@ async fn start<S: Store>(
         .await?;
     Ok(started.number)
 }
+
+/// A downloaded file, whole.
+async fn read_all<S: Store>(mut download: Download<S>) -> Vec<u8> {
+    let mut all = Vec::new();
+    while let Some(piece) = download.next_piece().await.unwrap() {
+        all.extend(piece);
+    }
+    all
+}
+
+/// A one-task blueprint, for cases that only need to reach their close.
+const QUICK_BLUEPRINT: &str = "id: quick\nversion: 1\ntitle: Quick\nscope: client\nstages:\n  - id: only\n    title: Only\n    tasks:\n      - id: wrap-up\n        title: Wrap up\n        team: operations\n";
 
 fn evidence() -> Vec<Upload> {
     vec![Upload {
@@ -226,13 +238,7 @@ async fn client_case_runs_to_completion<S: Store>(app: App<S>) {
     let built = app.build_next_export().await.unwrap().unwrap();
     assert_eq!(built.status, ExportStatus::Ready, "{:?}", built.failure);
     assert!(app.build_next_export().await.unwrap().is_none());
-    let package = app
-        .export_package(&actor, n)
-        .await
-        .unwrap()
-        .read_all()
-        .await
-        .unwrap();
+    let package = read_all(app.export_package(&actor, n).await.unwrap()).await;
     let bag = bagit::verify(std::io::Cursor::new(&package)).unwrap();
     assert!(bag.payload_files >= 5, "{bag:?}");
     // Delivering it waits for the client's acknowledgement, given through the signed link.
@@ -1035,7 +1041,7 @@ async fn an_export_left_by_a_dead_worker_is_built_once<S: Store>(app: App<S>) {
         Some(package.blob.id),
         exports[0].blob.as_ref().map(|b| b.id)
     );
-    let bytes = package.read_all().await.unwrap();
+    let bytes = read_all(package).await;
     bagit::verify(std::io::Cursor::new(&bytes)).unwrap();
 }
 
@@ -1083,7 +1089,6 @@ async fn purge_waits_then_destroys_and_leaves_a_tombstone<S: Store>(app: App<S>)
     app.attach_file(&actor, &key("acme"), 1, upload, "text/plain".into())
         .await
         .unwrap();
-    let quick = "id: quick\nversion: 1\ntitle: Quick\nscope: client\nstages:\n  - id: only\n    title: Only\n    tasks:\n      - id: wrap-up\n        title: Wrap up\n        team: operations\n";
     let n = app
         .start_case(
             &actor,
@@ -1091,7 +1096,7 @@ async fn purge_waits_then_destroys_and_leaves_a_tombstone<S: Store>(app: App<S>)
                 subject: key("acme"),
                 blueprint: Some(BlueprintChoice::Source {
                     name: "quick".into(),
-                    text: quick.into(),
+                    text: QUICK_BLUEPRINT.into(),
                 }),
                 exit_date: date(2026, 12, 31),
                 owner: None,

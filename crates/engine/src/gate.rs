@@ -94,19 +94,7 @@ impl Gate {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::{RecordId, SubjectId};
-    use crate::subject::RecordFields;
-    use uuid::Uuid;
-
-    fn record(number: i64, kind: RecordKind, fields: &[(&str, &str)]) -> Record {
-        Record {
-            id: RecordId(Uuid::from_u128(number as u128)),
-            subject_id: SubjectId(Uuid::nil()),
-            number,
-            kind,
-            fields: RecordFields::parse(kind, fields.iter().copied()).unwrap(),
-        }
-    }
+    use crate::subject::test_record as record;
 
     #[test]
     fn gates_name_what_is_outstanding() {

@@ -225,19 +225,9 @@ impl Revocation {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::{SubjectId, UserId};
-    use crate::subject::RecordFields;
+    use crate::ids::UserId;
+    use crate::subject::test_record as record;
     use uuid::Uuid;
-
-    fn record(number: i64, kind: RecordKind, fields: &[(&str, &str)]) -> Record {
-        Record {
-            id: RecordId(Uuid::from_u128(number as u128)),
-            subject_id: SubjectId(Uuid::nil()),
-            number,
-            kind,
-            fields: RecordFields::parse(kind, fields.iter().copied()).unwrap(),
-        }
-    }
 
     fn act() -> Act {
         Act {

@@ -538,6 +538,18 @@ impl Record {
     }
 }
 
+/// A record for the engine's own tests, numbered `number` and with an id made from it.
+#[cfg(test)]
+pub(crate) fn test_record(number: i64, kind: RecordKind, fields: &[(&str, &str)]) -> Record {
+    Record {
+        id: RecordId(uuid::Uuid::from_u128(number.unsigned_abs().into())),
+        subject_id: SubjectId(uuid::Uuid::nil()),
+        number,
+        kind,
+        fields: RecordFields::parse(kind, fields.iter().copied()).unwrap(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -946,19 +946,16 @@ async fn export<S: Store>(
                 &exports,
                 &["EXPORT", "STATUS", "SIZE", "SHA256", "REQUESTED", "NOTE"],
                 |e| {
+                    // A build under way has a blob too, not yet the package.
+                    let package = e
+                        .blob
+                        .as_ref()
+                        .filter(|_| e.status == engine::export::ExportStatus::Ready);
                     vec![
                         e.id.to_string(),
                         e.status.as_str().to_owned(),
-                        e.blob
-                            .as_ref()
-                            .filter(|_| e.receipt.is_some())
-                            .map(|b| b.size.to_string())
-                            .unwrap_or_default(),
-                        e.blob
-                            .as_ref()
-                            .filter(|_| e.receipt.is_some())
-                            .map(|b| to_hex(&b.sha256))
-                            .unwrap_or_default(),
+                        package.map(|b| b.size.to_string()).unwrap_or_default(),
+                        package.map(|b| to_hex(&b.sha256)).unwrap_or_default(),
                         e.requested_at.to_string(),
                         e.failure.clone().unwrap_or_default(),
                     ]

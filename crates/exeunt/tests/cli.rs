@@ -1512,10 +1512,7 @@ fn purge_waits_for_the_export_and_leaves_a_tombstone() {
         "subject", "add", "acme", "--kind", "client", "--name", "Acme",
     ]);
     e.ok(&["record", "add", "acme", "note", "text=Call Ann on Mondays"]);
-    let quick = e.write(
-        "quick.yaml",
-        "id: quick\nversion: 1\ntitle: Quick\nscope: client\nstages:\n  - id: only\n    title: Only\n    tasks:\n      - id: wrap-up\n        title: Wrap up\n        team: operations\n",
-    );
+    let quick = e.write("quick.yaml", QUICK_BLUEPRINT);
     e.ok(&["blueprint", "add", quick.to_str().unwrap()]);
     e.ok(&[
         "case",
@@ -1651,6 +1648,9 @@ fn an_export_whose_worker_was_killed_is_built_once_when_taken_over() {
     assert!(verified.contains("Valid BagIt package"), "{verified}");
 }
 
+/// A one-task blueprint, for cases that only need to reach their close.
+const QUICK_BLUEPRINT: &str = "id: quick\nversion: 1\ntitle: Quick\nscope: client\nstages:\n  - id: only\n    title: Only\n    tasks:\n      - id: wrap-up\n        title: Wrap up\n        team: operations\n";
+
 /// Runs a small case to completion and returns the paths of its certificate and of the
 /// tenant's exported keys.
 fn completed_case_certificate(e: &Exeunt, slug: &str) -> (PathBuf, PathBuf) {
@@ -1658,10 +1658,7 @@ fn completed_case_certificate(e: &Exeunt, slug: &str) -> (PathBuf, PathBuf) {
     e.ok(&[
         "subject", "add", "globex", "--kind", "client", "--name", "Globex",
     ]);
-    let quick = e.write(
-        "quick.yaml",
-        "id: quick\nversion: 1\ntitle: Quick\nscope: client\nstages:\n  - id: only\n    title: Only\n    tasks:\n      - id: wrap-up\n        title: Wrap up\n        team: operations\n",
-    );
+    let quick = e.write("quick.yaml", QUICK_BLUEPRINT);
     e.ok(&["blueprint", "add", quick.to_str().unwrap()]);
     e.ok(&[
         "case",

@@ -224,6 +224,15 @@ pub struct Export {
     pub acknowledgement_waived: Option<AcknowledgementWaiver>,
 }
 
+impl Export {
+    /// Ready, and either acknowledged by the departing client or that waived: what the
+    /// delivery task and the purge wait for.
+    pub fn is_delivered(&self) -> bool {
+        self.status == ExportStatus::Ready
+            && (self.acknowledged.is_some() || self.acknowledgement_waived.is_some())
+    }
+}
+
 /// A completed case whose subject is offboarded but not yet purged.
 #[derive(Clone, Debug, Serialize)]
 pub struct PurgeCandidate {

@@ -1620,8 +1620,9 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
         subject: SubjectId,
         at: Timestamp,
     ) -> Result<()> {
+        // Every statement takes the tenant ($1) and the subject ($2). What refers to the
+        // subject's records and blobs goes before them.
         let statements = [
-            // What refers to the subject's records and blobs goes first.
             "DELETE FROM revocations WHERE tenant_id = $1 AND record_id IN \
              (SELECT id FROM records WHERE tenant_id = $1 AND subject_id = $2)",
             "DELETE FROM record_files WHERE tenant_id = $1 AND record_id IN \
@@ -1630,39 +1631,38 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
             // The acknowledgement's time and the waiver's author stay as proof; who typed
             // what from where, and why it was waived, are personal data.
             "UPDATE exports SET blob_id = NULL, \
-             acknowledged_name = CASE WHEN acknowledged_name IS NULL THEN NULL ELSE 'purged' END, \
-             acknowledged_from = CASE WHEN acknowledged_from IS NULL THEN NULL ELSE 'purged' END, \
+             acknowledged_name = CASE WHEN acknowledged_name IS NOT NULL THEN 'purged' END, \
+             acknowledged_from = CASE WHEN acknowledged_from IS NOT NULL THEN 'purged' END, \
              acknowledgement_waiver = \
-             CASE WHEN acknowledgement_waiver IS NULL THEN NULL ELSE 'purged' END \
+             CASE WHEN acknowledgement_waiver IS NOT NULL THEN 'purged' END \
              WHERE tenant_id = $1 AND subject_id = $2",
-            "UPDATE evidence SET blob_id = NULL, content = $3, file_name = 'purged' \
-             WHERE tenant_id = $1 AND case_id IN \
-             (SELECT id FROM cases WHERE tenant_id = $1 AND subject_id = $2)",
             "DELETE FROM blob_chunks WHERE tenant_id = $1 AND blob_id IN \
              (SELECT id FROM blobs WHERE tenant_id = $1 AND subject_id = $2)",
             "DELETE FROM blobs WHERE tenant_id = $1 AND subject_id = $2",
             "DELETE FROM subject_keys WHERE tenant_id = $1 AND subject_id = $2",
             // Free text people wrote about the subject's cases; the decisions stay on record.
-            "UPDATE tasks SET note = CASE WHEN note IS NULL THEN NULL ELSE 'purged' END, \
-             waive_reason = CASE WHEN waive_reason IS NULL THEN NULL ELSE 'purged' END \
+            "UPDATE tasks SET note = CASE WHEN note IS NOT NULL THEN 'purged' END, \
+             waive_reason = CASE WHEN waive_reason IS NOT NULL THEN 'purged' END \
              WHERE tenant_id = $1 AND case_id IN \
              (SELECT id FROM cases WHERE tenant_id = $1 AND subject_id = $2)",
             "UPDATE findings SET waive_reason = \
-             CASE WHEN waive_reason IS NULL THEN NULL ELSE 'purged' END \
+             CASE WHEN waive_reason IS NOT NULL THEN 'purged' END \
              WHERE tenant_id = $1 AND case_id IN \
              (SELECT id FROM cases WHERE tenant_id = $1 AND subject_id = $2)",
-            "UPDATE cases SET close_reason = \
-             CASE WHEN close_reason IS NULL THEN NULL ELSE 'purged' END \
+            "UPDATE cases SET close_reason = CASE WHEN close_reason IS NOT NULL THEN 'purged' END \
              WHERE tenant_id = $1 AND subject_id = $2",
         ];
+        // Evidence keeps its metadata; its bytes (in `content`, from before files were sealed)
+        // and its blob reference go.
+        self.run(
+            "UPDATE evidence SET blob_id = NULL, content = $3, file_name = 'purged' \
+             WHERE tenant_id = $1 AND case_id IN \
+             (SELECT id FROM cases WHERE tenant_id = $1 AND subject_id = $2)",
+            args![tenant.0, subject.0, &[] as &[u8]],
+        )
+        .await?;
         for sql in statements {
-            let uses_content = sql.contains("$3");
-            if uses_content {
-                self.run(sql, args![tenant.0, subject.0, &[] as &[u8]])
-                    .await?;
-            } else {
-                self.run(sql, args![tenant.0, subject.0]).await?;
-            }
+            self.run(sql, args![tenant.0, subject.0]).await?;
         }
         self.run(
             "UPDATE subjects SET name = 'purged', attributes = '{}', state = 'purged', \
