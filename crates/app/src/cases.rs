@@ -15,7 +15,7 @@ use jiff::civil::Date;
 use serde::Serialize;
 use serde_json::json;
 use store::{
-    AuditFilter, CaseFilter, CaseSummary, CertificateRow, EvidenceMeta, Export, Store,
+    AuditFilter, CaseFilter, CaseSummary, CertificateRow, Concern, EvidenceMeta, Export, Store,
     SubjectFilter, TaskFilter, TaskRow, Tx,
 };
 
@@ -300,6 +300,7 @@ impl<S: Store> App<S> {
                 kind: Some(kind),
                 include_offboarded: false,
                 parent: None,
+                search: None,
                 limit: i64::MAX,
                 offset: 0,
             };
@@ -840,6 +841,38 @@ impl<S: Store> App<S> {
             .await?
             .audit_events(actor.tenant.id, filter)
             .await?)
+    }
+
+    /// Which events a timeline of `case`, or of `subject` (itself, its records, its cases),
+    /// shows. `None` when neither is given: every event.
+    pub async fn audit_concern(
+        &self,
+        actor: &Actor,
+        subject: Option<&SubjectKey>,
+        case: Option<i64>,
+    ) -> Result<Option<Concern>> {
+        let mut tx = self.store.read().await?;
+        match (subject, case) {
+            (Some(_), Some(_)) => Err(AppError::invalid(
+                "case",
+                "give a subject or a case, not both: a case's events are its subject's too",
+            )),
+            (Some(key), None) => {
+                let subject = find_subject(&mut tx, actor, key).await?;
+                Ok(Some(Concern {
+                    subject_key: Some(key.to_string()),
+                    cases: case_numbers(&mut tx, actor.tenant.id, subject.id).await?,
+                }))
+            }
+            (None, Some(number)) => {
+                self.locked_case(&mut tx, actor, number).await?;
+                Ok(Some(Concern {
+                    subject_key: None,
+                    cases: vec![number],
+                }))
+            }
+            (None, None) => Ok(None),
+        }
     }
 
     /// Walks the tenant's whole audit chain; returns the number of events. A long chain is

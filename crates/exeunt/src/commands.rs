@@ -682,6 +682,7 @@ async fn subject<S: Store>(
                 kind: *kind,
                 include_offboarded: *all,
                 parent: None,
+                search: None,
                 limit: *limit,
                 offset: 0,
             };

@@ -93,7 +93,7 @@ pub(crate) fn case_number(value: &str) -> Result<i64, ApiError> {
     })
 }
 
-fn slug(value: &str, what: &str) -> Result<Slug, ApiError> {
+pub(crate) fn slug(value: &str, what: &str) -> Result<Slug, ApiError> {
     segment(value, what, Slug::parse)
 }
 
@@ -110,7 +110,10 @@ pub(crate) fn file_name(name_field: &str, value: &str) -> Result<String, ApiErro
 }
 
 /// Validates one field of a body into a domain type, naming the field when it fails.
-fn field<T, E: std::fmt::Display>(name: &str, result: Result<T, E>) -> Result<T, ApiError> {
+pub(crate) fn field<T, E: std::fmt::Display>(
+    name: &str,
+    result: Result<T, E>,
+) -> Result<T, ApiError> {
     result.map_err(|e| ApiError::invalid(name, format!("{name}: {e}")))
 }
 
@@ -130,6 +133,18 @@ fn page(limit: i64, offset: i64) -> Result<(i64, i64), ApiError> {
     Ok((limit, offset))
 }
 
+/// Checks a search text: blank means no search.
+pub(crate) fn search(text: Option<&str>) -> Result<Option<String>, ApiError> {
+    match text.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(t) if t.chars().count() > 200 => Err(ApiError::invalid(
+            "search",
+            "search must be at most 200 characters",
+        )),
+        Some(t) => Ok(Some(t.to_owned())),
+    }
+}
+
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -142,6 +157,9 @@ struct SubjectQuery {
     /// Also list offboarded and purged subjects.
     #[serde(default)]
     include_offboarded: bool,
+    /// Only subjects whose name or key contains this text (ignoring case).
+    #[param(max_length = 200)]
+    search: Option<String>,
     #[serde(default = "default_limit")]
     #[param(default = default_limit, minimum = 1, maximum = 1000)]
     limit: i64,
@@ -181,6 +199,7 @@ async fn list_subjects<S: Store>(
         kind,
         include_offboarded: q.include_offboarded,
         parent: None,
+        search: search(q.search.as_deref())?,
         limit,
         offset,
     };
@@ -593,7 +612,7 @@ struct ReasonBody {
     reason: String,
 }
 
-fn reason(text: &str) -> Result<String, ApiError> {
+pub(crate) fn reason(text: &str) -> Result<String, ApiError> {
     Ok(field("reason", Text::paragraph(text, 2000))?
         .as_str()
         .to_owned())
@@ -1184,6 +1203,10 @@ struct AuditQuery {
     target_kind: Option<String>,
     #[param(max_length = 200)]
     target_id: Option<String>,
+    /// Events about this subject: itself, its records and its cases.
+    subject: Option<String>,
+    /// Events about this case: itself, its tasks, exports and revocations.
+    case: Option<i64>,
     /// Events at or after this instant (RFC 3339).
     #[param(format = DateTime)]
     from: Option<String>,
@@ -1252,6 +1275,16 @@ async fn audit_log<S: Store>(
         target_id: q.target_id,
         from: instant("from", q.from.as_deref())?,
         to: instant("to", q.to.as_deref())?,
+        concerning: None,
+    };
+    let subject = q
+        .subject
+        .as_deref()
+        .map(|k| field("subject", SubjectKey::parse(k)))
+        .transpose()?;
+    let filter = store::AuditFilter {
+        concerning: app.audit_concern(&actor, subject.as_ref(), q.case).await?,
+        ..filter
     };
     Ok(Json(views::list(app.audit_log(&actor, &filter).await?)))
 }
@@ -1584,7 +1617,7 @@ async fn plan<S: Store>(
     Ok(Json(plan.into()))
 }
 
-fn exit_date(text: &str) -> Result<Date, ApiError> {
+pub(crate) fn exit_date(text: &str) -> Result<Date, ApiError> {
     text.parse::<Date>()
         .ok()
         .filter(|_| text.len() == 10)

@@ -58,6 +58,20 @@ impl ApiError {
         self
     }
 
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// What went wrong, said for a person.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
+    /// Every problem found in an input that can have several.
+    pub fn errors(&self) -> &[Diagnostic] {
+        &self.errors
+    }
+
     pub fn unauthorized() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,

@@ -5,7 +5,7 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::{AUTHORIZATION, COOKIE};
 use axum::http::request::Parts;
-use axum::http::{Method, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use engine::ids::TokenId;
 use engine::tenant::Session;
 use serde::de::DeserializeOwned;
@@ -46,13 +46,7 @@ pub async fn authenticate<S: Store>(
             None => Err(ApiError::unauthorized()),
         };
     }
-    let secret = headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .find_map(|pair| pair.trim().strip_prefix(SESSION_COOKIE)?.strip_prefix('='))
-        .ok_or_else(ApiError::unauthorized)?;
+    let secret = cookie(headers, SESSION_COOKIE).ok_or_else(ApiError::unauthorized)?;
     let (actor, session) = app
         .session_actor(secret)
         .await?
@@ -69,6 +63,16 @@ pub async fn authenticate<S: Store>(
         ));
     }
     Ok((actor, Credential::Session(session)))
+}
+
+/// The value of the cookie `name`, if the request carries it.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| pair.trim().strip_prefix(name)?.strip_prefix('='))
 }
 
 /// The credential a caller used.
@@ -88,7 +92,7 @@ impl Credential {
 }
 
 /// Compares two secrets in time that does not depend on where they differ.
-fn same_secret(a: &[u8], b: &[u8]) -> bool {
+pub fn same_secret(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

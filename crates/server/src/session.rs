@@ -79,15 +79,65 @@ async fn sign_in<S: Store>(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Body(b): Body<SignInBody>,
 ) -> Result<Response, ApiError> {
-    let email = Email::parse(&b.email).map_err(|e| ApiError::invalid("email", e.to_string()))?;
-    let tenant = b
-        .tenant
-        .as_deref()
-        .map(|t| Slug::parse(t).map_err(|e| ApiError::invalid("tenant", format!("tenant {e}"))))
+    let (actor, issued) =
+        match limited_sign_in(&state, peer, b.tenant.as_deref(), &b.email, &b.password).await {
+            Ok(signed_in) => signed_in,
+            Err(refused) => return Ok(refused.into_response()),
+        };
+    let body = SignedIn {
+        user: actor.user.into(),
+        tenant: actor.tenant.into(),
+        csrf_token: issued.session.csrf_token,
+        expires_at: issued.session.expires_at,
+    };
+    let mut response = (StatusCode::OK, Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, session_cookie(&state, &issued.secret));
+    Ok(response)
+}
+
+/// Why a sign-in was refused: as a problem, and for too many failures, how long to wait.
+pub struct SignInRefused {
+    pub problem: ApiError,
+    pub retry_after: Option<u64>,
+}
+
+impl IntoResponse for SignInRefused {
+    fn into_response(self) -> Response {
+        let mut response = self.problem.into_response();
+        if let Some(wait) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        }
+        response
+    }
+}
+
+/// Checks an email and password for the API and the sign-in page alike, with failed attempts
+/// limited per account and per client address.
+pub async fn limited_sign_in<S: Store>(
+    state: &ServerState<S>,
+    peer: SocketAddr,
+    tenant: Option<&str>,
+    email: &str,
+    password: &str,
+) -> Result<(app::Actor, app::IssuedSession), SignInRefused> {
+    let refused = |problem: ApiError| SignInRefused {
+        problem,
+        retry_after: None,
+    };
+    let email =
+        Email::parse(email).map_err(|e| refused(ApiError::invalid("email", e.to_string())))?;
+    let slug = tenant
+        .map(|t| {
+            Slug::parse(t).map_err(|e| refused(ApiError::invalid("tenant", format!("tenant {e}"))))
+        })
         .transpose()?;
     let keys = [
         (
-            format!("account:{}:{email}", b.tenant.as_deref().unwrap_or("")),
+            format!("account:{}:{email}", tenant.unwrap_or("")),
             PER_ACCOUNT,
         ),
         (format!("address:{}", peer.ip()), PER_ADDRESS),
@@ -95,41 +145,36 @@ async fn sign_in<S: Store>(
     // The attempt counts as failed until it succeeds, so that parallel attempts cannot all
     // slip under the limit while their passwords are being checked.
     if let Some(wait) = state.limiter.attempt(&keys) {
-        let mut response = ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too-many-attempts",
-            "too many failed sign-ins; wait before trying again",
-        )
-        .into_response();
-        response.headers_mut().insert(
-            header::RETRY_AFTER,
-            HeaderValue::from(wait.as_secs().max(1)),
-        );
-        return Ok(response);
+        return Err(SignInRefused {
+            problem: ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too-many-attempts",
+                "too many failed sign-ins; wait before trying again",
+            ),
+            retry_after: Some(wait.as_secs().max(1)),
+        });
     }
-    match state
+    let signed_in = state
         .app
-        .sign_in(tenant.as_ref(), &email, &b.password)
+        .sign_in(slug.as_ref(), &email, password)
         .await
-    {
-        Ok((actor, issued)) => {
-            state.limiter.succeeded(&keys[0].0);
-            let lifetime = app::SESSION_LIFETIME.as_secs();
-            let body = SignedIn {
-                user: actor.user.into(),
-                tenant: actor.tenant.into(),
-                csrf_token: issued.session.csrf_token,
-                expires_at: issued.session.expires_at,
-            };
-            let mut response = (StatusCode::OK, Json(body)).into_response();
-            response.headers_mut().insert(
-                header::SET_COOKIE,
-                cookie(&issued.secret, lifetime, state.secure_cookies),
-            );
-            Ok(response)
-        }
-        Err(e) => Err(e.into()),
-    }
+        .map_err(|e| refused(e.into()))?;
+    state.limiter.succeeded(&keys[0].0);
+    Ok(signed_in)
+}
+
+/// The session cookie carrying `secret`, for the session's lifetime.
+pub fn session_cookie<S>(state: &ServerState<S>, secret: &str) -> HeaderValue {
+    cookie(
+        secret,
+        app::SESSION_LIFETIME.as_secs(),
+        state.secure_cookies,
+    )
+}
+
+/// The header that clears the session cookie.
+pub fn clear_session_cookie<S>(state: &ServerState<S>) -> HeaderValue {
+    cookie("", 0, state.secure_cookies)
 }
 
 /// Sign out
@@ -156,7 +201,7 @@ async fn sign_out<S: Store>(
     let mut response = StatusCode::NO_CONTENT.into_response();
     response
         .headers_mut()
-        .insert(header::SET_COOKIE, cookie("", 0, state.secure_cookies));
+        .insert(header::SET_COOKIE, clear_session_cookie(&state));
     Ok(response)
 }
 

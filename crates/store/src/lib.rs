@@ -31,9 +31,9 @@ use engine::tenant::{ApiToken, Session, Team, Tenant, User};
 use jiff::Timestamp;
 
 pub use model::{
-    AuditFilter, BLOB_CHUNK, BlobMeta, CaseFilter, CaseSummary, CertificateRow, EvidenceMeta,
-    Export, IdempotencyClaim, KeyClaim, PurgeCandidate, RecordFile, SigningKeyRow, StoredBlueprint,
-    SubjectFilter, TaskFilter, TaskRow, Tombstone,
+    AuditFilter, BLOB_CHUNK, BlobMeta, CaseFilter, CaseSummary, CertificateRow, Concern,
+    EvidenceMeta, Export, IdempotencyClaim, KeyClaim, PurgeCandidate, RecordFile, SigningKeyRow,
+    StoredBlueprint, SubjectFilter, TaskFilter, TaskRow, Tombstone,
 };
 
 /// Errors of the persistence layer.

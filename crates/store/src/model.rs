@@ -27,6 +27,8 @@ pub struct SubjectFilter {
     /// Offboarded and purged subjects are hidden unless asked for.
     pub include_offboarded: bool,
     pub parent: Option<SubjectId>,
+    /// Subjects whose name or key contains this text, ignoring case.
+    pub search: Option<String>,
     pub limit: i64,
     pub offset: i64,
 }
@@ -112,6 +114,16 @@ pub struct AuditFilter {
     pub from: Option<Timestamp>,
     /// Events before this instant.
     pub to: Option<Timestamp>,
+    /// Events about these cases (and whatever of theirs is named `<case>/…`: tasks, exports,
+    /// revocations), or about this subject and its records.
+    pub concerning: Option<Concern>,
+}
+
+/// What an audit event can be about, for a timeline.
+#[derive(Clone, Debug, Default)]
+pub struct Concern {
+    pub subject_key: Option<String>,
+    pub cases: Vec<i64>,
 }
 
 /// What claiming an idempotency key found.

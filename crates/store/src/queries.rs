@@ -20,7 +20,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 
 use crate::model::{
-    AuditFilter, BlobMeta, CaseFilter, CaseSummary, CertificateRow, EvidenceMeta, Export,
+    AuditFilter, BlobMeta, CaseFilter, CaseSummary, CertificateRow, Concern, EvidenceMeta, Export,
     IdempotencyClaim, KeyClaim, PurgeCandidate, RecordFile, SigningKeyRow, StoredBlueprint,
     SubjectFilter, TaskFilter, TaskRow, Tombstone,
 };
@@ -941,6 +941,7 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
              AND ($2 IS NULL OR kind = $2) \
              AND ($3 OR state IN ('active', 'offboarding')) \
              AND ($4 IS NULL OR parent_id = $4) \
+             AND ($7 IS NULL OR lower(name) LIKE $7 ESCAPE '\\' OR lower(key) LIKE $7 ESCAPE '\\') \
              ORDER BY kind, key LIMIT $5 OFFSET $6",
             args![
                 tenant.0,
@@ -949,6 +950,7 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
                 f.parent.map(|p| p.0),
                 f.limit,
                 f.offset,
+                f.search.as_deref().map(contains_pattern).as_deref(),
             ],
             |r| subject_row(r),
         )
@@ -2063,8 +2065,9 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
             "SELECT {AUDIT_COLUMNS} FROM audit_events WHERE tenant_id = $1 AND seq > $2 \
              AND ($4 IS NULL OR action = $4) AND ($5 IS NULL OR actor = $5) \
              AND ($6 IS NULL OR target_kind = $6) AND ($7 IS NULL OR target_id = $7) \
-             AND ($8 IS NULL OR at_us >= $8) AND ($9 IS NULL OR at_us < $9) \
-             ORDER BY seq LIMIT $3"
+             AND ($8 IS NULL OR at_us >= $8) AND ($9 IS NULL OR at_us < $9) {concern} \
+             ORDER BY seq LIMIT $3",
+            concern = f.concerning.as_ref().map(concern_sql).unwrap_or_default(),
         );
         self.all(
             &sql,
@@ -2078,9 +2081,56 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
                 f.target_id.as_deref(),
                 f.from.map(us),
                 f.to.map(us),
+                f.concerning.as_ref().and_then(|c| c.subject_key.as_deref()),
             ],
             |r| audit_row(tenant, r),
         )
         .await
     }
+}
+
+/// A `LIKE` pattern (with `\` as its escape) matching text that contains `needle`, lowercased.
+fn contains_pattern(needle: &str) -> String {
+    let mut pattern = String::from("%");
+    for c in needle.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// The condition that an audit event concerns `c`: the subject itself or one of its records
+/// (the key is bound as `$10`), or one of the cases, whose numbers are written into the SQL
+/// as integers. Task, export and revocation events are named `<case>/…`.
+fn concern_sql(c: &Concern) -> String {
+    let mut terms = Vec::new();
+    if c.subject_key.is_some() {
+        terms.push(
+            "(target_kind = 'subject' AND target_id = $10) \
+             OR (target_kind = 'record' AND substr(target_id, 1, length($10) + 1) = $10 || '/')"
+                .to_owned(),
+        );
+    }
+    if !c.cases.is_empty() {
+        let numbers: Vec<String> = c.cases.iter().map(|n| format!("'{n}'")).collect();
+        let prefixes: Vec<String> = c
+            .cases
+            .iter()
+            .map(|n| format!("target_id LIKE '{n}/%'"))
+            .collect();
+        terms.push(format!(
+            "(target_kind = 'case' AND target_id IN ({})) \
+             OR (target_kind IN ('task', 'export', 'revocation') AND ({}))",
+            numbers.join(", "),
+            prefixes.join(" OR ")
+        ));
+    }
+    if terms.is_empty() {
+        // Concerning nothing: no event.
+        return "AND FALSE".to_owned();
+    }
+    format!("AND ({})", terms.join(" OR "))
 }
