@@ -3,7 +3,7 @@
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
 use engine::ids::{Email, Password, SessionId, Slug};
-use engine::tenant::{Permission, Session};
+use engine::tenant::{Permission, Role, Session, Tenant, User};
 use jiff::SignedDuration;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -126,6 +126,65 @@ impl<S: Store> App<S> {
         let password = Password::parse(&text).map_err(|e| AppError::invalid("password", e))?;
         self.set_password(actor, email, &password).await?;
         Ok(password)
+    }
+
+    /// The tenants whose owner has no password yet: someone has to set it on the first-run
+    /// page (or with `exeunt user reset-password`) before anyone can sign in.
+    pub async fn tenants_awaiting_owner(&self) -> Result<Vec<Actor>> {
+        let mut tx = self.store.read().await?;
+        let mut awaiting = Vec::new();
+        for tenant in tx.tenants().await? {
+            if let Some(user) = self.passwordless_owner(&mut tx, &tenant).await? {
+                awaiting.push(Actor { tenant, user });
+            }
+        }
+        Ok(awaiting)
+    }
+
+    /// The tenant's owner, if they have no password yet.
+    async fn passwordless_owner(&self, tx: &mut S::Tx, tenant: &Tenant) -> Result<Option<User>> {
+        for user in tx.users(tenant.id).await? {
+            if user.role == Role::Owner && tx.password_hash(tenant.id, user.id).await?.is_none() {
+                return Ok(Some(user));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Sets the first password of the owner of `tenant`, who has none yet. Refused once they
+    /// have one: from then on only they (or `exeunt user reset-password`) change it.
+    pub async fn set_first_owner_password(
+        &self,
+        tenant: &Slug,
+        password: &Password,
+    ) -> Result<Actor> {
+        let at = self.now();
+        let hash = self.hash_password(password).await?;
+        let mut tx = self.store.write().await?;
+        let tenant = tx
+            .tenant_by_slug(tenant)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("no tenant `{tenant}`")))?;
+        let owner = self
+            .passwordless_owner(&mut tx, &tenant)
+            .await?
+            .ok_or_else(|| {
+                AppError::Conflict(format!(
+                    "the owner of `{}` has set a password already; sign in instead",
+                    tenant.slug
+                ))
+            })?;
+        tx.set_password(tenant.id, owner.id, &hash, at).await?;
+        let actor = Actor {
+            tenant,
+            user: owner,
+        };
+        audit(&mut tx, &actor, at, "user.password_set", ("user", actor.user.id.to_string()), json!({
+            "summary": format!("{} set their first password", actor.user.email), "sessions_revoked": 0,
+        }))
+        .await?;
+        tx.commit().await?;
+        Ok(actor)
     }
 
     /// Checks an email and password and opens a new session. Every failure says the same.

@@ -1,7 +1,7 @@
 //! Starting, running and ending cases; tasks; the audit log.
 
 use engine::audit::{AuditEvent, ChainBreak, ChainVerifier, GENESIS};
-use engine::blueprint::{Blueprint, Owner};
+use engine::blueprint::{Blueprint, Owner, OwnerRole};
 use engine::case::{Act, Case, CaseFile, CaseStatus, Resolution, Task, TaskStatus};
 use engine::condition::SubjectView as ConditionView;
 use engine::governance::{LegalHold, RetentionPolicy, retention_for};
@@ -15,13 +15,14 @@ use jiff::civil::Date;
 use serde::Serialize;
 use serde_json::json;
 use store::{
-    AuditFilter, CaseFilter, CaseSummary, CertificateRow, Concern, EvidenceMeta, Export, Store,
-    SubjectFilter, TaskFilter, TaskRow, Tx,
+    AuditFilter, CaseActivity, CaseFilter, CaseSummary, CertificateRow, Concern, EvidenceMeta,
+    Export, Mine, Store, SubjectFilter, TaskFilter, TaskRow, Tx,
 };
 
 use crate::blueprints::{BlueprintChoice, BlueprintInfo, parse_named, store_version};
 use crate::directory::{find_subject, load_subject};
 use crate::files::Upload;
+use crate::notifications::Notice;
 use crate::{Actor, App, AppError, Result, audit};
 
 /// What starting a case needs.
@@ -293,6 +294,15 @@ impl<S: Store> App<S> {
         })).await?;
         // A blueprint may freeze from its first stage: then the case freezes as it opens.
         self.record_freeze_change(tx, actor, &mut file, at).await?;
+        let notice = Notice {
+            kind: "case.assigned",
+            summary: format!(
+                "{} started case {number} ({}) and made you its owner",
+                actor.user.name, bp.title
+            ),
+            link: format!("/cases/{number}"),
+        };
+        self.notify(tx, actor, owner.id, at, notice).await?;
 
         let mut children = Vec::new();
         if let Some(kind) = bp.fan_out {
@@ -636,8 +646,64 @@ impl<S: Store> App<S> {
             "summary": match &to { Some(e) => format!("assigned task {task} of case {number} to {e}"), None => format!("unassigned task {task} of case {number}") },
             "assignee": to,
         })).await?;
+        if let Some(user) = &user {
+            let notice = Notice {
+                kind: "task.assigned",
+                summary: format!(
+                    "{} gave you task “{}” of case {number}",
+                    actor.user.name, assigned.title
+                ),
+                link: format!("/cases/{number}/tasks/{task}"),
+            };
+            self.notify(&mut tx, actor, user.id, at, notice).await?;
+        }
         tx.commit().await?;
         Ok(assigned)
+    }
+
+    /// Makes `owner` the case's owner (its assignee): they answer for the case and own its
+    /// `case_owner` tasks from now on. They are told.
+    pub async fn assign_case(&self, actor: &Actor, number: i64, owner: &Email) -> Result<Case> {
+        actor.require(Permission::RunCases)?;
+        let at = self.now();
+        let mut tx = self.store.write().await?;
+        let user = tx
+            .user_by_email(actor.tenant.id, owner)
+            .await?
+            .ok_or_else(|| AppError::invalid("owner", format!("no user {owner}")))?;
+        let mut file = self.locked_case(&mut tx, actor, number).await?;
+        file.ensure_open()?;
+        if file.case.owner_id == user.id {
+            return Ok(file.case);
+        }
+        file.case.owner_id = user.id;
+        tx.update_case(&file.case).await?;
+        // The case owner's open tasks move with the case.
+        for task in file.tasks.iter_mut().filter(|t| {
+            t.status == TaskStatus::Open && t.owner == Owner::Role(OwnerRole::CaseOwner)
+        }) {
+            task.owner_label = user.email.to_string();
+            tx.update_task(actor.tenant.id, task).await?;
+        }
+        audit(
+            &mut tx,
+            actor,
+            at,
+            "case.assigned",
+            ("case", number.to_string()),
+            json!({
+                "summary": format!("made {owner} the owner of case {number}"), "owner": owner,
+            }),
+        )
+        .await?;
+        let notice = Notice {
+            kind: "case.assigned",
+            summary: format!("{} made you the owner of case {number}", actor.user.name),
+            link: format!("/cases/{number}"),
+        };
+        self.notify(&mut tx, actor, user.id, at, notice).await?;
+        tx.commit().await?;
+        Ok(file.case)
     }
 
     pub async fn waive_finding(
@@ -810,6 +876,30 @@ impl<S: Store> App<S> {
             .await?)
     }
 
+    /// How many of the tenant's cases are in each status.
+    pub async fn case_counts(&self, actor: &Actor) -> Result<Vec<(CaseStatus, i64)>> {
+        Ok(self
+            .store
+            .read()
+            .await?
+            .case_counts(actor.tenant.id)
+            .await?)
+    }
+
+    /// Every case opened or closed at or after `since`: what the activity charts count.
+    pub async fn case_activity(
+        &self,
+        actor: &Actor,
+        since: Timestamp,
+    ) -> Result<Vec<CaseActivity>> {
+        Ok(self
+            .store
+            .read()
+            .await?
+            .case_activity(actor.tenant.id, since)
+            .await?)
+    }
+
     /// The actor's open tasks: assigned to them, or to one of their teams and unassigned.
     pub async fn my_tasks(&self, actor: &Actor, limit: i64) -> Result<Vec<TaskRow>> {
         let mut tx = self.store.read().await?;
@@ -824,10 +914,14 @@ impl<S: Store> App<S> {
             .tasks(
                 actor.tenant.id,
                 &TaskFilter {
-                    case: None,
-                    mine: Some((actor.user.id, teams)),
+                    mine: Some(Mine {
+                        user: actor.user.id,
+                        email: actor.user.email.to_string(),
+                        teams,
+                    }),
                     open_only: true,
                     limit,
+                    ..TaskFilter::default()
                 },
             )
             .await?)

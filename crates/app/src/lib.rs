@@ -16,6 +16,7 @@ mod error;
 mod exports;
 mod files;
 mod governance;
+mod notifications;
 mod pipeline;
 mod purge;
 mod tokens;

@@ -62,6 +62,10 @@ uuid_id!(
     HoldId
 );
 uuid_id!(
+    /// Something a person was told: a task or a case was given to them.
+    NotificationId
+);
+uuid_id!(
     /// A signed-in browser session (its cookie is never stored, only a digest of it).
     SessionId
 );

@@ -194,14 +194,9 @@ async fn serve<S: Store>(app: App<S>, args: &crate::cli::ServeArgs) -> anyhow::R
                 None,
             )
             .await?;
-        let password = app.reset_password(&actor, None).await?;
         println!(
             "Initialized a new Exeunt tenant `{}` with owner {}.",
             actor.tenant.slug, actor.user.email
-        );
-        println!(
-            "Owner password (shown once; change it after signing in): {}",
-            password.expose()
         );
         println!(
             "Owner API token (shown once, keep it safe): {}",
@@ -217,6 +212,18 @@ async fn serve<S: Store>(app: App<S>, args: &crate::cli::ServeArgs) -> anyhow::R
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let shutdown = shutdown_signal()?;
+    // An owner without a password signs in for the first time through the first-run page,
+    // with a code that only whoever started this server has seen.
+    let first_run_code = if app.tenants_awaiting_owner().await?.is_empty() {
+        None
+    } else {
+        let code = engine::audit::to_hex(&app::Ids::from_entropy().secret()[..10]);
+        println!(
+            "Set the owner's password at http://{}/first-run?code={code} (the code works until this server stops)",
+            listener.local_addr()?
+        );
+        Some(code)
+    };
     let names: Vec<String> = tenants.iter().map(ToString::to_string).collect();
     println!(
         "Exeunt serves {} on http://{} ({}). Stop with Ctrl-C.",
@@ -226,6 +233,7 @@ async fn serve<S: Store>(app: App<S>, args: &crate::cli::ServeArgs) -> anyhow::R
     );
     let options = server::ServerOptions {
         secure_cookies: args.secure_cookies,
+        first_run_code,
     };
     server::serve(app, options, listener, shutdown)
         .await
@@ -1485,9 +1493,9 @@ async fn task<S: Store>(app: &App<S>, actor: &Actor, cmd: &TaskCmd) -> anyhow::R
                         actor,
                         TaskFilter {
                             case: Some(view.file.case.id),
-                            mine: None,
                             open_only: !all,
                             limit: 10_000,
+                            ..TaskFilter::default()
                         },
                     )
                     .await?

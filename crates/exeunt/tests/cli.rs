@@ -736,13 +736,11 @@ fn serve_sets_up_a_fresh_data_dir_and_stops_on_sigterm() {
         .unwrap();
     let mut stderr = child.stderr.take().unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let (mut token, mut addr, mut password) = (String::new(), String::new(), String::new());
+    let (mut token, mut addr, mut code) = (String::new(), String::new(), String::new());
     for line in lines.by_ref() {
         let line = line.unwrap();
-        if let Some(p) =
-            line.strip_prefix("Owner password (shown once; change it after signing in): ")
-        {
-            password = p.to_owned();
+        if let Some(c) = line.split("/first-run?code=").nth(1) {
+            code = c.split_whitespace().next().unwrap().to_owned();
         }
         if let Some(t) = line.split_whitespace().find(|w| w.starts_with("exu_")) {
             token = t.trim_matches('\'').to_owned();
@@ -761,6 +759,11 @@ fn serve_sets_up_a_fresh_data_dir_and_stops_on_sigterm() {
     assert_eq!(body.trim(), "[]");
     let (status, _) = http_get(&addr, "/api/v1/cases", "exu_wrong");
     assert!(status.contains("401"), "{status}");
+    let (status, body) = http_get(&addr, &format!("/first-run?code={code}"), "");
+    assert!(
+        status.contains("200") && body.contains("owner@example.com"),
+        "the first-run page names the owner: {status} {body}"
+    );
 
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -781,11 +784,11 @@ fn serve_sets_up_a_fresh_data_dir_and_stops_on_sigterm() {
         "{logs}"
     );
     assert!(
-        password.len() >= 12,
-        "serve printed the owner's first password"
+        code.len() >= 20,
+        "serve printed the link that sets the owner's first password"
     );
     assert!(
-        !logs.contains(&token) && !logs.contains(&password),
+        !logs.contains(&token) && !logs.contains(&code),
         "no secret in the logs: {logs}"
     );
     assert!(rest.iter().any(|l| l == "Stopped."), "{rest:?}");

@@ -30,6 +30,7 @@ mod limit;
 mod observe;
 mod session;
 mod views;
+mod web;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -59,6 +60,8 @@ pub struct ServerState<S> {
     limiter: Arc<limit::SignInLimiter>,
     /// Mark cookies `Secure`: set when clients reach the server over TLS.
     secure_cookies: bool,
+    /// The code the first-run page asks for before it sets an owner's first password.
+    first_run_code: Option<Arc<str>>,
 }
 
 impl<S: Clone> FromRef<ServerState<S>> for App<S> {
@@ -72,6 +75,10 @@ impl<S: Clone> FromRef<ServerState<S>> for App<S> {
 pub struct ServerOptions {
     /// Clients reach the server over TLS (directly or through a proxy): cookies get `Secure`.
     pub secure_cookies: bool,
+    /// Lets the first-run page set the first password of an owner who has none, for whoever
+    /// brings this code. `exeunt serve` makes one and prints it where only the person who
+    /// started the server sees it; without one the page only explains how to get in.
+    pub first_run_code: Option<String>,
 }
 
 /// The largest request body accepted.
@@ -84,6 +91,7 @@ pub fn router<S: Store>(app: App<S>, options: &ServerOptions) -> Router {
         app,
         limiter: Arc::new(limit::SignInLimiter::default()),
         secure_cookies: options.secure_cookies,
+        first_run_code: options.first_run_code.as_deref().map(Arc::from),
     };
     let mut api = api::routes::<S>()
         .merge(session::routes::<S>())
@@ -103,6 +111,8 @@ pub fn router<S: Store>(app: App<S>, options: &ServerOptions) -> Router {
         .nest("/api/v1", api)
         .split_for_parts();
     routes
+        // The pages for people are not part of the API, nor of its document.
+        .merge(web::routes::<S>())
         .merge(SwaggerUi::new(docs::SWAGGER_UI_PATH).url(docs::OPENAPI_PATH, openapi))
         // Only matched routes have a route template to log and count by.
         .route_layer(middleware::from_fn(observe::layer))

@@ -19,7 +19,7 @@ pub mod sqlite;
 use std::future::Future;
 
 use engine::audit::{AuditDraft, AuditEvent, Hash};
-use engine::case::{Case, CaseFile, CaseFinding, Task};
+use engine::case::{Case, CaseFile, CaseFinding, CaseStatus, Task};
 use engine::governance::{HoldLift, LegalHold, RetentionPolicy};
 use engine::ids::{
     BlobId, CaseId, Email, EvidenceId, ExportId, HoldId, SessionId, Slug, SubjectId, SubjectKey,
@@ -31,9 +31,9 @@ use engine::tenant::{ApiToken, Session, Team, Tenant, User};
 use jiff::Timestamp;
 
 pub use model::{
-    AuditFilter, BLOB_CHUNK, BlobMeta, CaseFilter, CaseSummary, CertificateRow, Concern,
-    EvidenceMeta, Export, IdempotencyClaim, KeyClaim, PurgeCandidate, RecordFile, SigningKeyRow,
-    StoredBlueprint, SubjectFilter, TaskFilter, TaskRow, Tombstone,
+    AuditFilter, BLOB_CHUNK, BlobMeta, CaseActivity, CaseFilter, CaseSummary, CertificateRow,
+    Concern, EvidenceMeta, Export, IdempotencyClaim, KeyClaim, Mine, Notification, PurgeCandidate,
+    RecordFile, SigningKeyRow, StoredBlueprint, SubjectFilter, TaskFilter, TaskRow, Tombstone,
 };
 
 /// Errors of the persistence layer.
@@ -335,6 +335,43 @@ pub trait Tx: Send {
         tenant: TenantId,
         filter: &TaskFilter,
     ) -> impl Future<Output = Result<Vec<TaskRow>>> + Send;
+    /// How many of the tenant's cases are in each status.
+    fn case_counts(
+        &mut self,
+        tenant: TenantId,
+    ) -> impl Future<Output = Result<Vec<(CaseStatus, i64)>>> + Send;
+    /// Every case opened, or closed, at or after `since`.
+    fn case_activity(
+        &mut self,
+        tenant: TenantId,
+        since: Timestamp,
+    ) -> impl Future<Output = Result<Vec<CaseActivity>>> + Send;
+
+    fn insert_notification(
+        &mut self,
+        tenant: TenantId,
+        notification: &Notification,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// A person's notifications, newest first.
+    fn notifications(
+        &mut self,
+        tenant: TenantId,
+        user: UserId,
+        limit: i64,
+    ) -> impl Future<Output = Result<Vec<Notification>>> + Send;
+    /// How many of a person's notifications are unread.
+    fn unread_notifications(
+        &mut self,
+        tenant: TenantId,
+        user: UserId,
+    ) -> impl Future<Output = Result<i64>> + Send;
+    /// Marks every notification of a person read; returns how many were unread.
+    fn read_notifications(
+        &mut self,
+        tenant: TenantId,
+        user: UserId,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<u64>> + Send;
 
     fn insert_evidence(
         &mut self,

@@ -4,7 +4,8 @@ use engine::audit::Hash;
 use engine::case::{CaseStatus, Resolution, Task};
 use engine::export::{Acknowledgement, AcknowledgementWaiver, ExportStatus};
 use engine::ids::{
-    BlobId, CaseId, EvidenceId, ExportId, RecordId, Slug, SubjectId, SubjectKey, TenantId, UserId,
+    BlobId, CaseId, EvidenceId, ExportId, NotificationId, RecordId, Slug, SubjectId, SubjectKey,
+    TenantId, UserId,
 };
 use engine::subject::SubjectKind;
 use jiff::Timestamp;
@@ -64,10 +65,22 @@ pub struct CaseSummary {
 #[derive(Clone, Debug, Default)]
 pub struct TaskFilter {
     pub case: Option<CaseId>,
-    /// Tasks assigned to this person, or owned by one of their teams and unassigned.
-    pub mine: Option<(UserId, Vec<Slug>)>,
+    /// Tasks that are this person's to do.
+    pub mine: Option<Mine>,
+    /// Open tasks of cases that are not done: what is still to do.
     pub open_only: bool,
+    /// Tasks due before this instant.
+    pub due_before: Option<Timestamp>,
     pub limit: i64,
+}
+
+/// Whose tasks: those assigned to this person, and unassigned ones owned by one of their
+/// teams or by them through a role (`owner_label` is their email).
+#[derive(Clone, Debug)]
+pub struct Mine {
+    pub user: UserId,
+    pub email: String,
+    pub teams: Vec<Slug>,
 }
 
 /// A task with the case it belongs to.
@@ -255,6 +268,28 @@ pub struct PurgeCandidate {
     pub subject_id: SubjectId,
     pub subject_key: SubjectKey,
     pub subject_kind: SubjectKind,
+}
+
+/// When a case opened and, once done, when it closed and how: what the activity charts count.
+#[derive(Clone, Debug)]
+pub struct CaseActivity {
+    pub opened_at: Timestamp,
+    pub closed_at: Option<Timestamp>,
+    pub resolution: Option<Resolution>,
+}
+
+/// Something a person was told: a task or a case was given to them.
+#[derive(Clone, Debug, Serialize)]
+pub struct Notification {
+    pub id: NotificationId,
+    pub user_id: UserId,
+    /// `task.assigned` or `case.assigned`.
+    pub kind: String,
+    pub summary: String,
+    /// The page it is about, as a path on the server (`/cases/4`).
+    pub link: String,
+    pub created_at: Timestamp,
+    pub read_at: Option<Timestamp>,
 }
 
 /// What is left of a purged subject.

@@ -78,6 +78,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "export acknowledgements",
         include_str!("../migrations/postgres/0012_export_receipts.sql"),
     ),
+    (
+        13,
+        "notifications",
+        include_str!("../migrations/postgres/0013_notifications.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]

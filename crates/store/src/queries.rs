@@ -9,8 +9,8 @@ use engine::case::{
 use engine::export::{Acknowledgement, AcknowledgementWaiver, ExportStatus};
 use engine::governance::{HoldLift, LegalHold, Retention, RetentionPolicy};
 use engine::ids::{
-    BlobId, CaseId, Email, EvidenceId, ExportId, HoldId, RecordId, SessionId, Slug, SubjectId,
-    SubjectKey, TenantId, Text, TokenId, UserId,
+    BlobId, CaseId, Email, EvidenceId, ExportId, HoldId, NotificationId, RecordId, SessionId, Slug,
+    SubjectId, SubjectKey, TenantId, Text, TokenId, UserId,
 };
 use engine::plan::Finding;
 use engine::revocation::{Revocation, RevocationStatus};
@@ -20,9 +20,9 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 
 use crate::model::{
-    AuditFilter, BlobMeta, CaseFilter, CaseSummary, CertificateRow, Concern, EvidenceMeta, Export,
-    IdempotencyClaim, KeyClaim, PurgeCandidate, RecordFile, SigningKeyRow, StoredBlueprint,
-    SubjectFilter, TaskFilter, TaskRow, Tombstone,
+    AuditFilter, BlobMeta, CaseActivity, CaseFilter, CaseSummary, CertificateRow, Concern,
+    EvidenceMeta, Export, IdempotencyClaim, KeyClaim, Notification, PurgeCandidate, RecordFile,
+    SigningKeyRow, StoredBlueprint, SubjectFilter, TaskFilter, TaskRow, Tombstone,
 };
 use crate::sql::{Arg, Conn, Row, args};
 use crate::{Result, StoreError};
@@ -1116,7 +1116,8 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
     async fn update_task(&mut self, tenant: TenantId, t: &Task) -> Result<()> {
         self.run(
             "UPDATE tasks SET assignee = $4, status = $5, closed_at_us = $6, closed_by = $7, \
-             note = $8, waive_reason = $9 WHERE tenant_id = $1 AND case_id = $2 AND id = $3",
+             note = $8, waive_reason = $9, owner_label = $10 \
+             WHERE tenant_id = $1 AND case_id = $2 AND id = $3",
             args![
                 tenant.0,
                 t.case_id.0,
@@ -1127,6 +1128,7 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
                 t.closed_by.map(|u| u.0),
                 t.note.as_deref(),
                 t.waive_reason.as_deref(),
+                &t.owner_label,
             ],
         )
         .await?;
@@ -1258,37 +1260,37 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
             "SELECT {TASK_COLUMNS}, c.number AS case_number, s.key AS subject_key FROM tasks t \
              JOIN cases c ON c.tenant_id = t.tenant_id AND c.id = t.case_id \
              JOIN subjects s ON s.tenant_id = c.tenant_id AND s.id = c.subject_id \
-             WHERE t.tenant_id = $1 AND ($2 IS NULL OR t.case_id = $2) AND (NOT $3 OR t.status = 'open')"
+             WHERE t.tenant_id = $1 AND ($2 IS NULL OR t.case_id = $2) \
+             AND (NOT $3 OR (t.status = 'open' AND c.status <> 'done')) \
+             AND ($5 IS NULL OR t.due_at_us < $5)"
         );
         let owners: Vec<String> = f
             .mine
-            .as_ref()
-            .map(|(_, teams)| {
-                teams
-                    .iter()
-                    .map(|t| Owner::Team(t.clone()).encode())
-                    .collect()
-            })
-            .unwrap_or_default();
+            .iter()
+            .flat_map(|m| &m.teams)
+            .map(|t| Owner::Team(t.clone()).encode())
+            .collect();
         let mut values: Vec<Arg<'_>> = vec![
             tenant.0.into(),
             f.case.map(|c| c.0).into(),
             f.open_only.into(),
             f.limit.into(),
+            f.due_before.map(us).into(),
         ];
-        if let Some((user, _)) = &f.mine {
+        if let Some(mine) = &f.mine {
             let team_params: Vec<String> =
-                (0..owners.len()).map(|i| format!("${}", i + 6)).collect();
+                (0..owners.len()).map(|i| format!("${}", i + 8)).collect();
             let teams_clause = if team_params.is_empty() {
                 String::new()
             } else {
-                format!(
-                    " OR (t.assignee IS NULL AND t.owner IN ({}))",
-                    team_params.join(", ")
-                )
+                format!(" OR t.owner IN ({})", team_params.join(", "))
             };
-            sql.push_str(&format!(" AND (t.assignee = $5{teams_clause})"));
-            values.push(user.0.into());
+            sql.push_str(&format!(
+                " AND (t.assignee = $6 OR (t.assignee IS NULL AND \
+                 ((t.owner LIKE 'role:%' AND lower(t.owner_label) = lower($7)){teams_clause})))"
+            ));
+            values.push(mine.user.0.into());
+            values.push(mine.email.as_str().into());
             values.extend(owners.iter().map(Arg::from));
         }
         sql.push_str(" ORDER BY t.due_at_us IS NULL, t.due_at_us, c.number, t.position LIMIT $4");
@@ -1300,6 +1302,116 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
                 task: task_row(r)?,
             })
         })
+        .await
+    }
+
+    async fn case_counts(&mut self, tenant: TenantId) -> Result<Vec<(CaseStatus, i64)>> {
+        self.all(
+            "SELECT status, COUNT(*) AS n FROM cases WHERE tenant_id = $1 GROUP BY status",
+            args![tenant.0],
+            |r| {
+                let status = r.text("status")?;
+                Ok((
+                    CaseStatus::parse(status)
+                        .ok_or_else(|| StoreError::Corrupt(format!("case status {status}")))?,
+                    r.int("n")?,
+                ))
+            },
+        )
+        .await
+    }
+
+    async fn case_activity(
+        &mut self,
+        tenant: TenantId,
+        since: Timestamp,
+    ) -> Result<Vec<CaseActivity>> {
+        self.all(
+            "SELECT opened_at_us, closed_at_us, resolution FROM cases WHERE tenant_id = $1 \
+             AND (opened_at_us >= $2 OR closed_at_us >= $2) ORDER BY opened_at_us",
+            args![tenant.0, us(since)],
+            |r| {
+                Ok(CaseActivity {
+                    opened_at: from_us(r.int("opened_at_us")?)?,
+                    closed_at: opt_from_us(r.opt_int("closed_at_us")?)?,
+                    resolution: r
+                        .opt_text("resolution")?
+                        .map(|t| {
+                            Resolution::parse(t)
+                                .ok_or_else(|| StoreError::Corrupt("resolution".into()))
+                        })
+                        .transpose()?,
+                })
+            },
+        )
+        .await
+    }
+
+    async fn insert_notification(&mut self, tenant: TenantId, n: &Notification) -> Result<()> {
+        self.run(
+            "INSERT INTO notifications (tenant_id, id, user_id, kind, summary, link, created_at_us, \
+             read_at_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            args![
+                tenant.0,
+                n.id.0,
+                n.user_id.0,
+                &n.kind,
+                &n.summary,
+                &n.link,
+                us(n.created_at),
+                n.read_at.map(us),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn notifications(
+        &mut self,
+        tenant: TenantId,
+        user: UserId,
+        limit: i64,
+    ) -> Result<Vec<Notification>> {
+        self.all(
+            "SELECT id, user_id, kind, summary, link, created_at_us, read_at_us FROM notifications \
+             WHERE tenant_id = $1 AND user_id = $2 ORDER BY created_at_us DESC, id DESC LIMIT $3",
+            args![tenant.0, user.0, limit],
+            |r| {
+                Ok(Notification {
+                    id: NotificationId(r.uuid("id")?),
+                    user_id: UserId(r.uuid("user_id")?),
+                    kind: r.text("kind")?.to_owned(),
+                    summary: r.text("summary")?.to_owned(),
+                    link: r.text("link")?.to_owned(),
+                    created_at: from_us(r.int("created_at_us")?)?,
+                    read_at: opt_from_us(r.opt_int("read_at_us")?)?,
+                })
+            },
+        )
+        .await
+    }
+
+    async fn unread_notifications(&mut self, tenant: TenantId, user: UserId) -> Result<i64> {
+        self.one(
+            "SELECT COUNT(*) AS unread FROM notifications WHERE tenant_id = $1 AND user_id = $2 \
+             AND read_at_us IS NULL",
+            args![tenant.0, user.0],
+            |r| r.int("unread"),
+        )
+        .await
+    }
+
+    async fn read_notifications(
+        &mut self,
+        tenant: TenantId,
+        user: UserId,
+        at: Timestamp,
+    ) -> Result<u64> {
+        self.run(
+            "UPDATE notifications SET read_at_us = $3 WHERE tenant_id = $1 AND user_id = $2 \
+             AND read_at_us IS NULL",
+            args![tenant.0, user.0, us(at)],
+        )
         .await
     }
 
@@ -2067,7 +2179,7 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
              AND ($6 IS NULL OR target_kind = $6) AND ($7 IS NULL OR target_id = $7) \
              AND ($8 IS NULL OR at_us >= $8) AND ($9 IS NULL OR at_us < $9) {concern} \
              ORDER BY seq LIMIT $3",
-            concern = f.concerning.as_ref().map(concern_sql).unwrap_or_default(),
+            concern = concern_sql(f.concerning.as_ref()),
         );
         self.all(
             &sql,
@@ -2103,17 +2215,18 @@ fn contains_pattern(needle: &str) -> String {
 }
 
 /// The condition that an audit event concerns `c`: the subject itself or one of its records
-/// (the key is bound as `$10`), or one of the cases, whose numbers are written into the SQL
-/// as integers. Task, export and revocation events are named `<case>/…`.
-fn concern_sql(c: &Concern) -> String {
-    let mut terms = Vec::new();
-    if c.subject_key.is_some() {
-        terms.push(
-            "(target_kind = 'subject' AND target_id = $10) \
-             OR (target_kind = 'record' AND substr(target_id, 1, length($10) + 1) = $10 || '/')"
-                .to_owned(),
-        );
-    }
+/// (the key is bound as `$10`, null when there is none), or one of the cases, whose numbers
+/// are written into the SQL as integers. Task, export and revocation events are named
+/// `<case>/…`. Every statement names `$10`, since both backends refuse an unused parameter.
+fn concern_sql(c: Option<&Concern>) -> String {
+    let Some(c) = c else {
+        return "AND $10 IS NULL".to_owned();
+    };
+    let mut terms = vec![
+        "($10 IS NOT NULL AND ((target_kind = 'subject' AND target_id = $10) \
+         OR (target_kind = 'record' AND substr(target_id, 1, length($10) + 1) = $10 || '/')))"
+            .to_owned(),
+    ];
     if !c.cases.is_empty() {
         let numbers: Vec<String> = c.cases.iter().map(|n| format!("'{n}'")).collect();
         let prefixes: Vec<String> = c
@@ -2127,10 +2240,6 @@ fn concern_sql(c: &Concern) -> String {
             numbers.join(", "),
             prefixes.join(" OR ")
         ));
-    }
-    if terms.is_empty() {
-        // Concerning nothing: no event.
-        return "AND FALSE".to_owned();
     }
     format!("AND ({})", terms.join(" OR "))
 }

@@ -95,6 +95,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "export acknowledgements",
         include_str!("../migrations/sqlite/0013_export_receipts.sql"),
     ),
+    (
+        14,
+        "notifications",
+        include_str!("../migrations/sqlite/0014_notifications.sql"),
+    ),
 ];
 
 /// How many idle read connections are kept open.

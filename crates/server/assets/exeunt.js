@@ -1,0 +1,19 @@
+// Small enhancements; every form works without them.
+// Buttons with data-opens="<dialog id>" open that dialog; [data-closes] buttons close theirs.
+document.addEventListener("click", (event) => {
+  const opener = event.target.closest("[data-opens]");
+  if (opener) {
+    const dialog = document.getElementById(opener.dataset.opens);
+    if (dialog && typeof dialog.showModal === "function") {
+      event.preventDefault();
+      dialog.showModal();
+      const first = dialog.querySelector("input:not([type=hidden]), textarea, select");
+      if (first) first.focus();
+    }
+  }
+  const closer = event.target.closest("[data-closes]");
+  if (closer) {
+    event.preventDefault();
+    closer.closest("dialog").close();
+  }
+});

@@ -1,0 +1,184 @@
+//! The Audit Center: the tenant's whole history, filtered by subject, case, actor, action and
+//! date, page by page; and verifying the hash chain.
+
+use app::AppError;
+use askama::Template;
+use axum::extract::State;
+use axum::response::Response;
+use engine::ids::SubjectKey;
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use serde::Deserialize;
+use store::{AuditFilter, Store};
+
+use super::{
+    Chrome, NoFields, PageError, PageQuery, People, Posted, Viewer, done, given, query_value,
+    refused,
+};
+use crate::ServerState;
+use crate::api::field;
+use crate::error::ApiError;
+
+const PAGE: i64 = 50;
+
+struct EventLine {
+    seq: i64,
+    at: String,
+    actor: String,
+    action: String,
+    target: String,
+    summary: String,
+}
+
+#[derive(Template)]
+#[template(path = "web/audit.html")]
+struct AuditPage {
+    chrome: Chrome,
+    events: Vec<EventLine>,
+    subject: String,
+    case: String,
+    actor: String,
+    action: String,
+    from: String,
+    to: String,
+    actors: Vec<(String, String)>,
+    /// The link to the page after this one, and back to the first.
+    next: Option<String>,
+    first: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct AuditQuery {
+    #[serde(default)]
+    subject: String,
+    #[serde(default)]
+    case: String,
+    #[serde(default)]
+    actor: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    after: i64,
+}
+
+/// The first instant of a day given as `YYYY-MM-DD` (UTC), or of the day after it.
+fn day_start(name: &str, text: &str, next: bool) -> Result<Option<jiff::Timestamp>, ApiError> {
+    let Some(text) = given(text) else {
+        return Ok(None);
+    };
+    let date: Date = text.parse().map_err(|_| {
+        ApiError::invalid(
+            name,
+            format!("{name} `{text}` is not a date such as 2026-11-23"),
+        )
+    })?;
+    let date = if next {
+        date.tomorrow().unwrap_or(date)
+    } else {
+        date
+    };
+    Ok(date
+        .to_zoned_datetime(TimeZone::UTC)
+        .ok()
+        .map(|z| z.timestamp()))
+}
+
+pub async fn center<S: Store>(
+    State(state): State<ServerState<S>>,
+    viewer: Viewer,
+    PageQuery(q): PageQuery<AuditQuery>,
+) -> Result<Response, PageError> {
+    let app = &state.app;
+    let actor = &viewer.actor;
+    let subject = given(&q.subject)
+        .map(|k| field("subject", SubjectKey::parse(k)))
+        .transpose()?;
+    let case = given(&q.case)
+        .map(|c| {
+            c.parse::<i64>()
+                .map_err(|_| ApiError::invalid("case", format!("case `{c}` is not a case number")))
+        })
+        .transpose()?;
+    let concerning = app.audit_concern(actor, subject.as_ref(), case).await?;
+    let filter = AuditFilter {
+        after_seq: q.after.max(0),
+        limit: PAGE + 1,
+        action: given(&q.action).map(str::to_owned),
+        actor: given(&q.actor).map(str::to_owned),
+        from: day_start("from", &q.from, false)?,
+        to: day_start("to", &q.to, true)?,
+        concerning,
+        ..AuditFilter::default()
+    };
+    let mut events = app.audit_log(actor, &filter).await?;
+    let more = events.len() as i64 > PAGE;
+    events.truncate(PAGE as usize);
+    let people = People::load(app, actor).await?;
+    let query = format!(
+        "/audit?subject={}&case={}&actor={}&action={}&from={}&to={}",
+        query_value(q.subject.trim()),
+        query_value(q.case.trim()),
+        query_value(q.actor.trim()),
+        query_value(q.action.trim()),
+        query_value(q.from.trim()),
+        query_value(q.to.trim()),
+    );
+    let next = match (more, events.last()) {
+        (true, Some(last)) => Some(format!("{query}&after={}", last.seq)),
+        _ => None,
+    };
+    let page = AuditPage {
+        chrome: viewer.chrome("audit", "Audit Center"),
+        events: events
+            .into_iter()
+            .map(|e| EventLine {
+                seq: e.seq,
+                at: super::event_time(&e),
+                actor: people.actor(&e.actor),
+                target: format!("{} {}", e.target_kind, e.target_id),
+                summary: super::summary(&e),
+                action: e.action,
+            })
+            .collect(),
+        first: (q.after > 0).then_some(query),
+        next,
+        actors: people
+            .sorted()
+            .into_iter()
+            .map(|u| (u.actor(), u.name.as_str().to_owned()))
+            .collect(),
+        subject: q.subject,
+        case: q.case,
+        actor: q.actor,
+        action: q.action,
+        from: q.from,
+        to: q.to,
+    };
+    Ok(viewer.page(&page))
+}
+
+/// Walks the whole chain and says whether it is intact, or where it broke.
+pub async fn verify<S: Store>(
+    State(state): State<ServerState<S>>,
+    Posted { viewer, .. }: Posted<NoFields>,
+) -> Result<Response, PageError> {
+    Ok(match state.app.verify_audit(&viewer.actor).await {
+        Ok(events) => done(
+            "/audit",
+            format!("The audit chain is intact: {events} events, every link checked."),
+        ),
+        Err(AppError::Chain(broken)) => refused(
+            "/audit",
+            ApiError::new(
+                axum::http::StatusCode::CONFLICT,
+                "chain-broken",
+                format!("The audit chain is broken: {broken}"),
+            ),
+        ),
+        Err(e) => refused("/audit", e),
+    })
+}

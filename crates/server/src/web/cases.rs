@@ -1,0 +1,751 @@
+//! The case list and the case page, the Offboarding Center: the stage pipeline, precheck's
+//! blockers and warnings, tasks by stage and team, the export package, revocations and
+//! handoffs, retention and legal holds, the timeline, and the dialogs that close or cancel.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::http::header::HOST;
+use axum::response::Response;
+use engine::case::{CaseStatus, FindingStatus, TaskStatus};
+use engine::ids::{Email, Text};
+use engine::revocation::RevocationStatus;
+use engine::subject::RecordKind;
+use serde::Deserialize;
+use store::{AuditFilter, CaseFilter, Store};
+
+use super::{
+    Chrome, NoFields, PageError, PagePath, PageQuery, Paging, People, Posted, Viewer, day, given,
+    outcome, when,
+};
+use crate::ServerState;
+use crate::api::{case_number, field, reason, slug};
+use crate::error::ApiError;
+
+const PAGE: i64 = 50;
+
+pub struct CaseRow {
+    pub number: i64,
+    pub subject_key: String,
+    pub subject_name: String,
+    pub kind: &'static str,
+    pub blueprint: String,
+    pub status: &'static str,
+    pub resolution: Option<&'static str>,
+    pub exit_date: String,
+    pub owner: String,
+    pub closed: i64,
+    pub total: i64,
+    pub percent: i64,
+}
+
+impl CaseRow {
+    fn new(c: &store::CaseSummary, people: &People) -> Self {
+        CaseRow {
+            number: c.number,
+            subject_key: c.subject_key.to_string(),
+            subject_name: c.subject_name.clone(),
+            kind: c.subject_kind.as_str(),
+            blueprint: format!("{}@{}", c.blueprint_id, c.blueprint_version),
+            status: c.status.as_str(),
+            resolution: c.resolution.map(|r| r.as_str()),
+            exit_date: c.exit_date.to_string(),
+            owner: people.name(c.owner_id),
+            closed: c.tasks_closed,
+            total: c.tasks_total,
+            percent: percent(c.tasks_closed, c.tasks_total),
+        }
+    }
+}
+
+fn percent(part: i64, whole: i64) -> i64 {
+    if whole == 0 { 100 } else { part * 100 / whole }
+}
+
+#[derive(Template)]
+#[template(path = "web/cases.html")]
+struct ListPage {
+    chrome: Chrome,
+    cases: Vec<CaseRow>,
+    status: String,
+    statuses: &'static [(&'static str, &'static str)],
+    paging: Paging,
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    offset: i64,
+}
+
+pub async fn list<S: Store>(
+    State(state): State<ServerState<S>>,
+    viewer: Viewer,
+    PageQuery(q): PageQuery<ListQuery>,
+) -> Result<Response, PageError> {
+    let status = given(&q.status)
+        .map(|s| {
+            CaseStatus::parse(s).ok_or_else(|| {
+                ApiError::invalid(
+                    "status",
+                    format!("status `{s}` is not one of open, in_progress, review, done"),
+                )
+            })
+        })
+        .transpose()?;
+    let offset = q.offset.max(0);
+    let mut cases = state
+        .app
+        .cases(
+            &viewer.actor,
+            &CaseFilter {
+                status,
+                limit: PAGE + 1,
+                offset,
+                ..CaseFilter::default()
+            },
+        )
+        .await?;
+    let paging = Paging::cut(
+        &mut cases,
+        &format!("/cases?status={}", status.map_or("", CaseStatus::as_str)),
+        offset,
+        PAGE,
+    );
+    let people = People::load(&state.app, &viewer.actor).await?;
+    Ok(viewer.page(&ListPage {
+        chrome: viewer.chrome("cases", "Cases"),
+        cases: cases.iter().map(|c| CaseRow::new(c, &people)).collect(),
+        status: q.status,
+        statuses: &[
+            ("open", "Open"),
+            ("in_progress", "In progress"),
+            ("review", "Review"),
+            ("done", "Done"),
+        ],
+        paging,
+    }))
+}
+
+struct StageBox {
+    title: String,
+    closed: usize,
+    total: usize,
+    percent: i64,
+    /// done, current, blocked or waiting.
+    state: &'static str,
+    freeze: bool,
+}
+
+struct FindingLine {
+    check: String,
+    stage: String,
+    severity: &'static str,
+    message: String,
+    status: &'static str,
+    open: bool,
+    waived: Option<String>,
+}
+
+/// The tasks of one stage owned by one team (or person).
+struct TaskGroup {
+    stage: String,
+    owner: String,
+    tasks: Vec<TaskCell>,
+}
+
+struct TaskCell {
+    id: String,
+    title: String,
+    kind: &'static str,
+    assignee: Option<String>,
+    due: String,
+    overdue: bool,
+    status: &'static str,
+}
+
+struct ExportLine {
+    status: &'static str,
+    requested: String,
+    size: Option<i64>,
+    sha256: Option<String>,
+    failure: Option<String>,
+    acknowledged: Option<String>,
+    waived: Option<String>,
+}
+
+struct RevocationLine {
+    record: i64,
+    kind: &'static str,
+    label: String,
+    status: &'static str,
+    note: Option<String>,
+    settled: bool,
+}
+
+struct WorkItemLine {
+    record: i64,
+    title: String,
+    owner: String,
+    new_owner: Option<String>,
+}
+
+struct HoldLine {
+    reason: String,
+    scope: &'static str,
+    placed: String,
+}
+
+struct EventLine {
+    at: String,
+    actor: String,
+    action: String,
+    summary: String,
+}
+
+#[derive(Template)]
+#[template(path = "web/case.html")]
+struct CasePage {
+    chrome: Chrome,
+    number: i64,
+    subject_key: String,
+    subject_name: String,
+    subject_kind: &'static str,
+    blueprint: String,
+    status: &'static str,
+    resolution: Option<&'static str>,
+    done: bool,
+    owner: String,
+    owner_email: String,
+    exit_date: String,
+    opened: String,
+    closed: Option<String>,
+    close_reason: Option<String>,
+    frozen: Option<String>,
+    word: String,
+    stages: Vec<StageBox>,
+    findings: Vec<FindingLine>,
+    open_blockers: usize,
+    groups: Vec<TaskGroup>,
+    open_tasks: usize,
+    exports: Vec<ExportLine>,
+    has_ready_export: bool,
+    revocations: Vec<RevocationLine>,
+    work_items: Vec<WorkItemLine>,
+    retention: Option<String>,
+    purge_from: Option<String>,
+    purge: Option<String>,
+    holds: Vec<HoldLine>,
+    children: Vec<CaseRow>,
+    certificate: bool,
+    timeline: Vec<EventLine>,
+    people: Vec<(String, String)>,
+}
+
+/// How many events the case's timeline shows, newest first.
+const TIMELINE: i64 = 200;
+
+pub async fn show<S: Store>(
+    State(state): State<ServerState<S>>,
+    viewer: Viewer,
+    PagePath(n): PagePath<String>,
+) -> Result<Response, PageError> {
+    let app = &state.app;
+    let actor = &viewer.actor;
+    let number = case_number(&n)?;
+    let view = app.case(actor, number).await?;
+    let people = People::load(app, actor).await?;
+    let now = app.now();
+    let case = &view.file.case;
+    let done = case.status == CaseStatus::Done;
+    let current = view.current_stage.clone();
+
+    let blocked_stages: Vec<&str> = view
+        .file
+        .findings
+        .iter()
+        .filter(|f| {
+            f.status == FindingStatus::Open
+                && f.finding.severity == engine::blueprint::Severity::Blocker
+        })
+        .map(|f| f.finding.stage.as_str())
+        .collect();
+    let stages = case
+        .stages
+        .iter()
+        .map(|stage| {
+            let tasks: Vec<_> = view
+                .file
+                .tasks
+                .iter()
+                .filter(|t| t.stage == stage.id)
+                .collect();
+            let closed = tasks.iter().filter(|t| t.status.is_closed()).count();
+            let state = if closed == tasks.len() {
+                "done"
+            } else if blocked_stages.contains(&stage.id.as_str()) {
+                "blocked"
+            } else if current.as_deref() == Some(stage.id.as_str()) {
+                "current"
+            } else {
+                "waiting"
+            };
+            StageBox {
+                title: stage.title.clone(),
+                closed,
+                total: tasks.len(),
+                percent: percent(closed as i64, tasks.len() as i64),
+                state,
+                freeze: stage.freeze,
+            }
+        })
+        .collect();
+    let stage_title = |id: &str| {
+        case.stages
+            .iter()
+            .find(|s| s.id.as_str() == id)
+            .map_or_else(|| id.to_owned(), |s| s.title.clone())
+    };
+    let findings: Vec<FindingLine> = view
+        .file
+        .findings
+        .iter()
+        .map(|f| FindingLine {
+            check: f.finding.check_id.to_string(),
+            stage: stage_title(f.finding.stage.as_str()),
+            severity: f.finding.severity.as_str(),
+            message: f.finding.message.clone(),
+            status: f.status.as_str(),
+            open: f.status == FindingStatus::Open,
+            waived: f.waive_reason.as_ref().map(|r| {
+                format!(
+                    "waived by {}: {r}",
+                    f.waived_by.map_or_else(String::new, |u| people.name(u))
+                )
+            }),
+        })
+        .collect();
+    let open_blockers = findings
+        .iter()
+        .filter(|f| f.open && f.severity == "blocker")
+        .count();
+
+    // Tasks by stage, then by owner, in the blueprint's order within each.
+    let mut groups: Vec<TaskGroup> = Vec::new();
+    for stage in &case.stages {
+        let mut by_owner: BTreeMap<String, Vec<TaskCell>> = BTreeMap::new();
+        for t in view.file.tasks.iter().filter(|t| t.stage == stage.id) {
+            by_owner
+                .entry(t.owner_label.clone())
+                .or_default()
+                .push(TaskCell {
+                    id: t.id.to_string(),
+                    title: t.title.clone(),
+                    kind: t.kind.as_str(),
+                    assignee: t.assignee.map(|a| people.name(a)),
+                    due: t.due_at.map(day).unwrap_or_else(|| "—".to_owned()),
+                    overdue: t.status == TaskStatus::Open
+                        && !done
+                        && t.due_at.is_some_and(|d| d < now),
+                    status: t.status.as_str(),
+                });
+        }
+        for (owner, tasks) in by_owner {
+            groups.push(TaskGroup {
+                stage: stage.title.clone(),
+                owner,
+                tasks,
+            });
+        }
+    }
+    let open_tasks = view
+        .file
+        .tasks
+        .iter()
+        .filter(|t| t.status == TaskStatus::Open)
+        .count();
+
+    let exports = view
+        .exports
+        .iter()
+        .map(|e| ExportLine {
+            status: e.status.as_str(),
+            requested: when(e.requested_at),
+            size: e.blob.as_ref().map(|b| b.size),
+            sha256: e.blob.as_ref().map(|b| engine::audit::to_hex(&b.sha256)),
+            failure: e.failure.clone(),
+            acknowledged: e
+                .acknowledged
+                .as_ref()
+                .map(|a| format!("{} on {}", a.name, when(a.at))),
+            waived: e
+                .acknowledgement_waived
+                .as_ref()
+                .map(|w| format!("{}: {}", people.name(w.by), w.reason)),
+        })
+        .collect::<Vec<_>>();
+    let has_ready_export = exports.iter().any(|e| e.status == "ready");
+    let revocations = view
+        .revocations
+        .iter()
+        .map(|r| RevocationLine {
+            record: r.record_number,
+            kind: r.kind.as_str(),
+            label: r.label.clone(),
+            status: r.status.as_str(),
+            note: r.note.clone(),
+            settled: r.status.is_settled(),
+        })
+        .collect();
+    let work_items = app
+        .subject(actor, &view.subject.key)
+        .await?
+        .records
+        .into_iter()
+        .filter(|r| r.kind == RecordKind::WorkItem)
+        .map(|r| WorkItemLine {
+            record: r.number,
+            title: r.fields.get("title").unwrap_or_default().to_owned(),
+            owner: r.fields.get("owner").unwrap_or("—").to_owned(),
+            new_owner: r.fields.get("new_owner").map(str::to_owned),
+        })
+        .collect();
+    let holds = view
+        .holds
+        .iter()
+        .map(|h| HoldLine {
+            reason: h.reason.clone(),
+            scope: if h.subject_id.is_some() {
+                "this subject"
+            } else {
+                "the whole organization"
+            },
+            placed: format!("{} on {}", people.name(h.placed_by), day(h.placed_at)),
+        })
+        .collect();
+    let concern = app.audit_concern(actor, None, Some(number)).await?;
+    let mut events = app
+        .audit_log(
+            actor,
+            &AuditFilter {
+                limit: i64::MAX,
+                concerning: concern,
+                ..AuditFilter::default()
+            },
+        )
+        .await?;
+    events.reverse();
+    events.truncate(TIMELINE as usize);
+    let timeline = events
+        .into_iter()
+        .map(|e| EventLine {
+            at: super::event_time(&e),
+            actor: people.actor(&e.actor),
+            summary: super::summary(&e),
+            action: e.action,
+        })
+        .collect();
+    let page = CasePage {
+        chrome: viewer.chrome("cases", format!("Case {number}")),
+        number,
+        subject_key: view.subject.key.to_string(),
+        subject_name: view.subject.name.as_str().to_owned(),
+        subject_kind: view.subject.kind.as_str(),
+        blueprint: format!("{}@{}", case.blueprint_id, case.blueprint_version),
+        status: case.status.as_str(),
+        resolution: case.resolution.map(|r| r.as_str()),
+        done,
+        owner: view
+            .owner
+            .as_ref()
+            .map_or_else(String::new, |u| u.name.as_str().to_owned()),
+        owner_email: view
+            .owner
+            .as_ref()
+            .map_or_else(String::new, |u| u.email.to_string()),
+        exit_date: case.exit_date.to_string(),
+        opened: when(case.opened_at),
+        closed: case.closed_at.map(when),
+        close_reason: case.close_reason.clone(),
+        frozen: case.frozen_at.map(when),
+        word: case.confirmation_word.clone(),
+        stages,
+        findings,
+        open_blockers,
+        groups,
+        open_tasks,
+        exports,
+        has_ready_export,
+        revocations,
+        work_items,
+        retention: view.retention.as_ref().map(|r| r.period.to_string()),
+        purge_from: view.purge_from.map(|d| d.to_string()),
+        purge: view.purge.clone(),
+        holds,
+        children: view
+            .children
+            .iter()
+            .map(|c| CaseRow::new(c, &people))
+            .collect(),
+        certificate: view.certificate.is_some(),
+        timeline,
+        people: people
+            .sorted()
+            .into_iter()
+            .map(|u| (u.email.to_string(), u.name.as_str().to_owned()))
+            .collect(),
+    };
+    Ok(viewer.page(&page))
+}
+
+fn back(number: &str) -> String {
+    format!("/cases/{}", super::query_value(number))
+}
+
+pub async fn precheck<S: Store>(
+    State(state): State<ServerState<S>>,
+    PagePath(n): PagePath<String>,
+    Posted { viewer, .. }: Posted<NoFields>,
+) -> Result<Response, PageError> {
+    let result = async {
+        let file = state.app.precheck(&viewer.actor, case_number(&n)?).await?;
+        let open = file
+            .findings
+            .iter()
+            .filter(|f| f.status == FindingStatus::Open)
+            .count();
+        Ok::<_, ApiError>(format!("Precheck ran: {open} finding(s) open."))
+    }
+    .await;
+    Ok(outcome(&back(&n), result))
+}
+
+#[derive(Deserialize)]
+pub struct AssignForm {
+    owner: String,
+}
+
+pub async fn assign<S: Store>(
+    State(state): State<ServerState<S>>,
+    PagePath(n): PagePath<String>,
+    Posted { viewer, form }: Posted<AssignForm>,
+) -> Result<Response, PageError> {
+    let result = async {
+        let owner = field("owner", Email::parse(form.owner.trim()))?;
+        let number = case_number(&n)?;
+        state.app.assign_case(&viewer.actor, number, &owner).await?;
+        Ok::<_, ApiError>(format!("{owner} owns case {number} now."))
+    }
+    .await;
+    Ok(outcome(&back(&n), result))
+}
+
+#[derive(Deserialize)]
+pub struct CloseForm {
+    confirm: String,
+}
+
+pub async fn close<S: Store>(
+    State(state): State<ServerState<S>>,
+    PagePath(n): PagePath<String>,
+    Posted { viewer, form }: Posted<CloseForm>,
+) -> Result<Response, PageError> {
+    let result = async {
+        let number = case_number(&n)?;
+        state
+            .app
+            .close_case(&viewer.actor, number, form.confirm.trim())
+            .await?;
+        Ok::<_, ApiError>(format!(
+            "Case {number} is done: completed, fully offboarded."
+        ))
+    }
+    .await;
+    Ok(outcome(&back(&n), result))
+}
+
+#[derive(Deserialize)]
+pub struct ReasonForm {
+    reason: String,
+}
+
+pub async fn cancel<S: Store>(
+    State(state): State<ServerState<S>>,
+    PagePath(n): PagePath<String>,
+    Posted { viewer, form }: Posted<ReasonForm>,
+) -> Result<Response, PageError> {
+    let result = async {
+        let number = case_number(&n)?;
+        state
+            .app
+            .cancel_case(&viewer.actor, number, &reason(&form.reason)?)
+            .await?;
+        Ok::<_, ApiError>(format!(
+            "Cancelled case {number}; its tasks and history are kept."
+        ))
+    }
+    .await;
+    Ok(outcome(&back(&n), result))
+}
+
+pub async fn waive_finding<S: Store>(
+    State(state): State<ServerState<S>>,
+    PagePath((n, check)): PagePath<(String, String)>,
+    Posted { viewer, form }: Posted<ReasonForm>,
+) -> Result<Response, PageError> {
+    let result = async {
+        let number = case_number(&n)?;
+        state
+            .app
+            .waive_finding(
+                &viewer.actor,
+                number,
+                &slug(&check, "check")?,
+                &reason(&form.reason)?,
+            )
+            .await?;
+        Ok::<_, ApiError>(format!("Waived `{check}`."))
+    }
+    .await;
+    Ok(outcome(&back(&n), result))
+}
+
+pub async fn request_export<S: Store>(
+    State(state): State<ServerState<S>>,
+    PagePath(n): PagePath<String>,
+    Posted { viewer, .. }: Posted<NoFields>,
+) -> Result<Response, PageError> {
+    let result = async {
+        let export = state
+            .app
+            .request_export(&viewer.actor, case_number(&n)?)
+            .await?;
+        Ok::<_, ApiError>(format!(
+            "Export {}: the package is built in the background; reload to see it ready.",
+            export.status.as_str()
+        ))
+    }
+    .await;
+    Ok(outcome(&back(&n), result))
+}
+
+#[derive(Deserialize)]
+pub struct LinkForm {
+    days: String,
+}
+
+/// Issues the departing client's link and shows it once, in the message after the form.
+pub async fn receive_link<S: Store>(
+    State(state): State<ServerState<S>>,
+    headers: HeaderMap,
+    PagePath(n): PagePath<String>,
+    Posted { viewer, form }: Posted<LinkForm>,
+) -> Result<Response, PageError> {
+    let result = async {
+        let days = field("days", form.days.trim().parse::<u32>())?;
+        let (token, expires_at) = state
+            .app
+            .receive_link(&viewer.actor, case_number(&n)?, days)
+            .await?;
+        let host = headers
+            .get(HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("this server");
+        Ok::<_, ApiError>(format!(
+            "Send the client this link (valid until {}): http://{host}/receive/{token}",
+            when(expires_at)
+        ))
+    }
+    .await;
+    Ok(outcome(&back(&n), result))
+}
+
+pub async fn waive_acknowledgement<S: Store>(
+    State(state): State<ServerState<S>>,
+    PagePath(n): PagePath<String>,
+    Posted { viewer, form }: Posted<ReasonForm>,
+) -> Result<Response, PageError> {
+    let result = async {
+        let why = field(
+            "reason",
+            Text::paragraph(&form.reason, app::HOLD_REASON_MAX),
+        )?;
+        state
+            .app
+            .waive_acknowledgement(&viewer.actor, case_number(&n)?, why)
+            .await?;
+        Ok::<_, ApiError>(
+            "The export counts as delivered without the client's acknowledgement.".to_owned(),
+        )
+    }
+    .await;
+    Ok(outcome(&back(&n), result))
+}
+
+#[derive(Deserialize)]
+pub struct RevocationForm {
+    status: String,
+    #[serde(default)]
+    note: String,
+}
+
+pub async fn set_revocation<S: Store>(
+    State(state): State<ServerState<S>>,
+    PagePath((n, record)): PagePath<(String, String)>,
+    Posted { viewer, form }: Posted<RevocationForm>,
+) -> Result<Response, PageError> {
+    let result = async {
+        let record = record.parse::<i64>().map_err(|_| {
+            ApiError::invalid("record", format!("record `{record}` is not a number"))
+        })?;
+        let status = RevocationStatus::parse(form.status.trim()).ok_or_else(|| {
+            ApiError::invalid(
+                "status",
+                format!(
+                    "status `{}` is not one of {}",
+                    form.status.trim(),
+                    RevocationStatus::NAMES.join(", ")
+                ),
+            )
+        })?;
+        let note = given(&form.note)
+            .map(|t| field("note", Text::paragraph(t, app::REVOCATION_NOTE_MAX)))
+            .transpose()?;
+        let item = state
+            .app
+            .set_revocation(&viewer.actor, case_number(&n)?, record, status, note)
+            .await?;
+        Ok::<_, ApiError>(format!("{} is {} now.", item.label, item.status.as_str()))
+    }
+    .await;
+    Ok(outcome(&back(&n), result))
+}
+
+#[derive(Deserialize)]
+pub struct HandoffForm {
+    new_owner: String,
+}
+
+pub async fn hand_off<S: Store>(
+    State(state): State<ServerState<S>>,
+    PagePath((n, record)): PagePath<(String, String)>,
+    Posted { viewer, form }: Posted<HandoffForm>,
+) -> Result<Response, PageError> {
+    let result = async {
+        let record = record.parse::<i64>().map_err(|_| {
+            ApiError::invalid("record", format!("record `{record}` is not a number"))
+        })?;
+        let new_owner = field("new_owner", Email::parse(form.new_owner.trim()))?;
+        state
+            .app
+            .hand_off(&viewer.actor, case_number(&n)?, record, &new_owner)
+            .await?;
+        Ok::<_, ApiError>(format!("Work item {record} is {new_owner}'s now."))
+    }
+    .await;
+    Ok(outcome(&back(&n), result))
+}

@@ -1,0 +1,171 @@
+//! Charts drawn on the server as SVG: no script, readable by a screen reader through their
+//! titles, and the same in every browser.
+
+use std::fmt::Write;
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+
+/// One row of bars: a name for the legend, a colour, one value per label.
+pub struct Series {
+    pub name: &'static str,
+    pub colour: &'static str,
+    pub values: Vec<f64>,
+}
+
+const WIDTH: f64 = 640.0;
+const HEIGHT: f64 = 220.0;
+const LEFT: f64 = 36.0;
+const BOTTOM: f64 = 28.0;
+const TOP: f64 = 10.0;
+
+/// Grouped bars: for each label, one bar per series. `unit` follows each value in the bars'
+/// titles ("3 cases").
+pub fn bars(title: &str, labels: &[String], series: &[Series], unit: &str) -> String {
+    let max = series
+        .iter()
+        .flat_map(|s| s.values.iter().copied())
+        .fold(0.0_f64, f64::max);
+    let top = nice_ceiling(max);
+    let plot_height = HEIGHT - BOTTOM - TOP;
+    let slot = (WIDTH - LEFT) / labels.len().max(1) as f64;
+    let bar = (slot * 0.8) / series.len().max(1) as f64;
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        r#"<svg viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{}" xmlns="http://www.w3.org/2000/svg"><title>{}</title>"#,
+        escape(title),
+        escape(title)
+    );
+    for step in 0..=4 {
+        let value = top * f64::from(step) / 4.0;
+        let y = TOP + plot_height - plot_height * f64::from(step) / 4.0;
+        let _ = write!(
+            svg,
+            r##"<line x1="{LEFT}" x2="{WIDTH}" y1="{y:.1}" y2="{y:.1}" stroke="#d9dde5" stroke-width="1"/><text x="{:.1}" y="{:.1}" font-size="10" text-anchor="end" fill="#5b6476">{}</text>"##,
+            LEFT - 4.0,
+            y + 3.0,
+            short(value)
+        );
+    }
+    for (i, label) in labels.iter().enumerate() {
+        let x0 = LEFT + slot * i as f64 + slot * 0.1;
+        for (j, s) in series.iter().enumerate() {
+            let value = s.values.get(i).copied().unwrap_or(0.0);
+            let h = if top > 0.0 {
+                plot_height * value / top
+            } else {
+                0.0
+            };
+            let _ = write!(
+                svg,
+                r#"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{h:.1}" fill="{}" rx="2"><title>{}: {} {} {}</title></rect>"#,
+                x0 + bar * j as f64,
+                TOP + plot_height - h,
+                (bar - 1.0).max(1.0),
+                s.colour,
+                escape(label),
+                short(value),
+                unit,
+                escape(s.name)
+            );
+        }
+        // Every other label when they would crowd.
+        if labels.len() <= 8 || i % 2 == 0 {
+            let _ = write!(
+                svg,
+                r##"<text x="{:.1}" y="{:.1}" font-size="10" text-anchor="middle" fill="#5b6476">{}</text>"##,
+                x0 + slot * 0.4,
+                HEIGHT - 10.0,
+                escape(label)
+            );
+        }
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// The smallest of 1, 2, 5 × 10ⁿ (or 4 for tiny counts) at or above `max`, so the axis
+/// reads in round numbers.
+fn nice_ceiling(max: f64) -> f64 {
+    if max <= 4.0 {
+        return 4.0;
+    }
+    let magnitude = 10f64.powf(max.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * magnitude)
+        .find(|v| *v >= max)
+        .unwrap_or(max)
+}
+
+fn short(value: f64) -> String {
+    if (value - value.round()).abs() < 0.05 {
+        format!("{}", value.round() as i64)
+    } else {
+        format!("{value:.1}")
+    }
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The Monday that starts the (UTC) week of `t`.
+pub fn week_of(t: Timestamp) -> Date {
+    let date = t.to_zoned_datetime(TimeZone::UTC).date();
+    let back = i64::from(date.weekday().to_monday_zero_offset());
+    date.checked_sub(jiff::Span::new().days(back))
+        .unwrap_or(date)
+}
+
+/// The Mondays of the `count` weeks up to and including the week of `now`, oldest first.
+pub fn weeks(now: Timestamp, count: i64) -> Vec<Date> {
+    let last = week_of(now);
+    (0..count)
+        .rev()
+        .filter_map(|i| last.checked_sub(jiff::Span::new().weeks(i)).ok())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn axes_round_up_to_readable_numbers() {
+        assert_eq!(nice_ceiling(0.0), 4.0);
+        assert_eq!(nice_ceiling(7.0), 10.0);
+        assert_eq!(nice_ceiling(13.0), 20.0);
+        assert_eq!(nice_ceiling(420.0), 500.0);
+    }
+
+    #[test]
+    fn weeks_start_on_monday_and_end_with_this_one() {
+        let now: Timestamp = "2026-11-26T12:00:00Z".parse().unwrap(); // a Thursday
+        let weeks = weeks(now, 3);
+        let days: Vec<String> = weeks.iter().map(ToString::to_string).collect();
+        assert_eq!(days, ["2026-11-09", "2026-11-16", "2026-11-23"]);
+    }
+
+    #[test]
+    fn labels_are_escaped_and_every_bar_has_a_title() {
+        let svg = bars(
+            "Cases <per> week",
+            &["a&b".to_owned(), "c".to_owned()],
+            &[Series {
+                name: "opened",
+                colour: "#1f5fbf",
+                values: vec![1.0, 3.0],
+            }],
+            "cases",
+        );
+        assert!(svg.contains("Cases &lt;per&gt; week"));
+        assert!(svg.contains("a&amp;b: 1 cases opened"));
+        assert_eq!(svg.matches("<rect").count(), 2);
+    }
+}

@@ -1,0 +1,251 @@
+//! Home: my tasks by when they are due, cases by status, overdue work by team, and how many
+//! cases opened and closed each week and how long they took.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::extract::State;
+use axum::response::Response;
+use engine::case::{CaseStatus, Resolution};
+use jiff::{SignedDuration, Timestamp};
+use store::{Notification, Store, TaskFilter, TaskRow};
+
+use super::charts::{self, Series};
+use super::{Chrome, NoFields, PageError, People, Posted, Viewer, day, done, when};
+use crate::ServerState;
+
+/// One task in a list: what, of which case, whose, and when.
+pub struct TaskLine {
+    pub href: String,
+    pub title: String,
+    pub case_number: i64,
+    pub subject_key: String,
+    pub owner: String,
+    pub due: String,
+    pub overdue: bool,
+}
+
+impl TaskLine {
+    pub fn new(row: &TaskRow, people: &People, now: Timestamp) -> Self {
+        let t = &row.task;
+        TaskLine {
+            href: format!("/cases/{}/tasks/{}", row.case_number, t.id),
+            title: t.title.clone(),
+            case_number: row.case_number,
+            subject_key: row.subject_key.to_string(),
+            owner: t
+                .assignee
+                .map_or_else(|| t.owner_label.clone(), |a| people.name(a)),
+            due: t.due_at.map(day).unwrap_or_else(|| "—".to_owned()),
+            overdue: t.due_at.is_some_and(|d| d < now),
+        }
+    }
+}
+
+pub struct StatusCount {
+    pub label: &'static str,
+    pub css: &'static str,
+    pub count: i64,
+    pub href: String,
+}
+
+#[derive(Template)]
+#[template(path = "web/home.html")]
+struct HomePage {
+    chrome: Chrome,
+    overdue: Vec<TaskLine>,
+    today: Vec<TaskLine>,
+    week: Vec<TaskLine>,
+    later: usize,
+    statuses: Vec<StatusCount>,
+    overdue_by_team: Vec<(String, usize)>,
+    activity_chart: String,
+    duration_chart: String,
+}
+
+/// How many weeks the charts cover.
+const CHART_WEEKS: i64 = 12;
+
+pub async fn home<S: Store>(
+    State(state): State<ServerState<S>>,
+    viewer: Viewer,
+) -> Result<Response, PageError> {
+    let app = &state.app;
+    let actor = &viewer.actor;
+    let now = app.now();
+    let people = People::load(app, actor).await?;
+    let today_ends = now
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .date()
+        .tomorrow()
+        .ok()
+        .and_then(|d| d.to_zoned_datetime(jiff::tz::TimeZone::UTC).ok())
+        .map_or(now, |z| z.timestamp());
+    let week_ends = today_ends
+        .checked_add(SignedDuration::from_hours(24 * 6))
+        .unwrap_or(today_ends);
+    let (mut overdue, mut today, mut week, mut later) = (Vec::new(), Vec::new(), Vec::new(), 0);
+    for row in app.my_tasks(actor, 500).await? {
+        let line = TaskLine::new(&row, &people, now);
+        match row.task.due_at {
+            Some(d) if d < now => overdue.push(line),
+            Some(d) if d < today_ends => today.push(line),
+            Some(d) if d < week_ends => week.push(line),
+            _ => later += 1,
+        }
+    }
+    let counts = app.case_counts(actor).await?;
+    let statuses = [
+        (CaseStatus::Open, "Open"),
+        (CaseStatus::InProgress, "In progress"),
+        (CaseStatus::Review, "Review"),
+        (CaseStatus::Done, "Done"),
+    ]
+    .into_iter()
+    .map(|(status, label)| StatusCount {
+        label,
+        css: status.as_str(),
+        count: counts
+            .iter()
+            .find(|(s, _)| *s == status)
+            .map_or(0, |(_, n)| *n),
+        href: format!("/cases?status={}", status.as_str()),
+    })
+    .collect();
+    let late = app
+        .tasks(
+            actor,
+            TaskFilter {
+                open_only: true,
+                due_before: Some(now),
+                limit: 10_000,
+                ..TaskFilter::default()
+            },
+        )
+        .await?;
+    let mut by_team: BTreeMap<String, usize> = BTreeMap::new();
+    for row in &late {
+        *by_team.entry(row.task.owner_label.clone()).or_default() += 1;
+    }
+    let mut overdue_by_team: Vec<(String, usize)> = by_team.into_iter().collect();
+    overdue_by_team.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+
+    let weeks = charts::weeks(now, CHART_WEEKS);
+    let since = weeks
+        .first()
+        .and_then(|d| d.to_zoned_datetime(jiff::tz::TimeZone::UTC).ok())
+        .map_or(now, |z| z.timestamp());
+    let activity = app.case_activity(actor, since).await?;
+    let slot = |t: Timestamp| weeks.iter().position(|w| *w == charts::week_of(t));
+    let (mut opened, mut closed) = (vec![0.0; weeks.len()], vec![0.0; weeks.len()]);
+    let mut days: Vec<Vec<f64>> = vec![Vec::new(); weeks.len()];
+    for case in &activity {
+        if let Some(i) = slot(case.opened_at) {
+            opened[i] += 1.0;
+        }
+        if let Some(closed_at) = case.closed_at
+            && let Some(i) = slot(closed_at)
+        {
+            closed[i] += 1.0;
+            if case.resolution == Some(Resolution::Completed) {
+                days[i].push(closed_at.duration_since(case.opened_at).as_hours() as f64 / 24.0);
+            }
+        }
+    }
+    let labels: Vec<String> = weeks
+        .iter()
+        .map(|w| w.strftime("%b %d").to_string())
+        .collect();
+    let activity_chart = charts::bars(
+        "Cases opened and closed per week",
+        &labels,
+        &[
+            Series {
+                name: "opened",
+                colour: "#1f5fbf",
+                values: opened,
+            },
+            Series {
+                name: "closed",
+                colour: "#23703a",
+                values: closed,
+            },
+        ],
+        "cases",
+    );
+    let average = |d: &Vec<f64>| {
+        if d.is_empty() {
+            0.0
+        } else {
+            d.iter().sum::<f64>() / d.len() as f64
+        }
+    };
+    let duration_chart = charts::bars(
+        "Average days from start to completion, by week of completion",
+        &labels,
+        &[Series {
+            name: "to offboard",
+            colour: "#8a5a00",
+            values: days.iter().map(average).collect(),
+        }],
+        "days",
+    );
+    Ok(viewer.page(&HomePage {
+        chrome: viewer.chrome("home", "Home"),
+        overdue,
+        today,
+        week,
+        later,
+        statuses,
+        overdue_by_team,
+        activity_chart,
+        duration_chart,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "web/notifications.html")]
+struct NotificationsPage {
+    chrome: Chrome,
+    items: Vec<NotificationLine>,
+}
+
+struct NotificationLine {
+    summary: String,
+    link: String,
+    at: String,
+    unread: bool,
+}
+
+impl From<Notification> for NotificationLine {
+    fn from(n: Notification) -> Self {
+        NotificationLine {
+            summary: n.summary,
+            link: n.link,
+            at: when(n.created_at),
+            unread: n.read_at.is_none(),
+        }
+    }
+}
+
+pub async fn notifications<S: Store>(
+    State(state): State<ServerState<S>>,
+    viewer: Viewer,
+) -> Result<Response, PageError> {
+    let (items, _) = state.app.notifications(&viewer.actor, 100).await?;
+    Ok(viewer.page(&NotificationsPage {
+        chrome: viewer.chrome("notifications", "Notifications"),
+        items: items.into_iter().map(NotificationLine::from).collect(),
+    }))
+}
+
+pub async fn read_notifications<S: Store>(
+    State(state): State<ServerState<S>>,
+    Posted { viewer, .. }: Posted<NoFields>,
+) -> Result<Response, PageError> {
+    let read = state.app.read_notifications(&viewer.actor).await?;
+    Ok(done(
+        "/notifications",
+        format!("Marked {read} notification(s) read."),
+    ))
+}

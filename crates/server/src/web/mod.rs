@@ -1,0 +1,608 @@
+//! The Offboarding Center: server-rendered pages for the people who run offboarding in a
+//! browser, on the same port and over the same use cases as the JSON API.
+//!
+//! A page is a handler that takes a [`Viewer`] (the signed-in person, from the session
+//! cookie), calls `app`, turns the result into a view model of display strings and renders an
+//! askama template from `templates/web/`. Forms post back to the server ([`Posted`] checks the
+//! session's CSRF token carried in a hidden field), which answers with a redirect and a flash
+//! message (post/redirect/get). Nothing here decides a business rule: a refused action shows
+//! the use case's own reason.
+
+mod audit;
+mod blueprints;
+mod cases;
+mod charts;
+mod home;
+mod settings;
+mod sign_in;
+mod subjects;
+mod tasks;
+
+use app::{Actor, AppError};
+use askama::Template;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Form, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use engine::ids::SessionId;
+use engine::tenant::Permission;
+use jiff::Timestamp;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use store::Store;
+
+use crate::ServerState;
+use crate::error::ApiError;
+use crate::extract::{SESSION_COOKIE, cookie, same_secret};
+
+/// The cookie that carries a message to the next page after a form was sent.
+const FLASH_COOKIE: &str = "exeunt_flash";
+
+pub fn routes<S: Store>() -> Router<ServerState<S>> {
+    Router::new()
+        .route("/", get(home::home::<S>))
+        .route("/assets/exeunt.css", get(stylesheet))
+        .route("/assets/exeunt.js", get(script))
+        .route(
+            "/sign-in",
+            get(sign_in::page::<S>).post(sign_in::submit::<S>),
+        )
+        .route(
+            "/first-run",
+            get(sign_in::first_run::<S>).post(sign_in::set_first_password::<S>),
+        )
+        .route("/sign-out", post(sign_in::sign_out::<S>))
+        .route(
+            "/notifications",
+            get(home::notifications::<S>).post(home::read_notifications::<S>),
+        )
+        .route("/subjects", get(subjects::list::<S>))
+        .route("/subjects/{key}", get(subjects::overview::<S>))
+        .route("/subjects/{key}/settings", get(subjects::settings::<S>))
+        .route("/subjects/{key}/records", post(subjects::add_record::<S>))
+        .route(
+            "/subjects/{key}/offboard",
+            get(subjects::offboard::<S>).post(subjects::start::<S>),
+        )
+        .route(
+            "/subjects/{key}/party-offboarding",
+            post(subjects::party_offboarding::<S>),
+        )
+        .route("/settings", get(settings::general::<S>))
+        .route("/settings/holds", post(settings::place_hold::<S>))
+        .route("/settings/holds/{id}/lift", post(settings::lift_hold::<S>))
+        .route("/settings/retention", post(settings::set_retention::<S>))
+        .route("/cases", get(cases::list::<S>))
+        .route("/cases/{number}", get(cases::show::<S>))
+        .route("/cases/{number}/precheck", post(cases::precheck::<S>))
+        .route("/cases/{number}/assign", post(cases::assign::<S>))
+        .route("/cases/{number}/close", post(cases::close::<S>))
+        .route("/cases/{number}/cancel", post(cases::cancel::<S>))
+        .route("/cases/{number}/exports", post(cases::request_export::<S>))
+        .route(
+            "/cases/{number}/exports/link",
+            post(cases::receive_link::<S>),
+        )
+        .route(
+            "/cases/{number}/exports/waive-acknowledgement",
+            post(cases::waive_acknowledgement::<S>),
+        )
+        .route(
+            "/cases/{number}/revocations/{record}",
+            post(cases::set_revocation::<S>),
+        )
+        .route(
+            "/cases/{number}/work-items/{record}/handoff",
+            post(cases::hand_off::<S>),
+        )
+        .route(
+            "/cases/{number}/findings/{check}/waive",
+            post(cases::waive_finding::<S>),
+        )
+        .route("/cases/{number}/tasks/{task}", get(tasks::show::<S>))
+        .route(
+            "/cases/{number}/tasks/{task}/complete",
+            post(tasks::complete::<S>).layer(DefaultBodyLimit::max(tasks::UPLOAD_LIMIT)),
+        )
+        .route(
+            "/cases/{number}/tasks/{task}/assign",
+            post(tasks::assign::<S>),
+        )
+        .route(
+            "/cases/{number}/tasks/{task}/waive",
+            post(tasks::waive::<S>),
+        )
+        .route("/audit", get(audit::center::<S>))
+        .route("/audit/verify", post(audit::verify::<S>))
+        .route(
+            "/blueprints",
+            get(blueprints::list::<S>).post(blueprints::upload::<S>),
+        )
+        .route("/blueprints/{id}", get(blueprints::show::<S>))
+}
+
+async fn stylesheet() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "max-age=300"),
+        ],
+        include_str!("../../assets/exeunt.css"),
+    )
+}
+
+async fn script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "max-age=300"),
+        ],
+        include_str!("../../assets/exeunt.js"),
+    )
+}
+
+/// A message shown once, on the page a form redirected to.
+#[derive(Clone, Debug)]
+pub struct Flash {
+    pub error: bool,
+    pub text: String,
+}
+
+impl Flash {
+    fn encode(&self) -> String {
+        let level = if self.error { 'e' } else { 'o' };
+        format!("{level}{}", URL_SAFE_NO_PAD.encode(self.text.as_bytes()))
+    }
+
+    fn decode(value: &str) -> Option<Self> {
+        let (error, rest) = match value.split_at_checked(1)? {
+            ("e", rest) => (true, rest),
+            ("o", rest) => (false, rest),
+            _ => return None,
+        };
+        let text = String::from_utf8(URL_SAFE_NO_PAD.decode(rest).ok()?).ok()?;
+        Some(Flash { error, text })
+    }
+}
+
+/// The signed-in person looking at a page.
+pub struct Viewer {
+    pub actor: Actor,
+    session: SessionId,
+    csrf_token: String,
+    flash: Option<Flash>,
+    /// How many of their notifications they have not read.
+    unread: i64,
+}
+
+impl Viewer {
+    pub fn can(&self, permission: Permission) -> bool {
+        self.actor.user.role.allows(permission)
+    }
+
+    /// What every page shows around its content.
+    pub fn chrome(&self, section: &'static str, title: impl Into<String>) -> Chrome {
+        Chrome {
+            title: title.into(),
+            section,
+            user_name: self.actor.user.name.as_str().to_owned(),
+            role: self.actor.user.role.as_str(),
+            tenant_name: self.actor.tenant.name.as_str().to_owned(),
+            csrf_token: self.csrf_token.clone(),
+            flash: self.flash.clone(),
+            unread: self.unread,
+            can_run: self.can(Permission::RunCases),
+            can_complete: self.can(Permission::CompleteOwnTask),
+            can_govern: self.can(Permission::GovernTenant),
+        }
+    }
+
+    /// Renders a page; a flash message it showed is cleared.
+    pub fn page(&self, template: &impl Template) -> Response {
+        self.page_with_status(StatusCode::OK, template)
+    }
+
+    pub fn page_with_status(&self, status: StatusCode, template: &impl Template) -> Response {
+        let mut response = (status, render(template)).into_response();
+        if self.flash.is_some() {
+            response
+                .headers_mut()
+                .append(header::SET_COOKIE, flash_cookie(None));
+        }
+        response
+    }
+}
+
+/// The frame of every signed-in page: who is looking, where they are, what they may do.
+pub struct Chrome {
+    pub title: String,
+    /// The navigation entry to mark as current.
+    pub section: &'static str,
+    pub user_name: String,
+    pub role: &'static str,
+    pub tenant_name: String,
+    pub csrf_token: String,
+    pub flash: Option<Flash>,
+    pub unread: i64,
+    pub can_run: bool,
+    pub can_complete: bool,
+    pub can_govern: bool,
+}
+
+impl<S: Store> FromRequestParts<ServerState<S>> for Viewer {
+    type Rejection = PageError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &ServerState<S>,
+    ) -> Result<Self, Self::Rejection> {
+        let next = parts
+            .uri
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .to_owned();
+        let Some(secret) = cookie(&parts.headers, SESSION_COOKIE) else {
+            return Err(PageError::SignIn { next });
+        };
+        let Some((actor, session)) = state.app.session_actor(secret).await? else {
+            return Err(PageError::SignIn { next });
+        };
+        let unread = state.app.unread_notifications(&actor).await?;
+        Ok(Viewer {
+            actor,
+            session: session.id,
+            csrf_token: session.csrf_token,
+            flash: cookie(&parts.headers, FLASH_COOKIE).and_then(Flash::decode),
+            unread,
+        })
+    }
+}
+
+/// A form sent by a signed-in person, with the session's CSRF token in `csrf_token`: a form
+/// on another site can make the browser send the cookie, not the token.
+pub struct Posted<T> {
+    pub viewer: Viewer,
+    pub form: T,
+}
+
+#[derive(Deserialize)]
+struct WithCsrf<T> {
+    csrf_token: String,
+    // Form fields are text, which flattening reads as it reads them unflattened.
+    #[serde(flatten)]
+    fields: T,
+}
+
+impl<S: Store, T: DeserializeOwned + Send> FromRequest<ServerState<S>> for Posted<T> {
+    type Rejection = PageError;
+
+    async fn from_request(req: Request, state: &ServerState<S>) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let viewer = Viewer::from_request_parts(&mut parts, state).await?;
+        let req = Request::from_parts(parts, body);
+        let Form(WithCsrf { csrf_token, fields }) = Form::<WithCsrf<T>>::from_request(req, state)
+            .await
+            .map_err(|rejection| {
+                PageError::Problem(ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid-input",
+                    rejection.body_text(),
+                ))
+            })?;
+        viewer.check_csrf(&csrf_token)?;
+        Ok(Posted {
+            viewer,
+            form: fields,
+        })
+    }
+}
+
+impl Viewer {
+    /// Refuses a form that does not carry this session's CSRF token.
+    pub fn check_csrf(&self, sent: &str) -> Result<(), PageError> {
+        if same_secret(sent.as_bytes(), self.csrf_token.as_bytes()) {
+            return Ok(());
+        }
+        Err(PageError::Problem(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "csrf",
+            "this form is out of date or came from another site; reload the page and send it again",
+        )))
+    }
+}
+
+/// A form with no fields but its CSRF token.
+#[derive(Deserialize)]
+pub struct NoFields {}
+
+/// The query of a page, whose failure is an error page rather than a problem document.
+pub struct PageQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for PageQuery<T> {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Query(query) =
+            axum::extract::Query::<T>::from_request_parts(parts, state)
+                .await
+                .map_err(|rejection| {
+                    PageError::Problem(ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "invalid-query",
+                        rejection.body_text(),
+                    ))
+                })?;
+        Ok(PageQuery(query))
+    }
+}
+
+/// The path parameters of a page, whose failure is an error page.
+pub struct PagePath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PagePath<T> {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path(path) = axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map_err(|rejection| {
+                PageError::Problem(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid-path",
+                    rejection.body_text(),
+                ))
+            })?;
+        Ok(PagePath(path))
+    }
+}
+
+/// A text field of a form that may be left empty: `None` when it is.
+pub fn given(text: &str) -> Option<&str> {
+    Some(text.trim()).filter(|t| !t.is_empty())
+}
+
+/// Why a page could not be shown: the visitor must sign in first, or a problem to show them.
+pub enum PageError {
+    SignIn { next: String },
+    Problem(ApiError),
+}
+
+impl From<ApiError> for PageError {
+    fn from(e: ApiError) -> Self {
+        PageError::Problem(e)
+    }
+}
+
+impl From<AppError> for PageError {
+    fn from(e: AppError) -> Self {
+        PageError::Problem(e.into())
+    }
+}
+
+#[derive(Template)]
+#[template(path = "web/error.html")]
+struct ErrorPage<'a> {
+    status: u16,
+    title: &'static str,
+    detail: &'a str,
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        match self {
+            PageError::SignIn { next } => {
+                Redirect::to(&format!("/sign-in?next={}", query_value(&next))).into_response()
+            }
+            PageError::Problem(problem) => error_page(&problem),
+        }
+    }
+}
+
+/// A problem as a page for a person: what happened, in words, with the status it has.
+pub fn error_page(problem: &ApiError) -> Response {
+    let status = problem.status();
+    let title = match status {
+        StatusCode::NOT_FOUND => "Not found",
+        StatusCode::FORBIDDEN => "Not allowed",
+        StatusCode::LOCKED => "Frozen by an offboarding",
+        StatusCode::CONFLICT => "Not possible now",
+        StatusCode::GONE => "No longer available",
+        StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => "Not accepted",
+        _ => "Something went wrong",
+    };
+    let page = ErrorPage {
+        status: status.as_u16(),
+        title,
+        detail: problem.detail(),
+    };
+    (status, render(&page)).into_response()
+}
+
+pub fn render(page: &impl Template) -> Html<String> {
+    Html(page.render().unwrap_or_else(|e| {
+        tracing::error!(error = %e, "a page did not render");
+        "<!doctype html><title>Error</title><p>The page could not be shown.".to_owned()
+    }))
+}
+
+/// The header that sets (or, with `None`, clears) the flash message.
+fn flash_cookie(flash: Option<&Flash>) -> HeaderValue {
+    let (value, age) = flash.map_or((String::new(), 0), |f| (f.encode(), 120));
+    HeaderValue::from_str(&format!(
+        "{FLASH_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={age}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// After a form: back to `to` (see other), with a message for the next page.
+fn redirect_with(to: &str, flash: Flash) -> Response {
+    let mut response = Redirect::to(to).into_response();
+    response
+        .headers_mut()
+        .append(header::SET_COOKIE, flash_cookie(Some(&flash)));
+    response
+}
+
+/// The form did what it asked: to `to`, saying `message`.
+pub fn done(to: &str, message: impl Into<String>) -> Response {
+    redirect_with(
+        to,
+        Flash {
+            error: false,
+            text: message.into(),
+        },
+    )
+}
+
+/// The form was refused. What the person can put right (a mistyped word, a missing reason, a
+/// task not ready yet) sends them back to `to` saying why; a page they may not see, or may not
+/// change (403, 404, 423), is an error page with that status.
+pub fn refused(to: &str, problem: impl Into<ApiError>) -> Response {
+    let problem = problem.into();
+    if matches!(
+        problem.status(),
+        StatusCode::FORBIDDEN | StatusCode::NOT_FOUND | StatusCode::LOCKED
+    ) {
+        return error_page(&problem);
+    }
+    redirect_with(
+        to,
+        Flash {
+            error: true,
+            text: problem.detail().to_owned(),
+        },
+    )
+}
+
+/// Answers a form: `done` with the success message, or `refused` with the reason.
+pub fn outcome<E: Into<ApiError>>(to: &str, result: Result<String, E>) -> Response {
+    match result {
+        Ok(message) => done(to, message),
+        Err(problem) => refused(to, problem),
+    }
+}
+
+/// `value` percent-encoded for a query string.
+pub fn query_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~' | b'/') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// An instant as people read it on these pages.
+pub fn when(t: Timestamp) -> String {
+    t.strftime("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// What an audit event says happened, in words: its payload's summary, unless a purge
+/// erased it.
+pub fn summary(event: &engine::audit::AuditEvent) -> String {
+    event
+        .payload
+        .as_deref()
+        .and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok())
+        .and_then(|v| v["summary"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| "(erased by a purge)".to_owned())
+}
+
+/// When an audit event happened, as these pages show instants.
+pub fn event_time(event: &engine::audit::AuditEvent) -> String {
+    Timestamp::from_microsecond(event.at_us).map_or_else(|_| String::new(), when)
+}
+
+/// The day of an instant, as these pages show dates.
+pub fn day(t: Timestamp) -> String {
+    t.strftime("%Y-%m-%d").to_string()
+}
+
+/// A list's paging: the links to the pages before and after the one shown.
+pub struct Paging {
+    pub previous: Option<String>,
+    pub next: Option<String>,
+}
+
+impl Paging {
+    /// For a page at `offset` of `limit` rows, where one row more than the page was asked for
+    /// to learn whether a next page exists. `rows` is cut to the page. `base` is the page's
+    /// path with its query, which the links extend with `offset`.
+    pub fn cut<T>(rows: &mut Vec<T>, base: &str, offset: i64, limit: i64) -> Self {
+        let more = rows.len() as i64 > limit;
+        rows.truncate(limit.max(0) as usize);
+        let glue = if base.contains('?') { '&' } else { '?' };
+        let link = |offset: i64| format!("{base}{glue}offset={offset}");
+        Paging {
+            previous: (offset > 0).then(|| link((offset - limit).max(0))),
+            next: more.then(|| link(offset + limit)),
+        }
+    }
+}
+
+/// The people of the tenant, to show names where the data holds ids.
+pub struct People(std::collections::HashMap<engine::ids::UserId, engine::tenant::User>);
+
+impl People {
+    pub async fn load<S: Store>(app: &app::App<S>, actor: &Actor) -> Result<Self, ApiError> {
+        Ok(People(
+            app.users(actor)
+                .await?
+                .into_iter()
+                .map(|u| (u.id, u))
+                .collect(),
+        ))
+    }
+
+    /// A user's name, or their id when they are gone.
+    pub fn name(&self, id: engine::ids::UserId) -> String {
+        self.0
+            .get(&id)
+            .map_or_else(|| id.to_string(), |u| u.name.as_str().to_owned())
+    }
+
+    /// Who an audit event names as its actor (`user:<id>`, or one of Exeunt's workers).
+    pub fn actor(&self, actor: &str) -> String {
+        actor
+            .strip_prefix("user:")
+            .and_then(|id| id.parse().ok())
+            .map_or_else(|| actor.to_owned(), |id| self.name(engine::ids::UserId(id)))
+    }
+
+    /// Everyone, by name, for the pickers.
+    pub fn sorted(&self) -> Vec<&engine::tenant::User> {
+        let mut users: Vec<&engine::tenant::User> = self.0.values().collect();
+        users.sort_by(|a, b| a.name.as_str().cmp(b.name.as_str()));
+        users
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Flash, query_value};
+
+    #[test]
+    fn a_flash_message_survives_its_cookie() {
+        let flash = Flash {
+            error: true,
+            text: "case 4: the confirmation word does not match; ünïcode".into(),
+        };
+        let back = Flash::decode(&flash.encode()).unwrap();
+        assert!(back.error);
+        assert_eq!(back.text, flash.text);
+        assert!(Flash::decode("x123").is_none());
+        assert!(Flash::decode("").is_none());
+    }
+
+    #[test]
+    fn query_values_are_percent_encoded() {
+        assert_eq!(query_value("/cases/4?x=1&y"), "/cases/4%3Fx%3D1%26y");
+    }
+}
