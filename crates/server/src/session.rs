@@ -99,13 +99,13 @@ async fn sign_in<S: Store>(
 
 /// Why a sign-in was refused: as a problem, and for too many failures, how long to wait.
 pub struct SignInRefused {
-    pub problem: ApiError,
+    pub problem: Box<ApiError>,
     pub retry_after: Option<u64>,
 }
 
 impl IntoResponse for SignInRefused {
     fn into_response(self) -> Response {
-        let mut response = self.problem.into_response();
+        let mut response = (*self.problem).into_response();
         if let Some(wait) = self.retry_after {
             response
                 .headers_mut()
@@ -125,7 +125,7 @@ pub async fn limited_sign_in<S: Store>(
     password: &str,
 ) -> Result<(app::Actor, app::IssuedSession), SignInRefused> {
     let refused = |problem: ApiError| SignInRefused {
-        problem,
+        problem: Box::new(problem),
         retry_after: None,
     };
     let email =
@@ -146,11 +146,11 @@ pub async fn limited_sign_in<S: Store>(
     // slip under the limit while their passwords are being checked.
     if let Some(wait) = state.limiter.attempt(&keys) {
         return Err(SignInRefused {
-            problem: ApiError::new(
+            problem: Box::new(ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "too-many-attempts",
                 "too many failed sign-ins; wait before trying again",
-            ),
+            )),
             retry_after: Some(wait.as_secs().max(1)),
         });
     }

@@ -86,18 +86,17 @@ pub fn bars(title: &str, labels: &[String], series: &[Series], unit: &str) -> St
     svg
 }
 
-/// The smallest of 1, 2, 5 × 10ⁿ (or 4 for tiny counts) at or above `max`, so the axis
-/// reads in round numbers.
+/// The top of the axis: four equal steps of 1, 2 or 5 × 10ⁿ that reach `max`, so every tick
+/// reads as a round number.
 fn nice_ceiling(max: f64) -> f64 {
-    if max <= 4.0 {
-        return 4.0;
-    }
-    let magnitude = 10f64.powf(max.log10().floor());
-    [1.0, 2.0, 5.0, 10.0]
+    let step = (max / 4.0).max(1.0);
+    let magnitude = 10f64.powf(step.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
         .into_iter()
         .map(|m| m * magnitude)
-        .find(|v| *v >= max)
-        .unwrap_or(max)
+        .find(|v| *v >= step)
+        .unwrap_or(step);
+    step * 4.0
 }
 
 fn short(value: f64) -> String {
@@ -139,9 +138,9 @@ mod tests {
     #[test]
     fn axes_round_up_to_readable_numbers() {
         assert_eq!(nice_ceiling(0.0), 4.0);
-        assert_eq!(nice_ceiling(7.0), 10.0);
+        assert_eq!(nice_ceiling(5.0), 8.0);
         assert_eq!(nice_ceiling(13.0), 20.0);
-        assert_eq!(nice_ceiling(420.0), 500.0);
+        assert_eq!(nice_ceiling(420.0), 800.0);
     }
 
     #[test]

@@ -56,12 +56,17 @@ struct HomePage {
     overdue: Vec<TaskLine>,
     today: Vec<TaskLine>,
     week: Vec<TaskLine>,
-    later: usize,
+    later: Vec<TaskLine>,
+    /// How many later tasks are not listed.
+    later_more: usize,
     statuses: Vec<StatusCount>,
     overdue_by_team: Vec<(String, usize)>,
     activity_chart: String,
     duration_chart: String,
 }
+
+/// How many tasks due after this week home lists.
+const LATER_SHOWN: usize = 10;
 
 /// How many weeks the charts cover.
 const CHART_WEEKS: i64 = 12;
@@ -84,16 +89,19 @@ pub async fn home<S: Store>(
     let week_ends = today_ends
         .checked_add(SignedDuration::from_hours(24 * 6))
         .unwrap_or(today_ends);
-    let (mut overdue, mut today, mut week, mut later) = (Vec::new(), Vec::new(), Vec::new(), 0);
+    let (mut overdue, mut today, mut week, mut later) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for row in app.my_tasks(actor, 500).await? {
         let line = TaskLine::new(&row, &people, now);
         match row.task.due_at {
             Some(d) if d < now => overdue.push(line),
             Some(d) if d < today_ends => today.push(line),
             Some(d) if d < week_ends => week.push(line),
-            _ => later += 1,
+            _ => later.push(line),
         }
     }
+    let later_more = later.len().saturating_sub(LATER_SHOWN);
+    later.truncate(LATER_SHOWN);
     let counts = app.case_counts(actor).await?;
     let statuses = [
         (CaseStatus::Open, "Open"),
@@ -196,6 +204,7 @@ pub async fn home<S: Store>(
         today,
         week,
         later,
+        later_more,
         statuses,
         overdue_by_team,
         activity_chart,
