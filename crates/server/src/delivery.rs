@@ -8,7 +8,7 @@ use askama::Template;
 use axum::Form;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use engine::ids::Text;
 use serde::Deserialize;
 use store::Store;
@@ -18,6 +18,7 @@ use utoipa_axum::router::OpenApiRouter;
 use crate::ServerState;
 use crate::extract::Path;
 use crate::files::stream;
+use crate::web::render;
 
 pub fn routes<S: Store>() -> OpenApiRouter<ServerState<S>> {
     OpenApiRouter::new()
@@ -62,13 +63,6 @@ fn problem_page(e: AppError) -> Response {
     };
     let page = LinkProblem { title, detail };
     (status, render(&page)).into_response()
-}
-
-fn render(page: &impl Template) -> Html<String> {
-    Html(page.render().unwrap_or_else(|e| {
-        tracing::error!(error = %e, "a page did not render");
-        "<!doctype html><title>Error</title><p>The page could not be shown.".to_owned()
-    }))
 }
 
 /// The client's page
