@@ -331,6 +331,13 @@ test('the Audit Center filters the history and verifies the chain', async () => 
   assert.match(await page.locator('#audit-events').innerText(), /case\.closed/);
   await page.click('text=Verify chain');
   await expectFlash(page, /audit chain is intact/);
+  // The whole history comes a page at a time.
+  await page.goto(`${base}/audit`);
+  const firstSeq = Number(await page.locator('#audit-events tbody tr td').first().innerText());
+  await page.click('a[rel=next]');
+  const nextSeq = Number(await page.locator('#audit-events tbody tr td').first().innerText());
+  assert.ok(nextSeq > firstSeq + 49, `page two starts after page one (${firstSeq}, ${nextSeq})`);
+  await page.click('text=← First page');
   await shot(page, 'audit');
 });
 
@@ -432,4 +439,77 @@ test('missing pages and forbidden actions get clear error pages', async () => {
     return r.status;
   });
   assert.equal(forged, 403, 'a form without the session\'s CSRF token is refused');
+});
+
+test('a legal hold is placed from Settings, shows on the case, and is lifted with a reason', async () => {
+  const owner = await signIn('owner');
+  await owner.goto(`${base}/settings`);
+  await owner.fill('#h-subject', 'globex');
+  await owner.fill('#h-reason', 'Litigation: Globex v. Initech, preserve everything');
+  await owner.click('button:has-text("Place a legal hold")');
+  await expectFlash(owner, /Placed a legal hold over globex/);
+  await owner.goto(`${base}/cases/1`);
+  assert.match(await owner.locator('#legal-hold').innerText(), /on hold/);
+  assert.match(await owner.locator('main').innerText(), /Litigation: Globex v\. Initech/);
+  await owner.goto(`${base}/settings`);
+  await owner.locator('input[id^=lift-]').fill('Case settled out of court');
+  await owner.click('button:has-text("Lift")');
+  await expectFlash(owner, /Lifted the legal hold/);
+  await owner.goto(`${base}/cases/1`);
+  assert.match(await owner.locator('#legal-hold').innerText(), /none/);
+});
+
+test('a case is cancelled with a reason and keeps its tasks', async () => {
+  const page = await signIn('manager');
+  await page.goto(`${base}/cases`);
+  await page.selectOption('#status', 'in_progress');
+  await page.click('form.filters button[type=submit]');
+  await page.locator('main table tbody tr', { hasText: 'Kim Keller' }).locator('a[href^="/cases/"]').click();
+  await page.waitForURL(/\/cases\/\d+$/);
+  const tasksBefore = await page.locator('tr[data-task]').count();
+  await page.click('button:has-text("Cancel case")');
+  await page.click('#cancel-dialog button[type=submit]');
+  assert.ok(await page.locator('#cancel-dialog').isVisible(), 'without a reason the form is not sent');
+  assert.equal(await page.locator('#case-status').innerText(), 'in_progress');
+  await page.fill('#cancel-reason', 'Kim withdrew the resignation');
+  await page.click('#cancel-dialog button[type=submit]');
+  await expectFlash(page, /tasks and history are kept/);
+  assert.equal(await page.locator('#case-resolution').innerText(), 'cancelled');
+  assert.equal(await page.locator('tr[data-task]').count(), tasksBefore);
+  assert.match(await page.locator('main').innerText(), /Kim withdrew the resignation/);
+});
+
+test('pages fit a phone', async () => {
+  const page = await (await browser.newContext({ viewport: { width: 390, height: 844 } })).newPage();
+  await page.goto(`${base}/sign-in`);
+  await page.fill('#tenant', people.manager.tenant);
+  await page.fill('#email', people.manager.email);
+  await page.fill('#password', people.manager.password);
+  await page.click('button[type=submit]');
+  await page.goto(`${base}/cases/1`);
+  await shot(page, 'case-phone');
+  const overflow = await page.evaluate(() => {
+    const wide = [...document.querySelectorAll('main > *')]
+      .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1)
+      .map((e) => `${e.tagName.toLowerCase()}.${e.className}`);
+    return { by: document.documentElement.scrollWidth - window.innerWidth, wide };
+  });
+  assert.ok(overflow.by <= 0, `no sideways scrolling (${overflow.by}px too wide: ${overflow.wide.join(', ')})`);
+});
+
+// Last: it opens a case for every active client.
+test('the owner starts organization offboarding; its child cases roll up on its page', async () => {
+  const owner = await signIn('owner');
+  await owner.goto(`${base}/settings`);
+  await owner.click('button:has-text("Start Organization Offboarding")');
+  await owner.click('#org-dialog button[type=submit]');
+  await owner.waitForURL(/\/cases\/\d+$/);
+  await expectFlash(owner, /child case/);
+  const children = owner.locator('#children-h ~ table tbody tr');
+  assert.ok(await children.count() >= 1, 'the organization case lists its child cases');
+  assert.equal(await children.first().locator('[role=progressbar]').count(), 1);
+  await owner.click('button:has-text("Close case…")');
+  await owner.fill('#confirm', 'TERMINATE');
+  await owner.click('#close-dialog button[type=submit]');
+  assert.match(await flash(owner), /every task is done or waived|open child cases/, 'it waits for its tasks and children');
 });

@@ -58,10 +58,41 @@ impl SignInLimiter {
         wait
     }
 
-    pub fn succeeded(&self, account: &str) {
-        self.failures
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(account);
+    /// The attempt succeeded: its account starts afresh, and the attempt no longer counts
+    /// against its address (many people signing in from one office are not an attack).
+    pub fn succeeded(&self, account: &str, address: &str) {
+        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        failures.remove(account);
+        if let Some(times) = failures.get_mut(address) {
+            times.pop_back();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> [(String, usize); 2] {
+        [
+            ("account:a".to_owned(), PER_ACCOUNT),
+            ("address:10.0.0.1".to_owned(), PER_ADDRESS),
+        ]
+    }
+
+    #[test]
+    fn failures_are_limited_and_successes_are_not() {
+        let limiter = SignInLimiter::default();
+        for _ in 0..PER_ADDRESS * 3 {
+            assert_eq!(limiter.attempt(&keys()), None, "a success does not count");
+            limiter.succeeded("account:a", "address:10.0.0.1");
+        }
+        for _ in 0..PER_ACCOUNT {
+            assert_eq!(limiter.attempt(&keys()), None);
+        }
+        assert!(
+            limiter.attempt(&keys()).is_some(),
+            "the sixth failure waits"
+        );
     }
 }

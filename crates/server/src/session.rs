@@ -159,7 +159,7 @@ pub async fn limited_sign_in<S: Store>(
         .sign_in(slug.as_ref(), &email, password)
         .await
         .map_err(|e| refused(e.into()))?;
-    state.limiter.succeeded(&keys[0].0);
+    state.limiter.succeeded(&keys[0].0, &keys[1].0);
     Ok(signed_in)
 }
 

@@ -78,6 +78,28 @@ async fn the_offboarding_center_works_in_a_browser() {
     .await
     .unwrap();
 
+    // A client with nothing started yet, whom the organization's offboarding fans out to.
+    let manager = app
+        .actor(
+            Some(&Slug::parse("demo").unwrap()),
+            Some(&Email::parse("mark@demo.example").unwrap()),
+        )
+        .await
+        .unwrap();
+    app.add_subjects(
+        &manager,
+        vec![app::NewSubject {
+            key: engine::ids::SubjectKey::parse("wayne").unwrap(),
+            kind: engine::subject::SubjectKind::Client,
+            name: Text::line("Wayne Enterprises", 200).unwrap(),
+            parent: None,
+            attributes: engine::subject::Attributes::parse([("country", "US")]).unwrap(),
+        }],
+    )
+    .await
+    .map_err(|(_, e)| e)
+    .unwrap();
+
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(exeunt_server::serve(

@@ -493,13 +493,14 @@ pub async fn show<S: Store>(
             .collect(),
         certificate: view.certificate.is_some(),
         timeline,
-        people: people
-            .sorted()
-            .into_iter()
-            .map(|u| (u.email.to_string(), u.name.as_str().to_owned()))
-            .collect(),
+        people: people.choices(),
     };
     Ok(viewer.page(&page))
+}
+
+fn record_number(text: &str) -> Result<i64, ApiError> {
+    text.parse::<i64>()
+        .map_err(|_| ApiError::invalid("record", format!("record `{text}` is not a number")))
 }
 
 fn back(number: &str) -> String {
@@ -699,9 +700,7 @@ pub async fn set_revocation<S: Store>(
     Posted { viewer, form }: Posted<RevocationForm>,
 ) -> Result<Response, PageError> {
     let result = async {
-        let record = record.parse::<i64>().map_err(|_| {
-            ApiError::invalid("record", format!("record `{record}` is not a number"))
-        })?;
+        let record = record_number(&record)?;
         let status = RevocationStatus::parse(form.status.trim()).ok_or_else(|| {
             ApiError::invalid(
                 "status",
@@ -736,9 +735,7 @@ pub async fn hand_off<S: Store>(
     Posted { viewer, form }: Posted<HandoffForm>,
 ) -> Result<Response, PageError> {
     let result = async {
-        let record = record.parse::<i64>().map_err(|_| {
-            ApiError::invalid("record", format!("record `{record}` is not a number"))
-        })?;
+        let record = record_number(&record)?;
         let new_owner = field("new_owner", Email::parse(form.new_owner.trim()))?;
         state
             .app

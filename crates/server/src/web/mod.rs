@@ -576,11 +576,26 @@ impl People {
             .map_or_else(|| actor.to_owned(), |id| self.name(engine::ids::UserId(id)))
     }
 
+    /// A user's email, or nothing when they are gone.
+    pub fn email(&self, id: engine::ids::UserId) -> String {
+        self.0
+            .get(&id)
+            .map_or_else(String::new, |u| u.email.to_string())
+    }
+
     /// Everyone, by name, for the pickers.
     pub fn sorted(&self) -> Vec<&engine::tenant::User> {
         let mut users: Vec<&engine::tenant::User> = self.0.values().collect();
         users.sort_by(|a, b| a.name.as_str().cmp(b.name.as_str()));
         users
+    }
+
+    /// Everyone as (email, name), by name: what a picker of people offers.
+    pub fn choices(&self) -> Vec<(String, String)> {
+        self.sorted()
+            .into_iter()
+            .map(|u| (u.email.to_string(), u.name.as_str().to_owned()))
+            .collect()
     }
 }
 

@@ -317,11 +317,7 @@ async fn subject_page<S: Store>(
                 (k.as_str(), fields.join(", "))
             })
             .collect(),
-        people: people
-            .sorted()
-            .into_iter()
-            .map(|u| (u.email.to_string(), u.name.as_str().to_owned()))
-            .collect(),
+        people: people.choices(),
         party_case,
         today: day(app.now()),
         head,
@@ -541,11 +537,7 @@ pub async fn offboard<S: Store>(
         blueprints,
         exit_date: q.exit_date,
         owner: given(&q.owner).map_or_else(|| actor.user.email.to_string(), str::to_owned),
-        people: people
-            .sorted()
-            .into_iter()
-            .map(|u| (u.email.to_string(), u.name.as_str().to_owned()))
-            .collect(),
+        people: people.choices(),
         preview,
         error,
     };

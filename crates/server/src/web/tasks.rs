@@ -123,10 +123,7 @@ pub async fn show<S: Store>(
         checklist: t.checklist.clone(),
         owner: t.owner_label.clone(),
         assignee: t.assignee.map(|a| people.name(a)),
-        assignee_email: t
-            .assignee
-            .and_then(|a| people.sorted().into_iter().find(|u| u.id == a))
-            .map_or_else(String::new, |u| u.email.to_string()),
+        assignee_email: t.assignee.map_or_else(String::new, |a| people.email(a)),
         depends_on: t
             .depends_on
             .iter()
@@ -169,11 +166,7 @@ pub async fn show<S: Store>(
             })
             .collect(),
         history,
-        people: people
-            .sorted()
-            .into_iter()
-            .map(|u| (u.email.to_string(), u.name.as_str().to_owned()))
-            .collect(),
+        people: people.choices(),
         waiting: if open {
             file.readiness(task_id.as_str())
                 .err()
