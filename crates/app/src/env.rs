@@ -27,6 +27,12 @@ impl FixedClock {
     pub fn new(at: Timestamp) -> Self {
         Self(Mutex::new(at))
     }
+
+    /// Moves the clock on by `by`: how tests let a backoff or a lease run out.
+    pub fn advance(&self, by: jiff::SignedDuration) {
+        let mut now = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        *now = now.checked_add(by).unwrap_or(*now);
+    }
 }
 
 impl Clock for FixedClock {

@@ -16,6 +16,7 @@ mod error;
 mod exports;
 mod files;
 mod governance;
+mod jobs;
 mod notifications;
 mod pipeline;
 mod purge;
@@ -41,6 +42,7 @@ pub use error::{AppError, Result};
 pub use exports::EXPORT_LEASE;
 pub use files::{Download, EvidenceContent, FILE_MAX_BYTES, Upload};
 pub use governance::HOLD_REASON_MAX;
+pub use jobs::{Attempt, EMAIL_NOTIFICATION, JOB_LEASE, OutgoingEmail};
 pub use pipeline::REVOCATION_NOTE_MAX;
 pub use purge::{PendingPurge, PurgeRun};
 pub use tokens::{ABANDONED_CLAIM, IDEMPOTENCY_WINDOW, IssuedToken, TOKEN_PREFIX};
@@ -53,6 +55,8 @@ pub struct App<S> {
     clock: Arc<dyn Clock>,
     ids: Arc<Ids>,
     master: Arc<MasterKey>,
+    /// Notifications also go out by email: a worker with a mail server runs.
+    email: bool,
 }
 
 /// Who is acting, in which tenant. Every use case takes one; every query is scoped by it.
@@ -69,7 +73,15 @@ impl<S: Store> App<S> {
             clock,
             ids,
             master: Arc::new(master),
+            email: false,
         }
+    }
+
+    /// Sends every notification by email too, through the job queue. Only for an installation
+    /// whose worker has a mail server to send with: otherwise the jobs would wait forever.
+    pub fn with_email(mut self) -> Self {
+        self.email = true;
+        self
     }
 
     /// The machine's clock and fresh randomness.

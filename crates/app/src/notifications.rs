@@ -6,6 +6,9 @@ use engine::ids::{NotificationId, UserId};
 use jiff::Timestamp;
 use store::{Notification, Store, Tx};
 
+use serde_json::json;
+
+use crate::jobs::{EMAIL_NOTIFICATION, NewJob};
 use crate::{Actor, App, Result};
 
 /// What a person is told, and the page it is about.
@@ -40,6 +43,16 @@ impl<S: Store> App<S> {
         };
         tx.insert_notification(actor.tenant.id, &notification)
             .await?;
+        if self.email {
+            let job = NewJob {
+                kind: EMAIL_NOTIFICATION,
+                payload: json!({ "notification": notification.id }),
+                key: format!("notification:{}", notification.id),
+                case: None,
+                run_at: at,
+            };
+            self.enqueue(tx, actor.tenant.id, job, at).await?;
+        }
         Ok(())
     }
 

@@ -66,6 +66,10 @@ uuid_id!(
     NotificationId
 );
 uuid_id!(
+    /// A job: work done in the background after the change that asked for it.
+    JobId
+);
+uuid_id!(
     /// A signed-in browser session (its cookie is never stored, only a digest of it).
     SessionId
 );

@@ -14,6 +14,7 @@ pub mod export;
 pub mod gate;
 pub mod governance;
 pub mod ids;
+pub mod job;
 pub mod plan;
 pub mod revocation;
 pub mod subject;

@@ -38,6 +38,26 @@ pub struct Cli {
     /// Act as this user (default: the tenant's owner).
     #[arg(long = "as", global = true, env = "EXEUNT_ACTOR", value_name = "EMAIL")]
     pub actor: Option<Email>,
+    /// The mail server notifications go out through (smtp://host:port, smtps://…, with
+    /// user:password@ if it needs them). Without one, notifications stay in the app.
+    #[arg(long, global = true, env = "EXEUNT_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// The sender of Exeunt's emails.
+    #[arg(
+        long,
+        global = true,
+        env = "EXEUNT_MAIL_FROM",
+        default_value = "Exeunt <exeunt@localhost>"
+    )]
+    pub mail_from: String,
+    /// Where people reach this server; links in emails start with it.
+    #[arg(
+        long,
+        global = true,
+        env = "EXEUNT_PUBLIC_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    pub public_url: String,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -85,6 +105,10 @@ pub enum Command {
     /// List subjects waiting for their purge and purge the due ones (the owner only).
     #[command(subcommand)]
     Purge(PurgeCmd),
+    /// The background jobs (emails, connector calls): list them, send a dead one again, or
+    /// run the due ones now.
+    #[command(subcommand)]
+    Jobs(JobsCmd),
     /// Export the tenant's public signing keys (a JWK set).
     #[command(subcommand)]
     Key(KeyCmd),
@@ -152,6 +176,42 @@ pub enum ExportCmd {
         #[arg(long, requires = "receipt")]
         key: Option<PathBuf>,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum JobsCmd {
+    /// The tenant's jobs, newest first, with their status, attempts and last error.
+    List {
+        #[arg(long)]
+        status: Option<JobStatusArg>,
+        /// Only the jobs of this case.
+        #[arg(long)]
+        case: Option<CaseNumber>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Send a dead job again, due now, with a fresh set of attempts.
+    Retry { id: uuid::Uuid },
+    /// Run every job that is due now, of every tenant (what `exeunt serve` does all along).
+    Run,
+}
+
+/// A job status as the command line names it.
+#[derive(Clone, Copy, Debug)]
+pub struct JobStatusArg(pub engine::job::JobStatus);
+
+impl std::str::FromStr for JobStatusArg {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        engine::job::JobStatus::parse(s)
+            .map(JobStatusArg)
+            .ok_or_else(|| {
+                format!(
+                    "`{s}` is not a job status; expected one of {}",
+                    engine::job::JobStatus::NAMES.join(", ")
+                )
+            })
+    }
 }
 
 #[derive(Subcommand, Debug)]

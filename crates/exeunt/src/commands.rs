@@ -56,15 +56,40 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
             }
             let store = SqliteStore::open(&path, create).await?;
-            execute(App::system(store, master_key(&cli)?), &cli).await
+            execute(app(store, &cli)?, &cli).await
         }
         Location::Postgres(url) => {
             let store = PostgresStore::open(&url)
                 .await
                 .with_context(|| format!("cannot use {}", redact(&url)))?;
-            execute(App::system(store, master_key(&cli)?), &cli).await
+            execute(app(store, &cli)?, &cli).await
         }
     }
+}
+
+/// The application on `store`: with a mail server, notifications also go out by email.
+fn app<S: Store>(store: S, cli: &Cli) -> anyhow::Result<App<S>> {
+    let app = App::system(store, master_key(cli)?);
+    Ok(if cli.smtp_url.is_some() {
+        app.with_email()
+    } else {
+        app
+    })
+}
+
+/// The worker that runs the due jobs, with the mail server the flags name.
+fn worker<S: Store>(app: &App<S>, cli: &Cli) -> anyhow::Result<worker::Worker<S>> {
+    let mailer = cli
+        .smtp_url
+        .as_deref()
+        .map(|url| connectors::smtp::Mailer::new(url, &cli.mail_from))
+        .transpose()
+        .map_err(|e| anyhow!("--{e}"))?;
+    Ok(worker::Worker::new(
+        app.clone(),
+        mailer,
+        cli.public_url.clone(),
+    ))
 }
 
 /// The file in the data dir that holds the master key when the environment gives none.
@@ -110,7 +135,13 @@ fn location(cli: &Cli) -> Location {
 
 async fn execute<S: Store>(app: App<S>, cli: &Cli) -> anyhow::Result<ExitCode> {
     if let Command::Serve(args) = &cli.command {
-        return serve(app, args).await;
+        let worker = worker(&app, cli)?;
+        return serve(app, worker, args).await;
+    }
+    if let Command::Jobs(crate::cli::JobsCmd::Run) = &cli.command {
+        let ran = worker(&app, cli)?.run_due().await?;
+        println!("Ran {ran} job(s).");
+        return Ok(ExitCode::SUCCESS);
     }
     if let Command::Init(args) = &cli.command {
         let name = Text::line(&args.org, 200).map_err(|e| anyhow!("--org {e}"))?;
@@ -149,6 +180,7 @@ async fn execute<S: Store>(app: App<S>, cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Key(cmd) => certificates::key(&app, &actor, cmd).await,
         Command::Export(cmd) => export(&app, &actor, cmd).await,
         Command::Purge(cmd) => purge(&app, &actor, cmd).await,
+        Command::Jobs(cmd) => jobs(&app, &actor, cmd).await,
         Command::Certificate(CertificateCmd::Verify { file, .. }) => {
             certificates::verify_here(&app, file).await
         }
@@ -162,7 +194,11 @@ async fn execute<S: Store>(app: App<S>, cli: &Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-async fn serve<S: Store>(app: App<S>, args: &crate::cli::ServeArgs) -> anyhow::Result<ExitCode> {
+async fn serve<S: Store>(
+    app: App<S>,
+    worker: worker::Worker<S>,
+    args: &crate::cli::ServeArgs,
+) -> anyhow::Result<ExitCode> {
     init_logging(args.log_format);
     let mut tenants = app.tenant_slugs().await?;
     if args.demo && !tenants.iter().any(|t| t.as_str() == "demo") {
@@ -235,9 +271,12 @@ async fn serve<S: Store>(app: App<S>, args: &crate::cli::ServeArgs) -> anyhow::R
         secure_cookies: args.secure_cookies,
         first_run_code,
     };
+    // A job cut short by the stop is taken over by the next worker once its lease ends.
+    let jobs = tokio::spawn(worker.run());
     server::serve(app, options, listener, shutdown)
         .await
         .context("the server stopped")?;
+    jobs.abort();
     println!("Stopped.");
     Ok(ExitCode::SUCCESS)
 }
@@ -355,6 +394,49 @@ async fn hold<S: Store>(
                 },
             )?;
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn jobs<S: Store>(
+    app: &App<S>,
+    actor: &Actor,
+    cmd: &crate::cli::JobsCmd,
+) -> anyhow::Result<ExitCode> {
+    use crate::cli::JobsCmd;
+    match cmd {
+        JobsCmd::List { status, case, json } => {
+            let case = match case {
+                Some(n) => Some(app.case(actor, n.0).await?.file.case.id),
+                None => None,
+            };
+            let filter = store::JobFilter {
+                status: status.map(|s| s.0),
+                case,
+                limit: 1000,
+            };
+            let jobs = app.jobs(actor, &filter).await?;
+            listing(
+                json.json,
+                &jobs,
+                &["ID", "KIND", "STATUS", "ATTEMPTS", "DUE", "LAST ERROR"],
+                |j| {
+                    vec![
+                        j.id.to_string(),
+                        j.kind.clone(),
+                        j.status.to_string(),
+                        format!("{}/{}", j.attempts, j.max_attempts),
+                        j.run_at.to_string(),
+                        j.last_error.clone().unwrap_or_default(),
+                    ]
+                },
+            )?;
+        }
+        JobsCmd::Retry { id } => {
+            let job = app.retry_job(actor, engine::ids::JobId(*id)).await?;
+            println!("Job {} ({}) is queued again.", job.id, job.kind);
+        }
+        JobsCmd::Run => unreachable!("handled before acting as a user"),
     }
     Ok(ExitCode::SUCCESS)
 }

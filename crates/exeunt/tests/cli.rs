@@ -36,7 +36,8 @@ impl Exeunt {
             .env_remove("EXEUNT_DATABASE_URL")
             .env_remove("EXEUNT_MASTER_KEY")
             .env_remove("EXEUNT_TENANT")
-            .env_remove("EXEUNT_ACTOR");
+            .env_remove("EXEUNT_ACTOR")
+            .env_remove("EXEUNT_SMTP_URL");
         if let Some(url) = &self.database_url {
             cmd.env("EXEUNT_DATABASE_URL", url);
         }
@@ -1833,4 +1834,98 @@ fn the_benchmarks_run_and_print_their_ratios() {
         leftovers.is_empty(),
         "the benchmarks clean up after themselves"
     );
+}
+
+#[test]
+fn assignments_are_emailed_through_the_job_queue() {
+    let Some(sink) =
+        testkit::smtp::SmtpSink::start("assignments_are_emailed_through_the_job_queue")
+    else {
+        return;
+    };
+    let e = Exeunt::sqlite();
+    e.ok(&["init"]);
+    e.ok(&[
+        "user",
+        "add",
+        "ines@example.com",
+        "--name",
+        "Ines IT",
+        "--role",
+        "member",
+    ]);
+    e.ok(&[
+        "subject", "add", "globex", "--kind", "client", "--name", "Globex",
+    ]);
+    e.ok(&["case", "start", "globex", "--exit-date", "2026-12-31"]);
+    // A mail server that is down: the email waits in the queue, saying why.
+    let down = testkit::smtp::unused_url();
+    e.ok(&[
+        "--smtp-url",
+        &down,
+        "task",
+        "assign",
+        "1",
+        "account-transition",
+        "ines@example.com",
+    ]);
+    assert!(
+        e.ok(&["--smtp-url", &down, "jobs", "run"])
+            .contains("Ran 1 job(s)")
+    );
+    let listed = e.ok(&["jobs", "list", "--status", "queued"]);
+    assert!(
+        listed.contains("email.notification") && listed.contains("1/8"),
+        "{listed}"
+    );
+    assert!(listed.contains("SMTP"), "the last error shows: {listed}");
+    let id = listed
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_refused(
+        &e.run(&["jobs", "retry", &id]),
+        1,
+        "only a dead job is sent again",
+    );
+    assert_refused(
+        &e.run(&["jobs", "list", "--status", "paused"]),
+        2,
+        "not a job status",
+    );
+
+    // Assigning with the mail server up sends at once when the jobs run.
+    e.ok(&[
+        "--smtp-url",
+        &sink.url(),
+        "task",
+        "assign",
+        "1",
+        "set-expectations",
+        "ines@example.com",
+    ]);
+    assert!(
+        e.ok(&["--smtp-url", &sink.url(), "jobs", "run"])
+            .contains("Ran 1 job(s)")
+    );
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert!(
+        testkit::smtp::header(&messages[0], "To")
+            .unwrap()
+            .contains("ines@example.com"),
+        "{}",
+        messages[0]
+    );
+    assert!(
+        messages[0].contains("/cases/1/tasks/set-expectations"),
+        "{}",
+        messages[0]
+    );
+    let done = e.ok(&["jobs", "list", "--status", "done", "--json"]);
+    assert!(done.contains("\"kind\": \"email.notification\""), "{done}");
 }

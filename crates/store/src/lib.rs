@@ -22,9 +22,10 @@ use engine::audit::{AuditDraft, AuditEvent, Hash};
 use engine::case::{Case, CaseFile, CaseFinding, CaseStatus, Task};
 use engine::governance::{HoldLift, LegalHold, RetentionPolicy};
 use engine::ids::{
-    BlobId, CaseId, Email, EvidenceId, ExportId, HoldId, SessionId, Slug, SubjectId, SubjectKey,
-    TenantId, TokenId, UserId,
+    BlobId, CaseId, Email, EvidenceId, ExportId, HoldId, JobId, NotificationId, SessionId, Slug,
+    SubjectId, SubjectKey, TenantId, TokenId, UserId,
 };
+use engine::job::JobStatus;
 use engine::revocation::Revocation;
 use engine::subject::{Record, Subject, SubjectState};
 use engine::tenant::{ApiToken, Session, Team, Tenant, User};
@@ -32,8 +33,9 @@ use jiff::Timestamp;
 
 pub use model::{
     AuditFilter, BLOB_CHUNK, BlobMeta, CaseActivity, CaseFilter, CaseSummary, CertificateRow,
-    Concern, EvidenceMeta, Export, IdempotencyClaim, KeyClaim, Mine, Notification, PurgeCandidate,
-    RecordFile, SigningKeyRow, StoredBlueprint, SubjectFilter, TaskFilter, TaskRow, Tombstone,
+    Concern, EvidenceMeta, Export, IdempotencyClaim, Job, JobEnd, JobFilter, KeyClaim, Mine,
+    Notification, PurgeCandidate, RecordFile, SigningKeyRow, StoredBlueprint, SubjectFilter,
+    TaskFilter, TaskRow, Tombstone,
 };
 
 /// Errors of the persistence layer.
@@ -347,11 +349,60 @@ pub trait Tx: Send {
         since: Timestamp,
     ) -> impl Future<Output = Result<Vec<CaseActivity>>> + Send;
 
+    /// Queues a job, unless the tenant has one with its idempotency key: then it is the same
+    /// work asked for twice, and nothing changes. True when it was queued.
+    fn insert_job(&mut self, job: &Job) -> impl Future<Output = Result<bool>> + Send;
+    /// Takes the job of any tenant that has waited longest: queued and due, or running with
+    /// its lease run out (its worker died). Several workers on one PostgreSQL never take the
+    /// same one. The worker then works inside that job's tenant only.
+    fn claim_job(
+        &mut self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        worker: &str,
+    ) -> impl Future<Output = Result<Option<Job>>> + Send;
+    /// Records how attempt `attempt` of a job ended; false when that attempt no longer holds
+    /// the job (its lease ran out and another worker took it).
+    fn settle_job(
+        &mut self,
+        tenant: TenantId,
+        id: JobId,
+        attempt: i64,
+        end: JobEnd<'_>,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<bool>> + Send;
+    fn job(
+        &mut self,
+        tenant: TenantId,
+        id: JobId,
+    ) -> impl Future<Output = Result<Option<Job>>> + Send;
+    /// The tenant's jobs, newest first.
+    fn jobs(
+        &mut self,
+        tenant: TenantId,
+        filter: &JobFilter,
+    ) -> impl Future<Output = Result<Vec<Job>>> + Send;
+    /// Sends a dead job again: queued, due at `at`, its attempts counted afresh. False when it
+    /// is not dead.
+    fn requeue_job(
+        &mut self,
+        tenant: TenantId,
+        id: JobId,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<bool>> + Send;
+    /// How many jobs of every tenant are in each status: the queue's depth for `/metrics`.
+    fn job_counts(&mut self) -> impl Future<Output = Result<Vec<(JobStatus, i64)>>> + Send;
+
     fn insert_notification(
         &mut self,
         tenant: TenantId,
         notification: &Notification,
     ) -> impl Future<Output = Result<()>> + Send;
+    fn notification(
+        &mut self,
+        tenant: TenantId,
+        id: NotificationId,
+    ) -> impl Future<Output = Result<Option<Notification>>> + Send;
     /// A person's notifications, newest first.
     fn notifications(
         &mut self,

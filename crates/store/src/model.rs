@@ -4,9 +4,10 @@ use engine::audit::Hash;
 use engine::case::{CaseStatus, Resolution, Task};
 use engine::export::{Acknowledgement, AcknowledgementWaiver, ExportStatus};
 use engine::ids::{
-    BlobId, CaseId, EvidenceId, ExportId, NotificationId, RecordId, Slug, SubjectId, SubjectKey,
-    TenantId, UserId,
+    BlobId, CaseId, EvidenceId, ExportId, JobId, NotificationId, RecordId, Slug, SubjectId,
+    SubjectKey, TenantId, UserId,
 };
+use engine::job::JobStatus;
 use engine::subject::SubjectKind;
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -290,6 +291,55 @@ pub struct Notification {
     pub link: String,
     pub created_at: Timestamp,
     pub read_at: Option<Timestamp>,
+}
+
+/// A job as stored: what to do, for which tenant (and case), and how far it got.
+#[derive(Clone, Debug, Serialize)]
+pub struct Job {
+    pub tenant_id: TenantId,
+    pub id: JobId,
+    /// What the worker does, such as `email.notification`.
+    pub kind: String,
+    /// What it does it with, as JSON.
+    pub payload: String,
+    /// The same work asked for twice is one job; the key also goes to the external system
+    /// where that accepts one.
+    pub idempotency_key: String,
+    pub case_id: Option<CaseId>,
+    pub status: JobStatus,
+    /// How many attempts started.
+    pub attempts: i64,
+    pub max_attempts: i64,
+    /// When it is due (again).
+    pub run_at: Timestamp,
+    /// Until when the worker running it holds it.
+    pub lease_until: Option<Timestamp>,
+    pub worker: Option<String>,
+    pub last_error: Option<String>,
+    pub created_at: Timestamp,
+    pub finished_at: Option<Timestamp>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct JobFilter {
+    pub status: Option<JobStatus>,
+    pub case: Option<CaseId>,
+    pub limit: i64,
+}
+
+/// How a job's attempt ended.
+#[derive(Clone, Debug)]
+pub enum JobEnd<'a> {
+    Done,
+    /// Failed; due again at this time.
+    Retry {
+        at: Timestamp,
+        error: &'a str,
+    },
+    /// Failed with no attempts left.
+    Dead {
+        error: &'a str,
+    },
 }
 
 /// What is left of a purged subject.

@@ -83,6 +83,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "notifications",
         include_str!("../migrations/postgres/0013_notifications.sql"),
     ),
+    (
+        14,
+        "jobs",
+        include_str!("../migrations/postgres/0014_jobs.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]
@@ -196,6 +201,10 @@ impl Conn for PgConn {
 
     fn lock_clause(&self) -> &'static str {
         if self.locking { " FOR UPDATE" } else { "" }
+    }
+
+    fn skip_locked_clause(&self) -> &'static str {
+        " FOR UPDATE SKIP LOCKED"
     }
 
     async fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64> {

@@ -9,9 +9,10 @@ use engine::case::{
 use engine::export::{Acknowledgement, AcknowledgementWaiver, ExportStatus};
 use engine::governance::{HoldLift, LegalHold, Retention, RetentionPolicy};
 use engine::ids::{
-    BlobId, CaseId, Email, EvidenceId, ExportId, HoldId, NotificationId, RecordId, SessionId, Slug,
-    SubjectId, SubjectKey, TenantId, Text, TokenId, UserId,
+    BlobId, CaseId, Email, EvidenceId, ExportId, HoldId, JobId, NotificationId, RecordId,
+    SessionId, Slug, SubjectId, SubjectKey, TenantId, Text, TokenId, UserId,
 };
+use engine::job::JobStatus;
 use engine::plan::Finding;
 use engine::revocation::{Revocation, RevocationStatus};
 use engine::subject::{Attributes, Record, RecordFields, Subject, SubjectKind, SubjectState};
@@ -21,8 +22,9 @@ use jiff::civil::Date;
 
 use crate::model::{
     AuditFilter, BlobMeta, CaseActivity, CaseFilter, CaseSummary, CertificateRow, Concern,
-    EvidenceMeta, Export, IdempotencyClaim, KeyClaim, Notification, PurgeCandidate, RecordFile,
-    SigningKeyRow, StoredBlueprint, SubjectFilter, TaskFilter, TaskRow, Tombstone,
+    EvidenceMeta, Export, IdempotencyClaim, Job, JobEnd, JobFilter, KeyClaim, Notification,
+    PurgeCandidate, RecordFile, SigningKeyRow, StoredBlueprint, SubjectFilter, TaskFilter, TaskRow,
+    Tombstone,
 };
 use crate::sql::{Arg, Conn, Row, args};
 use crate::{Result, StoreError};
@@ -1347,6 +1349,147 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
         .await
     }
 
+    async fn insert_job(&mut self, j: &Job) -> Result<bool> {
+        let inserted = self
+            .run(
+                "INSERT INTO jobs (tenant_id, id, kind, payload, idempotency_key, case_id, status, \
+                 attempts, max_attempts, run_at_us, lease_until_us, worker, last_error, \
+                 created_at_us, finished_at_us) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+                 ON CONFLICT (tenant_id, idempotency_key) DO NOTHING",
+                args![
+                    j.tenant_id.0,
+                    j.id.0,
+                    &j.kind,
+                    &j.payload,
+                    &j.idempotency_key,
+                    j.case_id.map(|c| c.0),
+                    j.status.as_str(),
+                    j.attempts,
+                    j.max_attempts,
+                    us(j.run_at),
+                    j.lease_until.map(us),
+                    j.worker.as_deref(),
+                    j.last_error.as_deref(),
+                    us(j.created_at),
+                    j.finished_at.map(us),
+                ],
+            )
+            .await?;
+        Ok(inserted == 1)
+    }
+
+    async fn claim_job(
+        &mut self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        worker: &str,
+    ) -> Result<Option<Job>> {
+        // The claimable test is repeated outside the subquery for the same reason as in
+        // claim_export; on PostgreSQL SKIP LOCKED also lets concurrent workers pass over a row
+        // another one is taking instead of queueing behind it.
+        let claimable = "((status = 'queued' AND run_at_us <= $1) \
+                         OR (status = 'running' AND lease_until_us < $1))";
+        let sql = format!(
+            "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_until_us = $2, \
+             worker = $3 WHERE (tenant_id, id) IN (SELECT tenant_id, id FROM jobs \
+             WHERE {claimable} ORDER BY run_at_us LIMIT 1{skip}) AND {claimable} \
+             RETURNING {JOB_COLUMNS}",
+            skip = self.conn.skip_locked_clause(),
+        );
+        self.optional(&sql, args![us(now), us(lease_until), worker], |r| {
+            job_row(r)
+        })
+        .await
+    }
+
+    async fn settle_job(
+        &mut self,
+        tenant: TenantId,
+        id: JobId,
+        attempt: i64,
+        end: JobEnd<'_>,
+        at: Timestamp,
+    ) -> Result<bool> {
+        let (status, run_at, error, finished) = match end {
+            JobEnd::Done => (JobStatus::Done, None, None, Some(at)),
+            JobEnd::Retry { at: again, error } => {
+                (JobStatus::Queued, Some(again), Some(error), None)
+            }
+            JobEnd::Dead { error } => (JobStatus::Dead, None, Some(error), Some(at)),
+        };
+        let changed = self
+            .run(
+                "UPDATE jobs SET status = $4, run_at_us = COALESCE($5, run_at_us), \
+                 last_error = COALESCE($6, last_error), finished_at_us = $7, lease_until_us = NULL \
+                 WHERE tenant_id = $1 AND id = $2 AND attempts = $3 AND status = 'running'",
+                args![
+                    tenant.0,
+                    id.0,
+                    attempt,
+                    status.as_str(),
+                    run_at.map(us),
+                    error,
+                    finished.map(us),
+                ],
+            )
+            .await?;
+        Ok(changed == 1)
+    }
+
+    async fn job(&mut self, tenant: TenantId, id: JobId) -> Result<Option<Job>> {
+        self.optional(
+            &format!("SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = $1 AND id = $2"),
+            args![tenant.0, id.0],
+            |r| job_row(r),
+        )
+        .await
+    }
+
+    async fn jobs(&mut self, tenant: TenantId, f: &JobFilter) -> Result<Vec<Job>> {
+        self.all(
+            &format!(
+                "SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = $1 AND ($2 IS NULL OR status = $2) \
+                 AND ($3 IS NULL OR case_id = $3) ORDER BY created_at_us DESC, id DESC LIMIT $4"
+            ),
+            args![
+                tenant.0,
+                f.status.map(JobStatus::as_str),
+                f.case.map(|c| c.0),
+                f.limit,
+            ],
+            |r| job_row(r),
+        )
+        .await
+    }
+
+    async fn requeue_job(&mut self, tenant: TenantId, id: JobId, at: Timestamp) -> Result<bool> {
+        let changed = self
+            .run(
+                "UPDATE jobs SET status = 'queued', run_at_us = $3, max_attempts = attempts + $4, \
+                 finished_at_us = NULL WHERE tenant_id = $1 AND id = $2 AND status = 'dead'",
+                args![tenant.0, id.0, us(at), engine::job::DEFAULT_ATTEMPTS],
+            )
+            .await?;
+        Ok(changed == 1)
+    }
+
+    async fn job_counts(&mut self) -> Result<Vec<(JobStatus, i64)>> {
+        self.all(
+            "SELECT status, COUNT(*) AS n FROM jobs GROUP BY status",
+            args![],
+            |r| {
+                let status = r.text("status")?;
+                Ok((
+                    JobStatus::parse(status)
+                        .ok_or_else(|| StoreError::Corrupt(format!("job status {status}")))?,
+                    r.int("n")?,
+                ))
+            },
+        )
+        .await
+    }
+
     async fn insert_notification(&mut self, tenant: TenantId, n: &Notification) -> Result<()> {
         self.run(
             "INSERT INTO notifications (tenant_id, id, user_id, kind, summary, link, created_at_us, \
@@ -1366,6 +1509,21 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
         Ok(())
     }
 
+    async fn notification(
+        &mut self,
+        tenant: TenantId,
+        id: NotificationId,
+    ) -> Result<Option<Notification>> {
+        self.optional(
+            &format!(
+                "SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE tenant_id = $1 AND id = $2"
+            ),
+            args![tenant.0, id.0],
+            |r| notification_row(r),
+        )
+        .await
+    }
+
     async fn notifications(
         &mut self,
         tenant: TenantId,
@@ -1373,20 +1531,12 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
         limit: i64,
     ) -> Result<Vec<Notification>> {
         self.all(
-            "SELECT id, user_id, kind, summary, link, created_at_us, read_at_us FROM notifications \
-             WHERE tenant_id = $1 AND user_id = $2 ORDER BY created_at_us DESC, id DESC LIMIT $3",
+            &format!(
+                "SELECT {NOTIFICATION_COLUMNS} FROM notifications WHERE tenant_id = $1 \
+                 AND user_id = $2 ORDER BY created_at_us DESC, id DESC LIMIT $3"
+            ),
             args![tenant.0, user.0, limit],
-            |r| {
-                Ok(Notification {
-                    id: NotificationId(r.uuid("id")?),
-                    user_id: UserId(r.uuid("user_id")?),
-                    kind: r.text("kind")?.to_owned(),
-                    summary: r.text("summary")?.to_owned(),
-                    link: r.text("link")?.to_owned(),
-                    created_at: from_us(r.int("created_at_us")?)?,
-                    read_at: opt_from_us(r.opt_int("read_at_us")?)?,
-                })
-            },
+            |r| notification_row(r),
         )
         .await
     }
@@ -2199,6 +2349,46 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
         )
         .await
     }
+}
+
+const NOTIFICATION_COLUMNS: &str = "id, user_id, kind, summary, link, created_at_us, read_at_us";
+
+fn notification_row<R: Row>(r: &R) -> Result<Notification> {
+    Ok(Notification {
+        id: NotificationId(r.uuid("id")?),
+        user_id: UserId(r.uuid("user_id")?),
+        kind: r.text("kind")?.to_owned(),
+        summary: r.text("summary")?.to_owned(),
+        link: r.text("link")?.to_owned(),
+        created_at: from_us(r.int("created_at_us")?)?,
+        read_at: opt_from_us(r.opt_int("read_at_us")?)?,
+    })
+}
+
+const JOB_COLUMNS: &str = "tenant_id, id, kind, payload, idempotency_key, case_id, status, \
+    attempts, max_attempts, run_at_us, lease_until_us, worker, last_error, created_at_us, \
+    finished_at_us";
+
+fn job_row<R: Row>(r: &R) -> Result<Job> {
+    let status = r.text("status")?;
+    Ok(Job {
+        tenant_id: TenantId(r.uuid("tenant_id")?),
+        id: JobId(r.uuid("id")?),
+        kind: r.text("kind")?.to_owned(),
+        payload: r.text("payload")?.to_owned(),
+        idempotency_key: r.text("idempotency_key")?.to_owned(),
+        case_id: r.opt_uuid("case_id")?.map(CaseId),
+        status: JobStatus::parse(status)
+            .ok_or_else(|| StoreError::Corrupt(format!("job status {status}")))?,
+        attempts: r.int("attempts")?,
+        max_attempts: r.int("max_attempts")?,
+        run_at: from_us(r.int("run_at_us")?)?,
+        lease_until: opt_from_us(r.opt_int("lease_until_us")?)?,
+        worker: r.opt_text("worker")?.map(str::to_owned),
+        last_error: r.opt_text("last_error")?.map(str::to_owned),
+        created_at: from_us(r.int("created_at_us")?)?,
+        finished_at: opt_from_us(r.opt_int("finished_at_us")?)?,
+    })
 }
 
 /// A `LIKE` pattern (with `\` as its escape) matching text that contains `needle`, lowercased.

@@ -140,6 +140,11 @@ pub trait Conn: Send {
     /// on PostgreSQL, nothing on SQLite, whose single writer is serialized already.
     fn lock_clause(&self) -> &'static str;
 
+    /// The clause that takes the rows a claim selects and passes over those another
+    /// transaction holds: `FOR UPDATE SKIP LOCKED` on PostgreSQL, where several workers claim
+    /// at once; nothing on SQLite, whose one writer claims alone.
+    fn skip_locked_clause(&self) -> &'static str;
+
     /// Runs a statement; returns how many rows it changed.
     fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> impl Future<Output = Result<u64>> + Send;
 

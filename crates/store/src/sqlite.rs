@@ -100,6 +100,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "notifications",
         include_str!("../migrations/sqlite/0014_notifications.sql"),
     ),
+    (
+        15,
+        "jobs",
+        include_str!("../migrations/sqlite/0015_jobs.sql"),
+    ),
 ];
 
 /// How many idle read connections are kept open.
@@ -514,6 +519,10 @@ impl Conn for SqliteConn {
     type Row<'r> = SqliteRow<'r>;
 
     fn lock_clause(&self) -> &'static str {
+        ""
+    }
+
+    fn skip_locked_clause(&self) -> &'static str {
         ""
     }
 

@@ -3,6 +3,8 @@
 //! PostgreSQL tests read `EXEUNT_TEST_POSTGRES_URL`. When it is unset they print that they were
 //! skipped, except under `EXEUNT_REQUIRE_SERVICES=1`, where a skip fails the test instead.
 
+pub mod smtp;
+
 use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
 
 /// Whether a missing service must fail the run instead of skipping.

@@ -1,0 +1,203 @@
+//! The job queue: work Exeunt does in the background after a change, queued in the
+//! transaction of that change (a transactional outbox) and run by a worker that claims it
+//! under a lease. Failed attempts are retried with exponential backoff and jitter; a job whose
+//! attempts are spent is dead, with its last error, until a person sends it again.
+//!
+//! What a job does outside Exeunt (send an email, call a directory) is the worker's; this
+//! module decides what is due, records how each attempt ended, and prepares what to send.
+
+use engine::ids::{CaseId, JobId, NotificationId, TenantId};
+use engine::job::{AfterFailure, DEFAULT_ATTEMPTS, JobStatus, after_failure};
+use engine::tenant::Permission;
+use jiff::{SignedDuration, Timestamp};
+use serde::Deserialize;
+use serde_json::json;
+use store::{Job, JobEnd, JobFilter, Store, Tx};
+
+use crate::{Actor, App, AppError, Result, audit, audit_as};
+
+/// How long a worker holds a job before another may take it over: longer than any attempt
+/// takes (every call a job makes has a shorter timeout).
+pub const JOB_LEASE: SignedDuration = SignedDuration::from_secs(120);
+
+/// The kinds of job there are.
+pub const EMAIL_NOTIFICATION: &str = "email.notification";
+
+/// A job to queue.
+pub(crate) struct NewJob {
+    pub kind: &'static str,
+    pub payload: serde_json::Value,
+    /// The same work asked for twice is one job.
+    pub key: String,
+    pub case: Option<CaseId>,
+    pub run_at: Timestamp,
+}
+
+/// An email to send, with the message id that makes a resent one recognizable as the same.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutgoingEmail {
+    pub to: String,
+    pub to_name: String,
+    pub subject: String,
+    pub body: String,
+    /// Derived from the job's idempotency key: a retry after a lost acknowledgement sends the
+    /// same message again, which the receiving side can tell apart.
+    pub message_id: String,
+}
+
+/// How an attempt of a job ended, as the worker saw it.
+pub type Attempt = std::result::Result<(), String>;
+
+#[derive(Deserialize)]
+struct NotificationPayload {
+    notification: NotificationId,
+}
+
+impl<S: Store> App<S> {
+    /// Queues `job` in the transaction of the change that asks for it. False when the tenant
+    /// already has the same work queued (same key): then nothing changes.
+    pub(crate) async fn enqueue(
+        &self,
+        tx: &mut S::Tx,
+        tenant: TenantId,
+        job: NewJob,
+        at: Timestamp,
+    ) -> Result<bool> {
+        let row = Job {
+            tenant_id: tenant,
+            id: JobId(self.new_id()),
+            kind: job.kind.to_owned(),
+            payload: job.payload.to_string(),
+            idempotency_key: job.key,
+            case_id: job.case,
+            status: JobStatus::Queued,
+            attempts: 0,
+            max_attempts: DEFAULT_ATTEMPTS,
+            run_at: job.run_at,
+            lease_until: None,
+            worker: None,
+            last_error: None,
+            created_at: at,
+            finished_at: None,
+        };
+        Ok(tx.insert_job(&row).await?)
+    }
+
+    /// Takes the job that has waited longest, of any tenant, for `worker`; `None` when
+    /// nothing is due.
+    pub async fn claim_job(&self, worker: &str) -> Result<Option<Job>> {
+        let now = self.now();
+        let mut tx = self.store.write().await?;
+        let job = tx.claim_job(now, now + JOB_LEASE, worker).await?;
+        tx.commit().await?;
+        Ok(job)
+    }
+
+    /// Records how the worker's attempt at `job` ended: done; or failed, to be retried after
+    /// a backoff, or dead once its attempts are spent. False when the attempt no longer held
+    /// the job (its lease ran out and another worker took it over): then nothing is recorded.
+    pub async fn settle_job(&self, job: &Job, attempt: &Attempt) -> Result<bool> {
+        let at = self.now();
+        let jitter = f64::from(self.ids.secret()[0]) / 256.0;
+        let end = match attempt {
+            Ok(()) => JobEnd::Done,
+            Err(error) => match after_failure(job.attempts, job.max_attempts, at, jitter) {
+                AfterFailure::RetryAt(again) => JobEnd::Retry { at: again, error },
+                AfterFailure::Dead => JobEnd::Dead { error },
+            },
+        };
+        let dead = matches!(end, JobEnd::Dead { .. });
+        let mut tx = self.store.write().await?;
+        let settled = tx
+            .settle_job(job.tenant_id, job.id, job.attempts, end, at)
+            .await?;
+        if settled && dead {
+            audit_as(&mut tx, job.tenant_id, "system:jobs".to_owned(), at, "job.dead", ("job", job.id.to_string()), json!({
+                "summary": format!("gave up on job {} ({}) after {} attempts", job.id, job.kind, job.attempts),
+                "kind": job.kind, "error": attempt.as_ref().err(),
+            }))
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(settled)
+    }
+
+    /// The tenant's jobs, newest first.
+    pub async fn jobs(&self, actor: &Actor, filter: &JobFilter) -> Result<Vec<Job>> {
+        Ok(self
+            .store
+            .read()
+            .await?
+            .jobs(actor.tenant.id, filter)
+            .await?)
+    }
+
+    /// Sends a dead job again, due now, with a fresh set of attempts.
+    pub async fn retry_job(&self, actor: &Actor, id: JobId) -> Result<Job> {
+        actor.require(Permission::RunCases)?;
+        let at = self.now();
+        let mut tx = self.store.write().await?;
+        let job = tx
+            .job(actor.tenant.id, id)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("no job {id}")))?;
+        if !tx.requeue_job(actor.tenant.id, id, at).await? {
+            return Err(AppError::Conflict(format!(
+                "job {id} is {}; only a dead job is sent again",
+                job.status
+            )));
+        }
+        audit(&mut tx, actor, at, "job.retried", ("job", id.to_string()), json!({
+            "summary": format!("sent job {id} ({}) again", job.kind), "last_error": job.last_error,
+        }))
+        .await?;
+        let job = tx
+            .job(actor.tenant.id, id)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("no job {id}")))?;
+        tx.commit().await?;
+        Ok(job)
+    }
+
+    /// How many jobs of every tenant are in each status.
+    pub async fn job_counts(&self) -> Result<Vec<(JobStatus, i64)>> {
+        Ok(self.store.read().await?.job_counts().await?)
+    }
+
+    /// The email an `email.notification` job sends: to the person told, saying what they
+    /// were given and where to find it. `base_url` is where people reach this server.
+    pub async fn notification_email(&self, job: &Job, base_url: &str) -> Result<OutgoingEmail> {
+        let payload: NotificationPayload = serde_json::from_str(&job.payload)
+            .map_err(|e| AppError::invalid("payload", format!("job {}: {e}", job.id)))?;
+        let mut tx = self.store.read().await?;
+        let notification = tx
+            .notification(job.tenant_id, payload.notification)
+            .await?
+            .ok_or_else(|| {
+                AppError::NotFound(format!("no notification {}", payload.notification))
+            })?;
+        let user = tx
+            .user(job.tenant_id, notification.user_id)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("no user {}", notification.user_id)))?;
+        let tenant = tx
+            .tenant(job.tenant_id)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("no tenant {}", job.tenant_id)))?;
+        let link = format!("{}{}", base_url.trim_end_matches('/'), notification.link);
+        Ok(OutgoingEmail {
+            to: user.email.to_string(),
+            to_name: user.name.as_str().to_owned(),
+            subject: format!("[Exeunt] {}", notification.summary),
+            body: format!(
+                "Hello {},\n\n{}.\n\nOpen it in the Offboarding Center:\n{link}\n\n-- \nExeunt, for {}\n",
+                user.name, notification.summary, tenant.name
+            ),
+            message_id: format!(
+                "<{}@exeunt.{}>",
+                job.idempotency_key.replace(':', "."),
+                tenant.slug
+            ),
+        })
+    }
+}

@@ -1,0 +1,127 @@
+//! Background jobs: the work Exeunt does on its own after a change (sending an email, calling
+//! a connector), written in the transaction of the change and run later by a worker. This
+//! module holds the rules; the store keeps the rows and the app runs them.
+
+use std::fmt;
+
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
+
+/// Where a job is in its life: queued → running → done, or back to queued to retry after a
+/// failure, or dead once its attempts are spent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    /// Waiting for its time and a worker.
+    Queued,
+    /// A worker holds it under a lease; when the lease runs out, another may take it.
+    Running,
+    Done,
+    /// Every attempt failed; its last error says why. A person may send it again.
+    Dead,
+}
+
+impl JobStatus {
+    pub const NAMES: &[&str] = &["queued", "running", "done", "dead"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Queued => "queued",
+            JobStatus::Running => "running",
+            JobStatus::Done => "done",
+            JobStatus::Dead => "dead",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "queued" => JobStatus::Queued,
+            "running" => JobStatus::Running,
+            "done" => JobStatus::Done,
+            "dead" => JobStatus::Dead,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for JobStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+/// How often a job is tried before it is dead, unless it says otherwise.
+pub const DEFAULT_ATTEMPTS: i64 = 8;
+
+/// The first retry waits this long; each later one twice as long as the one before.
+const FIRST_RETRY: SignedDuration = SignedDuration::from_secs(5);
+
+/// No retry waits longer than this.
+const LONGEST_RETRY: SignedDuration = SignedDuration::from_hours(1);
+
+/// What becomes of a job whose attempt `attempt` (1 for the first) failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AfterFailure {
+    /// Try again at this time.
+    RetryAt(Timestamp),
+    /// No attempts are left.
+    Dead,
+}
+
+/// Exponential backoff with jitter: after attempt `attempt` failed at `now`, wait
+/// 5 s × 2^(attempt − 1), at most an hour, shortened by up to half at random (`jitter` in
+/// [0, 1), from the caller's randomness) so that jobs which failed together do not all come
+/// back together.
+pub fn after_failure(attempt: i64, max_attempts: i64, now: Timestamp, jitter: f64) -> AfterFailure {
+    if attempt >= max_attempts {
+        return AfterFailure::Dead;
+    }
+    let doublings = u32::try_from(attempt.saturating_sub(1))
+        .unwrap_or(u32::MAX)
+        .min(20);
+    let full = FIRST_RETRY
+        .checked_mul(1_i32 << doublings.min(30))
+        .unwrap_or(LONGEST_RETRY)
+        .min(LONGEST_RETRY);
+    let jitter = jitter.clamp(0.0, 1.0);
+    let wait = SignedDuration::from_secs_f64(full.as_secs_f64() * (1.0 - jitter / 2.0));
+    AfterFailure::RetryAt(now.checked_add(wait).unwrap_or(now))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn retries_back_off_exponentially_within_their_jitter_and_then_stop() {
+        let now = at("2026-12-02T10:00:00Z");
+        let wait = |attempt, jitter| match after_failure(attempt, 8, now, jitter) {
+            AfterFailure::RetryAt(t) => t.duration_since(now).as_secs_f64(),
+            AfterFailure::Dead => -1.0,
+        };
+        assert_eq!(wait(1, 0.0), 5.0);
+        assert_eq!(wait(2, 0.0), 10.0);
+        assert_eq!(wait(3, 0.0), 20.0);
+        assert_eq!(wait(3, 0.5), 15.0, "jitter shortens a wait by up to half");
+        assert!(wait(3, 0.999) > 10.0);
+        assert_eq!(wait(7, 0.0), 320.0);
+        assert_eq!(after_failure(8, 8, now, 0.0), AfterFailure::Dead);
+        // A long run of failures never waits more than an hour.
+        assert_eq!(
+            after_failure(40, 100, now, 0.0),
+            AfterFailure::RetryAt(at("2026-12-02T11:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn statuses_round_trip_through_their_names() {
+        for name in JobStatus::NAMES {
+            assert_eq!(JobStatus::parse(name).unwrap().as_str(), *name);
+        }
+        assert_eq!(JobStatus::parse("paused"), None);
+    }
+}

@@ -1,0 +1,123 @@
+//! The job worker. It claims the job that has waited longest (of any tenant, under a lease),
+//! does what the job's kind asks through a connector, and hands the outcome back to the app,
+//! which retries a failure later or gives up once its attempts are spent. Any number of
+//! workers may share one database: a job is claimed by one at a time.
+
+use std::time::Duration;
+
+use app::{App, Attempt, EMAIL_NOTIFICATION};
+use connectors::smtp::{Mail, Mailer};
+use store::{Job, Store};
+
+/// What the worker has to do its jobs with.
+pub struct Worker<S> {
+    app: App<S>,
+    /// Sends `email.notification` jobs; without one they fail (and say why).
+    mailer: Option<Mailer>,
+    /// Where people reach the server: the links in emails start with it.
+    base_url: String,
+    /// This worker's name on the jobs it holds: host and process.
+    name: String,
+}
+
+/// One job's run: which, and how it went.
+pub struct Ran {
+    pub job: Job,
+    pub outcome: Attempt,
+    /// False when the job's lease had run out and another worker took it meanwhile.
+    pub recorded: bool,
+}
+
+/// How long an idle worker waits before it looks for due jobs again.
+const IDLE_POLL: Duration = Duration::from_millis(500);
+
+impl<S: Store> Worker<S> {
+    pub fn new(app: App<S>, mailer: Option<Mailer>, base_url: String) -> Self {
+        Worker {
+            app,
+            mailer,
+            base_url,
+            name: format!("pid-{}", std::process::id()),
+        }
+    }
+
+    /// Runs the job that is due longest, if any.
+    pub async fn run_next(&self) -> app::Result<Option<Ran>> {
+        let Some(job) = self.app.claim_job(&self.name).await? else {
+            return Ok(None);
+        };
+        let started = std::time::Instant::now();
+        let outcome = self.perform(&job).await;
+        metrics::histogram!("exeunt_job_seconds", "kind" => job.kind.clone())
+            .record(started.elapsed().as_secs_f64());
+        if let Err(error) = &outcome {
+            metrics::counter!("exeunt_job_failures_total", "kind" => job.kind.clone()).increment(1);
+            tracing::warn!(job = %job.id, kind = %job.kind, attempt = job.attempts, %error, "a job failed");
+        }
+        let recorded = self.app.settle_job(&job, &outcome).await?;
+        Ok(Some(Ran {
+            job,
+            outcome,
+            recorded,
+        }))
+    }
+
+    /// Runs every job that is due now; returns how many ran.
+    pub async fn run_due(&self) -> app::Result<usize> {
+        let mut ran = 0;
+        while self.run_next().await?.is_some() {
+            ran += 1;
+        }
+        Ok(ran)
+    }
+
+    /// Runs jobs for as long as the process does.
+    pub async fn run(self) {
+        loop {
+            match self.run_next().await {
+                Ok(Some(_)) => continue,
+                Ok(None) => {}
+                Err(e) => tracing::error!(error = %e, "the job worker failed"),
+            }
+            self.record_depth().await;
+            tokio::time::sleep(IDLE_POLL).await;
+        }
+    }
+
+    /// The queue's depth by status, for `/metrics`.
+    async fn record_depth(&self) {
+        if let Ok(counts) = self.app.job_counts().await {
+            for (status, n) in counts {
+                metrics::gauge!("exeunt_jobs", "status" => status.as_str()).set(n as f64);
+            }
+        }
+    }
+
+    async fn perform(&self, job: &Job) -> Attempt {
+        match job.kind.as_str() {
+            EMAIL_NOTIFICATION => self.send_notification(job).await,
+            other => Err(format!("no worker here does jobs of kind `{other}`")),
+        }
+    }
+
+    async fn send_notification(&self, job: &Job) -> Attempt {
+        let Some(mailer) = &self.mailer else {
+            return Err("no mail server is configured (--smtp-url)".to_owned());
+        };
+        let email = self
+            .app
+            .notification_email(job, &self.base_url)
+            .await
+            .map_err(|e| e.to_string())?;
+        mailer
+            .send(&Mail {
+                to: &email.to,
+                to_name: &email.to_name,
+                subject: &email.subject,
+                body: &email.body,
+                message_id: &email.message_id,
+            })
+            .await
+            .map_err(|e| e.to_string())
+    }
+}

@@ -1,0 +1,330 @@
+//! The job queue and its worker against real parts: SQLite and PostgreSQL, and a real SMTP
+//! server (aiosmtpd, from PyPI) whose mailbox the tests read. Every test runs on both stores.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use app::{Actor, App, FixedClock, Ids, MasterKey, NewSubject, StartCase};
+use connectors::smtp::Mailer;
+use engine::ids::{Email, Slug, SubjectKey, Text};
+use engine::job::JobStatus;
+use engine::subject::{Attributes, SubjectKind};
+use engine::tenant::Role;
+use exeunt_worker::Worker;
+use jiff::SignedDuration;
+use store::postgres::PostgresStore;
+use store::sqlite::SqliteStore;
+use store::{JobFilter, Store};
+use testkit::smtp::{SmtpSink, header};
+
+const BASE_URL: &str = "http://exeunt.test";
+
+fn mailer(sink: &SmtpSink) -> Mailer {
+    Mailer::new(&sink.url(), "Exeunt <exeunt@acme.example>").unwrap()
+}
+
+struct Firm<S> {
+    app: App<S>,
+    clock: Arc<FixedClock>,
+    manager: Actor,
+}
+
+/// A firm with a manager, an IT member and a client under offboarding (case 1), whose
+/// notifications also go out by email.
+async fn firm<S: Store>(store: S) -> Firm<S> {
+    let clock = Arc::new(FixedClock::new("2026-12-01T09:00:00Z".parse().unwrap()));
+    let app = App::new(
+        store,
+        clock.clone(),
+        Arc::new(Ids::seeded(5)),
+        MasterKey::from_bytes([5; 32]),
+    )
+    .with_email();
+    let owner = app
+        .init_tenant(
+            Slug::parse("acme").unwrap(),
+            Text::line("Acme Services", 200).unwrap(),
+            Email::parse("owner@acme.example").unwrap(),
+            Text::line("Olga Owner", 200).unwrap(),
+        )
+        .await
+        .unwrap();
+    for (email, name, role, teams) in [
+        ("mia@acme.example", "Mia Manager", Role::Manager, vec![]),
+        (
+            "ines@acme.example",
+            "Ines IT",
+            Role::Member,
+            vec![Slug::parse("it").unwrap()],
+        ),
+    ] {
+        app.add_user(
+            &owner,
+            Email::parse(email).unwrap(),
+            Text::line(name, 200).unwrap(),
+            role,
+            &teams,
+        )
+        .await
+        .unwrap();
+    }
+    let manager = app
+        .actor(
+            Some(&owner.tenant.slug),
+            Some(&Email::parse("mia@acme.example").unwrap()),
+        )
+        .await
+        .unwrap();
+    app.add_subjects(
+        &manager,
+        vec![NewSubject {
+            key: SubjectKey::parse("globex").unwrap(),
+            kind: SubjectKind::Client,
+            name: Text::line("Globex", 200).unwrap(),
+            parent: None,
+            attributes: Attributes::parse([("country", "DE")]).unwrap(),
+        }],
+    )
+    .await
+    .map_err(|(_, e)| e)
+    .unwrap();
+    app.start_case(
+        &manager,
+        StartCase {
+            subject: SubjectKey::parse("globex").unwrap(),
+            blueprint: None,
+            exit_date: "2027-01-29".parse().unwrap(),
+            owner: None,
+        },
+    )
+    .await
+    .unwrap();
+    Firm {
+        app,
+        clock,
+        manager,
+    }
+}
+
+impl<S: Store> Firm<S> {
+    /// Gives a task of case 1 to Ines, who is told by email.
+    async fn assign(&self, task: &str) {
+        self.app
+            .assign_task(
+                &self.manager,
+                1,
+                &Slug::parse(task).unwrap(),
+                Some(&Email::parse("ines@acme.example").unwrap()),
+            )
+            .await
+            .unwrap();
+    }
+
+    async fn jobs(&self, status: Option<JobStatus>) -> Vec<store::Job> {
+        self.app
+            .jobs(
+                &self.manager,
+                &JobFilter {
+                    status,
+                    limit: 1000,
+                    ..JobFilter::default()
+                },
+            )
+            .await
+            .unwrap()
+    }
+}
+
+async fn an_assignee_gets_the_email_once<S: Store>(store: S) {
+    let Some(sink) = SmtpSink::start("an_assignee_gets_the_email_once") else {
+        return;
+    };
+    let firm = firm(store).await;
+    firm.assign("account-transition").await;
+    let worker = Worker::new(firm.app.clone(), Some(mailer(&sink)), BASE_URL.to_owned());
+    assert_eq!(worker.run_due().await.unwrap(), 1);
+    assert_eq!(worker.run_due().await.unwrap(), 0, "nothing else is due");
+
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    let mail = &messages[0];
+    assert!(
+        header(mail, "To").unwrap().contains("ines@acme.example"),
+        "{mail}"
+    );
+    assert!(
+        header(mail, "Subject")
+            .unwrap()
+            .contains("Mia Manager gave you task"),
+        "{mail}"
+    );
+    assert!(
+        header(mail, "Message-ID")
+            .unwrap()
+            .ends_with("@exeunt.acme>"),
+        "{mail}"
+    );
+    assert!(
+        mail.contains("http://exeunt.test/cases/1/tasks/account-transition"),
+        "the email links to the task: {mail}"
+    );
+    let done = firm.jobs(Some(JobStatus::Done)).await;
+    assert_eq!(done.len(), 1);
+    assert_eq!(done[0].attempts, 1);
+}
+
+async fn a_mail_server_that_is_down_is_retried_then_given_up_and_sent_again<S: Store>(store: S) {
+    let test = "a_mail_server_that_is_down_is_retried_then_given_up_and_sent_again";
+    let firm = firm(store).await;
+    firm.assign("account-transition").await;
+    // Nothing listens on this port.
+    let down = Mailer::new(&testkit::smtp::unused_url(), "exeunt@acme.example").unwrap();
+    let worker = Worker::new(firm.app.clone(), Some(down), BASE_URL.to_owned());
+    let first = worker.run_next().await.unwrap().unwrap();
+    assert!(first.outcome.is_err() && first.recorded);
+    let queued = firm.jobs(Some(JobStatus::Queued)).await;
+    assert_eq!(queued.len(), 1, "the failed job waits to be retried");
+    assert_eq!(queued[0].attempts, 1);
+    assert!(
+        queued[0].last_error.as_deref().unwrap().contains("SMTP"),
+        "{queued:?}"
+    );
+    assert!(queued[0].run_at > firm.app.now(), "it backs off");
+    assert!(
+        worker.run_next().await.unwrap().is_none(),
+        "not before its time"
+    );
+
+    let mut attempts = 1;
+    while firm.jobs(Some(JobStatus::Dead)).await.is_empty() {
+        firm.clock.advance(SignedDuration::from_hours(2));
+        assert!(worker.run_next().await.unwrap().unwrap().outcome.is_err());
+        attempts += 1;
+        assert!(
+            attempts <= engine::job::DEFAULT_ATTEMPTS,
+            "it gives up in time"
+        );
+    }
+    assert_eq!(attempts, engine::job::DEFAULT_ATTEMPTS);
+    let dead = firm.jobs(Some(JobStatus::Dead)).await;
+    assert!(dead[0].last_error.is_some());
+
+    // Once the mail server is back, a person sends it again and it arrives once.
+    let Some(sink) = SmtpSink::start(test) else {
+        return;
+    };
+    firm.app.retry_job(&firm.manager, dead[0].id).await.unwrap();
+    let worker = Worker::new(firm.app.clone(), Some(mailer(&sink)), BASE_URL.to_owned());
+    assert_eq!(worker.run_due().await.unwrap(), 1);
+    assert_eq!(sink.messages().len(), 1);
+    assert!(
+        firm.app.retry_job(&firm.manager, dead[0].id).await.is_err(),
+        "a job that is done is not sent again"
+    );
+}
+
+async fn a_worker_that_died_holding_a_job_is_taken_over_and_the_job_runs_once<S: Store>(store: S) {
+    let Some(sink) = SmtpSink::start("a_worker_that_died_holding_a_job_is_taken_over") else {
+        return;
+    };
+    let firm = firm(store).await;
+    firm.assign("account-transition").await;
+    // A worker claims the job and dies before it says how it went.
+    let lost = firm
+        .app
+        .claim_job("the-worker-that-died")
+        .await
+        .unwrap()
+        .unwrap();
+    let worker = Worker::new(firm.app.clone(), Some(mailer(&sink)), BASE_URL.to_owned());
+    assert!(
+        worker.run_next().await.unwrap().is_none(),
+        "its lease still holds"
+    );
+    firm.clock
+        .advance(app::JOB_LEASE + SignedDuration::from_secs(1));
+    let ran = worker.run_next().await.unwrap().unwrap();
+    assert!(ran.outcome.is_ok() && ran.recorded);
+    assert_eq!(ran.job.attempts, 2, "the second attempt took it over");
+    // The dead worker's late word changes nothing.
+    assert!(
+        !firm
+            .app
+            .settle_job(&lost, &Err("late".into()))
+            .await
+            .unwrap()
+    );
+    let done = firm.jobs(Some(JobStatus::Done)).await;
+    assert_eq!(done.len(), 1);
+    assert_eq!(sink.messages().len(), 1);
+}
+
+async fn concurrent_workers_never_run_a_job_twice<S: Store>(store: S) {
+    let firm = firm(store).await;
+    for task in [
+        "account-transition",
+        "set-expectations",
+        "confirm-final-invoice",
+    ] {
+        for _ in 0..5 {
+            firm.assign(task).await;
+        }
+    }
+    let queued = firm.jobs(Some(JobStatus::Queued)).await.len();
+    assert_eq!(queued, 15);
+    let claimers: Vec<_> = (0..4)
+        .map(|i| {
+            let app = firm.app.clone();
+            tokio::spawn(async move {
+                let mut mine = Vec::new();
+                while let Some(job) = app.claim_job(&format!("worker-{i}")).await.unwrap() {
+                    mine.push(job.id);
+                }
+                mine
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for c in claimers {
+        all.extend(c.await.unwrap());
+    }
+    let unique: HashSet<_> = all.iter().collect();
+    assert_eq!(all.len(), 15, "every job was claimed");
+    assert_eq!(unique.len(), 15, "and none twice");
+}
+
+macro_rules! on_both_stores {
+    ($($test:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $test() {
+                    let dir = tempfile::tempdir().unwrap();
+                    let store = super::SqliteStore::open(&dir.path().join("exeunt.db"), true)
+                        .await
+                        .unwrap();
+                    super::$test(store).await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $test() {
+                    let Some(url) = testkit::fresh_postgres(stringify!($test)).await else {
+                        return;
+                    };
+                    let store = super::PostgresStore::open(&url).await.unwrap();
+                    super::$test(store).await;
+                }
+            )+
+        }
+    };
+}
+
+on_both_stores!(
+    an_assignee_gets_the_email_once,
+    a_mail_server_that_is_down_is_retried_then_given_up_and_sent_again,
+    a_worker_that_died_holding_a_job_is_taken_over_and_the_job_runs_once,
+    concurrent_workers_never_run_a_job_twice,
+);
