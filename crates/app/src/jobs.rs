@@ -14,6 +14,7 @@ use serde::Deserialize;
 use serde_json::json;
 use store::{Job, JobEnd, JobFilter, Store, Tx};
 
+use crate::connectors::ACCESS_REVOKE;
 use crate::{Actor, App, AppError, Result, audit, audit_as};
 
 /// How long a worker holds a job before another may take it over: longer than any attempt
@@ -112,6 +113,9 @@ impl<S: Store> App<S> {
             .settle_job(job.tenant_id, job.id, job.attempts, end, at)
             .await?;
         if settled && dead {
+            if let (ACCESS_REVOKE, Err(error)) = (job.kind.as_str(), attempt) {
+                self.revocation_gave_up(&mut tx, job, error, at).await?;
+            }
             audit_as(&mut tx, job.tenant_id, "system:jobs".to_owned(), at, "job.dead", ("job", job.id.to_string()), json!({
                 "summary": format!("gave up on job {} ({}) after {} attempts", job.id, job.kind, job.attempts),
                 "kind": job.kind, "error": attempt.as_ref().err(),

@@ -9,6 +9,7 @@ pub mod blueprint;
 pub mod case;
 pub mod certificate;
 pub mod condition;
+pub mod connector;
 pub mod due;
 pub mod export;
 pub mod gate;

@@ -5,10 +5,11 @@
 //! touched is pending; people (and, later, connectors) move it to revoked, verified, failed or
 //! waived.
 
-use jiff::Timestamp;
-use serde::Serialize;
+use jiff::{SignedDuration, Timestamp};
+use serde::{Deserialize, Serialize};
 
 use crate::case::Act;
+use crate::connector::ConnectorKind;
 use crate::ids::{RecordId, UserId};
 use crate::subject::{Record, RecordKind};
 
@@ -81,8 +82,74 @@ pub struct Revocation {
     pub note: Option<String>,
     pub revoked_at: Option<Timestamp>,
     pub verified_at: Option<Timestamp>,
+    /// Nobody when a connector made the change.
     pub changed_by: Option<UserId>,
     pub changed_at: Option<Timestamp>,
+    /// What the connector did and checked, when one removed the access.
+    pub evidence: Option<ConnectorEvidence>,
+}
+
+/// What a connector did to remove one access, and what it checked to find it gone: enough for
+/// someone who was not there to see what happened.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectorEvidence {
+    pub connector: String,
+    pub kind: ConnectorKind,
+    /// Each call made and the system's answer, in order.
+    pub calls: Vec<ConnectorCall>,
+    /// Each thing checked afterwards and found as it should be.
+    pub checks: Vec<String>,
+    /// Sent to the system where it takes one; the same on every attempt.
+    pub idempotency_key: String,
+    pub started_at: Timestamp,
+    pub revoked_at: Timestamp,
+    pub verified_at: Timestamp,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectorCall {
+    pub call: String,
+    pub answer: String,
+}
+
+/// How long an access outlived the exit: from the moment the exit took effect until the
+/// access was verified gone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", content = "seconds", rename_all = "snake_case")]
+pub enum Exposure {
+    /// The exit has not taken effect yet.
+    NotYet,
+    /// Still live, for this long so far.
+    Open(#[serde(serialize_with = "seconds")] SignedDuration),
+    /// Verified gone this long after the exit (zero when it went before).
+    Closed(#[serde(serialize_with = "seconds")] SignedDuration),
+}
+
+fn seconds<S: serde::Serializer>(d: &SignedDuration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_i64(d.as_secs())
+}
+
+impl Exposure {
+    /// The case's window: the longest of its items', open while any item's is.
+    pub fn of_case(items: impl IntoIterator<Item = Exposure>) -> Exposure {
+        items
+            .into_iter()
+            .fold(Exposure::NotYet, |acc, e| match (acc, e) {
+                (Exposure::Open(a), Exposure::Open(b)) => Exposure::Open(a.max(b)),
+                (Exposure::Open(a), _) | (_, Exposure::Open(a)) => Exposure::Open(a),
+                (Exposure::Closed(a), Exposure::Closed(b)) => Exposure::Closed(a.max(b)),
+                (Exposure::Closed(a), Exposure::NotYet)
+                | (Exposure::NotYet, Exposure::Closed(a)) => Exposure::Closed(a),
+                (Exposure::NotYet, Exposure::NotYet) => Exposure::NotYet,
+            })
+    }
+
+    pub fn duration(self) -> Option<SignedDuration> {
+        match self {
+            Exposure::NotYet => None,
+            Exposure::Open(d) | Exposure::Closed(d) => Some(d),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -140,7 +207,66 @@ impl Revocation {
             verified_at: None,
             changed_by: None,
             changed_at: None,
+            evidence: None,
         })
+    }
+
+    /// The exposure window, when the exit took effect at `effective`; `None` for an access
+    /// that was waived (kept on purpose, so it is not exposure).
+    pub fn exposure(&self, effective: Timestamp, now: Timestamp) -> Option<Exposure> {
+        let after_exit = |t: Timestamp| (t.duration_since(effective)).max(SignedDuration::ZERO);
+        match (self.status, self.verified_at) {
+            (RevocationStatus::Waived, _) => None,
+            (_, Some(verified)) => Some(Exposure::Closed(after_exit(verified))),
+            _ if now < effective => Some(Exposure::NotYet),
+            _ => Some(Exposure::Open(after_exit(now))),
+        }
+    }
+
+    /// A connector removed the access and found it gone.
+    pub fn verified_by_connector(
+        &mut self,
+        evidence: ConnectorEvidence,
+    ) -> Result<(), RevocationError> {
+        self.ensure_unsettled()?;
+        self.status = RevocationStatus::Verified;
+        self.revoked_at = Some(evidence.revoked_at);
+        self.verified_at = Some(evidence.verified_at);
+        self.note = Some(format!(
+            "verified by connector {}: {}",
+            evidence.connector,
+            evidence.checks.join("; ")
+        ));
+        self.changed_by = None;
+        self.changed_at = Some(evidence.verified_at);
+        self.evidence = Some(evidence);
+        Ok(())
+    }
+
+    /// A connector gave up: every attempt to remove or verify the access failed.
+    pub fn failed_by_connector(
+        &mut self,
+        connector: &str,
+        error: &str,
+        at: Timestamp,
+    ) -> Result<(), RevocationError> {
+        self.ensure_unsettled()?;
+        self.status = RevocationStatus::Failed;
+        self.note = Some(format!("connector {connector} gave up: {error}"));
+        self.changed_by = None;
+        self.changed_at = Some(at);
+        Ok(())
+    }
+
+    fn ensure_unsettled(&self) -> Result<(), RevocationError> {
+        if self.status.is_settled() {
+            return Err(RevocationError::Settled {
+                record: self.record_number,
+                label: self.label.clone(),
+                status: self.status.as_str(),
+            });
+        }
+        Ok(())
     }
 
     /// The statuses this item may move to from where it is.
@@ -162,13 +288,7 @@ impl Revocation {
         note: Option<&str>,
         act: Act,
     ) -> Result<(), RevocationError> {
-        if self.status.is_settled() {
-            return Err(RevocationError::Settled {
-                record: self.record_number,
-                label: self.label.clone(),
-                status: self.status.as_str(),
-            });
-        }
+        self.ensure_unsettled()?;
         if !self.allowed().contains(&to) {
             return Err(RevocationError::Transition {
                 record: self.record_number,
@@ -257,6 +377,47 @@ mod tests {
             .change(RevocationStatus::Failed, Some("x"), act())
             .unwrap_err();
         assert!(err.to_string().contains("already verified"), "{err}");
+    }
+
+    #[test]
+    fn exposure_runs_from_the_exit_to_verification() {
+        let exit = Timestamp::from_second(1_000_000).unwrap();
+        let mut item = Revocation::pending(&record(
+            1,
+            RecordKind::Account,
+            &[("system", "ldap"), ("identifier", "j")],
+        ))
+        .unwrap();
+        let before = exit - SignedDuration::from_secs(60);
+        assert_eq!(item.exposure(exit, before), Some(Exposure::NotYet));
+        let later = exit + SignedDuration::from_secs(90);
+        assert_eq!(
+            item.exposure(exit, later),
+            Some(Exposure::Open(SignedDuration::from_secs(90)))
+        );
+        let evidence = ConnectorEvidence {
+            connector: "ldap".into(),
+            kind: ConnectorKind::Ldap,
+            calls: vec![],
+            checks: vec!["no entry".into()],
+            idempotency_key: "k".into(),
+            started_at: exit,
+            revoked_at: exit + SignedDuration::from_secs(2),
+            verified_at: exit + SignedDuration::from_secs(3),
+        };
+        item.verified_by_connector(evidence.clone()).unwrap();
+        assert_eq!(
+            item.exposure(exit, later),
+            Some(Exposure::Closed(SignedDuration::from_secs(3)))
+        );
+        assert!(
+            item.verified_by_connector(evidence).is_err(),
+            "verified is final"
+        );
+        let open = Exposure::Open(SignedDuration::from_secs(5));
+        let closed = Exposure::Closed(SignedDuration::from_secs(50));
+        assert_eq!(Exposure::of_case([closed, open, Exposure::NotYet]), open);
+        assert_eq!(Exposure::of_case([closed, Exposure::NotYet]), closed);
     }
 
     #[test]

@@ -259,7 +259,7 @@ async fn api(dir: &Path, ops: u32) -> anyhow::Result<()> {
         std::future::pending(),
     ));
     let probe = fsync_probe(dir, Duration::from_secs(2))?;
-    let client = reqwest::Client::new();
+    let client = connectors::http_client().build()?;
     println!(
         "bench api: POST /api/v1/cases/{{n}}/tasks/{{t}}/complete over HTTP, SQLite WAL synchronous=FULL"
     );

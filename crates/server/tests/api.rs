@@ -47,7 +47,7 @@ impl Server {
         (
             Self {
                 base,
-                client: Client::new(),
+                client: connectors::http_client().build().unwrap(),
                 dir,
             },
             app,
@@ -114,7 +114,7 @@ impl Server {
         path: &str,
         form: Option<&[(&str, &str)]>,
     ) -> (StatusCode, reqwest::header::HeaderMap, Vec<u8>) {
-        let client = Client::builder()
+        let client = connectors::http_client()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();

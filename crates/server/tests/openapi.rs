@@ -102,7 +102,7 @@ impl Server {
         ));
         Self {
             base,
-            client: Client::new(),
+            client: connectors::http_client().build().unwrap(),
             _dir: dir,
         }
     }

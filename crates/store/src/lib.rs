@@ -33,9 +33,9 @@ use jiff::Timestamp;
 
 pub use model::{
     AuditFilter, BLOB_CHUNK, BlobMeta, CaseActivity, CaseFilter, CaseSummary, CertificateRow,
-    Concern, EvidenceMeta, Export, IdempotencyClaim, Job, JobEnd, JobFilter, KeyClaim, Mine,
-    Notification, PurgeCandidate, RecordFile, SigningKeyRow, StoredBlueprint, SubjectFilter,
-    TaskFilter, TaskRow, Tombstone,
+    Concern, ConnectorRow, EvidenceMeta, Export, IdempotencyClaim, Job, JobEnd, JobFilter,
+    KeyClaim, Mine, Notification, PurgeCandidate, RecordFile, SigningKeyRow, StoredBlueprint,
+    SubjectFilter, TaskFilter, TaskRow, Tombstone,
 };
 
 /// Errors of the persistence layer.
@@ -634,6 +634,28 @@ pub trait Tx: Send {
         case: CaseId,
         item: &Revocation,
     ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Adds the connector, or replaces the one of the same name.
+    fn upsert_connector(
+        &mut self,
+        connector: &ConnectorRow,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// The tenant's connectors, by name.
+    fn connectors(
+        &mut self,
+        tenant: TenantId,
+    ) -> impl Future<Output = Result<Vec<ConnectorRow>>> + Send;
+    fn connector(
+        &mut self,
+        tenant: TenantId,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<ConnectorRow>>> + Send;
+    /// False when the tenant has no connector of that name.
+    fn delete_connector(
+        &mut self,
+        tenant: TenantId,
+        name: &Slug,
+    ) -> impl Future<Output = Result<bool>> + Send;
 
     fn insert_signing_key(
         &mut self,

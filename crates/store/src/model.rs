@@ -2,6 +2,7 @@
 
 use engine::audit::Hash;
 use engine::case::{CaseStatus, Resolution, Task};
+use engine::connector::ConnectorKind;
 use engine::export::{Acknowledgement, AcknowledgementWaiver, ExportStatus};
 use engine::ids::{
     BlobId, CaseId, EvidenceId, ExportId, JobId, NotificationId, RecordId, Slug, SubjectId,
@@ -181,6 +182,18 @@ pub struct SigningKeyRow {
     pub public_key: [u8; 32],
     pub sealed_private_key: Vec<u8>,
     pub created_at: Timestamp,
+}
+
+/// A connector as stored: its settings as JSON (nothing secret) and its sealed secret.
+#[derive(Clone, Debug)]
+pub struct ConnectorRow {
+    pub tenant_id: TenantId,
+    pub name: Slug,
+    pub kind: ConnectorKind,
+    pub settings: String,
+    pub sealed_secret: Vec<u8>,
+    pub updated_by: UserId,
+    pub updated_at: Timestamp,
 }
 
 /// The signed completion certificate of a case.

@@ -88,6 +88,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "jobs",
         include_str!("../migrations/postgres/0014_jobs.sql"),
     ),
+    (
+        15,
+        "connectors",
+        include_str!("../migrations/postgres/0015_connectors.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]

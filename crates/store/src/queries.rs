@@ -6,6 +6,7 @@ use engine::blueprint::{Owner, Severity, TaskKind};
 use engine::case::{
     Case, CaseFile, CaseFinding, CaseStatus, FindingStatus, Resolution, Task, TaskStatus,
 };
+use engine::connector::ConnectorKind;
 use engine::export::{Acknowledgement, AcknowledgementWaiver, ExportStatus};
 use engine::governance::{HoldLift, LegalHold, Retention, RetentionPolicy};
 use engine::ids::{
@@ -22,9 +23,9 @@ use jiff::civil::Date;
 
 use crate::model::{
     AuditFilter, BlobMeta, CaseActivity, CaseFilter, CaseSummary, CertificateRow, Concern,
-    EvidenceMeta, Export, IdempotencyClaim, Job, JobEnd, JobFilter, KeyClaim, Notification,
-    PurgeCandidate, RecordFile, SigningKeyRow, StoredBlueprint, SubjectFilter, TaskFilter, TaskRow,
-    Tombstone,
+    ConnectorRow, EvidenceMeta, Export, IdempotencyClaim, Job, JobEnd, JobFilter, KeyClaim,
+    Notification, PurgeCandidate, RecordFile, SigningKeyRow, StoredBlueprint, SubjectFilter,
+    TaskFilter, TaskRow, Tombstone,
 };
 use crate::sql::{Arg, Conn, Row, args};
 use crate::{Result, StoreError};
@@ -193,7 +194,25 @@ fn revocation_row(r: &impl Row) -> Result<Revocation> {
     item.verified_at = r.opt_int("verified_at_us")?.map(from_us).transpose()?;
     item.changed_by = r.opt_uuid("changed_by")?.map(UserId);
     item.changed_at = r.opt_int("changed_at_us")?.map(from_us).transpose()?;
+    item.evidence = r
+        .opt_text("evidence")?
+        .map(|e| json(e, "revocation evidence"))
+        .transpose()?;
     Ok(item)
+}
+
+fn connector_row(r: &impl Row) -> Result<ConnectorRow> {
+    let kind = r.text("kind")?;
+    Ok(ConnectorRow {
+        tenant_id: TenantId(r.uuid("tenant_id")?),
+        name: slug(r.text("name")?)?,
+        kind: ConnectorKind::parse(kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("connector kind `{kind}`")))?,
+        settings: r.text("settings")?.to_owned(),
+        sealed_secret: r.bytes("sealed_secret")?.to_vec(),
+        updated_by: UserId(r.uuid("updated_by")?),
+        updated_at: from_us(r.int("updated_at_us")?)?,
+    })
 }
 
 fn signing_key_row(r: &impl Row) -> Result<SigningKeyRow> {
@@ -2112,7 +2131,7 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
     ) -> Result<Vec<Revocation>> {
         self.all(
             "SELECT r.id, r.subject_id, r.number, r.kind, r.fields, v.status, v.note, \
-             v.revoked_at_us, v.verified_at_us, v.changed_by, v.changed_at_us \
+             v.revoked_at_us, v.verified_at_us, v.changed_by, v.changed_at_us, v.evidence \
              FROM records r LEFT JOIN revocations v \
              ON v.tenant_id = r.tenant_id AND v.case_id = $2 AND v.record_id = r.id \
              WHERE r.tenant_id = $1 AND r.subject_id = $3 AND r.kind IN ('account', 'integration') \
@@ -2129,19 +2148,21 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
         case: CaseId,
         item: &Revocation,
     ) -> Result<()> {
-        let (Some(by), Some(at)) = (item.changed_by, item.changed_at) else {
+        let Some(at) = item.changed_at else {
             return Err(StoreError::Refused(format!(
                 "revocation of record {} was never changed; nothing to store",
                 item.record_number
             )));
         };
+        let evidence = item.evidence.as_ref().map(to_json);
         self.run(
             "INSERT INTO revocations (tenant_id, case_id, record_id, status, note, revoked_at_us, \
-             verified_at_us, changed_by, changed_at_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             verified_at_us, changed_by, changed_at_us, evidence) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
              ON CONFLICT (tenant_id, case_id, record_id) DO UPDATE SET status = excluded.status, \
              note = excluded.note, revoked_at_us = excluded.revoked_at_us, \
              verified_at_us = excluded.verified_at_us, changed_by = excluded.changed_by, \
-             changed_at_us = excluded.changed_at_us",
+             changed_at_us = excluded.changed_at_us, evidence = excluded.evidence",
             args![
                 tenant.0,
                 case.0,
@@ -2150,12 +2171,64 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
                 item.note.as_deref(),
                 item.revoked_at.map(us),
                 item.verified_at.map(us),
-                by.0,
+                item.changed_by.map(|u| u.0),
                 us(at),
+                evidence.as_deref(),
             ],
         )
         .await?;
         Ok(())
+    }
+
+    async fn upsert_connector(&mut self, c: &ConnectorRow) -> Result<()> {
+        self.run(
+            "INSERT INTO connectors (tenant_id, name, kind, settings, sealed_secret, updated_by, \
+             updated_at_us) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (tenant_id, name) DO UPDATE SET kind = excluded.kind, \
+             settings = excluded.settings, sealed_secret = excluded.sealed_secret, \
+             updated_by = excluded.updated_by, updated_at_us = excluded.updated_at_us",
+            args![
+                c.tenant_id.0,
+                c.name.as_str(),
+                c.kind.as_str(),
+                &c.settings,
+                &c.sealed_secret,
+                c.updated_by.0,
+                us(c.updated_at),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn connectors(&mut self, tenant: TenantId) -> Result<Vec<ConnectorRow>> {
+        self.all(
+            "SELECT tenant_id, name, kind, settings, sealed_secret, updated_by, updated_at_us \
+             FROM connectors WHERE tenant_id = $1 ORDER BY name",
+            args![tenant.0],
+            |r| connector_row(r),
+        )
+        .await
+    }
+
+    async fn connector(&mut self, tenant: TenantId, name: &str) -> Result<Option<ConnectorRow>> {
+        self.optional(
+            "SELECT tenant_id, name, kind, settings, sealed_secret, updated_by, updated_at_us \
+             FROM connectors WHERE tenant_id = $1 AND name = $2",
+            args![tenant.0, name],
+            |r| connector_row(r),
+        )
+        .await
+    }
+
+    async fn delete_connector(&mut self, tenant: TenantId, name: &Slug) -> Result<bool> {
+        let deleted = self
+            .run(
+                "DELETE FROM connectors WHERE tenant_id = $1 AND name = $2",
+                args![tenant.0, name.as_str()],
+            )
+            .await?;
+        Ok(deleted == 1)
     }
 
     async fn insert_signing_key(&mut self, k: &SigningKeyRow) -> Result<()> {

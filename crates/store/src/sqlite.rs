@@ -105,6 +105,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "jobs",
         include_str!("../migrations/sqlite/0015_jobs.sql"),
     ),
+    (
+        16,
+        "connectors",
+        include_str!("../migrations/sqlite/0016_connectors.sql"),
+    ),
 ];
 
 /// How many idle read connections are kept open.

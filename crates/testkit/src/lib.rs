@@ -3,6 +3,8 @@
 //! PostgreSQL tests read `EXEUNT_TEST_POSTGRES_URL`. When it is unset they print that they were
 //! skipped, except under `EXEUNT_REQUIRE_SERVICES=1`, where a skip fails the test instead.
 
+pub mod ldap;
+pub mod scim;
 pub mod smtp;
 
 use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
@@ -19,6 +21,14 @@ pub fn missing_service<T>(test: &str, what: &str) -> Option<T> {
     }
     eprintln!("SKIPPED {test}: {what} is not available");
     None
+}
+
+/// A port nothing listens on yet.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
 }
 
 /// A new, empty database on the test PostgreSQL server, and its URL.

@@ -4,7 +4,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::missing_service;
+use crate::{free_port, missing_service};
 
 pub struct SmtpSink {
     child: Child,
@@ -70,13 +70,6 @@ impl Drop for SmtpSink {
 /// A URL where no mail server listens: a server that is down.
 pub fn unused_url() -> String {
     format!("smtp://127.0.0.1:{}", free_port())
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 /// A header's value in a raw message.

@@ -5,8 +5,10 @@
 
 use std::time::Duration;
 
-use app::{App, Attempt, EMAIL_NOTIFICATION};
+use app::{ACCESS_REVOKE, App, Attempt, EMAIL_NOTIFICATION};
 use connectors::smtp::{Mail, Mailer};
+use connectors::{Access, ConnectorError};
+use engine::revocation::{ConnectorCall, ConnectorEvidence};
 use store::{Job, Store};
 
 /// What the worker has to do its jobs with.
@@ -96,8 +98,62 @@ impl<S: Store> Worker<S> {
     async fn perform(&self, job: &Job) -> Attempt {
         match job.kind.as_str() {
             EMAIL_NOTIFICATION => self.send_notification(job).await,
+            ACCESS_REVOKE => self.revoke_access(job).await,
             other => Err(format!("no worker here does jobs of kind `{other}`")),
         }
+    }
+
+    /// Removes one account's access through its connector, checks it is gone, and records
+    /// the evidence. A check that finds the access still live fails the attempt: it is tried
+    /// again, and the item is marked failed once the job is dead.
+    async fn revoke_access(&self, job: &Job) -> Attempt {
+        let Some(work) = self
+            .app
+            .revocation_work(job)
+            .await
+            .map_err(|e| e.to_string())?
+        else {
+            return Ok(());
+        };
+        let access = Access {
+            identifier: &work.identifier,
+            idempotency_key: &work.idempotency_key,
+        };
+        let started_at = self.app.now();
+        let calls = connectors::revoke(&work.settings, &work.secret, access)
+            .await
+            .map_err(|e| e.to_string())?;
+        let revoked_at = self.app.now();
+        let checks = connectors::verify(&work.settings, &work.secret, access)
+            .await
+            .map_err(|e: ConnectorError| e.to_string())?;
+        let verified_at = self.app.now();
+        let window = verified_at
+            .duration_since(work.effective_at)
+            .as_secs_f64()
+            .max(0.0);
+        metrics::histogram!("exeunt_exposure_window_seconds", "connector" => work.settings.kind().as_str())
+            .record(window);
+        let evidence = ConnectorEvidence {
+            connector: work.connector,
+            kind: work.settings.kind(),
+            calls: calls
+                .into_iter()
+                .map(|c| ConnectorCall {
+                    call: c.call,
+                    answer: c.answer,
+                })
+                .collect(),
+            checks,
+            idempotency_key: work.idempotency_key,
+            started_at,
+            revoked_at,
+            verified_at,
+        };
+        self.app
+            .record_revocation(job, evidence)
+            .await
+            .map_err(|e| e.to_string())
     }
 
     async fn send_notification(&self, job: &Job) -> Attempt {

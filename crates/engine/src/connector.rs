@@ -1,0 +1,350 @@
+//! Connectors: how a tenant tells Exeunt to reach the systems where its people have access.
+//!
+//! A connector is named after the `system` of the account records it serves: an account
+//! `{system: corp-ldap, identifier: jdoe}` is revoked by the connector named `corp-ldap`. This
+//! module checks a connector's settings once, when they are given; the `connectors` crate
+//! speaks to the systems and the app keeps the settings, with the secret sealed.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::Slug;
+
+/// The kinds of system Exeunt can revoke access in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectorKind {
+    Ldap,
+    Scim,
+    Postgres,
+}
+
+impl ConnectorKind {
+    pub const NAMES: &[&str] = &["ldap", "scim", "postgres"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectorKind::Ldap => "ldap",
+            ConnectorKind::Scim => "scim",
+            ConnectorKind::Postgres => "postgres",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "ldap" => ConnectorKind::Ldap,
+            "scim" => ConnectorKind::Scim,
+            "postgres" => ConnectorKind::Postgres,
+            _ => return None,
+        })
+    }
+
+    /// What the connector's secret is, in words for the person giving it.
+    pub fn secret_is(self) -> &'static str {
+        match self {
+            ConnectorKind::Ldap => "the bind DN's password",
+            ConnectorKind::Scim => "the bearer token",
+            ConnectorKind::Postgres => "the admin role's password (empty for trust or peer auth)",
+        }
+    }
+}
+
+impl fmt::Display for ConnectorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+/// What an LDAP connector does to an account once its groups are gone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LdapDisable {
+    /// Removes the password, so that no bind as the account can succeed; the entry stays.
+    Lock,
+    /// Locks it and moves the entry under `disabled_ou`.
+    Move,
+    /// Deletes the entry.
+    Delete,
+}
+
+/// What a SCIM connector asks the service provider to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScimDisable {
+    /// `PATCH active=false`: the user stays, unable to sign in.
+    Deactivate,
+    Delete,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LdapSettings {
+    /// `ldap://host:port` or `ldaps://host:port`.
+    pub url: String,
+    /// Who Exeunt binds as to make the changes.
+    pub bind_dn: String,
+    /// Where the accounts are: an account's identifier is looked up below it.
+    pub people_base: String,
+    /// Where the groups are; memberships (`member`, `uniqueMember`, `memberUid`) below it are
+    /// removed.
+    pub groups_base: Option<String>,
+    /// The attribute an account's identifier is the value of.
+    #[serde(default = "uid")]
+    pub user_attribute: String,
+    #[serde(default = "lock")]
+    pub disable: LdapDisable,
+    /// Where `disable = "move"` puts a disabled account.
+    pub disabled_ou: Option<String>,
+    #[serde(default = "default_timeout")]
+    pub timeout_secs: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScimSettings {
+    /// The service provider's base URL, e.g. `https://scim.example.com/v2`.
+    pub base_url: String,
+    #[serde(default = "deactivate")]
+    pub disable: ScimDisable,
+    #[serde(default = "default_timeout")]
+    pub timeout_secs: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostgresSettings {
+    /// `postgres://admin@host:port/database`, without the password (that is the secret).
+    pub url: String,
+    #[serde(default = "default_timeout")]
+    pub timeout_secs: u64,
+}
+
+fn uid() -> String {
+    "uid".to_owned()
+}
+fn lock() -> LdapDisable {
+    LdapDisable::Lock
+}
+fn deactivate() -> ScimDisable {
+    ScimDisable::Deactivate
+}
+fn default_timeout() -> u64 {
+    DEFAULT_TIMEOUT_SECS
+}
+
+/// How long one call to a system may take unless the settings say otherwise.
+pub const DEFAULT_TIMEOUT_SECS: u64 = 10;
+/// The longest a call may be allowed: well under a job's lease.
+pub const MAX_TIMEOUT_SECS: u64 = 60;
+
+/// A connector's checked settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum ConnectorSettings {
+    Ldap(LdapSettings),
+    Scim(ScimSettings),
+    Postgres(PostgresSettings),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {problem}")]
+pub struct SettingsError {
+    /// The setting at fault, or `settings` for the whole.
+    pub field: String,
+    pub problem: String,
+}
+
+fn problem(field: &str, problem: impl Into<String>) -> SettingsError {
+    SettingsError {
+        field: field.to_owned(),
+        problem: problem.into(),
+    }
+}
+
+impl ConnectorSettings {
+    /// Checks `value` as the settings of a `kind` connector.
+    pub fn parse(kind: ConnectorKind, value: serde_json::Value) -> Result<Self, SettingsError> {
+        let shape = |e: serde_json::Error| problem("settings", e.to_string());
+        let settings = match kind {
+            ConnectorKind::Ldap => {
+                let s: LdapSettings = serde_json::from_value(value).map_err(shape)?;
+                url_with_scheme("url", &s.url, &["ldap", "ldaps"])?;
+                for (field, dn) in [
+                    ("bind_dn", Some(&s.bind_dn)),
+                    ("people_base", Some(&s.people_base)),
+                ]
+                .into_iter()
+                .chain([
+                    ("groups_base", s.groups_base.as_ref()),
+                    ("disabled_ou", s.disabled_ou.as_ref()),
+                ]) {
+                    if let Some(dn) = dn {
+                        distinguished_name(field, dn)?;
+                    }
+                }
+                if s.user_attribute.is_empty()
+                    || !s
+                        .user_attribute
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-')
+                {
+                    return Err(problem(
+                        "user_attribute",
+                        "expected an attribute name such as uid",
+                    ));
+                }
+                if s.disable == LdapDisable::Move && s.disabled_ou.is_none() {
+                    return Err(problem(
+                        "disabled_ou",
+                        "disable = \"move\" needs the DN of the OU to move accounts to",
+                    ));
+                }
+                ConnectorSettings::Ldap(s)
+            }
+            ConnectorKind::Scim => {
+                let s: ScimSettings = serde_json::from_value(value).map_err(shape)?;
+                url_with_scheme("base_url", &s.base_url, &["http", "https"])?;
+                ConnectorSettings::Scim(s)
+            }
+            ConnectorKind::Postgres => {
+                let s: PostgresSettings = serde_json::from_value(value).map_err(shape)?;
+                // Checked before anything quotes the URL back, so no error repeats a password.
+                let authority = s.url.split_once("://").map_or("", |(_, rest)| rest);
+                let userinfo = authority.split(['/', '?']).next().unwrap_or("");
+                if userinfo
+                    .rsplit_once('@')
+                    .is_some_and(|(user, _)| user.contains(':'))
+                {
+                    return Err(problem(
+                        "url",
+                        "holds a password; give the password as the connector's secret instead",
+                    ));
+                }
+                url_with_scheme("url", &s.url, &["postgres", "postgresql"])?;
+                ConnectorSettings::Postgres(s)
+            }
+        };
+        let timeout = settings.timeout_secs();
+        if timeout == 0 || timeout > MAX_TIMEOUT_SECS {
+            return Err(problem(
+                "timeout_secs",
+                format!("{timeout} is out of range; expected 1 to {MAX_TIMEOUT_SECS} seconds"),
+            ));
+        }
+        Ok(settings)
+    }
+
+    pub fn kind(&self) -> ConnectorKind {
+        match self {
+            ConnectorSettings::Ldap(_) => ConnectorKind::Ldap,
+            ConnectorSettings::Scim(_) => ConnectorKind::Scim,
+            ConnectorSettings::Postgres(_) => ConnectorKind::Postgres,
+        }
+    }
+
+    pub fn timeout_secs(&self) -> u64 {
+        match self {
+            ConnectorSettings::Ldap(s) => s.timeout_secs,
+            ConnectorSettings::Scim(s) => s.timeout_secs,
+            ConnectorSettings::Postgres(s) => s.timeout_secs,
+        }
+    }
+
+    /// Where the connector points, for listings: no secret is ever part of it.
+    pub fn target(&self) -> &str {
+        match self {
+            ConnectorSettings::Ldap(s) => &s.url,
+            ConnectorSettings::Scim(s) => &s.base_url,
+            ConnectorSettings::Postgres(s) => &s.url,
+        }
+    }
+}
+
+fn url_with_scheme(field: &str, url: &str, schemes: &[&str]) -> Result<(), SettingsError> {
+    let expected = || {
+        let list: Vec<String> = schemes.iter().map(|s| format!("{s}://")).collect();
+        format!("expected a URL starting with {}", list.join(" or "))
+    };
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| problem(field, format!("`{url}` is not a URL; {}", expected())))?;
+    if !schemes.contains(&scheme) {
+        return Err(problem(field, format!("`{url}`: {}", expected())));
+    }
+    let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+    if host.is_empty() || host.starts_with(['/', ':']) || url.chars().any(char::is_whitespace) {
+        return Err(problem(
+            field,
+            format!("`{url}` names no host; {}", expected()),
+        ));
+    }
+    Ok(())
+}
+
+/// A DN as people write them: `attr=value` parts separated by commas.
+fn distinguished_name(field: &str, dn: &str) -> Result<(), SettingsError> {
+    let ok = !dn.trim().is_empty()
+        && dn.split(',').all(|rdn| {
+            rdn.split_once('=')
+                .is_some_and(|(a, v)| !a.trim().is_empty() && !v.trim().is_empty())
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(problem(
+            field,
+            format!(
+                "`{dn}` is not a DN; expected attr=value parts such as ou=people,dc=example,dc=com"
+            ),
+        ))
+    }
+}
+
+/// A connector as the tenant configured it (its secret is kept apart, sealed).
+#[derive(Clone, Debug, Serialize)]
+pub struct Connector {
+    /// The `system` of the account records it serves.
+    pub name: Slug,
+    pub kind: ConnectorKind,
+    pub settings: ConnectorSettings,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn settings_name_the_field_at_fault() {
+        let ldap = |v| {
+            ConnectorSettings::parse(ConnectorKind::Ldap, v)
+                .unwrap_err()
+                .to_string()
+        };
+        let base = json!({"url": "ldap://127.0.0.1:389", "bind_dn": "cn=admin,dc=x", "people_base": "ou=people,dc=x"});
+        assert!(ConnectorSettings::parse(ConnectorKind::Ldap, base.clone()).is_ok());
+        let mut bad = base.clone();
+        bad["url"] = json!("http://x");
+        assert!(ldap(bad).starts_with("url: "));
+        let mut bad = base.clone();
+        bad["people_base"] = json!("people");
+        assert!(ldap(bad).starts_with("people_base: "));
+        let mut bad = base.clone();
+        bad["disable"] = json!("move");
+        assert!(ldap(bad).starts_with("disabled_ou: "));
+        let mut bad = base.clone();
+        bad["colour"] = json!("red");
+        assert!(ldap(bad).contains("unknown field `colour`"));
+        let mut bad = base;
+        bad["timeout_secs"] = json!(0);
+        assert!(ldap(bad).starts_with("timeout_secs: "));
+        let err = ConnectorSettings::parse(
+            ConnectorKind::Postgres,
+            json!({"url": "postgres://admin:hunter2@db/app"}),
+        )
+        .unwrap_err();
+        assert_eq!(err.field, "url");
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
+}

@@ -1,0 +1,651 @@
+//! Access revocation against real systems: OpenLDAP (slapd), a SCIM 2.0 server
+//! (scim2-server) and the test PostgreSQL server's roles. Each test seeds real accounts,
+//! lets the worker run the case's revocations at the exit time, and then asks the system
+//! itself, with a client other than Exeunt's, whether the access is gone. Every test runs on
+//! both stores.
+
+use std::sync::Arc;
+
+use app::{Actor, App, FixedClock, Ids, MasterKey, NewSubject, StartCase};
+use engine::connector::ConnectorKind;
+use engine::ids::{Email, Slug, SubjectKey, Text};
+use engine::job::JobStatus;
+use engine::revocation::{Exposure, RevocationStatus};
+use engine::subject::{Attributes, RecordFields, RecordKind, SubjectKind};
+use engine::tenant::Role;
+use exeunt_worker::Worker;
+use jiff::{SignedDuration, Timestamp};
+use serde_json::json;
+use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
+use store::postgres::PostgresStore;
+use store::sqlite::SqliteStore;
+use store::{AuditFilter, JobFilter, Store};
+use testkit::ldap::{self, LdapServer};
+use testkit::scim::{self, ScimServer};
+
+const BASE_URL: &str = "http://exeunt.test";
+/// The exit date; the built-in employee blueprint revokes at 17:00 in the subject's time zone.
+const EXIT_DATE: &str = "2027-01-29";
+/// 17:00 in Berlin on the exit date.
+const EXIT_TAKES_EFFECT: &str = "2027-01-29T16:00:00Z";
+
+struct Firm<S> {
+    app: App<S>,
+    clock: Arc<FixedClock>,
+    owner: Actor,
+    manager: Actor,
+}
+
+async fn firm<S: Store>(store: S) -> Firm<S> {
+    let clock = Arc::new(FixedClock::new("2027-01-20T09:00:00Z".parse().unwrap()));
+    let app = App::new(
+        store,
+        clock.clone(),
+        Arc::new(Ids::seeded(6)),
+        MasterKey::from_bytes([6; 32]),
+    );
+    let owner = app
+        .init_tenant(
+            Slug::parse("acme").unwrap(),
+            Text::line("Acme Services", 200).unwrap(),
+            Email::parse("owner@acme.example").unwrap(),
+            Text::line("Olga Owner", 200).unwrap(),
+        )
+        .await
+        .unwrap();
+    app.add_user(
+        &owner,
+        Email::parse("mia@acme.example").unwrap(),
+        Text::line("Mia Manager", 200).unwrap(),
+        Role::Manager,
+        &[],
+    )
+    .await
+    .unwrap();
+    let manager = app
+        .actor(
+            Some(&owner.tenant.slug),
+            Some(&Email::parse("mia@acme.example").unwrap()),
+        )
+        .await
+        .unwrap();
+    Firm {
+        app,
+        clock,
+        owner,
+        manager,
+    }
+}
+
+impl<S: Store> Firm<S> {
+    async fn connector(
+        &self,
+        name: &str,
+        kind: ConnectorKind,
+        settings: serde_json::Value,
+        secret: &str,
+    ) {
+        self.app
+            .set_connector(
+                &self.owner,
+                &Slug::parse(name).unwrap(),
+                kind,
+                settings,
+                secret,
+            )
+            .await
+            .unwrap();
+    }
+
+    /// An employee in Berlin with these accounts (`system`, `identifier`), whose case (1)
+    /// starts now with the exit on [`EXIT_DATE`].
+    async fn leaver(&self, accounts: &[(&str, &str)]) {
+        let key = SubjectKey::parse("jdoe").unwrap();
+        self.app
+            .add_subjects(
+                &self.manager,
+                vec![NewSubject {
+                    key: key.clone(),
+                    kind: SubjectKind::Employee,
+                    name: Text::line("Jane Doe", 200).unwrap(),
+                    parent: None,
+                    attributes: Attributes::parse([
+                        ("country", "DE"),
+                        ("timezone", "Europe/Berlin"),
+                    ])
+                    .unwrap(),
+                }],
+            )
+            .await
+            .map_err(|(_, e)| e)
+            .unwrap();
+        for (system, identifier) in accounts {
+            let fields = RecordFields::parse(
+                RecordKind::Account,
+                [
+                    ("system", *system),
+                    ("identifier", *identifier),
+                    ("status", "active"),
+                ],
+            )
+            .unwrap();
+            self.app
+                .add_record(&self.manager, &key, RecordKind::Account, fields)
+                .await
+                .unwrap();
+        }
+        self.app
+            .start_case(
+                &self.manager,
+                StartCase {
+                    subject: key,
+                    blueprint: None,
+                    exit_date: EXIT_DATE.parse().unwrap(),
+                    owner: None,
+                },
+            )
+            .await
+            .unwrap();
+    }
+
+    fn at_exit(&self, after: SignedDuration) {
+        let effective: Timestamp = EXIT_TAKES_EFFECT.parse().unwrap();
+        let by = self.app.now().duration_until(effective + after);
+        self.clock.advance(by);
+    }
+
+    async fn jobs(&self, status: JobStatus) -> Vec<store::Job> {
+        let filter = JobFilter {
+            status: Some(status),
+            limit: 100,
+            ..JobFilter::default()
+        };
+        self.app.jobs(&self.manager, &filter).await.unwrap()
+    }
+
+    fn worker(&self) -> Worker<S> {
+        Worker::new(self.app.clone(), None, BASE_URL.to_owned())
+    }
+}
+
+fn ldap_settings(server: &str) -> serde_json::Value {
+    json!({
+        "url": server, "bind_dn": ldap::ADMIN_DN, "people_base": ldap::PEOPLE,
+        "groups_base": ldap::GROUPS, "disable": "move", "disabled_ou": ldap::DISABLED,
+        "timeout_secs": 2,
+    })
+}
+
+/// A SCIM user; returns its id.
+async fn scim_user(server: &ScimServer, user_name: &str) -> String {
+    let created: serde_json::Value = connectors::http_client()
+        .build()
+        .unwrap()
+        .post(format!("{}/Users", server.base_url()))
+        .bearer_auth(scim::TOKEN)
+        .header("content-type", "application/scim+json")
+        .body(
+            json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": user_name, "active": true,
+            })
+            .to_string(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    created["id"].as_str().unwrap().to_owned()
+}
+
+async fn scim_read(server: &ScimServer, id: &str) -> serde_json::Value {
+    connectors::http_client()
+        .build()
+        .unwrap()
+        .get(format!("{}/Users/{id}", server.base_url()))
+        .bearer_auth(scim::TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// A role on the test PostgreSQL server that can log in, for this test only.
+struct TestRole {
+    admin_url: String,
+    name: String,
+}
+
+impl TestRole {
+    async fn create(test: &str) -> Option<TestRole> {
+        let Ok(admin_url) = std::env::var("EXEUNT_TEST_POSTGRES_URL") else {
+            return testkit::missing_service(test, "PostgreSQL (set EXEUNT_TEST_POSTGRES_URL)");
+        };
+        let name = format!("exeunt_leaver_{}", uuid_suffix());
+        let mut admin = PgConnection::connect(&admin_url).await.unwrap();
+        admin
+            .execute(AssertSqlSafe(format!("CREATE ROLE {name} LOGIN")))
+            .await
+            .unwrap();
+        Some(TestRole { admin_url, name })
+    }
+
+    /// The admin URL with the role as its user.
+    fn login_url(&self) -> String {
+        let (scheme, rest) = self.admin_url.split_once("://").unwrap();
+        let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+        format!("{scheme}://{}@{host}", self.name)
+    }
+
+    async fn can_login(&self) -> bool {
+        PgConnection::connect(&self.login_url()).await.is_ok()
+    }
+}
+
+impl Drop for TestRole {
+    fn drop(&mut self) {
+        let (url, name) = (self.admin_url.clone(), self.name.clone());
+        // Best effort: a role left behind does no harm to later runs.
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                if let Ok(mut c) = PgConnection::connect(&url).await {
+                    let _ = c
+                        .execute(AssertSqlSafe(format!("DROP ROLE IF EXISTS {name}")))
+                        .await;
+                }
+            });
+        })
+        .join()
+        .ok();
+    }
+}
+
+fn uuid_suffix() -> String {
+    format!(
+        "{:x}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    )
+}
+
+async fn an_employees_access_is_revoked_and_verified_at_the_exit_time<S: Store>(store: S) {
+    let test = "an_employees_access_is_revoked_and_verified_at_the_exit_time";
+    let (Some(directory), Some(scim_server), Some(role)) = (
+        LdapServer::start(test),
+        ScimServer::start(test),
+        TestRole::create(test).await,
+    ) else {
+        return;
+    };
+    let jdoe = directory.add_person("jdoe", "jdoe-password");
+    let amy = directory.add_person("amy", "amy-password");
+    let group = directory.add_group("engineering", &[&jdoe, &amy]);
+    let scim_id = scim_user(&scim_server, "jdoe").await;
+    let mut session = PgConnection::connect(&role.login_url()).await.unwrap();
+
+    let firm = firm(store).await;
+    firm.connector(
+        "corp-ldap",
+        ConnectorKind::Ldap,
+        ldap_settings(&directory.url()),
+        ldap::ADMIN_PASSWORD,
+    )
+    .await;
+    firm.connector(
+        "okta",
+        ConnectorKind::Scim,
+        json!({"base_url": scim_server.base_url()}),
+        scim::TOKEN,
+    )
+    .await;
+    firm.connector(
+        "warehouse-db",
+        ConnectorKind::Postgres,
+        json!({"url": role.admin_url}),
+        "",
+    )
+    .await;
+    firm.leaver(&[
+        ("corp-ldap", "jdoe"),
+        ("okta", "jdoe"),
+        ("warehouse-db", &role.name),
+    ])
+    .await;
+
+    let queued = firm.jobs(JobStatus::Queued).await;
+    let revocations: Vec<_> = queued
+        .iter()
+        .filter(|j| j.kind == app::ACCESS_REVOKE)
+        .collect();
+    assert_eq!(
+        revocations.len(),
+        3,
+        "one job per account with a connector: {queued:?}"
+    );
+    let effective: Timestamp = EXIT_TAKES_EFFECT.parse().unwrap();
+    assert!(
+        revocations.iter().all(|j| j.run_at == effective),
+        "due at 17:00 Berlin time"
+    );
+
+    let worker = firm.worker();
+    worker.run_due().await.unwrap();
+    assert!(
+        directory.can_bind(&jdoe, "jdoe-password"),
+        "nothing happens before the exit"
+    );
+
+    firm.at_exit(SignedDuration::from_secs(30));
+    let mut ran = 0;
+    while let Some(run) = worker.run_next().await.unwrap() {
+        assert!(run.outcome.is_ok(), "{:?}: {:?}", run.job.kind, run.outcome);
+        ran += 1;
+    }
+    assert_eq!(ran, 3);
+
+    // LDAP: no bind as jdoe, wherever the entry went; no group lists jdoe; amy untouched.
+    let moved = format!("uid=jdoe,{}", ldap::DISABLED);
+    assert!(!directory.can_bind(&jdoe, "jdoe-password"));
+    assert!(!directory.can_bind(&moved, "jdoe-password"));
+    assert!(
+        directory
+            .search(ldap::DISABLED, "(uid=jdoe)", &["dn"])
+            .contains(&moved)
+    );
+    let members = directory.search(&group, "(objectClass=*)", &["member"]);
+    assert!(
+        !members.contains(&jdoe) && members.contains(&amy),
+        "{members}"
+    );
+    assert!(
+        directory.can_bind(&amy, "amy-password"),
+        "only the leaver loses access"
+    );
+    // SCIM: the user reads back inactive.
+    assert_eq!(
+        scim_read(&scim_server, &scim_id).await["active"],
+        json!(false)
+    );
+    // PostgreSQL: the open session was ended and a new login is refused.
+    assert!(
+        session.execute("SELECT 1").await.is_err(),
+        "the session was ended"
+    );
+    assert!(!role.can_login().await, "a login as the role is refused");
+
+    let items = firm.app.revocations(&firm.manager, 1).await.unwrap();
+    assert_eq!(items.len(), 3);
+    for item in &items {
+        assert_eq!(item.status, RevocationStatus::Verified, "{item:?}");
+        let evidence = item.evidence.as_ref().expect("the connector's evidence");
+        assert!(
+            !evidence.calls.is_empty() && !evidence.checks.is_empty(),
+            "{evidence:?}"
+        );
+        assert_eq!(
+            item.exposure(effective, firm.app.now()),
+            Some(Exposure::Closed(SignedDuration::from_secs(30))),
+            "verified 30 s after the exit took effect"
+        );
+    }
+    let ldap_item = items
+        .iter()
+        .find(|i| i.label.starts_with("corp-ldap"))
+        .unwrap();
+    let calls: Vec<_> = ldap_item
+        .evidence
+        .as_ref()
+        .unwrap()
+        .calls
+        .iter()
+        .map(|c| c.call.as_str())
+        .collect();
+    assert!(
+        calls.iter().any(|c| c.starts_with("remove member")),
+        "{calls:?}"
+    );
+    assert!(calls.iter().any(|c| c.starts_with("move ")), "{calls:?}");
+
+    let audit = firm
+        .app
+        .audit_log(
+            &firm.manager,
+            &AuditFilter {
+                action: Some("revocation.verified".into()),
+                limit: 10,
+                ..AuditFilter::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(audit.len(), 3);
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.actor == "system:connector:corp-ldap")
+    );
+    let secrets = format!("{audit:?}");
+    assert!(!secrets.contains(ldap::ADMIN_PASSWORD) && !secrets.contains(scim::TOKEN));
+}
+
+async fn a_directory_that_is_down_is_retried_then_the_case_shows_it_failed<S: Store>(store: S) {
+    let test = "a_directory_that_is_down_is_retried_then_the_case_shows_it_failed";
+    let firm = firm(store).await;
+    let down = format!("ldap://127.0.0.1:{}", testkit::free_port());
+    firm.connector(
+        "corp-ldap",
+        ConnectorKind::Ldap,
+        ldap_settings(&down),
+        ldap::ADMIN_PASSWORD,
+    )
+    .await;
+    firm.leaver(&[("corp-ldap", "jdoe")]).await;
+    firm.at_exit(SignedDuration::ZERO);
+    let worker = firm.worker();
+    let first = worker.run_next().await.unwrap().unwrap();
+    let error = first.outcome.unwrap_err();
+    assert!(
+        error.contains("LDAP") && error.contains("connect"),
+        "{error}"
+    );
+    let mut attempts = 1;
+    while firm.jobs(JobStatus::Dead).await.is_empty() {
+        firm.clock.advance(SignedDuration::from_hours(2));
+        worker.run_next().await.unwrap().unwrap();
+        attempts += 1;
+        assert!(attempts <= engine::job::DEFAULT_ATTEMPTS);
+    }
+    let dead = firm.jobs(JobStatus::Dead).await;
+    assert!(dead[0].last_error.as_deref().unwrap().contains("LDAP"));
+    let item = &firm.app.revocations(&firm.manager, 1).await.unwrap()[0];
+    assert_eq!(item.status, RevocationStatus::Failed);
+    assert!(
+        item.note.as_deref().unwrap().contains("gave up"),
+        "{item:?}"
+    );
+
+    // The directory comes back at its configured address; a person sends the job again.
+    let Some(directory) = LdapServer::start(test) else {
+        return;
+    };
+    let jdoe = directory.add_person("jdoe", "jdoe-password");
+    let amy = directory.add_person("amy", "amy-password");
+    directory.add_group("staff", &[&jdoe, &amy]);
+    firm.connector(
+        "corp-ldap",
+        ConnectorKind::Ldap,
+        ldap_settings(&directory.url()),
+        ldap::ADMIN_PASSWORD,
+    )
+    .await;
+    firm.app.retry_job(&firm.manager, dead[0].id).await.unwrap();
+    let run = worker.run_next().await.unwrap().unwrap();
+    assert!(run.outcome.is_ok(), "{:?}", run.outcome);
+    let item = &firm.app.revocations(&firm.manager, 1).await.unwrap()[0];
+    assert_eq!(item.status, RevocationStatus::Verified);
+    assert!(!directory.can_bind(&format!("uid=jdoe,{}", ldap::DISABLED), "jdoe-password"));
+}
+
+async fn a_silent_scim_server_times_out_and_is_retried<S: Store>(store: S) {
+    // Accepts connections and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let held = std::thread::spawn(move || silent.incoming().take(1).flatten().last());
+    let firm = firm(store).await;
+    firm.connector(
+        "okta",
+        ConnectorKind::Scim,
+        json!({"base_url": format!("http://127.0.0.1:{port}/v2"), "timeout_secs": 1}),
+        scim::TOKEN,
+    )
+    .await;
+    firm.leaver(&[("okta", "jdoe")]).await;
+    firm.at_exit(SignedDuration::ZERO);
+    let run = firm.worker().run_next().await.unwrap().unwrap();
+    let error = run.outcome.unwrap_err();
+    assert!(error.contains("no answer within 1 s"), "{error}");
+    let queued = firm.jobs(JobStatus::Queued).await;
+    assert_eq!(queued.len(), 1, "it will be tried again");
+    assert!(queued[0].run_at > firm.app.now());
+    drop(held);
+}
+
+async fn a_worker_killed_between_the_call_and_its_acknowledgement_changes_the_target_once<
+    S: Store,
+>(
+    store: S,
+) {
+    let test = "a_worker_killed_between_the_call_and_its_acknowledgement";
+    let Some(scim_server) = ScimServer::start(test) else {
+        return;
+    };
+    let scim_id = scim_user(&scim_server, "jdoe").await;
+    let firm = firm(store).await;
+    firm.connector(
+        "okta",
+        ConnectorKind::Scim,
+        json!({"base_url": scim_server.base_url()}),
+        scim::TOKEN,
+    )
+    .await;
+    firm.leaver(&[("okta", "jdoe")]).await;
+    firm.at_exit(SignedDuration::ZERO);
+
+    // A worker claims the job, makes the call, and dies before it records the outcome.
+    let job = firm
+        .app
+        .claim_job("the-worker-that-died")
+        .await
+        .unwrap()
+        .unwrap();
+    let work = firm.app.revocation_work(&job).await.unwrap().unwrap();
+    let access = connectors::Access {
+        identifier: &work.identifier,
+        idempotency_key: &work.idempotency_key,
+    };
+    let calls = connectors::revoke(&work.settings, &work.secret, access)
+        .await
+        .unwrap();
+    let after_first = scim_read(&scim_server, &scim_id).await;
+    assert_eq!(
+        after_first["active"],
+        json!(false),
+        "the call took effect: {calls:?} {after_first}"
+    );
+
+    // After the lease runs out another worker takes the job over and finishes it.
+    firm.clock
+        .advance(app::JOB_LEASE + SignedDuration::from_secs(1));
+    let run = firm.worker().run_next().await.unwrap().unwrap();
+    assert!(run.outcome.is_ok() && run.recorded, "{:?}", run.outcome);
+    assert_eq!(run.job.attempts, 2);
+    assert!(
+        firm.worker().run_next().await.unwrap().is_none(),
+        "it ran once"
+    );
+
+    let after_retry = scim_read(&scim_server, &scim_id).await;
+    assert_eq!(
+        after_retry["meta"]["version"], after_first["meta"]["version"],
+        "the second attempt saw the user inactive and changed nothing"
+    );
+    let items = firm.app.revocations(&firm.manager, 1).await.unwrap();
+    assert_eq!(items[0].status, RevocationStatus::Verified);
+    assert_eq!(firm.jobs(JobStatus::Done).await.len(), 1);
+}
+
+async fn a_cancelled_exit_revokes_nothing<S: Store>(store: S) {
+    let Some(scim_server) = ScimServer::start("a_cancelled_exit_revokes_nothing") else {
+        return;
+    };
+    let scim_id = scim_user(&scim_server, "jdoe").await;
+    let firm = firm(store).await;
+    firm.connector(
+        "okta",
+        ConnectorKind::Scim,
+        json!({"base_url": scim_server.base_url()}),
+        scim::TOKEN,
+    )
+    .await;
+    firm.leaver(&[("okta", "jdoe")]).await;
+    firm.app
+        .cancel_case(&firm.manager, 1, "she withdrew her resignation")
+        .await
+        .unwrap();
+    firm.at_exit(SignedDuration::from_hours(1));
+    let run = firm.worker().run_next().await.unwrap().unwrap();
+    assert!(run.outcome.is_ok());
+    assert_eq!(
+        scim_read(&scim_server, &scim_id).await["active"],
+        json!(true)
+    );
+    let items = firm.app.revocations(&firm.manager, 1).await.unwrap();
+    assert_eq!(items[0].status, RevocationStatus::Pending);
+}
+
+macro_rules! on_both_stores {
+    ($($test:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    let dir = tempfile::tempdir().unwrap();
+                    let store = super::SqliteStore::open(&dir.path().join("exeunt.db"), true)
+                        .await
+                        .unwrap();
+                    super::$test(store).await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    let Some(url) = testkit::fresh_postgres(stringify!($test)).await else {
+                        return;
+                    };
+                    let store = super::PostgresStore::open(&url).await.unwrap();
+                    super::$test(store).await;
+                }
+            )+
+        }
+    };
+}
+
+on_both_stores!(
+    an_employees_access_is_revoked_and_verified_at_the_exit_time,
+    a_directory_that_is_down_is_retried_then_the_case_shows_it_failed,
+    a_silent_scim_server_times_out_and_is_retried,
+    a_worker_killed_between_the_call_and_its_acknowledgement_changes_the_target_once,
+    a_cancelled_exit_revokes_nothing,
+);
