@@ -7,7 +7,7 @@ use engine::condition::SubjectView as ConditionView;
 use engine::governance::{LegalHold, RetentionPolicy, retention_for};
 use engine::ids::{CaseId, Email, EvidenceId, Slug, SubjectKey, TenantId};
 use engine::plan::{Finding, PlanInput, evaluate_checks, plan};
-use engine::revocation::Revocation;
+use engine::revocation::{Exposure, Revocation};
 use engine::subject::{Subject, SubjectKind, SubjectState};
 use engine::tenant::{Permission, User};
 use jiff::Timestamp;
@@ -16,7 +16,7 @@ use serde::Serialize;
 use serde_json::json;
 use store::{
     AuditFilter, CaseActivity, CaseFilter, CaseSummary, CertificateRow, Concern, EvidenceMeta,
-    Export, Mine, Store, SubjectFilter, TaskFilter, TaskRow, Tx,
+    Export, Job, JobFilter, Mine, Store, SubjectFilter, TaskFilter, TaskRow, Tx,
 };
 
 use crate::blueprints::{BlueprintChoice, BlueprintInfo, parse_named, store_version};
@@ -65,6 +65,16 @@ pub struct CaseView {
     pub purge_from: Option<Date>,
     /// Every account and integration of the subject and how far its revocation got.
     pub revocations: Vec<Revocation>,
+    /// When the exit took effect for access: exposure windows start here.
+    pub access_ends_at: Timestamp,
+    /// Each revocation item's exposure window, in the order of `revocations` (none for a
+    /// waived one).
+    pub exposures: Vec<Option<Exposure>>,
+    /// The case's window: the longest of its items', open while any is.
+    pub exposure: Exposure,
+    /// The case's background jobs (connector calls, emails), newest first, with their last
+    /// errors.
+    pub jobs: Vec<Job>,
     /// The case's export packages, newest first.
     pub exports: Vec<Export>,
     /// The signed completion certificate, once the case completed.
@@ -392,6 +402,23 @@ impl<S: Store> App<S> {
         let revocations = tx
             .revocations(actor.tenant.id, file.case.id, subject.id)
             .await?;
+        let access_ends_at = crate::exit_takes_effect(&file);
+        let now = self.now();
+        let exposures: Vec<Option<Exposure>> = revocations
+            .iter()
+            .map(|r| r.exposure(access_ends_at, now))
+            .collect();
+        let exposure = Exposure::of_case(exposures.iter().flatten().copied());
+        let jobs = tx
+            .jobs(
+                actor.tenant.id,
+                &JobFilter {
+                    case: Some(file.case.id),
+                    limit: 200,
+                    ..JobFilter::default()
+                },
+            )
+            .await?;
         let exports = tx.exports(actor.tenant.id, file.case.id).await?;
         let certificate = tx.certificate(actor.tenant.id, file.case.id).await?;
         let purge = self
@@ -399,6 +426,10 @@ impl<S: Store> App<S> {
             .await?;
         Ok(CaseView {
             revocations,
+            access_ends_at,
+            exposures,
+            exposure,
+            jobs,
             exports,
             certificate,
             purge,

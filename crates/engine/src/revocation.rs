@@ -129,6 +129,26 @@ fn seconds<S: serde::Serializer>(d: &SignedDuration, s: S) -> Result<S::Ok, S::E
     s.serialize_i64(d.as_secs())
 }
 
+impl std::fmt::Display for Exposure {
+    /// As people read it: "open for 2h 5m", "closed after 30s", "not yet in effect".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let span = |d: SignedDuration| {
+            let secs = d.as_secs();
+            match secs {
+                s if s < 60 => format!("{s}s"),
+                s if s < 3600 => format!("{}m {}s", s / 60, s % 60),
+                s if s < 86_400 => format!("{}h {}m", s / 3600, (s % 3600) / 60),
+                s => format!("{}d {}h", s / 86_400, (s % 86_400) / 3600),
+            }
+        };
+        match self {
+            Exposure::NotYet => f.write_str("not yet in effect"),
+            Exposure::Open(d) => write!(f, "open for {}", span(*d)),
+            Exposure::Closed(d) => write!(f, "closed after {}", span(*d)),
+        }
+    }
+}
+
 impl Exposure {
     /// The case's window: the longest of its items', open while any item's is.
     pub fn of_case(items: impl IntoIterator<Item = Exposure>) -> Exposure {
@@ -418,6 +438,11 @@ mod tests {
         let closed = Exposure::Closed(SignedDuration::from_secs(50));
         assert_eq!(Exposure::of_case([closed, open, Exposure::NotYet]), open);
         assert_eq!(Exposure::of_case([closed, Exposure::NotYet]), closed);
+        assert_eq!(open.to_string(), "open for 5s");
+        assert_eq!(
+            Exposure::Closed(SignedDuration::from_secs(7_500)).to_string(),
+            "closed after 2h 5m"
+        );
     }
 
     #[test]

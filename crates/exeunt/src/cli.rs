@@ -109,6 +109,9 @@ pub enum Command {
     /// run the due ones now.
     #[command(subcommand)]
     Jobs(JobsCmd),
+    /// Configure the systems access is revoked in (LDAP, SCIM, PostgreSQL roles).
+    #[command(subcommand)]
+    Connector(ConnectorCmd),
     /// Export the tenant's public signing keys (a JWK set).
     #[command(subcommand)]
     Key(KeyCmd),
@@ -194,6 +197,40 @@ pub enum JobsCmd {
     Retry { id: uuid::Uuid },
     /// Run every job that is due now, of every tenant (what `exeunt serve` does all along).
     Run,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConnectorCmd {
+    /// Add a connector, or replace the one of the same name. Name it after the `system` of the
+    /// account records it serves: each of their accounts is revoked through it at the exit.
+    Set {
+        name: Slug,
+        #[arg(long, value_parser = parse_connector_kind)]
+        kind: engine::connector::ConnectorKind,
+        /// A TOML file with the connector's settings (see CONTRIBUTING.md for each kind's).
+        #[arg(long)]
+        settings: PathBuf,
+        /// A file holding the secret (a password or a token), or `-` for standard input; never
+        /// an argument, so that it stays out of shell history and process lists.
+        #[arg(long)]
+        secret_file: Option<PathBuf>,
+    },
+    /// The tenant's connectors, without their secrets.
+    List {
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Remove a connector; accounts of its system are then left to people.
+    Remove { name: Slug },
+}
+
+fn parse_connector_kind(s: &str) -> Result<engine::connector::ConnectorKind, String> {
+    engine::connector::ConnectorKind::parse(s).ok_or_else(|| {
+        format!(
+            "`{s}` is not a connector kind; expected one of {}",
+            engine::connector::ConnectorKind::NAMES.join(", ")
+        )
+    })
 }
 
 /// A job status as the command line names it.

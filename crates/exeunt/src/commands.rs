@@ -181,6 +181,7 @@ async fn execute<S: Store>(app: App<S>, cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Export(cmd) => export(&app, &actor, cmd).await,
         Command::Purge(cmd) => purge(&app, &actor, cmd).await,
         Command::Jobs(cmd) => jobs(&app, &actor, cmd).await,
+        Command::Connector(cmd) => connector(&app, &actor, cmd).await,
         Command::Certificate(CertificateCmd::Verify { file, .. }) => {
             certificates::verify_here(&app, file).await
         }
@@ -437,6 +438,68 @@ async fn jobs<S: Store>(
             println!("Job {} ({}) is queued again.", job.id, job.kind);
         }
         JobsCmd::Run => unreachable!("handled before acting as a user"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn connector<S: Store>(
+    app: &App<S>,
+    actor: &Actor,
+    cmd: &crate::cli::ConnectorCmd,
+) -> anyhow::Result<ExitCode> {
+    use crate::cli::ConnectorCmd;
+    match cmd {
+        ConnectorCmd::Set {
+            name,
+            kind,
+            settings,
+            secret_file,
+        } => {
+            let shown = settings.display();
+            let text = std::fs::read_to_string(settings)
+                .with_context(|| format!("cannot read --settings {shown}"))?;
+            let table: toml::Table = toml::from_str(&text)
+                .map_err(|e| anyhow!("--settings {shown}: {}", e.to_string().replace('\n', " ")))?;
+            let settings =
+                serde_json::to_value(table).with_context(|| format!("--settings {shown}"))?;
+            let secret = match secret_file {
+                None => String::new(),
+                Some(path) if path.as_os_str() == "-" => {
+                    let mut secret = String::new();
+                    std::io::stdin()
+                        .read_line(&mut secret)
+                        .context("cannot read the secret from standard input")?;
+                    secret
+                }
+                Some(path) => std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read --secret-file {}", path.display()))?,
+            };
+            let secret = secret.trim_end_matches(['\r', '\n']);
+            let connector = app
+                .set_connector(actor, name, *kind, settings, secret)
+                .await?;
+            println!(
+                "Connector {} ({}) reaches {}; accounts of system `{}` are revoked through it.",
+                connector.name,
+                connector.kind,
+                connector.settings.target(),
+                connector.name
+            );
+        }
+        ConnectorCmd::List { json } => {
+            let connectors = app.connectors(actor).await?;
+            listing(json.json, &connectors, &["NAME", "KIND", "TARGET"], |c| {
+                vec![
+                    c.name.to_string(),
+                    c.kind.to_string(),
+                    c.settings.target().to_owned(),
+                ]
+            })?;
+        }
+        ConnectorCmd::Remove { name } => {
+            app.remove_connector(actor, name).await?;
+            println!("Removed connector {name}.");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -1379,16 +1442,23 @@ async fn case<S: Store>(app: &App<S>, actor: &Actor, cmd: &CaseCmd) -> anyhow::R
                 let rows = view
                     .revocations
                     .iter()
-                    .map(|r| {
+                    .zip(&view.exposures)
+                    .map(|(r, exposure)| {
                         vec![
                             r.record_number.to_string(),
                             r.label.clone(),
                             r.status.as_str().to_owned(),
+                            exposure.map(|e| e.to_string()).unwrap_or_default(),
                             r.note.clone().unwrap_or_default(),
                         ]
                     })
                     .collect::<Vec<_>>();
-                table(&["RECORD", "ACCESS", "STATUS", "NOTE"], &rows);
+                table(&["RECORD", "ACCESS", "STATUS", "EXPOSURE", "NOTE"], &rows);
+                println!(
+                    "The exit takes effect for access at {}; exposure window: {}.",
+                    local(view.access_ends_at, &tz),
+                    view.exposure
+                );
             }
             for hold in &view.holds {
                 println!(

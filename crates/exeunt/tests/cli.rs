@@ -1929,3 +1929,133 @@ fn assignments_are_emailed_through_the_job_queue() {
     let done = e.ok(&["jobs", "list", "--status", "done", "--json"]);
     assert!(done.contains("\"kind\": \"email.notification\""), "{done}");
 }
+
+#[test]
+fn a_connector_revokes_an_account_at_the_exit_and_the_case_shows_the_evidence() {
+    let test = "a_connector_revokes_an_account_at_the_exit_and_the_case_shows_the_evidence";
+    let Some(directory) = testkit::ldap::LdapServer::start(test) else {
+        return;
+    };
+    let jdoe = directory.add_person("jdoe", "jdoe-password");
+    let e = Exeunt::sqlite();
+    e.ok(&["init"]);
+    let settings = e.dir.path().join("corp-ldap.toml");
+    std::fs::write(
+        &settings,
+        format!(
+            "url = \"{}\"\nbind_dn = \"{}\"\npeople_base = \"{}\"\ndisable = \"lock\"\n",
+            directory.url(),
+            testkit::ldap::ADMIN_DN,
+            testkit::ldap::PEOPLE
+        ),
+    )
+    .unwrap();
+    let secret = e.dir.path().join("secret");
+    std::fs::write(&secret, format!("{}\n", testkit::ldap::ADMIN_PASSWORD)).unwrap();
+    let settings = settings.to_str().unwrap();
+    let secret = secret.to_str().unwrap();
+
+    // Bad settings are refused, naming the setting, and nothing is stored.
+    let bad = e.dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "url = \"http://x\"\nbind_dn = \"cn=a\"\npeople_base = \"ou=p\"\n",
+    )
+    .unwrap();
+    assert_refused(
+        &e.run(&[
+            "connector",
+            "set",
+            "corp-ldap",
+            "--kind",
+            "ldap",
+            "--settings",
+            bad.to_str().unwrap(),
+            "--secret-file",
+            secret,
+        ]),
+        1,
+        "settings.url",
+    );
+    assert_refused(
+        &e.run(&[
+            "connector",
+            "set",
+            "corp-ldap",
+            "--kind",
+            "x500",
+            "--settings",
+            settings,
+        ]),
+        2,
+        "not a connector kind",
+    );
+    assert!(e.ok(&["connector", "list"]).contains("(none)"));
+
+    e.ok(&[
+        "connector",
+        "set",
+        "corp-ldap",
+        "--kind",
+        "ldap",
+        "--settings",
+        settings,
+        "--secret-file",
+        secret,
+    ]);
+    let listed = e.ok(&["connector", "list"]);
+    assert!(
+        listed.contains("corp-ldap") && listed.contains(&directory.url()),
+        "{listed}"
+    );
+    let exported = e.ok(&["audit", "export"]);
+    assert!(
+        !exported.contains(testkit::ldap::ADMIN_PASSWORD),
+        "the secret is never audited"
+    );
+
+    e.ok(&[
+        "subject",
+        "add",
+        "jdoe",
+        "--kind",
+        "employee",
+        "--name",
+        "Jane Doe",
+        "--attr",
+        "country=DE",
+        "--attr",
+        "timezone=Europe/Berlin",
+    ]);
+    e.ok(&[
+        "record",
+        "add",
+        "jdoe",
+        "account",
+        "system=corp-ldap",
+        "identifier=jdoe",
+    ]);
+    // The exit took effect two days ago at 17:00 Berlin time: the revocation is due at once.
+    let exit = (jiff::Timestamp::now() - jiff::SignedDuration::from_hours(48))
+        .strftime("%Y-%m-%d")
+        .to_string();
+    e.ok(&["case", "start", "jdoe", "--exit-date", &exit]);
+    assert!(directory.can_bind(&jdoe, "jdoe-password"));
+    assert!(e.ok(&["jobs", "run"]).contains("Ran 1 job(s)"));
+    assert!(
+        !directory.can_bind(&jdoe, "jdoe-password"),
+        "the bind is refused now"
+    );
+
+    let shown = e.ok(&["case", "show", "1"]);
+    assert!(
+        shown.contains("verified") && shown.contains("closed after"),
+        "{shown}"
+    );
+    assert!(shown.contains("exposure window: closed after"), "{shown}");
+    let json = e.ok(&["case", "show", "1", "--json"]);
+    assert!(
+        json.contains("\"checks\"") && json.contains("has no password"),
+        "{json}"
+    );
+}

@@ -237,6 +237,9 @@ test('tasks are completed through every stage, records freeze, the export is bui
   await login.locator('input[name=note]').fill('Sign-in as hooli-admin refused at 17:05');
   await login.locator('button').click();
   await expectFlash(page, /is verified now/);
+  // Verified gone: the item's exposure window closes, and so does the case's.
+  assert.match(await page.locator('tr[data-revocation="1"] [data-exposure]').innerText(), /closed after/);
+  assert.match(await page.locator('[data-case-exposure]').innerText(), /Exposure window: closed after/);
   await completeTask(page, n, 'revoke-integrations', { evidence: true });
   await completeTask(page, n, 'asset-return');
 

@@ -1181,6 +1181,14 @@ pub struct CaseDetail {
     pub purge_from: Option<jiff::civil::Date>,
     /// Every account and integration of the subject and how far its revocation got.
     pub revocations: Vec<Revocation>,
+    /// When the exit took effect for access (the access-removal task's due time): exposure
+    /// windows start here.
+    #[schema(value_type = String, format = DateTime)]
+    pub access_ends_at: Timestamp,
+    /// The case's exposure window: the longest of its items', open while any is.
+    pub exposure: Exposure,
+    /// The case's background jobs (connector calls, emails), newest first.
+    pub jobs: Vec<CaseJob>,
     /// The case's export packages, newest first.
     pub exports: Vec<Export>,
     /// The signed completion certificate, once the case completed.
@@ -1208,10 +1216,19 @@ impl From<app::CaseView> for CaseDetail {
             retention,
             purge_from,
             revocations,
+            access_ends_at,
+            exposures,
+            exposure,
+            jobs,
             exports,
             certificate,
             purge,
         } = view;
+        let revocations = revocations
+            .into_iter()
+            .zip(exposures)
+            .map(|(item, exposure)| Revocation::new(item, exposure))
+            .collect();
         Self {
             case: case.into(),
             tasks: list(tasks),
@@ -1224,7 +1241,10 @@ impl From<app::CaseView> for CaseDetail {
             legal_holds: list(holds),
             retention: retention.map(RetentionPolicy::from),
             purge_from,
-            revocations: list(revocations),
+            revocations,
+            access_ends_at,
+            exposure: exposure.into(),
+            jobs: list(jobs),
             exports: list(exports),
             certificate: certificate.map(Certificate::from),
             purge,
@@ -1288,9 +1308,124 @@ pub struct Revocation {
     pub revoked_at: Option<Timestamp>,
     #[schema(value_type = Option<String>, format = DateTime)]
     pub verified_at: Option<Timestamp>,
+    /// Nobody when a connector made the change.
     pub changed_by: Option<Uuid>,
     #[schema(value_type = Option<String>, format = DateTime)]
     pub changed_at: Option<Timestamp>,
+    /// What the connector did and checked, when one removed the access.
+    pub evidence: Option<ConnectorEvidence>,
+    /// From the exit taking effect to verified removal; none for a waived item.
+    pub exposure: Option<Exposure>,
+}
+
+/// What a connector did to remove an access, and what it checked to find it gone.
+#[derive(Serialize, ToSchema)]
+pub struct ConnectorEvidence {
+    pub connector: String,
+    /// ldap, scim or postgres.
+    pub kind: String,
+    pub calls: Vec<ConnectorCall>,
+    pub checks: Vec<String>,
+    pub idempotency_key: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub started_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub revoked_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub verified_at: Timestamp,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ConnectorCall {
+    pub call: String,
+    pub answer: String,
+}
+
+impl From<engine::revocation::ConnectorEvidence> for ConnectorEvidence {
+    fn from(e: engine::revocation::ConnectorEvidence) -> Self {
+        Self {
+            connector: e.connector,
+            kind: e.kind.as_str().to_owned(),
+            calls: e
+                .calls
+                .into_iter()
+                .map(|c| ConnectorCall {
+                    call: c.call,
+                    answer: c.answer,
+                })
+                .collect(),
+            checks: e.checks,
+            idempotency_key: e.idempotency_key,
+            started_at: e.started_at,
+            revoked_at: e.revoked_at,
+            verified_at: e.verified_at,
+        }
+    }
+}
+
+/// How long an access outlived the exit.
+#[derive(Serialize, ToSchema)]
+pub struct Exposure {
+    /// not_yet (the exit has not taken effect), open (still live) or closed (verified gone).
+    pub state: String,
+    /// How long so far (open) or in all (closed).
+    pub seconds: Option<i64>,
+}
+
+impl From<engine::revocation::Exposure> for Exposure {
+    fn from(e: engine::revocation::Exposure) -> Self {
+        use engine::revocation::Exposure as E;
+        let state = match e {
+            E::NotYet => "not_yet",
+            E::Open(_) => "open",
+            E::Closed(_) => "closed",
+        };
+        Self {
+            state: state.to_owned(),
+            seconds: e.duration().map(|d| d.as_secs()),
+        }
+    }
+}
+
+/// A background job of a case, as people follow it: what, how far, and the last error.
+#[derive(Serialize, ToSchema)]
+pub struct CaseJob {
+    pub id: Uuid,
+    /// What it does, such as `access.revoke` or `email.notification`.
+    pub kind: String,
+    /// queued, running, done or dead.
+    pub status: String,
+    pub attempts: i64,
+    pub max_attempts: i64,
+    #[schema(value_type = String, format = DateTime)]
+    pub run_at: Timestamp,
+    pub last_error: Option<String>,
+}
+
+impl From<store::Job> for CaseJob {
+    fn from(j: store::Job) -> Self {
+        Self {
+            id: j.id.0,
+            kind: j.kind,
+            status: j.status.as_str().to_owned(),
+            attempts: j.attempts,
+            max_attempts: j.max_attempts,
+            run_at: j.run_at,
+            last_error: j.last_error,
+        }
+    }
+}
+
+impl Revocation {
+    fn new(
+        item: engine::revocation::Revocation,
+        exposure: Option<engine::revocation::Exposure>,
+    ) -> Self {
+        Self {
+            exposure: exposure.map(Exposure::from),
+            ..Self::from(item)
+        }
+    }
 }
 
 impl From<engine::revocation::Revocation> for Revocation {
@@ -1306,6 +1441,7 @@ impl From<engine::revocation::Revocation> for Revocation {
             verified_at,
             changed_by,
             changed_at,
+            evidence,
         } = item;
         Self {
             record_id: record_id.0,
@@ -1318,6 +1454,8 @@ impl From<engine::revocation::Revocation> for Revocation {
             verified_at,
             changed_by: changed_by.map(|u| u.0),
             changed_at,
+            evidence: evidence.map(ConnectorEvidence::from),
+            exposure: None,
         }
     }
 }

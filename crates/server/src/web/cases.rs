@@ -185,6 +185,19 @@ struct RevocationLine {
     status: &'static str,
     note: Option<String>,
     settled: bool,
+    exposure: Option<String>,
+    /// The connector's calls ("call → answer") and checks, when one removed the access.
+    calls: Vec<String>,
+    checks: Vec<String>,
+    connector: Option<String>,
+}
+
+struct JobLine {
+    kind: String,
+    status: &'static str,
+    attempts: String,
+    due: String,
+    last_error: Option<String>,
 }
 
 struct WorkItemLine {
@@ -235,6 +248,10 @@ struct CasePage {
     exports: Vec<ExportLine>,
     has_ready_export: bool,
     revocations: Vec<RevocationLine>,
+    access_ends_at: String,
+    exposure: String,
+    exposure_open: bool,
+    jobs: Vec<JobLine>,
     work_items: Vec<WorkItemLine>,
     retention: Option<String>,
     purge_from: Option<String>,
@@ -392,13 +409,34 @@ pub async fn show<S: Store>(
     let revocations = view
         .revocations
         .iter()
-        .map(|r| RevocationLine {
+        .zip(&view.exposures)
+        .map(|(r, exposure)| RevocationLine {
             record: r.record_number,
             kind: r.kind.as_str(),
             label: r.label.clone(),
             status: r.status.as_str(),
             note: r.note.clone(),
             settled: r.status.is_settled(),
+            exposure: exposure.map(|e| e.to_string()),
+            calls: r
+                .evidence
+                .iter()
+                .flat_map(|e| &e.calls)
+                .map(|c| format!("{} → {}", c.call, c.answer))
+                .collect(),
+            checks: r.evidence.iter().flat_map(|e| e.checks.clone()).collect(),
+            connector: r.evidence.as_ref().map(|e| e.connector.clone()),
+        })
+        .collect();
+    let jobs = view
+        .jobs
+        .iter()
+        .map(|j| JobLine {
+            kind: j.kind.clone(),
+            status: j.status.as_str(),
+            attempts: format!("{}/{}", j.attempts, j.max_attempts),
+            due: when(j.run_at),
+            last_error: j.last_error.clone(),
         })
         .collect();
     let work_items = app
@@ -469,6 +507,10 @@ pub async fn show<S: Store>(
             .map_or_else(String::new, |u| u.email.to_string()),
         exit_date: case.exit_date.to_string(),
         opened: when(case.opened_at),
+        access_ends_at: when(view.access_ends_at),
+        exposure: view.exposure.to_string(),
+        exposure_open: matches!(view.exposure, engine::revocation::Exposure::Open(_)),
+        jobs,
         closed: case.closed_at.map(when),
         close_reason: case.close_reason.clone(),
         frozen: case.frozen_at.map(when),
