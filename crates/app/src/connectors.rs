@@ -66,6 +66,16 @@ impl<S: Store> App<S> {
                 format!("is {} bytes; expected at most {SECRET_MAX}", secret.len()),
             ));
         }
+        if kind == ConnectorKind::Webhook && secret.len() < engine::connector::WEBHOOK_KEY_MIN {
+            return Err(AppError::invalid(
+                "secret",
+                format!(
+                    "is {} bytes; expected {}",
+                    secret.len(),
+                    kind.secret_is()
+                ),
+            ));
+        }
         if secret.is_empty() && kind != ConnectorKind::Postgres {
             return Err(AppError::invalid(
                 "secret",

@@ -2,7 +2,7 @@
 //! how it went in words a person can act on; deciding when to call, and what a failure
 //! means for the case, is the worker's and the app's.
 //!
-//! The access connectors (`ldap`, `scim`, `postgres`) each remove one account's access and
+//! The access connectors (`ldap`, `scim`, `postgres`, `webhook`) each remove one account's access and
 //! then check, by asking the system again, that it is really gone. Removing is idempotent:
 //! each step looks before it changes, so a second run after a lost acknowledgement changes
 //! nothing more.
@@ -11,6 +11,7 @@ pub mod ldap;
 pub mod postgres;
 pub mod scim;
 pub mod smtp;
+pub mod webhook;
 
 use std::future::Future;
 use std::time::Duration;
@@ -63,6 +64,7 @@ pub async fn revoke(
         ConnectorSettings::Ldap(s) => ldap::revoke(s, secret, access).await,
         ConnectorSettings::Scim(s) => scim::revoke(s, secret, access).await,
         ConnectorSettings::Postgres(s) => postgres::revoke(s, secret, access).await,
+        ConnectorSettings::Webhook(s) => webhook::revoke(s, secret, access).await,
     }
 }
 
@@ -77,6 +79,7 @@ pub async fn verify(
         ConnectorSettings::Ldap(s) => ldap::verify(s, secret, access).await,
         ConnectorSettings::Scim(s) => scim::verify(s, secret, access).await,
         ConnectorSettings::Postgres(s) => postgres::verify(s, secret, access).await,
+        ConnectorSettings::Webhook(s) => webhook::verify(s, secret, access).await,
     }
 }
 

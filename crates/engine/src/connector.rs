@@ -18,16 +18,18 @@ pub enum ConnectorKind {
     Ldap,
     Scim,
     Postgres,
+    Webhook,
 }
 
 impl ConnectorKind {
-    pub const NAMES: &[&str] = &["ldap", "scim", "postgres"];
+    pub const NAMES: &[&str] = &["ldap", "scim", "postgres", "webhook"];
 
     pub fn as_str(self) -> &'static str {
         match self {
             ConnectorKind::Ldap => "ldap",
             ConnectorKind::Scim => "scim",
             ConnectorKind::Postgres => "postgres",
+            ConnectorKind::Webhook => "webhook",
         }
     }
 
@@ -36,6 +38,7 @@ impl ConnectorKind {
             "ldap" => ConnectorKind::Ldap,
             "scim" => ConnectorKind::Scim,
             "postgres" => ConnectorKind::Postgres,
+            "webhook" => ConnectorKind::Webhook,
             _ => return None,
         })
     }
@@ -46,6 +49,7 @@ impl ConnectorKind {
             ConnectorKind::Ldap => "the bind DN's password",
             ConnectorKind::Scim => "the bearer token",
             ConnectorKind::Postgres => "the admin role's password (empty for trust or peer auth)",
+            ConnectorKind::Webhook => "the key that signs each call (HMAC-SHA256), at least 32 bytes",
         }
     }
 }
@@ -120,6 +124,24 @@ pub struct PostgresSettings {
     pub timeout_secs: u64,
 }
 
+/// A system Exeunt tells over HTTP: it posts CloudEvents, signed with the connector's secret,
+/// and asks afterwards whether the access is gone.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// `https://…` (or `http://…`) where the events go.
+    pub url: String,
+    /// Hosts that may be reached although they are private, loopback or link-local (an
+    /// internal service the admin vouches for); every other such address is refused.
+    #[serde(default)]
+    pub allow_private_hosts: Vec<String>,
+    #[serde(default = "default_timeout")]
+    pub timeout_secs: u64,
+}
+
+/// The shortest webhook signing key accepted, in bytes.
+pub const WEBHOOK_KEY_MIN: usize = 32;
+
 fn uid() -> String {
     "uid".to_owned()
 }
@@ -145,6 +167,7 @@ pub enum ConnectorSettings {
     Ldap(LdapSettings),
     Scim(ScimSettings),
     Postgres(PostgresSettings),
+    Webhook(WebhookSettings),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -224,6 +247,21 @@ impl ConnectorSettings {
                 url_with_scheme("url", &s.url, &["postgres", "postgresql"])?;
                 ConnectorSettings::Postgres(s)
             }
+            ConnectorKind::Webhook => {
+                let s: WebhookSettings = serde_json::from_value(value).map_err(shape)?;
+                url_with_scheme("url", &s.url, &["https", "http"])?;
+                if let Some(bad) = s
+                    .allow_private_hosts
+                    .iter()
+                    .find(|h| h.is_empty() || h.contains(['/', ' ', '@']))
+                {
+                    return Err(problem(
+                        "allow_private_hosts",
+                        format!("`{bad}` is not a host; expected names or addresses such as hr.internal or 10.0.0.5"),
+                    ));
+                }
+                ConnectorSettings::Webhook(s)
+            }
         };
         let timeout = settings.timeout_secs();
         if timeout == 0 || timeout > MAX_TIMEOUT_SECS {
@@ -240,6 +278,7 @@ impl ConnectorSettings {
             ConnectorSettings::Ldap(_) => ConnectorKind::Ldap,
             ConnectorSettings::Scim(_) => ConnectorKind::Scim,
             ConnectorSettings::Postgres(_) => ConnectorKind::Postgres,
+            ConnectorSettings::Webhook(_) => ConnectorKind::Webhook,
         }
     }
 
@@ -248,6 +287,7 @@ impl ConnectorSettings {
             ConnectorSettings::Ldap(s) => s.timeout_secs,
             ConnectorSettings::Scim(s) => s.timeout_secs,
             ConnectorSettings::Postgres(s) => s.timeout_secs,
+            ConnectorSettings::Webhook(s) => s.timeout_secs,
         }
     }
 
@@ -257,6 +297,7 @@ impl ConnectorSettings {
             ConnectorSettings::Ldap(s) => &s.url,
             ConnectorSettings::Scim(s) => &s.base_url,
             ConnectorSettings::Postgres(s) => &s.url,
+            ConnectorSettings::Webhook(s) => &s.url,
         }
     }
 }

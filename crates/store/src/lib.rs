@@ -107,6 +107,47 @@ pub trait Store: Clone + Send + Sync + 'static {
 
     /// Which backend this is, for messages and benchmarks.
     fn backend(&self) -> &'static str;
+
+    /// What an idle worker waits on to hear that a job was queued, instead of only polling.
+    fn job_wakeups(&self) -> impl Future<Output = Result<JobWakeups>> + Send;
+}
+
+/// Wake-ups for an idle job worker: `NOTIFY exeunt_jobs` on PostgreSQL (from any process on
+/// the database), an in-process signal on SQLite.
+pub struct JobWakeups(Wakeups);
+
+enum Wakeups {
+    Postgres(Box<sqlx::postgres::PgListener>),
+    Local(std::sync::Arc<tokio::sync::Notify>),
+}
+
+/// The channel PostgreSQL workers listen on.
+pub(crate) const JOBS_CHANNEL: &str = "exeunt_jobs";
+
+impl JobWakeups {
+    pub(crate) fn postgres(listener: sqlx::postgres::PgListener) -> Self {
+        JobWakeups(Wakeups::Postgres(Box::new(listener)))
+    }
+
+    pub(crate) fn local(notify: std::sync::Arc<tokio::sync::Notify>) -> Self {
+        JobWakeups(Wakeups::Local(notify))
+    }
+
+    /// Returns when a job may have been queued, or after `longest` at the latest (jobs that
+    /// fall due later, or a wake-up lost while the connection was down, are found then).
+    pub async fn wait(&mut self, longest: std::time::Duration) {
+        match &mut self.0 {
+            Wakeups::Postgres(listener) => {
+                if let Ok(Err(e)) = tokio::time::timeout(longest, listener.recv()).await {
+                    tracing::warn!(error = %e, "listening for queued jobs failed; polling");
+                    tokio::time::sleep(longest).await;
+                }
+            }
+            Wakeups::Local(notify) => {
+                let _ = tokio::time::timeout(longest, notify.notified()).await;
+            }
+        }
+    }
 }
 
 /// Everything Exeunt reads and writes, inside one transaction. Every method takes the tenant:

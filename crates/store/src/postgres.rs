@@ -176,6 +176,12 @@ impl Store for PostgresStore {
     fn backend(&self) -> &'static str {
         "postgres"
     }
+
+    async fn job_wakeups(&self) -> Result<crate::JobWakeups> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
+        listener.listen(crate::JOBS_CHANNEL).await?;
+        Ok(crate::JobWakeups::postgres(listener))
+    }
 }
 
 /// An open PostgreSQL transaction. `locking` is set for write transactions, whose reads of a
@@ -210,6 +216,14 @@ impl Conn for PgConn {
 
     fn skip_locked_clause(&self) -> &'static str {
         " FOR UPDATE SKIP LOCKED"
+    }
+
+    async fn job_queued(&mut self) -> Result<()> {
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(crate::JOBS_CHANNEL)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
     }
 
     async fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64> {

@@ -1395,6 +1395,9 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
                 ],
             )
             .await?;
+        if inserted == 1 {
+            self.conn.job_queued().await?;
+        }
         Ok(inserted == 1)
     }
 

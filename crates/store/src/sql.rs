@@ -145,6 +145,11 @@ pub trait Conn: Send {
     /// at once; nothing on SQLite, whose one writer claims alone.
     fn skip_locked_clause(&self) -> &'static str;
 
+    /// Tells idle workers that this transaction queued a job: on PostgreSQL a `NOTIFY`, which
+    /// is delivered when (and only if) the transaction commits; on SQLite, whose workers share
+    /// the process, a wake-up that is at worst early (their claim then waits for this commit).
+    fn job_queued(&mut self) -> impl Future<Output = Result<()>> + Send;
+
     /// Runs a statement; returns how many rows it changed.
     fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> impl Future<Output = Result<u64>> + Send;
 

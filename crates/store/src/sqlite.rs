@@ -136,6 +136,8 @@ struct Shared {
     path: PathBuf,
     writer: Arc<Mutex<Writer>>,
     readers: StdMutex<Vec<Connection>>,
+    /// Wakes this process's idle job worker when a job is queued.
+    jobs_queued: Arc<tokio::sync::Notify>,
 }
 
 /// The connection every write goes through, and the batch of write transactions it holds open.
@@ -198,6 +200,7 @@ impl SqliteStore {
                     failed: BTreeMap::new(),
                 })),
                 readers: StdMutex::new(Vec::new()),
+                jobs_queued: Arc::new(tokio::sync::Notify::new()),
             }),
         })
     }
@@ -452,6 +455,10 @@ impl Store for SqliteStore {
     fn backend(&self) -> &'static str {
         "sqlite"
     }
+
+    async fn job_wakeups(&self) -> Result<crate::JobWakeups> {
+        Ok(crate::JobWakeups::local(self.shared.jobs_queued.clone()))
+    }
 }
 
 /// An open SQLite transaction: a read on a pooled connection, or a write in the writer's batch.
@@ -529,6 +536,12 @@ impl Conn for SqliteConn {
 
     fn skip_locked_clause(&self) -> &'static str {
         ""
+    }
+
+    async fn job_queued(&mut self) -> Result<()> {
+        // A stored permit: a worker that is not waiting yet finds it when it next waits.
+        self.shared.jobs_queued.notify_one();
+        Ok(())
     }
 
     async fn execute(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64> {

@@ -6,6 +6,7 @@
 pub mod ldap;
 pub mod scim;
 pub mod smtp;
+pub mod webhook;
 
 use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
 

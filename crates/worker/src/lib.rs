@@ -73,8 +73,17 @@ impl<S: Store> Worker<S> {
         Ok(ran)
     }
 
-    /// Runs jobs for as long as the process does.
+    /// Runs jobs for as long as the process does. Idle, it waits for word that a job was
+    /// queued (LISTEN/NOTIFY on PostgreSQL), and looks again every [`IDLE_POLL`] regardless,
+    /// for jobs that fall due later.
     pub async fn run(self) {
+        let mut wakeups = match self.app.store().job_wakeups().await {
+            Ok(w) => Some(w),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for queued jobs; polling instead");
+                None
+            }
+        };
         loop {
             match self.run_next().await {
                 Ok(Some(_)) => continue,
@@ -82,7 +91,10 @@ impl<S: Store> Worker<S> {
                 Err(e) => tracing::error!(error = %e, "the job worker failed"),
             }
             self.record_depth().await;
-            tokio::time::sleep(IDLE_POLL).await;
+            match &mut wakeups {
+                Some(w) => w.wait(IDLE_POLL).await,
+                None => tokio::time::sleep(IDLE_POLL).await,
+            }
         }
     }
 

@@ -293,6 +293,24 @@ async fn concurrent_workers_never_run_a_job_twice<S: Store>(store: S) {
     assert_eq!(unique.len(), 15, "and none twice");
 }
 
+async fn a_queued_job_wakes_an_idle_worker<S: Store>(store: S) {
+    let firm = firm(store).await;
+    let mut wakeups = firm.app.store().job_wakeups().await.unwrap();
+    // Whatever was queued while setting up has been signalled; start from quiet.
+    let _ = tokio::time::timeout(std::time::Duration::from_millis(200), wakeups.wait(std::time::Duration::from_secs(3600))).await;
+    let waiting = tokio::spawn(async move {
+        wakeups.wait(std::time::Duration::from_secs(3600)).await;
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    firm.assign("account-transition").await;
+    // Without the wake-up the worker would sleep for an hour; a minute is a generous bound
+    // for a signal that takes milliseconds.
+    tokio::time::timeout(std::time::Duration::from_secs(60), waiting)
+        .await
+        .expect("the queued job woke the waiting worker")
+        .unwrap();
+}
+
 macro_rules! on_both_stores {
     ($($test:ident),+ $(,)?) => {
         mod sqlite {
@@ -327,4 +345,5 @@ on_both_stores!(
     a_mail_server_that_is_down_is_retried_then_given_up_and_sent_again,
     a_worker_that_died_holding_a_job_is_taken_over_and_the_job_runs_once,
     concurrent_workers_never_run_a_job_twice,
+    a_queued_job_wakes_an_idle_worker,
 );

@@ -613,6 +613,48 @@ async fn a_cancelled_exit_revokes_nothing<S: Store>(store: S) {
     assert_eq!(items[0].status, RevocationStatus::Pending);
 }
 
+async fn a_webhook_target_is_told_with_a_signed_event_and_answers_for_itself<S: Store>(store: S) {
+    let key = "a-webhook-signing-key-of-32-bytes!";
+    let receiver = testkit::webhook::WebhookReceiver::start(key);
+    let firm = firm(store).await;
+    // Loopback is internal: refused unless the admin allow-lists the host.
+    firm.connector("hr-system", ConnectorKind::Webhook, json!({"url": receiver.url()}), key)
+        .await;
+    firm.leaver(&[("hr-system", "jdoe")]).await;
+    firm.at_exit(SignedDuration::ZERO);
+    let worker = firm.worker();
+    let refused = worker.run_next().await.unwrap().unwrap().outcome.unwrap_err();
+    assert!(refused.contains("internal address") && refused.contains("allow_private_hosts"), "{refused}");
+    assert!(receiver.events().is_empty(), "nothing was sent");
+
+    // A wrong key: the receiver turns the call away, and the job says so.
+    let settings = json!({"url": receiver.url(), "allow_private_hosts": ["127.0.0.1"]});
+    firm.connector("hr-system", ConnectorKind::Webhook, settings.clone(), &"x".repeat(32))
+        .await;
+    firm.clock.advance(SignedDuration::from_hours(2));
+    let refused = worker.run_next().await.unwrap().unwrap().outcome.unwrap_err();
+    assert!(refused.contains("401"), "{refused}");
+
+    firm.connector("hr-system", ConnectorKind::Webhook, settings, key).await;
+    firm.clock.advance(SignedDuration::from_hours(2));
+    let run = worker.run_next().await.unwrap().unwrap();
+    assert!(run.outcome.is_ok(), "{:?}", run.outcome);
+    let events: Vec<serde_json::Value> = receiver
+        .events()
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(events[0]["type"], "com.exeunt.access.revoke");
+    assert_eq!(events[1]["type"], "com.exeunt.access.verify");
+    assert_eq!(events[0]["specversion"], "1.0");
+    assert_eq!(events[0]["content_type"], "application/cloudevents+json");
+    assert_eq!(events[0]["subject"], "jdoe");
+    assert!(events[0]["id"].as_str().unwrap().starts_with("revoke:"), "the job's key: {events:?}");
+    let items = firm.app.revocations(&firm.manager, 1).await.unwrap();
+    assert_eq!(items[0].status, RevocationStatus::Verified);
+}
+
 macro_rules! on_both_stores {
     ($($test:ident),+ $(,)?) => {
         mod sqlite {
@@ -648,4 +690,5 @@ on_both_stores!(
     a_silent_scim_server_times_out_and_is_retried,
     a_worker_killed_between_the_call_and_its_acknowledgement_changes_the_target_once,
     a_cancelled_exit_revokes_nothing,
+    a_webhook_target_is_told_with_a_signed_event_and_answers_for_itself,
 );
