@@ -69,11 +69,7 @@ impl<S: Store> App<S> {
         if kind == ConnectorKind::Webhook && secret.len() < engine::connector::WEBHOOK_KEY_MIN {
             return Err(AppError::invalid(
                 "secret",
-                format!(
-                    "is {} bytes; expected {}",
-                    secret.len(),
-                    kind.secret_is()
-                ),
+                format!("is {} bytes; expected {}", secret.len(), kind.secret_is()),
             ));
         }
         if secret.is_empty() && kind != ConnectorKind::Postgres {

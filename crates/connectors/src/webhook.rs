@@ -83,7 +83,11 @@ async fn guarded(settings: &WebhookSettings) -> Result<(Url, String, SocketAddr)
         setting: "url",
         reason: format!("`{}` is not a URL: {e}", settings.url),
     })?;
-    let host = url.host_str().unwrap_or_default().trim_matches(['[', ']']).to_owned();
+    let host = url
+        .host_str()
+        .unwrap_or_default()
+        .trim_matches(['[', ']'])
+        .to_owned();
     let port = url.port_or_known_default().unwrap_or(443);
     let allowed = settings
         .allow_private_hosts
@@ -127,7 +131,9 @@ async fn post(
     access: Access<'_>,
 ) -> Result<(StatusCode, String), ConnectorError> {
     let (url, host, address) = guarded(settings).await?;
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     let time = jiff::Timestamp::from_second(now.as_secs() as i64).unwrap_or_default();
     let body = json!({
         "specversion": "1.0",
@@ -151,15 +157,26 @@ async fn post(
         })?;
     let request = client
         .post(url)
-        .header(reqwest::header::CONTENT_TYPE, "application/cloudevents+json")
-        .header(SIGNATURE_HEADER, signature(key.as_bytes(), now.as_secs(), body.as_bytes()))
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/cloudevents+json",
+        )
+        .header(
+            SIGNATURE_HEADER,
+            signature(key.as_bytes(), now.as_secs(), body.as_bytes()),
+        )
         .header("Idempotency-Key", id)
         .body(body);
-    within(SYSTEM, settings.timeout_secs, &format!("POST {event_type} to {}", settings.url), async {
-        let response = request.send().await?;
-        let status = response.status();
-        Ok::<_, reqwest::Error>((status, response.text().await?))
-    })
+    within(
+        SYSTEM,
+        settings.timeout_secs,
+        &format!("POST {event_type} to {}", settings.url),
+        async {
+            let response = request.send().await?;
+            let status = response.status();
+            Ok::<_, reqwest::Error>((status, response.text().await?))
+        },
+    )
     .await
 }
 
@@ -201,7 +218,9 @@ pub(crate) async fn verify(
     }
     let answer: VerifyAnswer = serde_json::from_str(&body).map_err(|e| ConnectorError::Call {
         system: SYSTEM,
-        reason: format!("{VERIFY}: expected {{\"access\": \"gone\"}} or \"live\", got `{body}`: {e}"),
+        reason: format!(
+            "{VERIFY}: expected {{\"access\": \"gone\"}} or \"live\", got `{body}`: {e}"
+        ),
     })?;
     match answer.access.as_str() {
         "gone" => Ok(vec![format!(
@@ -221,7 +240,18 @@ mod tests {
 
     #[test]
     fn internal_addresses_are_recognized() {
-        for internal in ["127.0.0.1", "10.1.2.3", "192.168.0.1", "169.254.169.254", "100.64.0.1", "::1", "fd00::1", "fe80::1", "::ffff:127.0.0.1", "0.0.0.0"] {
+        for internal in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "192.168.0.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "0.0.0.0",
+        ] {
             assert!(is_internal(internal.parse().unwrap()), "{internal}");
         }
         for public in ["93.184.216.34", "2606:2800:220:1::1", "100.128.0.1"] {

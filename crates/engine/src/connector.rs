@@ -49,7 +49,9 @@ impl ConnectorKind {
             ConnectorKind::Ldap => "the bind DN's password",
             ConnectorKind::Scim => "the bearer token",
             ConnectorKind::Postgres => "the admin role's password (empty for trust or peer auth)",
-            ConnectorKind::Webhook => "the key that signs each call (HMAC-SHA256), at least 32 bytes",
+            ConnectorKind::Webhook => {
+                "the key that signs each call (HMAC-SHA256), at least 32 bytes"
+            }
         }
     }
 }
@@ -257,7 +259,9 @@ impl ConnectorSettings {
                 {
                     return Err(problem(
                         "allow_private_hosts",
-                        format!("`{bad}` is not a host; expected names or addresses such as hr.internal or 10.0.0.5"),
+                        format!(
+                            "`{bad}` is not a host; expected names or addresses such as hr.internal or 10.0.0.5"
+                        ),
                     ));
                 }
                 ConnectorSettings::Webhook(s)

@@ -30,6 +30,9 @@ pub async fn run(cmd: &BenchCmd) -> anyhow::Result<ExitCode> {
         BenchCmd::Api { ops } => api(&dir.0, *ops).await?,
         BenchCmd::Fanout { clients } => fanout(&dir.0, *clients).await?,
         BenchCmd::Export { documents, mib } => export(&dir.0, *documents, *mib).await?,
+        BenchCmd::Jobs { jobs, postgres } => {
+            crate::bench_jobs::jobs(&dir.0, *jobs, postgres.as_deref()).await?
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -52,7 +55,7 @@ impl Drop for BenchDir {
 }
 
 /// fdatasync calls per second on a file in `dir`: the ceiling for one durable commit at a time.
-fn fsync_probe(dir: &Path, duration: Duration) -> anyhow::Result<f64> {
+pub(crate) fn fsync_probe(dir: &Path, duration: Duration) -> anyhow::Result<f64> {
     let mut file = std::fs::File::create(dir.join("fsync-probe"))?;
     let block = [0x5au8; 4096];
     let start = Instant::now();
@@ -80,7 +83,7 @@ async fn setup(dir: &Path) -> anyhow::Result<(App<SqliteStore>, Actor)> {
     Ok((app, actor))
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i.min(sorted.len() - 1)]
 }

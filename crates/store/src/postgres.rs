@@ -93,6 +93,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "connectors",
         include_str!("../migrations/postgres/0015_connectors.sql"),
     ),
+    (
+        16,
+        "job claim index",
+        include_str!("../migrations/postgres/0016_job_claim_index.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]

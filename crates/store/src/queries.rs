@@ -1407,22 +1407,38 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
         lease_until: Timestamp,
         worker: &str,
     ) -> Result<Option<Job>> {
-        // The claimable test is repeated outside the subquery for the same reason as in
-        // claim_export; on PostgreSQL SKIP LOCKED also lets concurrent workers pass over a row
-        // another one is taking instead of queueing behind it.
-        let claimable = "((status = 'queued' AND run_at_us <= $1) \
-                         OR (status = 'running' AND lease_until_us < $1))";
-        let sql = format!(
-            "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_until_us = $2, \
-             worker = $3 WHERE (tenant_id, id) IN (SELECT tenant_id, id FROM jobs \
-             WHERE {claimable} ORDER BY run_at_us LIMIT 1{skip}) AND {claimable} \
-             RETURNING {JOB_COLUMNS}",
-            skip = self.conn.skip_locked_clause(),
-        );
-        self.optional(&sql, args![us(now), us(lease_until), worker], |r| {
-            job_row(r)
-        })
-        .await
+        // A job whose worker died (its lease ran out) first, then the queued job due longest:
+        // two short walks of the partial indexes `jobs_leased` and `jobs_queued`. The test is
+        // repeated outside the subquery for the same reason as in claim_export; on PostgreSQL
+        // SKIP LOCKED also lets concurrent workers pass over a row another one is taking
+        // instead of queueing behind it.
+        for (claimable, order) in [
+            (
+                "status = 'running' AND lease_until_us < $1",
+                "lease_until_us",
+            ),
+            ("status = 'queued' AND run_at_us <= $1", "run_at_us"),
+        ] {
+            // The pick is a CTE, evaluated once: as an `IN (subquery)` the planner may rerun it
+            // for every row it scans, and with SKIP LOCKED each rerun picks another job.
+            let sql = format!(
+                "WITH picked AS (SELECT tenant_id AS picked_tenant, id AS picked_id FROM jobs \
+                 WHERE {claimable} ORDER BY {order} LIMIT 1{skip}) \
+                 UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_until_us = $2, \
+                 worker = $3 FROM picked WHERE tenant_id = picked_tenant AND id = picked_id \
+                 AND {claimable} RETURNING {JOB_COLUMNS}",
+                skip = self.conn.skip_locked_clause(),
+            );
+            let claimed = self
+                .optional(&sql, args![us(now), us(lease_until), worker], |r| {
+                    job_row(r)
+                })
+                .await?;
+            if claimed.is_some() {
+                return Ok(claimed);
+            }
+        }
+        Ok(None)
     }
 
     async fn settle_job(

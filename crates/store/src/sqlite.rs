@@ -110,6 +110,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "connectors",
         include_str!("../migrations/sqlite/0016_connectors.sql"),
     ),
+    (
+        17,
+        "job claim index",
+        include_str!("../migrations/sqlite/0017_job_claim_index.sql"),
+    ),
 ];
 
 /// How many idle read connections are kept open.

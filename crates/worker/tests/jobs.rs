@@ -297,7 +297,11 @@ async fn a_queued_job_wakes_an_idle_worker<S: Store>(store: S) {
     let firm = firm(store).await;
     let mut wakeups = firm.app.store().job_wakeups().await.unwrap();
     // Whatever was queued while setting up has been signalled; start from quiet.
-    let _ = tokio::time::timeout(std::time::Duration::from_millis(200), wakeups.wait(std::time::Duration::from_secs(3600))).await;
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_millis(200),
+        wakeups.wait(std::time::Duration::from_secs(3600)),
+    )
+    .await;
     let waiting = tokio::spawn(async move {
         wakeups.wait(std::time::Duration::from_secs(3600)).await;
     });

@@ -618,24 +618,50 @@ async fn a_webhook_target_is_told_with_a_signed_event_and_answers_for_itself<S: 
     let receiver = testkit::webhook::WebhookReceiver::start(key);
     let firm = firm(store).await;
     // Loopback is internal: refused unless the admin allow-lists the host.
-    firm.connector("hr-system", ConnectorKind::Webhook, json!({"url": receiver.url()}), key)
-        .await;
+    firm.connector(
+        "hr-system",
+        ConnectorKind::Webhook,
+        json!({"url": receiver.url()}),
+        key,
+    )
+    .await;
     firm.leaver(&[("hr-system", "jdoe")]).await;
     firm.at_exit(SignedDuration::ZERO);
     let worker = firm.worker();
-    let refused = worker.run_next().await.unwrap().unwrap().outcome.unwrap_err();
-    assert!(refused.contains("internal address") && refused.contains("allow_private_hosts"), "{refused}");
+    let refused = worker
+        .run_next()
+        .await
+        .unwrap()
+        .unwrap()
+        .outcome
+        .unwrap_err();
+    assert!(
+        refused.contains("internal address") && refused.contains("allow_private_hosts"),
+        "{refused}"
+    );
     assert!(receiver.events().is_empty(), "nothing was sent");
 
     // A wrong key: the receiver turns the call away, and the job says so.
     let settings = json!({"url": receiver.url(), "allow_private_hosts": ["127.0.0.1"]});
-    firm.connector("hr-system", ConnectorKind::Webhook, settings.clone(), &"x".repeat(32))
-        .await;
+    firm.connector(
+        "hr-system",
+        ConnectorKind::Webhook,
+        settings.clone(),
+        &"x".repeat(32),
+    )
+    .await;
     firm.clock.advance(SignedDuration::from_hours(2));
-    let refused = worker.run_next().await.unwrap().unwrap().outcome.unwrap_err();
+    let refused = worker
+        .run_next()
+        .await
+        .unwrap()
+        .unwrap()
+        .outcome
+        .unwrap_err();
     assert!(refused.contains("401"), "{refused}");
 
-    firm.connector("hr-system", ConnectorKind::Webhook, settings, key).await;
+    firm.connector("hr-system", ConnectorKind::Webhook, settings, key)
+        .await;
     firm.clock.advance(SignedDuration::from_hours(2));
     let run = worker.run_next().await.unwrap().unwrap();
     assert!(run.outcome.is_ok(), "{:?}", run.outcome);
@@ -650,7 +676,10 @@ async fn a_webhook_target_is_told_with_a_signed_event_and_answers_for_itself<S: 
     assert_eq!(events[0]["specversion"], "1.0");
     assert_eq!(events[0]["content_type"], "application/cloudevents+json");
     assert_eq!(events[0]["subject"], "jdoe");
-    assert!(events[0]["id"].as_str().unwrap().starts_with("revoke:"), "the job's key: {events:?}");
+    assert!(
+        events[0]["id"].as_str().unwrap().starts_with("revoke:"),
+        "the job's key: {events:?}"
+    );
     let items = firm.app.revocations(&firm.manager, 1).await.unwrap();
     assert_eq!(items[0].status, RevocationStatus::Verified);
 }
