@@ -21,6 +21,7 @@ mod jobs;
 mod notifications;
 mod pipeline;
 mod purge;
+mod reminders;
 mod tokens;
 
 use std::sync::Arc;

@@ -2,7 +2,7 @@
 //! transaction of the change that causes it, so nobody is told of a change that did not happen
 //! and no change goes untold. Sending them by email reads the same rows.
 
-use engine::ids::{NotificationId, UserId};
+use engine::ids::{NotificationId, TenantId, UserId};
 use jiff::Timestamp;
 use store::{Notification, Store, Tx};
 
@@ -32,6 +32,18 @@ impl<S: Store> App<S> {
         if user == actor.user.id {
             return Ok(());
         }
+        self.tell(tx, actor.tenant.id, user, at, notice).await
+    }
+
+    /// Writes the notification, and queues its email when email is on.
+    pub(crate) async fn tell(
+        &self,
+        tx: &mut S::Tx,
+        tenant: TenantId,
+        user: UserId,
+        at: Timestamp,
+        notice: Notice,
+    ) -> Result<()> {
         let notification = Notification {
             id: NotificationId(self.new_id()),
             user_id: user,
@@ -41,8 +53,7 @@ impl<S: Store> App<S> {
             created_at: at,
             read_at: None,
         };
-        tx.insert_notification(actor.tenant.id, &notification)
-            .await?;
+        tx.insert_notification(tenant, &notification).await?;
         if self.email {
             let job = NewJob {
                 kind: EMAIL_NOTIFICATION,
@@ -51,7 +62,7 @@ impl<S: Store> App<S> {
                 case: None,
                 run_at: at,
             };
-            self.enqueue(tx, actor.tenant.id, job, at).await?;
+            self.enqueue(tx, tenant, job, at).await?;
         }
         Ok(())
     }

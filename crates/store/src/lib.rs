@@ -434,6 +434,14 @@ pub trait Tx: Send {
     /// How many jobs of every tenant are in each status: the queue's depth for `/metrics`.
     fn job_counts(&mut self) -> impl Future<Output = Result<Vec<(JobStatus, i64)>>> + Send;
 
+    /// Records that the reminder `key` went out; false when it already had.
+    fn insert_reminder(
+        &mut self,
+        tenant: TenantId,
+        key: &str,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<bool>> + Send;
+
     fn insert_notification(
         &mut self,
         tenant: TenantId,

@@ -98,6 +98,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "job claim index",
         include_str!("../migrations/postgres/0016_job_claim_index.sql"),
     ),
+    (
+        17,
+        "reminders",
+        include_str!("../migrations/postgres/0017_reminders.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]

@@ -2199,6 +2199,22 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
         Ok(())
     }
 
+    async fn insert_reminder(
+        &mut self,
+        tenant: TenantId,
+        key: &str,
+        at: Timestamp,
+    ) -> Result<bool> {
+        let inserted = self
+            .run(
+                "INSERT INTO reminders (tenant_id, key, sent_at_us) VALUES ($1, $2, $3) \
+                 ON CONFLICT (tenant_id, key) DO NOTHING",
+                args![tenant.0, key, us(at)],
+            )
+            .await?;
+        Ok(inserted == 1)
+    }
+
     async fn upsert_connector(&mut self, c: &ConnectorRow) -> Result<()> {
         self.run(
             "INSERT INTO connectors (tenant_id, name, kind, settings, sealed_secret, updated_by, \

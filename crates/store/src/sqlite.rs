@@ -115,6 +115,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "job claim index",
         include_str!("../migrations/sqlite/0017_job_claim_index.sql"),
     ),
+    (
+        18,
+        "reminders",
+        include_str!("../migrations/sqlite/0018_reminders.sql"),
+    ),
 ];
 
 /// How many idle read connections are kept open.

@@ -30,6 +30,9 @@ pub struct Ran {
     pub recorded: bool,
 }
 
+/// How often a running worker looks for reminders to send.
+const REMINDER_SWEEP: Duration = Duration::from_secs(60);
+
 /// How long an idle worker waits before it looks for due jobs again.
 const IDLE_POLL: Duration = Duration::from_millis(500);
 
@@ -64,8 +67,10 @@ impl<S: Store> Worker<S> {
         }))
     }
 
-    /// Runs every job that is due now; returns how many ran.
+    /// Sends the reminders that are due, then runs every job that is due now (the reminders'
+    /// emails among them); returns how many jobs ran.
     pub async fn run_due(&self) -> app::Result<usize> {
+        self.app.send_reminders().await?;
         let mut ran = 0;
         while self.run_next().await?.is_some() {
             ran += 1;
@@ -84,7 +89,14 @@ impl<S: Store> Worker<S> {
                 None
             }
         };
+        let mut last_sweep: Option<std::time::Instant> = None;
         loop {
+            if last_sweep.is_none_or(|at| at.elapsed() >= REMINDER_SWEEP) {
+                if let Err(e) = self.app.send_reminders().await {
+                    tracing::error!(error = %e, "sending reminders failed");
+                }
+                last_sweep = Some(std::time::Instant::now());
+            }
             match self.run_next().await {
                 Ok(Some(_)) => continue,
                 Ok(None) => {}

@@ -315,6 +315,107 @@ async fn a_queued_job_wakes_an_idle_worker<S: Store>(store: S) {
         .unwrap();
 }
 
+async fn owners_are_reminded_before_a_task_is_due_and_daily_once_it_is_overdue<S: Store>(store: S) {
+    let Some(sink) = SmtpSink::start("owners_are_reminded_before_a_task_is_due") else {
+        return;
+    };
+    let firm = firm(store).await;
+    firm.assign("account-transition").await;
+    let worker = Worker::new(firm.app.clone(), Some(mailer(&sink)), BASE_URL.to_owned());
+    worker.run_due().await.unwrap();
+    let assigned = sink.messages().len();
+    let task = firm
+        .app
+        .case(&firm.manager, 1)
+        .await
+        .unwrap()
+        .file
+        .tasks
+        .into_iter()
+        .find(|t| t.id.as_str() == "account-transition")
+        .unwrap();
+    let due = task.due_at.expect("the task has a due date");
+    let to_ines = |messages: &[String], phrase: &str| {
+        messages
+            .iter()
+            .filter(|m| {
+                header(m, "To").unwrap().contains("ines@")
+                    && m.contains("account-transition")
+                    && m.contains(phrase)
+            })
+            .count()
+    };
+    let set = |at: jiff::Timestamp| firm.clock.advance(firm.app.now().duration_until(at));
+
+    set(due - SignedDuration::from_hours(8 * 24));
+    worker.run_due().await.unwrap();
+    assert_eq!(
+        to_ines(&sink.messages(), "is due on"),
+        0,
+        "nothing yet, 8 days ahead"
+    );
+    // Meanwhile the case's owner hears of the unassigned tasks that are overdue already.
+    assert!(
+        sink.messages().len() > assigned,
+        "the owner is reminded of the team's tasks"
+    );
+
+    set(due - SignedDuration::from_hours(7 * 24 - 1));
+    worker.run_due().await.unwrap();
+    worker.run_due().await.unwrap();
+    assert_eq!(
+        to_ines(&sink.messages(), "is due on"),
+        1,
+        "the 7-day notice, once"
+    );
+
+    set(due - SignedDuration::from_hours(47));
+    worker.run_due().await.unwrap();
+    assert_eq!(
+        to_ines(&sink.messages(), "is due on"),
+        2,
+        "and the 2-day notice"
+    );
+
+    set(due + SignedDuration::from_hours(1));
+    worker.run_due().await.unwrap();
+    worker.run_due().await.unwrap();
+    assert_eq!(
+        to_ines(&sink.messages(), "is overdue since"),
+        1,
+        "overdue: once a day"
+    );
+    set(due + SignedDuration::from_hours(25));
+    worker.run_due().await.unwrap();
+    assert_eq!(
+        to_ines(&sink.messages(), "is overdue since"),
+        2,
+        "and again the next day"
+    );
+
+    // Done: no more reminders.
+    firm.app
+        .complete_task(
+            &firm.manager,
+            1,
+            &Slug::parse("account-transition").unwrap(),
+            None,
+            Vec::new(),
+        )
+        .await
+        .unwrap();
+    set(due + SignedDuration::from_hours(49));
+    worker.run_due().await.unwrap();
+    assert_eq!(to_ines(&sink.messages(), "is overdue since"), 2);
+    let (notes, _) = firm.app.notifications(&firm.manager, 1000).await.unwrap();
+    assert!(
+        notes
+            .iter()
+            .all(|n| !n.summary.contains("account-transition")),
+        "a task's reminders go to its assignee only"
+    );
+}
+
 macro_rules! on_both_stores {
     ($($test:ident),+ $(,)?) => {
         mod sqlite {
@@ -350,4 +451,5 @@ on_both_stores!(
     a_worker_that_died_holding_a_job_is_taken_over_and_the_job_runs_once,
     concurrent_workers_never_run_a_job_twice,
     a_queued_job_wakes_an_idle_worker,
+    owners_are_reminded_before_a_task_is_due_and_daily_once_it_is_overdue,
 );
