@@ -935,28 +935,7 @@ impl<S: Store> App<S> {
     /// The actor's open tasks: assigned to them, or to one of their teams and unassigned.
     pub async fn my_tasks(&self, actor: &Actor, limit: i64) -> Result<Vec<TaskRow>> {
         let mut tx = self.store.read().await?;
-        let teams: Vec<Slug> = tx
-            .teams(actor.tenant.id)
-            .await?
-            .into_iter()
-            .filter(|t| t.members.contains(&actor.user.id))
-            .map(|t| t.slug)
-            .collect();
-        Ok(tx
-            .tasks(
-                actor.tenant.id,
-                &TaskFilter {
-                    mine: Some(Mine {
-                        user: actor.user.id,
-                        email: actor.user.email.to_string(),
-                        teams,
-                    }),
-                    open_only: true,
-                    limit,
-                    ..TaskFilter::default()
-                },
-            )
-            .await?)
+        tasks_of(&mut tx, &actor.user, limit).await
     }
 
     /// A page of the tenant's audit log; the auditor's view.
@@ -1221,4 +1200,31 @@ mod tests {
         assert!(!about("task", "12/sign-off"));
         assert!(!about("record", "123/1") && !about("case", "33") && !about("task", "30/x"));
     }
+}
+
+/// A person's open tasks: assigned to them, or to one of their teams (or to them through a
+/// role) and unassigned.
+pub(crate) async fn tasks_of<T: Tx>(tx: &mut T, user: &User, limit: i64) -> Result<Vec<TaskRow>> {
+    let teams: Vec<Slug> = tx
+        .teams(user.tenant_id)
+        .await?
+        .into_iter()
+        .filter(|t| t.members.contains(&user.id))
+        .map(|t| t.slug)
+        .collect();
+    Ok(tx
+        .tasks(
+            user.tenant_id,
+            &TaskFilter {
+                mine: Some(Mine {
+                    user: user.id,
+                    email: user.email.to_string(),
+                    teams,
+                }),
+                open_only: true,
+                limit,
+                ..TaskFilter::default()
+            },
+        )
+        .await?)
 }

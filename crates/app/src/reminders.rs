@@ -1,7 +1,8 @@
 //! Reminders: a task's assignee (or, for a task nobody was given, its case's owner) is told
-//! 7 days and 2 days before it is due, and every day once it is overdue. A sweep runs every
-//! minute in each worker; each reminder is recorded by its key in the transaction that sends
-//! it, so sweeps that run again, or on several servers at once, send it once.
+//! 7 days and 2 days before it is due, and every day once it is overdue; and from 07:00 UTC
+//! each day, everyone with open tasks gets a digest of them. A sweep runs every minute in each
+//! worker; each reminder is recorded by its key in the transaction that sends it, so sweeps
+//! that run again, or on several servers at once, send it once.
 
 use std::collections::HashMap;
 
@@ -18,6 +19,9 @@ const NOTICES: [(SignedDuration, &str); 2] = [
     (SignedDuration::from_hours(2 * 24), "2d"),
 ];
 
+/// The hour (UTC) from which each day's digest goes out.
+const DIGEST_HOUR: i8 = 7;
+
 /// The most tasks one sweep looks at per tenant.
 const SWEEP_LIMIT: i64 = 10_000;
 
@@ -29,6 +33,55 @@ impl<S: Store> App<S> {
         let mut sent = 0;
         for tenant in tenants {
             sent += self.remind_tenant(tenant.id, now).await?;
+            sent += self.send_digests(tenant.id, now).await?;
+        }
+        Ok(sent)
+    }
+
+    /// Each person's digest of their open tasks (overdue, due today, due this week), once a
+    /// day from [`DIGEST_HOUR`]; nobody with nothing open gets one. It holds counts, not
+    /// names: the page it links to has the rest.
+    async fn send_digests(&self, tenant: TenantId, now: Timestamp) -> Result<usize> {
+        let utc = now.to_zoned_datetime(jiff::tz::TimeZone::UTC);
+        if utc.hour() < DIGEST_HOUR {
+            return Ok(0);
+        }
+        let day = utc.date();
+        let end_of_day = now + SignedDuration::from_hours(24);
+        let week = now + SignedDuration::from_hours(7 * 24);
+        let mut read = self.store.read().await?;
+        let users = read.users(tenant).await?;
+        let mut sent = 0;
+        for user in users {
+            let tasks = crate::cases::tasks_of(&mut read, &user, SWEEP_LIMIT).await?;
+            let due: Vec<Timestamp> = tasks.iter().filter_map(|t| t.task.due_at).collect();
+            let overdue = due.iter().filter(|d| **d <= now).count();
+            let today = due
+                .iter()
+                .filter(|d| **d > now && **d <= end_of_day)
+                .count();
+            let this_week = due
+                .iter()
+                .filter(|d| **d > end_of_day && **d <= week)
+                .count();
+            if overdue + today + this_week == 0 {
+                continue;
+            }
+            let key = format!("digest:{}:{day}", user.id);
+            let mut tx = self.store.write().await?;
+            if !tx.insert_reminder(tenant, &key, now).await? {
+                continue;
+            }
+            let notice = Notice {
+                kind: "digest",
+                summary: format!(
+                    "Your offboarding tasks on {day}: {overdue} overdue, {today} due today, {this_week} more this week"
+                ),
+                link: "/".to_owned(),
+            };
+            self.tell(&mut tx, tenant, user.id, now, notice).await?;
+            tx.commit().await?;
+            sent += 1;
         }
         Ok(sent)
     }

@@ -416,6 +416,62 @@ async fn owners_are_reminded_before_a_task_is_due_and_daily_once_it_is_overdue<S
     );
 }
 
+async fn everyone_with_open_tasks_gets_one_digest_a_day<S: Store>(store: S) {
+    let Some(sink) = SmtpSink::start("everyone_with_open_tasks_gets_one_digest_a_day") else {
+        return;
+    };
+    let firm = firm(store).await;
+    firm.assign("account-transition").await;
+    let due = firm
+        .app
+        .case(&firm.manager, 1)
+        .await
+        .unwrap()
+        .file
+        .tasks
+        .into_iter()
+        .find(|t| t.id.as_str() == "account-transition")
+        .unwrap()
+        .due_at
+        .unwrap();
+    // Three days before the task is due, in the morning.
+    let day = (due - SignedDuration::from_hours(72))
+        .strftime("%Y-%m-%d")
+        .to_string();
+    let morning: jiff::Timestamp = format!("{day}T08:00:00Z").parse().unwrap();
+    firm.clock.advance(firm.app.now().duration_until(morning));
+    let worker = Worker::new(firm.app.clone(), Some(mailer(&sink)), BASE_URL.to_owned());
+    worker.run_due().await.unwrap();
+    worker.run_due().await.unwrap();
+    let digests = |to: &str| {
+        sink.messages()
+            .iter()
+            .filter(|m| {
+                header(m, "To").unwrap().contains(to) && m.contains("Your offboarding tasks on")
+            })
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let ines = digests("ines@");
+    assert_eq!(
+        ines.len(),
+        1,
+        "one digest, however often the sweep runs: {ines:?}"
+    );
+    assert!(
+        ines[0].contains(&day) && ines[0].contains("more this week"),
+        "{}",
+        ines[0]
+    );
+    assert!(
+        ines[0].contains("http://exeunt.test/"),
+        "it links to her home page"
+    );
+    firm.clock.advance(SignedDuration::from_hours(24));
+    worker.run_due().await.unwrap();
+    assert_eq!(digests("ines@").len(), 2, "and one the next day");
+}
+
 macro_rules! on_both_stores {
     ($($test:ident),+ $(,)?) => {
         mod sqlite {
@@ -452,4 +508,5 @@ on_both_stores!(
     concurrent_workers_never_run_a_job_twice,
     a_queued_job_wakes_an_idle_worker,
     owners_are_reminded_before_a_task_is_due_and_daily_once_it_is_overdue,
+    everyone_with_open_tasks_gets_one_digest_a_day,
 );
