@@ -1170,6 +1170,33 @@ impl AuditReader {
     }
 }
 
+/// A person's open tasks: assigned to them, or to one of their teams (or to them through a
+/// role) and unassigned.
+pub(crate) async fn tasks_of<T: Tx>(tx: &mut T, user: &User, limit: i64) -> Result<Vec<TaskRow>> {
+    let teams: Vec<Slug> = tx
+        .teams(user.tenant_id)
+        .await?
+        .into_iter()
+        .filter(|t| t.members.contains(&user.id))
+        .map(|t| t.slug)
+        .collect();
+    Ok(tx
+        .tasks(
+            user.tenant_id,
+            &TaskFilter {
+                mine: Some(Mine {
+                    user: user.id,
+                    email: user.email.to_string(),
+                    teams,
+                }),
+                open_only: true,
+                limit,
+                ..TaskFilter::default()
+            },
+        )
+        .await?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1200,31 +1227,4 @@ mod tests {
         assert!(!about("task", "12/sign-off"));
         assert!(!about("record", "123/1") && !about("case", "33") && !about("task", "30/x"));
     }
-}
-
-/// A person's open tasks: assigned to them, or to one of their teams (or to them through a
-/// role) and unassigned.
-pub(crate) async fn tasks_of<T: Tx>(tx: &mut T, user: &User, limit: i64) -> Result<Vec<TaskRow>> {
-    let teams: Vec<Slug> = tx
-        .teams(user.tenant_id)
-        .await?
-        .into_iter()
-        .filter(|t| t.members.contains(&user.id))
-        .map(|t| t.slug)
-        .collect();
-    Ok(tx
-        .tasks(
-            user.tenant_id,
-            &TaskFilter {
-                mine: Some(Mine {
-                    user: user.id,
-                    email: user.email.to_string(),
-                    teams,
-                }),
-                open_only: true,
-                limit,
-                ..TaskFilter::default()
-            },
-        )
-        .await?)
 }

@@ -46,6 +46,7 @@ pub use exports::EXPORT_LEASE;
 pub use files::{Download, EvidenceContent, FILE_MAX_BYTES, Upload};
 pub use governance::HOLD_REASON_MAX;
 pub use jobs::{Attempt, EMAIL_NOTIFICATION, JOB_LEASE, OutgoingEmail};
+pub use notifications::{EmailPreference, NOTIFICATION_KINDS};
 pub use pipeline::REVOCATION_NOTE_MAX;
 pub use purge::{PendingPurge, PurgeRun};
 pub use tokens::{ABANDONED_CLAIM, IDEMPOTENCY_WINDOW, IssuedToken, TOKEN_PREFIX};

@@ -11,6 +11,27 @@ use serde_json::json;
 use crate::jobs::{EMAIL_NOTIFICATION, NewJob};
 use crate::{Actor, App, Result};
 
+/// The kinds of notification there are, and what each tells, for people choosing which they
+/// want by email.
+pub const NOTIFICATION_KINDS: &[(&str, &str)] = &[
+    ("task.assigned", "a task is given to you"),
+    ("case.assigned", "a case is given to you"),
+    (
+        "task.due_soon",
+        "a task of yours is due in 7 days, and in 2",
+    ),
+    ("task.overdue", "a task of yours is overdue (every day)"),
+    ("digest", "your open tasks, every morning"),
+];
+
+/// Whether a person gets one kind of notification by email.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct EmailPreference {
+    pub kind: &'static str,
+    pub what: &'static str,
+    pub email: bool,
+}
+
 /// What a person is told, and the page it is about.
 pub(crate) struct Notice {
     pub kind: &'static str,
@@ -54,7 +75,12 @@ impl<S: Store> App<S> {
             read_at: None,
         };
         tx.insert_notification(tenant, &notification).await?;
-        if self.email {
+        let wanted = !tx
+            .email_opt_outs(tenant, user)
+            .await?
+            .iter()
+            .any(|k| k == notice.kind);
+        if self.email && wanted {
             let job = NewJob {
                 kind: EMAIL_NOTIFICATION,
                 payload: json!({ "notification": notification.id }),
@@ -64,6 +90,57 @@ impl<S: Store> App<S> {
             };
             self.enqueue(tx, tenant, job, at).await?;
         }
+        Ok(())
+    }
+
+    /// Which notifications the actor gets by email (all of them, until they say otherwise).
+    pub async fn email_preferences(&self, actor: &Actor) -> Result<Vec<EmailPreference>> {
+        let out = self
+            .store
+            .read()
+            .await?
+            .email_opt_outs(actor.tenant.id, actor.user.id)
+            .await?;
+        Ok(NOTIFICATION_KINDS
+            .iter()
+            .map(|(kind, what)| EmailPreference {
+                kind,
+                what,
+                email: !out.iter().any(|k| k == kind),
+            })
+            .collect())
+    }
+
+    /// Turns email of kinds of notification on or off for the actor (their own choice:
+    /// anyone may make it, an auditor included), all or none. They still see every
+    /// notification in the Offboarding Center.
+    pub async fn set_email_preferences(
+        &self,
+        actor: &Actor,
+        changes: &[(&str, bool)],
+    ) -> Result<()> {
+        let names: Vec<&str> = NOTIFICATION_KINDS.iter().map(|(k, _)| *k).collect();
+        if let Some((unknown, _)) = changes.iter().find(|(k, _)| !names.contains(k)) {
+            return Err(crate::AppError::invalid(
+                "kind",
+                format!(
+                    "`{unknown}` is not a notification kind; expected one of {}",
+                    names.join(", ")
+                ),
+            ));
+        }
+        let at = self.now();
+        let mut tx = self.store.write().await?;
+        for (kind, email) in changes {
+            tx.set_email_opt_out(actor.tenant.id, actor.user.id, kind, !email)
+                .await?;
+            let state = if *email { "on" } else { "off" };
+            crate::audit(&mut tx, actor, at, "notification.email_preference", ("user", actor.user.id.to_string()), json!({
+                "summary": format!("turned email {state} for {kind} notifications"), "kind": kind, "email": email,
+            }))
+            .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 

@@ -517,6 +517,18 @@ pub enum UserCmd {
     ResetPassword {
         email: Email,
     },
+    /// Which notifications you (or whoever --as names) get by email; turn kinds on or off.
+    /// Every notification still shows in the Offboarding Center.
+    Notifications {
+        /// Email me this kind again (repeatable).
+        #[arg(long = "email-on")]
+        on: Vec<String>,
+        /// Stop emailing me this kind (repeatable).
+        #[arg(long = "email-off")]
+        off: Vec<String>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -1289,6 +1289,24 @@ async fn user<S: Store>(app: &App<S>, actor: &Actor, cmd: &UserCmd) -> anyhow::R
                 vec![u.email.to_string(), u.role.to_string(), u.name.to_string()]
             })?;
         }
+        UserCmd::Notifications { on, off, json } => {
+            let changes: Vec<(&str, bool)> = on
+                .iter()
+                .map(|k| (k.as_str(), true))
+                .chain(off.iter().map(|k| (k.as_str(), false)))
+                .collect();
+            if !changes.is_empty() {
+                app.set_email_preferences(actor, &changes).await?;
+            }
+            let preferences = app.email_preferences(actor).await?;
+            listing(json.json, &preferences, &["KIND", "EMAIL", "WHEN"], |p| {
+                vec![
+                    p.kind.to_owned(),
+                    if p.email { "on" } else { "off" }.to_owned(),
+                    p.what.to_owned(),
+                ]
+            })?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

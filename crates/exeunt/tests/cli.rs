@@ -2059,3 +2059,48 @@ fn a_connector_revokes_an_account_at_the_exit_and_the_case_shows_the_evidence() 
         "{json}"
     );
 }
+
+#[test]
+fn people_choose_which_notifications_they_get_by_email() {
+    let e = Exeunt::sqlite();
+    e.ok(&["init"]);
+    e.ok(&[
+        "user",
+        "add",
+        "ines@example.com",
+        "--name",
+        "Ines IT",
+        "--role",
+        "member",
+    ]);
+    let mine = ["--as", "ines@example.com", "user", "notifications"];
+    assert!(
+        e.ok(&mine).lines().filter(|l| l.contains(" on ")).count() >= 5,
+        "all on at first"
+    );
+    let before = e.ok(&["audit", "export"]);
+    assert_refused(
+        &e.run(
+            &[
+                &mine[..],
+                &["--email-off", "digest", "--email-off", "gossip"],
+            ]
+            .concat(),
+        ),
+        1,
+        "`gossip` is not a notification kind",
+    );
+    assert_eq!(e.ok(&["audit", "export"]), before, "nothing changed");
+    let listed = e.ok(&[&mine[..], &["--email-off", "digest"]].concat());
+    let digest = listed.lines().find(|l| l.starts_with("digest")).unwrap();
+    assert!(digest.contains("off"), "{listed}");
+    let owner = e.ok(&["user", "notifications"]);
+    assert!(
+        owner
+            .lines()
+            .find(|l| l.starts_with("digest"))
+            .unwrap()
+            .contains("on"),
+        "only hers changed"
+    );
+}

@@ -419,6 +419,15 @@ test('an assignee is notified and finds the task at home', async () => {
   assert.match(await member.locator('main').innerText(), /gave you task “Build the export package” of case 1/);
   await member.click('text=Mark all read');
   await expectFlash(member, /Marked 1 notification/);
+
+  // She chooses what reaches her inbox: assignments no more, by email.
+  const row = member.locator('tr[data-email-kind="task.assigned"]');
+  assert.match(await row.innerText(), /\bon\b/);
+  await row.locator('button').click();
+  await expectFlash(member, /Email for task.assigned notifications is off now/);
+  assert.match(await member.locator('tr[data-email-kind="task.assigned"]').innerText(), /\boff\b/);
+  assert.match(await member.locator('tr[data-email-kind="digest"]').innerText(), /\bon\b/);
+  await shot(member, 'notifications');
 });
 
 test('missing pages and forbidden actions get clear error pages', async () => {

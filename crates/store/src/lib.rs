@@ -434,6 +434,21 @@ pub trait Tx: Send {
     /// How many jobs of every tenant are in each status: the queue's depth for `/metrics`.
     fn job_counts(&mut self) -> impl Future<Output = Result<Vec<(JobStatus, i64)>>> + Send;
 
+    /// The notification kinds a person asked not to get by email.
+    fn email_opt_outs(
+        &mut self,
+        tenant: TenantId,
+        user: UserId,
+    ) -> impl Future<Output = Result<Vec<String>>> + Send;
+    /// Turns email of one kind off (`out`) or back on for a person.
+    fn set_email_opt_out(
+        &mut self,
+        tenant: TenantId,
+        user: UserId,
+        kind: &str,
+        out: bool,
+    ) -> impl Future<Output = Result<()>> + Send;
+
     /// Records that the reminder `key` went out; false when it already had.
     fn insert_reminder(
         &mut self,

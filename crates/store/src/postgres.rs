@@ -103,6 +103,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "reminders",
         include_str!("../migrations/postgres/0017_reminders.sql"),
     ),
+    (
+        18,
+        "email opt-outs",
+        include_str!("../migrations/postgres/0018_email_opt_outs.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]

@@ -2199,6 +2199,32 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
         Ok(())
     }
 
+    async fn email_opt_outs(&mut self, tenant: TenantId, user: UserId) -> Result<Vec<String>> {
+        self.all(
+            "SELECT kind FROM email_opt_outs WHERE tenant_id = $1 AND user_id = $2 ORDER BY kind",
+            args![tenant.0, user.0],
+            |r| Ok(r.text("kind")?.to_owned()),
+        )
+        .await
+    }
+
+    async fn set_email_opt_out(
+        &mut self,
+        tenant: TenantId,
+        user: UserId,
+        kind: &str,
+        out: bool,
+    ) -> Result<()> {
+        let sql = if out {
+            "INSERT INTO email_opt_outs (tenant_id, user_id, kind) VALUES ($1, $2, $3) \
+             ON CONFLICT (tenant_id, user_id, kind) DO NOTHING"
+        } else {
+            "DELETE FROM email_opt_outs WHERE tenant_id = $1 AND user_id = $2 AND kind = $3"
+        };
+        self.run(sql, args![tenant.0, user.0, kind]).await?;
+        Ok(())
+    }
+
     async fn insert_reminder(
         &mut self,
         tenant: TenantId,

@@ -120,6 +120,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "reminders",
         include_str!("../migrations/sqlite/0018_reminders.sql"),
     ),
+    (
+        19,
+        "email opt-outs",
+        include_str!("../migrations/sqlite/0019_email_opt_outs.sql"),
+    ),
 ];
 
 /// How many idle read connections are kept open.

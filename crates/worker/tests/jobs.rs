@@ -416,6 +416,51 @@ async fn owners_are_reminded_before_a_task_is_due_and_daily_once_it_is_overdue<S
     );
 }
 
+async fn an_assignee_who_turned_email_off_hears_in_the_app_only<S: Store>(store: S) {
+    let Some(sink) = SmtpSink::start("an_assignee_who_turned_email_off_hears_in_the_app_only")
+    else {
+        return;
+    };
+    let firm = firm(store).await;
+    let ines = firm
+        .app
+        .actor(
+            Some(&firm.manager.tenant.slug),
+            Some(&Email::parse("ines@acme.example").unwrap()),
+        )
+        .await
+        .unwrap();
+    let refused = firm
+        .app
+        .set_email_preferences(
+            &ines,
+            &[("task.assigned", false), ("task.everything", false)],
+        )
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("task.everything"), "{refused}");
+    let untouched = firm.app.email_preferences(&ines).await.unwrap();
+    assert!(
+        untouched.iter().all(|p| p.email),
+        "a refused change changes nothing"
+    );
+
+    firm.app
+        .set_email_preferences(&ines, &[("task.assigned", false)])
+        .await
+        .unwrap();
+    firm.assign("account-transition").await;
+    let worker = Worker::new(firm.app.clone(), Some(mailer(&sink)), BASE_URL.to_owned());
+    worker.run_due().await.unwrap();
+    assert!(
+        sink.messages().iter().all(|m| !m.contains("gave you task")),
+        "no assignment email"
+    );
+    let (notes, unread) = firm.app.notifications(&ines, 10).await.unwrap();
+    assert_eq!(unread, 1);
+    assert!(notes[0].summary.contains("gave you task"), "{notes:?}");
+}
+
 async fn everyone_with_open_tasks_gets_one_digest_a_day<S: Store>(store: S) {
     let Some(sink) = SmtpSink::start("everyone_with_open_tasks_gets_one_digest_a_day") else {
         return;
@@ -509,4 +554,5 @@ on_both_stores!(
     a_queued_job_wakes_an_idle_worker,
     owners_are_reminded_before_a_task_is_due_and_daily_once_it_is_overdue,
     everyone_with_open_tasks_gets_one_digest_a_day,
+    an_assignee_who_turned_email_off_hears_in_the_app_only,
 );

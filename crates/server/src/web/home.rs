@@ -217,6 +217,7 @@ pub async fn home<S: Store>(
 struct NotificationsPage {
     chrome: Chrome,
     items: Vec<NotificationLine>,
+    email: Vec<app::EmailPreference>,
 }
 
 struct NotificationLine {
@@ -242,10 +243,47 @@ pub async fn notifications<S: Store>(
     viewer: Viewer,
 ) -> Result<Response, PageError> {
     let (items, _) = state.app.notifications(&viewer.actor, 100).await?;
+    let email = state.app.email_preferences(&viewer.actor).await?;
     Ok(viewer.page(&NotificationsPage {
         chrome: viewer.chrome("notifications", "Notifications"),
         items: items.into_iter().map(NotificationLine::from).collect(),
+        email,
     }))
+}
+
+#[derive(serde::Deserialize)]
+pub struct EmailForm {
+    kind: String,
+    /// `on` or `off`.
+    email: String,
+}
+
+pub async fn set_email<S: Store>(
+    State(state): State<ServerState<S>>,
+    Posted { viewer, form }: Posted<EmailForm>,
+) -> Result<Response, PageError> {
+    let result = async {
+        let email = match form.email.as_str() {
+            "on" => true,
+            "off" => false,
+            other => {
+                return Err(crate::error::ApiError::invalid(
+                    "email",
+                    format!("`{other}` is neither on nor off"),
+                ));
+            }
+        };
+        state
+            .app
+            .set_email_preferences(&viewer.actor, &[(form.kind.as_str(), email)])
+            .await?;
+        Ok(format!(
+            "Email for {} notifications is {} now.",
+            form.kind, form.email
+        ))
+    }
+    .await;
+    Ok(super::outcome("/notifications", result))
 }
 
 pub async fn read_notifications<S: Store>(

@@ -60,6 +60,7 @@ pub fn routes<S: Store>() -> Router<ServerState<S>> {
             "/notifications",
             get(home::notifications::<S>).post(home::read_notifications::<S>),
         )
+        .route("/notifications/email", post(home::set_email::<S>))
         .route("/subjects", get(subjects::list::<S>))
         .route("/subjects/{key}", get(subjects::overview::<S>))
         .route("/subjects/{key}/settings", get(subjects::settings::<S>))
