@@ -23,6 +23,7 @@ mod pipeline;
 mod purge;
 mod reminders;
 mod tokens;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -50,6 +51,7 @@ pub use notifications::{EmailPreference, NOTIFICATION_KINDS};
 pub use pipeline::REVOCATION_NOTE_MAX;
 pub use purge::{PendingPurge, PurgeRun};
 pub use tokens::{ABANDONED_CLAIM, IDEMPOTENCY_WINDOW, IssuedToken, TOKEN_PREFIX};
+pub use webhooks::{OutgoingEvent, PendingDeliveries, Subscription};
 
 /// The application: a store, a clock, an id source and the master key that seals each
 /// tenant's secrets.

@@ -123,12 +123,20 @@ async fn guarded(settings: &WebhookSettings) -> Result<(Url, String, SocketAddr)
     Ok((url, host, first))
 }
 
-async fn post(
+/// One CloudEvent to send.
+pub struct Event<'a> {
+    pub event_type: &'a str,
+    /// The same for every attempt at the same event: receivers drop repeats by it.
+    pub id: &'a str,
+    pub subject: &'a str,
+    pub data: serde_json::Value,
+}
+
+/// Posts `event` to the webhook, signed with `key`; returns the answer's status and body.
+pub async fn send(
     settings: &WebhookSettings,
     key: &str,
-    event_type: &str,
-    id: &str,
-    access: Access<'_>,
+    event: Event<'_>,
 ) -> Result<(StatusCode, String), ConnectorError> {
     let (url, host, address) = guarded(settings).await?;
     let now = SystemTime::now()
@@ -137,13 +145,13 @@ async fn post(
     let time = jiff::Timestamp::from_second(now.as_secs() as i64).unwrap_or_default();
     let body = json!({
         "specversion": "1.0",
-        "type": event_type,
-        "source": "/exeunt/connectors",
-        "id": id,
+        "type": event.event_type,
+        "source": "/exeunt",
+        "id": event.id,
         "time": time.to_string(),
-        "subject": access.identifier,
+        "subject": event.subject,
         "datacontenttype": "application/json",
-        "data": {"identifier": access.identifier},
+        "data": event.data,
     })
     .to_string();
     let client = crate::http_client()
@@ -165,19 +173,44 @@ async fn post(
             SIGNATURE_HEADER,
             signature(key.as_bytes(), now.as_secs(), body.as_bytes()),
         )
-        .header("Idempotency-Key", id)
+        .header("Idempotency-Key", event.id)
         .body(body);
-    within(
-        SYSTEM,
-        settings.timeout_secs,
-        &format!("POST {event_type} to {}", settings.url),
-        async {
-            let response = request.send().await?;
-            let status = response.status();
-            Ok::<_, reqwest::Error>((status, response.text().await?))
-        },
-    )
+    let what = format!("POST {} to {}", event.event_type, settings.url);
+    within(SYSTEM, settings.timeout_secs, &what, async {
+        let response = request.send().await?;
+        let status = response.status();
+        Ok::<_, reqwest::Error>((status, response.text().await?))
+    })
     .await
+}
+
+/// The access events' shape: the account's identifier as subject and data.
+async fn post(
+    settings: &WebhookSettings,
+    key: &str,
+    event_type: &str,
+    id: &str,
+    access: Access<'_>,
+) -> Result<(StatusCode, String), ConnectorError> {
+    let event = Event {
+        event_type,
+        id,
+        subject: access.identifier,
+        data: json!({"identifier": access.identifier}),
+    };
+    send(settings, key, event).await
+}
+
+/// Refused unless the answer is a success.
+pub fn accepted(
+    event_type: &str,
+    (status, body): (StatusCode, String),
+) -> Result<(), ConnectorError> {
+    if status.is_success() {
+        Ok(())
+    } else {
+        Err(refused(event_type, status, &body))
+    }
 }
 
 fn refused(event_type: &str, status: StatusCode, body: &str) -> ConnectorError {

@@ -141,6 +141,67 @@ pub struct WebhookSettings {
     pub timeout_secs: u64,
 }
 
+/// An audit-event webhook: where the tenant's audit events go, and which of them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionSettings {
+    pub url: String,
+    #[serde(default)]
+    pub allow_private_hosts: Vec<String>,
+    #[serde(default = "default_timeout")]
+    pub timeout_secs: u64,
+    /// `*` for every event, `case.*` for a family, or one action such as `task.completed`.
+    pub events: Vec<String>,
+}
+
+impl SubscriptionSettings {
+    pub fn parse(value: serde_json::Value) -> Result<Self, SettingsError> {
+        let s: SubscriptionSettings =
+            serde_json::from_value(value).map_err(|e| problem("settings", e.to_string()))?;
+        // The target is checked exactly as a webhook connector's is.
+        ConnectorSettings::parse(
+            ConnectorKind::Webhook,
+            serde_json::to_value(s.webhook()).unwrap_or_default(),
+        )?;
+        if s.events.is_empty() {
+            return Err(problem(
+                "events",
+                "is empty; expected `*`, a family such as `case.*`, or actions",
+            ));
+        }
+        let word = |w: &str| !w.is_empty() && w.chars().all(|c| c.is_ascii_lowercase() || c == '_');
+        if let Some(bad) = s.events.iter().find(|e| {
+            let body = e.strip_suffix(".*").unwrap_or(e);
+            *e != "*" && !body.split('.').all(word)
+        }) {
+            return Err(problem(
+                "events",
+                format!(
+                    "`{bad}` is not an event pattern; expected `*`, `case.*` or an action such as `task.completed`"
+                ),
+            ));
+        }
+        Ok(s)
+    }
+
+    /// Whether events of `action` go out.
+    pub fn matches(&self, action: &str) -> bool {
+        self.events.iter().any(|e| match e.strip_suffix('*') {
+            Some(prefix) => action.starts_with(prefix),
+            None => e == action,
+        })
+    }
+
+    /// The target as a webhook connector's settings, which the HTTP side takes.
+    pub fn webhook(&self) -> WebhookSettings {
+        WebhookSettings {
+            url: self.url.clone(),
+            allow_private_hosts: self.allow_private_hosts.clone(),
+            timeout_secs: self.timeout_secs,
+        }
+    }
+}
+
 /// The shortest webhook signing key accepted, in bytes.
 pub const WEBHOOK_KEY_MIN: usize = 32;
 
@@ -359,6 +420,24 @@ pub struct Connector {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn subscriptions_choose_events_by_pattern() {
+        let s = SubscriptionSettings::parse(
+            json!({"url": "https://hooks.example/x", "events": ["case.*", "task.completed"]}),
+        )
+        .unwrap();
+        assert!(s.matches("case.started") && s.matches("task.completed"));
+        assert!(!s.matches("task.assigned") && !s.matches("cases.x"));
+        let bad = SubscriptionSettings::parse(
+            json!({"url": "https://hooks.example/x", "events": ["Case started"]}),
+        )
+        .unwrap_err();
+        assert_eq!(bad.field, "events");
+        let bad =
+            SubscriptionSettings::parse(json!({"url": "ftp://x", "events": ["*"]})).unwrap_err();
+        assert_eq!(bad.field, "url");
+    }
 
     #[test]
     fn settings_name_the_field_at_fault() {

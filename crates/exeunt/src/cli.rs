@@ -112,6 +112,9 @@ pub enum Command {
     /// Configure the systems access is revoked in (LDAP, SCIM, PostgreSQL roles).
     #[command(subcommand)]
     Connector(ConnectorCmd),
+    /// Send audit events to an HTTP endpoint as signed CloudEvents.
+    #[command(subcommand)]
+    Webhook(WebhookCmd),
     /// Export the tenant's public signing keys (a JWK set).
     #[command(subcommand)]
     Key(KeyCmd),
@@ -222,6 +225,30 @@ pub enum ConnectorCmd {
     },
     /// Remove a connector; accounts of its system are then left to people.
     Remove { name: Slug },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum WebhookCmd {
+    /// Add an audit-event webhook (it sends the events from now on), or replace the settings
+    /// and key of the one of that name.
+    Set {
+        name: Slug,
+        /// A TOML file: `url`, `events` (`["*"]`, `["case.*", "task.completed"]`, …), and
+        /// optionally `allow_private_hosts` and `timeout_secs`.
+        #[arg(long)]
+        settings: PathBuf,
+        /// A file holding the signing key (at least 32 bytes), or `-` for standard input.
+        #[arg(long)]
+        secret_file: PathBuf,
+    },
+    /// The tenant's webhooks: where, which events, how far they got, the last error.
+    List {
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    Remove {
+        name: Slug,
+    },
 }
 
 fn parse_connector_kind(s: &str) -> Result<engine::connector::ConnectorKind, String> {

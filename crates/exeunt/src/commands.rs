@@ -182,6 +182,7 @@ async fn execute<S: Store>(app: App<S>, cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Purge(cmd) => purge(&app, &actor, cmd).await,
         Command::Jobs(cmd) => jobs(&app, &actor, cmd).await,
         Command::Connector(cmd) => connector(&app, &actor, cmd).await,
+        Command::Webhook(cmd) => webhook(&app, &actor, cmd).await,
         Command::Certificate(CertificateCmd::Verify { file, .. }) => {
             certificates::verify_here(&app, file).await
         }
@@ -442,6 +443,79 @@ async fn jobs<S: Store>(
     Ok(ExitCode::SUCCESS)
 }
 
+/// A `--settings` TOML file as JSON, and the secret from `--secret-file` (a file, or `-` for
+/// standard input; one trailing newline dropped), empty without one.
+fn settings_and_secret(
+    settings: &Path,
+    secret_file: Option<&Path>,
+) -> anyhow::Result<(serde_json::Value, String)> {
+    let shown = settings.display();
+    let text = std::fs::read_to_string(settings)
+        .with_context(|| format!("cannot read --settings {shown}"))?;
+    let table: toml::Table = toml::from_str(&text)
+        .map_err(|e| anyhow!("--settings {shown}: {}", e.to_string().replace('\n', " ")))?;
+    let settings = serde_json::to_value(table).with_context(|| format!("--settings {shown}"))?;
+    let secret = match secret_file {
+        None => String::new(),
+        Some(path) if path.as_os_str() == "-" => {
+            let mut secret = String::new();
+            std::io::stdin()
+                .read_line(&mut secret)
+                .context("cannot read the secret from standard input")?;
+            secret
+        }
+        Some(path) => std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read --secret-file {}", path.display()))?,
+    };
+    Ok((settings, secret.trim_end_matches(['\r', '\n']).to_owned()))
+}
+
+async fn webhook<S: Store>(
+    app: &App<S>,
+    actor: &Actor,
+    cmd: &crate::cli::WebhookCmd,
+) -> anyhow::Result<ExitCode> {
+    use crate::cli::WebhookCmd;
+    match cmd {
+        WebhookCmd::Set {
+            name,
+            settings,
+            secret_file,
+        } => {
+            let (settings, secret) = settings_and_secret(settings, Some(secret_file))?;
+            let subscription = app.set_subscription(actor, name, settings, &secret).await?;
+            println!(
+                "Webhook {} sends {} to {}, from the next audit event on.",
+                subscription.name,
+                subscription.settings.events.join(", "),
+                subscription.settings.url
+            );
+        }
+        WebhookCmd::List { json } => {
+            let list = app.subscriptions(actor).await?;
+            listing(
+                json.json,
+                &list,
+                &["NAME", "URL", "EVENTS", "SENT THROUGH", "LAST ERROR"],
+                |w| {
+                    vec![
+                        w.name.to_string(),
+                        w.settings.url.clone(),
+                        w.settings.events.join(","),
+                        w.cursor_seq.to_string(),
+                        w.last_error.clone().unwrap_or_default(),
+                    ]
+                },
+            )?;
+        }
+        WebhookCmd::Remove { name } => {
+            app.remove_subscription(actor, name).await?;
+            println!("Removed webhook {name}.");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 async fn connector<S: Store>(
     app: &App<S>,
     actor: &Actor,
@@ -455,28 +529,9 @@ async fn connector<S: Store>(
             settings,
             secret_file,
         } => {
-            let shown = settings.display();
-            let text = std::fs::read_to_string(settings)
-                .with_context(|| format!("cannot read --settings {shown}"))?;
-            let table: toml::Table = toml::from_str(&text)
-                .map_err(|e| anyhow!("--settings {shown}: {}", e.to_string().replace('\n', " ")))?;
-            let settings =
-                serde_json::to_value(table).with_context(|| format!("--settings {shown}"))?;
-            let secret = match secret_file {
-                None => String::new(),
-                Some(path) if path.as_os_str() == "-" => {
-                    let mut secret = String::new();
-                    std::io::stdin()
-                        .read_line(&mut secret)
-                        .context("cannot read the secret from standard input")?;
-                    secret
-                }
-                Some(path) => std::fs::read_to_string(path)
-                    .with_context(|| format!("cannot read --secret-file {}", path.display()))?,
-            };
-            let secret = secret.trim_end_matches(['\r', '\n']);
+            let (settings, secret) = settings_and_secret(settings, secret_file.as_deref())?;
             let connector = app
-                .set_connector(actor, name, *kind, settings, secret)
+                .set_connector(actor, name, *kind, settings, &secret)
                 .await?;
             println!(
                 "Connector {} ({}) reaches {}; accounts of system `{}` are revoked through it.",

@@ -2104,3 +2104,64 @@ fn people_choose_which_notifications_they_get_by_email() {
         "only hers changed"
     );
 }
+
+#[test]
+fn audit_events_reach_a_webhook_from_the_command_line() {
+    let key = "a-webhook-signing-key-of-32-bytes!";
+    let receiver = testkit::webhook::WebhookReceiver::start(key);
+    let e = Exeunt::sqlite();
+    e.ok(&["init"]);
+    let settings = e.dir.path().join("feed.toml");
+    std::fs::write(
+        &settings,
+        format!(
+            "url = \"{}\"\nallow_private_hosts = [\"127.0.0.1\"]\nevents = [\"subject.*\"]\n",
+            receiver.url()
+        ),
+    )
+    .unwrap();
+    let secret = e.dir.path().join("key");
+    std::fs::write(&secret, key).unwrap();
+    let (settings, secret) = (settings.to_str().unwrap(), secret.to_str().unwrap());
+    let short = e.dir.path().join("short");
+    std::fs::write(&short, "too-short").unwrap();
+    assert_refused(
+        &e.run(&[
+            "webhook",
+            "set",
+            "feed",
+            "--settings",
+            settings,
+            "--secret-file",
+            short.to_str().unwrap(),
+        ]),
+        1,
+        "at least 32",
+    );
+    e.ok(&[
+        "webhook",
+        "set",
+        "feed",
+        "--settings",
+        settings,
+        "--secret-file",
+        secret,
+    ]);
+    e.ok(&[
+        "subject", "add", "globex", "--kind", "client", "--name", "Globex",
+    ]);
+    e.ok(&["jobs", "run"]);
+    let events = receiver.events();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert!(
+        events[0].contains("com.exeunt.audit.subject.created"),
+        "{events:?}"
+    );
+    let listed = e.ok(&["webhook", "list"]);
+    assert!(
+        listed.contains("feed") && listed.contains("subject.*"),
+        "{listed}"
+    );
+    e.ok(&["webhook", "remove", "feed"]);
+    assert!(e.ok(&["webhook", "list"]).contains("(none)"));
+}

@@ -35,7 +35,7 @@ pub use model::{
     AuditFilter, BLOB_CHUNK, BlobMeta, CaseActivity, CaseFilter, CaseSummary, CertificateRow,
     Concern, ConnectorRow, EvidenceMeta, Export, IdempotencyClaim, Job, JobEnd, JobFilter,
     KeyClaim, Mine, Notification, PurgeCandidate, RecordFile, SigningKeyRow, StoredBlueprint,
-    SubjectFilter, TaskFilter, TaskRow, Tombstone,
+    SubjectFilter, SubscriptionRow, TaskFilter, TaskRow, Tombstone,
 };
 
 /// Errors of the persistence layer.
@@ -433,6 +433,33 @@ pub trait Tx: Send {
     ) -> impl Future<Output = Result<bool>> + Send;
     /// How many jobs of every tenant are in each status: the queue's depth for `/metrics`.
     fn job_counts(&mut self) -> impl Future<Output = Result<Vec<(JobStatus, i64)>>> + Send;
+
+    /// Adds an audit-event webhook, or replaces the settings and secret of the one of the same
+    /// name (keeping how far it got).
+    fn upsert_subscription(
+        &mut self,
+        subscription: &SubscriptionRow,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// A tenant's audit-event webhooks; with no tenant, every tenant's (for the sweep, which
+    /// then works inside each subscription's own tenant).
+    fn subscriptions(
+        &mut self,
+        tenant: Option<TenantId>,
+    ) -> impl Future<Output = Result<Vec<SubscriptionRow>>> + Send;
+    fn delete_subscription(
+        &mut self,
+        tenant: TenantId,
+        name: &Slug,
+    ) -> impl Future<Output = Result<bool>> + Send;
+    /// Records a sweep's progress: the cursor moves on (never back), and the last error is
+    /// set or cleared.
+    fn advance_subscription(
+        &mut self,
+        tenant: TenantId,
+        name: &Slug,
+        cursor_seq: i64,
+        last_error: Option<&str>,
+    ) -> impl Future<Output = Result<()>> + Send;
 
     /// The notification kinds a person asked not to get by email.
     fn email_opt_outs(

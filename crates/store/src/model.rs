@@ -196,6 +196,22 @@ pub struct ConnectorRow {
     pub updated_at: Timestamp,
 }
 
+/// An audit-event webhook as stored: its settings as JSON, its sealed secret, and how far
+/// through the tenant's audit log it got.
+#[derive(Clone, Debug)]
+pub struct SubscriptionRow {
+    pub tenant_id: TenantId,
+    pub name: Slug,
+    pub settings: String,
+    pub sealed_secret: Vec<u8>,
+    /// The last event dealt with (sent, or passed over as not wanted).
+    pub cursor_seq: i64,
+    /// Why the last delivery failed; cleared by the next that succeeds.
+    pub last_error: Option<String>,
+    pub updated_by: UserId,
+    pub updated_at: Timestamp,
+}
+
 /// The signed completion certificate of a case.
 #[derive(Clone, Debug, Serialize)]
 pub struct CertificateRow {

@@ -108,6 +108,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "email opt-outs",
         include_str!("../migrations/postgres/0018_email_opt_outs.sql"),
     ),
+    (
+        19,
+        "webhook subscriptions",
+        include_str!("../migrations/postgres/0019_webhook_subscriptions.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]

@@ -25,7 +25,7 @@ use crate::model::{
     AuditFilter, BlobMeta, CaseActivity, CaseFilter, CaseSummary, CertificateRow, Concern,
     ConnectorRow, EvidenceMeta, Export, IdempotencyClaim, Job, JobEnd, JobFilter, KeyClaim,
     Notification, PurgeCandidate, RecordFile, SigningKeyRow, StoredBlueprint, SubjectFilter,
-    TaskFilter, TaskRow, Tombstone,
+    SubscriptionRow, TaskFilter, TaskRow, Tombstone,
 };
 use crate::sql::{Arg, Conn, Row, args};
 use crate::{Result, StoreError};
@@ -199,6 +199,19 @@ fn revocation_row(r: &impl Row) -> Result<Revocation> {
         .map(|e| json(e, "revocation evidence"))
         .transpose()?;
     Ok(item)
+}
+
+fn subscription_row(r: &impl Row) -> Result<SubscriptionRow> {
+    Ok(SubscriptionRow {
+        tenant_id: TenantId(r.uuid("tenant_id")?),
+        name: slug(r.text("name")?)?,
+        settings: r.text("settings")?.to_owned(),
+        sealed_secret: r.bytes("sealed_secret")?.to_vec(),
+        cursor_seq: r.int("cursor_seq")?,
+        last_error: r.opt_text("last_error")?.map(str::to_owned),
+        updated_by: UserId(r.uuid("updated_by")?),
+        updated_at: from_us(r.int("updated_at_us")?)?,
+    })
 }
 
 fn connector_row(r: &impl Row) -> Result<ConnectorRow> {
@@ -2194,6 +2207,64 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
                 us(at),
                 evidence.as_deref(),
             ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn upsert_subscription(&mut self, w: &SubscriptionRow) -> Result<()> {
+        self.run(
+            "INSERT INTO webhook_subscriptions (tenant_id, name, settings, sealed_secret, cursor_seq, \
+             last_error, updated_by, updated_at_us) VALUES ($1, $2, $3, $4, $5, NULL, $6, $7) \
+             ON CONFLICT (tenant_id, name) DO UPDATE SET settings = excluded.settings, \
+             sealed_secret = excluded.sealed_secret, last_error = NULL, \
+             updated_by = excluded.updated_by, updated_at_us = excluded.updated_at_us",
+            args![
+                w.tenant_id.0,
+                w.name.as_str(),
+                &w.settings,
+                &w.sealed_secret,
+                w.cursor_seq,
+                w.updated_by.0,
+                us(w.updated_at),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn subscriptions(&mut self, tenant: Option<TenantId>) -> Result<Vec<SubscriptionRow>> {
+        self.all(
+            "SELECT tenant_id, name, settings, sealed_secret, cursor_seq, last_error, updated_by, \
+             updated_at_us FROM webhook_subscriptions WHERE $1 IS NULL OR tenant_id = $1 \
+             ORDER BY tenant_id, name",
+            args![tenant.map(|t| t.0)],
+            |r| subscription_row(r),
+        )
+        .await
+    }
+
+    async fn delete_subscription(&mut self, tenant: TenantId, name: &Slug) -> Result<bool> {
+        let deleted = self
+            .run(
+                "DELETE FROM webhook_subscriptions WHERE tenant_id = $1 AND name = $2",
+                args![tenant.0, name.as_str()],
+            )
+            .await?;
+        Ok(deleted == 1)
+    }
+
+    async fn advance_subscription(
+        &mut self,
+        tenant: TenantId,
+        name: &Slug,
+        cursor_seq: i64,
+        last_error: Option<&str>,
+    ) -> Result<()> {
+        self.run(
+            "UPDATE webhook_subscriptions SET cursor_seq = CASE WHEN cursor_seq > $3 THEN cursor_seq \
+             ELSE $3 END, last_error = $4 WHERE tenant_id = $1 AND name = $2",
+            args![tenant.0, name.as_str(), cursor_seq, last_error],
         )
         .await?;
         Ok(())

@@ -125,6 +125,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "email opt-outs",
         include_str!("../migrations/sqlite/0019_email_opt_outs.sql"),
     ),
+    (
+        20,
+        "webhook subscriptions",
+        include_str!("../migrations/sqlite/0020_webhook_subscriptions.sql"),
+    ),
 ];
 
 /// How many idle read connections are kept open.

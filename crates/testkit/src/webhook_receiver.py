@@ -33,6 +33,8 @@ class Receiver(http.server.BaseHTTPRequestHandler):
         elif event["type"] == "com.exeunt.access.verify":
             state = "gone" if event["subject"] in revoked else "live"
             self.answer(200, json.dumps({"access": state}).encode())
+        elif event["type"].startswith("com.exeunt.audit."):
+            self.answer(202, b"")
         else:
             self.answer(400, b"unknown event type")
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use app::{ACCESS_REVOKE, App, Attempt, EMAIL_NOTIFICATION};
 use connectors::smtp::{Mail, Mailer};
-use connectors::{Access, ConnectorError};
+use connectors::{Access, ConnectorError, webhook};
 use engine::revocation::{ConnectorCall, ConnectorEvidence};
 use store::{Job, Store};
 
@@ -30,8 +30,8 @@ pub struct Ran {
     pub recorded: bool,
 }
 
-/// How often a running worker looks for reminders to send.
-const REMINDER_SWEEP: Duration = Duration::from_secs(60);
+/// How often a running worker sends due reminders and new audit events to webhooks.
+const SWEEP: Duration = Duration::from_secs(60);
 
 /// How long an idle worker waits before it looks for due jobs again.
 const IDLE_POLL: Duration = Duration::from_millis(500);
@@ -70,7 +70,7 @@ impl<S: Store> Worker<S> {
     /// Sends the reminders that are due, then runs every job that is due now (the reminders'
     /// emails among them); returns how many jobs ran.
     pub async fn run_due(&self) -> app::Result<usize> {
-        self.app.send_reminders().await?;
+        self.sweep().await?;
         let mut ran = 0;
         while self.run_next().await?.is_some() {
             ran += 1;
@@ -91,9 +91,9 @@ impl<S: Store> Worker<S> {
         };
         let mut last_sweep: Option<std::time::Instant> = None;
         loop {
-            if last_sweep.is_none_or(|at| at.elapsed() >= REMINDER_SWEEP) {
-                if let Err(e) = self.app.send_reminders().await {
-                    tracing::error!(error = %e, "sending reminders failed");
+            if last_sweep.is_none_or(|at| at.elapsed() >= SWEEP) {
+                if let Err(e) = self.sweep().await {
+                    tracing::error!(error = %e, "the minute's sweep failed");
                 }
                 last_sweep = Some(std::time::Instant::now());
             }
@@ -108,6 +108,49 @@ impl<S: Store> Worker<S> {
                 None => tokio::time::sleep(IDLE_POLL).await,
             }
         }
+    }
+
+    /// What runs every minute besides the queue: reminders that fell due, and the audit
+    /// events each webhook subscription has not had yet.
+    pub async fn sweep(&self) -> app::Result<()> {
+        self.app.send_reminders().await?;
+        self.deliver_audit_events().await
+    }
+
+    /// Sends each subscription its new audit events in order; at the first that fails, it
+    /// stops, records the error, and starts there next time.
+    async fn deliver_audit_events(&self) -> app::Result<()> {
+        for pending in self.app.pending_deliveries().await? {
+            let target = pending.settings.webhook();
+            let mut failure = None;
+            for (seq, event) in &pending.events {
+                let sent = webhook::send(
+                    &target,
+                    &pending.secret,
+                    webhook::Event {
+                        event_type: &event.event_type,
+                        id: &event.id,
+                        subject: &event.subject,
+                        data: event.data.clone(),
+                    },
+                )
+                .await
+                .and_then(|answer| webhook::accepted(&event.event_type, answer));
+                if let Err(e) = sent {
+                    metrics::counter!("exeunt_webhook_failures_total").increment(1);
+                    failure = Some((*seq - 1, e.to_string()));
+                    break;
+                }
+            }
+            let (through, error) = match failure {
+                None => (pending.scanned_to, None),
+                Some((before, e)) => (before, Some(e)),
+            };
+            self.app
+                .delivered(pending.tenant, &pending.name, through, error.as_deref())
+                .await?;
+        }
+        Ok(())
     }
 
     /// The queue's depth by status, for `/metrics`.

@@ -684,6 +684,94 @@ async fn a_webhook_target_is_told_with_a_signed_event_and_answers_for_itself<S: 
     assert_eq!(items[0].status, RevocationStatus::Verified);
 }
 
+async fn audit_events_go_out_to_a_webhook_in_order_and_resume_after_a_failure<S: Store>(store: S) {
+    let key = "a-webhook-signing-key-of-32-bytes!";
+    let receiver = testkit::webhook::WebhookReceiver::start(key);
+    let firm = firm(store).await;
+    let feed = Slug::parse("audit-feed").unwrap();
+    let settings = |url: String| json!({"url": url, "allow_private_hosts": ["127.0.0.1"], "events": ["case.*", "task.*"]});
+    let refused = firm
+        .app
+        .set_subscription(&firm.manager, &feed, settings(receiver.url()), key)
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("admin"), "{refused}");
+    let down = format!("http://127.0.0.1:{}/exeunt", testkit::free_port());
+    firm.app
+        .set_subscription(&firm.owner, &feed, settings(down), key)
+        .await
+        .unwrap();
+    firm.leaver(&[]).await;
+    let worker = firm.worker();
+    worker.sweep().await.unwrap();
+    let stalled = &firm.app.subscriptions(&firm.owner).await.unwrap()[0];
+    assert!(
+        stalled.last_error.as_deref().unwrap().contains("webhook"),
+        "{stalled:?}"
+    );
+
+    // The receiver is up now: the events wait for it, in order, from where delivery stopped.
+    firm.app
+        .set_subscription(&firm.owner, &feed, settings(receiver.url()), key)
+        .await
+        .unwrap();
+    worker.sweep().await.unwrap();
+    worker.sweep().await.unwrap();
+    let events: Vec<serde_json::Value> = receiver
+        .events()
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(!events.is_empty());
+    assert_eq!(
+        events[0]["type"], "com.exeunt.audit.case.started",
+        "{events:?}"
+    );
+    assert_eq!(events[0]["subject"], "case/1");
+    assert!(
+        events.iter().all(|e| {
+            let t = e["type"].as_str().unwrap();
+            t.starts_with("com.exeunt.audit.case.") || t.starts_with("com.exeunt.audit.task.")
+        }),
+        "only the events asked for: {events:?}"
+    );
+    let seqs: Vec<i64> = events
+        .iter()
+        .map(|e| {
+            e["id"]
+                .as_str()
+                .unwrap()
+                .rsplit(':')
+                .next()
+                .unwrap()
+                .parse()
+                .unwrap()
+        })
+        .collect();
+    assert!(
+        seqs.windows(2).all(|w| w[0] < w[1]),
+        "in order, each once: {seqs:?}"
+    );
+    assert!(
+        firm.app.subscriptions(&firm.owner).await.unwrap()[0]
+            .last_error
+            .is_none()
+    );
+
+    firm.app
+        .cancel_case(&firm.manager, 1, "she stays after all")
+        .await
+        .unwrap();
+    worker.sweep().await.unwrap();
+    let later = receiver.events()[events.len()..].to_vec();
+    assert!(
+        later
+            .iter()
+            .any(|e| e.contains("\"com.exeunt.audit.case.cancelled\"")),
+        "the next sweep sends only what came after: {later:?}"
+    );
+}
+
 macro_rules! on_both_stores {
     ($($test:ident),+ $(,)?) => {
         mod sqlite {
@@ -720,4 +808,5 @@ on_both_stores!(
     a_worker_killed_between_the_call_and_its_acknowledgement_changes_the_target_once,
     a_cancelled_exit_revokes_nothing,
     a_webhook_target_is_told_with_a_signed_event_and_answers_for_itself,
+    audit_events_go_out_to_a_webhook_in_order_and_resume_after_a_failure,
 );
