@@ -189,14 +189,31 @@ impl<S: Store> App<S> {
             .await?
             .ok_or_else(|| AppError::NotFound(format!("no tenant {}", job.tenant_id)))?;
         let link = format!("{}{}", base_url.trim_end_matches('/'), notification.link);
+        let own = tx.email_templates(job.tenant_id).await?;
+        let (subject, body) = crate::templates::wording(&own, &notification.kind);
+        let tenant_name = tenant.name.to_string();
+        let context = crate::templates::EmailContext {
+            recipient: crate::templates::Person {
+                name: user.name.as_str(),
+                email: user.email.as_str(),
+            },
+            tenant: crate::templates::Named { name: &tenant_name },
+            summary: &notification.summary,
+            link: &link,
+            kind: &notification.kind,
+        };
+        let (subject, body) =
+            crate::templates::render(subject, body, &context).map_err(|(part, problem)| {
+                AppError::invalid(
+                    format!("{} email template {part}", notification.kind),
+                    problem,
+                )
+            })?;
         Ok(OutgoingEmail {
             to: user.email.to_string(),
             to_name: user.name.as_str().to_owned(),
-            subject: format!("[Exeunt] {}", notification.summary),
-            body: format!(
-                "Hello {},\n\n{}.\n\nOpen it in the Offboarding Center:\n{link}\n\n-- \nExeunt, for {}\n",
-                user.name, notification.summary, tenant.name
-            ),
+            subject,
+            body,
             message_id: format!(
                 "<{}@exeunt.{}>",
                 job.idempotency_key.replace(':', "."),

@@ -22,6 +22,7 @@ mod notifications;
 mod pipeline;
 mod purge;
 mod reminders;
+mod templates;
 mod tokens;
 mod webhooks;
 
@@ -50,6 +51,7 @@ pub use jobs::{Attempt, EMAIL_NOTIFICATION, JOB_LEASE, OutgoingEmail};
 pub use notifications::{EmailPreference, NOTIFICATION_KINDS};
 pub use pipeline::REVOCATION_NOTE_MAX;
 pub use purge::{PendingPurge, PurgeRun};
+pub use templates::EmailTemplate;
 pub use tokens::{ABANDONED_CLAIM, IDEMPOTENCY_WINDOW, IssuedToken, TOKEN_PREFIX};
 pub use webhooks::{OutgoingEvent, PendingDeliveries, Subscription};
 

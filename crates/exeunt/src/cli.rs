@@ -112,6 +112,9 @@ pub enum Command {
     /// Configure the systems access is revoked in (LDAP, SCIM, PostgreSQL roles).
     #[command(subcommand)]
     Connector(ConnectorCmd),
+    /// The wording of the emails Exeunt sends (minijinja templates, per notification kind).
+    #[command(subcommand)]
+    Template(TemplateCmd),
     /// Send audit events to an HTTP endpoint as signed CloudEvents.
     #[command(subcommand)]
     Webhook(WebhookCmd),
@@ -225,6 +228,27 @@ pub enum ConnectorCmd {
     },
     /// Remove a connector; accounts of its system are then left to people.
     Remove { name: Slug },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TemplateCmd {
+    /// Every kind's subject and body as the tenant has them, and whether they are its own.
+    List {
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Replace one kind's wording. Templates may use `recipient.name`, `recipient.email`,
+    /// `tenant.name`, `summary`, `link` and `kind`; one that does not render is refused.
+    Set {
+        kind: String,
+        #[arg(long)]
+        subject: String,
+        /// A file holding the body template.
+        #[arg(long)]
+        body_file: PathBuf,
+    },
+    /// Go back to the built-in wording for one kind.
+    Reset { kind: String },
 }
 
 #[derive(Subcommand, Debug)]

@@ -183,6 +183,7 @@ async fn execute<S: Store>(app: App<S>, cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Jobs(cmd) => jobs(&app, &actor, cmd).await,
         Command::Connector(cmd) => connector(&app, &actor, cmd).await,
         Command::Webhook(cmd) => webhook(&app, &actor, cmd).await,
+        Command::Template(cmd) => template(&app, &actor, cmd).await,
         Command::Certificate(CertificateCmd::Verify { file, .. }) => {
             certificates::verify_here(&app, file).await
         }
@@ -468,6 +469,41 @@ fn settings_and_secret(
             .with_context(|| format!("cannot read --secret-file {}", path.display()))?,
     };
     Ok((settings, secret.trim_end_matches(['\r', '\n']).to_owned()))
+}
+
+async fn template<S: Store>(
+    app: &App<S>,
+    actor: &Actor,
+    cmd: &crate::cli::TemplateCmd,
+) -> anyhow::Result<ExitCode> {
+    use crate::cli::TemplateCmd;
+    match cmd {
+        TemplateCmd::List { json } => {
+            let templates = app.email_templates(actor).await?;
+            listing(json.json, &templates, &["KIND", "OWN", "SUBJECT"], |t| {
+                vec![
+                    t.kind.to_owned(),
+                    if t.custom { "yes" } else { "built-in" }.to_owned(),
+                    t.subject.clone(),
+                ]
+            })?;
+        }
+        TemplateCmd::Set {
+            kind,
+            subject,
+            body_file,
+        } => {
+            let body = std::fs::read_to_string(body_file)
+                .with_context(|| format!("cannot read --body-file {}", body_file.display()))?;
+            let template = app.set_email_template(actor, kind, subject, &body).await?;
+            println!("{} emails use your wording now.", template.kind);
+        }
+        TemplateCmd::Reset { kind } => {
+            app.reset_email_template(actor, kind).await?;
+            println!("{kind} emails use the built-in wording again.");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn webhook<S: Store>(

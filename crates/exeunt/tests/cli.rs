@@ -2165,3 +2165,89 @@ fn audit_events_reach_a_webhook_from_the_command_line() {
     e.ok(&["webhook", "remove", "feed"]);
     assert!(e.ok(&["webhook", "list"]).contains("(none)"));
 }
+
+#[test]
+fn admins_word_the_emails_and_a_template_that_does_not_render_is_refused() {
+    let Some(sink) = testkit::smtp::SmtpSink::start("admins_word_the_emails") else {
+        return;
+    };
+    let e = Exeunt::sqlite();
+    e.ok(&["init"]);
+    e.ok(&[
+        "user",
+        "add",
+        "ines@example.com",
+        "--name",
+        "Ines IT",
+        "--role",
+        "member",
+    ]);
+    e.ok(&[
+        "subject", "add", "globex", "--kind", "client", "--name", "Globex",
+    ]);
+    e.ok(&["case", "start", "globex", "--exit-date", "2026-12-31"]);
+    let body = e.dir.path().join("body.txt");
+    std::fs::write(&body, "Dear {{ recipient.name }},\n{{ sumary }}\n").unwrap();
+    let body = body.to_str().unwrap();
+    assert_refused(
+        &e.run(&[
+            "template",
+            "set",
+            "task.assigned",
+            "--subject",
+            "Hi",
+            "--body-file",
+            body,
+        ]),
+        1,
+        "line 2",
+    );
+    assert!(
+        e.ok(&["template", "list"])
+            .lines()
+            .all(|l| !l.contains("yes")),
+        "nothing saved"
+    );
+    std::fs::write(
+        body,
+        "Dear {{ recipient.name }},\n{{ summary }}: {{ link }}\n",
+    )
+    .unwrap();
+    e.ok(&[
+        "template",
+        "set",
+        "task.assigned",
+        "--subject",
+        "Acme: {{ summary }}",
+        "--body-file",
+        body,
+    ]);
+    e.ok(&[
+        "--smtp-url",
+        &sink.url(),
+        "task",
+        "assign",
+        "1",
+        "account-transition",
+        "ines@example.com",
+    ]);
+    e.ok(&["--smtp-url", &sink.url(), "jobs", "run"]);
+    let mail = sink
+        .messages()
+        .into_iter()
+        .find(|m| m.contains("ines@example.com"))
+        .expect("the assignment email");
+    assert!(mail.contains("Dear Ines IT,"), "{mail}");
+    assert!(
+        testkit::smtp::header(&mail, "Subject")
+            .unwrap()
+            .starts_with("Acme: "),
+        "{mail}"
+    );
+    e.ok(&["template", "reset", "task.assigned"]);
+    assert_refused(
+        &e.run(&["template", "reset", "task.assigned"]),
+        1,
+        "already use the built-in wording",
+    );
+}

@@ -461,6 +461,27 @@ pub trait Tx: Send {
         last_error: Option<&str>,
     ) -> impl Future<Output = Result<()>> + Send;
 
+    /// The tenant's own email templates, by kind: `(kind, subject, body)`.
+    fn email_templates(
+        &mut self,
+        tenant: TenantId,
+    ) -> impl Future<Output = Result<Vec<(String, String, String)>>> + Send;
+    fn set_email_template(
+        &mut self,
+        tenant: TenantId,
+        kind: &str,
+        subject: &str,
+        body: &str,
+        by: UserId,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<()>> + Send;
+    /// Back to the built-in wording; false when the tenant had none of its own.
+    fn delete_email_template(
+        &mut self,
+        tenant: TenantId,
+        kind: &str,
+    ) -> impl Future<Output = Result<bool>> + Send;
+
     /// The notification kinds a person asked not to get by email.
     fn email_opt_outs(
         &mut self,

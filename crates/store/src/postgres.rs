@@ -113,6 +113,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "webhook subscriptions",
         include_str!("../migrations/postgres/0019_webhook_subscriptions.sql"),
     ),
+    (
+        20,
+        "email templates",
+        include_str!("../migrations/postgres/0020_email_templates.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]

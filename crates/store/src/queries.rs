@@ -2270,6 +2270,51 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
         Ok(())
     }
 
+    async fn email_templates(&mut self, tenant: TenantId) -> Result<Vec<(String, String, String)>> {
+        self.all(
+            "SELECT kind, subject, body FROM email_templates WHERE tenant_id = $1 ORDER BY kind",
+            args![tenant.0],
+            |r| {
+                Ok((
+                    r.text("kind")?.to_owned(),
+                    r.text("subject")?.to_owned(),
+                    r.text("body")?.to_owned(),
+                ))
+            },
+        )
+        .await
+    }
+
+    async fn set_email_template(
+        &mut self,
+        tenant: TenantId,
+        kind: &str,
+        subject: &str,
+        body: &str,
+        by: UserId,
+        at: Timestamp,
+    ) -> Result<()> {
+        self.run(
+            "INSERT INTO email_templates (tenant_id, kind, subject, body, updated_by, updated_at_us) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, kind) DO UPDATE SET \
+             subject = excluded.subject, body = excluded.body, updated_by = excluded.updated_by, \
+             updated_at_us = excluded.updated_at_us",
+            args![tenant.0, kind, subject, body, by.0, us(at)],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn delete_email_template(&mut self, tenant: TenantId, kind: &str) -> Result<bool> {
+        let deleted = self
+            .run(
+                "DELETE FROM email_templates WHERE tenant_id = $1 AND kind = $2",
+                args![tenant.0, kind],
+            )
+            .await?;
+        Ok(deleted == 1)
+    }
+
     async fn email_opt_outs(&mut self, tenant: TenantId, user: UserId) -> Result<Vec<String>> {
         self.all(
             "SELECT kind FROM email_opt_outs WHERE tenant_id = $1 AND user_id = $2 ORDER BY kind",

@@ -130,6 +130,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "webhook subscriptions",
         include_str!("../migrations/sqlite/0020_webhook_subscriptions.sql"),
     ),
+    (
+        21,
+        "email templates",
+        include_str!("../migrations/sqlite/0021_email_templates.sql"),
+    ),
 ];
 
 /// How many idle read connections are kept open.
