@@ -296,7 +296,8 @@ impl<S: Store> App<S> {
         tx.insert_case(&file).await?;
         tx.set_subject_state(actor.tenant.id, subject.id, SubjectState::Offboarding, at)
             .await?;
-        self.schedule_revocations(tx, actor, &file, at).await?;
+        self.schedule_revocations(tx, actor.tenant.id, &file, at)
+            .await?;
         audit(tx, actor, at, "case.started", ("case", number.to_string()), json!({
             "summary": format!("started case {number} for {} `{}` with {}@{}", subject.kind, subject.key, bp.id, bp.version),
             "subject": subject.key, "blueprint": bp.id, "version": bp.version, "exit_date": exit_date,

@@ -9,16 +9,17 @@
 //! evidence back here, where it is recorded on the case.
 
 use engine::case::CaseFile;
+use engine::case::CaseStatus;
 use engine::connector::{Connector, ConnectorKind, ConnectorSettings};
 use engine::gate::Gate;
-use engine::ids::{CaseId, Slug};
+use engine::ids::{CaseId, Slug, TenantId};
 use engine::revocation::{ConnectorEvidence, Revocation, RevocationError};
 use engine::subject::RecordKind;
 use engine::tenant::Permission;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use store::{ConnectorRow, Job, Store, Tx};
+use store::{CaseFilter, ConnectorRow, Job, Store, Tx};
 
 use crate::jobs::NewJob;
 use crate::{Actor, App, AppError, Result, audit, audit_as};
@@ -100,6 +101,22 @@ impl<S: Store> App<S> {
             updated_at: at,
         })
         .await?;
+        // Cases already running whose subjects have accounts of this system get their jobs.
+        let running = tx
+            .cases(
+                actor.tenant.id,
+                &CaseFilter {
+                    limit: i64::MAX,
+                    ..CaseFilter::default()
+                },
+            )
+            .await?;
+        for summary in running.iter().filter(|c| c.status != CaseStatus::Done) {
+            if let Some(file) = tx.case_file(actor.tenant.id, summary.number).await? {
+                self.schedule_revocations(&mut tx, actor.tenant.id, &file, at)
+                    .await?;
+            }
+        }
         let verb = if replaced { "replaced" } else { "added" };
         // The settings are audited; the secret never is.
         audit(
@@ -150,16 +167,17 @@ impl<S: Store> App<S> {
         Ok(())
     }
 
-    /// Queues, in the transaction that opens the case, one `access.revoke` job for each of
-    /// the subject's accounts that a connector serves, due when the exit takes effect.
+    /// Queues one `access.revoke` job for each of the case's subject's accounts that a
+    /// connector serves, due when the exit takes effect: in the transaction that opens the
+    /// case, and again whenever an account or a connector is added while it runs (the jobs'
+    /// keys make that queue only what is new).
     pub(crate) async fn schedule_revocations(
         &self,
         tx: &mut S::Tx,
-        actor: &Actor,
+        tenant: TenantId,
         file: &CaseFile,
         at: Timestamp,
     ) -> Result<usize> {
-        let tenant = actor.tenant.id;
         let connectors = tx.connectors(tenant).await?;
         if connectors.is_empty() {
             return Ok(0);

@@ -334,6 +334,14 @@ impl<S: Store> App<S> {
         tx.insert_record(actor.tenant.id, &record, at).await?;
         audit(&mut tx, actor, at, "record.created", ("record", format!("{key}/{number}")),
             json!({"summary": format!("added {kind} {number} to {key}"), "kind": kind, "fields": record.fields})).await?;
+        // An account found while the subject's case runs is revoked at the exit too.
+        if kind == RecordKind::Account
+            && let Some(case) = tx.open_case_of(actor.tenant.id, subject.id).await?
+            && let Some(file) = tx.case_file(actor.tenant.id, case).await?
+        {
+            self.schedule_revocations(&mut tx, actor.tenant.id, &file, at)
+                .await?;
+        }
         tx.commit().await?;
         Ok(record)
     }

@@ -772,6 +772,54 @@ async fn audit_events_go_out_to_a_webhook_in_order_and_resume_after_a_failure<S:
     );
 }
 
+async fn accounts_and_connectors_added_while_the_case_runs_are_revoked_too<S: Store>(store: S) {
+    let test = "accounts_and_connectors_added_while_the_case_runs_are_revoked_too";
+    let Some(scim_server) = ScimServer::start(test) else {
+        return;
+    };
+    let jdoe = scim_user(&scim_server, "jdoe").await;
+    let contractor = scim_user(&scim_server, "jdoe-contractor").await;
+    let firm = firm(store).await;
+    // The case starts before anyone configured the connector.
+    firm.leaver(&[("okta", "jdoe")]).await;
+    assert!(firm.jobs(JobStatus::Queued).await.is_empty());
+    firm.connector(
+        "okta",
+        ConnectorKind::Scim,
+        json!({"base_url": scim_server.base_url()}),
+        scim::TOKEN,
+    )
+    .await;
+    // And a second account turns up afterwards.
+    let fields = RecordFields::parse(
+        RecordKind::Account,
+        [("system", "okta"), ("identifier", "jdoe-contractor")],
+    )
+    .unwrap();
+    firm.app
+        .add_record(
+            &firm.manager,
+            &SubjectKey::parse("jdoe").unwrap(),
+            RecordKind::Account,
+            fields,
+        )
+        .await
+        .unwrap();
+    let queued = firm.jobs(JobStatus::Queued).await;
+    assert_eq!(
+        queued.len(),
+        2,
+        "one job per account, none twice: {queued:?}"
+    );
+    let effective: Timestamp = EXIT_TAKES_EFFECT.parse().unwrap();
+    assert!(queued.iter().all(|j| j.run_at == effective));
+    firm.at_exit(SignedDuration::ZERO);
+    assert_eq!(firm.worker().run_due().await.unwrap(), 2);
+    for id in [jdoe, contractor] {
+        assert_eq!(scim_read(&scim_server, &id).await["active"], json!(false));
+    }
+}
+
 macro_rules! on_both_stores {
     ($($test:ident),+ $(,)?) => {
         mod sqlite {
@@ -809,4 +857,5 @@ on_both_stores!(
     a_cancelled_exit_revokes_nothing,
     a_webhook_target_is_told_with_a_signed_event_and_answers_for_itself,
     audit_events_go_out_to_a_webhook_in_order_and_resume_after_a_failure,
+    accounts_and_connectors_added_while_the_case_runs_are_revoked_too,
 );
