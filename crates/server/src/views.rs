@@ -456,6 +456,35 @@ impl From<app::IssuedToken> for IssuedToken {
     }
 }
 
+/// A system access is revoked in. Its secret is never part of it.
+#[derive(Serialize, ToSchema)]
+pub struct Connector {
+    /// The `system` of the accounts it serves.
+    pub name: String,
+    /// ldap, scim, postgres or webhook.
+    pub kind: String,
+    /// Where it points.
+    pub target: String,
+    #[schema(value_type = Object)]
+    pub settings: serde_json::Value,
+}
+
+impl From<engine::connector::Connector> for Connector {
+    fn from(c: engine::connector::Connector) -> Self {
+        Self {
+            name: c.name.to_string(),
+            kind: c.kind.as_str().to_owned(),
+            target: c.settings.target().to_owned(),
+            settings: serde_json::to_value(&c.settings).unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RemovedConnector {
+    pub removed: String,
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct Revoked {
     /// The token's id.

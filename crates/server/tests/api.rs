@@ -1555,6 +1555,78 @@ async fn health_and_readiness(server: Server) {
     assert_eq!(status, StatusCode::OK);
 }
 
+/// Admins configure connectors; nobody reads a secret back; another tenant sees none.
+async fn connectors_over_http(server: Server, a: Tenant, b: Tenant) {
+    let body = json!({
+        "kind": "scim",
+        "settings": {"base_url": "https://scim.example.com/v2"},
+        "secret": "a-bearer-token-nobody-reads-back",
+    });
+    let put = |token: String, body: Value| {
+        let server = &server;
+        async move {
+            server
+                .call(
+                    Method::PUT,
+                    "/api/v1/connectors/okta",
+                    Some(&token),
+                    Some(body),
+                )
+                .await
+        }
+    };
+    let (status, reply) = put(a.manager.clone(), body.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{reply}");
+    let mut bad = body.clone();
+    bad["settings"] = json!({"base_url": "scim.example.com"});
+    let (status, reply) = put(a.admin.clone(), bad).await;
+    assert_eq!(
+        (status, reply["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("settings.base_url")),
+        "{reply}"
+    );
+    let mut bad = body.clone();
+    bad["kind"] = json!("x500");
+    let (status, reply) = put(a.admin.clone(), bad).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{reply}");
+    let (status, reply) = put(a.admin.clone(), body).await;
+    assert_eq!(status, StatusCode::OK, "{reply}");
+    assert_eq!(reply["target"], "https://scim.example.com/v2");
+    let (status, listed) = server.get("/api/v1/connectors", &a.auditor).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert!(
+        !listed.to_string().contains("nobody-reads-back"),
+        "{listed}"
+    );
+    let (_, theirs) = server.get("/api/v1/connectors", &b.owner).await;
+    assert_eq!(theirs, json!([]));
+    let (status, _) = server
+        .call(
+            Method::DELETE,
+            "/api/v1/connectors/okta",
+            Some(&b.owner),
+            None,
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "another tenant's connector is missing"
+    );
+    let (status, _) = server
+        .call(
+            Method::DELETE,
+            "/api/v1/connectors/okta",
+            Some(&a.admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, listed) = server.get("/api/v1/connectors", &a.auditor).await;
+    assert_eq!(listed, json!([]));
+}
+
 /// Only the owner places and lifts legal holds and sets retention; everyone reads them; the
 /// case shows what stands over its subject; another tenant's holds are missing.
 async fn legal_holds_and_retention_over_http(server: Server, a: Tenant, b: Tenant) {
@@ -2406,6 +2478,7 @@ on_both_backends!(
     every_endpoint_is_isolated_and_guarded(a, b),
     nobody_gains_power_they_do_not_have(a, b),
     legal_holds_and_retention_over_http(a, b),
+    connectors_over_http(a, b),
     a_frozen_subject_refuses_record_writes(a),
     access_is_revoked_and_work_handed_off_over_http(a),
     files_are_stored_encrypted_and_stream_back(a),
