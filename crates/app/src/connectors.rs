@@ -291,7 +291,13 @@ impl<S: Store> App<S> {
         let Some(item) = items.iter_mut().find(|i| i.record_number == payload.record) else {
             return Ok(());
         };
-        let system = item.label.split(' ').next().unwrap_or("").to_owned();
+        let system = tx
+            .records(job.tenant_id, file.case.subject_id)
+            .await?
+            .into_iter()
+            .find(|r| r.number == payload.record)
+            .and_then(|r| r.fields.get("system").map(str::to_owned))
+            .unwrap_or_default();
         if item.failed_by_connector(&system, error, at).is_err() {
             return Ok(());
         }

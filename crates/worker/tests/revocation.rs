@@ -470,7 +470,10 @@ async fn a_directory_that_is_down_is_retried_then_the_case_shows_it_failed<S: St
     let item = &firm.app.revocations(&firm.manager, 1).await.unwrap()[0];
     assert_eq!(item.status, RevocationStatus::Failed);
     assert!(
-        item.note.as_deref().unwrap().contains("gave up"),
+        item.note
+            .as_deref()
+            .unwrap()
+            .contains("connector corp-ldap gave up"),
         "{item:?}"
     );
 
