@@ -403,7 +403,7 @@ impl<S: Store> App<S> {
         let revocations = tx
             .revocations(actor.tenant.id, file.case.id, subject.id)
             .await?;
-        let access_ends_at = crate::exit_takes_effect(&file);
+        let access_ends_at = crate::connectors::exit_takes_effect(&file);
         let now = self.now();
         let exposures: Vec<Option<Exposure>> = revocations
             .iter()

@@ -13,7 +13,7 @@ use engine::case::CaseStatus;
 use engine::connector::{Connector, ConnectorKind, ConnectorSettings};
 use engine::gate::Gate;
 use engine::ids::{CaseId, Slug, TenantId};
-use engine::revocation::{ConnectorEvidence, Revocation, RevocationError};
+use engine::revocation::ConnectorEvidence;
 use engine::subject::RecordKind;
 use engine::tenant::Permission;
 use jiff::Timestamp;
@@ -22,6 +22,7 @@ use serde_json::json;
 use store::{CaseFilter, ConnectorRow, Job, Store, Tx};
 
 use crate::jobs::NewJob;
+use crate::pipeline::mirror_record_status;
 use crate::{Actor, App, AppError, Result, audit, audit_as};
 
 /// The job that removes one account's access through its connector and verifies it gone.
@@ -177,13 +178,12 @@ impl<S: Store> App<S> {
         tenant: TenantId,
         file: &CaseFile,
         at: Timestamp,
-    ) -> Result<usize> {
+    ) -> Result<()> {
         let connectors = tx.connectors(tenant).await?;
         if connectors.is_empty() {
-            return Ok(0);
+            return Ok(());
         }
         let due = exit_takes_effect(file);
-        let mut queued = 0;
         for record in tx.records(tenant, file.case.subject_id).await? {
             let served = record.kind == RecordKind::Account
                 && record.fields.get("status") != Some("disabled")
@@ -204,11 +204,10 @@ impl<S: Store> App<S> {
                 case: Some(file.case.id),
                 run_at: due,
             };
-            if self.enqueue(tx, tenant, job, at).await? {
-                queued += 1;
-            }
+            // Already queued (same key) is fine: the account keeps its one job.
+            self.enqueue(tx, tenant, job, at).await?;
         }
-        Ok(queued)
+        Ok(())
     }
 
     /// What an `access.revoke` job has to do; `None` when nothing is left to do: the case was
@@ -266,11 +265,34 @@ impl<S: Store> App<S> {
     /// Nothing changes for an item someone settled meanwhile.
     pub async fn record_revocation(&self, job: &Job, evidence: ConnectorEvidence) -> Result<()> {
         let payload = revoke_payload(job)?;
-        self.settle_item(job, payload, |item| {
-            item.verified_by_connector(evidence)
-                .map(|()| "revocation.verified")
-        })
-        .await
+        let at = self.now();
+        let tenant = job.tenant_id;
+        let mut tx = self.store.write().await?;
+        let file = tx
+            .case_file(tenant, payload.case)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("no case {}", payload.case)))?;
+        let mut item = tx
+            .revocations(tenant, file.case.id, file.case.subject_id)
+            .await?
+            .into_iter()
+            .find(|i| i.record_number == payload.record)
+            .ok_or_else(|| AppError::NotFound(format!("record {}", payload.record)))?;
+        let who = format!("system:connector:{}", evidence.connector);
+        if item.verified_by_connector(evidence).is_err() {
+            return Ok(());
+        }
+        tx.upsert_revocation(tenant, file.case.id, &item).await?;
+        let record_change = mirror_record_status(&mut tx, tenant, &file, &item).await?;
+        let number = file.case.number;
+        audit_as(&mut tx, tenant, who, at, "revocation.verified", ("revocation", format!("{number}/{}", payload.record)), json!({
+            "summary": format!("{} of case {number} was revoked and verified gone by its connector", item.label),
+            "record": payload.record, "label": item.label, "note": item.note, "evidence": item.evidence,
+            "record_status": record_change,
+        }))
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Marks the item failed once its job is dead, so the case shows it needs a person.
@@ -319,64 +341,11 @@ impl<S: Store> App<S> {
         .await?;
         Ok(())
     }
-
-    async fn settle_item(
-        &self,
-        job: &Job,
-        payload: RevokePayload,
-        change: impl FnOnce(&mut Revocation) -> std::result::Result<&'static str, RevocationError>,
-    ) -> Result<()> {
-        let at = self.now();
-        let tenant = job.tenant_id;
-        let mut tx = self.store.write().await?;
-        let file = tx
-            .case_file(tenant, payload.case)
-            .await?
-            .ok_or_else(|| AppError::NotFound(format!("no case {}", payload.case)))?;
-        let mut item = tx
-            .revocations(tenant, file.case.id, file.case.subject_id)
-            .await?
-            .into_iter()
-            .find(|i| i.record_number == payload.record)
-            .ok_or_else(|| AppError::NotFound(format!("record {}", payload.record)))?;
-        let Ok(action) = change(&mut item) else {
-            return Ok(());
-        };
-        tx.upsert_revocation(tenant, file.case.id, &item).await?;
-        let mut record = tx
-            .records(tenant, file.case.subject_id)
-            .await?
-            .into_iter()
-            .find(|r| r.number == payload.record)
-            .ok_or_else(|| AppError::NotFound(format!("record {}", payload.record)))?;
-        if let Some(status) = item.record_status()
-            && record.fields.get("status") != Some(status)
-        {
-            record.fields = record
-                .fields
-                .with(record.kind, [("status", status)])
-                .map_err(|e| AppError::invalid("status", e))?;
-            tx.update_record(tenant, &record).await?;
-        }
-        let number = file.case.number;
-        let evidence = item.evidence.as_ref();
-        let who = format!(
-            "system:connector:{}",
-            evidence.map_or("unknown", |e| e.connector.as_str())
-        );
-        audit_as(&mut tx, tenant, who, at, action, ("revocation", format!("{number}/{}", payload.record)), json!({
-            "summary": format!("{} of case {number} was revoked and verified gone by its connector", item.label),
-            "record": payload.record, "label": item.label, "note": item.note, "evidence": evidence,
-        }))
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
 }
 
 /// When the exit takes effect for access: the due time of the case's access-removal task,
 /// else the start of the exit date (UTC), so that a case without one still has a moment.
-pub fn exit_takes_effect(file: &CaseFile) -> Timestamp {
+pub(crate) fn exit_takes_effect(file: &CaseFile) -> Timestamp {
     file.tasks
         .iter()
         .find(|t| Gate::of(t) == Some(Gate::AccessRevoked))

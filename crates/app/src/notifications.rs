@@ -24,6 +24,24 @@ pub const NOTIFICATION_KINDS: &[(&str, &str)] = &[
     ("digest", "your open tasks, every morning"),
 ];
 
+/// `kind` as one of [`NOTIFICATION_KINDS`], or an error naming them.
+pub(crate) fn notification_kind(kind: &str) -> Result<&'static str> {
+    NOTIFICATION_KINDS
+        .iter()
+        .map(|(k, _)| *k)
+        .find(|k| *k == kind)
+        .ok_or_else(|| {
+            let names: Vec<&str> = NOTIFICATION_KINDS.iter().map(|(k, _)| *k).collect();
+            crate::AppError::invalid(
+                "kind",
+                format!(
+                    "`{kind}` is not a notification kind; expected one of {}",
+                    names.join(", ")
+                ),
+            )
+        })
+}
+
 /// Whether a person gets one kind of notification by email.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct EmailPreference {
@@ -119,15 +137,8 @@ impl<S: Store> App<S> {
         actor: &Actor,
         changes: &[(&str, bool)],
     ) -> Result<()> {
-        let names: Vec<&str> = NOTIFICATION_KINDS.iter().map(|(k, _)| *k).collect();
-        if let Some((unknown, _)) = changes.iter().find(|(k, _)| !names.contains(k)) {
-            return Err(crate::AppError::invalid(
-                "kind",
-                format!(
-                    "`{unknown}` is not a notification kind; expected one of {}",
-                    names.join(", ")
-                ),
-            ));
+        for (kind, _) in changes {
+            notification_kind(kind)?;
         }
         let at = self.now();
         let mut tx = self.store.write().await?;

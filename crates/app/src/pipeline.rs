@@ -66,19 +66,7 @@ impl<S: Store> App<S> {
         })?;
         tx.upsert_revocation(actor.tenant.id, file.case.id, &item)
             .await?;
-        let mut record_change = None;
-        if let Some(status) = item.record_status() {
-            let mut stored = subject_record(&mut tx, actor, &file, record).await?;
-            if stored.fields.get("status") != Some(status) {
-                let before = stored.fields.get("status").map(str::to_owned);
-                stored.fields = stored
-                    .fields
-                    .with(stored.kind, [("status", status)])
-                    .map_err(|e| AppError::invalid("status", e))?;
-                tx.update_record(actor.tenant.id, &stored).await?;
-                record_change = Some(json!({"before": before, "after": status}));
-            }
-        }
+        let record_change = mirror_record_status(&mut tx, actor.tenant.id, &file, &item).await?;
         let action = match to {
             RevocationStatus::Pending => "revocation.pending",
             RevocationStatus::Revoked => "revocation.revoked",
@@ -185,6 +173,41 @@ impl<S: Store> App<S> {
             None => actor.require(Permission::RunCases),
         }
     }
+}
+
+/// Sets the account's or integration's own `status` to what its revocation implies (an
+/// account becomes disabled, an integration revoked), which the freeze allows, so that checks
+/// over `records.accounts` see it too; returns the change, if there was one.
+pub(crate) async fn mirror_record_status<T: Tx>(
+    tx: &mut T,
+    tenant: engine::ids::TenantId,
+    file: &CaseFile,
+    item: &Revocation,
+) -> Result<Option<serde_json::Value>> {
+    let Some(status) = item.record_status() else {
+        return Ok(None);
+    };
+    let mut stored = tx
+        .records(tenant, file.case.subject_id)
+        .await?
+        .into_iter()
+        .find(|r| r.id == item.record_id)
+        .ok_or_else(|| {
+            AppError::NotFound(format!(
+                "the subject of case {} has no record {}",
+                file.case.number, item.record_number
+            ))
+        })?;
+    if stored.fields.get("status") == Some(status) {
+        return Ok(None);
+    }
+    let before = stored.fields.get("status").map(str::to_owned);
+    stored.fields = stored
+        .fields
+        .with(stored.kind, [("status", status)])
+        .map_err(|e| AppError::invalid("status", e))?;
+    tx.update_record(tenant, &stored).await?;
+    Ok(Some(json!({"before": before, "after": status})))
 }
 
 async fn subject_record<T: Tx>(

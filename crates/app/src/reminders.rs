@@ -53,6 +53,10 @@ impl<S: Store> App<S> {
         let users = read.users(tenant).await?;
         let mut sent = 0;
         for user in users {
+            let key = format!("digest:{}:{day}", user.id);
+            if read.reminder_sent(tenant, &key).await? {
+                continue;
+            }
             let tasks = crate::cases::tasks_of(&mut read, &user, SWEEP_LIMIT).await?;
             let due: Vec<Timestamp> = tasks.iter().filter_map(|t| t.task.due_at).collect();
             let overdue = due.iter().filter(|d| **d <= now).count();
@@ -67,7 +71,6 @@ impl<S: Store> App<S> {
             if overdue + today + this_week == 0 {
                 continue;
             }
-            let key = format!("digest:{}:{day}", user.id);
             let mut tx = self.store.write().await?;
             if !tx.insert_reminder(tenant, &key, now).await? {
                 continue;
@@ -88,10 +91,8 @@ impl<S: Store> App<S> {
 
     async fn remind_tenant(&self, tenant: TenantId, now: Timestamp) -> Result<usize> {
         let (longest, _) = NOTICES[0];
-        let tasks = self
-            .store
-            .read()
-            .await?
+        let mut read = self.store.read().await?;
+        let tasks = read
             .tasks(
                 tenant,
                 &TaskFilter {
@@ -154,8 +155,7 @@ impl<S: Store> App<S> {
                     match owners.get(&number) {
                         Some(owner) => *owner,
                         None => {
-                            let mut tx = self.store.read().await?;
-                            let Some(file) = tx.case_file(tenant, number).await? else {
+                            let Some(file) = read.case_file(tenant, number).await? else {
                                 continue;
                             };
                             owners.insert(number, file.case.owner_id);
@@ -165,6 +165,11 @@ impl<S: Store> App<S> {
                 }
             };
             let key = format!("remind:{}:{}:{user}:{key}", row.task.case_id, row.task.id);
+            // Most sweeps find an overdue task's reminder for today sent: a read says so
+            // without taking the write lock.
+            if read.reminder_sent(tenant, &key).await? {
+                continue;
+            }
             let mut tx = self.store.write().await?;
             if !tx.insert_reminder(tenant, &key, now).await? {
                 continue;

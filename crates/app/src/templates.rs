@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::json;
 use store::{Store, Tx};
 
-use crate::notifications::NOTIFICATION_KINDS;
+use crate::notifications::{NOTIFICATION_KINDS, notification_kind};
 use crate::{Actor, App, AppError, Result, audit};
 
 const DEFAULT_SUBJECT: &str = "[Exeunt] {{ summary }}";
@@ -102,23 +102,6 @@ pub(crate) fn wording<'a>(own: &'a [(String, String, String)], kind: &str) -> (&
         })
 }
 
-fn known_kind(kind: &str) -> Result<&'static str> {
-    NOTIFICATION_KINDS
-        .iter()
-        .map(|(k, _)| *k)
-        .find(|k| *k == kind)
-        .ok_or_else(|| {
-            let names: Vec<&str> = NOTIFICATION_KINDS.iter().map(|(k, _)| *k).collect();
-            AppError::invalid(
-                "kind",
-                format!(
-                    "`{kind}` is not a notification kind; expected one of {}",
-                    names.join(", ")
-                ),
-            )
-        })
-}
-
 impl<S: Store> App<S> {
     /// Every kind's wording as the tenant has it.
     pub async fn email_templates(&self, actor: &Actor) -> Result<Vec<EmailTemplate>> {
@@ -151,7 +134,7 @@ impl<S: Store> App<S> {
         body: &str,
     ) -> Result<EmailTemplate> {
         actor.require(Permission::ManageUsers)?;
-        let kind = known_kind(kind)?;
+        let kind = notification_kind(kind)?;
         for (part, text) in [("subject", subject), ("body", body)] {
             if text.len() > TEMPLATE_MAX {
                 return Err(AppError::invalid(
@@ -194,7 +177,7 @@ impl<S: Store> App<S> {
     /// Goes back to the built-in wording for `kind`.
     pub async fn reset_email_template(&self, actor: &Actor, kind: &str) -> Result<()> {
         actor.require(Permission::ManageUsers)?;
-        let kind = known_kind(kind)?;
+        let kind = notification_kind(kind)?;
         let at = self.now();
         let mut tx = self.store.write().await?;
         if !tx.delete_email_template(actor.tenant.id, kind).await? {

@@ -93,9 +93,6 @@ impl<'a> Provider<'a> {
         );
         let path = format!("/Users?filter={}", encode_query(&filter));
         let (status, body) = self.send(Method::GET, &path, None).await?;
-        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-            return Err(refused(&path, status, &body));
-        }
         if !status.is_success() {
             return Err(refused(&path, status, &body));
         }

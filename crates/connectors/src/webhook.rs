@@ -201,13 +201,13 @@ async fn post(
     send(settings, key, event).await
 }
 
-/// Refused unless the answer is a success.
+/// The answer's body when its status is a success; refused otherwise.
 pub fn accepted(
     event_type: &str,
     (status, body): (StatusCode, String),
-) -> Result<(), ConnectorError> {
+) -> Result<String, ConnectorError> {
     if status.is_success() {
-        Ok(())
+        Ok(body)
     } else {
         Err(refused(event_type, status, &body))
     }
@@ -230,9 +230,7 @@ pub(crate) async fn revoke(
 ) -> Result<Vec<Call>, ConnectorError> {
     let id = format!("{}:revoke", access.idempotency_key);
     let (status, body) = post(settings, key, REVOKE, &id, access).await?;
-    if !status.is_success() {
-        return Err(refused(REVOKE, status, &body));
-    }
+    accepted(REVOKE, (status, body))?;
     Ok(vec![Call {
         call: format!("POST {REVOKE} (id {id}) to {}", settings.url),
         answer: status.to_string(),
@@ -245,10 +243,7 @@ pub(crate) async fn verify(
     access: Access<'_>,
 ) -> Result<Vec<String>, ConnectorError> {
     let id = format!("{}:verify", access.idempotency_key);
-    let (status, body) = post(settings, key, VERIFY, &id, access).await?;
-    if !status.is_success() {
-        return Err(refused(VERIFY, status, &body));
-    }
+    let body = accepted(VERIFY, post(settings, key, VERIFY, &id, access).await?)?;
     let answer: VerifyAnswer = serde_json::from_str(&body).map_err(|e| ConnectorError::Call {
         system: SYSTEM,
         reason: format!(

@@ -56,6 +56,18 @@ impl ConnectorKind {
     }
 }
 
+impl std::str::FromStr for ConnectorKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s).ok_or_else(|| {
+            format!(
+                "`{s}` is not a connector kind; expected one of {}",
+                Self::NAMES.join(", ")
+            )
+        })
+    }
+}
+
 impl fmt::Display for ConnectorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.pad(self.as_str())

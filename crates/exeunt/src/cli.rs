@@ -211,7 +211,7 @@ pub enum ConnectorCmd {
     /// account records it serves: each of their accounts is revoked through it at the exit.
     Set {
         name: Slug,
-        #[arg(long, value_parser = parse_connector_kind)]
+        #[arg(long)]
         kind: engine::connector::ConnectorKind,
         /// A TOML file with the connector's settings (see CONTRIBUTING.md for each kind's).
         #[arg(long)]
@@ -273,15 +273,6 @@ pub enum WebhookCmd {
     Remove {
         name: Slug,
     },
-}
-
-fn parse_connector_kind(s: &str) -> Result<engine::connector::ConnectorKind, String> {
-    engine::connector::ConnectorKind::parse(s).ok_or_else(|| {
-        format!(
-            "`{s}` is not a connector kind; expected one of {}",
-            engine::connector::ConnectorKind::NAMES.join(", ")
-        )
-    })
 }
 
 /// A job status as the command line names it.

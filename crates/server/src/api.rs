@@ -1864,16 +1864,10 @@ async fn set_connector<S: Store>(
     Body(b): Body<ConnectorBody>,
 ) -> Reply<Connector> {
     let name = field("name", Slug::parse(&name))?;
-    let kind = engine::connector::ConnectorKind::parse(&b.kind).ok_or_else(|| {
-        ApiError::invalid(
-            "kind",
-            format!(
-                "`{}` is not a connector kind; expected one of {}",
-                b.kind,
-                engine::connector::ConnectorKind::NAMES.join(", ")
-            ),
-        )
-    })?;
+    let kind = b
+        .kind
+        .parse::<engine::connector::ConnectorKind>()
+        .map_err(|e| ApiError::invalid("kind", e))?;
     let connector = app
         .set_connector(&actor, &name, kind, b.settings, &b.secret)
         .await?;

@@ -2196,6 +2196,17 @@ async fn access_is_revoked_and_work_handed_off_over_http(server: Server, a: Tena
         .map(|i| i["status"].as_str().unwrap())
         .collect();
     assert_eq!(statuses, ["verified", "waived"], "{case}");
+    // Verified gone closes that account's exposure window; a waived one has none.
+    assert_eq!(
+        case["revocations"][0]["exposure"]["state"], "closed",
+        "{case}"
+    );
+    assert!(case["revocations"][1]["exposure"].is_null(), "{case}");
+    assert_eq!(case["exposure"]["state"], "closed", "{case}");
+    assert!(
+        case["access_ends_at"].is_string() && case["jobs"].is_array(),
+        "{case}"
+    );
     let subject = ok(server.get("/api/v1/subjects/acme", &a.auditor).await);
     assert_eq!(
         subject["records"][1]["fields"]["status"], "disabled",

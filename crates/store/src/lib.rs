@@ -497,6 +497,12 @@ pub trait Tx: Send {
         out: bool,
     ) -> impl Future<Output = Result<()>> + Send;
 
+    /// Whether the reminder `key` went out already: the sweep's cheap look before it writes.
+    fn reminder_sent(
+        &mut self,
+        tenant: TenantId,
+        key: &str,
+    ) -> impl Future<Output = Result<bool>> + Send;
     /// Records that the reminder `key` went out; false when it already had.
     fn insert_reminder(
         &mut self,

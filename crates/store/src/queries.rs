@@ -2341,6 +2341,17 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
         Ok(())
     }
 
+    async fn reminder_sent(&mut self, tenant: TenantId, key: &str) -> Result<bool> {
+        Ok(self
+            .optional(
+                "SELECT sent_at_us FROM reminders WHERE tenant_id = $1 AND key = $2",
+                args![tenant.0, key],
+                |r| r.int("sent_at_us"),
+            )
+            .await?
+            .is_some())
+    }
+
     async fn insert_reminder(
         &mut self,
         tenant: TenantId,

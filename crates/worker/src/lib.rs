@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use app::{ACCESS_REVOKE, App, Attempt, EMAIL_NOTIFICATION};
 use connectors::smtp::{Mail, Mailer};
-use connectors::{Access, ConnectorError, webhook};
+use connectors::{Access, webhook};
 use engine::revocation::{ConnectorCall, ConnectorEvidence};
 use store::{Job, Store};
 
@@ -135,7 +135,7 @@ impl<S: Store> Worker<S> {
                     },
                 )
                 .await
-                .and_then(|answer| webhook::accepted(&event.event_type, answer));
+                .and_then(|answer| webhook::accepted(&event.event_type, answer).map(drop));
                 if let Err(e) = sent {
                     metrics::counter!("exeunt_webhook_failures_total").increment(1);
                     failure = Some((*seq - 1, e.to_string()));
@@ -193,7 +193,7 @@ impl<S: Store> Worker<S> {
         let revoked_at = self.app.now();
         let checks = connectors::verify(&work.settings, &work.secret, access)
             .await
-            .map_err(|e: ConnectorError| e.to_string())?;
+            .map_err(|e| e.to_string())?;
         let verified_at = self.app.now();
         let window = verified_at
             .duration_since(work.effective_at)
