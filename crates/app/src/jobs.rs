@@ -7,19 +7,15 @@
 //! module decides what is due, records how each attempt ended, and prepares what to send.
 
 use engine::ids::{CaseId, JobId, NotificationId, TenantId};
-use engine::job::{AfterFailure, DEFAULT_ATTEMPTS, JobStatus, after_failure};
+use engine::job::{AfterFailure, DEFAULT_ATTEMPTS, JobLease, JobStatus, after_failure};
 use engine::tenant::Permission;
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::json;
 use store::{Job, JobEnd, JobFilter, Store, Tx};
 
 use crate::connectors::ACCESS_REVOKE;
 use crate::{Actor, App, AppError, Result, audit, audit_as};
-
-/// How long a worker holds a job before another may take it over: longer than any attempt
-/// takes (every call a job makes has a shorter timeout).
-pub const JOB_LEASE: SignedDuration = SignedDuration::from_secs(120);
 
 /// The kinds of job there are.
 pub const EMAIL_NOTIFICATION: &str = "email.notification";
@@ -86,18 +82,61 @@ impl<S: Store> App<S> {
 
     /// Takes the job that has waited longest, of any tenant, for `worker`; `None` when
     /// nothing is due.
-    pub async fn claim_job(&self, worker: &str) -> Result<Option<Job>> {
-        let now = self.now();
+    pub async fn claim_job(&self, worker: &str, lease: JobLease) -> Result<Option<Job>> {
         let mut tx = self.store.write().await?;
-        let job = tx.claim_job(now, now + JOB_LEASE, worker).await?;
+        let job = self.claim_in(&mut tx, worker, lease).await?;
         tx.commit().await?;
         Ok(job)
+    }
+
+    async fn claim_in(&self, tx: &mut S::Tx, worker: &str, lease: JobLease) -> Result<Option<Job>> {
+        let now = self.now();
+        Ok(tx.claim_job(now, now + lease.length(), worker).await?)
+    }
+
+    /// Extends the lease on `job` by another `lease` from now, while its attempt runs. False
+    /// when the attempt no longer holds the job (another worker took it over).
+    pub async fn renew_job_lease(&self, job: &Job, lease: JobLease) -> Result<bool> {
+        let mut tx = self.store.write().await?;
+        let renewed = tx
+            .renew_job_lease(
+                job.tenant_id,
+                job.id,
+                job.attempts,
+                self.now() + lease.length(),
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(renewed)
     }
 
     /// Records how the worker's attempt at `job` ended: done; or failed, to be retried after
     /// a backoff, or dead once its attempts are spent. False when the attempt no longer held
     /// the job (its lease ran out and another worker took it over): then nothing is recorded.
     pub async fn settle_job(&self, job: &Job, attempt: &Attempt) -> Result<bool> {
+        let mut tx = self.store.write().await?;
+        let settled = self.settle_in(&mut tx, job, attempt).await?;
+        tx.commit().await?;
+        Ok(settled)
+    }
+
+    /// [`settle_job`](Self::settle_job), and in the same transaction, [`claim_job`](Self::claim_job)
+    /// for the same worker: a busy worker commits once per job.
+    pub async fn settle_job_and_claim_next(
+        &self,
+        job: &Job,
+        attempt: &Attempt,
+        worker: &str,
+        lease: JobLease,
+    ) -> Result<(bool, Option<Job>)> {
+        let mut tx = self.store.write().await?;
+        let settled = self.settle_in(&mut tx, job, attempt).await?;
+        let next = self.claim_in(&mut tx, worker, lease).await?;
+        tx.commit().await?;
+        Ok((settled, next))
+    }
+
+    async fn settle_in(&self, tx: &mut S::Tx, job: &Job, attempt: &Attempt) -> Result<bool> {
         let at = self.now();
         let jitter = f64::from(self.ids.secret()[0]) / 256.0;
         let end = match attempt {
@@ -108,21 +147,19 @@ impl<S: Store> App<S> {
             },
         };
         let dead = matches!(end, JobEnd::Dead { .. });
-        let mut tx = self.store.write().await?;
         let settled = tx
             .settle_job(job.tenant_id, job.id, job.attempts, end, at)
             .await?;
         if settled && dead {
             if let (ACCESS_REVOKE, Err(error)) = (job.kind.as_str(), attempt) {
-                self.revocation_gave_up(&mut tx, job, error, at).await?;
+                self.revocation_gave_up(tx, job, error, at).await?;
             }
-            audit_as(&mut tx, job.tenant_id, "system:jobs".to_owned(), at, "job.dead", ("job", job.id.to_string()), json!({
+            audit_as(tx, job.tenant_id, "system:jobs".to_owned(), at, "job.dead", ("job", job.id.to_string()), json!({
                 "summary": format!("gave up on job {} ({}) after {} attempts", job.id, job.kind, job.attempts),
                 "kind": job.kind, "error": attempt.as_ref().err(),
             }))
             .await?;
         }
-        tx.commit().await?;
         Ok(settled)
     }
 

@@ -47,7 +47,7 @@ pub use error::{AppError, Result};
 pub use exports::EXPORT_LEASE;
 pub use files::{Download, EvidenceContent, FILE_MAX_BYTES, Upload};
 pub use governance::HOLD_REASON_MAX;
-pub use jobs::{Attempt, EMAIL_NOTIFICATION, JOB_LEASE, OutgoingEmail};
+pub use jobs::{Attempt, EMAIL_NOTIFICATION, OutgoingEmail};
 pub use notifications::{EmailPreference, NOTIFICATION_KINDS};
 pub use pipeline::REVOCATION_NOTE_MAX;
 pub use purge::{PendingPurge, PurgeRun};

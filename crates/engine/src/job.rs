@@ -3,6 +3,7 @@
 //! module holds the rules; the store keeps the rows and the app runs them.
 
 use std::fmt;
+use std::str::FromStr;
 
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -88,6 +89,63 @@ pub fn after_failure(attempt: i64, max_attempts: i64, now: Timestamp, jitter: f6
     AfterFailure::RetryAt(now.checked_add(wait).unwrap_or(now))
 }
 
+/// How long a worker holds a job before another may take it over. A worker renews its lease
+/// every third of it while the job runs, so a long job keeps its worker, and a worker that
+/// died is replaced within one lease whatever its job's length.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JobLease(SignedDuration);
+
+/// Why a lease length was refused.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum JobLeaseError {
+    #[error("`{0}` is not a duration (expected e.g. `30s` or `2m`)")]
+    NotADuration(String),
+    #[error("a job lease of {0:#} is outside 1s to 1h")]
+    OutOfRange(SignedDuration),
+}
+
+impl JobLease {
+    pub const DEFAULT: JobLease = JobLease(SignedDuration::from_secs(30));
+    /// Shorter, and renewing it would be most of what a worker does.
+    const SHORTEST: SignedDuration = SignedDuration::from_secs(1);
+    /// Longer, and a job whose worker died would wait too long for another.
+    const LONGEST: SignedDuration = SignedDuration::from_hours(1);
+
+    pub fn new(length: SignedDuration) -> Result<Self, JobLeaseError> {
+        if (Self::SHORTEST..=Self::LONGEST).contains(&length) {
+            Ok(JobLease(length))
+        } else {
+            Err(JobLeaseError::OutOfRange(length))
+        }
+    }
+
+    pub fn length(self) -> SignedDuration {
+        self.0
+    }
+
+    /// How often a worker renews the lease of the job it runs.
+    pub fn renewal_interval(self) -> SignedDuration {
+        self.0 / 3
+    }
+}
+
+impl FromStr for JobLease {
+    type Err = JobLeaseError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let length = s
+            .parse::<SignedDuration>()
+            .map_err(|_| JobLeaseError::NotADuration(s.to_owned()))?;
+        JobLease::new(length)
+    }
+}
+
+impl fmt::Display for JobLease {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:#}", self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,5 +181,25 @@ mod tests {
             assert_eq!(JobStatus::parse(name).unwrap().as_str(), *name);
         }
         assert_eq!(JobStatus::parse("paused"), None);
+    }
+
+    #[test]
+    fn a_lease_is_a_duration_between_a_second_and_an_hour() {
+        let lease: JobLease = "30s".parse().unwrap();
+        assert_eq!(lease, JobLease::DEFAULT);
+        assert_eq!(lease.renewal_interval(), SignedDuration::from_secs(10));
+        assert_eq!("2m".parse::<JobLease>().unwrap().length().as_secs(), 120);
+        assert_eq!(
+            "soon".parse::<JobLease>(),
+            Err(JobLeaseError::NotADuration("soon".to_owned()))
+        );
+        assert!(matches!(
+            "500ms".parse::<JobLease>(),
+            Err(JobLeaseError::OutOfRange(_))
+        ));
+        assert!(matches!(
+            "2h".parse::<JobLease>(),
+            Err(JobLeaseError::OutOfRange(_))
+        ));
     }
 }

@@ -360,6 +360,11 @@ pub struct ServeArgs {
     /// How log lines look; which ones appear is set by EXEUNT_LOG (default `info`).
     #[arg(long, env = "EXEUNT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// How long the worker holds a job before another server may take it over (1s to 1h).
+    /// It renews the lease while the job runs, so this is how soon the job of a server that
+    /// died is picked up again, not a limit on how long a job may take.
+    #[arg(long, env = "EXEUNT_JOB_LEASE", default_value = "30s")]
+    pub job_lease: engine::job::JobLease,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

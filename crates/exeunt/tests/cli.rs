@@ -28,7 +28,9 @@ impl Exeunt {
         self.dir.path().join("data")
     }
 
-    fn run(&self, args: &[&str]) -> Output {
+    /// `exeunt args…` on this data dir (and database), with nothing from the caller's
+    /// environment that would change what it does.
+    fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_exeunt"));
         cmd.args(args)
             .current_dir(self.dir.path())
@@ -37,11 +39,38 @@ impl Exeunt {
             .env_remove("EXEUNT_MASTER_KEY")
             .env_remove("EXEUNT_TENANT")
             .env_remove("EXEUNT_ACTOR")
-            .env_remove("EXEUNT_SMTP_URL");
+            .env_remove("EXEUNT_SMTP_URL")
+            .env_remove("EXEUNT_JOB_LEASE");
         if let Some(url) = &self.database_url {
             cmd.env("EXEUNT_DATABASE_URL", url);
         }
-        cmd.output().unwrap()
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    /// `exeunt serve` on a free port with `args`, once it says it serves.
+    fn serve(&self, args: &[&str]) -> std::process::Child {
+        use std::io::{BufRead, BufReader};
+        let mut child = self
+            .command(&[&["serve", "--listen", "127.0.0.1:0"], args].concat())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        assert!(
+            lines
+                .by_ref()
+                .map_while(Result::ok)
+                .any(|l| l.starts_with("Exeunt serves")),
+            "exeunt serve started"
+        );
+        // Keep reading, so that the server never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        child
     }
 
     /// Runs a command that must succeed, and returns its standard output.
@@ -2014,32 +2043,7 @@ fn a_connector_revokes_an_account_at_the_exit_and_the_case_shows_the_evidence() 
         "the secret is never audited"
     );
 
-    e.ok(&[
-        "subject",
-        "add",
-        "jdoe",
-        "--kind",
-        "employee",
-        "--name",
-        "Jane Doe",
-        "--attr",
-        "country=DE",
-        "--attr",
-        "timezone=Europe/Berlin",
-    ]);
-    e.ok(&[
-        "record",
-        "add",
-        "jdoe",
-        "account",
-        "system=corp-ldap",
-        "identifier=jdoe",
-    ]);
-    // The exit took effect two days ago at 17:00 Berlin time: the revocation is due at once.
-    let exit = (jiff::Timestamp::now() - jiff::SignedDuration::from_hours(48))
-        .strftime("%Y-%m-%d")
-        .to_string();
-    e.ok(&["case", "start", "jdoe", "--exit-date", &exit]);
+    start_a_leaver_case(&e, "corp-ldap");
     assert!(directory.can_bind(&jdoe, "jdoe-password"));
     assert!(e.ok(&["jobs", "run"]).contains("Ran 1 job(s)"));
     assert!(
@@ -2250,4 +2254,180 @@ fn admins_word_the_emails_and_a_template_that_does_not_render_is_refused() {
         1,
         "already use the built-in wording",
     );
+}
+
+/// Jane Doe, an employee in Berlin with account `jdoe` in `system`, whose exit took effect two
+/// days ago at 17:00 Berlin time: case 1, its revocation due at once.
+fn start_a_leaver_case(e: &Exeunt, system: &str) {
+    e.ok(&[
+        "subject",
+        "add",
+        "jdoe",
+        "--kind",
+        "employee",
+        "--name",
+        "Jane Doe",
+        "--attr",
+        "country=DE",
+        "--attr",
+        "timezone=Europe/Berlin",
+    ]);
+    let system = format!("system={system}");
+    e.ok(&[
+        "record",
+        "add",
+        "jdoe",
+        "account",
+        &system,
+        "identifier=jdoe",
+    ]);
+    let exit = (jiff::Timestamp::now() - jiff::SignedDuration::from_hours(48))
+        .strftime("%Y-%m-%d")
+        .to_string();
+    e.ok(&["case", "start", "jdoe", "--exit-date", &exit]);
+}
+
+/// Waits up to `limit` for `done`; false when it never held.
+fn eventually(limit: std::time::Duration, mut done: impl FnMut() -> bool) -> bool {
+    let until = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < until {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    done()
+}
+
+/// A server killed while a connector's answer is on its way back: the target made the
+/// change, Exeunt never heard. After a restart another worker takes the job over once its
+/// lease runs out, finds the change already made, makes no second one, and records the
+/// revocation as verified, once.
+fn a_server_killed_between_the_call_and_its_acknowledgement_changes_the_target_once(
+    e: &Exeunt,
+    test: &str,
+) {
+    let Some(scim) = testkit::scim::ScimServer::start(test) else {
+        return;
+    };
+    let jdoe = scim.add_user("jdoe");
+    let proxy = testkit::proxy::HoldingProxy::start(scim.port(), "PATCH");
+    e.ok(&["init"]);
+    let settings = e.write(
+        "okta.toml",
+        &format!(
+            "base_url = \"http://127.0.0.1:{}/v2\"\ntimeout_secs = 60\n",
+            proxy.port()
+        ),
+    );
+    let token = e.write("okta-token", testkit::scim::TOKEN);
+    e.ok(&[
+        "connector",
+        "set",
+        "okta",
+        "--kind",
+        "scim",
+        "--settings",
+        settings.to_str().unwrap(),
+        "--secret-file",
+        token.to_str().unwrap(),
+    ]);
+    start_a_leaver_case(e, "okta");
+    let revocations = |status: &str| -> Vec<serde_json::Value> {
+        let listed = e.ok(&["jobs", "list", "--status", status, "--json"]);
+        let jobs: Vec<serde_json::Value> = serde_json::from_str(&listed).unwrap();
+        jobs.into_iter()
+            .filter(|j| j["kind"] == "access.revoke")
+            .collect()
+    };
+
+    let mut first = e.serve(&["--job-lease", "2s"]);
+    assert!(
+        eventually(std::time::Duration::from_secs(30), || proxy.holding()),
+        "the server deactivated the user: {:?}",
+        proxy.requests()
+    );
+    let changed = scim.user(&jdoe);
+    assert_eq!(
+        changed["active"], false,
+        "the change took effect: {changed}"
+    );
+    // The answer is still on its way; the server renews its 2 s lease meanwhile, so a second
+    // worker does not take the job over.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert!(e.ok(&["jobs", "run"]).contains("Ran 0 job(s)"));
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert_eq!(
+        revocations("running").len(),
+        1,
+        "the kill left the job held: {}",
+        e.ok(&["jobs", "list"])
+    );
+
+    let mut second = e.serve(&["--job-lease", "2s"]);
+    let finished = eventually(std::time::Duration::from_secs(30), || {
+        !revocations("done").is_empty()
+    });
+    Command::new("kill")
+        .args(["-TERM", &second.id().to_string()])
+        .status()
+        .unwrap();
+    second.wait().unwrap();
+    assert!(finished, "the restarted server finished the job");
+    let done = revocations("done");
+    assert_eq!(done.len(), 1);
+    assert_eq!(done[0]["attempts"], 2, "taken over once: {}", done[0]);
+    let patches = proxy
+        .requests()
+        .into_iter()
+        .filter(|r| r.starts_with("PATCH "))
+        .count();
+    assert_eq!(
+        patches,
+        1,
+        "one call changed the user: {:?}",
+        proxy.requests()
+    );
+    assert_eq!(
+        scim.user(&jdoe)["meta"]["version"],
+        changed["meta"]["version"],
+        "the user was not changed again"
+    );
+    let shown = e.ok(&["case", "show", "1"]);
+    assert!(shown.contains("verified"), "{shown}");
+}
+
+#[test]
+fn a_server_killed_between_the_call_and_its_acknowledgement_changes_the_target_once_on_sqlite() {
+    a_server_killed_between_the_call_and_its_acknowledgement_changes_the_target_once(
+        &Exeunt::sqlite(),
+        "a_server_killed_between_the_call_and_its_acknowledgement_on_sqlite",
+    );
+}
+
+#[tokio::test]
+async fn a_server_killed_between_the_call_and_its_acknowledgement_changes_the_target_once_on_postgres()
+ {
+    let test = "a_server_killed_between_the_call_and_its_acknowledgement_on_postgres";
+    let Some(e) = Exeunt::postgres(test).await else {
+        return;
+    };
+    a_server_killed_between_the_call_and_its_acknowledgement_changes_the_target_once(&e, test);
+}
+
+#[test]
+fn serve_refuses_a_job_lease_it_cannot_use() {
+    let e = Exeunt::sqlite();
+    assert_refused(
+        &e.run(&["serve", "--job-lease", "soon"]),
+        2,
+        "`soon` is not a duration",
+    );
+    assert_refused(
+        &e.run(&["serve", "--job-lease", "2h"]),
+        2,
+        "outside 1s to 1h",
+    );
+    assert!(!e.data_dir().exists(), "nothing was set up");
 }

@@ -405,6 +405,21 @@ test('only the owner sees Start Organization Offboarding', async () => {
   await shot(owner, 'settings');
 });
 
+test('Settings shows the connectors, and a job that gave up is sent again from there', async () => {
+  const owner = await signIn('owner');
+  await owner.goto(`${base}/settings`);
+  const text = await owner.locator('main').innerText();
+  assert.match(text, /okta\s+scim\s+https:\/\/okta\.demo\.example\/scim\/v2/);
+  assert.match(text, /connection refused/);
+  await owner.locator('button', { hasText: 'Send again' }).first().click();
+  await owner.waitForURL(`${base}/settings`);
+  assert.match(await flash(owner), /is queued again/);
+  assert.equal(await owner.locator('button', { hasText: 'Send again' }).count(), 0);
+  const rival = await signIn('rival');
+  await rival.goto(`${base}/settings`);
+  assert.doesNotMatch(await rival.locator('main').innerText(), /okta/);
+});
+
 test('an assignee is notified and finds the task at home', async () => {
   const manager = await signIn('manager');
   await manager.goto(`${base}/cases/1/tasks/data-archiving`);

@@ -1,8 +1,11 @@
-//! The JSON API under `/api/v1`: subjects, records, blueprints, cases, tasks and the audit log.
+//! The JSON API under `/api/v1`: subjects, records, blueprints, cases, tasks and the audit log;
+//! jobs, connectors, webhooks and email settings in [`automation`].
 //!
 //! Every handler carries its OpenAPI description (`#[utoipa::path]`): the router below
 //! registers a route only together with it. Reads accept an API token or a session cookie;
 //! writes made with a cookie also need the session's CSRF header (`extract::authenticate`).
+
+mod automation;
 
 use std::collections::BTreeMap;
 
@@ -28,9 +31,9 @@ use crate::error::ApiError;
 use crate::extract::{Body, Caller, Params, Path, segment};
 use crate::views::{
     self, ApiToken, AuditEvent, AuditVerification, BlueprintInfo, BlueprintSource, Case,
-    CaseDetail, CaseFinding, CaseStatus, CaseSummary, CaseTask, Connector, IssuedToken, LegalHold,
-    LintReport, Plan, Record, RecordKind, RemovedConnector, RetentionPolicy, Revoked, Role,
-    StartedCase, Subject, SubjectDetail, SubjectKind, Task, Team, User, Waived,
+    CaseDetail, CaseFinding, CaseStatus, CaseSummary, CaseTask, IssuedToken, LegalHold, LintReport,
+    Plan, Record, RecordKind, RetentionPolicy, Revoked, Role, StartedCase, Subject, SubjectDetail,
+    SubjectKind, Task, Team, User, Waived,
 };
 
 type Reply<T> = Result<Json<T>, ApiError>;
@@ -75,8 +78,7 @@ pub fn routes<S: Store>() -> OpenApiRouter<ServerState<S>> {
         .routes(generic_routes!(S => list_holds, place_hold))
         .routes(generic_routes!(S => lift_hold))
         .routes(generic_routes!(S => list_retention, set_retention))
-        .routes(generic_routes!(S => list_connectors))
-        .routes(generic_routes!(S => set_connector, remove_connector))
+        .merge(automation::routes())
 }
 
 pub(crate) fn key(value: &str) -> Result<SubjectKey, ApiError> {
@@ -121,6 +123,23 @@ pub(crate) fn field<T, E: std::fmt::Display>(
 
 fn default_limit() -> i64 {
     100
+}
+
+/// The `status` query parameter, parsed by `parse`, or a 422 that lists the valid `names`.
+fn status_param<T>(
+    value: Option<&str>,
+    parse: impl FnOnce(&str) -> Option<T>,
+    names: &[&str],
+) -> Result<Option<T>, ApiError> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    parse(value).map(Some).ok_or_else(|| {
+        ApiError::invalid(
+            "status",
+            format!("status `{value}` is not one of {}", names.join(", ")),
+        )
+    })
 }
 
 /// Checks paging parameters. (They are fields of each query type rather than a flattened
@@ -443,21 +462,11 @@ async fn list_cases<S: Store>(
     Params(q): Params<CaseQuery>,
 ) -> Reply<Vec<CaseSummary>> {
     let (limit, offset) = page(q.limit, q.offset)?;
-    let status = q
-        .status
-        .as_deref()
-        .map(|s| {
-            engine::case::CaseStatus::parse(s).ok_or_else(|| {
-                ApiError::invalid(
-                    "status",
-                    format!(
-                        "status `{s}` is not one of {}",
-                        engine::case::CaseStatus::NAMES.join(", ")
-                    ),
-                )
-            })
-        })
-        .transpose()?;
+    let status = status_param(
+        q.status.as_deref(),
+        engine::case::CaseStatus::parse,
+        engine::case::CaseStatus::NAMES,
+    )?;
     let filter = CaseFilter {
         status,
         limit,
@@ -1797,108 +1806,4 @@ async fn set_retention<S: Store>(
         .set_retention(&actor, b.kind.map(Into::into), period)
         .await?;
     Ok(Json(policy.into()))
-}
-
-/// The tenant's connectors
-///
-/// The systems access is revoked in, with their settings; secrets are never shown.
-#[utoipa::path(
-    get,
-    path = "/connectors",
-    tag = "connectors",
-    responses(
-        (status = 200, description = "The connectors, by name", body = Vec<Connector>),
-        (status = 401, response = Unauthorized),
-    ),
-    security(("token" = []), ("session" = [])),
-)]
-async fn list_connectors<S: Store>(
-    State(app): State<App<S>>,
-    Caller(actor): Caller,
-) -> Reply<Vec<Connector>> {
-    Ok(Json(
-        app.connectors(&actor)
-            .await?
-            .into_iter()
-            .map(Connector::from)
-            .collect(),
-    ))
-}
-
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-struct ConnectorBody {
-    /// ldap, scim, postgres or webhook.
-    #[schema(example = "scim")]
-    kind: String,
-    /// The kind's settings (CONTRIBUTING.md lists them), e.g. `{"base_url": "https://…/v2"}`.
-    #[schema(value_type = Object)]
-    settings: serde_json::Value,
-    /// The password, token or signing key; stored sealed and never shown again.
-    #[serde(default)]
-    secret: String,
-}
-
-/// Add or replace a connector
-///
-/// Admins and the owner. Name it after the `system` of the accounts it serves: each of their
-/// accounts is revoked through it when its case's exit takes effect, including cases already
-/// running.
-#[utoipa::path(
-    put,
-    path = "/connectors/{name}",
-    tag = "connectors",
-    params(("name" = String, Path, description = "The `system` of the accounts it serves")),
-    request_body = ConnectorBody,
-    responses(
-        (status = 200, description = "The connector, without its secret", body = Connector),
-        (status = 404, response = NotFound),
-        JsonWriteProblems,
-    ),
-    security(("token" = []), ("session" = [], "csrf" = [])),
-)]
-async fn set_connector<S: Store>(
-    State(app): State<App<S>>,
-    Caller(actor): Caller,
-    Path(name): Path<String>,
-    Body(b): Body<ConnectorBody>,
-) -> Reply<Connector> {
-    let name = field("name", Slug::parse(&name))?;
-    let kind = b
-        .kind
-        .parse::<engine::connector::ConnectorKind>()
-        .map_err(|e| ApiError::invalid("kind", e))?;
-    let connector = app
-        .set_connector(&actor, &name, kind, b.settings, &b.secret)
-        .await?;
-    Ok(Json(connector.into()))
-}
-
-/// Remove a connector
-///
-/// Admins and the owner. Accounts of its system are then left to people.
-#[utoipa::path(
-    delete,
-    path = "/connectors/{name}",
-    tag = "connectors",
-    params(("name" = String, Path, description = "The connector's name")),
-    responses(
-        (status = 200, description = "It was removed", body = RemovedConnector),
-        (status = 400, response = BadRequest),
-        (status = 401, response = Unauthorized),
-        (status = 403, response = Forbidden),
-        (status = 404, response = NotFound),
-    ),
-    security(("token" = []), ("session" = [], "csrf" = [])),
-)]
-async fn remove_connector<S: Store>(
-    State(app): State<App<S>>,
-    Caller(actor): Caller,
-    Path(name): Path<String>,
-) -> Reply<RemovedConnector> {
-    let name = segment(&name, "connector", Slug::parse)?;
-    app.remove_connector(&actor, &name).await?;
-    Ok(Json(RemovedConnector {
-        removed: name.to_string(),
-    }))
 }

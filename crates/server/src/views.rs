@@ -480,8 +480,80 @@ impl From<engine::connector::Connector> for Connector {
     }
 }
 
+/// Where audit events go out as signed CloudEvents. Its signing key is never part of it.
 #[derive(Serialize, ToSchema)]
-pub struct RemovedConnector {
+pub struct Webhook {
+    pub name: String,
+    pub url: String,
+    /// Patterns of the audit actions it gets: `*`, `case.*`, `task.completed`.
+    pub events: Vec<String>,
+    pub timeout_secs: u64,
+    /// Private or loopback hosts the admin allowed it to reach.
+    pub allow_private_hosts: Vec<String>,
+    /// The sequence number of the last audit event dealt with.
+    pub delivered_through: i64,
+    /// Why the last delivery failed, until one succeeds.
+    pub last_error: Option<String>,
+}
+
+impl From<app::Subscription> for Webhook {
+    fn from(s: app::Subscription) -> Self {
+        Self {
+            name: s.name.to_string(),
+            url: s.settings.url,
+            events: s.settings.events,
+            timeout_secs: s.settings.timeout_secs,
+            allow_private_hosts: s.settings.allow_private_hosts,
+            delivered_through: s.cursor_seq,
+            last_error: s.last_error,
+        }
+    }
+}
+
+/// The wording of one kind of email (minijinja templates).
+#[derive(Serialize, ToSchema)]
+pub struct EmailTemplate {
+    /// The notification kind, such as `task.assigned`.
+    pub kind: String,
+    pub subject: String,
+    pub body: String,
+    /// False while the built-in wording is used.
+    pub custom: bool,
+}
+
+impl From<app::EmailTemplate> for EmailTemplate {
+    fn from(t: app::EmailTemplate) -> Self {
+        Self {
+            kind: t.kind.to_owned(),
+            subject: t.subject,
+            body: t.body,
+            custom: t.custom,
+        }
+    }
+}
+
+/// Whether the caller gets one kind of notification by email.
+#[derive(Serialize, ToSchema)]
+pub struct EmailPreference {
+    pub kind: String,
+    /// What the kind is about, in words.
+    pub what: String,
+    pub email: bool,
+}
+
+impl From<app::EmailPreference> for EmailPreference {
+    fn from(p: app::EmailPreference) -> Self {
+        Self {
+            kind: p.kind.to_owned(),
+            what: p.what.to_owned(),
+            email: p.email,
+        }
+    }
+}
+
+/// What a DELETE removed.
+#[derive(Serialize, ToSchema)]
+pub struct Removed {
     pub removed: String,
 }
 
@@ -1217,7 +1289,7 @@ pub struct CaseDetail {
     /// The case's exposure window: the longest of its items', open while any is.
     pub exposure: Exposure,
     /// The case's background jobs (connector calls, emails), newest first.
-    pub jobs: Vec<CaseJob>,
+    pub jobs: Vec<Job>,
     /// The case's export packages, newest first.
     pub exports: Vec<Export>,
     /// The signed completion certificate, once the case completed.
@@ -1416,9 +1488,9 @@ impl From<engine::revocation::Exposure> for Exposure {
     }
 }
 
-/// A background job of a case, as people follow it: what, how far, and the last error.
+/// A background job, as people follow it: what, how far, and the last error.
 #[derive(Serialize, ToSchema)]
-pub struct CaseJob {
+pub struct Job {
     pub id: Uuid,
     /// What it does, such as `access.revoke` or `email.notification`.
     pub kind: String,
@@ -1431,7 +1503,7 @@ pub struct CaseJob {
     pub last_error: Option<String>,
 }
 
-impl From<store::Job> for CaseJob {
+impl From<store::Job> for Job {
     fn from(j: store::Job) -> Self {
         Self {
             id: j.id.0,

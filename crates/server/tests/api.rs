@@ -903,6 +903,10 @@ async fn every_endpoint_is_isolated_and_guarded(server: Server, a: Tenant, b: Te
         "/api/v1/audit",
         "/api/v1/tasks/mine",
         "/api/v1/blueprints",
+        "/api/v1/jobs",
+        "/api/v1/connectors",
+        "/api/v1/webhooks",
+        "/api/v1/email-templates",
     ] {
         let (status, reply) = server.get(path, &a.owner).await;
         assert_eq!(status, StatusCode::OK, "{path}");
@@ -1625,6 +1629,208 @@ async fn connectors_over_http(server: Server, a: Tenant, b: Tenant) {
     assert_eq!(status, StatusCode::OK);
     let (_, listed) = server.get("/api/v1/connectors", &a.auditor).await;
     assert_eq!(listed, json!([]));
+}
+
+/// Jobs, webhooks, email wording and email choices over HTTP: admins configure, everyone
+/// reads, people choose for themselves, bad input names its field and changes nothing, and
+/// another tenant sees none of it.
+async fn automation_over_http(server: Server, a: Tenant, b: Tenant) {
+    let ok = |(status, body): (StatusCode, Value)| {
+        assert!(status.is_success(), "{body}");
+        body
+    };
+    let put = async |path: &str, token: &str, body: Value| {
+        server
+            .call(Method::PUT, path, Some(token), Some(body))
+            .await
+    };
+    let delete =
+        async |path: &str, token: &str| server.call(Method::DELETE, path, Some(token), None).await;
+
+    // A connector's account gets a revocation job when its case starts.
+    ok(put(
+        "/api/v1/connectors/okta",
+        &a.admin,
+        json!({"kind": "scim", "settings": {"base_url": "https://scim.example.com/v2"}, "secret": "t"}),
+    )
+    .await);
+    ok(server
+        .post(
+            "/api/v1/subjects",
+            &a.manager,
+            json!({"key": "jdoe", "kind": "employee", "name": "Jane Doe",
+                   "attributes": {"country": "DE", "timezone": "Europe/Berlin"}}),
+        )
+        .await);
+    ok(server
+        .post(
+            "/api/v1/subjects/jdoe/records",
+            &a.manager,
+            json!({"kind": "account", "fields": {"system": "okta", "identifier": "jdoe"}}),
+        )
+        .await);
+    ok(server
+        .post(
+            "/api/v1/cases",
+            &a.manager,
+            json!({"subject": "jdoe", "exit_date": "2026-12-31"}),
+        )
+        .await);
+    let jobs = ok(server.get("/api/v1/jobs?case=1", &a.auditor).await);
+    assert_eq!(jobs.as_array().unwrap().len(), 1, "{jobs}");
+    assert_eq!(
+        (&jobs[0]["kind"], &jobs[0]["status"]),
+        (&json!("access.revoke"), &json!("queued"))
+    );
+    let id = jobs[0]["id"].as_str().unwrap().to_owned();
+    let (status, reply) = server.get("/api/v1/jobs?status=stuck", &a.auditor).await;
+    assert_eq!(
+        (status, reply["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("status")),
+        "{reply}"
+    );
+    let retry = format!("/api/v1/jobs/{id}/retry");
+    let (status, reply) = server.post(&retry, &a.manager, json!({})).await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "only a dead job is sent again: {reply}"
+    );
+    let (status, _) = server.post(&retry, &b.owner, json!({})).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "another tenant's job is missing"
+    );
+    let (status, _) = server
+        .post("/api/v1/jobs/not-a-uuid/retry", &a.manager, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "a malformed id names no job");
+    assert_eq!(ok(server.get("/api/v1/jobs", &b.owner).await), json!([]));
+
+    // Webhooks: admins set them, the key is never read back.
+    let hook = json!({
+        "settings": {"url": "https://hooks.example.com/exeunt", "events": ["case.*"]},
+        "secret": "a-signing-key-of-thirty-two-bytes-or-more",
+    });
+    let (status, _) = put("/api/v1/webhooks/siem", &a.manager, hook.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let mut bad = hook.clone();
+    bad["settings"]["url"] = json!("ftp://hooks.example.com");
+    let (status, reply) = put("/api/v1/webhooks/siem", &a.admin, bad).await;
+    assert_eq!(
+        (status, reply["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("settings.url")),
+        "{reply}"
+    );
+    let mut bad = hook.clone();
+    bad["secret"] = json!("short");
+    let (status, reply) = put("/api/v1/webhooks/siem", &a.admin, bad).await;
+    assert_eq!(
+        (status, reply["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("secret")),
+        "{reply}"
+    );
+    assert_eq!(
+        ok(server.get("/api/v1/webhooks", &a.auditor).await),
+        json!([])
+    );
+    let set = ok(put("/api/v1/webhooks/siem", &a.admin, hook).await);
+    assert_eq!(set["events"], json!(["case.*"]), "{set}");
+    let listed = ok(server.get("/api/v1/webhooks", &a.auditor).await);
+    assert_eq!(listed[0]["url"], "https://hooks.example.com/exeunt");
+    assert!(!listed.to_string().contains("thirty-two"), "{listed}");
+    assert_eq!(
+        ok(server.get("/api/v1/webhooks", &b.owner).await),
+        json!([])
+    );
+    let (status, _) = delete("/api/v1/webhooks/siem", &b.owner).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    ok(delete("/api/v1/webhooks/siem", &a.admin).await);
+    assert_eq!(
+        ok(server.get("/api/v1/webhooks", &a.auditor).await),
+        json!([])
+    );
+
+    // Email wording: a template that does not render is refused, naming the part.
+    let templates = ok(server.get("/api/v1/email-templates", &a.auditor).await);
+    let assigned = templates
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["kind"] == "task.assigned")
+        .expect("task.assigned has a template");
+    assert_eq!(assigned["custom"], false);
+    let path = "/api/v1/email-templates/task.assigned";
+    let wording = json!({"subject": "[{{ tenant.name }}] {{ summary }}", "body": "{{ link }}"});
+    let (status, _) = put(path, &a.manager, wording.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, reply) = put(
+        path,
+        &a.admin,
+        json!({"subject": "{{ summary }}", "body": "{{ nobody.knows }}"}),
+    )
+    .await;
+    assert_eq!(
+        (status, reply["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("body")),
+        "{reply}"
+    );
+    let (status, _) = put(
+        "/api/v1/email-templates/task.lost",
+        &a.admin,
+        wording.clone(),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "no such kind, no such template"
+    );
+    let set = ok(put(path, &a.admin, wording).await);
+    assert_eq!(set["custom"], true);
+    let (_, theirs) = server.get("/api/v1/email-templates", &b.owner).await;
+    assert!(
+        !theirs.to_string().contains("[{{ tenant.name }}]"),
+        "{theirs}"
+    );
+    let reset = ok(delete(path, &a.admin).await);
+    assert_eq!(reset["custom"], false, "{reset}");
+    let (status, _) = delete(path, &a.admin).await;
+    assert_eq!(status, StatusCode::CONFLICT, "already the built-in wording");
+
+    // Each person chooses what they get by email; an unknown kind changes nothing.
+    let mine = "/api/v1/me/email-preferences";
+    let before = ok(server.get(mine, &a.member).await);
+    assert!(
+        before
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["email"] == true),
+        "{before}"
+    );
+    let (status, reply) = put(
+        mine,
+        &a.member,
+        json!({"task.due_soon": false, "nope": true}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{reply}");
+    assert_eq!(ok(server.get(mine, &a.member).await), before);
+    let after = ok(put(mine, &a.auditor, json!({"task.due_soon": false})).await);
+    let reminder = after
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["kind"] == "task.due_soon")
+        .unwrap();
+    assert_eq!(reminder["email"], false, "{after}");
+    assert_eq!(
+        ok(server.get(mine, &a.member).await),
+        before,
+        "only the auditor's own"
+    );
 }
 
 /// Only the owner places and lifts legal holds and sets retention; everyone reads them; the
@@ -2490,6 +2696,7 @@ on_both_backends!(
     nobody_gains_power_they_do_not_have(a, b),
     legal_holds_and_retention_over_http(a, b),
     connectors_over_http(a, b),
+    automation_over_http(a, b),
     a_frozen_subject_refuses_record_writes(a),
     access_is_revoked_and_work_handed_off_over_http(a),
     files_are_stored_encrypted_and_stream_back(a),

@@ -100,6 +100,51 @@ async fn the_offboarding_center_works_in_a_browser() {
     .map_err(|(_, e)| e)
     .unwrap();
 
+    // A connector, and a job of it that gave up (the server here runs no job worker).
+    let owner_email = &logins
+        .iter()
+        .find(|l| l.role == engine::tenant::Role::Owner)
+        .unwrap()
+        .email;
+    let owner = app
+        .actor(Some(&Slug::parse("demo").unwrap()), Some(owner_email))
+        .await
+        .unwrap();
+    app.set_connector(
+        &owner,
+        &Slug::parse("okta").unwrap(),
+        engine::connector::ConnectorKind::Scim,
+        json!({"base_url": "https://okta.demo.example/scim/v2"}),
+        "a-token",
+    )
+    .await
+    .unwrap();
+    let mut tx = store::Store::write(app.store()).await.unwrap();
+    let now = app.now();
+    store::Tx::insert_job(
+        &mut tx,
+        &store::Job {
+            tenant_id: owner.tenant.id,
+            id: engine::ids::JobId(uuid::Uuid::now_v7()),
+            kind: "access.revoke".to_owned(),
+            payload: "{}".to_owned(),
+            idempotency_key: "e2e-dead-job".to_owned(),
+            case_id: None,
+            status: engine::job::JobStatus::Dead,
+            attempts: 8,
+            max_attempts: 8,
+            run_at: now,
+            lease_until: None,
+            worker: None,
+            last_error: Some("okta.demo.example: connection refused".to_owned()),
+            created_at: now,
+            finished_at: Some(now),
+        },
+    )
+    .await
+    .unwrap();
+    store::Tx::commit(tx).await.unwrap();
+
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(exeunt_server::serve(

@@ -402,6 +402,15 @@ pub trait Tx: Send {
         lease_until: Timestamp,
         worker: &str,
     ) -> impl Future<Output = Result<Option<Job>>> + Send;
+    /// Extends the lease of attempt `attempt` of a running job to `until`; false when that
+    /// attempt no longer holds the job.
+    fn renew_job_lease(
+        &mut self,
+        tenant: TenantId,
+        id: JobId,
+        attempt: i64,
+        until: Timestamp,
+    ) -> impl Future<Output = Result<bool>> + Send;
     /// Records how attempt `attempt` of a job ended; false when that attempt no longer holds
     /// the job (its lease ran out and another worker took it).
     fn settle_job(

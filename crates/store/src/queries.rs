@@ -1421,37 +1421,47 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
         worker: &str,
     ) -> Result<Option<Job>> {
         // A job whose worker died (its lease ran out) first, then the queued job due longest:
-        // two short walks of the partial indexes `jobs_leased` and `jobs_queued`. The test is
-        // repeated outside the subquery for the same reason as in claim_export; on PostgreSQL
-        // SKIP LOCKED also lets concurrent workers pass over a row another one is taking
-        // instead of queueing behind it.
-        for (claimable, order) in [
-            (
-                "status = 'running' AND lease_until_us < $1",
-                "lease_until_us",
-            ),
-            ("status = 'queued' AND run_at_us <= $1", "run_at_us"),
-        ] {
-            // The pick is a CTE, evaluated once: as an `IN (subquery)` the planner may rerun it
-            // for every row it scans, and with SKIP LOCKED each rerun picks another job.
-            let sql = format!(
-                "WITH picked AS (SELECT tenant_id AS picked_tenant, id AS picked_id FROM jobs \
-                 WHERE {claimable} ORDER BY {order} LIMIT 1{skip}) \
-                 UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_until_us = $2, \
-                 worker = $3 FROM picked WHERE tenant_id = picked_tenant AND id = picked_id \
-                 AND {claimable} RETURNING {JOB_COLUMNS}",
-                skip = self.conn.skip_locked_clause(),
-            );
-            let claimed = self
-                .optional(&sql, args![us(now), us(lease_until), worker], |r| {
-                    job_row(r)
-                })
-                .await?;
-            if claimed.is_some() {
-                return Ok(claimed);
-            }
-        }
-        Ok(None)
+        // two short walks of the partial indexes `jobs_leased` and `jobs_queued`, the second
+        // only when the first found nothing, in one statement. The picks are CTEs, evaluated
+        // once: as an `IN (subquery)` the planner may rerun a pick for every row it scans, and
+        // with SKIP LOCKED each rerun picks another job. The test is repeated in the UPDATE for
+        // the same reason as in claim_export; on PostgreSQL SKIP LOCKED also lets concurrent
+        // workers pass over a row another one is taking instead of queueing behind it.
+        const EXPIRED: &str = "status = 'running' AND lease_until_us < $1";
+        const DUE: &str = "status = 'queued' AND run_at_us <= $1";
+        let skip = self.conn.skip_locked_clause();
+        let sql = format!(
+            "WITH expired AS (SELECT tenant_id AS picked_tenant, id AS picked_id FROM jobs \
+             WHERE {EXPIRED} ORDER BY lease_until_us LIMIT 1{skip}), \
+             due AS (SELECT tenant_id AS picked_tenant, id AS picked_id FROM jobs \
+             WHERE {DUE} AND NOT EXISTS (SELECT 1 FROM expired) ORDER BY run_at_us LIMIT 1{skip}), \
+             picked AS (SELECT picked_tenant, picked_id FROM expired \
+             UNION ALL SELECT picked_tenant, picked_id FROM due) \
+             UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_until_us = $2, \
+             worker = $3 FROM picked WHERE tenant_id = picked_tenant AND id = picked_id \
+             AND (({EXPIRED}) OR ({DUE})) RETURNING {JOB_COLUMNS}",
+        );
+        self.optional(&sql, args![us(now), us(lease_until), worker], |r| {
+            job_row(r)
+        })
+        .await
+    }
+
+    async fn renew_job_lease(
+        &mut self,
+        tenant: TenantId,
+        id: JobId,
+        attempt: i64,
+        until: Timestamp,
+    ) -> Result<bool> {
+        let changed = self
+            .run(
+                "UPDATE jobs SET lease_until_us = $4 \
+                 WHERE tenant_id = $1 AND id = $2 AND attempts = $3 AND status = 'running'",
+                args![tenant.0, id.0, attempt, us(until)],
+            )
+            .await?;
+        Ok(changed == 1)
     }
 
     async fn settle_job(

@@ -4,6 +4,7 @@
 //! skipped, except under `EXEUNT_REQUIRE_SERVICES=1`, where a skip fails the test instead.
 
 pub mod ldap;
+pub mod proxy;
 pub mod scim;
 pub mod smtp;
 pub mod webhook;

@@ -8,6 +8,7 @@ use std::time::Duration;
 use app::{ACCESS_REVOKE, App, Attempt, EMAIL_NOTIFICATION};
 use connectors::smtp::{Mail, Mailer};
 use connectors::{Access, webhook};
+use engine::job::JobLease;
 use engine::revocation::{ConnectorCall, ConnectorEvidence};
 use store::{Job, Store};
 
@@ -20,6 +21,8 @@ pub struct Worker<S> {
     base_url: String,
     /// This worker's name on the jobs it holds: host and process.
     name: String,
+    /// How long it holds a job unless it renews the lease.
+    lease: JobLease,
 }
 
 /// One job's run: which, and how it went.
@@ -43,22 +46,21 @@ impl<S: Store> Worker<S> {
             mailer,
             base_url,
             name: format!("pid-{}", std::process::id()),
+            lease: JobLease::DEFAULT,
         }
+    }
+
+    /// The same worker holding its jobs under `lease`.
+    pub fn with_lease(self, lease: JobLease) -> Self {
+        Worker { lease, ..self }
     }
 
     /// Runs the job that is due longest, if any.
     pub async fn run_next(&self) -> app::Result<Option<Ran>> {
-        let Some(job) = self.app.claim_job(&self.name).await? else {
+        let Some(job) = self.app.claim_job(&self.name, self.lease).await? else {
             return Ok(None);
         };
-        let started = std::time::Instant::now();
-        let outcome = self.perform(&job).await;
-        metrics::histogram!("exeunt_job_seconds", "kind" => job.kind.clone())
-            .record(started.elapsed().as_secs_f64());
-        if let Err(error) = &outcome {
-            metrics::counter!("exeunt_job_failures_total", "kind" => job.kind.clone()).increment(1);
-            tracing::warn!(job = %job.id, kind = %job.kind, attempt = job.attempts, %error, "a job failed");
-        }
+        let outcome = self.attempt(&job).await;
         let recorded = self.app.settle_job(&job, &outcome).await?;
         Ok(Some(Ran {
             job,
@@ -71,11 +73,55 @@ impl<S: Store> Worker<S> {
     /// emails among them); returns how many jobs ran.
     pub async fn run_due(&self) -> app::Result<usize> {
         self.sweep().await?;
+        self.drain(None).await
+    }
+
+    /// Runs due jobs one after another until none is due or `until` has passed; each job's
+    /// end is recorded in the transaction that claims the next, so a busy worker commits once
+    /// per job. Returns how many ran.
+    async fn drain(&self, until: Option<std::time::Instant>) -> app::Result<usize> {
         let mut ran = 0;
-        while self.run_next().await?.is_some() {
+        let mut next = self.app.claim_job(&self.name, self.lease).await?;
+        while let Some(job) = next {
+            let outcome = self.attempt(&job).await;
             ran += 1;
+            if until.is_some_and(|at| std::time::Instant::now() >= at) {
+                self.app.settle_job(&job, &outcome).await?;
+                break;
+            }
+            (_, next) = self
+                .app
+                .settle_job_and_claim_next(&job, &outcome, &self.name, self.lease)
+                .await?;
         }
         Ok(ran)
+    }
+
+    /// Does `job`, renewing its lease while it runs, and counts how it went for `/metrics`.
+    async fn attempt(&self, job: &Job) -> Attempt {
+        let started = std::time::Instant::now();
+        let work = self.perform(job);
+        tokio::pin!(work);
+        let renew_every = self.lease.renewal_interval().unsigned_abs();
+        let outcome = loop {
+            tokio::select! {
+                outcome = &mut work => break outcome,
+                () = tokio::time::sleep(renew_every) => {
+                    match self.app.renew_job_lease(job, self.lease).await {
+                        Ok(true) => {}
+                        Ok(false) => tracing::warn!(job = %job.id, "another worker took over a job this one still runs"),
+                        Err(error) => tracing::warn!(job = %job.id, %error, "cannot renew a job's lease"),
+                    }
+                }
+            }
+        };
+        metrics::histogram!("exeunt_job_seconds", "kind" => job.kind.clone())
+            .record(started.elapsed().as_secs_f64());
+        if let Err(error) = &outcome {
+            metrics::counter!("exeunt_job_failures_total", "kind" => job.kind.clone()).increment(1);
+            tracing::warn!(job = %job.id, kind = %job.kind, attempt = job.attempts, %error, "a job failed");
+        }
+        outcome
     }
 
     /// Runs jobs for as long as the process does. Idle, it waits for word that a job was
@@ -97,9 +143,11 @@ impl<S: Store> Worker<S> {
                 }
                 last_sweep = Some(std::time::Instant::now());
             }
-            match self.run_next().await {
-                Ok(Some(_)) => continue,
-                Ok(None) => {}
+            // Draining stops at the next sweep; the queue may still hold due jobs then.
+            let sweep_at = last_sweep.map(|at| at + SWEEP);
+            match self.drain(sweep_at).await {
+                Ok(_) if sweep_at.is_some_and(|at| std::time::Instant::now() >= at) => continue,
+                Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "the job worker failed"),
             }
             self.record_depth().await;

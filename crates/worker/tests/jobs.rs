@@ -7,7 +7,7 @@ use std::sync::Arc;
 use app::{Actor, App, FixedClock, Ids, MasterKey, NewSubject, StartCase};
 use connectors::smtp::Mailer;
 use engine::ids::{Email, Slug, SubjectKey, Text};
-use engine::job::JobStatus;
+use engine::job::{JobLease, JobStatus};
 use engine::subject::{Attributes, SubjectKind};
 use engine::tenant::Role;
 use exeunt_worker::Worker;
@@ -232,7 +232,7 @@ async fn a_worker_that_died_holding_a_job_is_taken_over_and_the_job_runs_once<S:
     // A worker claims the job and dies before it says how it went.
     let lost = firm
         .app
-        .claim_job("the-worker-that-died")
+        .claim_job("the-worker-that-died", JobLease::DEFAULT)
         .await
         .unwrap()
         .unwrap();
@@ -242,7 +242,7 @@ async fn a_worker_that_died_holding_a_job_is_taken_over_and_the_job_runs_once<S:
         "its lease still holds"
     );
     firm.clock
-        .advance(app::JOB_LEASE + SignedDuration::from_secs(1));
+        .advance(JobLease::DEFAULT.length() + SignedDuration::from_secs(1));
     let ran = worker.run_next().await.unwrap().unwrap();
     assert!(ran.outcome.is_ok() && ran.recorded);
     assert_eq!(ran.job.attempts, 2, "the second attempt took it over");
@@ -277,7 +277,11 @@ async fn concurrent_workers_never_run_a_job_twice<S: Store>(store: S) {
             let app = firm.app.clone();
             tokio::spawn(async move {
                 let mut mine = Vec::new();
-                while let Some(job) = app.claim_job(&format!("worker-{i}")).await.unwrap() {
+                while let Some(job) = app
+                    .claim_job(&format!("worker-{i}"), JobLease::DEFAULT)
+                    .await
+                    .unwrap()
+                {
                     mine.push(job.id);
                 }
                 mine

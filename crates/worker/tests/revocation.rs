@@ -9,7 +9,7 @@ use std::sync::Arc;
 use app::{Actor, App, FixedClock, Ids, MasterKey, NewSubject, StartCase};
 use engine::connector::ConnectorKind;
 use engine::ids::{Email, Slug, SubjectKey, Text};
-use engine::job::JobStatus;
+use engine::job::{JobLease, JobStatus};
 use engine::revocation::{Exposure, RevocationStatus};
 use engine::subject::{Attributes, RecordFields, RecordKind, SubjectKind};
 use engine::tenant::Role;
@@ -176,44 +176,6 @@ fn ldap_settings(server: &str) -> serde_json::Value {
     })
 }
 
-/// A SCIM user; returns its id.
-async fn scim_user(server: &ScimServer, user_name: &str) -> String {
-    let created: serde_json::Value = connectors::http_client()
-        .build()
-        .unwrap()
-        .post(format!("{}/Users", server.base_url()))
-        .bearer_auth(scim::TOKEN)
-        .header("content-type", "application/scim+json")
-        .body(
-            json!({
-                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-                "userName": user_name, "active": true,
-            })
-            .to_string(),
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    created["id"].as_str().unwrap().to_owned()
-}
-
-async fn scim_read(server: &ScimServer, id: &str) -> serde_json::Value {
-    connectors::http_client()
-        .build()
-        .unwrap()
-        .get(format!("{}/Users/{id}", server.base_url()))
-        .bearer_auth(scim::TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
 /// A role on the test PostgreSQL server that can log in, for this test only.
 struct TestRole {
     admin_url: String,
@@ -290,7 +252,7 @@ async fn an_employees_access_is_revoked_and_verified_at_the_exit_time<S: Store>(
     let jdoe = directory.add_person("jdoe", "jdoe-password");
     let amy = directory.add_person("amy", "amy-password");
     let group = directory.add_group("engineering", &[&jdoe, &amy]);
-    let scim_id = scim_user(&scim_server, "jdoe").await;
+    let scim_id = scim_server.add_user("jdoe");
     let mut session = PgConnection::connect(&role.login_url()).await.unwrap();
 
     let firm = firm(store).await;
@@ -372,10 +334,7 @@ async fn an_employees_access_is_revoked_and_verified_at_the_exit_time<S: Store>(
         "only the leaver loses access"
     );
     // SCIM: the user reads back inactive.
-    assert_eq!(
-        scim_read(&scim_server, &scim_id).await["active"],
-        json!(false)
-    );
+    assert_eq!(scim_server.user(&scim_id)["active"], json!(false));
     // PostgreSQL: the open session was ended and a new login is refused.
     assert!(
         session.execute("SELECT 1").await.is_err(),
@@ -532,7 +491,7 @@ async fn a_worker_killed_between_the_call_and_its_acknowledgement_changes_the_ta
     let Some(scim_server) = ScimServer::start(test) else {
         return;
     };
-    let scim_id = scim_user(&scim_server, "jdoe").await;
+    let scim_id = scim_server.add_user("jdoe");
     let firm = firm(store).await;
     firm.connector(
         "okta",
@@ -547,7 +506,7 @@ async fn a_worker_killed_between_the_call_and_its_acknowledgement_changes_the_ta
     // A worker claims the job, makes the call, and dies before it records the outcome.
     let job = firm
         .app
-        .claim_job("the-worker-that-died")
+        .claim_job("the-worker-that-died", JobLease::DEFAULT)
         .await
         .unwrap()
         .unwrap();
@@ -559,7 +518,7 @@ async fn a_worker_killed_between_the_call_and_its_acknowledgement_changes_the_ta
     let calls = connectors::revoke(&work.settings, &work.secret, access)
         .await
         .unwrap();
-    let after_first = scim_read(&scim_server, &scim_id).await;
+    let after_first = scim_server.user(&scim_id);
     assert_eq!(
         after_first["active"],
         json!(false),
@@ -568,7 +527,7 @@ async fn a_worker_killed_between_the_call_and_its_acknowledgement_changes_the_ta
 
     // After the lease runs out another worker takes the job over and finishes it.
     firm.clock
-        .advance(app::JOB_LEASE + SignedDuration::from_secs(1));
+        .advance(JobLease::DEFAULT.length() + SignedDuration::from_secs(1));
     let run = firm.worker().run_next().await.unwrap().unwrap();
     assert!(run.outcome.is_ok() && run.recorded, "{:?}", run.outcome);
     assert_eq!(run.job.attempts, 2);
@@ -577,7 +536,7 @@ async fn a_worker_killed_between_the_call_and_its_acknowledgement_changes_the_ta
         "it ran once"
     );
 
-    let after_retry = scim_read(&scim_server, &scim_id).await;
+    let after_retry = scim_server.user(&scim_id);
     assert_eq!(
         after_retry["meta"]["version"], after_first["meta"]["version"],
         "the second attempt saw the user inactive and changed nothing"
@@ -591,7 +550,7 @@ async fn a_cancelled_exit_revokes_nothing<S: Store>(store: S) {
     let Some(scim_server) = ScimServer::start("a_cancelled_exit_revokes_nothing") else {
         return;
     };
-    let scim_id = scim_user(&scim_server, "jdoe").await;
+    let scim_id = scim_server.add_user("jdoe");
     let firm = firm(store).await;
     firm.connector(
         "okta",
@@ -608,10 +567,7 @@ async fn a_cancelled_exit_revokes_nothing<S: Store>(store: S) {
     firm.at_exit(SignedDuration::from_hours(1));
     let run = firm.worker().run_next().await.unwrap().unwrap();
     assert!(run.outcome.is_ok());
-    assert_eq!(
-        scim_read(&scim_server, &scim_id).await["active"],
-        json!(true)
-    );
+    assert_eq!(scim_server.user(&scim_id)["active"], json!(true));
     let items = firm.app.revocations(&firm.manager, 1).await.unwrap();
     assert_eq!(items[0].status, RevocationStatus::Pending);
 }
@@ -780,8 +736,8 @@ async fn accounts_and_connectors_added_while_the_case_runs_are_revoked_too<S: St
     let Some(scim_server) = ScimServer::start(test) else {
         return;
     };
-    let jdoe = scim_user(&scim_server, "jdoe").await;
-    let contractor = scim_user(&scim_server, "jdoe-contractor").await;
+    let jdoe = scim_server.add_user("jdoe");
+    let contractor = scim_server.add_user("jdoe-contractor");
     let firm = firm(store).await;
     // The case starts before anyone configured the connector.
     firm.leaver(&[("okta", "jdoe")]).await;
@@ -819,7 +775,7 @@ async fn accounts_and_connectors_added_while_the_case_runs_are_revoked_too<S: St
     firm.at_exit(SignedDuration::ZERO);
     assert_eq!(firm.worker().run_due().await.unwrap(), 2);
     for id in [jdoe, contractor] {
-        assert_eq!(scim_read(&scim_server, &id).await["active"], json!(false));
+        assert_eq!(scim_server.user(&id)["active"], json!(false));
     }
 }
 

@@ -77,6 +77,7 @@ pub fn routes<S: Store>() -> Router<ServerState<S>> {
         .route("/settings/holds", post(settings::place_hold::<S>))
         .route("/settings/holds/{id}/lift", post(settings::lift_hold::<S>))
         .route("/settings/retention", post(settings::set_retention::<S>))
+        .route("/settings/jobs/{id}/retry", post(settings::retry_job::<S>))
         .route("/cases", get(cases::list::<S>))
         .route("/cases/{number}", get(cases::show::<S>))
         .route("/cases/{number}/precheck", post(cases::precheck::<S>))

@@ -1,17 +1,19 @@
 //! Settings → General: the organization, Start Organization Offboarding (the owner's alone),
-//! retention policies and legal holds.
+//! retention policies and legal holds; the connectors and webhooks that automate the exit, and
+//! the jobs that gave up (sent again from here).
 
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
 use engine::governance::Retention;
-use engine::ids::{HoldId, SubjectKey, Text};
+use engine::ids::{HoldId, JobId, SubjectKey, Text};
+use engine::job::JobStatus;
 use engine::subject::{SubjectKind, SubjectState};
 use engine::tenant::Permission;
 use serde::Deserialize;
-use store::{Store, SubjectFilter};
+use store::{JobFilter, Store, SubjectFilter};
 
-use super::{Chrome, PageError, PagePath, People, Posted, Viewer, day, given, outcome};
+use super::{Chrome, NoFields, PageError, PagePath, People, Posted, Viewer, day, given, outcome};
 use crate::ServerState;
 use crate::api::field;
 use crate::error::ApiError;
@@ -22,6 +24,25 @@ struct HoldLine {
     reason: String,
     placed: String,
 }
+
+struct WebhookLine {
+    name: String,
+    url: String,
+    events: String,
+    delivered_through: i64,
+    last_error: Option<String>,
+}
+
+struct DeadJob {
+    id: String,
+    kind: String,
+    attempts: i64,
+    finished: String,
+    last_error: String,
+}
+
+/// How many dead jobs the page lists; `exeunt jobs list --status dead` has them all.
+const DEAD_JOBS_SHOWN: i64 = 20;
 
 #[derive(Template)]
 #[template(path = "web/settings.html")]
@@ -36,6 +57,11 @@ struct GeneralPage {
     holds: Vec<HoldLine>,
     kinds: &'static [&'static str],
     today: String,
+    /// Name, kind and target of each connector.
+    connectors: Vec<(String, &'static str, String)>,
+    webhooks: Vec<WebhookLine>,
+    dead_jobs: Vec<DeadJob>,
+    can_retry: bool,
 }
 
 pub async fn general<S: Store>(
@@ -97,6 +123,47 @@ pub async fn general<S: Store>(
             placed: format!("{} on {}", people.name(h.placed_by), day(h.placed_at)),
         })
         .collect();
+    let connectors = app
+        .connectors(actor)
+        .await?
+        .into_iter()
+        .map(|c| {
+            (
+                c.name.to_string(),
+                c.kind.as_str(),
+                c.settings.target().to_owned(),
+            )
+        })
+        .collect();
+    let webhooks = app
+        .subscriptions(actor)
+        .await?
+        .into_iter()
+        .map(|w| WebhookLine {
+            name: w.name.to_string(),
+            url: w.settings.url,
+            events: w.settings.events.join(", "),
+            delivered_through: w.cursor_seq,
+            last_error: w.last_error,
+        })
+        .collect();
+    let dead = JobFilter {
+        status: Some(JobStatus::Dead),
+        case: None,
+        limit: DEAD_JOBS_SHOWN,
+    };
+    let dead_jobs = app
+        .jobs(actor, &dead)
+        .await?
+        .into_iter()
+        .map(|j| DeadJob {
+            id: j.id.to_string(),
+            kind: j.kind,
+            attempts: j.attempts,
+            finished: j.finished_at.map(day).unwrap_or_default(),
+            last_error: j.last_error.unwrap_or_default(),
+        })
+        .collect();
     Ok(viewer.page(&GeneralPage {
         chrome: viewer.chrome("settings", "Settings"),
         tenant_name: actor.tenant.name.as_str().to_owned(),
@@ -107,6 +174,10 @@ pub async fn general<S: Store>(
         holds,
         kinds: &["client", "product", "employee", "organization"],
         today: day(app.now()),
+        connectors,
+        webhooks,
+        dead_jobs,
+        can_retry: viewer.can(Permission::RunCases),
     }))
 }
 
@@ -189,6 +260,26 @@ pub async fn set_retention<S: Store>(
             "Offboarded {} are kept {} after completion, then purged.",
             policy.kind.map_or("subjects", |k| k.as_str()),
             policy.period
+        ))
+    }
+    .await;
+    Ok(outcome("/settings", result))
+}
+
+pub async fn retry_job<S: Store>(
+    State(state): State<ServerState<S>>,
+    PagePath(id): PagePath<String>,
+    Posted { viewer, .. }: Posted<NoFields>,
+) -> Result<Response, PageError> {
+    let result = async {
+        let id = id
+            .parse::<uuid::Uuid>()
+            .map(JobId)
+            .map_err(|_| ApiError::invalid("job", format!("`{id}` is not a job id")))?;
+        let job = state.app.retry_job(&viewer.actor, id).await?;
+        Ok::<_, ApiError>(format!(
+            "Job {} ({}) is queued again, with a fresh set of attempts.",
+            job.id, job.kind
         ))
     }
     .await;

@@ -1,0 +1,102 @@
+//! A TCP proxy for fault tests. It passes each connection's bytes both ways, until the first
+//! request with a given method goes through: that request reaches the target, which does the
+//! work, and its answer never comes back. This is what a process killed between a call and its
+//! acknowledgement lives through.
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+pub struct HoldingProxy {
+    port: u16,
+    shared: Arc<Shared>,
+}
+
+#[derive(Default)]
+struct Shared {
+    /// The request line of every request that went through, in order.
+    requests: Mutex<Vec<String>>,
+    /// Whether an answer is being held.
+    holding: AtomicBool,
+}
+
+impl HoldingProxy {
+    /// Listens on a free port in front of `127.0.0.1:upstream`; holds back the answer to the
+    /// first request whose method is `method`, and passes every other one.
+    pub fn start(upstream: u16, method: &'static str) -> HoldingProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a port for the proxy");
+        let port = listener.local_addr().expect("the proxy's address").port();
+        let shared = Arc::new(Shared::default());
+        let accepting = Arc::clone(&shared);
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let Ok(target) = TcpStream::connect(("127.0.0.1", upstream)) else {
+                    continue;
+                };
+                let shared = Arc::clone(&accepting);
+                std::thread::spawn(move || relay(client, target, &shared, method));
+            }
+        });
+        HoldingProxy { port, shared }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The request lines seen so far (`PATCH /v2/Users/… HTTP/1.1`).
+    pub fn requests(&self) -> Vec<String> {
+        self.shared.requests.lock().expect("not poisoned").clone()
+    }
+
+    /// True once the target has had the held request and its answer was kept back.
+    pub fn holding(&self) -> bool {
+        self.shared.holding.load(Ordering::SeqCst)
+    }
+}
+
+/// Copies `client`'s requests to `target` and the answers back, on two threads. An HTTP/1.1
+/// client sends its next request on a connection only after the answer to the one before, so
+/// once the held request went up, whatever comes down is its answer.
+fn relay(mut client: TcpStream, mut target: TcpStream, shared: &Shared, method: &str) {
+    let hold = Arc::new(AtomicBool::new(false));
+    let (Ok(mut from_target), Ok(mut to_client)) = (target.try_clone(), client.try_clone()) else {
+        return;
+    };
+    let held = Arc::clone(&hold);
+    let answers = std::thread::spawn(move || {
+        let mut buf = [0u8; 16 * 1024];
+        while let Ok(n @ 1..) = from_target.read(&mut buf) {
+            if !held.load(Ordering::SeqCst) && to_client.write_all(&buf[..n]).is_err() {
+                break;
+            }
+        }
+        // A held answer never ends either: the caller keeps waiting, whatever the target did
+        // with its side of the connection.
+        if !held.load(Ordering::SeqCst) {
+            let _ = to_client.shutdown(Shutdown::Write);
+        }
+    });
+    let mut buf = [0u8; 16 * 1024];
+    while let Ok(n @ 1..) = client.read(&mut buf) {
+        let text = String::from_utf8_lossy(&buf[..n]);
+        for line in text.lines().filter(|l| l.ends_with(" HTTP/1.1")) {
+            shared
+                .requests
+                .lock()
+                .expect("not poisoned")
+                .push(line.to_owned());
+            if line.starts_with(&format!("{method} "))
+                && !shared.holding.swap(true, Ordering::SeqCst)
+            {
+                hold.store(true, Ordering::SeqCst);
+            }
+        }
+        if target.write_all(&buf[..n]).is_err() {
+            break;
+        }
+    }
+    let _ = target.shutdown(Shutdown::Write);
+    let _ = answers.join();
+}
