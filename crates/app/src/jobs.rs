@@ -114,8 +114,16 @@ impl<S: Store> App<S> {
     /// a backoff, or dead once its attempts are spent. False when the attempt no longer held
     /// the job (its lease ran out and another worker took it over): then nothing is recorded.
     pub async fn settle_job(&self, job: &Job, attempt: &Attempt) -> Result<bool> {
+        let at = self.now();
+        let end = self.job_end(job, attempt, at);
+        let dead = matches!(end, JobEnd::Dead { .. });
         let mut tx = self.store.write().await?;
-        let settled = self.settle_in(&mut tx, job, attempt).await?;
+        let settled = tx
+            .settle_job(job.tenant_id, job.id, job.attempts, end, at)
+            .await?;
+        if settled && dead {
+            self.gave_up(&mut tx, job, attempt, at).await?;
+        }
         tx.commit().await?;
         Ok(settled)
     }
@@ -129,38 +137,56 @@ impl<S: Store> App<S> {
         worker: &str,
         lease: JobLease,
     ) -> Result<(bool, Option<Job>)> {
+        let at = self.now();
+        let end = self.job_end(job, attempt, at);
+        let dead = matches!(end, JobEnd::Dead { .. });
         let mut tx = self.store.write().await?;
-        let settled = self.settle_in(&mut tx, job, attempt).await?;
-        let next = self.claim_in(&mut tx, worker, lease).await?;
+        let (settled, next) = tx
+            .settle_and_claim_job(
+                job.tenant_id,
+                job.id,
+                job.attempts,
+                end,
+                at,
+                at + lease.length(),
+                worker,
+            )
+            .await?;
+        if settled && dead {
+            self.gave_up(&mut tx, job, attempt, at).await?;
+        }
         tx.commit().await?;
         Ok((settled, next))
     }
 
-    async fn settle_in(&self, tx: &mut S::Tx, job: &Job, attempt: &Attempt) -> Result<bool> {
-        let at = self.now();
+    /// What becomes of `job` after `attempt`, at `at`.
+    fn job_end<'a>(&self, job: &Job, attempt: &'a Attempt, at: Timestamp) -> JobEnd<'a> {
         let jitter = f64::from(self.ids.secret()[0]) / 256.0;
-        let end = match attempt {
+        match attempt {
             Ok(()) => JobEnd::Done,
             Err(error) => match after_failure(job.attempts, job.max_attempts, at, jitter) {
                 AfterFailure::RetryAt(again) => JobEnd::Retry { at: again, error },
                 AfterFailure::Dead => JobEnd::Dead { error },
             },
-        };
-        let dead = matches!(end, JobEnd::Dead { .. });
-        let settled = tx
-            .settle_job(job.tenant_id, job.id, job.attempts, end, at)
-            .await?;
-        if settled && dead {
-            if let (ACCESS_REVOKE, Err(error)) = (job.kind.as_str(), attempt) {
-                self.revocation_gave_up(tx, job, error, at).await?;
-            }
-            audit_as(tx, job.tenant_id, "system:jobs".to_owned(), at, "job.dead", ("job", job.id.to_string()), json!({
-                "summary": format!("gave up on job {} ({}) after {} attempts", job.id, job.kind, job.attempts),
-                "kind": job.kind, "error": attempt.as_ref().err(),
-            }))
-            .await?;
         }
-        Ok(settled)
+    }
+
+    /// Records that `job` is dead: on its revocation item, and in the audit log.
+    async fn gave_up(
+        &self,
+        tx: &mut S::Tx,
+        job: &Job,
+        attempt: &Attempt,
+        at: Timestamp,
+    ) -> Result<()> {
+        if let (ACCESS_REVOKE, Err(error)) = (job.kind.as_str(), attempt) {
+            self.revocation_gave_up(tx, job, error, at).await?;
+        }
+        audit_as(tx, job.tenant_id, "system:jobs".to_owned(), at, "job.dead", ("job", job.id.to_string()), json!({
+            "summary": format!("gave up on job {} ({}) after {} attempts", job.id, job.kind, job.attempts),
+            "kind": job.kind, "error": attempt.as_ref().err(),
+        }))
+        .await
     }
 
     /// The tenant's jobs, newest first.

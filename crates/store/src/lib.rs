@@ -421,6 +421,20 @@ pub trait Tx: Send {
         end: JobEnd<'_>,
         at: Timestamp,
     ) -> impl Future<Output = Result<bool>> + Send;
+    /// [`settle_job`](Tx::settle_job) at `at`, then [`claim_job`](Tx::claim_job) for `worker`
+    /// at the same time: on PostgreSQL in one statement, so that a busy worker pays one round
+    /// trip for both.
+    #[allow(clippy::too_many_arguments)]
+    fn settle_and_claim_job(
+        &mut self,
+        tenant: TenantId,
+        id: JobId,
+        attempt: i64,
+        end: JobEnd<'_>,
+        at: Timestamp,
+        lease_until: Timestamp,
+        worker: &str,
+    ) -> impl Future<Output = Result<(bool, Option<Job>)>> + Send;
     fn job(
         &mut self,
         tenant: TenantId,

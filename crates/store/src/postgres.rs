@@ -243,6 +243,10 @@ impl Conn for PgConn {
         " FOR UPDATE SKIP LOCKED"
     }
 
+    fn writable_ctes(&self) -> bool {
+        true
+    }
+
     async fn job_queued(&mut self) -> Result<()> {
         sqlx::query("SELECT pg_notify($1, '')")
             .bind(crate::JOBS_CHANNEL)

@@ -1420,27 +1420,7 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
         lease_until: Timestamp,
         worker: &str,
     ) -> Result<Option<Job>> {
-        // A job whose worker died (its lease ran out) first, then the queued job due longest:
-        // two short walks of the partial indexes `jobs_leased` and `jobs_queued`, the second
-        // only when the first found nothing, in one statement. The picks are CTEs, evaluated
-        // once: as an `IN (subquery)` the planner may rerun a pick for every row it scans, and
-        // with SKIP LOCKED each rerun picks another job. The test is repeated in the UPDATE for
-        // the same reason as in claim_export; on PostgreSQL SKIP LOCKED also lets concurrent
-        // workers pass over a row another one is taking instead of queueing behind it.
-        const EXPIRED: &str = "status = 'running' AND lease_until_us < $1";
-        const DUE: &str = "status = 'queued' AND run_at_us <= $1";
-        let skip = self.conn.skip_locked_clause();
-        let sql = format!(
-            "WITH expired AS (SELECT tenant_id AS picked_tenant, id AS picked_id FROM jobs \
-             WHERE {EXPIRED} ORDER BY lease_until_us LIMIT 1{skip}), \
-             due AS (SELECT tenant_id AS picked_tenant, id AS picked_id FROM jobs \
-             WHERE {DUE} AND NOT EXISTS (SELECT 1 FROM expired) ORDER BY run_at_us LIMIT 1{skip}), \
-             picked AS (SELECT picked_tenant, picked_id FROM expired \
-             UNION ALL SELECT picked_tenant, picked_id FROM due) \
-             UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_until_us = $2, \
-             worker = $3 FROM picked WHERE tenant_id = picked_tenant AND id = picked_id \
-             AND (({EXPIRED}) OR ({DUE})) RETURNING {JOB_COLUMNS}",
-        );
+        let sql = claim_statement(self.conn.skip_locked_clause(), 1, None);
         self.optional(&sql, args![us(now), us(lease_until), worker], |r| {
             job_row(r)
         })
@@ -1472,18 +1452,10 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
         end: JobEnd<'_>,
         at: Timestamp,
     ) -> Result<bool> {
-        let (status, run_at, error, finished) = match end {
-            JobEnd::Done => (JobStatus::Done, None, None, Some(at)),
-            JobEnd::Retry { at: again, error } => {
-                (JobStatus::Queued, Some(again), Some(error), None)
-            }
-            JobEnd::Dead { error } => (JobStatus::Dead, None, Some(error), Some(at)),
-        };
+        let (status, run_at, error, finished) = settled_fields(end, at);
         let changed = self
             .run(
-                "UPDATE jobs SET status = $4, run_at_us = COALESCE($5, run_at_us), \
-                 last_error = COALESCE($6, last_error), finished_at_us = $7, lease_until_us = NULL \
-                 WHERE tenant_id = $1 AND id = $2 AND attempts = $3 AND status = 'running'",
+                &format!("UPDATE jobs SET {SETTLE_SET} WHERE {SETTLE_WHERE}"),
                 args![
                     tenant.0,
                     id.0,
@@ -1496,6 +1468,49 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
             )
             .await?;
         Ok(changed == 1)
+    }
+
+    async fn settle_and_claim_job(
+        &mut self,
+        tenant: TenantId,
+        id: JobId,
+        attempt: i64,
+        end: JobEnd<'_>,
+        at: Timestamp,
+        lease_until: Timestamp,
+        worker: &str,
+    ) -> Result<(bool, Option<Job>)> {
+        if !self.conn.writable_ctes() {
+            let settled = self.settle_job(tenant, id, attempt, end, at).await?;
+            let next = self.claim_job(at, lease_until, worker).await?;
+            return Ok((settled, next));
+        }
+        let (status, run_at, error, finished) = settled_fields(end, at);
+        let settle = format!("UPDATE jobs SET {SETTLE_SET} WHERE {SETTLE_WHERE} RETURNING 1");
+        let sql = claim_statement(self.conn.skip_locked_clause(), 8, Some(&settle));
+        self.one(
+            &sql,
+            args![
+                tenant.0,
+                id.0,
+                attempt,
+                status.as_str(),
+                run_at.map(us),
+                error,
+                finished.map(us),
+                us(at),
+                us(lease_until),
+                worker,
+            ],
+            |r| {
+                let next = match r.opt_uuid("id")? {
+                    Some(_) => Some(job_row(r)?),
+                    None => None,
+                };
+                Ok((r.int("settled")? == 1, next))
+            },
+        )
+        .await
     }
 
     async fn job(&mut self, tenant: TenantId, id: JobId) -> Result<Option<Job>> {
@@ -2634,6 +2649,75 @@ fn notification_row<R: Row>(r: &R) -> Result<Notification> {
         created_at: from_us(r.int("created_at_us")?)?,
         read_at: opt_from_us(r.opt_int("read_at_us")?)?,
     })
+}
+
+/// How a settle changes attempt `$3` of job `$2` of tenant `$1`: status `$4`, due again at
+/// `$5` (a retry), its error `$6`, finished at `$7`. Fenced by the attempt: a worker whose lease
+/// was taken over changes nothing.
+const SETTLE_SET: &str = "status = $4, run_at_us = COALESCE($5, run_at_us), \
+    last_error = COALESCE($6, last_error), finished_at_us = $7, lease_until_us = NULL";
+const SETTLE_WHERE: &str = "tenant_id = $1 AND id = $2 AND attempts = $3 AND status = 'running'";
+
+fn settled_fields(
+    end: JobEnd<'_>,
+    at: Timestamp,
+) -> (
+    JobStatus,
+    Option<Timestamp>,
+    Option<&str>,
+    Option<Timestamp>,
+) {
+    match end {
+        JobEnd::Done => (JobStatus::Done, None, None, Some(at)),
+        JobEnd::Retry { at: again, error } => (JobStatus::Queued, Some(again), Some(error), None),
+        JobEnd::Dead { error } => (JobStatus::Dead, None, Some(error), Some(at)),
+    }
+}
+
+/// The claim: a job whose worker died (its lease ran out) first, then the queued job due
+/// longest: two short walks of the partial indexes `jobs_leased` and `jobs_queued`, the second
+/// only when the first found nothing, in one statement. Its parameters are at `$first` (now),
+/// the next (the lease's end) and the one after (the worker).
+///
+/// The picks are CTEs, evaluated once: as an `IN (subquery)` the planner may rerun a pick for
+/// every row it scans, and with SKIP LOCKED each rerun picks another job. The test is repeated
+/// in the UPDATE for the same reason as in claim_export; on PostgreSQL SKIP LOCKED also lets
+/// concurrent workers pass over a row another one is taking instead of queueing behind it.
+///
+/// With `settle` (an `UPDATE … RETURNING 1` of job `$2` of tenant `$1`), the statement runs it
+/// first as a CTE of its own, passes over that job, and answers one row: how many it settled
+/// (`settled`), and the claimed job's columns, null when there was none.
+fn claim_statement(skip: &str, first: usize, settle: Option<&str>) -> String {
+    let (now, lease, worker) = (first, first + 1, first + 2);
+    let expired = format!("status = 'running' AND lease_until_us < ${now}");
+    let due = format!("status = 'queued' AND run_at_us <= ${now}");
+    let (settle_cte, not_settled) = match settle {
+        Some(sql) => (
+            format!("settled AS ({sql}), "),
+            " AND NOT (tenant_id = $1 AND id = $2)",
+        ),
+        None => (String::new(), ""),
+    };
+    let claim = format!(
+        "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_until_us = ${lease}, \
+         worker = ${worker} FROM picked WHERE tenant_id = picked_tenant AND id = picked_id \
+         AND (({expired}) OR ({due})) RETURNING {JOB_COLUMNS}"
+    );
+    let picks = format!(
+        "WITH {settle_cte}expired AS (SELECT tenant_id AS picked_tenant, id AS picked_id FROM jobs \
+         WHERE {expired}{not_settled} ORDER BY lease_until_us LIMIT 1{skip}), \
+         due AS (SELECT tenant_id AS picked_tenant, id AS picked_id FROM jobs \
+         WHERE {due} AND NOT EXISTS (SELECT 1 FROM expired) ORDER BY run_at_us LIMIT 1{skip}), \
+         picked AS (SELECT picked_tenant, picked_id FROM expired \
+         UNION ALL SELECT picked_tenant, picked_id FROM due)"
+    );
+    match settle {
+        None => format!("{picks} {claim}"),
+        Some(_) => format!(
+            "{picks}, claimed AS ({claim}) SELECT (SELECT count(*) FROM settled) AS settled, \
+             claimed.* FROM (SELECT 1 AS one) AS one LEFT JOIN claimed ON true"
+        ),
+    }
 }
 
 const JOB_COLUMNS: &str = "tenant_id, id, kind, payload, idempotency_key, case_id, status, \

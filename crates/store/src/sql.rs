@@ -145,6 +145,10 @@ pub trait Conn: Send {
     /// at once; nothing on SQLite, whose one writer claims alone.
     fn skip_locked_clause(&self) -> &'static str;
 
+    /// Whether a statement's `WITH` may hold an `UPDATE` (PostgreSQL), so that two writes can
+    /// go in one statement; SQLite's may not.
+    fn writable_ctes(&self) -> bool;
+
     /// Tells idle workers that this transaction queued a job: on PostgreSQL a `NOTIFY`, which
     /// is delivered when (and only if) the transaction commits; on SQLite, whose workers share
     /// the process, a wake-up that is at worst early (their claim then waits for this commit).

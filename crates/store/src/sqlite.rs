@@ -563,6 +563,10 @@ impl Conn for SqliteConn {
         ""
     }
 
+    fn writable_ctes(&self) -> bool {
+        false
+    }
+
     async fn job_queued(&mut self) -> Result<()> {
         // A stored permit: a worker that is not waiting yet finds it when it next waits.
         self.shared.jobs_queued.notify_one();

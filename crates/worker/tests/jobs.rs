@@ -223,6 +223,66 @@ async fn a_mail_server_that_is_down_is_retried_then_given_up_and_sent_again<S: S
     );
 }
 
+/// A worker draining a queue records each job's end as it claims the next (one statement on
+/// PostgreSQL): every failure is kept for a retry, every job that ran out of attempts is dead
+/// and audited, and once the mail server is back each email goes out once.
+async fn a_draining_worker_records_every_end_as_it_claims_the_next<S: Store>(store: S) {
+    let test = "a_draining_worker_records_every_end_as_it_claims_the_next";
+    let firm = firm(store).await;
+    let tasks = [
+        "account-transition",
+        "set-expectations",
+        "confirm-final-invoice",
+    ];
+    for task in tasks {
+        firm.assign(task).await;
+    }
+    let down = Mailer::new(&testkit::smtp::unused_url(), "exeunt@acme.example").unwrap();
+    let worker = Worker::new(firm.app.clone(), Some(down), BASE_URL.to_owned());
+    for round in 1..=engine::job::DEFAULT_ATTEMPTS {
+        assert_eq!(worker.run_due().await.unwrap(), 3, "round {round}");
+        assert_eq!(
+            worker.run_due().await.unwrap(),
+            0,
+            "none is due again at once"
+        );
+        let settled = firm.jobs(None).await;
+        assert!(
+            settled
+                .iter()
+                .all(|j| j.attempts == round && j.last_error.is_some()),
+            "{settled:?}"
+        );
+        firm.clock.advance(SignedDuration::from_hours(2));
+    }
+    let dead = firm.jobs(Some(JobStatus::Dead)).await;
+    assert_eq!(dead.len(), 3, "{:?}", firm.jobs(None).await);
+    let audited = firm
+        .app
+        .audit_log(
+            &firm.manager,
+            &store::AuditFilter {
+                action: Some("job.dead".into()),
+                limit: 10,
+                ..store::AuditFilter::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(audited.len(), 3, "each death is audited once");
+
+    let Some(sink) = SmtpSink::start(test) else {
+        return;
+    };
+    for job in &dead {
+        firm.app.retry_job(&firm.manager, job.id).await.unwrap();
+    }
+    let worker = Worker::new(firm.app.clone(), Some(mailer(&sink)), BASE_URL.to_owned());
+    assert_eq!(worker.run_due().await.unwrap(), 3);
+    assert_eq!(sink.messages().len(), 3);
+    assert_eq!(firm.jobs(Some(JobStatus::Done)).await.len(), 3);
+}
+
 async fn a_worker_that_died_holding_a_job_is_taken_over_and_the_job_runs_once<S: Store>(store: S) {
     let Some(sink) = SmtpSink::start("a_worker_that_died_holding_a_job_is_taken_over") else {
         return;
@@ -553,6 +613,7 @@ macro_rules! on_both_stores {
 on_both_stores!(
     an_assignee_gets_the_email_once,
     a_mail_server_that_is_down_is_retried_then_given_up_and_sent_again,
+    a_draining_worker_records_every_end_as_it_claims_the_next,
     a_worker_that_died_holding_a_job_is_taken_over_and_the_job_runs_once,
     concurrent_workers_never_run_a_job_twice,
     a_queued_job_wakes_an_idle_worker,
