@@ -125,12 +125,26 @@ pub struct PostgresStore {
     pool: PgPool,
 }
 
+/// How long a pooled connection may sit idle before it is checked again when next used.
+const PING_IF_IDLE_FOR: std::time::Duration = std::time::Duration::from_secs(30);
+
 impl PostgresStore {
     /// Connects and brings the schema up to date. Migrations take an advisory lock, so several
     /// replicas starting together migrate once.
     pub async fn open(url: &str) -> Result<Self> {
         let pool = PgPoolOptions::new()
             .max_connections(8)
+            // sqlx pings every connection before handing it out: a round trip per transaction.
+            // Only one that sat idle a while is checked; a busy one has just proved itself.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= PING_IF_IDLE_FOR {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect(url)
             .await
             .map_err(|e| StoreError::Open {
