@@ -83,15 +83,11 @@ impl<S: Store> App<S> {
     /// Takes the job that has waited longest, of any tenant, for `worker`; `None` when
     /// nothing is due.
     pub async fn claim_job(&self, worker: &str, lease: JobLease) -> Result<Option<Job>> {
+        let now = self.now();
         let mut tx = self.store.write().await?;
-        let job = self.claim_in(&mut tx, worker, lease).await?;
+        let job = tx.claim_job(now, now + lease.length(), worker).await?;
         tx.commit().await?;
         Ok(job)
-    }
-
-    async fn claim_in(&self, tx: &mut S::Tx, worker: &str, lease: JobLease) -> Result<Option<Job>> {
-        let now = self.now();
-        Ok(tx.claim_job(now, now + lease.length(), worker).await?)
     }
 
     /// Extends the lease on `job` by another `lease` from now, while its attempt runs. False

@@ -110,6 +110,8 @@ impl<S: Store> App<S> {
         subscription_of(&stored)
     }
 
+    /// The tenant's webhooks. Only those who may change them see their URLs whole: a URL's
+    /// path often carries a token of its own (chat webhooks do); others see its origin.
     pub async fn subscriptions(&self, actor: &Actor) -> Result<Vec<Subscription>> {
         let rows = self
             .store
@@ -117,7 +119,16 @@ impl<S: Store> App<S> {
             .await?
             .subscriptions(Some(actor.tenant.id))
             .await?;
-        rows.iter().map(subscription_of).collect()
+        let whole = actor.require(Permission::ManageUsers).is_ok();
+        rows.iter()
+            .map(|row| {
+                let mut subscription = subscription_of(row)?;
+                if !whole {
+                    subscription.settings.url = origin_only(&subscription.settings.url);
+                }
+                Ok(subscription)
+            })
+            .collect()
     }
 
     pub async fn remove_subscription(&self, actor: &Actor, name: &Slug) -> Result<()> {
@@ -234,4 +245,13 @@ fn subscription_of(row: &SubscriptionRow) -> Result<Subscription> {
         cursor_seq: row.cursor_seq,
         last_error: row.last_error.clone(),
     })
+}
+
+/// `https://host:port/…` of a URL: where it goes, without what its path may hold.
+fn origin_only(url: &str) -> String {
+    let host_at = url.find("://").map_or(0, |i| i + 3);
+    match url[host_at..].find('/') {
+        Some(slash) => format!("{}/…", &url[..host_at + slash]),
+        None => url.to_owned(),
+    }
 }

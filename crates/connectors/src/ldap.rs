@@ -17,6 +17,9 @@ const NO_SUCH_OBJECT: u32 = 32;
 const MEMBER_BY_DN: [&str; 2] = ["member", "uniqueMember"];
 const MEMBER_BY_UID: &str = "memberUid";
 
+/// How long after the connector's timeout ldap3 gives up connecting or abandons an operation.
+const ABANDON_AFTER: Duration = Duration::from_secs(1);
+
 struct Directory<'a> {
     ldap: Ldap,
     settings: &'a LdapSettings,
@@ -25,7 +28,7 @@ struct Directory<'a> {
 impl<'a> Directory<'a> {
     async fn open(settings: &'a LdapSettings, password: &str) -> Result<Self, ConnectorError> {
         let timeout = Duration::from_secs(settings.timeout_secs);
-        let conn = LdapConnSettings::new().set_conn_timeout(timeout);
+        let conn = LdapConnSettings::new().set_conn_timeout(timeout + ABANDON_AFTER);
         let (conn, ldap) = within(
             SYSTEM,
             settings.timeout_secs,
@@ -53,11 +56,12 @@ impl<'a> Directory<'a> {
         Ok(dir)
     }
 
-    /// The handle for one operation: the server gives up after the connector's timeout, and
-    /// [`within`] stops waiting then too.
+    /// The handle for one operation. [`within`] stops waiting after the connector's timeout;
+    /// ldap3 abandons the operation a moment later, so that the error people read is the one
+    /// that names the limit (both at once, ldap3's "deadline has elapsed" won as often).
     fn op(&mut self) -> &mut Ldap {
         self.ldap
-            .with_timeout(Duration::from_secs(self.settings.timeout_secs))
+            .with_timeout(Duration::from_secs(self.settings.timeout_secs) + ABANDON_AFTER)
     }
 
     fn secs(&self) -> u64 {

@@ -2679,10 +2679,12 @@ fn settled_fields(
 /// only when the first found nothing, in one statement. Its parameters are at `$first` (now),
 /// the next (the lease's end) and the one after (the worker).
 ///
-/// The picks are CTEs, evaluated once: as an `IN (subquery)` the planner may rerun a pick for
-/// every row it scans, and with SKIP LOCKED each rerun picks another job. The test is repeated
-/// in the UPDATE for the same reason as in claim_export; on PostgreSQL SKIP LOCKED also lets
-/// concurrent workers pass over a row another one is taking instead of queueing behind it.
+/// On PostgreSQL the picks are CTEs, evaluated once (they lock rows, so they are never
+/// inlined): as an `IN (subquery)` the planner may rerun a pick for every row it scans, and
+/// with SKIP LOCKED each rerun picks another job. SQLite may evaluate `expired` twice, which
+/// its single writer makes harmless. The test is repeated in the UPDATE for the same reason as
+/// in claim_export; on PostgreSQL SKIP LOCKED also lets concurrent workers pass over a row
+/// another one is taking instead of queueing behind it.
 ///
 /// With `settle` (an `UPDATE … RETURNING 1` of job `$2` of tenant `$1`), the statement runs it
 /// first as a CTE of its own, passes over that job, and answers one row: how many it settled

@@ -8,6 +8,8 @@ use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+const METHODS: [&str; 6] = ["GET /", "HEAD /", "POST /", "PUT /", "PATCH /", "DELETE /"];
+
 pub struct HoldingProxy {
     port: u16,
     shared: Arc<Shared>,
@@ -17,7 +19,9 @@ pub struct HoldingProxy {
 struct Shared {
     /// The request line of every request that went through, in order.
     requests: Mutex<Vec<String>>,
-    /// Whether an answer is being held.
+    /// Whether a connection has taken the one request to hold.
+    claimed: AtomicBool,
+    /// Whether the target has answered the held request (and the answer was kept back).
     holding: AtomicBool,
 }
 
@@ -59,16 +63,20 @@ impl HoldingProxy {
 /// Copies `client`'s requests to `target` and the answers back, on two threads. An HTTP/1.1
 /// client sends its next request on a connection only after the answer to the one before, so
 /// once the held request went up, whatever comes down is its answer.
-fn relay(mut client: TcpStream, mut target: TcpStream, shared: &Shared, method: &str) {
+fn relay(mut client: TcpStream, mut target: TcpStream, shared: &Arc<Shared>, method: &str) {
     let hold = Arc::new(AtomicBool::new(false));
     let (Ok(mut from_target), Ok(mut to_client)) = (target.try_clone(), client.try_clone()) else {
         return;
     };
     let held = Arc::clone(&hold);
+    let answered = Arc::clone(shared);
     let answers = std::thread::spawn(move || {
         let mut buf = [0u8; 16 * 1024];
         while let Ok(n @ 1..) = from_target.read(&mut buf) {
-            if !held.load(Ordering::SeqCst) && to_client.write_all(&buf[..n]).is_err() {
+            if held.load(Ordering::SeqCst) {
+                // The target has answered, so it is done with the request: it is held now.
+                answered.holding.store(true, Ordering::SeqCst);
+            } else if to_client.write_all(&buf[..n]).is_err() {
                 break;
             }
         }
@@ -79,18 +87,30 @@ fn relay(mut client: TcpStream, mut target: TcpStream, shared: &Shared, method: 
         }
     });
     let mut buf = [0u8; 16 * 1024];
+    // What came after the last line break, until the rest of its line arrives.
+    let mut partial = String::new();
+    let mut holding_one = false;
     while let Ok(n @ 1..) = client.read(&mut buf) {
-        let text = String::from_utf8_lossy(&buf[..n]);
-        for line in text.lines().filter(|l| l.ends_with(" HTTP/1.1")) {
+        partial.push_str(&String::from_utf8_lossy(&buf[..n]));
+        while let Some(end) = partial.find("\r\n") {
+            let text: String = partial.drain(..end + 2).collect();
+            let text = text.trim_end();
+            // A request line may follow the body of the request before it on the same line.
+            let Some(start) = METHODS.iter().filter_map(|m| text.rfind(m)).max() else {
+                continue;
+            };
+            let line = &text[start..];
+            if !line.ends_with(" HTTP/1.1") {
+                continue;
+            }
             shared
                 .requests
                 .lock()
                 .expect("not poisoned")
                 .push(line.to_owned());
-            if line.starts_with(&format!("{method} "))
-                && !shared.holding.swap(true, Ordering::SeqCst)
-            {
-                hold.store(true, Ordering::SeqCst);
+            if line.starts_with(&format!("{method} ")) && !holding_one {
+                holding_one = !shared.claimed.swap(true, Ordering::SeqCst);
+                hold.store(holding_one, Ordering::SeqCst);
             }
         }
         if target.write_all(&buf[..n]).is_err() {

@@ -89,10 +89,24 @@ impl<S: Store> Worker<S> {
                 self.app.settle_job(&job, &outcome).await?;
                 break;
             }
-            (_, next) = self
+            match self
                 .app
                 .settle_job_and_claim_next(&job, &outcome, &self.name, self.lease)
-                .await?;
+                .await
+            {
+                Ok((settled, claimed)) => {
+                    if !settled {
+                        tracing::warn!(job = %job.id, "another worker took this job over; its outcome here is not recorded");
+                    }
+                    next = claimed;
+                }
+                Err(error) => {
+                    // The job's end was rolled back with the claim that failed: record it on
+                    // its own, or the job would run again once its lease ran out.
+                    self.app.settle_job(&job, &outcome).await?;
+                    return Err(error);
+                }
+            }
         }
         Ok(ran)
     }
@@ -102,18 +116,11 @@ impl<S: Store> Worker<S> {
         let started = std::time::Instant::now();
         let work = self.perform(job);
         tokio::pin!(work);
-        let renew_every = self.lease.renewal_interval().unsigned_abs();
-        let outcome = loop {
-            tokio::select! {
-                outcome = &mut work => break outcome,
-                () = tokio::time::sleep(renew_every) => {
-                    match self.app.renew_job_lease(job, self.lease).await {
-                        Ok(true) => {}
-                        Ok(false) => tracing::warn!(job = %job.id, "another worker took over a job this one still runs"),
-                        Err(error) => tracing::warn!(job = %job.id, %error, "cannot renew a job's lease"),
-                    }
-                }
-            }
+        // Both are polled side by side: a renewal waiting for the database never holds up
+        // the work, which may hold what the renewal waits for.
+        let outcome = tokio::select! {
+            outcome = &mut work => outcome,
+            () = self.keep_lease(job) => work.await,
         };
         metrics::histogram!("exeunt_job_seconds", "kind" => job.kind.clone())
             .record(started.elapsed().as_secs_f64());
@@ -122,6 +129,23 @@ impl<S: Store> Worker<S> {
             tracing::warn!(job = %job.id, kind = %job.kind, attempt = job.attempts, %error, "a job failed");
         }
         outcome
+    }
+
+    /// Renews the lease on `job` every third of it; returns only once another worker has
+    /// taken the job over (then this attempt's outcome will not be recorded).
+    async fn keep_lease(&self, job: &Job) {
+        let every = self.lease.renewal_interval().unsigned_abs();
+        loop {
+            tokio::time::sleep(every).await;
+            match self.app.renew_job_lease(job, self.lease).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::warn!(job = %job.id, "another worker took over a job this one still runs");
+                    return;
+                }
+                Err(error) => tracing::warn!(job = %job.id, %error, "cannot renew a job's lease"),
+            }
+        }
     }
 
     /// Runs jobs for as long as the process does. Idle, it waits for word that a job was

@@ -458,28 +458,56 @@ async fn a_directory_that_is_down_is_retried_then_the_case_shows_it_failed<S: St
     assert!(!directory.can_bind(&format!("uid=jdoe,{}", ldap::DISABLED), "jdoe-password"));
 }
 
-async fn a_silent_scim_server_times_out_and_is_retried<S: Store>(store: S) {
-    // Accepts connections and never answers.
+/// A target that accepts the connection and never answers: every kind of connector gives up
+/// after its timeout, says so, and is tried again later.
+async fn a_silent_target_times_out_and_is_retried<S: Store>(store: S) {
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = silent.local_addr().unwrap().port();
-    let held = std::thread::spawn(move || silent.incoming().take(1).flatten().last());
+    // Holds every connection open, unanswered, for as long as the test runs.
+    std::thread::spawn(move || {
+        let mut open = Vec::new();
+        for stream in silent.incoming().flatten() {
+            open.push(stream);
+        }
+    });
     let firm = firm(store).await;
-    firm.connector(
-        "okta",
-        ConnectorKind::Scim,
-        json!({"base_url": format!("http://127.0.0.1:{port}/v2"), "timeout_secs": 1}),
-        scim::TOKEN,
-    )
+    let mut ldap = ldap_settings(&format!("ldap://127.0.0.1:{port}"));
+    ldap["timeout_secs"] = json!(1);
+    let targets = [
+        (
+            "okta",
+            ConnectorKind::Scim,
+            json!({"base_url": format!("http://127.0.0.1:{port}/v2"), "timeout_secs": 1}),
+            scim::TOKEN,
+        ),
+        ("corp-ldap", ConnectorKind::Ldap, ldap, ldap::ADMIN_PASSWORD),
+        (
+            "hr-system",
+            ConnectorKind::Webhook,
+            json!({"url": format!("http://127.0.0.1:{port}/exit"), "timeout_secs": 1,
+                   "allow_private_hosts": ["127.0.0.1"]}),
+            "a-webhook-signing-key-of-32-bytes!",
+        ),
+    ];
+    for (name, kind, settings, secret) in targets {
+        firm.connector(name, kind, settings, secret).await;
+    }
+    firm.leaver(&[
+        ("okta", "jdoe"),
+        ("corp-ldap", "jdoe"),
+        ("hr-system", "jdoe"),
+    ])
     .await;
-    firm.leaver(&[("okta", "jdoe")]).await;
     firm.at_exit(SignedDuration::ZERO);
-    let run = firm.worker().run_next().await.unwrap().unwrap();
-    let error = run.outcome.unwrap_err();
-    assert!(error.contains("no answer within 1 s"), "{error}");
+    let worker = firm.worker();
+    for _ in 0..3 {
+        let run = worker.run_next().await.unwrap().unwrap();
+        let error = run.outcome.unwrap_err();
+        assert!(error.contains("no answer within 1 s"), "{error}");
+    }
     let queued = firm.jobs(JobStatus::Queued).await;
-    assert_eq!(queued.len(), 1, "it will be tried again");
-    assert!(queued[0].run_at > firm.app.now());
-    drop(held);
+    assert_eq!(queued.len(), 3, "each will be tried again");
+    assert!(queued.iter().all(|j| j.run_at > firm.app.now()));
 }
 
 async fn a_worker_killed_between_the_call_and_its_acknowledgement_changes_the_target_once<
@@ -811,7 +839,7 @@ macro_rules! on_both_stores {
 on_both_stores!(
     an_employees_access_is_revoked_and_verified_at_the_exit_time,
     a_directory_that_is_down_is_retried_then_the_case_shows_it_failed,
-    a_silent_scim_server_times_out_and_is_retried,
+    a_silent_target_times_out_and_is_retried,
     a_worker_killed_between_the_call_and_its_acknowledgement_changes_the_target_once,
     a_cancelled_exit_revokes_nothing,
     a_webhook_target_is_told_with_a_signed_event_and_answers_for_itself,
