@@ -12,7 +12,7 @@ use engine::tenant::Permission;
 use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::json;
-use store::{Job, JobEnd, JobFilter, Store, Tx};
+use store::{Job, JobEnd, JobFilter, JobSettle, Store, Tx};
 
 use crate::connectors::ACCESS_REVOKE;
 use crate::{Actor, App, AppError, Result, audit, audit_as};
@@ -110,18 +110,7 @@ impl<S: Store> App<S> {
     /// a backoff, or dead once its attempts are spent. False when the attempt no longer held
     /// the job (its lease ran out and another worker took it over): then nothing is recorded.
     pub async fn settle_job(&self, job: &Job, attempt: &Attempt) -> Result<bool> {
-        let at = self.now();
-        let end = self.job_end(job, attempt, at);
-        let dead = matches!(end, JobEnd::Dead { .. });
-        let mut tx = self.store.write().await?;
-        let settled = tx
-            .settle_job(job.tenant_id, job.id, job.attempts, end, at)
-            .await?;
-        if settled && dead {
-            self.gave_up(&mut tx, job, attempt, at).await?;
-        }
-        tx.commit().await?;
-        Ok(settled)
+        Ok(self.settle(job, attempt, None).await?.0)
     }
 
     /// [`settle_job`](Self::settle_job), and in the same transaction, [`claim_job`](Self::claim_job)
@@ -133,22 +122,32 @@ impl<S: Store> App<S> {
         worker: &str,
         lease: JobLease,
     ) -> Result<(bool, Option<Job>)> {
+        self.settle(job, attempt, Some((worker, lease))).await
+    }
+
+    async fn settle(
+        &self,
+        job: &Job,
+        attempt: &Attempt,
+        then_claim: Option<(&str, JobLease)>,
+    ) -> Result<(bool, Option<Job>)> {
         let at = self.now();
-        let end = self.job_end(job, attempt, at);
-        let dead = matches!(end, JobEnd::Dead { .. });
+        let settle = JobSettle {
+            tenant: job.tenant_id,
+            id: job.id,
+            attempt: job.attempts,
+            end: self.job_end(job, attempt, at),
+            at,
+        };
         let mut tx = self.store.write().await?;
-        let (settled, next) = tx
-            .settle_and_claim_job(
-                job.tenant_id,
-                job.id,
-                job.attempts,
-                end,
-                at,
-                at + lease.length(),
-                worker,
-            )
-            .await?;
-        if settled && dead {
+        let (settled, next) = match then_claim {
+            None => (tx.settle_job(&settle).await?, None),
+            Some((worker, lease)) => {
+                tx.settle_and_claim_job(&settle, at + lease.length(), worker)
+                    .await?
+            }
+        };
+        if settled && matches!(settle.end, JobEnd::Dead { .. }) {
             self.gave_up(&mut tx, job, attempt, at).await?;
         }
         tx.commit().await?;

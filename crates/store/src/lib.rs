@@ -8,7 +8,8 @@
 //! The SQL lives once, in `queries.rs`, written against the small [`sql::Conn`] interface
 //! that each backend implements on its driver: rusqlite for SQLite (statements run inline,
 //! writes commit in groups, see `sqlite.rs`), sqlx for PostgreSQL. What differs between the two
-//! (how a write transaction begins, row locks) lives in the two backend modules.
+//! (how a write transaction begins, row locks, whether one statement may hold two writes)
+//! lives in the two backend modules.
 
 mod model;
 pub mod postgres;
@@ -34,8 +35,8 @@ use jiff::Timestamp;
 pub use model::{
     AuditFilter, BLOB_CHUNK, BlobMeta, CaseActivity, CaseFilter, CaseSummary, CertificateRow,
     Concern, ConnectorRow, EvidenceMeta, Export, IdempotencyClaim, Job, JobEnd, JobFilter,
-    KeyClaim, Mine, Notification, PurgeCandidate, RecordFile, SigningKeyRow, StoredBlueprint,
-    SubjectFilter, SubscriptionRow, TaskFilter, TaskRow, Tombstone,
+    JobSettle, KeyClaim, Mine, Notification, PurgeCandidate, RecordFile, SigningKeyRow,
+    StoredBlueprint, SubjectFilter, SubscriptionRow, TaskFilter, TaskRow, Tombstone,
 };
 
 /// Errors of the persistence layer.
@@ -411,27 +412,15 @@ pub trait Tx: Send {
         attempt: i64,
         until: Timestamp,
     ) -> impl Future<Output = Result<bool>> + Send;
-    /// Records how attempt `attempt` of a job ended; false when that attempt no longer holds
-    /// the job (its lease ran out and another worker took it).
-    fn settle_job(
-        &mut self,
-        tenant: TenantId,
-        id: JobId,
-        attempt: i64,
-        end: JobEnd<'_>,
-        at: Timestamp,
-    ) -> impl Future<Output = Result<bool>> + Send;
-    /// [`settle_job`](Tx::settle_job) at `at`, then [`claim_job`](Tx::claim_job) for `worker`
-    /// at the same time: on PostgreSQL in one statement, so that a busy worker pays one round
-    /// trip for both.
-    #[allow(clippy::too_many_arguments)]
+    /// Records how an attempt of a job ended; false when that attempt no longer holds the job
+    /// (its lease ran out and another worker took it).
+    fn settle_job(&mut self, settle: &JobSettle<'_>) -> impl Future<Output = Result<bool>> + Send;
+    /// [`settle_job`](Tx::settle_job), then [`claim_job`](Tx::claim_job) for `worker` at the
+    /// settle's time: on PostgreSQL in one statement, so that a busy worker pays one round trip
+    /// for both.
     fn settle_and_claim_job(
         &mut self,
-        tenant: TenantId,
-        id: JobId,
-        attempt: i64,
-        end: JobEnd<'_>,
-        at: Timestamp,
+        settle: &JobSettle<'_>,
         lease_until: Timestamp,
         worker: &str,
     ) -> impl Future<Output = Result<(bool, Option<Job>)>> + Send;

@@ -371,6 +371,16 @@ pub enum JobEnd<'a> {
     },
 }
 
+/// How attempt `attempt` of job `id` ended, to be recorded at `at`.
+#[derive(Clone, Debug)]
+pub struct JobSettle<'a> {
+    pub tenant: TenantId,
+    pub id: JobId,
+    pub attempt: i64,
+    pub end: JobEnd<'a>,
+    pub at: Timestamp,
+}
+
 /// What is left of a purged subject.
 #[derive(Clone, Debug, Serialize)]
 pub struct Tombstone {

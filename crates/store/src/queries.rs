@@ -23,9 +23,9 @@ use jiff::civil::Date;
 
 use crate::model::{
     AuditFilter, BlobMeta, CaseActivity, CaseFilter, CaseSummary, CertificateRow, Concern,
-    ConnectorRow, EvidenceMeta, Export, IdempotencyClaim, Job, JobEnd, JobFilter, KeyClaim,
-    Notification, PurgeCandidate, RecordFile, SigningKeyRow, StoredBlueprint, SubjectFilter,
-    SubscriptionRow, TaskFilter, TaskRow, Tombstone,
+    ConnectorRow, EvidenceMeta, Export, IdempotencyClaim, Job, JobEnd, JobFilter, JobSettle,
+    KeyClaim, Notification, PurgeCandidate, RecordFile, SigningKeyRow, StoredBlueprint,
+    SubjectFilter, SubscriptionRow, TaskFilter, TaskRow, Tombstone,
 };
 use crate::sql::{Arg, Conn, Row, args};
 use crate::{Result, StoreError};
@@ -1444,27 +1444,11 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
         Ok(changed == 1)
     }
 
-    async fn settle_job(
-        &mut self,
-        tenant: TenantId,
-        id: JobId,
-        attempt: i64,
-        end: JobEnd<'_>,
-        at: Timestamp,
-    ) -> Result<bool> {
-        let (status, run_at, error, finished) = settled_fields(end, at);
+    async fn settle_job(&mut self, settle: &JobSettle<'_>) -> Result<bool> {
         let changed = self
             .run(
                 &format!("UPDATE jobs SET {SETTLE_SET} WHERE {SETTLE_WHERE}"),
-                args![
-                    tenant.0,
-                    id.0,
-                    attempt,
-                    status.as_str(),
-                    run_at.map(us),
-                    error,
-                    finished.map(us),
-                ],
+                &settle_args(settle),
             )
             .await?;
         Ok(changed == 1)
@@ -1472,44 +1456,25 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
 
     async fn settle_and_claim_job(
         &mut self,
-        tenant: TenantId,
-        id: JobId,
-        attempt: i64,
-        end: JobEnd<'_>,
-        at: Timestamp,
+        settle: &JobSettle<'_>,
         lease_until: Timestamp,
         worker: &str,
     ) -> Result<(bool, Option<Job>)> {
         if !self.conn.writable_ctes() {
-            let settled = self.settle_job(tenant, id, attempt, end, at).await?;
-            let next = self.claim_job(at, lease_until, worker).await?;
+            let settled = self.settle_job(settle).await?;
+            let next = self.claim_job(settle.at, lease_until, worker).await?;
             return Ok((settled, next));
         }
-        let (status, run_at, error, finished) = settled_fields(end, at);
-        let settle = format!("UPDATE jobs SET {SETTLE_SET} WHERE {SETTLE_WHERE} RETURNING 1");
-        let sql = claim_statement(self.conn.skip_locked_clause(), 8, Some(&settle));
-        self.one(
-            &sql,
-            args![
-                tenant.0,
-                id.0,
-                attempt,
-                status.as_str(),
-                run_at.map(us),
-                error,
-                finished.map(us),
-                us(at),
-                us(lease_until),
-                worker,
-            ],
-            |r| {
-                let next = match r.opt_uuid("id")? {
-                    Some(_) => Some(job_row(r)?),
-                    None => None,
-                };
-                Ok((r.int("settled")? == 1, next))
-            },
-        )
+        let settle_sql = format!("UPDATE jobs SET {SETTLE_SET} WHERE {SETTLE_WHERE} RETURNING 1");
+        let sql = claim_statement(self.conn.skip_locked_clause(), 8, Some(&settle_sql));
+        let claim = args![us(settle.at), us(lease_until), worker];
+        self.one(&sql, &[&settle_args(settle)[..], claim].concat(), |r| {
+            let next = match r.opt_uuid("id")? {
+                Some(_) => Some(job_row(r)?),
+                None => None,
+            };
+            Ok((r.int("settled")? == 1, next))
+        })
         .await
     }
 
@@ -2658,20 +2623,23 @@ const SETTLE_SET: &str = "status = $4, run_at_us = COALESCE($5, run_at_us), \
     last_error = COALESCE($6, last_error), finished_at_us = $7, lease_until_us = NULL";
 const SETTLE_WHERE: &str = "tenant_id = $1 AND id = $2 AND attempts = $3 AND status = 'running'";
 
-fn settled_fields(
-    end: JobEnd<'_>,
-    at: Timestamp,
-) -> (
-    JobStatus,
-    Option<Timestamp>,
-    Option<&str>,
-    Option<Timestamp>,
-) {
-    match end {
+/// The values of [`SETTLE_SET`] and [`SETTLE_WHERE`], `$1` to `$7`.
+fn settle_args<'a>(settle: &JobSettle<'a>) -> [Arg<'a>; 7] {
+    let at = settle.at;
+    let (status, run_at, error, finished) = match settle.end {
         JobEnd::Done => (JobStatus::Done, None, None, Some(at)),
         JobEnd::Retry { at: again, error } => (JobStatus::Queued, Some(again), Some(error), None),
         JobEnd::Dead { error } => (JobStatus::Dead, None, Some(error), Some(at)),
-    }
+    };
+    *args![
+        settle.tenant.0,
+        settle.id.0,
+        settle.attempt,
+        status.as_str(),
+        run_at.map(us),
+        error,
+        finished.map(us),
+    ]
 }
 
 /// The claim: a job whose worker died (its lease ran out) first, then the queued job due
