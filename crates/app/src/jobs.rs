@@ -80,14 +80,16 @@ impl<S: Store> App<S> {
         Ok(tx.insert_job(&row).await?)
     }
 
-    /// Takes the job that has waited longest, of any tenant, for `worker`; `None` when
-    /// nothing is due.
-    pub async fn claim_job(&self, worker: &str, lease: JobLease) -> Result<Option<Job>> {
+    /// Takes up to `limit` jobs, those of any tenant that have waited longest, for `worker`;
+    /// none when nothing is due.
+    pub async fn claim_jobs(&self, worker: &str, lease: JobLease, limit: u32) -> Result<Vec<Job>> {
         let now = self.now();
         let mut tx = self.store.write().await?;
-        let job = tx.claim_job(now, now + lease.length(), worker).await?;
+        let jobs = tx
+            .claim_jobs(now, now + lease.length(), worker, limit)
+            .await?;
         tx.commit().await?;
-        Ok(job)
+        Ok(jobs)
     }
 
     /// Extends the lease on `job` by another `lease` from now, while its attempt runs. False
@@ -106,52 +108,58 @@ impl<S: Store> App<S> {
         Ok(renewed)
     }
 
-    /// Records how the worker's attempt at `job` ended: done; or failed, to be retried after
-    /// a backoff, or dead once its attempts are spent. False when the attempt no longer held
-    /// the job (its lease ran out and another worker took it over): then nothing is recorded.
-    pub async fn settle_job(&self, job: &Job, attempt: &Attempt) -> Result<bool> {
-        Ok(self.settle(job, attempt, None).await?.0)
+    /// Records how the worker's attempts at jobs ended: each done; or failed, to be retried
+    /// after a backoff, or dead once its attempts are spent. For each, in order, false when
+    /// the attempt no longer held the job (its lease ran out and another worker took it
+    /// over): then nothing is recorded for it.
+    pub async fn settle_jobs(&self, ended: &[(Job, Attempt)]) -> Result<Vec<bool>> {
+        Ok(self.settle(ended, None).await?.0)
     }
 
-    /// [`settle_job`](Self::settle_job), and in the same transaction, [`claim_job`](Self::claim_job)
-    /// for the same worker: a busy worker commits once per job.
-    pub async fn settle_job_and_claim_next(
+    /// [`settle_jobs`](Self::settle_jobs), and in the same transaction,
+    /// [`claim_jobs`](Self::claim_jobs) for the same worker: a busy worker commits once for
+    /// the jobs it finished and those it takes next.
+    pub async fn settle_jobs_and_claim(
         &self,
-        job: &Job,
-        attempt: &Attempt,
+        ended: &[(Job, Attempt)],
         worker: &str,
         lease: JobLease,
-    ) -> Result<(bool, Option<Job>)> {
-        self.settle(job, attempt, Some((worker, lease))).await
+        limit: u32,
+    ) -> Result<(Vec<bool>, Vec<Job>)> {
+        self.settle(ended, Some((worker, lease, limit))).await
     }
 
     async fn settle(
         &self,
-        job: &Job,
-        attempt: &Attempt,
-        then_claim: Option<(&str, JobLease)>,
-    ) -> Result<(bool, Option<Job>)> {
+        ended: &[(Job, Attempt)],
+        then_claim: Option<(&str, JobLease, u32)>,
+    ) -> Result<(Vec<bool>, Vec<Job>)> {
         let at = self.now();
-        let settle = JobSettle {
-            tenant: job.tenant_id,
-            id: job.id,
-            attempt: job.attempts,
-            end: self.job_end(job, attempt, at),
-            at,
-        };
+        let settles: Vec<JobSettle> = ended
+            .iter()
+            .map(|(job, attempt)| JobSettle {
+                tenant: job.tenant_id,
+                id: job.id,
+                attempt: job.attempts,
+                end: self.job_end(job, attempt, at),
+                at,
+            })
+            .collect();
         let mut tx = self.store.write().await?;
-        let (settled, next) = match then_claim {
-            None => (tx.settle_job(&settle).await?, None),
-            Some((worker, lease)) => {
-                tx.settle_and_claim_job(&settle, at + lease.length(), worker)
+        let (settled, claimed) = match then_claim {
+            None => (tx.settle_jobs(&settles).await?, Vec::new()),
+            Some((worker, lease, limit)) => {
+                tx.settle_and_claim_jobs(&settles, at, at + lease.length(), worker, limit)
                     .await?
             }
         };
-        if settled && matches!(settle.end, JobEnd::Dead { .. }) {
-            self.gave_up(&mut tx, job, attempt, at).await?;
+        for (((job, attempt), settle), recorded) in ended.iter().zip(&settles).zip(&settled) {
+            if *recorded && matches!(settle.end, JobEnd::Dead { .. }) {
+                self.gave_up(&mut tx, job, attempt, at).await?;
+            }
         }
         tx.commit().await?;
-        Ok((settled, next))
+        Ok((settled, claimed))
     }
 
     /// What becomes of `job` after `attempt`, at `at`.

@@ -146,6 +146,59 @@ impl fmt::Display for JobLease {
     }
 }
 
+/// How many jobs one worker runs at once. A slow target (a directory that takes its time)
+/// then holds up only its own job, not the emails queued behind it; and a busy worker claims
+/// as many jobs as it has room for, and records their ends, in one transaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JobConcurrency(u32);
+
+/// Why a concurrency was refused.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum JobConcurrencyError {
+    #[error("`{0}` is not a whole number (expected 1 to 64)")]
+    NotANumber(String),
+    #[error("a job concurrency of {0} is outside 1 to 64")]
+    OutOfRange(u32),
+}
+
+impl JobConcurrency {
+    pub const DEFAULT: JobConcurrency = JobConcurrency(8);
+    /// One after another: what a test that wants a known order runs with.
+    pub const ONE: JobConcurrency = JobConcurrency(1);
+    /// More, and a worker holds leases on more jobs than it can run promptly on a small
+    /// machine, while other workers could take them.
+    const MOST: u32 = 64;
+
+    pub fn new(jobs: u32) -> Result<Self, JobConcurrencyError> {
+        if (1..=Self::MOST).contains(&jobs) {
+            Ok(JobConcurrency(jobs))
+        } else {
+            Err(JobConcurrencyError::OutOfRange(jobs))
+        }
+    }
+
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+impl FromStr for JobConcurrency {
+    type Err = JobConcurrencyError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let jobs = s
+            .parse::<u32>()
+            .map_err(|_| JobConcurrencyError::NotANumber(s.to_owned()))?;
+        JobConcurrency::new(jobs)
+    }
+}
+
+impl fmt::Display for JobConcurrency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,5 +254,24 @@ mod tests {
             "2h".parse::<JobLease>(),
             Err(JobLeaseError::OutOfRange(_))
         ));
+    }
+
+    #[test]
+    fn a_concurrency_is_between_one_and_sixty_four_jobs() {
+        assert_eq!("8".parse::<JobConcurrency>(), Ok(JobConcurrency::DEFAULT));
+        assert_eq!("1".parse::<JobConcurrency>(), Ok(JobConcurrency::ONE));
+        assert_eq!("64".parse::<JobConcurrency>().unwrap().get(), 64);
+        assert_eq!(
+            "0".parse::<JobConcurrency>(),
+            Err(JobConcurrencyError::OutOfRange(0))
+        );
+        assert_eq!(
+            "65".parse::<JobConcurrency>(),
+            Err(JobConcurrencyError::OutOfRange(65))
+        );
+        assert_eq!(
+            "many".parse::<JobConcurrency>(),
+            Err(JobConcurrencyError::NotANumber("many".to_owned()))
+        );
     }
 }

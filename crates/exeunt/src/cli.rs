@@ -365,6 +365,10 @@ pub struct ServeArgs {
     /// died is picked up again, not a limit on how long a job may take.
     #[arg(long, env = "EXEUNT_JOB_LEASE", default_value = "30s")]
     pub job_lease: engine::job::JobLease,
+    /// How many jobs the worker runs at once (1 to 64): a slow connector then holds up only
+    /// its own job, and a busy queue is claimed and recorded several jobs per transaction.
+    #[arg(long, env = "EXEUNT_JOB_CONCURRENCY", default_value = "8")]
+    pub job_concurrency: engine::job::JobConcurrency,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -135,7 +135,9 @@ fn location(cli: &Cli) -> Location {
 
 async fn execute<S: Store>(app: App<S>, cli: &Cli) -> anyhow::Result<ExitCode> {
     if let Command::Serve(args) = &cli.command {
-        let worker = worker(&app, cli)?.with_lease(args.job_lease);
+        let worker = worker(&app, cli)?
+            .with_lease(args.job_lease)
+            .with_concurrency(args.job_concurrency);
         return serve(app, worker, args).await;
     }
     if let Command::Jobs(crate::cli::JobsCmd::Run) = &cli.command {

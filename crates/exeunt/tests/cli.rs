@@ -2417,7 +2417,7 @@ async fn a_server_killed_between_the_call_and_its_acknowledgement_changes_the_ta
 }
 
 #[test]
-fn serve_refuses_a_job_lease_it_cannot_use() {
+fn serve_refuses_a_job_lease_or_concurrency_it_cannot_use() {
     let e = Exeunt::sqlite();
     assert_refused(
         &e.run(&["serve", "--job-lease", "soon"]),
@@ -2428,6 +2428,16 @@ fn serve_refuses_a_job_lease_it_cannot_use() {
         &e.run(&["serve", "--job-lease", "2h"]),
         2,
         "outside 1s to 1h",
+    );
+    assert_refused(
+        &e.run(&["serve", "--job-concurrency", "0"]),
+        2,
+        "a job concurrency of 0 is outside 1 to 64",
+    );
+    assert_refused(
+        &e.run(&["serve", "--job-concurrency", "all"]),
+        2,
+        "`all` is not a whole number",
     );
     assert!(!e.data_dir().exists(), "nothing was set up");
 }

@@ -394,15 +394,17 @@ pub trait Tx: Send {
     /// Queues a job, unless the tenant has one with its idempotency key: then it is the same
     /// work asked for twice, and nothing changes. True when it was queued.
     fn insert_job(&mut self, job: &Job) -> impl Future<Output = Result<bool>> + Send;
-    /// Takes the job of any tenant that has waited longest: queued and due, or running with
-    /// its lease run out (its worker died). Several workers on one PostgreSQL never take the
-    /// same one. The worker then works inside that job's tenant only.
-    fn claim_job(
+    /// Takes up to `limit` jobs of any tenant, those that have waited longest: running with
+    /// their lease run out (their worker died) before any queued and due. Several workers on
+    /// one PostgreSQL never take the same one. The worker then works inside each job's tenant
+    /// only.
+    fn claim_jobs(
         &mut self,
         now: Timestamp,
         lease_until: Timestamp,
         worker: &str,
-    ) -> impl Future<Output = Result<Option<Job>>> + Send;
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<Job>>> + Send;
     /// Extends the lease of attempt `attempt` of a running job to `until`; false when that
     /// attempt no longer holds the job.
     fn renew_job_lease(
@@ -412,18 +414,22 @@ pub trait Tx: Send {
         attempt: i64,
         until: Timestamp,
     ) -> impl Future<Output = Result<bool>> + Send;
-    /// Records how an attempt of a job ended; false when that attempt no longer holds the job
-    /// (its lease ran out and another worker took it).
-    fn settle_job(&mut self, settle: &JobSettle<'_>) -> impl Future<Output = Result<bool>> + Send;
-    /// [`settle_job`](Tx::settle_job), then [`claim_job`](Tx::claim_job) for `worker` at the
-    /// settle's time: on PostgreSQL in one statement, so that a busy worker pays one round trip
-    /// for both.
-    fn settle_and_claim_job(
+    /// Records how attempts of jobs ended; for each, in order, false when that attempt no
+    /// longer holds the job (its lease ran out and another worker took it).
+    fn settle_jobs(
         &mut self,
-        settle: &JobSettle<'_>,
+        settles: &[JobSettle<'_>],
+    ) -> impl Future<Output = Result<Vec<bool>>> + Send;
+    /// [`settle_jobs`](Tx::settle_jobs), then [`claim_jobs`](Tx::claim_jobs): on PostgreSQL in
+    /// one statement, so that a busy worker pays one round trip for both.
+    fn settle_and_claim_jobs(
+        &mut self,
+        settles: &[JobSettle<'_>],
+        now: Timestamp,
         lease_until: Timestamp,
         worker: &str,
-    ) -> impl Future<Output = Result<(bool, Option<Job>)>> + Send;
+        limit: u32,
+    ) -> impl Future<Output = Result<(Vec<bool>, Vec<Job>)>> + Send;
     fn job(
         &mut self,
         tenant: TenantId,

@@ -20,6 +20,7 @@ use engine::subject::{Attributes, Record, RecordFields, Subject, SubjectKind, Su
 use engine::tenant::{ApiToken, Role, Session, Team, Tenant, User};
 use jiff::Timestamp;
 use jiff::civil::Date;
+use uuid::Uuid;
 
 use crate::model::{
     AuditFilter, BlobMeta, CaseActivity, CaseFilter, CaseSummary, CertificateRow, Concern,
@@ -1414,14 +1415,15 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
         Ok(inserted == 1)
     }
 
-    async fn claim_job(
+    async fn claim_jobs(
         &mut self,
         now: Timestamp,
         lease_until: Timestamp,
         worker: &str,
-    ) -> Result<Option<Job>> {
+        limit: u32,
+    ) -> Result<Vec<Job>> {
         let sql = claim_statement(self.conn.skip_locked_clause(), 1, None);
-        self.optional(&sql, args![us(now), us(lease_until), worker], |r| {
+        self.all(&sql, &claim_args(now, lease_until, worker, limit), |r| {
             job_row(r)
         })
         .await
@@ -1444,38 +1446,67 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
         Ok(changed == 1)
     }
 
-    async fn settle_job(&mut self, settle: &JobSettle<'_>) -> Result<bool> {
-        let changed = self
-            .run(
-                &format!("UPDATE jobs SET {SETTLE_SET} WHERE {SETTLE_WHERE}"),
-                &settle_args(settle),
-            )
+    async fn settle_jobs(&mut self, settles: &[JobSettle<'_>]) -> Result<Vec<bool>> {
+        if settles.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!("WITH {} {SETTLE}", settles_cte(settles.len()));
+        let ids = self
+            .all(&sql, &settle_args(settles), |r| r.uuid("id"))
             .await?;
-        Ok(changed == 1)
+        Ok(settles.iter().map(|s| ids.contains(&s.id.0)).collect())
     }
 
-    async fn settle_and_claim_job(
+    async fn settle_and_claim_jobs(
         &mut self,
-        settle: &JobSettle<'_>,
+        settles: &[JobSettle<'_>],
+        now: Timestamp,
         lease_until: Timestamp,
         worker: &str,
-    ) -> Result<(bool, Option<Job>)> {
-        if !self.conn.writable_ctes() {
-            let settled = self.settle_job(settle).await?;
-            let next = self.claim_job(settle.at, lease_until, worker).await?;
-            return Ok((settled, next));
+        limit: u32,
+    ) -> Result<(Vec<bool>, Vec<Job>)> {
+        if settles.is_empty() || !self.conn.writable_ctes() {
+            let settled = self.settle_jobs(settles).await?;
+            let claimed = self.claim_jobs(now, lease_until, worker, limit).await?;
+            return Ok((settled, claimed));
         }
-        let settle_sql = format!("UPDATE jobs SET {SETTLE_SET} WHERE {SETTLE_WHERE} RETURNING 1");
-        let sql = claim_statement(self.conn.skip_locked_clause(), 8, Some(&settle_sql));
-        let claim = args![us(settle.at), us(lease_until), worker];
-        self.one(&sql, &[&settle_args(settle)[..], claim].concat(), |r| {
-            let next = match r.opt_uuid("id")? {
-                Some(_) => Some(job_row(r)?),
-                None => None,
-            };
-            Ok((r.int("settled")? == 1, next))
-        })
-        .await
+        let settling = format!("{}, settled AS ({SETTLE})", settles_cte(settles.len()));
+        let sql = claim_statement(
+            self.conn.skip_locked_clause(),
+            SETTLE_VALUES * settles.len() + 1,
+            Some(&settling),
+        );
+        let mut args = settle_args(settles);
+        args.extend(claim_args(now, lease_until, worker, limit));
+        let rows = self
+            .all(&sql, &args, |r| {
+                let settled = r.opt_text("settled")?.unwrap_or_default().to_owned();
+                let claimed = match r.opt_uuid("id")? {
+                    Some(_) => Some(job_row(r)?),
+                    None => None,
+                };
+                Ok((settled, claimed))
+            })
+            .await?;
+        let settled_ids = match rows.first() {
+            Some((ids, _)) => ids
+                .split(',')
+                .filter(|id| !id.is_empty())
+                .map(|id| {
+                    Uuid::parse_str(id)
+                        .map_err(|e| StoreError::Corrupt(format!("settled job id {id}: {e}")))
+                })
+                .collect::<Result<Vec<_>>>()?,
+            None => Vec::new(),
+        };
+        let settled = settles
+            .iter()
+            .map(|s| settled_ids.contains(&s.id.0))
+            .collect();
+        Ok((
+            settled,
+            rows.into_iter().filter_map(|(_, job)| job).collect(),
+        ))
     }
 
     async fn job(&mut self, tenant: TenantId, id: JobId) -> Result<Option<Job>> {
@@ -2616,55 +2647,97 @@ fn notification_row<R: Row>(r: &R) -> Result<Notification> {
     })
 }
 
-/// How a settle changes attempt `$3` of job `$2` of tenant `$1`: status `$4`, due again at
-/// `$5` (a retry), its error `$6`, finished at `$7`. Fenced by the attempt: a worker whose lease
-/// was taken over changes nothing.
-const SETTLE_SET: &str = "status = $4, run_at_us = COALESCE($5, run_at_us), \
-    last_error = COALESCE($6, last_error), finished_at_us = $7, lease_until_us = NULL";
-const SETTLE_WHERE: &str = "tenant_id = $1 AND id = $2 AND attempts = $3 AND status = 'running'";
+/// How many values each settle binds, in [`settles_cte`]'s order.
+const SETTLE_VALUES: usize = 7;
 
-/// The values of [`SETTLE_SET`] and [`SETTLE_WHERE`], `$1` to `$7`.
-fn settle_args<'a>(settle: &JobSettle<'a>) -> [Arg<'a>; 7] {
-    let at = settle.at;
-    let (status, run_at, error, finished) = match settle.end {
-        JobEnd::Done => (JobStatus::Done, None, None, Some(at)),
-        JobEnd::Retry { at: again, error } => (JobStatus::Queued, Some(again), Some(error), None),
-        JobEnd::Dead { error } => (JobStatus::Dead, None, Some(error), Some(at)),
-    };
-    *args![
-        settle.tenant.0,
-        settle.id.0,
-        settle.attempt,
-        status.as_str(),
-        run_at.map(us),
-        error,
-        finished.map(us),
-    ]
+/// The CTE `settles`, one row per job's settle with its values from `$1` on (see
+/// [`settle_args`]). The column names are distinct from the jobs table's, so that [`SETTLE`]
+/// needs no qualified names, which SQLite's `RETURNING` does not take.
+fn settles_cte(count: usize) -> String {
+    let rows: Vec<String> = (0..count)
+        .map(|i| {
+            let first = SETTLE_VALUES * i + 1;
+            let values: Vec<String> = (first..first + SETTLE_VALUES)
+                .map(|n| format!("${n}"))
+                .collect();
+            format!("({})", values.join(", "))
+        })
+        .collect();
+    format!(
+        "settles (settle_tenant, settle_id, settle_attempt, settle_status, settle_run_at, \
+         settle_error, settle_finished) AS (VALUES {})",
+        rows.join(", ")
+    )
 }
 
-/// The claim: a job whose worker died (its lease ran out) first, then the queued job due
+/// Records each settle in `settles`: the job's status, due again at `settle_run_at` (a retry),
+/// its error, when it finished. Fenced by the attempt: a worker whose lease was taken over
+/// changes nothing. Answers the ids of the jobs it settled.
+const SETTLE: &str = "UPDATE jobs SET status = settle_status, \
+    run_at_us = COALESCE(settle_run_at, run_at_us), last_error = COALESCE(settle_error, last_error), \
+    finished_at_us = settle_finished, lease_until_us = NULL FROM settles \
+    WHERE tenant_id = settle_tenant AND id = settle_id AND attempts = settle_attempt \
+    AND status = 'running' RETURNING id";
+
+/// The values of [`settles_cte`], [`SETTLE_VALUES`] for each settle.
+fn settle_args<'a>(settles: &[JobSettle<'a>]) -> Vec<Arg<'a>> {
+    let mut args = Vec::with_capacity(SETTLE_VALUES * settles.len());
+    for settle in settles {
+        let at = settle.at;
+        let (status, run_at, error, finished) = match settle.end {
+            JobEnd::Done => (JobStatus::Done, None, None, Some(at)),
+            JobEnd::Retry { at: again, error } => {
+                (JobStatus::Queued, Some(again), Some(error), None)
+            }
+            JobEnd::Dead { error } => (JobStatus::Dead, None, Some(error), Some(at)),
+        };
+        args.extend_from_slice(args![
+            settle.tenant.0,
+            settle.id.0,
+            settle.attempt,
+            status.as_str(),
+            run_at.map(us),
+            error,
+            finished.map(us),
+        ]);
+    }
+    args
+}
+
+/// The values of [`claim_statement`]'s parameters, in order.
+fn claim_args<'a>(
+    now: Timestamp,
+    lease_until: Timestamp,
+    worker: &'a str,
+    limit: u32,
+) -> [Arg<'a>; 4] {
+    *args![us(now), us(lease_until), worker, i64::from(limit)]
+}
+
+/// The claim: jobs whose worker died (their lease ran out) first, else the queued jobs due
 /// longest: two short walks of the partial indexes `jobs_leased` and `jobs_queued`, the second
 /// only when the first found nothing, in one statement. Its parameters are at `$first` (now),
-/// the next (the lease's end) and the one after (the worker).
+/// then the lease's end, the worker and how many jobs to take at most (see [`claim_args`]).
 ///
 /// On PostgreSQL the picks are CTEs, evaluated once (they lock rows, so they are never
 /// inlined): as an `IN (subquery)` the planner may rerun a pick for every row it scans, and
-/// with SKIP LOCKED each rerun picks another job. SQLite may evaluate `expired` twice, which
+/// with SKIP LOCKED each rerun picks other jobs. SQLite may evaluate `expired` twice, which
 /// its single writer makes harmless. The test is repeated in the UPDATE for the same reason as
 /// in claim_export; on PostgreSQL SKIP LOCKED also lets concurrent workers pass over a row
 /// another one is taking instead of queueing behind it.
 ///
-/// With `settle` (an `UPDATE … RETURNING 1` of job `$2` of tenant `$1`), the statement runs it
-/// first as a CTE of its own, passes over that job, and answers one row: how many it settled
-/// (`settled`), and the claimed job's columns, null when there was none.
-fn claim_statement(skip: &str, first: usize, settle: Option<&str>) -> String {
-    let (now, lease, worker) = (first, first + 1, first + 2);
+/// With `settling` (the CTEs `settles` and `settled`, an [`SETTLE`] of the values before
+/// `$first`), the statement settles first, passes over the jobs it settles, and answers a row
+/// per claimed job, or one row of nulls when it claimed none, each with the ids of the jobs it
+/// settled (`settled`, separated by commas).
+fn claim_statement(skip: &str, first: usize, settling: Option<&str>) -> String {
+    let (now, lease, worker, limit) = (first, first + 1, first + 2, first + 3);
     let expired = format!("status = 'running' AND lease_until_us < ${now}");
     let due = format!("status = 'queued' AND run_at_us <= ${now}");
-    let (settle_cte, not_settled) = match settle {
-        Some(sql) => (
-            format!("settled AS ({sql}), "),
-            " AND NOT (tenant_id = $1 AND id = $2)",
+    let (settle_ctes, not_settled) = match settling {
+        Some(ctes) => (
+            format!("{ctes}, "),
+            " AND (tenant_id, id) NOT IN (SELECT settle_tenant, settle_id FROM settles)",
         ),
         None => (String::new(), ""),
     };
@@ -2674,17 +2747,18 @@ fn claim_statement(skip: &str, first: usize, settle: Option<&str>) -> String {
          AND (({expired}) OR ({due})) RETURNING {JOB_COLUMNS}"
     );
     let picks = format!(
-        "WITH {settle_cte}expired AS (SELECT tenant_id AS picked_tenant, id AS picked_id FROM jobs \
-         WHERE {expired}{not_settled} ORDER BY lease_until_us LIMIT 1{skip}), \
+        "WITH {settle_ctes}expired AS (SELECT tenant_id AS picked_tenant, id AS picked_id FROM jobs \
+         WHERE {expired}{not_settled} ORDER BY lease_until_us LIMIT ${limit}{skip}), \
          due AS (SELECT tenant_id AS picked_tenant, id AS picked_id FROM jobs \
-         WHERE {due} AND NOT EXISTS (SELECT 1 FROM expired) ORDER BY run_at_us LIMIT 1{skip}), \
+         WHERE {due} AND NOT EXISTS (SELECT 1 FROM expired) ORDER BY run_at_us LIMIT ${limit}{skip}), \
          picked AS (SELECT picked_tenant, picked_id FROM expired \
          UNION ALL SELECT picked_tenant, picked_id FROM due)"
     );
-    match settle {
+    match settling {
         None => format!("{picks} {claim}"),
         Some(_) => format!(
-            "{picks}, claimed AS ({claim}) SELECT (SELECT count(*) FROM settled) AS settled, \
+            "{picks}, claimed AS ({claim}) SELECT \
+             (SELECT string_agg(id::text, ',') FROM settled) AS settled, \
              claimed.* FROM (SELECT 1 AS one) AS one LEFT JOIN claimed ON true"
         ),
     }

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
 
+use rusqlite::config::DbConfig;
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 use rusqlite::{Connection, OpenFlags, ToSql, TransactionBehavior};
 use tokio::sync::{Mutex, OwnedMutexGuard};
@@ -252,6 +253,11 @@ fn connect(path: &Path, create: bool) -> rusqlite::Result<Connection> {
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    // The bundled SQLite is built with STAT4, under which a statement whose plan could depend
+    // on a bound value (a `LIMIT $n`, a value against a partial index's condition) is compiled
+    // again every time that value is bound: the job claim was, once per job. The planner
+    // stability guarantee keeps one plan per statement, which is what the cache is for.
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     Ok(conn)
 }
 

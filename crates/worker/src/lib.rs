@@ -1,15 +1,18 @@
-//! The job worker. It claims the job that has waited longest (of any tenant, under a lease),
-//! does what the job's kind asks through a connector, and hands the outcome back to the app,
-//! which retries a failure later or gives up once its attempts are spent. Any number of
-//! workers may share one database: a job is claimed by one at a time.
+//! The job worker. It claims the jobs that have waited longest (of any tenant, under a lease,
+//! several at once), does what each job's kind asks through a connector, and hands the
+//! outcomes back to the app, which retries a failure later or gives up once its attempts are
+//! spent. Any number of workers may share one database: a job is claimed by one at a time.
 
-use std::time::Duration;
+use std::future::Future;
+use std::time::{Duration, Instant};
 
 use app::{ACCESS_REVOKE, App, Attempt, EMAIL_NOTIFICATION};
 use connectors::smtp::{Mail, Mailer};
 use connectors::{Access, webhook};
-use engine::job::JobLease;
+use engine::job::{JobConcurrency, JobLease};
 use engine::revocation::{ConnectorCall, ConnectorEvidence};
+use futures_util::FutureExt;
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use store::{Job, Store};
 
 /// What the worker has to do its jobs with.
@@ -19,10 +22,29 @@ pub struct Worker<S> {
     mailer: Option<Mailer>,
     /// Where people reach the server: the links in emails start with it.
     base_url: String,
-    /// This worker's name on the jobs it holds: host and process.
-    name: String,
+    claims: Claims,
+}
+
+/// How a worker takes jobs.
+#[derive(Clone, Debug)]
+pub struct Claims {
+    /// Its name on the jobs it holds.
+    pub name: String,
     /// How long it holds a job unless it renews the lease.
-    lease: JobLease,
+    pub lease: JobLease,
+    /// How many jobs it runs at once.
+    pub concurrency: JobConcurrency,
+}
+
+impl Claims {
+    /// This process's, named after it, with the default lease and concurrency.
+    pub fn of_this_process() -> Self {
+        Claims {
+            name: format!("pid-{}", std::process::id()),
+            lease: JobLease::DEFAULT,
+            concurrency: JobConcurrency::DEFAULT,
+        }
+    }
 }
 
 /// One job's run: which, and how it went.
@@ -39,29 +61,135 @@ const SWEEP: Duration = Duration::from_secs(60);
 /// How long an idle worker waits before it looks for due jobs again.
 const IDLE_POLL: Duration = Duration::from_millis(500);
 
+/// Runs due jobs, up to `claims.concurrency` at once, until none is due or `until` has passed;
+/// `run` does one job and answers how it went. The jobs that ended together are recorded in the
+/// transaction that claims as many more as there is room for, so a busy worker commits once
+/// per round however many jobs the round holds; the others keep running meanwhile. Returns how
+/// many jobs ran.
+///
+/// The jobs are futures polled here rather than tasks of their own: a task would cost a hop
+/// to another thread and back for every job, which on a small machine is most of a no-op
+/// job's cost, and the jobs wait on the network, not on the CPU.
+pub async fn drain_queue<S, Run, Done>(
+    app: &App<S>,
+    claims: &Claims,
+    until: Option<Instant>,
+    run: Run,
+) -> app::Result<usize>
+where
+    S: Store,
+    Run: Fn(Job) -> Done,
+    Done: Future<Output = (Job, Attempt)>,
+{
+    let concurrency = claims.concurrency.get();
+    let mut running: FuturesUnordered<Done> = app
+        .claim_jobs(&claims.name, claims.lease, concurrency)
+        .await?
+        .into_iter()
+        .map(&run)
+        .collect();
+    let mut ran = 0;
+    let mut failure = None;
+    let mut ended = Vec::new();
+    loop {
+        if ended.is_empty() {
+            match running.next().await {
+                Some(end) => ended.push(end),
+                None => break,
+            }
+        }
+        while let Some(Some(end)) = running.next().now_or_never() {
+            ended.push(end);
+        }
+        ran += ended.len();
+        let stopping = failure.is_some() || until.is_some_and(|at| Instant::now() >= at);
+        let room = if stopping {
+            0
+        } else {
+            concurrency.saturating_sub(u32::try_from(running.len()).unwrap_or(u32::MAX))
+        };
+        let mut meanwhile = Vec::new();
+        let settled = {
+            let settling = async {
+                if room == 0 {
+                    Ok((app.settle_jobs(&ended).await?, Vec::new()))
+                } else {
+                    app.settle_jobs_and_claim(&ended, &claims.name, claims.lease, room)
+                        .await
+                }
+            };
+            tokio::pin!(settling);
+            loop {
+                tokio::select! {
+                    biased;
+                    settled = &mut settling => break settled,
+                    Some(end) = running.next(), if !running.is_empty() => meanwhile.push(end),
+                }
+            }
+        };
+        let recorded = match settled {
+            Ok((recorded, claimed)) => {
+                running.extend(claimed.into_iter().map(&run));
+                recorded
+            }
+            // The jobs' ends were rolled back with the claim that failed: record them on
+            // their own, or they would run again once their leases ran out.
+            Err(error) if room > 0 => {
+                failure = Some(error);
+                app.settle_jobs(&ended).await?
+            }
+            Err(error) => return Err(error),
+        };
+        for ((job, _), recorded) in ended.iter().zip(recorded) {
+            if !recorded {
+                tracing::warn!(job = %job.id, "another worker took this job over; its outcome here is not recorded");
+            }
+        }
+        ended = meanwhile;
+    }
+    match failure {
+        Some(error) => Err(error),
+        None => Ok(ran),
+    }
+}
+
 impl<S: Store> Worker<S> {
     pub fn new(app: App<S>, mailer: Option<Mailer>, base_url: String) -> Self {
         Worker {
             app,
             mailer,
             base_url,
-            name: format!("pid-{}", std::process::id()),
-            lease: JobLease::DEFAULT,
+            claims: Claims::of_this_process(),
         }
     }
 
     /// The same worker holding its jobs under `lease`.
-    pub fn with_lease(self, lease: JobLease) -> Self {
-        Worker { lease, ..self }
+    pub fn with_lease(mut self, lease: JobLease) -> Self {
+        self.claims.lease = lease;
+        self
+    }
+
+    /// The same worker running up to `concurrency` jobs at once.
+    pub fn with_concurrency(mut self, concurrency: JobConcurrency) -> Self {
+        self.claims.concurrency = concurrency;
+        self
     }
 
     /// Runs the job that is due longest, if any.
     pub async fn run_next(&self) -> app::Result<Option<Ran>> {
-        let Some(job) = self.app.claim_job(&self.name, self.lease).await? else {
+        let claims = &self.claims;
+        let Some(job) = self
+            .app
+            .claim_jobs(&claims.name, claims.lease, 1)
+            .await?
+            .pop()
+        else {
             return Ok(None);
         };
         let outcome = self.attempt(&job).await;
-        let recorded = self.app.settle_job(&job, &outcome).await?;
+        let ended = [(job, outcome)];
+        let recorded = self.app.settle_jobs(&ended).await? == [true];
+        let [(job, outcome)] = ended;
         Ok(Some(Ran {
             job,
             outcome,
@@ -76,44 +204,18 @@ impl<S: Store> Worker<S> {
         self.drain(None).await
     }
 
-    /// Runs due jobs one after another until none is due or `until` has passed; each job's
-    /// end is recorded in the transaction that claims the next, so a busy worker commits once
-    /// per job. Returns how many ran.
-    async fn drain(&self, until: Option<std::time::Instant>) -> app::Result<usize> {
-        let mut ran = 0;
-        let mut next = self.app.claim_job(&self.name, self.lease).await?;
-        while let Some(job) = next {
+    /// [`drain_queue`] with this worker's jobs.
+    async fn drain(&self, until: Option<Instant>) -> app::Result<usize> {
+        drain_queue(&self.app, &self.claims, until, |job| async move {
             let outcome = self.attempt(&job).await;
-            ran += 1;
-            if until.is_some_and(|at| std::time::Instant::now() >= at) {
-                self.app.settle_job(&job, &outcome).await?;
-                break;
-            }
-            match self
-                .app
-                .settle_job_and_claim_next(&job, &outcome, &self.name, self.lease)
-                .await
-            {
-                Ok((settled, claimed)) => {
-                    if !settled {
-                        tracing::warn!(job = %job.id, "another worker took this job over; its outcome here is not recorded");
-                    }
-                    next = claimed;
-                }
-                Err(error) => {
-                    // The job's end was rolled back with the claim that failed: record it on
-                    // its own, or the job would run again once its lease ran out.
-                    self.app.settle_job(&job, &outcome).await?;
-                    return Err(error);
-                }
-            }
-        }
-        Ok(ran)
+            (job, outcome)
+        })
+        .await
     }
 
     /// Does `job`, renewing its lease while it runs, and counts how it went for `/metrics`.
     async fn attempt(&self, job: &Job) -> Attempt {
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         let work = self.perform(job);
         tokio::pin!(work);
         // Both are polled side by side: a renewal waiting for the database never holds up
@@ -134,10 +236,10 @@ impl<S: Store> Worker<S> {
     /// Renews the lease on `job` every third of it; returns only once another worker has
     /// taken the job over (then this attempt's outcome will not be recorded).
     async fn keep_lease(&self, job: &Job) {
-        let every = self.lease.renewal_interval().unsigned_abs();
+        let every = self.claims.lease.renewal_interval().unsigned_abs();
         loop {
             tokio::time::sleep(every).await;
-            match self.app.renew_job_lease(job, self.lease).await {
+            match self.app.renew_job_lease(job, self.claims.lease).await {
                 Ok(true) => {}
                 Ok(false) => {
                     tracing::warn!(job = %job.id, "another worker took over a job this one still runs");
@@ -159,18 +261,18 @@ impl<S: Store> Worker<S> {
                 None
             }
         };
-        let mut last_sweep: Option<std::time::Instant> = None;
+        let mut last_sweep: Option<Instant> = None;
         loop {
             if last_sweep.is_none_or(|at| at.elapsed() >= SWEEP) {
                 if let Err(e) = self.sweep().await {
                     tracing::error!(error = %e, "the minute's sweep failed");
                 }
-                last_sweep = Some(std::time::Instant::now());
+                last_sweep = Some(Instant::now());
             }
             // Draining stops at the next sweep; the queue may still hold due jobs then.
             let sweep_at = last_sweep.map(|at| at + SWEEP);
             match self.drain(sweep_at).await {
-                Ok(_) if sweep_at.is_some_and(|at| std::time::Instant::now() >= at) => continue,
+                Ok(_) if sweep_at.is_some_and(|at| Instant::now() >= at) => continue,
                 Ok(_) => {}
                 Err(e) => tracing::error!(error = %e, "the job worker failed"),
             }

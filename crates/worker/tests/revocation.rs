@@ -99,6 +99,17 @@ impl<S: Store> Firm<S> {
 
     /// An employee in Berlin with these accounts (`system`, `identifier`), whose case (1)
     /// starts now with the exit on [`EXIT_DATE`].
+    /// The SCIM connector `okta`, to `server`.
+    async fn okta(&self, server: &ScimServer) {
+        self.connector(
+            "okta",
+            ConnectorKind::Scim,
+            json!({"base_url": server.base_url()}),
+            scim::TOKEN,
+        )
+        .await;
+    }
+
     async fn leaver(&self, accounts: &[(&str, &str)]) {
         let key = SubjectKey::parse("jdoe").unwrap();
         self.app
@@ -263,13 +274,7 @@ async fn an_employees_access_is_revoked_and_verified_at_the_exit_time<S: Store>(
         ldap::ADMIN_PASSWORD,
     )
     .await;
-    firm.connector(
-        "okta",
-        ConnectorKind::Scim,
-        json!({"base_url": scim_server.base_url()}),
-        scim::TOKEN,
-    )
-    .await;
+    firm.okta(&scim_server).await;
     firm.connector(
         "warehouse-db",
         ConnectorKind::Postgres,
@@ -460,16 +465,22 @@ async fn a_directory_that_is_down_is_retried_then_the_case_shows_it_failed<S: St
 
 /// A target that accepts the connection and never answers: every kind of connector gives up
 /// after its timeout, says so, and is tried again later.
-async fn a_silent_target_times_out_and_is_retried<S: Store>(store: S) {
+/// A port whose listener takes every connection and never answers, for as long as the test
+/// runs.
+fn silent_port() -> u16 {
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = silent.local_addr().unwrap().port();
-    // Holds every connection open, unanswered, for as long as the test runs.
     std::thread::spawn(move || {
         let mut open = Vec::new();
         for stream in silent.incoming().flatten() {
             open.push(stream);
         }
     });
+    port
+}
+
+async fn a_silent_target_times_out_and_is_retried<S: Store>(store: S) {
+    let port = silent_port();
     let firm = firm(store).await;
     let mut ldap = ldap_settings(&format!("ldap://127.0.0.1:{port}"));
     ldap["timeout_secs"] = json!(1);
@@ -510,6 +521,65 @@ async fn a_silent_target_times_out_and_is_retried<S: Store>(store: S) {
     assert!(queued.iter().all(|j| j.run_at > firm.app.now()));
 }
 
+/// Two revocations wait on a target that never answers; the worker runs them side by side,
+/// and a third, whose target answers, is revoked and verified meanwhile.
+async fn a_slow_target_holds_up_only_its_own_jobs<S: Store>(store: S) {
+    let test = "a_slow_target_holds_up_only_its_own_jobs";
+    let Some(scim_server) = ScimServer::start(test) else {
+        return;
+    };
+    let scim_id = scim_server.add_user("jdoe");
+    let port = silent_port();
+    let firm = firm(store).await;
+    let mut ldap = ldap_settings(&format!("ldap://127.0.0.1:{port}"));
+    ldap["timeout_secs"] = json!(4);
+    firm.connector("corp-ldap", ConnectorKind::Ldap, ldap, ldap::ADMIN_PASSWORD)
+        .await;
+    firm.connector(
+        "legacy-scim",
+        ConnectorKind::Scim,
+        json!({"base_url": format!("http://127.0.0.1:{port}/v2"), "timeout_secs": 4}),
+        scim::TOKEN,
+    )
+    .await;
+    firm.okta(&scim_server).await;
+    firm.leaver(&[
+        ("corp-ldap", "jdoe"),
+        ("legacy-scim", "jdoe"),
+        ("okta", "jdoe"),
+    ])
+    .await;
+    firm.at_exit(SignedDuration::ZERO);
+    let worker = firm.worker();
+    let running = tokio::spawn(async move { worker.run_due().await });
+
+    let mut seen = (0, 0);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    while std::time::Instant::now() < deadline && seen != (2, 1) {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        seen = (
+            firm.jobs(JobStatus::Running).await.len(),
+            firm.jobs(JobStatus::Done).await.len(),
+        );
+    }
+    assert_eq!(
+        seen,
+        (2, 1),
+        "both slow revocations run at once, and the third is done meanwhile (running, done)"
+    );
+    assert_eq!(scim_server.user(&scim_id)["active"], json!(false));
+    assert_eq!(running.await.unwrap().unwrap(), 3);
+    let queued = firm.jobs(JobStatus::Queued).await;
+    assert_eq!(queued.len(), 2, "the slow ones are tried again later");
+    assert!(
+        queued.iter().all(|j| j
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("no answer within 4 s"))),
+        "{queued:?}"
+    );
+}
+
 async fn a_worker_killed_between_the_call_and_its_acknowledgement_changes_the_target_once<
     S: Store,
 >(
@@ -521,22 +591,17 @@ async fn a_worker_killed_between_the_call_and_its_acknowledgement_changes_the_ta
     };
     let scim_id = scim_server.add_user("jdoe");
     let firm = firm(store).await;
-    firm.connector(
-        "okta",
-        ConnectorKind::Scim,
-        json!({"base_url": scim_server.base_url()}),
-        scim::TOKEN,
-    )
-    .await;
+    firm.okta(&scim_server).await;
     firm.leaver(&[("okta", "jdoe")]).await;
     firm.at_exit(SignedDuration::ZERO);
 
     // A worker claims the job, makes the call, and dies before it records the outcome.
     let job = firm
         .app
-        .claim_job("the-worker-that-died", JobLease::DEFAULT)
+        .claim_jobs("the-worker-that-died", JobLease::DEFAULT, 1)
         .await
         .unwrap()
+        .pop()
         .unwrap();
     let work = firm.app.revocation_work(&job).await.unwrap().unwrap();
     let access = connectors::Access {
@@ -580,13 +645,7 @@ async fn a_cancelled_exit_revokes_nothing<S: Store>(store: S) {
     };
     let scim_id = scim_server.add_user("jdoe");
     let firm = firm(store).await;
-    firm.connector(
-        "okta",
-        ConnectorKind::Scim,
-        json!({"base_url": scim_server.base_url()}),
-        scim::TOKEN,
-    )
-    .await;
+    firm.okta(&scim_server).await;
     firm.leaver(&[("okta", "jdoe")]).await;
     firm.app
         .cancel_case(&firm.manager, 1, "she withdrew her resignation")
@@ -770,13 +829,7 @@ async fn accounts_and_connectors_added_while_the_case_runs_are_revoked_too<S: St
     // The case starts before anyone configured the connector.
     firm.leaver(&[("okta", "jdoe")]).await;
     assert!(firm.jobs(JobStatus::Queued).await.is_empty());
-    firm.connector(
-        "okta",
-        ConnectorKind::Scim,
-        json!({"base_url": scim_server.base_url()}),
-        scim::TOKEN,
-    )
-    .await;
+    firm.okta(&scim_server).await;
     // And a second account turns up afterwards.
     let fields = RecordFields::parse(
         RecordKind::Account,
@@ -840,6 +893,7 @@ on_both_stores!(
     an_employees_access_is_revoked_and_verified_at_the_exit_time,
     a_directory_that_is_down_is_retried_then_the_case_shows_it_failed,
     a_silent_target_times_out_and_is_retried,
+    a_slow_target_holds_up_only_its_own_jobs,
     a_worker_killed_between_the_call_and_its_acknowledgement_changes_the_target_once,
     a_cancelled_exit_revokes_nothing,
     a_webhook_target_is_told_with_a_signed_event_and_answers_for_itself,
