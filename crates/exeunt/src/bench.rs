@@ -23,6 +23,15 @@ use crate::cli::BenchCmd;
 const TASKS_PER_CASE: u32 = 20;
 
 pub async fn run(cmd: &BenchCmd) -> anyhow::Result<ExitCode> {
+    if let BenchCmd::JobWorker {
+        postgres,
+        name,
+        concurrency,
+    } = cmd
+    {
+        crate::bench_jobs::worker_process(postgres, name, *concurrency).await?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let dir = BenchDir::create()?;
     match cmd {
         BenchCmd::Write { ops } => write(&dir.0, *ops).await?,
@@ -33,6 +42,7 @@ pub async fn run(cmd: &BenchCmd) -> anyhow::Result<ExitCode> {
         BenchCmd::Jobs { jobs, postgres } => {
             crate::bench_jobs::jobs(&dir.0, *jobs, postgres.as_deref()).await?
         }
+        BenchCmd::JobWorker { .. } => unreachable!("run above, without a scratch directory"),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -2,6 +2,7 @@
 //! an fsync probe and, given a scratch PostgreSQL database, against a plain-SQL
 //! `FOR UPDATE SKIP LOCKED` claim loop run by pgbench in the same run.
 
+use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -29,12 +30,14 @@ pub async fn jobs(dir: &Path, count: u32, postgres: Option<&str>) -> anyhow::Res
     );
     println!("  SQLite (WAL, synchronous=FULL)");
     let (app, tenant) = bench_app(store, "bench-jobs").await?;
-    let one_at_a_time = drain(&app, tenant, count, 1, JobConcurrency::ONE).await?;
+    fill(&app, tenant, count).await?;
+    let one_at_a_time = drain_here(&app, count, JobConcurrency::ONE).await?;
     println!(
         "    1 worker, 1 job at a time     {one_at_a_time:.0} jobs/s = commits/s; fsync probe {probe:.0}/s: {:.2} × the probe",
         one_at_a_time / probe
     );
-    let rate = drain(&app, tenant, count, 1, JobConcurrency::DEFAULT).await?;
+    fill(&app, tenant, count).await?;
+    let rate = drain_here(&app, count, JobConcurrency::DEFAULT).await?;
     println!(
         "    1 worker, {} at a time         {rate:.0} jobs/s: {:.2} × the probe",
         JobConcurrency::DEFAULT,
@@ -49,11 +52,15 @@ pub async fn jobs(dir: &Path, count: u32, postgres: Option<&str>) -> anyhow::Res
     let store = PostgresStore::open(url).await.context("--postgres")?;
     let slug = format!("bench-jobs-{}", std::process::id());
     let (app, tenant) = bench_app(store, &slug).await?;
-    println!("  PostgreSQL (FOR UPDATE SKIP LOCKED, LISTEN/NOTIFY)");
+    println!(
+        "  PostgreSQL (FOR UPDATE SKIP LOCKED, LISTEN/NOTIFY; each worker a process of its own)"
+    );
     let plain = pgbench_loop(dir, url, count, 2).context("the pgbench claim loop")?;
     for concurrency in [JobConcurrency::ONE, JobConcurrency::DEFAULT] {
-        let one = drain(&app, tenant, count, 1, concurrency).await?;
-        let two = drain(&app, tenant, count, 2, concurrency).await?;
+        fill(&app, tenant, count).await?;
+        let one = drain_in_processes(url, count, 1, concurrency)?;
+        fill(&app, tenant, count).await?;
+        let two = drain_in_processes(url, count, 2, concurrency)?;
         println!("    1 worker,  {concurrency} at a time   {one:>6.0} jobs/s");
         println!(
             "    2 workers, {concurrency} at a time   {two:>6.0} jobs/s: {:.2} × the plain loop",
@@ -104,15 +111,8 @@ fn noop(tenant: TenantId, key: String, now: jiff::Timestamp) -> Job {
     }
 }
 
-/// Queues `count` jobs, then has `workers` concurrent workers, each running up to
-/// `concurrency` jobs at once, drain the queue; returns jobs per second.
-async fn drain<S: Store>(
-    app: &App<S>,
-    tenant: TenantId,
-    count: u32,
-    workers: usize,
-    concurrency: JobConcurrency,
-) -> anyhow::Result<f64> {
+/// Queues `count` no-op jobs, due now.
+async fn fill<S: Store>(app: &App<S>, tenant: TenantId, count: u32) -> anyhow::Result<()> {
     let now = app.now();
     let run = uuid::Uuid::now_v7();
     for start in (0..count).step_by(FILL_BATCH as usize) {
@@ -123,28 +123,101 @@ async fn drain<S: Store>(
         }
         tx.commit().await?;
     }
+    Ok(())
+}
+
+/// Has one worker in this process, running up to `concurrency` jobs at once, drain a queue of
+/// `count` jobs; returns jobs per second.
+async fn drain_here<S: Store>(
+    app: &App<S>,
+    count: u32,
+    concurrency: JobConcurrency,
+) -> anyhow::Result<f64> {
+    let claims = Claims {
+        name: "bench".to_owned(),
+        lease: JobLease::DEFAULT,
+        concurrency,
+    };
     let started = Instant::now();
-    let tasks: Vec<_> = (0..workers)
-        .map(|w| {
-            let app = app.clone();
-            let claims = Claims {
-                name: format!("bench-{w}"),
-                lease: JobLease::DEFAULT,
-                concurrency,
-            };
-            tokio::spawn(async move {
-                drain_queue(&app, &claims, None, |job| async move { (job, Ok(())) }).await
-            })
-        })
-        .collect();
-    let mut done = 0;
-    for t in tasks {
-        done += t.await??;
-    }
-    if done != count as usize {
-        bail!("{done} of {count} jobs ran");
+    let ran = drain_queue(app, &claims, None, |job| async move { (job, Ok(())) }).await?;
+    if ran != count as usize {
+        bail!("{ran} of {count} jobs ran");
     }
     Ok(f64::from(count) / started.elapsed().as_secs_f64())
+}
+
+/// Has `processes` worker processes (`exeunt bench job-worker`), each running up to
+/// `concurrency` jobs at once, drain a queue of `count` jobs; returns jobs per second, from the
+/// moment the connected workers are told to start until the last one is done.
+fn drain_in_processes(
+    url: &str,
+    count: u32,
+    processes: usize,
+    concurrency: JobConcurrency,
+) -> anyhow::Result<f64> {
+    let exe = std::env::current_exe().context("this program's path")?;
+    let mut workers = Vec::with_capacity(processes);
+    for w in 0..processes {
+        let mut child = std::process::Command::new(&exe)
+            .args(["bench", "job-worker", "--postgres", url])
+            .args(["--name", &format!("bench-{w}")])
+            .args(["--concurrency", &concurrency.to_string()])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .context("a worker process starts")?;
+        let mut said = BufReader::new(child.stdout.take().context("the worker's output")?);
+        let mut line = String::new();
+        said.read_line(&mut line)?;
+        if line.trim() != "ready" {
+            bail!("a worker process did not get ready (it said {line:?})");
+        }
+        workers.push((child, said));
+    }
+    let started = Instant::now();
+    for (child, _) in &mut workers {
+        writeln!(child.stdin.as_mut().context("the worker's input")?, "go")?;
+    }
+    let mut ran = 0;
+    for (mut child, mut said) in workers {
+        let mut line = String::new();
+        said.read_line(&mut line)?;
+        if !child.wait()?.success() {
+            bail!("a worker process failed");
+        }
+        ran += line
+            .trim()
+            .parse::<u32>()
+            .with_context(|| format!("a worker process said {line:?}, not how many jobs it ran"))?;
+    }
+    let elapsed = started.elapsed();
+    if ran != count {
+        bail!("{ran} of {count} jobs ran");
+    }
+    Ok(f64::from(count) / elapsed.as_secs_f64())
+}
+
+/// `exeunt bench job-worker`: one worker process of [`drain_in_processes`].
+pub async fn worker_process(
+    url: &str,
+    name: &str,
+    concurrency: JobConcurrency,
+) -> anyhow::Result<()> {
+    let store = PostgresStore::open(url).await.context("--postgres")?;
+    let app = App::system(store, MasterKey::from_bytes(Ids::from_entropy().secret()));
+    // Connected before the clock starts.
+    app.job_counts().await?;
+    println!("ready");
+    let mut go = String::new();
+    std::io::stdin().read_line(&mut go)?;
+    let claims = Claims {
+        name: name.to_owned(),
+        lease: JobLease::DEFAULT,
+        concurrency,
+    };
+    let ran = drain_queue(&app, &claims, None, |job| async move { (job, Ok(())) }).await?;
+    println!("{ran}");
+    Ok(())
 }
 
 /// With the worker idle, how long from a job's commit until a worker holds it.

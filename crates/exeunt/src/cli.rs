@@ -745,15 +745,27 @@ pub enum BenchCmd {
         #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=100_000))]
         mib: u32,
     },
-    /// The job queue: no-op jobs claimed and settled by 1 and 2 workers, and the idle
+    /// The job queue: no-op jobs claimed and settled by the worker's loop, and the idle
     /// enqueue-to-start latency; on SQLite against an fsync probe, and on a scratch PostgreSQL
-    /// database (`--postgres`) against a plain-SQL SKIP LOCKED loop run by pgbench.
+    /// database (`--postgres`), by 1 and 2 worker processes, against a plain-SQL SKIP LOCKED
+    /// loop run by pgbench.
     Jobs {
         #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u32).range(10..=1_000_000))]
         jobs: u32,
         /// A PostgreSQL database the benchmark may fill (e.g. one made with `createdb`).
         #[arg(long)]
         postgres: Option<String>,
+    },
+    /// One worker process of `bench jobs`: says `ready` once connected, drains the queue when
+    /// a line arrives on standard input, then prints how many jobs it ran.
+    #[command(hide = true)]
+    JobWorker {
+        #[arg(long)]
+        postgres: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        concurrency: engine::job::JobConcurrency,
     },
     /// Verify an audit chain of this many events.
     Audit {

@@ -1865,6 +1865,31 @@ fn the_benchmarks_run_and_print_their_ratios() {
     );
 }
 
+/// The queue benchmark on both stores: on PostgreSQL its workers are processes of their own,
+/// sharing the queue, and what they ran adds up to what was queued.
+#[tokio::test]
+async fn the_job_queue_benchmark_drains_the_queue_with_worker_processes() {
+    let Some(url) =
+        testkit::fresh_postgres("the_job_queue_benchmark_drains_the_queue_with_worker_processes")
+            .await
+    else {
+        return;
+    };
+    let e = Exeunt::sqlite();
+    let out = e.ok(&["bench", "jobs", "--jobs", "40", "--postgres", &url]);
+    for expected in [
+        "1 worker, 1 job at a time",
+        "× the probe",
+        "each worker a process of its own",
+        "2 workers, 8 at a time",
+        "× the plain loop",
+        "enqueue to start, idle",
+    ] {
+        assert!(out.contains(expected), "{expected}: {out}");
+    }
+    assert_eq!(out.matches("enqueue to start").count(), 2, "{out}");
+}
+
 #[test]
 fn assignments_are_emailed_through_the_job_queue() {
     let Some(sink) =
