@@ -135,31 +135,48 @@ impl<S: Store> App<S> {
         then_claim: Option<(&str, JobLease, u32)>,
     ) -> Result<(Vec<bool>, Vec<Job>)> {
         let at = self.now();
-        let settles: Vec<JobSettle> = ended
-            .iter()
-            .map(|(job, attempt)| JobSettle {
+        let mut recorded = vec![false; ended.len()];
+        let mut living = Vec::with_capacity(ended.len());
+        let mut living_at = Vec::with_capacity(ended.len());
+        for (i, (job, attempt)) in ended.iter().enumerate() {
+            let settle = JobSettle {
                 tenant: job.tenant_id,
                 id: job.id,
                 attempt: job.attempts,
                 end: self.job_end(job, attempt, at),
                 at,
-            })
-            .collect();
+            };
+            if !matches!(settle.end, JobEnd::Dead { .. }) {
+                living.push(settle);
+                living_at.push(i);
+                continue;
+            }
+            // A death is recorded in a transaction of its own, with what it marks: that locks
+            // the job's case and then its tenant's audit head, and two deaths in one
+            // transaction would take such locks in an order another transaction may reverse.
+            let mut tx = self.store.write().await?;
+            recorded[i] = tx.settle_jobs(&[settle]).await? == [true];
+            if recorded[i] {
+                self.gave_up(&mut tx, job, attempt, at).await?;
+            }
+            tx.commit().await?;
+        }
+        if living.is_empty() && then_claim.is_none() {
+            return Ok((recorded, Vec::new()));
+        }
         let mut tx = self.store.write().await?;
         let (settled, claimed) = match then_claim {
-            None => (tx.settle_jobs(&settles).await?, Vec::new()),
+            None => (tx.settle_jobs(&living).await?, Vec::new()),
             Some((worker, lease, limit)) => {
-                tx.settle_and_claim_jobs(&settles, at, at + lease.length(), worker, limit)
+                tx.settle_and_claim_jobs(&living, at, at + lease.length(), worker, limit)
                     .await?
             }
         };
-        for (((job, attempt), settle), recorded) in ended.iter().zip(&settles).zip(&settled) {
-            if *recorded && matches!(settle.end, JobEnd::Dead { .. }) {
-                self.gave_up(&mut tx, job, attempt, at).await?;
-            }
-        }
         tx.commit().await?;
-        Ok((settled, claimed))
+        for (i, settled) in living_at.into_iter().zip(settled) {
+            recorded[i] = settled;
+        }
+        Ok((recorded, claimed))
     }
 
     /// What becomes of `job` after `attempt`, at `at`.

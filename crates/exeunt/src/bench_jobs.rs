@@ -155,8 +155,8 @@ fn drain_in_processes(
     processes: usize,
     concurrency: JobConcurrency,
 ) -> anyhow::Result<f64> {
+    let mut workers = WorkerProcesses(Vec::with_capacity(processes));
     let exe = std::env::current_exe().context("this program's path")?;
-    let mut workers = Vec::with_capacity(processes);
     for w in 0..processes {
         let mut child = std::process::Command::new(&exe)
             .args(["bench", "job-worker", "--postgres", url])
@@ -166,27 +166,27 @@ fn drain_in_processes(
             .stdout(std::process::Stdio::piped())
             .spawn()
             .context("a worker process starts")?;
-        let mut said = BufReader::new(child.stdout.take().context("the worker's output")?);
-        let mut line = String::new();
-        said.read_line(&mut line)?;
-        if line.trim() != "ready" {
-            bail!("a worker process did not get ready (it said {line:?})");
+        let mut said = child.stdout.take().map(BufReader::new);
+        let ready = match said.as_mut() {
+            Some(said) => read_line(said)?,
+            None => String::new(),
+        };
+        workers.0.push((child, said));
+        if ready != "ready" {
+            bail!("a worker process did not get ready");
         }
-        workers.push((child, said));
     }
     let started = Instant::now();
-    for (child, _) in &mut workers {
-        writeln!(child.stdin.as_mut().context("the worker's input")?, "go")?;
+    for (child, _) in &mut workers.0 {
+        writeln!(child.stdin.as_mut().context("the worker's input")?, "{GO}")?;
     }
     let mut ran = 0;
-    for (mut child, mut said) in workers {
-        let mut line = String::new();
-        said.read_line(&mut line)?;
+    for (child, said) in &mut workers.0 {
+        let line = read_line(said.as_mut().context("the worker's output")?)?;
         if !child.wait()?.success() {
             bail!("a worker process failed");
         }
         ran += line
-            .trim()
             .parse::<u32>()
             .with_context(|| format!("a worker process said {line:?}, not how many jobs it ran"))?;
     }
@@ -195,6 +195,36 @@ fn drain_in_processes(
         bail!("{ran} of {count} jobs ran");
     }
     Ok(f64::from(count) / elapsed.as_secs_f64())
+}
+
+/// What a worker process waits for before it starts.
+const GO: &str = "go";
+
+/// One line of a worker process's output, without its line end.
+fn read_line(from: &mut impl BufRead) -> anyhow::Result<String> {
+    let mut line = String::new();
+    from.read_line(&mut line)?;
+    Ok(line.trim_end().to_owned())
+}
+
+/// The worker processes of one run; any still running when the run ends (it failed) are
+/// stopped, so that none goes on draining the queue.
+struct WorkerProcesses(
+    Vec<(
+        std::process::Child,
+        Option<BufReader<std::process::ChildStdout>>,
+    )>,
+);
+
+impl Drop for WorkerProcesses {
+    fn drop(&mut self) {
+        for (child, _) in &mut self.0 {
+            if matches!(child.try_wait(), Ok(None)) {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
 }
 
 /// `exeunt bench job-worker`: one worker process of [`drain_in_processes`].
@@ -208,8 +238,9 @@ pub async fn worker_process(
     // Connected before the clock starts.
     app.job_counts().await?;
     println!("ready");
-    let mut go = String::new();
-    std::io::stdin().read_line(&mut go)?;
+    if read_line(&mut std::io::stdin().lock())? != GO {
+        bail!("the benchmark stopped before it started this worker");
+    }
     let claims = Claims {
         name: name.to_owned(),
         lease: JobLease::DEFAULT,

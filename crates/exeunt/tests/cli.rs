@@ -1869,12 +1869,14 @@ fn the_benchmarks_run_and_print_their_ratios() {
 /// sharing the queue, and what they ran adds up to what was queued.
 #[tokio::test]
 async fn the_job_queue_benchmark_drains_the_queue_with_worker_processes() {
-    let Some(url) =
-        testkit::fresh_postgres("the_job_queue_benchmark_drains_the_queue_with_worker_processes")
-            .await
-    else {
+    let test = "the_job_queue_benchmark_drains_the_queue_with_worker_processes";
+    let Some(url) = testkit::fresh_postgres(test).await else {
         return;
     };
+    if Command::new("pgbench").arg("--version").output().is_err() {
+        testkit::missing_service::<()>(test, "pgbench (apt-get install postgresql-client)");
+        return;
+    }
     let e = Exeunt::sqlite();
     let out = e.ok(&["bench", "jobs", "--jobs", "40", "--postgres", &url]);
     for expected in [

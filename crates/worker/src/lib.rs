@@ -13,7 +13,7 @@ use engine::job::{JobConcurrency, JobLease};
 use engine::revocation::{ConnectorCall, ConnectorEvidence};
 use futures_util::FutureExt;
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use store::{Job, Store};
+use store::{Job, JobWakeups, Store};
 
 /// What the worker has to do its jobs with.
 pub struct Worker<S> {
@@ -61,19 +61,28 @@ const SWEEP: Duration = Duration::from_secs(60);
 /// How long an idle worker waits before it looks for due jobs again.
 const IDLE_POLL: Duration = Duration::from_millis(500);
 
-/// Runs due jobs, up to `claims.concurrency` at once, until none is due or `until` has passed;
-/// `run` does one job and answers how it went. The jobs that ended together are recorded in the
+/// How often a worker tries again to record how its jobs ended when the database refused.
+const SETTLE_RETRY: Duration = Duration::from_secs(1);
+
+/// How many times it tries before it gives up on recording them (their leases then run out,
+/// and they run again).
+const SETTLE_TRIES: u32 = 5;
+
+/// Runs due jobs, up to `claims.concurrency` at once, until none is due and none runs; `run`
+/// does one job and answers how it went. The jobs that ended together are recorded in the
 /// transaction that claims as many more as there is room for, so a busy worker commits once
-/// per round however many jobs the round holds; the others keep running meanwhile. Returns how
-/// many jobs ran.
+/// per round however many jobs the round holds. While jobs run and there is room, word of a
+/// queued job (`wakeups`, else every [`IDLE_POLL`]) claims more: a slow job holds up only
+/// itself. Returns how many jobs ran.
 ///
 /// The jobs are futures polled here rather than tasks of their own: a task would cost a hop
 /// to another thread and back for every job, which on a small machine is most of a no-op
-/// job's cost, and the jobs wait on the network, not on the CPU.
+/// job's cost, and the jobs wait on the network, not on the CPU. They are polled through every
+/// wait of this loop (see [`while_running`]).
 pub async fn drain_queue<S, Run, Done>(
     app: &App<S>,
     claims: &Claims,
-    until: Option<Instant>,
+    mut wakeups: Option<&mut JobWakeups>,
     run: Run,
 ) -> app::Result<usize>
 where
@@ -88,68 +97,99 @@ where
         .into_iter()
         .map(&run)
         .collect();
+    let room = |running: &FuturesUnordered<Done>| {
+        concurrency.saturating_sub(u32::try_from(running.len()).unwrap_or(u32::MAX))
+    };
     let mut ran = 0;
-    let mut failure = None;
     let mut ended = Vec::new();
+    let mut refused = None;
+    let mut tries = 0;
     loop {
         if ended.is_empty() {
-            match running.next().await {
-                Some(end) => ended.push(end),
-                None => break,
+            if running.is_empty() {
+                break;
+            }
+            let free = if refused.is_some() { 0 } else { room(&running) };
+            tokio::select! {
+                end = running.next() => ended.extend(end),
+                () = word_of_jobs(&mut wakeups), if free > 0 => {
+                    let claiming = app.claim_jobs(&claims.name, claims.lease, free);
+                    match while_running(&mut running, &mut ended, claiming).await {
+                        Ok(jobs) => running.extend(jobs.into_iter().map(&run)),
+                        Err(error) => tracing::warn!(%error, "cannot claim jobs; trying again later"),
+                    }
+                    continue;
+                }
             }
         }
         while let Some(Some(end)) = running.next().now_or_never() {
             ended.push(end);
         }
-        ran += ended.len();
-        let stopping = failure.is_some() || until.is_some_and(|at| Instant::now() >= at);
-        let room = if stopping {
-            0
-        } else {
-            concurrency.saturating_sub(u32::try_from(running.len()).unwrap_or(u32::MAX))
+        let free = if refused.is_some() { 0 } else { room(&running) };
+        let settling = async {
+            if free == 0 {
+                Ok((app.settle_jobs(&ended).await?, Vec::new()))
+            } else {
+                app.settle_jobs_and_claim(&ended, &claims.name, claims.lease, free)
+                    .await
+            }
         };
         let mut meanwhile = Vec::new();
-        let settled = {
-            let settling = async {
-                if room == 0 {
-                    Ok((app.settle_jobs(&ended).await?, Vec::new()))
-                } else {
-                    app.settle_jobs_and_claim(&ended, &claims.name, claims.lease, room)
-                        .await
-                }
-            };
-            tokio::pin!(settling);
-            loop {
-                tokio::select! {
-                    biased;
-                    settled = &mut settling => break settled,
-                    Some(end) = running.next(), if !running.is_empty() => meanwhile.push(end),
-                }
-            }
-        };
-        let recorded = match settled {
+        match while_running(&mut running, &mut meanwhile, settling).await {
             Ok((recorded, claimed)) => {
+                for ((job, _), recorded) in ended.iter().zip(recorded) {
+                    if !recorded {
+                        tracing::warn!(job = %job.id, "another worker took this job over; its outcome here is not recorded");
+                    }
+                }
+                ran += ended.len();
                 running.extend(claimed.into_iter().map(&run));
-                recorded
+                tries = 0;
+                ended = meanwhile;
             }
-            // The jobs' ends were rolled back with the claim that failed: record them on
-            // their own, or they would run again once their leases ran out.
-            Err(error) if room > 0 => {
-                failure = Some(error);
-                app.settle_jobs(&ended).await?
-            }
-            Err(error) => return Err(error),
-        };
-        for ((job, _), recorded) in ended.iter().zip(recorded) {
-            if !recorded {
-                tracing::warn!(job = %job.id, "another worker took this job over; its outcome here is not recorded");
+            Err(error) => {
+                // Claim nothing more, let the running jobs finish, and try again to record
+                // these; dropping them would run them again once their leases ran out.
+                tries += 1;
+                tracing::warn!(%error, tries, "cannot record how jobs ended; trying again");
+                if tries >= SETTLE_TRIES {
+                    return Err(error);
+                }
+                refused.get_or_insert(error);
+                ended.append(&mut meanwhile);
+                while_running(&mut running, &mut ended, tokio::time::sleep(SETTLE_RETRY)).await;
             }
         }
-        ended = meanwhile;
     }
-    match failure {
+    match refused {
         Some(error) => Err(error),
         None => Ok(ran),
+    }
+}
+
+/// Awaits `work` while the running jobs go on; those that end meanwhile join `ended`. Nothing
+/// this loop waits for may stop the jobs: one of them may hold what `work` waits on (SQLite's
+/// writer, a pooled connection), and their leases and timeouts run on regardless.
+async fn while_running<Done: Future, T>(
+    running: &mut FuturesUnordered<Done>,
+    ended: &mut Vec<Done::Output>,
+    work: impl Future<Output = T>,
+) -> T {
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            biased;
+            out = &mut work => return out,
+            Some(end) = running.next(), if !running.is_empty() => ended.push(end),
+        }
+    }
+}
+
+/// Returns on word that a job was queued, or after [`IDLE_POLL`] at the latest.
+async fn word_of_jobs(wakeups: &mut Option<&mut JobWakeups>) {
+    match wakeups {
+        Some(wakeups) => wakeups.wait(IDLE_POLL).await,
+        None => tokio::time::sleep(IDLE_POLL).await,
     }
 }
 
@@ -205,8 +245,8 @@ impl<S: Store> Worker<S> {
     }
 
     /// [`drain_queue`] with this worker's jobs.
-    async fn drain(&self, until: Option<Instant>) -> app::Result<usize> {
-        drain_queue(&self.app, &self.claims, until, |job| async move {
+    async fn drain(&self, wakeups: Option<&mut JobWakeups>) -> app::Result<usize> {
+        drain_queue(&self.app, &self.claims, wakeups, |job| async move {
             let outcome = self.attempt(&job).await;
             (job, outcome)
         })
@@ -250,9 +290,9 @@ impl<S: Store> Worker<S> {
         }
     }
 
-    /// Runs jobs for as long as the process does. Idle, it waits for word that a job was
-    /// queued (LISTEN/NOTIFY on PostgreSQL), and looks again every [`IDLE_POLL`] regardless,
-    /// for jobs that fall due later.
+    /// Runs jobs for as long as the process does, and beside them the minute's sweep. Idle,
+    /// it waits for word that a job was queued (LISTEN/NOTIFY on PostgreSQL), and looks again
+    /// every [`IDLE_POLL`] regardless, for jobs that fall due later.
     pub async fn run(self) {
         let mut wakeups = match self.app.store().job_wakeups().await {
             Ok(w) => Some(w),
@@ -261,27 +301,26 @@ impl<S: Store> Worker<S> {
                 None
             }
         };
-        let mut last_sweep: Option<Instant> = None;
-        loop {
-            if last_sweep.is_none_or(|at| at.elapsed() >= SWEEP) {
+        let jobs = async {
+            loop {
+                if let Err(e) = self.drain(wakeups.as_mut()).await {
+                    tracing::error!(error = %e, "the job worker failed");
+                }
+                self.record_depth().await;
+                word_of_jobs(&mut wakeups.as_mut()).await;
+            }
+        };
+        let sweeps = async {
+            let mut every_minute = tokio::time::interval(SWEEP);
+            every_minute.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every_minute.tick().await;
                 if let Err(e) = self.sweep().await {
                     tracing::error!(error = %e, "the minute's sweep failed");
                 }
-                last_sweep = Some(Instant::now());
             }
-            // Draining stops at the next sweep; the queue may still hold due jobs then.
-            let sweep_at = last_sweep.map(|at| at + SWEEP);
-            match self.drain(sweep_at).await {
-                Ok(_) if sweep_at.is_some_and(|at| Instant::now() >= at) => continue,
-                Ok(_) => {}
-                Err(e) => tracing::error!(error = %e, "the job worker failed"),
-            }
-            self.record_depth().await;
-            match &mut wakeups {
-                Some(w) => w.wait(IDLE_POLL).await,
-                None => tokio::time::sleep(IDLE_POLL).await,
-            }
-        }
+        };
+        tokio::join!(jobs, sweeps);
     }
 
     /// What runs every minute besides the queue: reminders that fell due, and the audit

@@ -320,6 +320,51 @@ async fn a_worker_that_died_holding_a_job_is_taken_over_and_the_job_runs_once<S:
     assert_eq!(sink.messages().len(), 1);
 }
 
+/// One round of a busy worker: the ends of the jobs it ran, recorded in the transaction that
+/// claims its next ones. Their leases have run out meanwhile (a slow round), so they would be
+/// the first to claim again; they are passed over, and the next queued jobs come instead.
+async fn a_round_records_its_ends_and_claims_the_next_jobs_not_the_same<S: Store>(store: S) {
+    let firm = firm(store).await;
+    for task in [
+        "account-transition",
+        "set-expectations",
+        "confirm-final-invoice",
+    ] {
+        for _ in 0..3 {
+            firm.assign(task).await;
+        }
+    }
+    assert_eq!(firm.jobs(Some(JobStatus::Queued)).await.len(), 9);
+    let first = firm
+        .app
+        .claim_jobs("busy", JobLease::DEFAULT, 4)
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 4);
+    firm.clock
+        .advance(JobLease::DEFAULT.length() + SignedDuration::from_secs(1));
+    let ended: Vec<_> = first
+        .iter()
+        .map(|job| (job.clone(), Ok::<(), String>(())))
+        .collect();
+    let (recorded, next) = firm
+        .app
+        .settle_jobs_and_claim(&ended, "busy", JobLease::DEFAULT, 4)
+        .await
+        .unwrap();
+    assert_eq!(recorded, [true; 4], "every end is recorded");
+    assert_eq!(next.len(), 4, "and four more jobs are claimed");
+    let ran: HashSet<_> = first.iter().map(|job| job.id).collect();
+    assert!(
+        next.iter()
+            .all(|job| !ran.contains(&job.id) && job.attempts == 1),
+        "none of the jobs just settled comes back: {next:?}"
+    );
+    assert_eq!(firm.jobs(Some(JobStatus::Done)).await.len(), 4);
+    assert_eq!(firm.jobs(Some(JobStatus::Running)).await.len(), 4);
+    assert_eq!(firm.jobs(Some(JobStatus::Queued)).await.len(), 1);
+}
+
 async fn concurrent_workers_never_run_a_job_twice<S: Store>(store: S) {
     let firm = firm(store).await;
     for task in [
@@ -620,6 +665,7 @@ on_both_stores!(
     a_mail_server_that_is_down_is_retried_then_given_up_and_sent_again,
     a_draining_worker_records_every_end_as_it_claims_the_next,
     a_worker_that_died_holding_a_job_is_taken_over_and_the_job_runs_once,
+    a_round_records_its_ends_and_claims_the_next_jobs_not_the_same,
     concurrent_workers_never_run_a_job_twice,
     a_queued_job_wakes_an_idle_worker,
     owners_are_reminded_before_a_task_is_due_and_daily_once_it_is_overdue,
