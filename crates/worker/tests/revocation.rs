@@ -108,6 +108,24 @@ impl<S: Store> Firm<S> {
         .await;
     }
 
+    /// Another account of the leaver's, in `system`.
+    async fn add_account(&self, system: &str, identifier: &str) {
+        let fields = RecordFields::parse(
+            RecordKind::Account,
+            [("system", system), ("identifier", identifier)],
+        )
+        .unwrap();
+        self.app
+            .add_record(
+                &self.manager,
+                &SubjectKey::parse("jdoe").unwrap(),
+                RecordKind::Account,
+                fields,
+            )
+            .await
+            .unwrap();
+    }
+
     /// An employee in Berlin with these accounts (`system`, `identifier`), whose case (1)
     /// starts now with the exit on [`EXIT_DATE`].
     async fn leaver(&self, accounts: &[(&str, &str)]) {
@@ -561,20 +579,7 @@ async fn a_slow_target_holds_up_only_its_own_jobs<S: Store>(store: S) {
     }
     assert_eq!(counts().await, (2, 0), "both slow revocations run at once");
 
-    let okta = RecordFields::parse(
-        RecordKind::Account,
-        [("system", "okta"), ("identifier", "jdoe")],
-    )
-    .unwrap();
-    firm.app
-        .add_record(
-            &firm.manager,
-            &SubjectKey::parse("jdoe").unwrap(),
-            RecordKind::Account,
-            okta,
-        )
-        .await
-        .unwrap();
+    firm.add_account("okta", "jdoe").await;
     let deadline = within(3);
     while std::time::Instant::now() < deadline && counts().await != (2, 1) {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
@@ -848,20 +853,7 @@ async fn accounts_and_connectors_added_while_the_case_runs_are_revoked_too<S: St
     assert!(firm.jobs(JobStatus::Queued).await.is_empty());
     firm.okta(&scim_server).await;
     // And a second account turns up afterwards.
-    let fields = RecordFields::parse(
-        RecordKind::Account,
-        [("system", "okta"), ("identifier", "jdoe-contractor")],
-    )
-    .unwrap();
-    firm.app
-        .add_record(
-            &firm.manager,
-            &SubjectKey::parse("jdoe").unwrap(),
-            RecordKind::Account,
-            fields,
-        )
-        .await
-        .unwrap();
+    firm.add_account("okta", "jdoe-contractor").await;
     let queued = firm.jobs(JobStatus::Queued).await;
     assert_eq!(
         queued.len(),
