@@ -13,10 +13,10 @@ use engine::case::CaseStatus;
 use engine::connector::{Connector, ConnectorKind, ConnectorSettings};
 use engine::gate::Gate;
 use engine::ids::{CaseId, Slug, TenantId};
-use engine::revocation::ConnectorEvidence;
+use engine::revocation::{ConnectorEvidence, Exposure};
 use engine::subject::RecordKind;
 use engine::tenant::Permission;
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use store::{CaseFilter, ConnectorRow, Job, Store, Tx};
@@ -340,6 +340,54 @@ impl<S: Store> App<S> {
         )
         .await?;
         Ok(())
+    }
+}
+
+/// The accesses still open, across every tenant: accounts and integrations of cases not done
+/// whose exit has taken effect and whose removal nobody has verified yet.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OpenExposures {
+    pub accesses: u64,
+    /// The window of the one open longest, so far; zero when none is open.
+    pub longest: SignedDuration,
+}
+
+impl<S: Store> App<S> {
+    /// [`OpenExposures`] now, for `/metrics`: the minute's sweep reads every case that is not
+    /// done, one read transaction per tenant.
+    pub async fn open_exposures(&self) -> Result<OpenExposures> {
+        let now = self.now();
+        let mut open = OpenExposures::default();
+        let tenants = self.store.read().await?.tenants().await?;
+        for tenant in tenants {
+            let mut tx = self.store.read().await?;
+            for status in [CaseStatus::Open, CaseStatus::InProgress, CaseStatus::Review] {
+                let filter = CaseFilter {
+                    status: Some(status),
+                    limit: i64::MAX,
+                    ..CaseFilter::default()
+                };
+                for case in tx.cases(tenant.id, &filter).await? {
+                    let Some(file) = tx.case_file(tenant.id, case.number).await? else {
+                        continue;
+                    };
+                    let effective = exit_takes_effect(&file);
+                    if effective > now {
+                        continue;
+                    }
+                    let items = tx
+                        .revocations(tenant.id, file.case.id, file.case.subject_id)
+                        .await?;
+                    for item in items {
+                        if let Some(Exposure::Open(window)) = item.exposure(effective, now) {
+                            open.accesses += 1;
+                            open.longest = open.longest.max(window);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(open)
     }
 }
 

@@ -38,7 +38,7 @@ use store::{Store, Tx};
 pub use accounts::{IssuedSession, SESSION_LIFETIME};
 pub use blueprints::{BlueprintChoice, BlueprintInfo};
 pub use cases::{CaseView, StartCase, StartedCase};
-pub use connectors::{ACCESS_REVOKE, RevocationWork};
+pub use connectors::{ACCESS_REVOKE, OpenExposures, RevocationWork};
 pub use delivery::{Delivery, LINK_MAX_DAYS};
 pub use demo::DemoLogin;
 pub use directory::NewSubject;

@@ -9,6 +9,7 @@ use engine::ids::{Slug, TenantId};
 use engine::tenant::Permission;
 use serde::Serialize;
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 use store::{AuditFilter, Store, SubscriptionRow, Tx};
 
 use crate::{Actor, App, AppError, Result, audit};
@@ -95,9 +96,15 @@ impl<S: Store> App<S> {
             updated_at: at,
         })
         .await?;
+        // The log, which auditors read and every webhook receives, keeps where the events go
+        // but not the URL's path, which may hold a token (chat webhooks' do); its digest
+        // still tells a known URL apart.
+        let mut logged = settings.clone();
+        logged.url = origin_only(&settings.url);
         audit(&mut tx, actor, at, "webhook.set", ("webhook", name.to_string()), json!({
-            "summary": format!("sent audit events {} to {} (webhook {name})", settings.events.join(", "), settings.url),
-            "settings": settings,
+            "summary": format!("sent audit events {} to {} (webhook {name})", settings.events.join(", "), logged.url),
+            "settings": logged,
+            "url_sha256": engine::audit::to_hex(&Sha256::digest(settings.url.as_bytes())),
         }))
         .await?;
         let stored = tx

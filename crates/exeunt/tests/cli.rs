@@ -51,8 +51,8 @@ impl Exeunt {
         self.command(args).output().unwrap()
     }
 
-    /// `exeunt serve` on a free port with `args`, once it says it serves.
-    fn serve(&self, args: &[&str]) -> std::process::Child {
+    /// `exeunt serve` on a free port with `args`, once it says it serves; and where.
+    fn serve(&self, args: &[&str]) -> (std::process::Child, String) {
         use std::io::{BufRead, BufReader};
         let mut child = self
             .command(&[&["serve", "--listen", "127.0.0.1:0"], args].concat())
@@ -61,16 +61,18 @@ impl Exeunt {
             .spawn()
             .unwrap();
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        assert!(
-            lines
-                .by_ref()
-                .map_while(Result::ok)
-                .any(|l| l.starts_with("Exeunt serves")),
-            "exeunt serve started"
-        );
+        let base = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .find(|l| l.starts_with("Exeunt serves"))
+            .and_then(|l| {
+                let (_, after) = l.split_once(" on ")?;
+                Some(after.split_whitespace().next()?.to_owned())
+            })
+            .expect("exeunt serve says where it serves");
         // Keep reading, so that the server never blocks on a full pipe.
         std::thread::spawn(move || lines.for_each(drop));
-        child
+        (child, base)
     }
 
     /// Runs a command that must succeed, and returns its standard output.
@@ -2283,6 +2285,26 @@ fn admins_word_the_emails_and_a_template_that_does_not_render_is_refused() {
     );
 }
 
+/// The SCIM connector `okta`, to `base_url`, with the test server's token.
+fn set_okta(e: &Exeunt, base_url: &str, timeout_secs: u32) {
+    let settings = e.write(
+        "okta.toml",
+        &format!("base_url = \"{base_url}\"\ntimeout_secs = {timeout_secs}\n"),
+    );
+    let token = e.write("okta-token", testkit::scim::TOKEN);
+    e.ok(&[
+        "connector",
+        "set",
+        "okta",
+        "--kind",
+        "scim",
+        "--settings",
+        settings.to_str().unwrap(),
+        "--secret-file",
+        token.to_str().unwrap(),
+    ]);
+}
+
 /// Jane Doe, an employee in Berlin with account `jdoe` in `system`, whose exit took effect two
 /// days ago at 17:00 Berlin time: case 1, its revocation due at once.
 fn start_a_leaver_case(e: &Exeunt, system: &str) {
@@ -2314,6 +2336,48 @@ fn start_a_leaver_case(e: &Exeunt, system: &str) {
     e.ok(&["case", "start", "jdoe", "--exit-date", &exit]);
 }
 
+/// An exit that took effect while the directory is down leaves its access open, and the
+/// server's `/metrics` says so: how many accesses are open, and for how long the oldest.
+#[tokio::test]
+async fn metrics_show_the_accesses_still_open_after_the_exit() {
+    let e = Exeunt::sqlite();
+    e.ok(&["init"]);
+    let down = format!("http://127.0.0.1:{}/v2", testkit::free_port());
+    set_okta(&e, &down, 2);
+    start_a_leaver_case(&e, "okta");
+    let (mut server, base) = e.serve(&[]);
+    let client = connectors::http_client().build().unwrap();
+    let mut metrics = String::new();
+    for _ in 0..100 {
+        metrics = client
+            .get(format!("{base}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if metrics.contains("exeunt_open_exposures ") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let gauge = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {metrics}"))
+    };
+    assert_eq!(gauge("exeunt_open_exposures"), 1.0, "{metrics}");
+    let longest = gauge("exeunt_longest_open_exposure_seconds");
+    assert!(
+        (86_400.0..3.0 * 86_400.0).contains(&longest),
+        "the exit took effect a day or two ago: {longest} s"
+    );
+}
+
 /// Waits up to `limit` for `done`; false when it never held.
 fn eventually(limit: std::time::Duration, mut done: impl FnMut() -> bool) -> bool {
     let until = std::time::Instant::now() + limit;
@@ -2340,25 +2404,7 @@ fn a_server_killed_between_the_call_and_its_acknowledgement_changes_the_target_o
     let jdoe = scim.add_user("jdoe");
     let proxy = testkit::proxy::HoldingProxy::start(scim.port(), "PATCH");
     e.ok(&["init"]);
-    let settings = e.write(
-        "okta.toml",
-        &format!(
-            "base_url = \"http://127.0.0.1:{}/v2\"\ntimeout_secs = 60\n",
-            proxy.port()
-        ),
-    );
-    let token = e.write("okta-token", testkit::scim::TOKEN);
-    e.ok(&[
-        "connector",
-        "set",
-        "okta",
-        "--kind",
-        "scim",
-        "--settings",
-        settings.to_str().unwrap(),
-        "--secret-file",
-        token.to_str().unwrap(),
-    ]);
+    set_okta(e, &format!("http://127.0.0.1:{}/v2", proxy.port()), 60);
     start_a_leaver_case(e, "okta");
     let revocations = |status: &str| -> Vec<serde_json::Value> {
         let listed = e.ok(&["jobs", "list", "--status", status, "--json"]);
@@ -2368,7 +2414,7 @@ fn a_server_killed_between_the_call_and_its_acknowledgement_changes_the_target_o
             .collect()
     };
 
-    let mut first = e.serve(&["--job-lease", "2s"]);
+    let (mut first, _) = e.serve(&["--job-lease", "2s"]);
     assert!(
         eventually(std::time::Duration::from_secs(30), || proxy.holding()),
         "the server deactivated the user: {:?}",
@@ -2392,7 +2438,7 @@ fn a_server_killed_between_the_call_and_its_acknowledgement_changes_the_target_o
         e.ok(&["jobs", "list"])
     );
 
-    let mut second = e.serve(&["--job-lease", "2s"]);
+    let (mut second, _) = e.serve(&["--job-lease", "2s"]);
     let finished = eventually(std::time::Duration::from_secs(30), || {
         !revocations("done").is_empty()
     });

@@ -1745,6 +1745,15 @@ async fn automation_over_http(server: Server, a: Tenant, b: Tenant) {
         "a URL's path may hold a token: only admins see it"
     );
     assert!(!listed.to_string().contains("thirty-two"), "{listed}");
+    let logged = ok(server
+        .get("/api/v1/audit?action=webhook.set", &a.auditor)
+        .await);
+    assert_eq!(logged.as_array().map(Vec::len), Some(1), "{logged}");
+    assert!(
+        logged.to_string().contains("https://hooks.example.com/…")
+            && !logged.to_string().contains("/exeunt"),
+        "the log keeps the URL's origin, not its path: {logged}"
+    );
     assert_eq!(
         ok(server.get("/api/v1/webhooks", &b.owner).await),
         json!([])

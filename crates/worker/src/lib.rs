@@ -4,6 +4,7 @@
 //! spent. Any number of workers may share one database: a job is claimed by one at a time.
 
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
 
 use app::{ACCESS_REVOKE, App, Attempt, EMAIL_NOTIFICATION};
@@ -61,12 +62,10 @@ const SWEEP: Duration = Duration::from_secs(60);
 /// How long an idle worker waits before it looks for due jobs again.
 const IDLE_POLL: Duration = Duration::from_millis(500);
 
-/// How often a worker tries again to record how its jobs ended when the database refused.
+/// How often a worker tries again to record how its jobs ended when the database refused. It
+/// gives up once a lease's length has passed: by then another worker may have taken the jobs
+/// over, and they run again.
 const SETTLE_RETRY: Duration = Duration::from_secs(1);
-
-/// How many times it tries before it gives up on recording them (their leases then run out,
-/// and they run again).
-const SETTLE_TRIES: u32 = 5;
 
 /// Runs due jobs, up to `claims.concurrency` at once, until none is due and none runs; `run`
 /// does one job and answers how it went. The jobs that ended together are recorded in the
@@ -102,14 +101,19 @@ where
     };
     let mut ran = 0;
     let mut ended = Vec::new();
-    let mut refused = None;
-    let mut tries = 0;
+    // Since when the database has refused to record the jobs' ends; meanwhile nothing more is
+    // claimed.
+    let mut refused_since: Option<Instant> = None;
     loop {
         if ended.is_empty() {
             if running.is_empty() {
                 break;
             }
-            let free = if refused.is_some() { 0 } else { room(&running) };
+            let free = if refused_since.is_some() {
+                0
+            } else {
+                room(&running)
+            };
             tokio::select! {
                 end = running.next() => ended.extend(end),
                 () = word_of_jobs(&mut wakeups), if free > 0 => {
@@ -125,7 +129,11 @@ where
         while let Some(Some(end)) = running.next().now_or_never() {
             ended.push(end);
         }
-        let free = if refused.is_some() { 0 } else { room(&running) };
+        let free = if refused_since.is_some() {
+            0
+        } else {
+            room(&running)
+        };
         let settling = async {
             if free == 0 {
                 Ok((app.settle_jobs(&ended).await?, Vec::new()))
@@ -144,27 +152,22 @@ where
                 }
                 ran += ended.len();
                 running.extend(claimed.into_iter().map(&run));
-                tries = 0;
                 ended = meanwhile;
             }
             Err(error) => {
-                // Claim nothing more, let the running jobs finish, and try again to record
+                // Claim nothing more, let the running jobs go on, and try again to record
                 // these; dropping them would run them again once their leases ran out.
-                tries += 1;
-                tracing::warn!(%error, tries, "cannot record how jobs ended; trying again");
-                if tries >= SETTLE_TRIES {
+                let since = *refused_since.get_or_insert_with(Instant::now);
+                if since.elapsed() >= claims.lease.length().unsigned_abs() {
                     return Err(error);
                 }
-                refused.get_or_insert(error);
+                tracing::warn!(%error, "cannot record how jobs ended; trying again");
                 ended.append(&mut meanwhile);
                 while_running(&mut running, &mut ended, tokio::time::sleep(SETTLE_RETRY)).await;
             }
         }
     }
-    match refused {
-        Some(error) => Err(error),
-        None => Ok(ran),
-    }
+    Ok(ran)
 }
 
 /// Awaits `work` while the running jobs go on; those that end meanwhile join `ended`. Nothing
@@ -247,7 +250,11 @@ impl<S: Store> Worker<S> {
     /// [`drain_queue`] with this worker's jobs.
     async fn drain(&self, wakeups: Option<&mut JobWakeups>) -> app::Result<usize> {
         drain_queue(&self.app, &self.claims, wakeups, |job| async move {
-            let outcome = self.attempt(&job).await;
+            // A job that panics fails its attempt; the others, and the worker, go on.
+            let outcome = AssertUnwindSafe(self.attempt(&job))
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|_| Err("the worker panicked on this job".to_owned()));
             (job, outcome)
         })
         .await
@@ -306,7 +313,6 @@ impl<S: Store> Worker<S> {
                 if let Err(e) = self.drain(wakeups.as_mut()).await {
                     tracing::error!(error = %e, "the job worker failed");
                 }
-                self.record_depth().await;
                 word_of_jobs(&mut wakeups.as_mut()).await;
             }
         };
@@ -315,19 +321,26 @@ impl<S: Store> Worker<S> {
             every_minute.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 every_minute.tick().await;
-                if let Err(e) = self.sweep().await {
-                    tracing::error!(error = %e, "the minute's sweep failed");
+                match AssertUnwindSafe(self.sweep()).catch_unwind().await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => tracing::error!(error = %e, "the minute's sweep failed"),
+                    Err(_) => tracing::error!("the minute's sweep panicked"),
                 }
+                self.record_depth().await;
             }
         };
         tokio::join!(jobs, sweeps);
     }
 
-    /// What runs every minute besides the queue: reminders that fell due, and the audit
-    /// events each webhook subscription has not had yet.
+    /// What runs every minute besides the queue: reminders that fell due, the audit events
+    /// each webhook subscription has not had yet, and the accesses still open for `/metrics`.
     pub async fn sweep(&self) -> app::Result<()> {
         self.app.send_reminders().await?;
-        self.deliver_audit_events().await
+        self.deliver_audit_events().await?;
+        let open = self.app.open_exposures().await?;
+        metrics::gauge!("exeunt_open_exposures").set(open.accesses as f64);
+        metrics::gauge!("exeunt_longest_open_exposure_seconds").set(open.longest.as_secs_f64());
+        Ok(())
     }
 
     /// Sends each subscription its new audit events in order; at the first that fails, it

@@ -550,13 +550,13 @@ async fn a_slow_target_holds_up_only_its_own_jobs<S: Store>(store: S) {
     let port = silent_port();
     let firm = firm(store).await;
     let mut ldap = ldap_settings(&format!("ldap://127.0.0.1:{port}"));
-    ldap["timeout_secs"] = json!(5);
+    ldap["timeout_secs"] = json!(8);
     firm.connector("corp-ldap", ConnectorKind::Ldap, ldap, ldap::ADMIN_PASSWORD)
         .await;
     firm.connector(
         "legacy-scim",
         ConnectorKind::Scim,
-        json!({"base_url": format!("http://127.0.0.1:{port}/v2"), "timeout_secs": 5}),
+        json!({"base_url": format!("http://127.0.0.1:{port}/v2"), "timeout_secs": 8}),
         scim::TOKEN,
     )
     .await;
@@ -597,7 +597,7 @@ async fn a_slow_target_holds_up_only_its_own_jobs<S: Store>(store: S) {
         queued.iter().all(|j| j
             .last_error
             .as_deref()
-            .is_some_and(|e| e.contains("no answer within 5 s"))),
+            .is_some_and(|e| e.contains("no answer within 8 s"))),
         "{queued:?}"
     );
 }
