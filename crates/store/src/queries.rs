@@ -1454,7 +1454,7 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
         let ids = self
             .all(&sql, &settle_args(settles), |r| r.uuid("id"))
             .await?;
-        Ok(settles.iter().map(|s| ids.contains(&s.id.0)).collect())
+        Ok(settled_in_order(settles, &ids))
     }
 
     async fn settle_and_claim_jobs(
@@ -1499,12 +1499,8 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
                 .collect::<Result<Vec<_>>>()?,
             None => Vec::new(),
         };
-        let settled = settles
-            .iter()
-            .map(|s| settled_ids.contains(&s.id.0))
-            .collect();
         Ok((
-            settled,
+            settled_in_order(settles, &settled_ids),
             rows.into_iter().filter_map(|(_, job)| job).collect(),
         ))
     }
@@ -2678,6 +2674,11 @@ const SETTLE: &str = "UPDATE jobs SET status = settle_status, \
     finished_at_us = settle_finished, lease_until_us = NULL FROM settles \
     WHERE tenant_id = settle_tenant AND id = settle_id AND attempts = settle_attempt \
     AND status = 'running' RETURNING id";
+
+/// For each of `settles`, in order, whether [`SETTLE`] recorded it (its id among `ids`).
+fn settled_in_order(settles: &[JobSettle<'_>], ids: &[Uuid]) -> Vec<bool> {
+    settles.iter().map(|s| ids.contains(&s.id.0)).collect()
+}
 
 /// The values of [`settles_cte`], [`SETTLE_VALUES`] for each settle.
 fn settle_args<'a>(settles: &[JobSettle<'a>]) -> Vec<Arg<'a>> {

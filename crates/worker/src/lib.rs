@@ -96,24 +96,22 @@ where
         .into_iter()
         .map(&run)
         .collect();
-    let room = |running: &FuturesUnordered<Done>| {
-        concurrency.saturating_sub(u32::try_from(running.len()).unwrap_or(u32::MAX))
-    };
+    // How many more jobs may be claimed: none while the database refuses to record ends.
+    let room =
+        |running: &FuturesUnordered<Done>, refused_since: &Option<Instant>| match refused_since {
+            Some(_) => 0,
+            None => concurrency.saturating_sub(u32::try_from(running.len()).unwrap_or(u32::MAX)),
+        };
     let mut ran = 0;
     let mut ended = Vec::new();
-    // Since when the database has refused to record the jobs' ends; meanwhile nothing more is
-    // claimed.
+    // Since when the database has refused to record the jobs' ends.
     let mut refused_since: Option<Instant> = None;
     loop {
         if ended.is_empty() {
             if running.is_empty() {
                 break;
             }
-            let free = if refused_since.is_some() {
-                0
-            } else {
-                room(&running)
-            };
+            let free = room(&running, &refused_since);
             tokio::select! {
                 end = running.next() => ended.extend(end),
                 () = word_of_jobs(&mut wakeups), if free > 0 => {
@@ -129,11 +127,7 @@ where
         while let Some(Some(end)) = running.next().now_or_never() {
             ended.push(end);
         }
-        let free = if refused_since.is_some() {
-            0
-        } else {
-            room(&running)
-        };
+        let free = room(&running, &refused_since);
         let settling = async {
             if free == 0 {
                 Ok((app.settle_jobs(&ended).await?, Vec::new()))
@@ -326,21 +320,17 @@ impl<S: Store> Worker<S> {
                     Ok(Err(e)) => tracing::error!(error = %e, "the minute's sweep failed"),
                     Err(_) => tracing::error!("the minute's sweep panicked"),
                 }
-                self.record_depth().await;
+                self.record_gauges().await;
             }
         };
         tokio::join!(jobs, sweeps);
     }
 
-    /// What runs every minute besides the queue: reminders that fell due, the audit events
-    /// each webhook subscription has not had yet, and the accesses still open for `/metrics`.
+    /// What runs every minute besides the queue: reminders that fell due, and the audit
+    /// events each webhook subscription has not had yet.
     pub async fn sweep(&self) -> app::Result<()> {
         self.app.send_reminders().await?;
-        self.deliver_audit_events().await?;
-        let open = self.app.open_exposures().await?;
-        metrics::gauge!("exeunt_open_exposures").set(open.accesses as f64);
-        metrics::gauge!("exeunt_longest_open_exposure_seconds").set(open.longest.as_secs_f64());
-        Ok(())
+        self.deliver_audit_events().await
     }
 
     /// Sends each subscription its new audit events in order; at the first that fails, it
@@ -379,12 +369,22 @@ impl<S: Store> Worker<S> {
         Ok(())
     }
 
-    /// The queue's depth by status, for `/metrics`.
-    async fn record_depth(&self) {
+    /// What a running server's `/metrics` shows of the queue and of revocation, refreshed
+    /// every minute: the queue's depth by status, and the accesses still open after their exit
+    /// (`exeunt jobs run` has no `/metrics`, so it does not pay for reading every open case).
+    async fn record_gauges(&self) {
         if let Ok(counts) = self.app.job_counts().await {
             for (status, n) in counts {
                 metrics::gauge!("exeunt_jobs", "status" => status.as_str()).set(n as f64);
             }
+        }
+        match self.app.open_exposures().await {
+            Ok(open) => {
+                metrics::gauge!("exeunt_open_exposures").set(open.accesses as f64);
+                metrics::gauge!("exeunt_longest_open_exposure_seconds")
+                    .set(open.longest.as_secs_f64());
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot count the accesses still open"),
         }
     }
 
