@@ -772,8 +772,11 @@ mod tests {
         let ticked = ticks.load(std::sync::atomic::Ordering::Relaxed);
         ticker.abort();
         holder.join().unwrap();
+        // A writer that blocked the thread would leave the ticker no tick at all (it has not
+        // run yet when the wait starts); a loaded machine may stretch its 10 ms sleeps, so
+        // the bar is a few ticks, not the thirty an idle machine gives.
         assert!(
-            ticked >= 10,
+            ticked >= 3,
             "the runtime ran only {ticked} ticks while the writer waited"
         );
         crate::Tx::commit(tx).await.unwrap();
