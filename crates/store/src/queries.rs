@@ -1203,12 +1203,14 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
         else {
             return Ok(None);
         };
-        let sql = format!(
-            "SELECT {TASK_COLUMNS} FROM tasks t WHERE t.tenant_id = $1 AND t.case_id = $2 ORDER BY t.position"
-        );
-        let tasks = self
+        // Ordered here rather than by SQL: SQLite would copy every row into a temporary b-tree
+        // to sort a case's few tasks, on the path of every change to a case.
+        let sql =
+            format!("SELECT {TASK_COLUMNS} FROM tasks t WHERE t.tenant_id = $1 AND t.case_id = $2");
+        let mut tasks = self
             .all(&sql, args![tenant.0, case.id.0], |r| task_row(r))
             .await?;
+        tasks.sort_by_key(|t| t.position);
         let findings = self
             .all(
                 "SELECT * FROM findings WHERE tenant_id = $1 AND case_id = $2 ORDER BY check_id",

@@ -102,13 +102,10 @@ pub trait Column: sqlx::ColumnIndex<sqlx::postgres::PgRow> + Copy + std::fmt::Di
 
 impl Column for &str {
     fn position(self, names: &[String], hint: usize) -> Option<usize> {
-        let hint = hint.min(names.len());
-        let (before, after) = names.split_at(hint);
-        after
-            .iter()
-            .position(|name| name == self)
-            .map(|i| hint + i)
-            .or_else(|| before.iter().position(|name| name == self))
+        if names.get(hint).is_some_and(|name| name == self) {
+            return Some(hint);
+        }
+        names.iter().position(|name| name == self)
     }
 }
 

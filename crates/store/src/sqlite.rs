@@ -173,6 +173,10 @@ struct Writer {
     batch: u64,
     /// Whether a batch is open: a `BEGIN IMMEDIATE` not yet committed.
     open: bool,
+    /// Whether the running write transaction has a savepoint of its own. The first of a batch
+    /// has none: undoing it is rolling the batch back, and a savepoint would make SQLite copy
+    /// every page it changes into a sub-journal.
+    savepoint: bool,
     /// Write transactions that released their savepoint into the open batch.
     members: usize,
     /// Batches committed since the store opened.
@@ -221,6 +225,7 @@ impl SqliteStore {
                     conn,
                     batch: 1,
                     open: false,
+                    savepoint: false,
                     members: 0,
                     commits: 0,
                     failed: BTreeMap::new(),
@@ -354,7 +359,7 @@ impl Shared {
 }
 
 impl Writer {
-    /// Starts a write transaction: a savepoint in the open batch, opening one if needed.
+    /// Starts a write transaction: the batch itself when none is open, else a savepoint in it.
     /// `patient` says whether to wait (up to `BUSY_TIMEOUT`) when another process holds the
     /// database's write lock; an impatient begin fails at once with `SQLITE_BUSY` instead.
     fn begin(&mut self, patient: bool) -> Result<()> {
@@ -370,33 +375,39 @@ impl Writer {
             began?;
             self.open = true;
             self.members = 0;
+            self.savepoint = false;
+            return Ok(());
         }
-        if let Err(e) = control(&self.conn, "SAVEPOINT write") {
-            self.close_if_empty();
-            return Err(e.into());
-        }
+        control(&self.conn, "SAVEPOINT write")?;
+        self.savepoint = true;
         Ok(())
     }
 
     /// Ends a write transaction successfully: its changes join the batch. Returns the batch.
     fn release(&mut self) -> Result<u64> {
-        if let Err(e) = control(&self.conn, "RELEASE write") {
+        if self.savepoint
+            && let Err(e) = control(&self.conn, "RELEASE write")
+        {
             self.abandon();
             return Err(e.into());
         }
+        self.savepoint = false;
         self.members += 1;
         Ok(self.batch)
     }
 
     /// Ends a write transaction that did not finish: its changes are undone, the batch's stay.
     fn abandon(&mut self) {
-        let undone = control(&self.conn, "ROLLBACK TO write")
-            .and_then(|_| control(&self.conn, "RELEASE write"));
-        if undone.is_err() {
-            // The savepoint is gone with the whole transaction (SQLite rolls back everything
-            // on some errors); the batch is lost, and its members hear so when they commit.
-            self.close(Err(ROLLED_BACK.into()));
-            return;
+        if std::mem::take(&mut self.savepoint) {
+            let undone = control(&self.conn, "ROLLBACK TO write")
+                .and_then(|_| control(&self.conn, "RELEASE write"));
+            if undone.is_err() {
+                // The savepoint is gone with the whole transaction (SQLite rolls back
+                // everything on some errors); the batch is lost, and its members hear so when
+                // they commit.
+                self.close(Err(ROLLED_BACK.into()));
+                return;
+            }
         }
         self.close_if_empty();
     }
@@ -725,6 +736,7 @@ mod tests {
             conn: Connection::open_in_memory().unwrap(),
             batch: 1,
             open: true,
+            savepoint: false,
             members: 2,
             commits: 0,
             failed: BTreeMap::new(),
@@ -780,6 +792,60 @@ mod tests {
             "the runtime ran only {ticked} ticks while the writer waited"
         );
         crate::Tx::commit(tx).await.unwrap();
+    }
+
+    /// A write that gives up leaves nothing behind, whether it opened its batch (and is rolled
+    /// back with it) or joined one (and is rolled back to its savepoint, the batch kept).
+    #[tokio::test]
+    async fn an_abandoned_write_leaves_nothing_and_the_batch_it_joined_commits() {
+        use crate::Tx;
+        use engine::ids::{Slug, TenantId, Text};
+        use engine::tenant::Tenant;
+        let tenant = |slug: &str| Tenant {
+            id: TenantId(Uuid::now_v7()),
+            slug: Slug::parse(slug).unwrap(),
+            name: Text::line(slug, 100).unwrap(),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("exeunt.db"), true)
+            .await
+            .unwrap();
+        let at = jiff::Timestamp::UNIX_EPOCH;
+
+        let mut alone = store.write().await.unwrap();
+        alone.insert_tenant(&tenant("alone"), at).await.unwrap();
+        drop(alone);
+
+        let mut first = store.write().await.unwrap();
+        first.insert_tenant(&tenant("first"), at).await.unwrap();
+        let joiner = tokio::spawn({
+            let store = store.clone();
+            async move {
+                let mut second = store.write().await.unwrap();
+                second.insert_tenant(&tenant("second"), at).await.unwrap();
+                drop(second);
+            }
+        });
+        // The joiner is queued for the writer before the first commits, so it runs inside the
+        // first one's batch.
+        tokio::task::yield_now().await;
+        first.commit().await.unwrap();
+        joiner.await.unwrap();
+
+        let mut tx = store.read().await.unwrap();
+        let slugs: Vec<String> = tx
+            .tenants()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| t.slug.to_string())
+            .collect();
+        assert_eq!(slugs, ["first"]);
+        assert_eq!(
+            store.commits().await,
+            1,
+            "the joiner rode in the first one's batch"
+        );
     }
 
     #[tokio::test]
