@@ -143,29 +143,44 @@ async fn open_cases(
     Ok(numbers)
 }
 
+/// Rounds of the write benchmark: each runs the probe, then its share of the operations. A
+/// shared machine's disk speeds up and slows down within seconds, so probe and workload take
+/// turns rather than one running after the other.
+const WRITE_ROUNDS: u32 = 5;
+
 async fn write(dir: &Path, ops: u32) -> anyhow::Result<()> {
     let (app, actor) = setup(dir).await?;
     let numbers = open_cases(&app, &actor, "client", ops.div_ceil(TASKS_PER_CASE)).await?;
-    let probe = fsync_probe(dir, Duration::from_secs(2))?;
+    let mut remaining = numbers
+        .iter()
+        .flat_map(|number| (0..TASKS_PER_CASE).map(move |t| (*number, t)))
+        .take(ops as usize);
     let mut latencies = Vec::with_capacity(ops as usize);
-    let cpu_before = process_cpu()?;
-    let start = Instant::now();
-    'outer: for number in &numbers {
-        for t in 0..TASKS_PER_CASE {
-            if latencies.len() == ops as usize {
-                break 'outer;
-            }
+    let (mut writing, mut cpu) = (Duration::ZERO, CpuTime::default());
+    let (mut probes, mut round_ratios) = (Vec::new(), Vec::new());
+    for round in 0..WRITE_ROUNDS {
+        let probe = fsync_probe(dir, Duration::from_millis(400))?;
+        probes.push(probe);
+        let share = (ops / WRITE_ROUNDS + u32::from(round < ops % WRITE_ROUNDS)) as usize;
+        let cpu_before = process_cpu()?;
+        let start = Instant::now();
+        for (number, t) in remaining.by_ref().take(share) {
             let task = Slug::parse(&format!("t{t}"))?;
             let began = Instant::now();
-            app.complete_task(&actor, *number, &task, None, Vec::new())
+            app.complete_task(&actor, number, &task, None, Vec::new())
                 .await?;
             latencies.push(began.elapsed());
         }
+        let elapsed = start.elapsed();
+        writing += elapsed;
+        cpu = cpu + (process_cpu()? - cpu_before);
+        round_ratios.push(share as f64 / elapsed.as_secs_f64() / probe);
     }
-    let elapsed = start.elapsed();
-    let cpu = process_cpu()? - cpu_before;
     latencies.sort();
-    let rate = latencies.len() as f64 / elapsed.as_secs_f64();
+    round_ratios.sort_by(f64::total_cmp);
+    let rate = latencies.len() as f64 / writing.as_secs_f64();
+    // Every round probes for the same time, so the mean rate is the overall one.
+    let probe = probes.iter().sum::<f64>() / probes.len() as f64;
     println!(
         "bench write: complete a task (state change + audit event, one transaction), SQLite WAL synchronous=FULL, 1 writer"
     );
@@ -179,10 +194,14 @@ async fn write(dir: &Path, ops: u32) -> anyhow::Result<()> {
         "  latency p99     {:.2} ms",
         percentile(&latencies, 0.99).as_secs_f64() * 1e3
     );
-    println!("  fsync probe     {probe:.0} fdatasync/s (same directory, same run)");
     println!(
-        "  ratio           {:.2} × the probe (target ≥ 0.50)",
-        rate / probe
+        "  fsync probe     {probe:.0} fdatasync/s (same directory, taking turns with the writes over {WRITE_ROUNDS} rounds)"
+    );
+    println!(
+        "  ratio           {:.2} × the probe (target ≥ 0.50); by round {:.2} to {:.2}",
+        rate / probe,
+        round_ratios.first().copied().unwrap_or_default(),
+        round_ratios.last().copied().unwrap_or_default(),
     );
     let per_op = |d: Duration| d.as_secs_f64() / latencies.len() as f64 * 1e6;
     println!(
@@ -539,7 +558,7 @@ fn peak_rss() -> anyhow::Result<u64> {
 }
 
 /// CPU time this process has used so far, from /proc.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 struct CpuTime {
     user: Duration,
     system: Duration,
@@ -548,6 +567,16 @@ struct CpuTime {
 impl CpuTime {
     fn total(self) -> Duration {
         self.user + self.system
+    }
+}
+
+impl std::ops::Add for CpuTime {
+    type Output = CpuTime;
+    fn add(self, other: CpuTime) -> CpuTime {
+        CpuTime {
+            user: self.user + other.user,
+            system: self.system + other.system,
+        }
     }
 }
 
