@@ -17,6 +17,7 @@ use store::sqlite::SqliteStore;
 use store::{Store, Tx};
 
 use crate::cli::BenchCmd;
+use crate::output::say;
 
 /// Tasks per case in the write benchmark: a realistic case size, so each completion loads a
 /// case of that many tasks.
@@ -181,30 +182,30 @@ async fn write(dir: &Path, ops: u32) -> anyhow::Result<()> {
     let rate = latencies.len() as f64 / writing.as_secs_f64();
     // Every round probes for the same time, so the mean rate is the overall one.
     let probe = probes.iter().sum::<f64>() / probes.len() as f64;
-    println!(
+    say!(
         "bench write: complete a task (state change + audit event, one transaction), SQLite WAL synchronous=FULL, 1 writer"
     );
-    println!("  operations      {}", latencies.len());
-    println!("  throughput      {rate:.0} ops/s");
-    println!(
+    say!("  operations      {}", latencies.len());
+    say!("  throughput      {rate:.0} ops/s");
+    say!(
         "  latency p50     {:.2} ms",
         percentile(&latencies, 0.50).as_secs_f64() * 1e3
     );
-    println!(
+    say!(
         "  latency p99     {:.2} ms",
         percentile(&latencies, 0.99).as_secs_f64() * 1e3
     );
-    println!(
+    say!(
         "  fsync probe     {probe:.0} fdatasync/s (same directory, taking turns with the writes over {WRITE_ROUNDS} rounds)"
     );
-    println!(
+    say!(
         "  ratio           {:.2} × the probe (target ≥ 0.50); by round {:.2} to {:.2}",
         rate / probe,
         round_ratios.first().copied().unwrap_or_default(),
         round_ratios.last().copied().unwrap_or_default(),
     );
     let per_op = |d: Duration| d.as_secs_f64() / latencies.len() as f64 * 1e6;
-    println!(
+    say!(
         "  CPU per op      {:.0} µs in Exeunt and SQLite, {:.0} µs in the kernel (writing the log and syncing it)",
         per_op(cpu.user),
         per_op(cpu.system)
@@ -251,14 +252,14 @@ async fn audit(dir: &Path, events: u32) -> anyhow::Result<()> {
     let verified = app.verify_audit(&actor).await?;
     let elapsed = begin.elapsed();
     let rate = verified as f64 / elapsed.as_secs_f64();
-    println!("bench audit: verify a tenant's audit chain on SQLite (hash every event and payload)");
-    println!(
+    say!("bench audit: verify a tenant's audit chain on SQLite (hash every event and payload)");
+    say!(
         "  events          {verified} (written in {:.1} s)",
         setup_time.as_secs_f64()
     );
-    println!("  verify time     {:.2} s", elapsed.as_secs_f64());
-    println!("  throughput      {rate:.0} events/s");
-    println!(
+    say!("  verify time     {:.2} s", elapsed.as_secs_f64());
+    say!("  throughput      {rate:.0} events/s");
+    say!(
         "  ratio           {:.2} × the target of 500000 events/s",
         rate / 500_000.0
     );
@@ -292,10 +293,10 @@ async fn api(dir: &Path, ops: u32) -> anyhow::Result<()> {
     ));
     let probe = fsync_probe(dir, Duration::from_secs(2))?;
     let client = connectors::http_client().build()?;
-    println!(
+    say!(
         "bench api: POST /api/v1/cases/{{n}}/tasks/{{t}}/complete over HTTP, SQLite WAL synchronous=FULL"
     );
-    println!("  fsync probe     {probe:.0} fdatasync/s (same directory, same run)");
+    say!("  fsync probe     {probe:.0} fdatasync/s (same directory, same run)");
     for (clients, cases) in [(1usize, &first), (16, &second)] {
         // Each client completes the tasks of its own cases, one request at a time.
         let mut work: Vec<Vec<String>> = vec![Vec::new(); clients];
@@ -343,7 +344,7 @@ async fn api(dir: &Path, ops: u32) -> anyhow::Result<()> {
         } else {
             " (target ≥ 2.00)".to_owned()
         };
-        println!(
+        say!(
             "  {clients:>2} client(s)    {rate:.0} req/s, p50 {:.2} ms, p99 {:.2} ms (target ≤ 20 ms); {:.2} × the probe{target}",
             percentile(&latencies, 0.5).as_secs_f64() * 1e3,
             percentile(&latencies, 0.99).as_secs_f64() * 1e3,
@@ -351,7 +352,7 @@ async fn api(dir: &Path, ops: u32) -> anyhow::Result<()> {
         );
         let cpu_per_request = cpu.total().as_secs_f64() / latencies.len() as f64;
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        println!(
+        say!(
             "                  {:.1} requests per commit; {:.0} µs CPU per request (client and server in this process), so {cores} cores top out near {:.0} req/s",
             latencies.len() as f64 / commits.max(1) as f64,
             cpu_per_request * 1e6,
@@ -360,7 +361,7 @@ async fn api(dir: &Path, ops: u32) -> anyhow::Result<()> {
     }
     server.abort();
     let rss = idle_serve_rss(dir).await?;
-    println!(
+    say!(
         "  idle serve      {:.1} MB resident (target ≤ 50 MB)",
         rss as f64 / 1e6
     );
@@ -406,14 +407,14 @@ async fn fanout(dir: &Path, clients: u32) -> anyhow::Result<()> {
         .await?;
     let elapsed = started.elapsed().as_secs_f64();
     let limit = SECONDS_PER_THOUSAND * f64::from(clients) / 1000.0;
-    println!("bench fanout: start an organization's offboarding, SQLite WAL synchronous=FULL");
-    println!("  clients         {clients}");
-    println!(
+    say!("bench fanout: start an organization's offboarding, SQLite WAL synchronous=FULL");
+    say!("  clients         {clients}");
+    say!(
         "  child cases     {} created and prechecked",
         case.children.len()
     );
-    println!("  time            {elapsed:.2} s");
-    println!(
+    say!("  time            {elapsed:.2} s");
+    say!(
         "  ratio           {:.2} × the limit of {limit:.1} s (target ≤ 1.00)",
         elapsed / limit
     );
@@ -523,22 +524,22 @@ async fn export(dir: &Path, documents: u32, mib: u32) -> anyhow::Result<()> {
     );
     let peak_mib = peak_rss()? as f64 / (1024.0 * 1024.0);
     let package = export.blob.context("the export has no package")?;
-    println!("bench export: {documents} documents, {mib} MiB (half random, half text), SQLite");
-    println!(
+    say!("bench export: {documents} documents, {mib} MiB (half random, half text), SQLite");
+    say!(
         "  zip -r -1       {zip_time:.2} s, {:.0} MiB",
         zip_size as f64 / 1048576.0
     );
-    println!(
+    say!(
         "  export          {export_time:.2} s, {:.0} MiB package (CPU {:.2} s user, {:.2} s kernel)",
         package.size as f64 / 1048576.0,
         cpu.user.as_secs_f64(),
         cpu.system.as_secs_f64()
     );
-    println!(
+    say!(
         "  ratio           {:.2} × zip (target ≤ 1.00)",
         export_time / zip_time
     );
-    println!(
+    say!(
         "  peak memory     {peak_mib:.1} MiB resident during the build ({:.2} × the limit of {MEMORY_LIMIT_MIB} MiB)",
         peak_mib / MEMORY_LIMIT_MIB
     );

@@ -16,6 +16,7 @@ use store::{Job, Store, Tx};
 use worker::{Claims, drain_queue};
 
 use crate::bench::{fsync_probe, percentile};
+use crate::output::say;
 
 /// How many idle wake-ups the latency figure is taken over.
 const LATENCY_SAMPLES: usize = 200;
@@ -25,20 +26,20 @@ const FILL_BATCH: u32 = 500;
 pub async fn jobs(dir: &Path, count: u32, postgres: Option<&str>) -> anyhow::Result<()> {
     let store = SqliteStore::open(&dir.join("jobs.db"), true).await?;
     let probe = fsync_probe(dir, Duration::from_secs(2))?;
-    println!(
+    say!(
         "bench jobs: no-op jobs run by the worker's own loop: claimed under a lease, and their ends recorded in the transaction that claims the next"
     );
-    println!("  SQLite (WAL, synchronous=FULL)");
+    say!("  SQLite (WAL, synchronous=FULL)");
     let (app, tenant) = bench_app(store, "bench-jobs").await?;
     fill(&app, tenant, count).await?;
     let one_at_a_time = drain_here(&app, count, JobConcurrency::ONE).await?;
-    println!(
+    say!(
         "    1 worker, 1 job at a time     {one_at_a_time:.0} jobs/s = commits/s; fsync probe {probe:.0}/s: {:.2} × the probe",
         one_at_a_time / probe
     );
     fill(&app, tenant, count).await?;
     let rate = drain_here(&app, count, JobConcurrency::DEFAULT).await?;
-    println!(
+    say!(
         "    1 worker, {} at a time         {rate:.0} jobs/s: {:.2} × the probe",
         JobConcurrency::DEFAULT,
         rate / probe
@@ -46,31 +47,29 @@ pub async fn jobs(dir: &Path, count: u32, postgres: Option<&str>) -> anyhow::Res
     report_latency(&app, tenant).await?;
 
     let Some(url) = postgres else {
-        println!("  PostgreSQL: skipped (give --postgres with a scratch database to compare)");
+        say!("  PostgreSQL: skipped (give --postgres with a scratch database to compare)");
         return Ok(());
     };
     let store = PostgresStore::open(url).await.context("--postgres")?;
     let slug = format!("bench-jobs-{}", std::process::id());
     let (app, tenant) = bench_app(store, &slug).await?;
-    println!(
-        "  PostgreSQL (FOR UPDATE SKIP LOCKED, LISTEN/NOTIFY; each worker a process of its own)"
-    );
+    say!("  PostgreSQL (FOR UPDATE SKIP LOCKED, LISTEN/NOTIFY; each worker a process of its own)");
     let plain = pgbench_loop(dir, url, count, 2).context("the pgbench claim loop")?;
     for concurrency in [JobConcurrency::ONE, JobConcurrency::DEFAULT] {
         fill(&app, tenant, count).await?;
         let one = drain_in_processes(url, count, 1, concurrency)?;
         fill(&app, tenant, count).await?;
         let two = drain_in_processes(url, count, 2, concurrency)?;
-        println!("    1 worker,  {concurrency} at a time   {one:>6.0} jobs/s");
-        println!(
+        say!("    1 worker,  {concurrency} at a time   {one:>6.0} jobs/s");
+        say!(
             "    2 workers, {concurrency} at a time   {two:>6.0} jobs/s: {:.2} × the plain loop",
             two / plain
         );
     }
-    println!(
+    say!(
         "    plain SQL              {plain:>6.0} jobs/s (pgbench, 2 clients, the same claim and settle one job at a time)"
     );
-    println!(
+    say!(
         "    target: 2 workers at the default concurrency ({}) ≥ 1.00 × the plain loop",
         JobConcurrency::DEFAULT
     );
@@ -237,7 +236,7 @@ pub async fn worker_process(
     let app = App::system(store, MasterKey::from_bytes(Ids::from_entropy().secret()));
     // Connected before the clock starts.
     app.job_counts().await?;
-    println!("ready");
+    say!("ready");
     if read_line(&mut std::io::stdin().lock())? != GO {
         bail!("the benchmark stopped before it started this worker");
     }
@@ -247,7 +246,7 @@ pub async fn worker_process(
         concurrency,
     };
     let ran = drain_queue(&app, &claims, None, |job| async move { (job, Ok(())) }).await?;
-    println!("{ran}");
+    say!("{ran}");
     Ok(())
 }
 
@@ -289,7 +288,7 @@ async fn report_latency<S: Store>(app: &App<S>, tenant: TenantId) -> anyhow::Res
     }
     worker.await??;
     latencies.sort();
-    println!(
+    say!(
         "    enqueue to start, idle: p50 {:.2} ms, p99 {:.2} ms over {LATENCY_SAMPLES} jobs (target p50 ≤ 10 ms; polling alone would wait up to 500 ms)",
         percentile(&latencies, 0.50).as_secs_f64() * 1e3,
         percentile(&latencies, 0.99).as_secs_f64() * 1e3

@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use store::Store;
 
 use crate::cli::KeyCmd;
-use crate::output::write_out;
+use crate::output::{say, write_out};
 
 pub async fn key<S: Store>(app: &App<S>, actor: &Actor, cmd: &KeyCmd) -> anyhow::Result<ExitCode> {
     let KeyCmd::Export { output } = cmd;
@@ -30,7 +30,7 @@ pub async fn key<S: Store>(app: &App<S>, actor: &Actor, cmd: &KeyCmd) -> anyhow:
     text.push('\n');
     write_out(output.as_deref(), text.as_bytes())?;
     if let Some(path) = output {
-        println!("Wrote {} key(s) to {}.", keys.keys.len(), path.display());
+        say!("Wrote {} key(s) to {}.", keys.keys.len(), path.display());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -65,12 +65,14 @@ pub fn verify_package(
         || std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()));
     let bag = bagit::verify(open()?)
         .map_err(|e| anyhow!("{} is not a valid export package: {e}", file.display()))?;
-    println!(
+    say!(
         "Valid BagIt package `{}`: {} payload files, {} bytes; every digest matches.",
-        bag.bag_name, bag.payload_files, bag.payload_bytes
+        bag.bag_name,
+        bag.payload_files,
+        bag.payload_bytes
     );
     for (label, value) in &bag.info {
-        println!("  {label}: {value}");
+        say!("  {label}: {value}");
     }
     if let (Some(receipt), Some(key)) = (receipt, key) {
         let keys = read_keys(key)?;
@@ -97,9 +99,12 @@ pub fn verify_package(
                 claims.bag_digest
             );
         }
-        println!(
+        say!(
             "The signed receipt names this file: export {} of case {} ({}), {}.",
-            claims.jti, claims.case.number, claims.sub, claims.bag_digest
+            claims.jti,
+            claims.case.number,
+            claims.sub,
+            claims.bag_digest
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -117,7 +122,7 @@ fn verify(file: &Path, keys: &Jwks) -> anyhow::Result<ExitCode> {
     let verified = jose::verify::<CertificateClaims>(&token, keys)
         .map_err(|e| anyhow!("{} does not verify: {e}", file.display()))?;
     let c = verified.claims;
-    println!(
+    say!(
         "Valid certificate, signed by key {}.\n\
          Tenant {} ({}): {} `{}` is fully offboarded ({}).\n\
          Case {} ({}) with blueprint {}@{}, completed {} by user {}.\n\

@@ -24,7 +24,7 @@ use crate::cli::{
     AuditCmd, BlueprintCmd, CaseCmd, CertificateCmd, Cli, Command, ExportCmd, PurgeCmd, RecordCmd,
     SubjectCmd, TaskCmd, UserCmd,
 };
-use crate::output::{json, listing, local, table, write_out};
+use crate::output::{end_if_reader_gone, json, listing, local, say, table, write_out};
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
@@ -142,7 +142,7 @@ async fn execute<S: Store>(app: App<S>, cli: &Cli) -> anyhow::Result<ExitCode> {
     }
     if let Command::Jobs(crate::cli::JobsCmd::Run) = &cli.command {
         let ran = worker(&app, cli)?.run_due().await?;
-        println!("Ran {ran} job(s).");
+        say!("Ran {ran} job(s).");
         return Ok(ExitCode::SUCCESS);
     }
     if let Command::Init(args) = &cli.command {
@@ -163,14 +163,14 @@ async fn execute<S: Store>(app: App<S>, cli: &Cli) -> anyhow::Result<ExitCode> {
             .into_iter()
             .map(|t| t.slug.to_string())
             .collect();
-        println!(
+        say!(
             "Initialized Exeunt ({}) for tenant `{}` ({}).",
             app.store().backend(),
             actor.tenant.slug,
             actor.tenant.name
         );
-        println!("Owner: {}. Teams: {}.", actor.user.email, teams.join(", "));
-        println!("Next: exeunt subject add acme --kind client --name \"Acme Ltd\"");
+        say!("Owner: {}. Teams: {}.", actor.user.email, teams.join(", "));
+        say!("Next: exeunt subject add acme --kind client --name \"Acme Ltd\"");
         return Ok(ExitCode::SUCCESS);
     }
     let actor = app.actor(cli.tenant.as_ref(), cli.actor.as_ref()).await?;
@@ -208,9 +208,9 @@ async fn serve<S: Store>(
     let mut tenants = app.tenant_slugs().await?;
     if args.demo && !tenants.iter().any(|t| t.as_str() == "demo") {
         let logins = app.load_demo().await?;
-        println!("Loaded the demo tenant `demo`. Sign in as any of (passwords shown once):");
+        say!("Loaded the demo tenant `demo`. Sign in as any of (passwords shown once):");
         for login in &logins {
-            println!(
+            say!(
                 "  {:<24} {:<8} {}",
                 login.email,
                 login.role,
@@ -235,17 +235,19 @@ async fn serve<S: Store>(
                 None,
             )
             .await?;
-        println!(
+        say!(
             "Initialized a new Exeunt tenant `{}` with owner {}.",
-            actor.tenant.slug, actor.user.email
+            actor.tenant.slug,
+            actor.user.email
         );
-        println!(
+        say!(
             "Owner API token (shown once, keep it safe): {}",
             issued.secret
         );
-        println!(
+        say!(
             "Try: curl -H 'Authorization: Bearer {}' http://{}/api/v1/cases",
-            issued.secret, args.listen
+            issued.secret,
+            args.listen
         );
     }
     tenants = app.tenant_slugs().await?;
@@ -259,14 +261,14 @@ async fn serve<S: Store>(
         None
     } else {
         let code = engine::audit::to_hex(&app::Ids::from_entropy().secret()[..10]);
-        println!(
+        say!(
             "Set the owner's password at http://{}/first-run?code={code} (the code works until this server stops)",
             listener.local_addr()?
         );
         Some(code)
     };
     let names: Vec<String> = tenants.iter().map(ToString::to_string).collect();
-    println!(
+    say!(
         "Exeunt serves {} on http://{} ({}). Stop with Ctrl-C.",
         names.join(", "),
         listener.local_addr()?,
@@ -282,7 +284,7 @@ async fn serve<S: Store>(
         .await
         .context("the server stopped")?;
     jobs.abort();
-    println!("Stopped.");
+    say!("Stopped.");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -324,11 +326,12 @@ async fn token<S: Store>(
         TokenCmd::Create { name, role, user } => {
             let name = Text::line(name, 200).map_err(|e| anyhow!("--name {e}"))?;
             let issued = app.issue_token(actor, name, *role, user.as_ref()).await?;
-            println!(
+            say!(
                 "Token {} ({}) issued. Its secret, shown this once:",
-                issued.token.id, issued.token.role
+                issued.token.id,
+                issued.token.role
             );
-            println!("{}", issued.secret);
+            say!("{}", issued.secret);
         }
         TokenCmd::List(flag) => {
             let tokens = app.tokens(actor).await?;
@@ -348,7 +351,7 @@ async fn token<S: Store>(
         }
         TokenCmd::Revoke { id } => {
             app.revoke_token(actor, engine::ids::TokenId(*id)).await?;
-            println!("Revoked token {id}.");
+            say!("Revoked token {id}.");
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -368,12 +371,12 @@ async fn hold<S: Store>(
             let covers = subject
                 .as_ref()
                 .map_or_else(|| "the whole tenant".to_owned(), ToString::to_string);
-            println!("Legal hold {} placed on {covers}.", hold.id);
+            say!("Legal hold {} placed on {covers}.", hold.id);
         }
         HoldCmd::Lift { id, reason: r } => {
             app.lift_hold(actor, engine::ids::HoldId(*id), reason(r)?)
                 .await?;
-            println!("Lifted legal hold {id}.");
+            say!("Lifted legal hold {id}.");
         }
         HoldCmd::List { subject, json } => {
             let holds = app.holds(actor, subject.as_ref()).await?;
@@ -439,7 +442,7 @@ async fn jobs<S: Store>(
         }
         JobsCmd::Retry { id } => {
             let job = app.retry_job(actor, engine::ids::JobId(*id)).await?;
-            println!("Job {} ({}) is queued again.", job.id, job.kind);
+            say!("Job {} ({}) is queued again.", job.id, job.kind);
         }
         JobsCmd::Run => unreachable!("handled before acting as a user"),
     }
@@ -498,11 +501,11 @@ async fn template<S: Store>(
             let body = std::fs::read_to_string(body_file)
                 .with_context(|| format!("cannot read --body-file {}", body_file.display()))?;
             let template = app.set_email_template(actor, kind, subject, &body).await?;
-            println!("{} emails use your wording now.", template.kind);
+            say!("{} emails use your wording now.", template.kind);
         }
         TemplateCmd::Reset { kind } => {
             app.reset_email_template(actor, kind).await?;
-            println!("{kind} emails use the built-in wording again.");
+            say!("{kind} emails use the built-in wording again.");
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -522,7 +525,7 @@ async fn webhook<S: Store>(
         } => {
             let (settings, secret) = settings_and_secret(settings, Some(secret_file))?;
             let subscription = app.set_subscription(actor, name, settings, &secret).await?;
-            println!(
+            say!(
                 "Webhook {} sends {} to {}, from the next audit event on.",
                 subscription.name,
                 subscription.settings.events.join(", "),
@@ -548,7 +551,7 @@ async fn webhook<S: Store>(
         }
         WebhookCmd::Remove { name } => {
             app.remove_subscription(actor, name).await?;
-            println!("Removed webhook {name}.");
+            say!("Removed webhook {name}.");
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -571,7 +574,7 @@ async fn connector<S: Store>(
             let connector = app
                 .set_connector(actor, name, *kind, settings, &secret)
                 .await?;
-            println!(
+            say!(
                 "Connector {} ({}) reaches {}; accounts of system `{}` are revoked through it.",
                 connector.name,
                 connector.kind,
@@ -591,7 +594,7 @@ async fn connector<S: Store>(
         }
         ConnectorCmd::Remove { name } => {
             app.remove_connector(actor, name).await?;
-            println!("Removed connector {name}.");
+            say!("Removed connector {name}.");
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -610,7 +613,7 @@ async fn retention<S: Store>(
                 || "every kind without its own".to_owned(),
                 |k| format!("{k} subjects"),
             );
-            println!("Retention of {of}: {period} after completion.");
+            say!("Retention of {of}: {period} after completion.");
         }
         RetentionCmd::Show(flag) => {
             let policies = app.retention_policies(actor).await?;
@@ -634,11 +637,11 @@ async fn lint(cli: &Cli, files: &[std::path::PathBuf]) -> anyhow::Result<ExitCod
         let text = std::fs::read_to_string(file)
             .with_context(|| format!("cannot read {}", file.display()))?;
         match parse(&text, &LintContext { teams: &teams }) {
-            Ok(_) => println!("{}: ok", file.display()),
+            Ok(_) => say!("{}: ok", file.display()),
             Err(diagnostics) => {
                 clean = false;
                 for d in diagnostics {
-                    println!(
+                    say!(
                         "{}:{}:{}: error: {}",
                         file.display(),
                         d.line,
@@ -755,7 +758,7 @@ async fn blueprint<S: Store>(
                 )
             })?;
             if flag.json {
-                println!(
+                say!(
                     "{}",
                     serde_json::to_string_pretty(
                         &serde_json::json!({"id": bp.id, "version": bp.version, "source": text})
@@ -763,16 +766,19 @@ async fn blueprint<S: Store>(
                 );
                 return Ok(ExitCode::SUCCESS);
             }
-            println!(
+            say!(
                 "{} v{} — {} (scope: {})",
-                bp.id, bp.version, bp.title, bp.scope
+                bp.id,
+                bp.version,
+                bp.title,
+                bp.scope
             );
             if let Some(c) = &bp.applies_when {
-                println!("Applies when: {}", c.source());
+                say!("Applies when: {}", c.source());
             }
-            println!("Close by typing: {}", bp.confirmation_word);
+            say!("Close by typing: {}", bp.confirmation_word);
             for stage in &bp.stages {
-                println!(
+                say!(
                     "\n{} — {}{}",
                     stage.id,
                     stage.title,
@@ -797,7 +803,7 @@ async fn blueprint<S: Store>(
                         .as_ref()
                         .map(|c| format!(" when {}", c.source()))
                         .unwrap_or_default();
-                    println!(
+                    say!(
                         "  - {} [{}] {} — {}{due}{when}",
                         t.id,
                         t.kind.as_str(),
@@ -807,9 +813,9 @@ async fn blueprint<S: Store>(
                 }
             }
             if !bp.checks.is_empty() {
-                println!("\nChecks:");
+                say!("\nChecks:");
                 for c in &bp.checks {
-                    println!(
+                    say!(
                         "  - {} ({}, gates {}): {}",
                         c.id,
                         c.severity.as_str(),
@@ -833,9 +839,12 @@ async fn blueprint<S: Store>(
                 return Ok(ExitCode::SUCCESS);
             }
             let tz = jiff::tz::TimeZone::get(&plan.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
-            println!(
+            say!(
                 "Plan for {subject} with {}@{}, exit date {} ({}):",
-                plan.blueprint_id, plan.blueprint_version, plan.exit_date, plan.time_zone
+                plan.blueprint_id,
+                plan.blueprint_version,
+                plan.exit_date,
+                plan.time_zone
             );
             let rows = plan
                 .tasks
@@ -852,10 +861,10 @@ async fn blueprint<S: Store>(
                 .collect::<Vec<_>>();
             table(&["STAGE", "TASK", "OWNER", "DUE", "TITLE"], &rows);
             for s in &plan.skipped {
-                println!("skipped {} ({}): when {}", s.id, s.stage, s.when);
+                say!("skipped {} ({}): when {}", s.id, s.stage, s.when);
             }
             for f in &plan.findings {
-                println!(
+                say!(
                     "{} {}: {}",
                     f.severity.as_str().to_uppercase(),
                     f.check_id,
@@ -870,7 +879,7 @@ async fn blueprint<S: Store>(
                 .add_blueprint(actor, &file.display().to_string(), &text)
                 .await
                 .map_err(blueprint_error)?;
-            println!("Stored blueprint {} version {}.", info.id, info.version);
+            say!("Stored blueprint {} version {}.", info.id, info.version);
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -916,7 +925,7 @@ async fn subject<S: Store>(
             app.add_subjects(actor, vec![new])
                 .await
                 .map_err(|(_, e)| e)?;
-            println!("Added {kind} {key}.");
+            say!("Added {kind} {key}.");
         }
         SubjectCmd::List {
             kind,
@@ -954,15 +963,15 @@ async fn subject<S: Store>(
                 return Ok(ExitCode::SUCCESS);
             }
             let s = &view.subject;
-            println!("{} {} — {} ({})", s.kind, s.key, s.name, s.state);
+            say!("{} {} — {} ({})", s.kind, s.key, s.name, s.state);
             if let Some(p) = &view.parent {
-                println!("Belongs to: {} ({})", p.key, p.name);
+                say!("Belongs to: {} ({})", p.key, p.name);
             }
             if let Some(n) = view.open_case {
-                println!("Open case: {n}");
+                say!("Open case: {n}");
             }
             for (k, v) in s.attributes.iter() {
-                println!("  {k}: {v}");
+                say!("  {k}: {v}");
             }
             let rows = view
                 .records
@@ -979,7 +988,7 @@ async fn subject<S: Store>(
                     ]
                 })
                 .collect::<Vec<_>>();
-            println!("Records:");
+            say!("Records:");
             table(&["#", "KIND", "FIELDS"], &rows);
         }
         SubjectCmd::Import { file } => {
@@ -995,7 +1004,7 @@ async fn subject<S: Store>(
                         lines.get(i).copied().unwrap_or(0)
                     )
                 })?;
-            println!("Imported {count} subjects from {}.", file.display());
+            say!("Imported {count} subjects from {}.", file.display());
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -1085,7 +1094,7 @@ async fn record<S: Store>(
             let fields =
                 RecordFields::parse(*kind, fields.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
             let record = app.add_record(actor, subject, *kind, fields).await?;
-            println!(
+            say!(
                 "Added {} {} `{}` to {subject}.",
                 record.kind,
                 record.number,
@@ -1098,7 +1107,7 @@ async fn record<S: Store>(
             fields,
         } => {
             let record = app.update_record(actor, subject, *number, fields).await?;
-            println!(
+            say!(
                 "Changed {} {} `{}` of {subject}.",
                 record.kind,
                 record.number,
@@ -1115,7 +1124,7 @@ async fn record<S: Store>(
             let stored = app
                 .attach_file(actor, subject, *number, upload, media_type.clone())
                 .await?;
-            println!(
+            say!(
                 "Attached {} ({} bytes, sha256 {}) to document {number} of {subject}, encrypted.",
                 stored.file_name,
                 stored.blob.size,
@@ -1142,7 +1151,7 @@ async fn export<S: Store>(
     match cmd {
         ExportCmd::Request { number } => {
             let export = app.request_export(actor, number.0).await?;
-            println!(
+            say!(
                 "Export {} of case {} is {}. `exeunt export run` builds it now; `exeunt serve` \
                  builds it in the background.",
                 export.id,
@@ -1162,19 +1171,20 @@ async fn export<S: Store>(
                 built += 1;
                 match (&export.failure, &export.blob) {
                     (Some(reason), _) => {
-                        println!(
+                        say!(
                             "Export {} of case {} failed: {reason}",
-                            export.id, export.case_number
+                            export.id,
+                            export.case_number
                         );
                     }
-                    (None, Some(blob)) => println!(
+                    (None, Some(blob)) => say!(
                         "Export {} of case {} is ready: {} bytes, sha256 {}.",
                         export.id,
                         export.case_number,
                         blob.size,
                         to_hex(&blob.sha256)
                     ),
-                    (None, None) => println!(
+                    (None, None) => say!(
                         "Export {} of case {} is {}.",
                         export.id,
                         export.case_number,
@@ -1183,7 +1193,7 @@ async fn export<S: Store>(
                 }
             }
             if built == 0 {
-                println!("No export is waiting.");
+                say!("No export is waiting.");
             }
         }
         ExportCmd::List { number, json: flag } => {
@@ -1215,7 +1225,7 @@ async fn export<S: Store>(
             base_url,
         } => {
             let (token, expires_at) = app.receive_link(actor, number.0, *days).await?;
-            println!(
+            say!(
                 "{}/receive/{token}\nValid until {expires_at}. The client downloads the package \
                  there and acknowledges receipt; no account needed.",
                 base_url.trim_end_matches('/')
@@ -1224,7 +1234,7 @@ async fn export<S: Store>(
         ExportCmd::WaiveAck { number, reason } => {
             let reason = Text::paragraph(reason, 2000).map_err(|e| anyhow!("--reason {e}"))?;
             app.waive_acknowledgement(actor, number.0, reason).await?;
-            println!(
+            say!(
                 "Case {} goes on without the client's acknowledgement; the reason is on record.",
                 number.0
             );
@@ -1301,7 +1311,7 @@ async fn purge<S: Store>(app: &App<S>, actor: &Actor, cmd: &PurgeCmd) -> anyhow:
             }
             let done = run.purged;
             for t in &done {
-                println!(
+                say!(
                     "Purged {} {} ({}); tombstone digest {}.",
                     t.subject_kind,
                     t.subject_id,
@@ -1310,7 +1320,7 @@ async fn purge<S: Store>(app: &App<S>, actor: &Actor, cmd: &PurgeCmd) -> anyhow:
                 );
             }
             if done.is_empty() && run.failed.is_empty() {
-                println!("No purge is due (`exeunt purge list` says why for each subject).");
+                say!("No purge is due (`exeunt purge list` says why for each subject).");
             }
             if !run.failed.is_empty() {
                 return Ok(ExitCode::FAILURE);
@@ -1341,9 +1351,9 @@ async fn save<S: Store>(mut download: Download<S>, output: Option<&Path>) -> any
         None => Box::new(std::io::stdout().lock()),
     };
     while let Some(piece) = download.next_piece().await? {
-        out.write_all(&piece)?;
+        out.write_all(&piece).inspect_err(end_if_reader_gone)?;
     }
-    out.flush()?;
+    out.flush().inspect_err(end_if_reader_gone)?;
     if let Some(path) = output {
         eprintln!(
             "Wrote {} ({} bytes) to {}.",
@@ -1367,11 +1377,11 @@ async fn user<S: Store>(app: &App<S>, actor: &Actor, cmd: &UserCmd) -> anyhow::R
             let user = app
                 .add_user(actor, email.clone(), name, *role, teams)
                 .await?;
-            println!("Added {} as {}.", user.email, user.role);
+            say!("Added {} as {}.", user.email, user.role);
         }
         UserCmd::ResetPassword { email } => {
             let password = app.reset_password(actor, Some(email)).await?;
-            println!(
+            say!(
                 "New password for {email} (shown once; their sessions are ended): {}",
                 password.expose()
             );
@@ -1425,13 +1435,16 @@ async fn case<S: Store>(app: &App<S>, actor: &Actor, cmd: &CaseCmd) -> anyhow::R
                 )
                 .await
                 .map_err(blueprint_error)?;
-            println!(
+            say!(
                 "Started case {} for {subject} with {}@{} ({} tasks).",
-                started.number, started.blueprint_id, started.blueprint_version, started.tasks
+                started.number,
+                started.blueprint_id,
+                started.blueprint_version,
+                started.tasks
             );
             if !started.children.is_empty() {
                 let list: Vec<String> = started.children.iter().map(ToString::to_string).collect();
-                println!(
+                say!(
                     "Opened {} child cases: {}.",
                     started.children.len(),
                     list.join(", ")
@@ -1485,7 +1498,7 @@ async fn case<S: Store>(app: &App<S>, actor: &Actor, cmd: &CaseCmd) -> anyhow::R
             let c = &view.file.case;
             let tz = view.subject.attributes.time_zone();
             let status = case_status(c.status, c.resolution);
-            println!(
+            say!(
                 "Case {} · {} {} ({}) · {}@{}",
                 c.number,
                 view.subject.kind,
@@ -1494,7 +1507,7 @@ async fn case<S: Store>(app: &App<S>, actor: &Actor, cmd: &CaseCmd) -> anyhow::R
                 c.blueprint_id,
                 c.blueprint_version
             );
-            println!(
+            say!(
                 "Status: {status} · exit date {} · owner {}",
                 c.exit_date,
                 view.owner
@@ -1502,12 +1515,12 @@ async fn case<S: Store>(app: &App<S>, actor: &Actor, cmd: &CaseCmd) -> anyhow::R
                     .map_or("?".to_owned(), |u| u.email.to_string())
             );
             if let Some(stage) = &view.current_stage {
-                println!("Current stage: {stage}");
+                say!("Current stage: {stage}");
             }
             if let Some(reason) = &c.close_reason {
-                println!("Reason: {reason}");
+                say!("Reason: {reason}");
             }
-            println!("\nStages:");
+            say!("\nStages:");
             for s in &c.stages {
                 let tasks: Vec<_> = view.file.tasks.iter().filter(|t| t.stage == s.id).collect();
                 let closed = tasks.iter().filter(|t| t.status.is_closed()).count();
@@ -1518,10 +1531,10 @@ async fn case<S: Store>(app: &App<S>, actor: &Actor, cmd: &CaseCmd) -> anyhow::R
                 } else {
                     ""
                 };
-                println!("  {:<20} {closed}/{}  {mark}", s.id.as_str(), tasks.len());
+                say!("  {:<20} {closed}/{}  {mark}", s.id.as_str(), tasks.len());
             }
             print_findings(&view.file.findings);
-            println!("\nTasks:");
+            say!("\nTasks:");
             let now = app.now();
             let rows = view
                 .file
@@ -1540,16 +1553,20 @@ async fn case<S: Store>(app: &App<S>, actor: &Actor, cmd: &CaseCmd) -> anyhow::R
                 .collect::<Vec<_>>();
             table(&["STAGE", "TASK", "STATUS", "OWNER", "DUE", "TITLE"], &rows);
             if !view.children.is_empty() {
-                println!("\nChild cases:");
+                say!("\nChild cases:");
                 for ch in &view.children {
-                    println!(
+                    say!(
                         "  {} {} {} {}/{}",
-                        ch.number, ch.subject_key, ch.status, ch.tasks_closed, ch.tasks_total
+                        ch.number,
+                        ch.subject_key,
+                        ch.status,
+                        ch.tasks_closed,
+                        ch.tasks_total
                     );
                 }
             }
             if !view.revocations.is_empty() {
-                println!("\nAccess to revoke:");
+                say!("\nAccess to revoke:");
                 let rows = view
                     .revocations
                     .iter()
@@ -1565,14 +1582,14 @@ async fn case<S: Store>(app: &App<S>, actor: &Actor, cmd: &CaseCmd) -> anyhow::R
                     })
                     .collect::<Vec<_>>();
                 table(&["RECORD", "ACCESS", "STATUS", "EXPOSURE", "NOTE"], &rows);
-                println!(
+                say!(
                     "The exit takes effect for access at {}; exposure window: {}.",
                     local(view.access_ends_at, &tz),
                     view.exposure
                 );
             }
             for hold in &view.holds {
-                println!(
+                say!(
                     "\nLegal hold {} ({}): purge is paused. {}",
                     hold.id,
                     if hold.subject_id.is_some() {
@@ -1589,7 +1606,7 @@ async fn case<S: Store>(app: &App<S>, actor: &Actor, cmd: &CaseCmd) -> anyhow::R
                     (None, Some(w)) => format!("; acknowledgement waived: {}", w.reason),
                     (None, None) => String::new(),
                 };
-                println!(
+                say!(
                     "\nExport: {}{}{delivered}",
                     export.status.as_str(),
                     export
@@ -1600,21 +1617,21 @@ async fn case<S: Store>(app: &App<S>, actor: &Actor, cmd: &CaseCmd) -> anyhow::R
                 );
             }
             if view.certificate.is_some() {
-                println!("Certificate: signed (exeunt case certificate {})", c.number);
+                say!("Certificate: signed (exeunt case certificate {})", c.number);
             }
             if let Some(purge) = &view.purge {
-                println!("Purge: {purge}");
+                say!("Purge: {purge}");
             }
             if let Some(policy) = &view.retention {
                 let from = view
                     .purge_from
                     .map_or_else(String::new, |d| format!("; purge from {d}"));
-                println!("\nRetention: {} after completion{from}", policy.period);
+                say!("\nRetention: {} after completion{from}", policy.period);
             }
             if !view.evidence.is_empty() {
-                println!("\nEvidence:");
+                say!("\nEvidence:");
                 for e in &view.evidence {
-                    println!(
+                    say!(
                         "  {} {} {} ({} bytes, sha256 {})",
                         e.id,
                         e.task_id,
@@ -1627,7 +1644,7 @@ async fn case<S: Store>(app: &App<S>, actor: &Actor, cmd: &CaseCmd) -> anyhow::R
         }
         CaseCmd::Precheck { number } => {
             let file = app.precheck(actor, number.0).await?;
-            println!("Precheck of case {} done.", number.0);
+            say!("Precheck of case {} done.", number.0);
             print_findings(&file.findings);
         }
         CaseCmd::Waive {
@@ -1636,11 +1653,11 @@ async fn case<S: Store>(app: &App<S>, actor: &Actor, cmd: &CaseCmd) -> anyhow::R
             reason,
         } => {
             app.waive_finding(actor, number.0, check, reason).await?;
-            println!("Waived `{check}` on case {}.", number.0);
+            say!("Waived `{check}` on case {}.", number.0);
         }
         CaseCmd::Close { number, confirm } => {
             app.close_case(actor, number.0, confirm).await?;
-            println!(
+            say!(
                 "Case {0} is done (completed). The subject is fully offboarded; its signed \
                  certificate: exeunt case certificate {0}",
                 number.0
@@ -1648,7 +1665,7 @@ async fn case<S: Store>(app: &App<S>, actor: &Actor, cmd: &CaseCmd) -> anyhow::R
         }
         CaseCmd::Cancel { number, reason } => {
             app.cancel_case(actor, number.0, reason).await?;
-            println!(
+            say!(
                 "Case {} is done (cancelled). Its tasks and history are kept.",
                 number.0
             );
@@ -1683,7 +1700,7 @@ async fn case<S: Store>(app: &App<S>, actor: &Actor, cmd: &CaseCmd) -> anyhow::R
             let item = app
                 .set_revocation(actor, number.0, *record, *status, note)
                 .await?;
-            println!(
+            say!(
                 "{} (record {record}) of case {} is {}.",
                 item.label,
                 number.0,
@@ -1692,7 +1709,7 @@ async fn case<S: Store>(app: &App<S>, actor: &Actor, cmd: &CaseCmd) -> anyhow::R
         }
         CaseCmd::Handoff { number, record, to } => {
             let item = app.hand_off(actor, number.0, *record, to).await?;
-            println!(
+            say!(
                 "Work item {record} `{}` of case {} now belongs to {to}.",
                 item.label(),
                 number.0
@@ -1725,14 +1742,14 @@ fn print_findings(findings: &[engine::case::CaseFinding]) {
     if findings.is_empty() {
         return;
     }
-    println!("\nBlockers and warnings:");
+    say!("\nBlockers and warnings:");
     for f in findings {
         let status = match f.status {
             FindingStatus::Open => "open".to_owned(),
             FindingStatus::Resolved => "resolved".to_owned(),
             FindingStatus::Waived => format!("waived: {}", f.waive_reason.as_deref().unwrap_or("")),
         };
-        println!(
+        say!(
             "  {:<8} {} (stage {}) [{status}]: {}",
             f.finding.severity.as_str().to_uppercase(),
             f.finding.check_id,
@@ -1804,12 +1821,13 @@ async fn task<S: Store>(app: &App<S>, actor: &Actor, cmd: &TaskCmd) -> anyhow::R
                     uploads,
                 )
                 .await?;
-            println!("Completed `{}` of case {}.", done.id, number.0);
+            say!("Completed `{}` of case {}.", done.id, number.0);
             let view = app.case(actor, number.0).await?;
             if view.file.case.status == CaseStatus::Review {
-                println!(
+                say!(
                     "Every task is closed: close the case with `exeunt case close {} --confirm {}`.",
-                    number.0, view.file.case.confirmation_word
+                    number.0,
+                    view.file.case.confirmation_word
                 );
             }
         }
@@ -1822,8 +1840,8 @@ async fn task<S: Store>(app: &App<S>, actor: &Actor, cmd: &TaskCmd) -> anyhow::R
             app.assign_task(actor, number.0, task, assignee.as_ref())
                 .await?;
             match assignee {
-                Some(a) => println!("Assigned `{task}` of case {} to {a}.", number.0),
-                None => println!("Unassigned `{task}` of case {}.", number.0),
+                Some(a) => say!("Assigned `{task}` of case {} to {a}.", number.0),
+                None => say!("Unassigned `{task}` of case {}.", number.0),
             }
         }
         TaskCmd::Waive {
@@ -1832,7 +1850,7 @@ async fn task<S: Store>(app: &App<S>, actor: &Actor, cmd: &TaskCmd) -> anyhow::R
             reason,
         } => {
             app.waive_task(actor, number.0, task, reason).await?;
-            println!("Waived `{task}` of case {}.", number.0);
+            say!("Waived `{task}` of case {}.", number.0);
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -1842,14 +1860,14 @@ async fn audit<S: Store>(app: &App<S>, actor: &Actor, cmd: &AuditCmd) -> anyhow:
     match cmd {
         AuditCmd::Verify => match app.verify_audit(actor).await {
             Ok(n) => {
-                println!(
+                say!(
                     "The audit chain of tenant `{}` is intact: {n} events.",
                     actor.tenant.slug
                 );
                 Ok(ExitCode::SUCCESS)
             }
             Err(AppError::Chain(brk)) => {
-                println!("BROKEN: {brk}");
+                say!("BROKEN: {brk}");
                 Ok(ExitCode::FAILURE)
             }
             Err(e) => Err(e.into()),
@@ -1866,16 +1884,19 @@ async fn audit<S: Store>(app: &App<S>, actor: &Actor, cmd: &AuditCmd) -> anyhow:
             let mut count = 0u64;
             app.walk_audit(&mut tx, actor, |e| {
                 serde_json::to_writer(&mut out, e)
-                    .map_err(|err| AppError::invalid("output", err))?;
-                out.write_all(b"\n")
-                    .map_err(|err| AppError::invalid("output", err))?;
+                    .map_err(std::io::Error::from)
+                    .and_then(|()| out.write_all(b"\n"))
+                    .map_err(|err| {
+                        end_if_reader_gone(&err);
+                        AppError::invalid("output", err)
+                    })?;
                 count += 1;
                 Ok(())
             })
             .await?;
-            out.flush()?;
+            out.flush().inspect_err(end_if_reader_gone)?;
             if let Some(path) = output {
-                println!("Wrote {count} events to {}.", path.display());
+                say!("Wrote {count} events to {}.", path.display());
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -1,11 +1,42 @@
 //! Printing for people (aligned tables) and for programs (JSON).
 
+use std::io::Write;
+
 use serde::Serialize;
+
+/// `println!` for what a command prints. `println!` panics when standard output's reader has
+/// gone away (`exeunt case list | head -1`); this ends the command quietly instead, since
+/// nobody is left to read the rest and the reader stopping is not a failure.
+macro_rules! say {
+    () => {
+        $crate::output::say_line(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::output::say_line(format_args!($($arg)*))
+    };
+}
+pub(crate) use say;
+
+pub fn say_line(line: std::fmt::Arguments<'_>) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(line).and_then(|()| out.write_all(b"\n")) {
+        end_if_reader_gone(&e);
+        eprintln!("error: cannot write to standard output: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// Ends the process with success when `e` says standard output's reader has gone away.
+pub fn end_if_reader_gone(e: &std::io::Error) {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+}
 
 /// Prints rows under a header, each column as wide as its widest cell.
 pub fn table(header: &[&str], rows: &[Vec<String>]) {
     if rows.is_empty() {
-        println!("(none)");
+        say!("(none)");
         return;
     }
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
@@ -23,7 +54,7 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) {
                 out.push_str(&format!("{cell:<w$}  "));
             }
         }
-        println!("{}", out.trim_end());
+        say!("{}", out.trim_end());
     };
     line(header.to_vec());
     for row in rows {
@@ -47,7 +78,7 @@ pub fn listing<T: Serialize>(
 }
 
 pub fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    say!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
 
@@ -60,11 +91,14 @@ pub fn local(t: jiff::Timestamp, tz: &jiff::tz::TimeZone) -> String {
 /// Writes `bytes` to the file at `path`, or to standard output without one.
 pub fn write_out(path: Option<&std::path::Path>, bytes: &[u8]) -> anyhow::Result<()> {
     use anyhow::Context;
-    use std::io::Write;
     match path {
         Some(path) => {
             std::fs::write(path, bytes).with_context(|| format!("cannot write {}", path.display()))
         }
-        None => Ok(std::io::stdout().lock().write_all(bytes)?),
+        None => std::io::stdout()
+            .lock()
+            .write_all(bytes)
+            .inspect_err(end_if_reader_gone)
+            .context("cannot write to standard output"),
     }
 }

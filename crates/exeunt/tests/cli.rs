@@ -125,7 +125,6 @@ fn assert_refused(out: &Output, code: i32, phrase: &str) {
     assert!(!err.contains("panicked"), "{err}");
 }
 
-/// The README's quickstart, run as written, with `exeunt` meaning this build.
 /// The README's quickstart, run as a newcomer would: in a fresh directory, with a shell.
 fn run_quickstart(e: &Exeunt) -> String {
     let readme =
@@ -398,6 +397,30 @@ fn bad_input_gets_one_line_and_changes_nothing() {
         assert_refused(&e.run(args), 1, phrase);
     }
     assert_eq!(e.snapshot(), before, "refused commands changed nothing");
+}
+
+/// `exeunt case list | head -1`: when whoever reads a command's output goes away, the command
+/// stops quietly, with no panic, no backtrace and no error.
+#[test]
+fn a_reader_that_goes_away_ends_the_output_quietly() {
+    let e = Exeunt::sqlite();
+    e.ok(&["init"]);
+    for i in 0..3 {
+        let (key, name) = (format!("c{i}"), format!("Client {i}"));
+        e.ok(&["subject", "add", "--kind", "client", "--name", &name, &key]);
+    }
+    for args in [
+        &["subject", "list"][..],
+        &["subject", "list", "--json"],
+        &["audit", "export"],
+        &["blueprint", "show", "client-standard"],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = e.command(args).stdout(writer).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        assert_eq!(stderr(&out), "", "{args:?}");
+    }
 }
 
 #[test]
