@@ -12,6 +12,7 @@
 //! lives in the two backend modules.
 
 mod model;
+mod plans;
 pub mod postgres;
 mod queries;
 mod sql;

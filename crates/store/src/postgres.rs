@@ -3,6 +3,7 @@
 //! exactly where they would conflict.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::postgres::{PgArguments, PgPoolOptions, PgRow};
@@ -10,6 +11,7 @@ use sqlx::query::Query;
 use sqlx::{AssertSqlSafe, PgPool, Postgres, Row as _, SqlSafeStr};
 use uuid::Uuid;
 
+use crate::plans::TaskPlans;
 use crate::queries::SqlTx;
 use crate::sql::{Arg, Column, Conn, Row, bad_column};
 use crate::{Result, Store, StoreError};
@@ -123,6 +125,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
 #[derive(Clone, Debug)]
 pub struct PostgresStore {
     pool: PgPool,
+    plans: Arc<TaskPlans>,
 }
 
 /// How long a pooled connection may sit idle before it is checked again when next used.
@@ -155,7 +158,10 @@ impl PostgresStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Migrate(e.to_string()))?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            plans: Arc::default(),
+        })
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -199,17 +205,23 @@ impl Store for PostgresStore {
     type Tx = PostgresTx;
 
     async fn read(&self) -> Result<PostgresTx> {
-        Ok(SqlTx::new(PgConn {
-            tx: self.pool.begin().await?,
-            locking: false,
-        }))
+        Ok(SqlTx::new(
+            PgConn {
+                tx: self.pool.begin().await?,
+                locking: false,
+            },
+            self.plans.clone(),
+        ))
     }
 
     async fn write(&self) -> Result<PostgresTx> {
-        Ok(SqlTx::new(PgConn {
-            tx: self.pool.begin().await?,
-            locking: true,
-        }))
+        Ok(SqlTx::new(
+            PgConn {
+                tx: self.pool.begin().await?,
+                locking: true,
+            },
+            self.plans.clone(),
+        ))
     }
 
     fn backend(&self) -> &'static str {

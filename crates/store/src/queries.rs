@@ -1,6 +1,8 @@
 //! The SQL of every [`Tx`](crate::Tx) method, written once against [`Conn`]: both backends run
 //! these statements. Placeholders are numbered (`$1`), which both accept.
 
+use std::sync::Arc;
+
 use engine::audit::{AuditDraft, AuditEvent, Hash};
 use engine::blueprint::{Owner, Severity, TaskKind};
 use engine::case::{
@@ -28,17 +30,20 @@ use crate::model::{
     KeyClaim, Notification, PurgeCandidate, RecordFile, SigningKeyRow, StoredBlueprint,
     SubjectFilter, SubscriptionRow, TaskFilter, TaskRow, Tombstone,
 };
+use crate::plans::{self, TaskPlans, TaskProgress};
 use crate::sql::{Arg, Conn, Row, args};
 use crate::{Result, StoreError};
 
 /// A transaction on either backend.
 pub struct SqlTx<C> {
     conn: C,
+    /// The store's plans of the cases read last, shared by all its transactions.
+    plans: Arc<TaskPlans>,
 }
 
 impl<C: Conn> SqlTx<C> {
-    pub(crate) fn new(conn: C) -> Self {
-        Self { conn }
+    pub(crate) fn new(conn: C, plans: Arc<TaskPlans>) -> Self {
+        Self { conn, plans }
     }
 
     async fn run(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64> {
@@ -404,6 +409,20 @@ fn task_row(r: &impl Row) -> Result<Task> {
         depends_on: json(r.text("depends_on")?, "depends_on")?,
         due_at: opt_from_us(r.opt_int("due_at_us")?)?,
         evidence_required: r.bool("evidence_required")?,
+        status: TaskStatus::parse(r.text("status")?)
+            .ok_or_else(|| StoreError::Corrupt("task status".into()))?,
+        closed_at: opt_from_us(r.opt_int("closed_at_us")?)?,
+        closed_by: r.opt_uuid("closed_by")?.map(UserId),
+        note: r.opt_text("note")?.map(str::to_owned),
+        waive_reason: r.opt_text("waive_reason")?.map(str::to_owned),
+    })
+}
+
+fn progress_row(r: &impl Row) -> Result<TaskProgress> {
+    Ok(TaskProgress {
+        id: r.text("id")?.to_owned(),
+        owner_label: r.text("owner_label")?.to_owned(),
+        assignee: r.opt_uuid("assignee")?.map(UserId),
         status: TaskStatus::parse(r.text("status")?)
             .ok_or_else(|| StoreError::Corrupt("task status".into()))?,
         closed_at: opt_from_us(r.opt_int("closed_at_us")?)?,
@@ -1203,14 +1222,36 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
         else {
             return Ok(None);
         };
-        // Ordered here rather than by SQL: SQLite would copy every row into a temporary b-tree
-        // to sort a case's few tasks, on the path of every change to a case.
-        let sql =
-            format!("SELECT {TASK_COLUMNS} FROM tasks t WHERE t.tenant_id = $1 AND t.case_id = $2");
-        let mut tasks = self
-            .all(&sql, args![tenant.0, case.id.0], |r| task_row(r))
-            .await?;
-        tasks.sort_by_key(|t| t.position);
+        let tasks = match self.plans.get(tenant, case.id) {
+            Some(plans) => {
+                let progress = self
+                    .all(
+                        "SELECT id, owner_label, assignee, status, closed_at_us, closed_by, note, \
+                         waive_reason FROM tasks WHERE tenant_id = $1 AND case_id = $2",
+                        args![tenant.0, case.id.0],
+                        |r| progress_row(r),
+                    )
+                    .await?;
+                plans::tasks(case.id, &plans, progress)
+            }
+            None => None,
+        };
+        let tasks = match tasks {
+            Some(tasks) => tasks,
+            None => {
+                let sql = format!(
+                    "SELECT {TASK_COLUMNS} FROM tasks t WHERE t.tenant_id = $1 AND t.case_id = $2"
+                );
+                let mut tasks = self
+                    .all(&sql, args![tenant.0, case.id.0], |r| task_row(r))
+                    .await?;
+                // Ordered here rather than by SQL: SQLite would copy every row into a
+                // temporary b-tree to sort a case's few tasks.
+                tasks.sort_by_key(|t| t.position);
+                self.plans.keep(tenant, case.id, &tasks);
+                tasks
+            }
+        };
         let findings = self
             .all(
                 "SELECT * FROM findings WHERE tenant_id = $1 AND case_id = $2 ORDER BY check_id",

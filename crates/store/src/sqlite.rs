@@ -23,6 +23,7 @@ use rusqlite::{Connection, OpenFlags, ToSql, TransactionBehavior};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 use uuid::Uuid;
 
+use crate::plans::TaskPlans;
 use crate::queries::SqlTx;
 use crate::sql::{Arg, Column, Conn, Row, bad_column};
 use crate::{Result, Store, StoreError};
@@ -164,6 +165,7 @@ struct Shared {
     readers: StdMutex<Vec<Connection>>,
     /// Wakes this process's idle job worker when a job is queued.
     jobs_queued: Arc<tokio::sync::Notify>,
+    plans: Arc<TaskPlans>,
 }
 
 /// The connection every write goes through, and the batch of write transactions it holds open.
@@ -232,6 +234,7 @@ impl SqliteStore {
                 })),
                 readers: StdMutex::new(Vec::new()),
                 jobs_queued: Arc::new(tokio::sync::Notify::new()),
+                plans: Arc::default(),
             }),
         })
     }
@@ -465,10 +468,13 @@ impl Store for SqliteStore {
             self.shared.return_reader(conn);
             return Err(e.into());
         }
-        Ok(SqlTx::new(SqliteConn {
-            shared: self.shared.clone(),
-            state: State::Read(conn),
-        }))
+        Ok(SqlTx::new(
+            SqliteConn {
+                shared: self.shared.clone(),
+                state: State::Read(conn),
+            },
+            self.shared.plans.clone(),
+        ))
     }
 
     async fn write(&self) -> Result<SqliteTx> {
@@ -488,10 +494,13 @@ impl Store for SqliteStore {
             }
             Err(e) => return Err(e),
         };
-        Ok(SqlTx::new(SqliteConn {
-            shared: self.shared.clone(),
-            state: State::Write(writer),
-        }))
+        Ok(SqlTx::new(
+            SqliteConn {
+                shared: self.shared.clone(),
+                state: State::Write(writer),
+            },
+            self.shared.plans.clone(),
+        ))
     }
 
     fn backend(&self) -> &'static str {
