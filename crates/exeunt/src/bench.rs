@@ -147,7 +147,7 @@ async fn open_cases(
 /// Rounds of the write benchmark: each runs the probe, then its share of the operations. A
 /// shared machine's disk speeds up and slows down within seconds, so probe and workload take
 /// turns rather than one running after the other.
-const WRITE_ROUNDS: u32 = 5;
+const WRITE_ROUNDS: u32 = 10;
 
 async fn write(dir: &Path, ops: u32) -> anyhow::Result<()> {
     let (app, actor) = setup(dir).await?;
@@ -160,7 +160,7 @@ async fn write(dir: &Path, ops: u32) -> anyhow::Result<()> {
     let (mut writing, mut cpu) = (Duration::ZERO, CpuTime::default());
     let (mut probes, mut round_ratios) = (Vec::new(), Vec::new());
     for round in 0..WRITE_ROUNDS {
-        let probe = fsync_probe(dir, Duration::from_millis(400))?;
+        let probe = fsync_probe(dir, Duration::from_millis(200))?;
         probes.push(probe);
         let share = (ops / WRITE_ROUNDS + u32::from(round < ops % WRITE_ROUNDS)) as usize;
         let cpu_before = process_cpu()?;
