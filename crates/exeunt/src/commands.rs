@@ -24,7 +24,7 @@ use crate::cli::{
     AuditCmd, BlueprintCmd, CaseCmd, CertificateCmd, Cli, Command, ExportCmd, PurgeCmd, RecordCmd,
     SubjectCmd, TaskCmd, UserCmd,
 };
-use crate::output::{end_if_reader_gone, json, listing, local, say, table, write_out};
+use crate::output::{json, listing, local, note_reader_gone, say, table, write_out};
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
@@ -1351,9 +1351,9 @@ async fn save<S: Store>(mut download: Download<S>, output: Option<&Path>) -> any
         None => Box::new(std::io::stdout().lock()),
     };
     while let Some(piece) = download.next_piece().await? {
-        out.write_all(&piece).inspect_err(end_if_reader_gone)?;
+        out.write_all(&piece).inspect_err(note_reader_gone)?;
     }
-    out.flush().inspect_err(end_if_reader_gone)?;
+    out.flush().inspect_err(note_reader_gone)?;
     if let Some(path) = output {
         eprintln!(
             "Wrote {} ({} bytes) to {}.",
@@ -1887,14 +1887,14 @@ async fn audit<S: Store>(app: &App<S>, actor: &Actor, cmd: &AuditCmd) -> anyhow:
                     .map_err(std::io::Error::from)
                     .and_then(|()| out.write_all(b"\n"))
                     .map_err(|err| {
-                        end_if_reader_gone(&err);
+                        note_reader_gone(&err);
                         AppError::invalid("output", err)
                     })?;
                 count += 1;
                 Ok(())
             })
             .await?;
-            out.flush().inspect_err(end_if_reader_gone)?;
+            out.flush().inspect_err(note_reader_gone)?;
             if let Some(path) = output {
                 say!("Wrote {count} events to {}.", path.display());
             }

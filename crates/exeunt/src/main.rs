@@ -46,6 +46,9 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(commands::run(args)) {
         Ok(code) => code,
+        // Its reader stopped a streamed output short: quietly, with the status a program
+        // killed by SIGPIPE has in a shell.
+        Err(_) if output::reader_gone() => ExitCode::from(141),
         Err(e) => {
             // The whole chain on one line: what failed, then why.
             let mut line = e.to_string();

@@ -1,12 +1,13 @@
 //! Printing for people (aligned tables) and for programs (JSON).
 
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde::Serialize;
 
 /// `println!` for what a command prints. `println!` panics when standard output's reader has
-/// gone away (`exeunt case list | head -1`); this ends the command quietly instead, since
-/// nobody is left to read the rest and the reader stopping is not a failure.
+/// gone away (`exeunt case list | head -1`); this drops the rest of the output instead and lets
+/// the command finish, so that its exit code still says whether it succeeded.
 macro_rules! say {
     () => {
         $crate::output::say_line(format_args!(""))
@@ -17,20 +18,34 @@ macro_rules! say {
 }
 pub(crate) use say;
 
+/// Set once standard output's reader has gone away.
+static READER_GONE: AtomicBool = AtomicBool::new(false);
+
 pub fn say_line(line: std::fmt::Arguments<'_>) {
+    if reader_gone() {
+        return;
+    }
     let mut out = std::io::stdout().lock();
     if let Err(e) = out.write_fmt(line).and_then(|()| out.write_all(b"\n")) {
-        end_if_reader_gone(&e);
-        eprintln!("error: cannot write to standard output: {e}");
-        std::process::exit(1);
+        note_reader_gone(&e);
+        if !reader_gone() {
+            eprintln!("error: cannot write to standard output: {e}");
+            std::process::exit(1);
+        }
     }
 }
 
-/// Ends the process with success when `e` says standard output's reader has gone away.
-pub fn end_if_reader_gone(e: &std::io::Error) {
+/// Remembers it when `e` says standard output's reader has gone away.
+pub fn note_reader_gone(e: &std::io::Error) {
     if e.kind() == std::io::ErrorKind::BrokenPipe {
-        std::process::exit(0);
+        READER_GONE.store(true, Ordering::Relaxed);
     }
+}
+
+/// Whether standard output's reader has gone away: a command that streams its output (an
+/// export, a download) stops there, and ends as a program killed by `SIGPIPE` would.
+pub fn reader_gone() -> bool {
+    READER_GONE.load(Ordering::Relaxed)
 }
 
 /// Prints rows under a header, each column as wide as its widest cell.
@@ -98,7 +113,7 @@ pub fn write_out(path: Option<&std::path::Path>, bytes: &[u8]) -> anyhow::Result
         None => std::io::stdout()
             .lock()
             .write_all(bytes)
-            .inspect_err(end_if_reader_gone)
+            .inspect_err(note_reader_gone)
             .context("cannot write to standard output"),
     }
 }

@@ -3,6 +3,10 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// An exit date for cases whose dates do not matter to the test: far enough ahead that no
+/// reminder, digest or overdue warning falls due while it runs, whatever the day.
+const LATER: &str = "2099-12-31";
+
 struct Exeunt {
     dir: tempfile::TempDir,
     database_url: Option<String>,
@@ -204,7 +208,7 @@ fn a_mistyped_confirmation_word_is_refused() {
         "--attr",
         "service_type=client-file",
     ]);
-    e.ok(&["case", "start", "p1", "--exit-date", "2026-12-31"]);
+    e.ok(&["case", "start", "p1", "--exit-date", LATER]);
     e.ok(&["task", "complete", "1", "complete-file"]);
     assert_refused(
         &e.run(&["case", "close", "1", "--confirm", "TERMINATE"]),
@@ -234,7 +238,7 @@ fn bad_input_gets_one_line_and_changes_nothing() {
     e.ok(&[
         "subject", "add", "acme", "--kind", "client", "--name", "Acme",
     ]);
-    e.ok(&["case", "start", "acme", "--exit-date", "2026-12-31"]);
+    e.ok(&["case", "start", "acme", "--exit-date", LATER]);
     let before = e.snapshot();
     let usage: &[(&[&str], &str)] = &[
         (
@@ -340,7 +344,7 @@ fn bad_input_gets_one_line_and_changes_nothing() {
             "expected one of issued",
         ),
         (
-            &["case", "start", "acme", "--exit-date", "2026-12-31"],
+            &["case", "start", "acme", "--exit-date", LATER],
             "already has an open case: 1",
         ),
         (&["case", "show", "99"], "no case 99"),
@@ -383,7 +387,7 @@ fn bad_input_gets_one_line_and_changes_nothing() {
                 "--subject",
                 "acme",
                 "--exit-date",
-                "2026-12-31",
+                LATER,
             ],
             "is a client",
         ),
@@ -400,7 +404,8 @@ fn bad_input_gets_one_line_and_changes_nothing() {
 }
 
 /// `exeunt case list | head -1`: when whoever reads a command's output goes away, the command
-/// stops quietly, with no panic, no backtrace and no error.
+/// does not panic. It finishes, and its exit code still says whether it succeeded; a streamed
+/// output (an export) stops there, with the status of a program killed by SIGPIPE.
 #[test]
 fn a_reader_that_goes_away_ends_the_output_quietly() {
     let e = Exeunt::sqlite();
@@ -409,16 +414,22 @@ fn a_reader_that_goes_away_ends_the_output_quietly() {
         let (key, name) = (format!("c{i}"), format!("Client {i}"));
         e.ok(&["subject", "add", "--kind", "client", "--name", &name, &key]);
     }
-    for args in [
-        &["subject", "list"][..],
-        &["subject", "list", "--json"],
-        &["audit", "export"],
-        &["blueprint", "show", "client-standard"],
+    let broken = e.write(
+        "broken.yaml",
+        "id: broken\nversion: 1\ntitle: Broken\nstages: []\n",
+    );
+    let broken = broken.to_str().unwrap();
+    for (args, code) in [
+        (&["subject", "list"][..], 0),
+        (&["subject", "list", "--json"], 0),
+        (&["blueprint", "show", "client-standard"], 0),
+        (&["blueprint", "lint", broken], 1),
+        (&["audit", "export"], 141),
     ] {
         let (reader, writer) = std::io::pipe().unwrap();
         drop(reader);
         let out = e.command(args).stdout(writer).output().unwrap();
-        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {}", stderr(&out));
         assert_eq!(stderr(&out), "", "{args:?}");
     }
 }
@@ -574,7 +585,7 @@ async fn tamper_and_verify(e: &Exeunt, sql: impl AsyncFn(&str)) {
     e.ok(&[
         "subject", "add", "acme", "--kind", "client", "--name", "Acme",
     ]);
-    e.ok(&["case", "start", "acme", "--exit-date", "2026-12-31"]);
+    e.ok(&["case", "start", "acme", "--exit-date", LATER]);
     assert!(e.ok(&["audit", "verify"]).contains("is intact"));
     sql("UPDATE audit_events SET payload = replace(payload, 'Acme', 'Acne') WHERE seq = 10").await;
     let out = e.run(&["audit", "verify"]);
@@ -641,7 +652,7 @@ async fn a_whole_case_runs_on_postgres_through_the_cli() {
         "--attr",
         "service_type=client-file",
     ]);
-    e.ok(&["case", "start", "p1", "--exit-date", "2026-12-31"]);
+    e.ok(&["case", "start", "p1", "--exit-date", LATER]);
     e.ok(&["task", "complete", "1", "complete-file"]);
     e.ok(&["task", "complete", "1", "compliance-review"]);
     e.ok(&["case", "close", "1", "--confirm", "TERMINATE"]);
@@ -678,7 +689,7 @@ fn every_write_checks_the_actors_role() {
     manager(&[
         "subject", "add", "kim", "--kind", "employee", "--name", "Kim",
     ]);
-    manager(&["case", "start", "kim", "--exit-date", "2026-12-31"]);
+    manager(&["case", "start", "kim", "--exit-date", LATER]);
     manager(&[
         "task",
         "complete",
@@ -707,7 +718,7 @@ fn every_write_checks_the_actors_role() {
         ),
         (
             "ian@example.com",
-            &["case", "start", "firm", "--exit-date", "2026-12-31"],
+            &["case", "start", "firm", "--exit-date", LATER],
             "needs the manager role",
         ),
         (
@@ -732,7 +743,7 @@ fn every_write_checks_the_actors_role() {
         ),
         (
             "ada@example.com",
-            &["case", "start", "firm", "--exit-date", "2026-12-31"],
+            &["case", "start", "firm", "--exit-date", LATER],
             "needs the owner role",
         ),
     ];
@@ -760,7 +771,7 @@ fn every_write_checks_the_actors_role() {
             .contains("is intact")
     );
     // Only the owner starts organization offboarding.
-    e.ok(&["case", "start", "firm", "--exit-date", "2026-12-31"]);
+    e.ok(&["case", "start", "firm", "--exit-date", LATER]);
 }
 
 /// A raw HTTP/1.1 GET, so that this test needs no HTTP client: (status line, body).
@@ -1106,7 +1117,7 @@ fn blueprints_tasks_and_passwords_through_the_cli() {
         "service_type=quick",
     ]);
     assert_refused(
-        &e.run(&["case", "start", "q", "--exit-date", "2026-12-31"]),
+        &e.run(&["case", "start", "q", "--exit-date", LATER]),
         1,
         "several blueprints apply to `q` (client-standard, quick-exit); name one",
     );
@@ -1115,7 +1126,7 @@ fn blueprints_tasks_and_passwords_through_the_cli() {
         "start",
         "q",
         "--exit-date",
-        "2026-12-31",
+        LATER,
         "--blueprint",
         "quick-exit",
     ]);
@@ -1269,7 +1280,7 @@ fn records_freeze_only_once_precheck_passes_and_thaw_when_the_case_is_cancelled(
         "start",
         "acme",
         "--exit-date",
-        "2026-12-31",
+        LATER,
         "--blueprint",
         "guarded",
     ]);
@@ -1360,7 +1371,7 @@ fn documents_and_evidence_are_stored_encrypted_and_come_back_whole() {
         "`acme` has no record 2",
     );
 
-    e.ok(&["case", "start", "acme", "--exit-date", "2026-12-31"]);
+    e.ok(&["case", "start", "acme", "--exit-date", LATER]);
     let notes = e.write("notes.txt", "Agreed by phone on Monday");
     e.ok(&[
         "task",
@@ -1410,7 +1421,7 @@ fn an_export_package_verifies_offline_and_its_digest_is_signed() {
         "start",
         "globex",
         "--exit-date",
-        "2026-12-31",
+        LATER,
         "--blueprint",
         "archive",
     ]);
@@ -1530,7 +1541,7 @@ fn a_failed_export_says_why_and_blocks_until_one_is_built() {
     e.ok(&["record", "add", "acme", "document", "name=Contract"]);
     let contract = e.write("contract.txt", "the terms");
     e.ok(&["record", "attach", "acme", "1", contract.to_str().unwrap()]);
-    e.ok(&["case", "start", "acme", "--exit-date", "2026-12-31"]);
+    e.ok(&["case", "start", "acme", "--exit-date", LATER]);
     e.ok(&["export", "request", "1"]);
 
     // The worker runs with another master key: it cannot open Acme's files.
@@ -1577,7 +1588,7 @@ fn purge_waits_for_the_export_and_leaves_a_tombstone() {
         "start",
         "acme",
         "--exit-date",
-        "2026-12-31",
+        LATER,
         "--blueprint",
         "quick",
     ]);
@@ -1659,7 +1670,7 @@ fn an_export_whose_worker_was_killed_is_built_once_when_taken_over() {
             file.to_str().unwrap(),
         ]);
     }
-    e.ok(&["case", "start", "acme", "--exit-date", "2026-12-31"]);
+    e.ok(&["case", "start", "acme", "--exit-date", LATER]);
     e.ok(&["export", "request", "1"]);
     let status = || -> serde_json::Value {
         serde_json::from_str(&e.ok(&["export", "list", "1", "--json"])).unwrap()
@@ -1723,7 +1734,7 @@ fn completed_case_certificate(e: &Exeunt, slug: &str) -> (PathBuf, PathBuf) {
         "start",
         "globex",
         "--exit-date",
-        "2026-12-31",
+        LATER,
         "--blueprint",
         "quick",
     ]);
@@ -1938,7 +1949,7 @@ fn assignments_are_emailed_through_the_job_queue() {
     e.ok(&[
         "subject", "add", "globex", "--kind", "client", "--name", "Globex",
     ]);
-    e.ok(&["case", "start", "globex", "--exit-date", "2026-12-31"]);
+    e.ok(&["case", "start", "globex", "--exit-date", LATER]);
     // A mail server that is down: the email waits in the queue, saying why.
     let down = testkit::smtp::unused_url();
     e.ok(&[
@@ -2241,7 +2252,7 @@ fn admins_word_the_emails_and_a_template_that_does_not_render_is_refused() {
     e.ok(&[
         "subject", "add", "globex", "--kind", "client", "--name", "Globex",
     ]);
-    e.ok(&["case", "start", "globex", "--exit-date", "2026-12-31"]);
+    e.ok(&["case", "start", "globex", "--exit-date", LATER]);
     let body = e.dir.path().join("body.txt");
     std::fs::write(&body, "Dear {{ recipient.name }},\n{{ sumary }}\n").unwrap();
     let body = body.to_str().unwrap();

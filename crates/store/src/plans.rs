@@ -3,7 +3,7 @@
 //! A task is its plan (title, stage, owner, dependencies, due time, …), fixed when its case
 //! starts, and its progress (status, assignee, who closed it and why), which changes. Every
 //! change to a case loads all its tasks; for a case whose plans are kept here, only the
-//! progress is read, a third of the columns, with no text to parse or check again.
+//! progress is read, eight columns of twenty, with no text to parse or check again.
 //!
 //! Nothing here can go stale: no statement changes a plan once its task is written, and case
 //! ids are never reused. A store keeps one of these for all its connections.

@@ -5,11 +5,12 @@
 //! handing each one to another thread and back costs far more on a small virtual machine. So a
 //! transaction runs its statements inline; only the commit waits on the disk.
 //!
-//! Writes go through one connection, and commit in groups: a write transaction is a savepoint
-//! inside the connection's open transaction, and when it is done it asks for a commit. Writers
-//! that queued meanwhile add their savepoints first, so one `COMMIT` (one fsync) makes a whole
-//! batch durable. Nobody is answered before the batch holding their write has committed; a
-//! writer that fails rolls back to its savepoint and leaves the others' work alone.
+//! Writes go through one connection, and commit in groups: the first write transaction opens
+//! the connection's transaction (the batch), each later one is a savepoint inside it, and each,
+//! when done, asks for a commit. Writers that queued meanwhile add their work first, so one
+//! `COMMIT` (one fsync) makes a whole batch durable. Nobody is answered before the batch holding
+//! their write has committed; a writer that fails rolls back to its savepoint and leaves the
+//! others' work alone (the first rolls back the batch, which holds nothing else yet).
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -179,7 +180,7 @@ struct Writer {
     /// has none: undoing it is rolling the batch back, and a savepoint would make SQLite copy
     /// every page it changes into a sub-journal.
     savepoint: bool,
-    /// Write transactions that released their savepoint into the open batch.
+    /// Write transactions that finished into the open batch.
     members: usize,
     /// Batches committed since the store opened.
     commits: u64,
@@ -381,6 +382,13 @@ impl Writer {
             self.savepoint = false;
             return Ok(());
         }
+        if self.conn.is_autocommit() {
+            // SQLite rolled the batch back on an error its last member went past: a savepoint
+            // now would open a transaction of its own, outside the batch. The batch's members
+            // hear it when they ask; this writer starts a new one.
+            self.close(Err(ROLLED_BACK.into()));
+            return self.begin(patient);
+        }
         control(&self.conn, "SAVEPOINT write")?;
         self.savepoint = true;
         Ok(())
@@ -393,6 +401,12 @@ impl Writer {
         {
             self.abandon();
             return Err(e.into());
+        }
+        if !self.savepoint && self.conn.is_autocommit() {
+            // The batch it opened is gone with an error it went past (the savepoint's RELEASE
+            // fails the same way for a member that joined).
+            self.close(Err(ROLLED_BACK.into()));
+            return Err(StoreError::CommitFailed(ROLLED_BACK.into()));
         }
         self.savepoint = false;
         self.members += 1;
@@ -419,7 +433,9 @@ impl Writer {
     /// write lock against other processes.
     fn close_if_empty(&mut self) {
         if self.open && self.members == 0 {
-            let _ = self.conn.execute_batch("ROLLBACK");
+            if !self.conn.is_autocommit() {
+                let _ = self.conn.execute_batch("ROLLBACK");
+            }
             self.open = false;
         }
     }
