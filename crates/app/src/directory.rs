@@ -1,6 +1,6 @@
 //! Tenants, users, teams, subjects and records.
 
-use engine::ids::{Email, RecordId, Slug, SubjectId, SubjectKey, TenantId, Text, UserId};
+use engine::ids::{Email, RecordId, Slug, SubjectId, SubjectKey, TenantId, Text, UserId, ZoneName};
 use engine::subject::{
     Attributes, Record, RecordFields, RecordKind, Subject, SubjectKind, SubjectState,
 };
@@ -60,6 +60,7 @@ impl<S: Store> App<S> {
             email: owner_email,
             name: owner_name,
             role: Role::Owner,
+            time_zone: ZoneName::utc(),
         };
         tx.insert_tenant(&tenant, at).await?;
         tx.insert_user(&owner, at).await?;
@@ -183,6 +184,7 @@ impl<S: Store> App<S> {
             email,
             name,
             role,
+            time_zone: ZoneName::utc(),
         };
         tx.insert_user(&user, at).await?;
         for team in teams {
@@ -192,6 +194,21 @@ impl<S: Store> App<S> {
             json!({"summary": format!("added {} as {}", user.email, user.role), "email": user.email, "role": user.role, "teams": teams})).await?;
         tx.commit().await?;
         Ok(user)
+    }
+
+    /// Sets where the actor is; everyone sets their own, whatever their role.
+    pub async fn set_time_zone(&self, actor: &Actor, zone: ZoneName) -> Result<User> {
+        let at = self.now();
+        let mut tx = self.store.write().await?;
+        tx.set_user_time_zone(actor.tenant.id, actor.user.id, &zone)
+            .await?;
+        audit(&mut tx, actor, at, "user.time_zone_set", ("user", actor.user.id.to_string()),
+            json!({"summary": format!("set their time zone to {zone}"), "from": actor.user.time_zone, "to": zone})).await?;
+        tx.commit().await?;
+        Ok(User {
+            time_zone: zone,
+            ..actor.user.clone()
+        })
     }
 
     pub async fn users(&self, actor: &Actor) -> Result<Vec<User>> {

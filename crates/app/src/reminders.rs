@@ -1,12 +1,13 @@
 //! Reminders: a task's assignee (or, for a task nobody was given, its case's owner) is told
-//! 7 days and 2 days before it is due, and every day once it is overdue; and from 07:00 UTC
-//! each day, everyone with open tasks gets a digest of them. A sweep runs every minute in each
+//! 7 days and 2 days before it is due, and every day once it is overdue; and from 07:00 each
+//! day, everyone with open tasks gets a digest of them. Days, hours and the times a reminder
+//! names are the recipient's, in their time zone. A sweep runs every minute in each
 //! worker; each reminder is recorded by its key in the transaction that sends it, so sweeps
 //! that run again, or on several servers at once, send it once.
 
 use std::collections::HashMap;
 
-use engine::ids::TenantId;
+use engine::ids::{TenantId, UserId, ZoneName};
 use jiff::{SignedDuration, Timestamp};
 use store::{Store, TaskFilter, Tx};
 
@@ -19,7 +20,7 @@ const NOTICES: [(SignedDuration, &str); 2] = [
     (SignedDuration::from_hours(2 * 24), "2d"),
 ];
 
-/// The hour (UTC) from which each day's digest goes out.
+/// The hour, in each person's time zone, from which their day's digest goes out.
 const DIGEST_HOUR: i8 = 7;
 
 /// The most tasks one sweep looks at per tenant.
@@ -38,21 +39,25 @@ impl<S: Store> App<S> {
         Ok(sent)
     }
 
-    /// Each person's digest of their open tasks (overdue, due today, due this week), once a
-    /// day from [`DIGEST_HOUR`]; nobody with nothing open gets one. It holds counts, not
-    /// names: the page it links to has the rest.
+    /// Each person's digest of their open tasks (overdue, due by the end of their day, due
+    /// within the week), once a day from [`DIGEST_HOUR`] where they are; nobody with nothing
+    /// open gets one. It holds counts, not names: the page it links to has the rest.
     async fn send_digests(&self, tenant: TenantId, now: Timestamp) -> Result<usize> {
-        let utc = now.to_zoned_datetime(jiff::tz::TimeZone::UTC);
-        if utc.hour() < DIGEST_HOUR {
-            return Ok(0);
-        }
-        let day = utc.date();
-        let end_of_day = now + SignedDuration::from_hours(24);
         let week = now + SignedDuration::from_hours(7 * 24);
         let mut read = self.store.read().await?;
         let users = read.users(tenant).await?;
         let mut sent = 0;
         for user in users {
+            let zone = user.time_zone.zone();
+            let local = now.to_zoned_datetime(zone.clone());
+            if local.hour() < DIGEST_HOUR {
+                continue;
+            }
+            let day = local.date();
+            let end_of_day = day
+                .tomorrow()
+                .and_then(|tomorrow| tomorrow.to_zoned_datetime(zone))
+                .map_or(now + SignedDuration::from_hours(24), |z| z.timestamp());
             let key = format!("digest:{}:{day}", user.id);
             if read.reminder_sent(tenant, &key).await? {
                 continue;
@@ -103,22 +108,45 @@ impl<S: Store> App<S> {
                 },
             )
             .await?;
+        let zones: HashMap<UserId, ZoneName> = read
+            .users(tenant)
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u.time_zone))
+            .collect();
         let mut owners = HashMap::new();
         let mut sent = 0;
         for row in tasks {
             let Some(due) = row.task.due_at else { continue };
+            let user = match row.task.assignee {
+                Some(user) => user,
+                None => {
+                    let number = row.case_number;
+                    match owners.get(&number) {
+                        Some(owner) => *owner,
+                        None => {
+                            let Some(file) = read.case_file(tenant, number).await? else {
+                                continue;
+                            };
+                            owners.insert(number, file.case.owner_id);
+                            file.case.owner_id
+                        }
+                    }
+                }
+            };
+            let zone = zones
+                .get(&user)
+                .map_or(jiff::tz::TimeZone::UTC, ZoneName::zone);
+            let their = |t: Timestamp| t.to_zoned_datetime(zone.clone());
+            let due_there = their(due).strftime("%Y-%m-%d %H:%M %Z").to_string();
             let (key, notice) = if now >= due {
-                let day = now.strftime("%Y-%m-%d").to_string();
                 (
-                    format!("overdue:{day}"),
+                    format!("overdue:{}", their(now).date()),
                     Notice {
                         kind: "task.overdue",
                         summary: format!(
-                            "Task {} of case {} ({}) is overdue since {}",
-                            row.task.id,
-                            row.case_number,
-                            row.task.title,
-                            due.strftime("%Y-%m-%d %H:%M UTC")
+                            "Task {} of case {} ({}) is overdue since {due_there}",
+                            row.task.id, row.case_number, row.task.title,
                         ),
                         link: format!("/cases/{}/tasks/{}", row.case_number, row.task.id),
                     },
@@ -138,31 +166,12 @@ impl<S: Store> App<S> {
                     Notice {
                         kind: "task.due_soon",
                         summary: format!(
-                            "Task {} of case {} ({}) is due on {}",
-                            row.task.id,
-                            row.case_number,
-                            row.task.title,
-                            due.strftime("%Y-%m-%d %H:%M UTC")
+                            "Task {} of case {} ({}) is due on {due_there}",
+                            row.task.id, row.case_number, row.task.title,
                         ),
                         link: format!("/cases/{}/tasks/{}", row.case_number, row.task.id),
                     },
                 )
-            };
-            let user = match row.task.assignee {
-                Some(user) => user,
-                None => {
-                    let number = row.case_number;
-                    match owners.get(&number) {
-                        Some(owner) => *owner,
-                        None => {
-                            let Some(file) = read.case_file(tenant, number).await? else {
-                                continue;
-                            };
-                            owners.insert(number, file.case.owner_id);
-                            file.case.owner_id
-                        }
-                    }
-                }
             };
             let key = format!("remind:{}:{}:{user}:{key}", row.task.case_id, row.task.id);
             // Most sweeps find an overdue task's reminder for today sent: a read says so

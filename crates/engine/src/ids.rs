@@ -263,6 +263,60 @@ impl fmt::Display for Email {
     }
 }
 
+/// An IANA time zone name the bundled time zone database knows (`Europe/Berlin`, `UTC`):
+/// where a person is, so that their morning digest comes in their morning and the times they
+/// read are their own.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct ZoneName(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{0}` is not a time zone; expected an IANA name such as Europe/Berlin or UTC")]
+pub struct ZoneError(pub String);
+
+impl ZoneName {
+    pub fn parse(value: &str) -> Result<Self, ZoneError> {
+        let value = value.trim();
+        // The database also answers to a name in other letter cases; the name it knows the
+        // zone by is the one kept.
+        match jiff::tz::TimeZone::get(value)
+            .ok()
+            .as_ref()
+            .and_then(jiff::tz::TimeZone::iana_name)
+        {
+            Some(name) => Ok(Self(name.to_owned())),
+            None => Err(ZoneError(value.to_owned())),
+        }
+    }
+
+    /// Coordinated Universal Time: everyone's zone until they choose theirs.
+    pub fn utc() -> Self {
+        Self("UTC".to_owned())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn zone(&self) -> jiff::tz::TimeZone {
+        // A name that parsed is one the bundled database has.
+        jiff::tz::TimeZone::get(&self.0).unwrap_or(jiff::tz::TimeZone::UTC)
+    }
+}
+
+impl FromStr for ZoneName {
+    type Err = ZoneError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl fmt::Display for ZoneName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(&self.0)
+    }
+}
+
 /// Free text a person typed (names, titles, reasons): trimmed, non-empty, bounded, no control
 /// characters except newlines in long text.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -322,6 +376,22 @@ impl fmt::Display for Text {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn zone_names_are_the_databases_and_nothing_else() {
+        assert_eq!(
+            ZoneName::parse("Europe/Berlin").unwrap().as_str(),
+            "Europe/Berlin"
+        );
+        assert_eq!(
+            ZoneName::parse(" asia/tokyo ").unwrap().as_str(),
+            "Asia/Tokyo"
+        );
+        assert_eq!(ZoneName::parse("UTC").unwrap(), ZoneName::utc());
+        for bad in ["", "Mars/Olympus_Mons", "CET+1", "Europe/"] {
+            assert!(ZoneName::parse(bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn slugs_accept_machine_names_and_refuse_the_rest() {

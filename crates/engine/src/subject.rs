@@ -8,7 +8,7 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{RecordId, SubjectId, SubjectKey, TenantId, Text};
+use crate::ids::{RecordId, SubjectId, SubjectKey, TenantId, Text, ZoneName};
 
 /// The four kinds of thing Exeunt offboards.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -220,8 +220,8 @@ fn check_attribute(name: &str, value: &str, ty: AttributeType) -> Result<String,
                 Err(bad("a two-letter ISO 3166 country code such as DE"))
             }
         }
-        AttributeType::TimeZone => TimeZone::get(value)
-            .map(|_| value.to_owned())
+        AttributeType::TimeZone => ZoneName::parse(value)
+            .map(|zone| zone.as_str().to_owned())
             .map_err(|_| bad("an IANA time zone such as Europe/Berlin")),
         AttributeType::Date => value
             .parse::<Date>()

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use jiff::Timestamp;
 
-use crate::ids::{Email, SessionId, Slug, TenantId, Text, TokenId, UserId};
+use crate::ids::{Email, SessionId, Slug, TenantId, Text, TokenId, UserId, ZoneName};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Tenant {
@@ -125,6 +125,9 @@ pub struct User {
     pub email: Email,
     pub name: Text,
     pub role: Role,
+    /// Where they are: their digest comes at 7 in their morning, and the times they read are
+    /// in this zone. UTC until they choose.
+    pub time_zone: ZoneName,
 }
 
 impl User {

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use engine::ids::{Email, Slug, SubjectKey};
+use engine::ids::{Email, Slug, SubjectKey, ZoneName};
 use jiff::civil::Date;
 
 #[derive(Parser, Debug)]
@@ -567,6 +567,12 @@ pub enum UserCmd {
     /// Give a user a new random password (printed once) and end their sessions.
     ResetPassword {
         email: Email,
+    },
+    /// Your time zone (or that of whoever --as names): your daily digest comes at 07:00 there,
+    /// and reminders name times there. Without a zone, shows it.
+    TimeZone {
+        /// An IANA name such as Europe/Berlin.
+        zone: Option<ZoneName>,
     },
     /// Which notifications you (or whoever --as names) get by email; turn kinds on or off.
     /// Every notification still shows in the Offboarding Center.

@@ -1388,10 +1388,27 @@ async fn user<S: Store>(app: &App<S>, actor: &Actor, cmd: &UserCmd) -> anyhow::R
         }
         UserCmd::List(flag) => {
             let users = app.users(actor).await?;
-            listing(flag.json, &users, &["EMAIL", "ROLE", "NAME"], |u| {
-                vec![u.email.to_string(), u.role.to_string(), u.name.to_string()]
-            })?;
+            listing(
+                flag.json,
+                &users,
+                &["EMAIL", "ROLE", "TIME ZONE", "NAME"],
+                |u| {
+                    vec![
+                        u.email.to_string(),
+                        u.role.to_string(),
+                        u.time_zone.to_string(),
+                        u.name.to_string(),
+                    ]
+                },
+            )?;
         }
+        UserCmd::TimeZone { zone } => match zone {
+            Some(zone) => {
+                let user = app.set_time_zone(actor, zone.clone()).await?;
+                say!("{} is in {} now.", user.email, user.time_zone);
+            }
+            None => say!("{} is in {}.", actor.user.email, actor.user.time_zone),
+        },
         UserCmd::Notifications { on, off, json } => {
             let changes: Vec<(&str, bool)> = on
                 .iter()

@@ -2173,6 +2173,61 @@ fn people_choose_which_notifications_they_get_by_email() {
 }
 
 #[test]
+fn people_set_the_time_zone_their_digest_and_reminders_follow() {
+    let e = Exeunt::sqlite();
+    e.ok(&["init"]);
+    e.ok(&[
+        "user",
+        "add",
+        "ines@example.com",
+        "--name",
+        "Ines IT",
+        "--role",
+        "auditor",
+    ]);
+    let hers = ["--as", "ines@example.com", "user", "time-zone"];
+    assert_eq!(e.ok(&hers).trim(), "ines@example.com is in UTC.");
+    let before = e.ok(&["audit", "export"]);
+    assert_refused(
+        &e.run(&[&hers[..], &["Mars/Olympus_Mons"]].concat()),
+        2,
+        "`Mars/Olympus_Mons` is not a time zone",
+    );
+    assert_eq!(e.ok(&["audit", "export"]), before, "nothing changed");
+    // Even a read-only auditor sets their own; the name comes back as the database spells it.
+    assert_eq!(
+        e.ok(&[&hers[..], &["asia/tokyo"]].concat()).trim(),
+        "ines@example.com is in Asia/Tokyo now."
+    );
+    let users: serde_json::Value =
+        serde_json::from_str(&e.ok(&["user", "list", "--json"])).unwrap();
+    let zones: Vec<(&str, &str)> = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            (
+                u["email"].as_str().unwrap(),
+                u["time_zone"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        zones,
+        [
+            ("ines@example.com", "Asia/Tokyo"),
+            ("owner@example.com", "UTC")
+        ]
+    );
+    let log = e.ok(&["audit", "export"]);
+    let set = log
+        .lines()
+        .find(|l| l.contains("user.time_zone_set"))
+        .expect("the change is audited");
+    assert!(set.contains("set their time zone to Asia/Tokyo"), "{set}");
+}
+
+#[test]
 fn audit_events_reach_a_webhook_from_the_command_line() {
     let key = "a-webhook-signing-key-of-32-bytes!";
     let receiver = testkit::webhook::WebhookReceiver::start(key);

@@ -442,6 +442,19 @@ test('an assignee is notified and finds the task at home', async () => {
   await expectFlash(member, /Email for task.assigned notifications is off now/);
   assert.match(await member.locator('tr[data-email-kind="task.assigned"]').innerText(), /\boff\b/);
   assert.match(await member.locator('tr[data-email-kind="digest"]').innerText(), /\bon\b/);
+
+  // She works from Tokyo: times on these pages are hers from then on, nine hours ahead.
+  const utc = (await member.locator('.timeline time').first().innerText()).match(/(\d\d):(\d\d) UTC$/);
+  assert.ok(utc, 'times are in UTC until she chooses');
+  const tokyo = `${String((Number(utc[1]) + 9) % 24).padStart(2, '0')}:${utc[2]} JST`;
+  await member.fill('#time_zone', 'Mars/Olympus_Mons');
+  await member.click('form[action="/notifications/time-zone"] button[type=submit]');
+  await expectFlash(member, /is not a time zone/);
+  await member.fill('#time_zone', 'Asia/Tokyo');
+  await member.click('form[action="/notifications/time-zone"] button[type=submit]');
+  await expectFlash(member, /Your time zone is Asia\/Tokyo now/);
+  assert.equal(await member.inputValue('#time_zone'), 'Asia/Tokyo');
+  assert.match(await member.locator('.timeline time').first().innerText(), new RegExp(`${tokyo}$`));
   await shot(member, 'notifications');
 });
 

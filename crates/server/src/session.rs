@@ -1,6 +1,6 @@
 //! Password sign-in for people in a browser, who get a session cookie instead of an API token:
 //! the cookie is `HttpOnly`, and the CSRF token returned at sign-in must accompany their writes
-//! (`extract::authenticate`). Also signing out, `me`, and changing the password.
+//! (`extract::authenticate`). Also signing out, `me`, changing the password and the time zone.
 
 use std::net::SocketAddr;
 
@@ -9,7 +9,7 @@ use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use engine::ids::{Email, Password, Slug};
+use engine::ids::{Email, Password, Slug, ZoneName};
 use serde::Deserialize;
 use store::Store;
 use utoipa::ToSchema;
@@ -23,13 +23,14 @@ use crate::docs::{
 use crate::error::ApiError;
 use crate::extract::{Body, Caller, SESSION_COOKIE, SessionCaller};
 use crate::limit::{PER_ACCOUNT, PER_ADDRESS};
-use crate::views::{Me, PasswordChanged, SignedIn};
+use crate::views::{Me, PasswordChanged, SignedIn, User};
 
 pub fn routes<S: Store>() -> OpenApiRouter<ServerState<S>> {
     OpenApiRouter::new()
         .routes(generic_routes!(S => sign_in, sign_out))
         .routes(utoipa_axum::routes!(me))
         .routes(generic_routes!(S => change_password))
+        .routes(generic_routes!(S => set_time_zone))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -267,4 +268,37 @@ async fn change_password<S: Store>(
     Ok(Json(PasswordChanged {
         other_sessions_revoked: revoked,
     }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct TimeZoneBody {
+    /// An IANA time zone name.
+    #[schema(example = "Europe/Berlin")]
+    time_zone: String,
+}
+
+/// Set your time zone
+///
+/// Anyone, for themselves: their daily digest comes at 07:00 in this zone, and reminders and
+/// the Offboarding Center show times in it.
+#[utoipa::path(
+    put,
+    path = "/me/time-zone",
+    tag = "session",
+    request_body = TimeZoneBody,
+    responses(
+        (status = 200, description = "The caller, as they are now", body = User),
+        JsonWriteProblems,
+    ),
+    security(("token" = []), ("session" = [], "csrf" = [])),
+)]
+async fn set_time_zone<S: Store>(
+    State(app): State<App<S>>,
+    Caller(actor): Caller,
+    Body(b): Body<TimeZoneBody>,
+) -> Result<Json<User>, ApiError> {
+    let zone = ZoneName::parse(&b.time_zone)
+        .map_err(|e| ApiError::invalid("time_zone", format!("time_zone {e}")))?;
+    Ok(Json(app.set_time_zone(&actor, zone).await?.into()))
 }

@@ -357,6 +357,10 @@ pub struct User {
     pub email: String,
     pub name: String,
     pub role: Role,
+    /// Where they are, an IANA name: their digest comes at 07:00 there, and reminders name
+    /// times there.
+    #[schema(example = "Europe/Berlin")]
+    pub time_zone: String,
 }
 
 impl From<engine::tenant::User> for User {
@@ -367,6 +371,7 @@ impl From<engine::tenant::User> for User {
             email,
             name,
             role,
+            time_zone,
         } = user;
         Self {
             tenant_id: tenant_id.0,
@@ -374,6 +379,7 @@ impl From<engine::tenant::User> for User {
             email: email.to_string(),
             name: name.to_string(),
             role: role.into(),
+            time_zone: time_zone.to_string(),
         }
     }
 }

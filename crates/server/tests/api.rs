@@ -1845,6 +1845,37 @@ async fn automation_over_http(server: Server, a: Tenant, b: Tenant) {
         before,
         "only the auditor's own"
     );
+
+    // Each person sets where they are, whatever their role; `me` says it; a zone the
+    // database does not know is refused naming the field, and changes nothing.
+    let zone = "/api/v1/me/time-zone";
+    assert_eq!(
+        ok(server.get("/api/v1/me", &a.auditor).await)["user"]["time_zone"],
+        "UTC"
+    );
+    let (status, reply) = put(zone, &a.auditor, json!({"time_zone": "Mars/Olympus_Mons"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{reply}");
+    assert!(
+        problem(&reply)
+            .1
+            .contains("time_zone `Mars/Olympus_Mons` is not a time zone"),
+        "{reply}"
+    );
+    assert_eq!(
+        ok(server.get("/api/v1/me", &a.auditor).await)["user"]["time_zone"],
+        "UTC"
+    );
+    let me = ok(put(zone, &a.auditor, json!({"time_zone": "america/new_york"})).await);
+    assert_eq!(me["time_zone"], "America/New_York", "{me}");
+    assert_eq!(
+        ok(server.get("/api/v1/me", &a.auditor).await)["user"]["time_zone"],
+        "America/New_York"
+    );
+    assert_eq!(
+        ok(server.get("/api/v1/me", &a.member).await)["user"]["time_zone"],
+        "UTC",
+        "only the auditor's own"
+    );
 }
 
 /// Only the owner places and lifts legal holds and sets retention; everyone reads them; the

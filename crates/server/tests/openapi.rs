@@ -80,6 +80,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("delete", "/api/v1/email-templates/{kind}"),
     ("get", "/api/v1/me/email-preferences"),
     ("put", "/api/v1/me/email-preferences"),
+    ("put", "/api/v1/me/time-zone"),
     ("post", "/api/v1/session"),
     ("delete", "/api/v1/session"),
     ("get", "/api/v1/me"),

@@ -25,7 +25,7 @@ use engine::case::{Case, CaseFile, CaseFinding, CaseStatus, Task};
 use engine::governance::{HoldLift, LegalHold, RetentionPolicy};
 use engine::ids::{
     BlobId, CaseId, Email, EvidenceId, ExportId, HoldId, JobId, NotificationId, SessionId, Slug,
-    SubjectId, SubjectKey, TenantId, TokenId, UserId,
+    SubjectId, SubjectKey, TenantId, TokenId, UserId, ZoneName,
 };
 use engine::job::JobStatus;
 use engine::revocation::Revocation;
@@ -507,6 +507,13 @@ pub trait Tx: Send {
         tenant: TenantId,
         user: UserId,
     ) -> impl Future<Output = Result<Vec<String>>> + Send;
+    /// Sets where a person is.
+    fn set_user_time_zone(
+        &mut self,
+        tenant: TenantId,
+        user: UserId,
+        zone: &ZoneName,
+    ) -> impl Future<Output = Result<()>> + Send;
     /// Turns email of one kind off (`out`) or back on for a person.
     fn set_email_opt_out(
         &mut self,

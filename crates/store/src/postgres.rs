@@ -120,6 +120,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "email templates",
         include_str!("../migrations/postgres/0020_email_templates.sql"),
     ),
+    (
+        21,
+        "user time zones",
+        include_str!("../migrations/postgres/0021_user_time_zones.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]

@@ -13,7 +13,7 @@ use engine::export::{Acknowledgement, AcknowledgementWaiver, ExportStatus};
 use engine::governance::{HoldLift, LegalHold, Retention, RetentionPolicy};
 use engine::ids::{
     BlobId, CaseId, Email, EvidenceId, ExportId, HoldId, JobId, NotificationId, RecordId,
-    SessionId, Slug, SubjectId, SubjectKey, TenantId, Text, TokenId, UserId,
+    SessionId, Slug, SubjectId, SubjectKey, TenantId, Text, TokenId, UserId, ZoneName,
 };
 use engine::job::JobStatus;
 use engine::plan::Finding;
@@ -159,6 +159,7 @@ fn user_row(r: &impl Row) -> Result<User> {
         email: Email::parse(r.text("email")?).map_err(corrupt("email"))?,
         name: Text::line(r.text("name")?, 200).map_err(corrupt("user name"))?,
         role: role(r.text("role")?)?,
+        time_zone: ZoneName::parse(r.text("time_zone")?).map_err(corrupt("time zone"))?,
     })
 }
 
@@ -836,8 +837,8 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
 
     async fn insert_user(&mut self, u: &User, at: Timestamp) -> Result<()> {
         self.run(
-            "INSERT INTO users (tenant_id, id, email, name, role, created_at_us) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO users (tenant_id, id, email, name, role, created_at_us, time_zone) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
             args![
                 u.tenant_id.0,
                 u.id.0,
@@ -845,7 +846,22 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
                 u.name.as_str(),
                 u.role.as_str(),
                 us(at),
+                u.time_zone.as_str(),
             ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn set_user_time_zone(
+        &mut self,
+        tenant: TenantId,
+        user: UserId,
+        zone: &ZoneName,
+    ) -> Result<()> {
+        self.run(
+            "UPDATE users SET time_zone = $3 WHERE tenant_id = $1 AND id = $2",
+            args![tenant.0, user.0, zone.as_str()],
         )
         .await?;
         Ok(())
@@ -853,7 +869,7 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
 
     async fn users(&mut self, tenant: TenantId) -> Result<Vec<User>> {
         self.all(
-            "SELECT tenant_id, id, email, name, role FROM users WHERE tenant_id = $1 ORDER BY email",
+            "SELECT tenant_id, id, email, name, role, time_zone FROM users WHERE tenant_id = $1 ORDER BY email",
             args![tenant.0],
             |r| user_row(r),
         )
@@ -862,7 +878,7 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
 
     async fn user(&mut self, tenant: TenantId, id: UserId) -> Result<Option<User>> {
         self.optional(
-            "SELECT tenant_id, id, email, name, role FROM users WHERE tenant_id = $1 AND id = $2",
+            "SELECT tenant_id, id, email, name, role, time_zone FROM users WHERE tenant_id = $1 AND id = $2",
             args![tenant.0, id.0],
             |r| user_row(r),
         )
@@ -871,7 +887,7 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
 
     async fn user_by_email(&mut self, tenant: TenantId, email: &Email) -> Result<Option<User>> {
         self.optional(
-            "SELECT tenant_id, id, email, name, role FROM users WHERE tenant_id = $1 AND email = $2",
+            "SELECT tenant_id, id, email, name, role, time_zone FROM users WHERE tenant_id = $1 AND email = $2",
             args![tenant.0, email.as_str()],
             |r| user_row(r),
         )

@@ -138,6 +138,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "email templates",
         include_str!("../migrations/sqlite/0021_email_templates.sql"),
     ),
+    (
+        22,
+        "user time zones",
+        include_str!("../migrations/sqlite/0022_user_time_zones.sql"),
+    ),
 ];
 
 /// How many idle read connections are kept open.

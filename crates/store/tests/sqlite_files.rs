@@ -13,7 +13,7 @@ const EARLIER_MIGRATIONS: [&str; 4] = [
 ];
 
 /// A file as the sqlx-based store left it: schema 4, recorded in `_sqlx_migrations`, with one
-/// tenant and one audit event.
+/// tenant, its owner and one audit event.
 fn file_migrated_by_sqlx(path: &Path) {
     let conn = rusqlite::Connection::open(path).unwrap();
     for sql in EARLIER_MIGRATIONS {
@@ -27,6 +27,9 @@ fn file_migrated_by_sqlx(path: &Path) {
            (2, 'api tokens', 0, 1, x'00', 0), (3, 'sessions', 0, 1, x'00', 0), \
            (4, 'idempotency keys', 0, 1, x'00', 0);
          INSERT INTO tenants VALUES (x'0190000000007000800000000000000a', 'old-firm', 'Old Firm', 0);
+         INSERT INTO users (tenant_id, id, email, name, role, created_at_us) \
+           VALUES (x'0190000000007000800000000000000a', x'0190000000007000800000000000000b', \
+           'owner@old.example', 'Olga', 'owner', 0);
          INSERT INTO audit_heads VALUES (x'0190000000007000800000000000000a', 1, zeroblob(32));
          INSERT INTO audit_events VALUES (x'0190000000007000800000000000000a', 1, 0, 'someone', \
            'tenant.created', 'tenant', 'old-firm', NULL, zeroblob(32), zeroblob(32));",
@@ -56,13 +59,16 @@ async fn a_file_migrated_by_the_sqlx_store_is_brought_up_to_date() {
         .unwrap();
     assert_eq!(events.len(), 1, "the earlier events survive the migration");
     assert_eq!(events[0].action, "tenant.created");
+    let users = tx.users(tenant.id).await.unwrap();
+    assert_eq!(users.len(), 1);
+    assert_eq!(users[0].time_zone.as_str(), "UTC", "people start in UTC");
     drop(tx);
 
     let conn = rusqlite::Connection::open(&path).unwrap();
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 21, "every migration ran");
+    assert_eq!(version, 22, "every migration ran");
     let clustered: String = conn
         .query_row(
             "SELECT sql FROM sqlite_master WHERE name = 'audit_events'",

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use app::{Actor, App, FixedClock, Ids, MasterKey, NewSubject, StartCase};
 use connectors::smtp::Mailer;
-use engine::ids::{Email, Slug, SubjectKey, Text};
+use engine::ids::{Email, Slug, SubjectKey, Text, ZoneName};
 use engine::job::{JobLease, JobStatus};
 use engine::subject::{Attributes, SubjectKind};
 use engine::tenant::Role;
@@ -118,6 +118,31 @@ impl<S: Store> Firm<S> {
             )
             .await
             .unwrap();
+    }
+
+    /// When a task of case 1 is due.
+    async fn due(&self, task: &str) -> jiff::Timestamp {
+        self.app
+            .case(&self.manager, 1)
+            .await
+            .unwrap()
+            .file
+            .tasks
+            .into_iter()
+            .find(|t| t.id.as_str() == task)
+            .and_then(|t| t.due_at)
+            .expect("the task has a due time")
+    }
+
+    /// Ines, acting for herself.
+    async fn ines(&self) -> Actor {
+        self.app
+            .actor(
+                Some(&self.manager.tenant.slug),
+                Some(&Email::parse("ines@acme.example").unwrap()),
+            )
+            .await
+            .unwrap()
     }
 
     async fn jobs(&self, status: Option<JobStatus>) -> Vec<store::Job> {
@@ -438,17 +463,7 @@ async fn owners_are_reminded_before_a_task_is_due_and_daily_once_it_is_overdue<S
     let worker = Worker::new(firm.app.clone(), Some(mailer(&sink)), BASE_URL.to_owned());
     worker.run_due().await.unwrap();
     let assigned = sink.messages().len();
-    let task = firm
-        .app
-        .case(&firm.manager, 1)
-        .await
-        .unwrap()
-        .file
-        .tasks
-        .into_iter()
-        .find(|t| t.id.as_str() == "account-transition")
-        .unwrap();
-    let due = task.due_at.expect("the task has a due date");
+    let due = firm.due("account-transition").await;
     let to_ines = |messages: &[String], phrase: &str| {
         messages
             .iter()
@@ -536,14 +551,7 @@ async fn an_assignee_who_turned_email_off_hears_in_the_app_only<S: Store>(store:
         return;
     };
     let firm = firm(store).await;
-    let ines = firm
-        .app
-        .actor(
-            Some(&firm.manager.tenant.slug),
-            Some(&Email::parse("ines@acme.example").unwrap()),
-        )
-        .await
-        .unwrap();
+    let ines = firm.ines().await;
     let refused = firm
         .app
         .set_email_preferences(
@@ -581,18 +589,7 @@ async fn everyone_with_open_tasks_gets_one_digest_a_day<S: Store>(store: S) {
     };
     let firm = firm(store).await;
     firm.assign("account-transition").await;
-    let due = firm
-        .app
-        .case(&firm.manager, 1)
-        .await
-        .unwrap()
-        .file
-        .tasks
-        .into_iter()
-        .find(|t| t.id.as_str() == "account-transition")
-        .unwrap()
-        .due_at
-        .unwrap();
+    let due = firm.due("account-transition").await;
     // Three days before the task is due, in the morning.
     let day = (due - SignedDuration::from_hours(72))
         .strftime("%Y-%m-%d")
@@ -629,6 +626,67 @@ async fn everyone_with_open_tasks_gets_one_digest_a_day<S: Store>(store: S) {
     firm.clock.advance(SignedDuration::from_hours(24));
     worker.run_due().await.unwrap();
     assert_eq!(digests("ines@").len(), 2, "and one the next day");
+}
+
+/// Ines works from Tokyo: her digest comes at 07:00 there, which is 22:00 UTC the day before,
+/// and her reminders name the due time in Tokyo.
+async fn the_digest_comes_at_seven_where_its_reader_is<S: Store>(store: S) {
+    let Some(sink) = SmtpSink::start("the_digest_comes_at_seven_where_its_reader_is") else {
+        return;
+    };
+    let firm = firm(store).await;
+    let ines = firm.ines().await;
+    let tokyo = ZoneName::parse("Asia/Tokyo").unwrap();
+    firm.app.set_time_zone(&ines, tokyo.clone()).await.unwrap();
+    firm.assign("account-transition").await;
+    let due = firm.due("account-transition").await;
+    let worker = Worker::new(firm.app.clone(), Some(mailer(&sink)), BASE_URL.to_owned());
+    let to_ines = |phrase: &str| {
+        sink.messages()
+            .into_iter()
+            .filter(|m| header(m, "To").unwrap().contains("ines@") && m.contains(phrase))
+            .collect::<Vec<_>>()
+    };
+    let set = |at: jiff::Timestamp| firm.clock.advance(firm.app.now().duration_until(at));
+    // Three days before the task is due, in Tokyo.
+    let day = (due - SignedDuration::from_hours(72))
+        .to_zoned_datetime(tokyo.zone())
+        .date();
+    let in_tokyo = |hour: i8, minute: i8| {
+        day.at(hour, minute, 0, 0)
+            .to_zoned_datetime(tokyo.zone())
+            .unwrap()
+            .timestamp()
+    };
+
+    set(in_tokyo(6, 59));
+    worker.run_due().await.unwrap();
+    assert!(
+        to_ines("Your offboarding tasks on").is_empty(),
+        "06:59 in Tokyo, {} UTC: no digest yet",
+        in_tokyo(6, 59)
+    );
+    set(in_tokyo(7, 0));
+    worker.run_due().await.unwrap();
+    let digests = to_ines("Your offboarding tasks on");
+    assert_eq!(digests.len(), 1, "{digests:?}");
+    assert!(
+        digests[0].contains(&format!("Your offboarding tasks on {day}")),
+        "the day is hers: {}",
+        digests[0]
+    );
+
+    set(due - SignedDuration::from_hours(47));
+    worker.run_due().await.unwrap();
+    let there = due
+        .to_zoned_datetime(tokyo.zone())
+        .strftime("%Y-%m-%d %H:%M JST")
+        .to_string();
+    let reminders = to_ines("is due on");
+    assert!(
+        reminders.iter().any(|m| m.contains(&there)),
+        "the reminder says {there}: {reminders:?}"
+    );
 }
 
 macro_rules! on_both_stores {
@@ -670,5 +728,6 @@ on_both_stores!(
     a_queued_job_wakes_an_idle_worker,
     owners_are_reminded_before_a_task_is_due_and_daily_once_it_is_overdue,
     everyone_with_open_tasks_gets_one_digest_a_day,
+    the_digest_comes_at_seven_where_its_reader_is,
     an_assignee_who_turned_email_off_hears_in_the_app_only,
 );

@@ -137,7 +137,7 @@ pub async fn center<S: Store>(
             .into_iter()
             .map(|e| EventLine {
                 seq: e.seq,
-                at: super::event_time(&e),
+                at: viewer.event_time(&e),
                 actor: people.actor(&e.actor),
                 target: format!("{} {}", e.target_kind, e.target_id),
                 summary: super::summary(&e),

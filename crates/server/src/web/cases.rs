@@ -17,8 +17,8 @@ use serde::Deserialize;
 use store::{AuditFilter, CaseFilter, Store};
 
 use super::{
-    Chrome, NoFields, PageError, PagePath, PageQuery, Paging, People, Posted, Viewer, day, given,
-    outcome, when,
+    Chrome, NoFields, PageError, PagePath, PageQuery, Paging, People, Posted, Viewer, given,
+    outcome,
 };
 use crate::ServerState;
 use crate::api::{case_number, field, reason, slug};
@@ -364,7 +364,10 @@ pub async fn show<S: Store>(
                     title: t.title.clone(),
                     kind: t.kind.as_str(),
                     assignee: t.assignee.map(|a| people.name(a)),
-                    due: t.due_at.map(day).unwrap_or_else(|| "—".to_owned()),
+                    due: t
+                        .due_at
+                        .map(|d| viewer.day(d))
+                        .unwrap_or_else(|| "—".to_owned()),
                     overdue: t.status == TaskStatus::Open
                         && !done
                         && t.due_at.is_some_and(|d| d < now),
@@ -391,14 +394,14 @@ pub async fn show<S: Store>(
         .iter()
         .map(|e| ExportLine {
             status: e.status.as_str(),
-            requested: when(e.requested_at),
+            requested: viewer.when(e.requested_at),
             size: e.blob.as_ref().map(|b| b.size),
             sha256: e.blob.as_ref().map(|b| engine::audit::to_hex(&b.sha256)),
             failure: e.failure.clone(),
             acknowledged: e
                 .acknowledged
                 .as_ref()
-                .map(|a| format!("{} on {}", a.name, when(a.at))),
+                .map(|a| format!("{} on {}", a.name, viewer.when(a.at))),
             waived: e
                 .acknowledgement_waived
                 .as_ref()
@@ -435,7 +438,7 @@ pub async fn show<S: Store>(
             kind: j.kind.clone(),
             status: j.status.as_str(),
             attempts: format!("{}/{}", j.attempts, j.max_attempts),
-            due: when(j.run_at),
+            due: viewer.when(j.run_at),
             last_error: j.last_error.clone(),
         })
         .collect();
@@ -462,7 +465,11 @@ pub async fn show<S: Store>(
             } else {
                 "the whole organization"
             },
-            placed: format!("{} on {}", people.name(h.placed_by), day(h.placed_at)),
+            placed: format!(
+                "{} on {}",
+                people.name(h.placed_by),
+                viewer.day(h.placed_at)
+            ),
         })
         .collect();
     let concern = app.audit_concern(actor, None, Some(number)).await?;
@@ -481,7 +488,7 @@ pub async fn show<S: Store>(
     let timeline = events
         .into_iter()
         .map(|e| EventLine {
-            at: super::event_time(&e),
+            at: viewer.event_time(&e),
             actor: people.actor(&e.actor),
             summary: super::summary(&e),
             action: e.action,
@@ -506,14 +513,14 @@ pub async fn show<S: Store>(
             .as_ref()
             .map_or_else(String::new, |u| u.email.to_string()),
         exit_date: case.exit_date.to_string(),
-        opened: when(case.opened_at),
-        access_ends_at: when(view.access_ends_at),
+        opened: viewer.when(case.opened_at),
+        access_ends_at: viewer.when(view.access_ends_at),
         exposure: view.exposure.to_string(),
         exposure_open: matches!(view.exposure, engine::revocation::Exposure::Open(_)),
         jobs,
-        closed: case.closed_at.map(when),
+        closed: case.closed_at.map(|t| viewer.when(t)),
         close_reason: case.close_reason.clone(),
-        frozen: case.frozen_at.map(when),
+        frozen: case.frozen_at.map(|t| viewer.when(t)),
         word: case.confirmation_word.clone(),
         stages,
         findings,
@@ -700,7 +707,7 @@ pub async fn receive_link<S: Store>(
             .unwrap_or("this server");
         Ok::<_, ApiError>(format!(
             "Send the client this link (valid until {}): http://{host}/receive/{token}",
-            when(expires_at)
+            viewer.when(expires_at)
         ))
     }
     .await;

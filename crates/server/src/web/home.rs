@@ -11,7 +11,7 @@ use jiff::{SignedDuration, Timestamp};
 use store::{Notification, Store, TaskFilter, TaskRow};
 
 use super::charts::{self, Series};
-use super::{Chrome, NoFields, PageError, People, Posted, Viewer, day, done, when};
+use super::{Chrome, NoFields, PageError, People, Posted, Viewer, done};
 use crate::ServerState;
 
 /// One task in a list: what, of which case, whose, and when.
@@ -26,7 +26,7 @@ pub struct TaskLine {
 }
 
 impl TaskLine {
-    pub fn new(row: &TaskRow, people: &People, now: Timestamp) -> Self {
+    pub fn new(row: &TaskRow, people: &People, viewer: &Viewer, now: Timestamp) -> Self {
         let t = &row.task;
         TaskLine {
             href: format!("/cases/{}/tasks/{}", row.case_number, t.id),
@@ -36,7 +36,10 @@ impl TaskLine {
             owner: t
                 .assignee
                 .map_or_else(|| t.owner_label.clone(), |a| people.name(a)),
-            due: t.due_at.map(day).unwrap_or_else(|| "—".to_owned()),
+            due: t
+                .due_at
+                .map(|d| viewer.day(d))
+                .unwrap_or_else(|| "—".to_owned()),
             overdue: t.due_at.is_some_and(|d| d < now),
         }
     }
@@ -92,7 +95,7 @@ pub async fn home<S: Store>(
     let (mut overdue, mut today, mut week, mut later) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for row in app.my_tasks(actor, 500).await? {
-        let line = TaskLine::new(&row, &people, now);
+        let line = TaskLine::new(&row, &people, &viewer, now);
         match row.task.due_at {
             Some(d) if d < now => overdue.push(line),
             Some(d) if d < today_ends => today.push(line),
@@ -218,6 +221,21 @@ struct NotificationsPage {
     chrome: Chrome,
     items: Vec<NotificationLine>,
     email: Vec<app::EmailPreference>,
+    time_zone: String,
+    zones: &'static [String],
+}
+
+/// Every time zone name the bundled database knows, sorted: what the time zone field offers.
+fn zone_names() -> &'static [String] {
+    static NAMES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    NAMES.get_or_init(|| {
+        let mut names: Vec<String> = jiff::tz::db()
+            .available()
+            .map(|name| name.to_string())
+            .collect();
+        names.sort();
+        names
+    })
 }
 
 struct NotificationLine {
@@ -227,12 +245,12 @@ struct NotificationLine {
     unread: bool,
 }
 
-impl From<Notification> for NotificationLine {
-    fn from(n: Notification) -> Self {
+impl NotificationLine {
+    fn new(n: Notification, viewer: &Viewer) -> Self {
         NotificationLine {
             summary: n.summary,
             link: n.link,
-            at: when(n.created_at),
+            at: viewer.when(n.created_at),
             unread: n.read_at.is_none(),
         }
     }
@@ -246,9 +264,36 @@ pub async fn notifications<S: Store>(
     let email = state.app.email_preferences(&viewer.actor).await?;
     Ok(viewer.page(&NotificationsPage {
         chrome: viewer.chrome("notifications", "Notifications"),
-        items: items.into_iter().map(NotificationLine::from).collect(),
+        items: items
+            .into_iter()
+            .map(|n| NotificationLine::new(n, &viewer))
+            .collect(),
         email,
+        time_zone: viewer.actor.user.time_zone.to_string(),
+        zones: zone_names(),
     }))
+}
+
+#[derive(serde::Deserialize)]
+pub struct TimeZoneForm {
+    time_zone: String,
+}
+
+pub async fn set_time_zone<S: Store>(
+    State(state): State<ServerState<S>>,
+    Posted { viewer, form }: Posted<TimeZoneForm>,
+) -> Result<Response, PageError> {
+    let result = async {
+        let zone = engine::ids::ZoneName::parse(&form.time_zone)
+            .map_err(|e| crate::error::ApiError::invalid("time_zone", e.to_string()))?;
+        let user = state.app.set_time_zone(&viewer.actor, zone).await?;
+        Ok::<_, crate::error::ApiError>(format!(
+            "Your time zone is {} now: your digest comes at 07:00 there.",
+            user.time_zone
+        ))
+    }
+    .await;
+    Ok(super::outcome("/notifications", result))
 }
 
 #[derive(serde::Deserialize)]

@@ -61,6 +61,7 @@ pub fn routes<S: Store>() -> Router<ServerState<S>> {
             get(home::notifications::<S>).post(home::read_notifications::<S>),
         )
         .route("/notifications/email", post(home::set_email::<S>))
+        .route("/notifications/time-zone", post(home::set_time_zone::<S>))
         .route("/subjects", get(subjects::list::<S>))
         .route("/subjects/{key}", get(subjects::overview::<S>))
         .route("/subjects/{key}/settings", get(subjects::settings::<S>))
@@ -182,6 +183,25 @@ pub struct Viewer {
 }
 
 impl Viewer {
+    /// An instant as this person reads it: in their time zone, which the page names.
+    pub fn when(&self, t: Timestamp) -> String {
+        t.to_zoned_datetime(self.actor.user.time_zone.zone())
+            .strftime("%Y-%m-%d %H:%M %Z")
+            .to_string()
+    }
+
+    /// When an audit event happened, as [`Viewer::when`] shows instants.
+    pub fn event_time(&self, event: &engine::audit::AuditEvent) -> String {
+        Timestamp::from_microsecond(event.at_us).map_or_else(|_| String::new(), |t| self.when(t))
+    }
+
+    /// The day of an instant where this person is.
+    pub fn day(&self, t: Timestamp) -> String {
+        t.to_zoned_datetime(self.actor.user.time_zone.zone())
+            .strftime("%Y-%m-%d")
+            .to_string()
+    }
+
     pub fn can(&self, permission: Permission) -> bool {
         self.actor.user.role.allows(permission)
     }
@@ -501,11 +521,6 @@ pub fn query_value(value: &str) -> String {
     out
 }
 
-/// An instant as people read it on these pages.
-pub fn when(t: Timestamp) -> String {
-    t.strftime("%Y-%m-%d %H:%M UTC").to_string()
-}
-
 /// What an audit event says happened, in words: its payload's summary, unless a purge
 /// erased it.
 pub fn summary(event: &engine::audit::AuditEvent) -> String {
@@ -515,16 +530,6 @@ pub fn summary(event: &engine::audit::AuditEvent) -> String {
         .and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok())
         .and_then(|v| v["summary"].as_str().map(str::to_owned))
         .unwrap_or_else(|| "(erased by a purge)".to_owned())
-}
-
-/// When an audit event happened, as these pages show instants.
-pub fn event_time(event: &engine::audit::AuditEvent) -> String {
-    Timestamp::from_microsecond(event.at_us).map_or_else(|_| String::new(), when)
-}
-
-/// The day of an instant, as these pages show dates.
-pub fn day(t: Timestamp) -> String {
-    t.strftime("%Y-%m-%d").to_string()
 }
 
 /// A list's paging: the links to the pages before and after the one shown.

@@ -13,7 +13,7 @@ use engine::tenant::Permission;
 use serde::Deserialize;
 use store::{JobFilter, Store, SubjectFilter};
 
-use super::{Chrome, NoFields, PageError, PagePath, People, Posted, Viewer, day, given, outcome};
+use super::{Chrome, NoFields, PageError, PagePath, People, Posted, Viewer, given, outcome};
 use crate::ServerState;
 use crate::api::field;
 use crate::error::ApiError;
@@ -105,7 +105,7 @@ pub async fn general<S: Store>(
             (
                 p.kind.map_or("every other kind", |k| k.as_str()).to_owned(),
                 p.period.to_string(),
-                format!("{} on {}", people.name(p.set_by), day(p.set_at)),
+                format!("{} on {}", people.name(p.set_by), viewer.day(p.set_at)),
             )
         })
         .collect();
@@ -120,7 +120,11 @@ pub async fn general<S: Store>(
                 .subject_key
                 .map_or_else(|| "the whole organization".to_owned(), |k| k.to_string()),
             reason: h.reason,
-            placed: format!("{} on {}", people.name(h.placed_by), day(h.placed_at)),
+            placed: format!(
+                "{} on {}",
+                people.name(h.placed_by),
+                viewer.day(h.placed_at)
+            ),
         })
         .collect();
     let connectors = app
@@ -160,7 +164,7 @@ pub async fn general<S: Store>(
             id: j.id.to_string(),
             kind: j.kind,
             attempts: j.attempts,
-            finished: j.finished_at.map(day).unwrap_or_default(),
+            finished: j.finished_at.map(|t| viewer.day(t)).unwrap_or_default(),
             last_error: j.last_error.unwrap_or_default(),
         })
         .collect();
@@ -173,7 +177,7 @@ pub async fn general<S: Store>(
         policies,
         holds,
         kinds: &["client", "product", "employee", "organization"],
-        today: day(app.now()),
+        today: viewer.day(app.now()),
         connectors,
         webhooks,
         dead_jobs,

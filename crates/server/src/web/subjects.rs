@@ -16,7 +16,7 @@ use serde::Deserialize;
 use store::{CaseFilter, Store, SubjectFilter};
 
 use super::{
-    Chrome, PageError, PagePath, PageQuery, Paging, People, Posted, Viewer, day, given, outcome,
+    Chrome, PageError, PagePath, PageQuery, Paging, People, Posted, Viewer, given, outcome,
     query_value, refused,
 };
 use crate::ServerState;
@@ -319,7 +319,7 @@ async fn subject_page<S: Store>(
             .collect(),
         people: people.choices(),
         party_case,
-        today: day(app.now()),
+        today: viewer.day(app.now()),
         head,
     };
     Ok(viewer.page(&page))

@@ -11,7 +11,7 @@ use engine::ids::{Email, Text};
 use serde::Deserialize;
 use store::{AuditFilter, Store};
 
-use super::{Chrome, PageError, PagePath, People, Posted, Viewer, given, outcome, when};
+use super::{Chrome, PageError, PagePath, People, Posted, Viewer, given, outcome};
 use crate::ServerState;
 use crate::api::{case_number, field, file_name, reason, slug};
 use crate::error::ApiError;
@@ -104,7 +104,7 @@ pub async fn show<S: Store>(
         .into_iter()
         .rev()
         .map(|e| EventLine {
-            at: super::event_time(&e),
+            at: viewer.event_time(&e),
             actor: people.actor(&e.actor),
             summary: super::summary(&e),
         })
@@ -138,7 +138,7 @@ pub async fn show<S: Store>(
             .collect(),
         due: t
             .due_at
-            .map(when)
+            .map(|t| viewer.when(t))
             .unwrap_or_else(|| "no due date".to_owned()),
         overdue: open && t.due_at.is_some_and(|d| d < now),
         status: t.status.as_str(),
@@ -149,7 +149,7 @@ pub async fn show<S: Store>(
         closed: t.closed_at.map(|c| {
             format!(
                 "{} by {}",
-                when(c),
+                viewer.when(c),
                 t.closed_by.map_or_else(String::new, |u| people.name(u))
             )
         }),
@@ -162,7 +162,7 @@ pub async fn show<S: Store>(
                 file_name: e.file_name.clone(),
                 size: e.size,
                 sha256: engine::audit::to_hex(&e.sha256),
-                added: format!("{} by {}", when(e.added_at), people.name(e.added_by)),
+                added: format!("{} by {}", viewer.when(e.added_at), people.name(e.added_by)),
             })
             .collect(),
         history,
