@@ -1,6 +1,6 @@
 //! Reminders: a task's assignee (or, for a task nobody was given, its case's owner) is told
-//! 7 days and 2 days before it is due, and every day once it is overdue; and from 07:00 each
-//! day, everyone with open tasks gets a digest of them. Days, hours and the times a reminder
+//! 7 days and 2 days before it is due, and every morning once it is overdue; and from 07:00
+//! each day, everyone with open tasks gets a digest of them. Days, hours and the times a reminder
 //! names are the recipient's, in their time zone. A sweep runs every minute in each
 //! worker; each reminder is recorded by its key in the transaction that sends it, so sweeps
 //! that run again, or on several servers at once, send it once.
@@ -20,7 +20,8 @@ const NOTICES: [(SignedDuration, &str); 2] = [
     (SignedDuration::from_hours(2 * 24), "2d"),
 ];
 
-/// The hour, in each person's time zone, from which their day's digest goes out.
+/// The hour, in each person's time zone, from which their day's digest and overdue reminders
+/// go out.
 const DIGEST_HOUR: i8 = 7;
 
 /// The most tasks one sweep looks at per tenant.
@@ -54,10 +55,7 @@ impl<S: Store> App<S> {
                 continue;
             }
             let day = local.date();
-            let end_of_day = day
-                .tomorrow()
-                .and_then(|tomorrow| tomorrow.to_zoned_datetime(zone))
-                .map_or(now + SignedDuration::from_hours(24), |z| z.timestamp());
+            let end_of_day = engine::due::end_of_day(now, &zone);
             let key = format!("digest:{}:{day}", user.id);
             if read.reminder_sent(tenant, &key).await? {
                 continue;
@@ -140,8 +138,13 @@ impl<S: Store> App<S> {
             let their = |t: Timestamp| t.to_zoned_datetime(zone.clone());
             let due_there = their(due).strftime("%Y-%m-%d %H:%M %Z").to_string();
             let (key, notice) = if now >= due {
+                // Once a day, in their morning or after: not at their midnight.
+                let local = their(now);
+                if local.hour() < DIGEST_HOUR {
+                    continue;
+                }
                 (
-                    format!("overdue:{}", their(now).date()),
+                    format!("overdue:{}", local.date()),
                     Notice {
                         kind: "task.overdue",
                         summary: format!(

@@ -139,6 +139,17 @@ fn add_business_days(from: Date, n: i32) -> Date {
     date
 }
 
+/// When the day of `t` ends in `zone`: the first instant of the next day there. A day may
+/// last 23 or 25 hours where clocks change.
+pub fn end_of_day(t: Timestamp, zone: &TimeZone) -> Timestamp {
+    t.to_zoned_datetime(zone.clone())
+        .date()
+        .tomorrow()
+        .ok()
+        .and_then(|day| day.to_zoned_datetime(zone.clone()).ok())
+        .map_or(t, |start| start.timestamp())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,5 +207,26 @@ mod tests {
             .unwrap()
             .due_at(date(2026, 12, 4), &tz);
         assert_eq!(due.to_string(), "2026-12-04T16:00:00Z");
+    }
+
+    #[test]
+    fn a_day_ends_at_midnight_where_it_is_counted() {
+        let at = |s: &str| s.parse::<Timestamp>().unwrap();
+        let tokyo = TimeZone::get("Asia/Tokyo").unwrap();
+        assert_eq!(
+            end_of_day(at("2026-12-01T16:00:00Z"), &tokyo),
+            at("2026-12-02T15:00:00Z"),
+            "01:00 on the 2nd in Tokyo: the 2nd ends at 15:00 UTC"
+        );
+        assert_eq!(
+            end_of_day(at("2026-12-01T16:00:00Z"), &TimeZone::UTC),
+            at("2026-12-02T00:00:00Z")
+        );
+        // Berlin's clocks go back on 2026-10-25: that day lasts 25 hours.
+        let berlin = TimeZone::get("Europe/Berlin").unwrap();
+        assert_eq!(
+            end_of_day(at("2026-10-24T22:30:00Z"), &berlin),
+            at("2026-10-25T23:00:00Z")
+        );
     }
 }

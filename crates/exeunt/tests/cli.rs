@@ -2173,7 +2173,7 @@ fn people_choose_which_notifications_they_get_by_email() {
 }
 
 #[test]
-fn people_set_the_time_zone_their_digest_and_reminders_follow() {
+fn people_set_their_own_time_zone() {
     let e = Exeunt::sqlite();
     e.ok(&["init"]);
     e.ok(&[

@@ -1854,11 +1854,21 @@ async fn automation_over_http(server: Server, a: Tenant, b: Tenant) {
         "UTC"
     );
     let (status, reply) = put(zone, &a.auditor, json!({"time_zone": "Mars/Olympus_Mons"})).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{reply}");
+    assert_eq!(
+        (status, reply["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("time_zone")),
+        "{reply}"
+    );
     assert!(
         problem(&reply)
             .1
             .contains("time_zone `Mars/Olympus_Mons` is not a time zone"),
+        "{reply}"
+    );
+    let (status, reply) = put(zone, &a.auditor, json!({"time_zone": "UTC", "zone": "UTC"})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{reply}");
+    assert!(
+        problem(&reply).1.contains("unknown field `zone`"),
         "{reply}"
     );
     assert_eq!(

@@ -159,7 +159,9 @@ fn user_row(r: &impl Row) -> Result<User> {
         email: Email::parse(r.text("email")?).map_err(corrupt("email"))?,
         name: Text::line(r.text("name")?, 200).map_err(corrupt("user name"))?,
         role: role(r.text("role")?)?,
-        time_zone: ZoneName::parse(r.text("time_zone")?).map_err(corrupt("time zone"))?,
+        // A zone the bundled database no longer knows (or a hand edit) leaves its person in
+        // UTC rather than making every read of the tenant's people fail.
+        time_zone: ZoneName::parse(r.text("time_zone")?).unwrap_or_else(|_| ZoneName::utc()),
     })
 }
 

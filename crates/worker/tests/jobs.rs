@@ -675,6 +675,13 @@ async fn the_digest_comes_at_seven_where_its_reader_is<S: Store>(store: S) {
         "the day is hers: {}",
         digests[0]
     );
+    set(in_tokyo(16, 0));
+    worker.run_due().await.unwrap();
+    assert_eq!(
+        to_ines("Your offboarding tasks on").len(),
+        1,
+        "one a day, however late in her day the sweep runs"
+    );
 
     set(due - SignedDuration::from_hours(47));
     worker.run_due().await.unwrap();

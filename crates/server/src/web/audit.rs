@@ -65,8 +65,13 @@ pub struct AuditQuery {
     after: i64,
 }
 
-/// The first instant of a day given as `YYYY-MM-DD` (UTC), or of the day after it.
-fn day_start(name: &str, text: &str, next: bool) -> Result<Option<jiff::Timestamp>, ApiError> {
+/// The first instant of a day given as `YYYY-MM-DD` in `zone`, or of the day after it.
+fn day_start(
+    name: &str,
+    text: &str,
+    next: bool,
+    zone: &TimeZone,
+) -> Result<Option<jiff::Timestamp>, ApiError> {
     let Some(text) = given(text) else {
         return Ok(None);
     };
@@ -82,7 +87,7 @@ fn day_start(name: &str, text: &str, next: bool) -> Result<Option<jiff::Timestam
         date
     };
     Ok(date
-        .to_zoned_datetime(TimeZone::UTC)
+        .to_zoned_datetime(zone.clone())
         .ok()
         .map(|z| z.timestamp()))
 }
@@ -109,8 +114,8 @@ pub async fn center<S: Store>(
         limit: PAGE + 1,
         action: given(&q.action).map(str::to_owned),
         actor: given(&q.actor).map(str::to_owned),
-        from: day_start("from", &q.from, false)?,
-        to: day_start("to", &q.to, true)?,
+        from: day_start("from", &q.from, false, &viewer.zone())?,
+        to: day_start("to", &q.to, true, &viewer.zone())?,
         concerning,
         ..AuditFilter::default()
     };

@@ -114,17 +114,18 @@ fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// The Monday that starts the (UTC) week of `t`.
-pub fn week_of(t: Timestamp) -> Date {
-    let date = t.to_zoned_datetime(TimeZone::UTC).date();
+/// The Monday that starts the week of `t` in `zone`.
+pub fn week_of(t: Timestamp, zone: &TimeZone) -> Date {
+    let date = t.to_zoned_datetime(zone.clone()).date();
     let back = i64::from(date.weekday().to_monday_zero_offset());
     date.checked_sub(jiff::Span::new().days(back))
         .unwrap_or(date)
 }
 
-/// The Mondays of the `count` weeks up to and including the week of `now`, oldest first.
-pub fn weeks(now: Timestamp, count: i64) -> Vec<Date> {
-    let last = week_of(now);
+/// The Mondays of the `count` weeks up to and including the week of `now` in `zone`, oldest
+/// first.
+pub fn weeks(now: Timestamp, count: i64, zone: &TimeZone) -> Vec<Date> {
+    let last = week_of(now, zone);
     (0..count)
         .rev()
         .filter_map(|i| last.checked_sub(jiff::Span::new().weeks(i)).ok())
@@ -146,9 +147,18 @@ mod tests {
     #[test]
     fn weeks_start_on_monday_and_end_with_this_one() {
         let now: Timestamp = "2026-11-26T12:00:00Z".parse().unwrap(); // a Thursday
-        let weeks = weeks(now, 3);
+        let weeks = weeks(now, 3, &TimeZone::UTC);
         let days: Vec<String> = weeks.iter().map(ToString::to_string).collect();
         assert_eq!(days, ["2026-11-09", "2026-11-16", "2026-11-23"]);
+    }
+
+    #[test]
+    fn a_week_is_the_viewers() {
+        // Sunday evening in New York is already Monday in UTC.
+        let now: Timestamp = "2026-11-30T02:00:00Z".parse().unwrap();
+        let new_york = TimeZone::get("America/New_York").unwrap();
+        assert_eq!(week_of(now, &TimeZone::UTC).to_string(), "2026-11-30");
+        assert_eq!(week_of(now, &new_york).to_string(), "2026-11-23");
     }
 
     #[test]

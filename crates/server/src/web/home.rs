@@ -82,13 +82,9 @@ pub async fn home<S: Store>(
     let actor = &viewer.actor;
     let now = app.now();
     let people = People::load(app, actor).await?;
-    let today_ends = now
-        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
-        .date()
-        .tomorrow()
-        .ok()
-        .and_then(|d| d.to_zoned_datetime(jiff::tz::TimeZone::UTC).ok())
-        .map_or(now, |z| z.timestamp());
+    // Days and weeks are the viewer's, as in their morning digest.
+    let zone = viewer.zone();
+    let today_ends = engine::due::end_of_day(now, &zone);
     let week_ends = today_ends
         .checked_add(SignedDuration::from_hours(24 * 6))
         .unwrap_or(today_ends);
@@ -141,13 +137,13 @@ pub async fn home<S: Store>(
     let mut overdue_by_team: Vec<(String, usize)> = by_team.into_iter().collect();
     overdue_by_team.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
 
-    let weeks = charts::weeks(now, CHART_WEEKS);
+    let weeks = charts::weeks(now, CHART_WEEKS, &zone);
     let since = weeks
         .first()
-        .and_then(|d| d.to_zoned_datetime(jiff::tz::TimeZone::UTC).ok())
+        .and_then(|d| d.to_zoned_datetime(zone.clone()).ok())
         .map_or(now, |z| z.timestamp());
     let activity = app.case_activity(actor, since).await?;
-    let slot = |t: Timestamp| weeks.iter().position(|w| *w == charts::week_of(t));
+    let slot = |t: Timestamp| weeks.iter().position(|w| *w == charts::week_of(t, &zone));
     let (mut opened, mut closed) = (vec![0.0; weeks.len()], vec![0.0; weeks.len()]);
     let mut days: Vec<Vec<f64>> = vec![Vec::new(); weeks.len()];
     for case in &activity {

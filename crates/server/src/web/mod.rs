@@ -183,9 +183,14 @@ pub struct Viewer {
 }
 
 impl Viewer {
+    /// Where this person is.
+    pub fn zone(&self) -> jiff::tz::TimeZone {
+        self.actor.user.time_zone.zone()
+    }
+
     /// An instant as this person reads it: in their time zone, which the page names.
     pub fn when(&self, t: Timestamp) -> String {
-        t.to_zoned_datetime(self.actor.user.time_zone.zone())
+        t.to_zoned_datetime(self.zone())
             .strftime("%Y-%m-%d %H:%M %Z")
             .to_string()
     }
@@ -197,7 +202,7 @@ impl Viewer {
 
     /// The day of an instant where this person is.
     pub fn day(&self, t: Timestamp) -> String {
-        t.to_zoned_datetime(self.actor.user.time_zone.zone())
+        t.to_zoned_datetime(self.zone())
             .strftime("%Y-%m-%d")
             .to_string()
     }

@@ -636,7 +636,7 @@ pub async fn party_offboarding<S: Store>(
                             "blueprint",
                             Slug::parse("party"),
                         )?)),
-                        exit_date: app.now().to_zoned_datetime(TimeZone::UTC).date(),
+                        exit_date: app.now().to_zoned_datetime(viewer.zone()).date(),
                         owner: assignee,
                     },
                 )
