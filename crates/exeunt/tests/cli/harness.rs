@@ -1,0 +1,158 @@
+//! What every test of the binary uses: a data dir (and maybe a PostgreSQL database) to run
+//! `exeunt` in, the shape of a refusal, and the small waits and HTTP reads of tests that run a
+//! server.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+/// An exit date for cases whose dates do not matter to the test: far enough ahead that no
+/// reminder, digest or overdue warning falls due while it runs, whatever the day.
+pub const LATER: &str = "2099-12-31";
+
+pub struct Exeunt {
+    pub dir: tempfile::TempDir,
+    pub database_url: Option<String>,
+}
+
+impl Exeunt {
+    pub fn sqlite() -> Self {
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+            database_url: None,
+        }
+    }
+
+    pub async fn postgres(test: &str) -> Option<Self> {
+        let url = testkit::fresh_postgres(test).await?;
+        Some(Self {
+            dir: tempfile::tempdir().unwrap(),
+            database_url: Some(url),
+        })
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// `exeunt args…` on this data dir (and database), with nothing from the caller's
+    /// environment that would change what it does.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_exeunt"));
+        cmd.args(args)
+            .current_dir(self.dir.path())
+            .env("EXEUNT_DATA_DIR", self.data_dir())
+            .env_remove("EXEUNT_DATABASE_URL")
+            .env_remove("EXEUNT_MASTER_KEY")
+            .env_remove("EXEUNT_TENANT")
+            .env_remove("EXEUNT_ACTOR")
+            .env_remove("EXEUNT_SMTP_URL")
+            .env_remove("EXEUNT_JOB_LEASE");
+        if let Some(url) = &self.database_url {
+            cmd.env("EXEUNT_DATABASE_URL", url);
+        }
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    /// `exeunt serve` on a free port with `args`, once it says it serves; and where.
+    pub fn serve(&self, args: &[&str]) -> (std::process::Child, String) {
+        use std::io::{BufRead, BufReader};
+        let mut child = self
+            .command(&[&["serve", "--listen", "127.0.0.1:0"], args].concat())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let base = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .find(|l| l.starts_with("Exeunt serves"))
+            .and_then(|l| {
+                let (_, after) = l.split_once(" on ")?;
+                Some(after.split_whitespace().next()?.to_owned())
+            })
+            .expect("exeunt serve says where it serves");
+        // Keep reading, so that the server never blocks on a full pipe.
+        std::thread::spawn(move || lines.for_each(drop));
+        (child, base)
+    }
+
+    /// Runs a command that must succeed, and returns its standard output.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "exeunt {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Everything the tenant holds, as the audit log and the listings show it.
+    pub fn snapshot(&self) -> (String, String, String) {
+        (
+            self.ok(&["audit", "export"]),
+            self.ok(&["subject", "list", "--all", "--json"]),
+            self.ok(&["case", "list", "--json"]),
+        )
+    }
+
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A refusal: the expected exit code, one line on stderr that starts with `error:` and
+/// contains `phrase`, and no panic.
+pub fn assert_refused(out: &Output, code: i32, phrase: &str) {
+    let err = stderr(out);
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "expected exit {code}; stderr: {err}"
+    );
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "one line expected, got: {err}"
+    );
+    assert!(err.starts_with("error:"), "{err}");
+    assert!(err.contains(phrase), "expected {phrase:?} in: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
+/// A raw HTTP/1.1 GET, so that this test needs no HTTP client: (status line, body).
+pub fn http_get(addr: &str, path: &str, token: &str) -> (String, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    (
+        head.lines().next().unwrap_or("").to_owned(),
+        body.to_owned(),
+    )
+}
+
+/// Waits up to `limit` for `done`; false when it never held.
+pub fn eventually(limit: std::time::Duration, mut done: impl FnMut() -> bool) -> bool {
+    let until = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < until {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    done()
+}

@@ -1,0 +1,8 @@
+//! The `exeunt` binary, run as a person would run it.
+
+mod audit;
+mod automation;
+mod basics;
+mod harness;
+mod pipeline;
+mod serve;
