@@ -1800,7 +1800,9 @@ async fn task<S: Store>(app: &App<S>, actor: &Actor, cmd: &TaskCmd) -> anyhow::R
                 None => app.my_tasks(actor, 1000).await?,
             };
             let now = app.now();
-            let header = ["CASE", "SUBJECT", "TASK", "STATUS", "OWNER", "DUE (UTC)"];
+            // Due times as whoever asks reads them: in their own time zone.
+            let tz = actor.user.time_zone.zone();
+            let header = ["CASE", "SUBJECT", "TASK", "STATUS", "OWNER", "DUE"];
             listing(flag.json, &rows, &header, |r| {
                 let t = &r.task;
                 vec![
@@ -1809,9 +1811,7 @@ async fn task<S: Store>(app: &App<S>, actor: &Actor, cmd: &TaskCmd) -> anyhow::R
                     t.id.to_string(),
                     status_label(t, now),
                     t.owner_label.clone(),
-                    t.due_at
-                        .map(|d| d.strftime("%Y-%m-%d %H:%MZ").to_string())
-                        .unwrap_or_default(),
+                    t.due_at.map(|d| local(d, &tz)).unwrap_or_default(),
                 ]
             })?;
         }

@@ -303,6 +303,20 @@ fn people_set_their_own_time_zone() {
         .find(|l| l.contains("user.time_zone_set"))
         .expect("the change is audited");
     assert!(set.contains("set their time zone to Asia/Tokyo"), "{set}");
+
+    // Due times in a listing are the reader's.
+    e.ok(&[
+        "subject", "add", "acme", "--kind", "client", "--name", "Acme",
+    ]);
+    e.ok(&["case", "start", "acme", "--exit-date", LATER]);
+    let tasks = ["task", "list", "--case", "1", "--all"];
+    assert!(e.ok(&tasks).contains(" UTC"));
+    e.ok(&["user", "time-zone", "Asia/Tokyo"]);
+    let listed = e.ok(&tasks);
+    assert!(
+        listed.contains(" JST") && !listed.contains(" UTC"),
+        "{listed}"
+    );
 }
 
 #[test]
