@@ -140,9 +140,15 @@ impl JobWakeups {
     pub async fn wait(&mut self, longest: std::time::Duration) {
         match &mut self.0 {
             Wakeups::Postgres(listener) => {
-                if let Ok(Err(e)) = tokio::time::timeout(longest, listener.recv()).await {
-                    tracing::warn!(error = %e, "listening for queued jobs failed; polling");
-                    tokio::time::sleep(longest).await;
+                match tokio::time::timeout(longest, listener.recv()).await {
+                    // One claim takes every job there is room for: the word of the others
+                    // queued meanwhile is already answered.
+                    Ok(Ok(_)) => while listener.next_buffered().is_some() {},
+                    Ok(Err(e)) => {
+                        tracing::warn!(error = %e, "listening for queued jobs failed; polling");
+                        tokio::time::sleep(longest).await;
+                    }
+                    Err(_) => {}
                 }
             }
             Wakeups::Local(notify) => {
