@@ -109,7 +109,8 @@ impl<S: Store> App<S> {
     }
 
     /// Records how the worker's attempts at jobs ended: each done; or failed, to be retried
-    /// after a backoff, or dead once its attempts are spent. For each, in order, false when
+    /// after a backoff, or dead once its attempts are spent. For each, in order, whether the
+    /// attempt's end is recorded (now, or by an earlier try of the same settle); false when
     /// the attempt no longer held the job (its lease ran out and another worker took it
     /// over): then nothing is recorded for it.
     pub async fn settle_jobs(&self, ended: &[(Job, Attempt)]) -> Result<Vec<bool>> {
@@ -162,6 +163,7 @@ impl<S: Store> App<S> {
             tx.commit().await?;
         }
         if living.is_empty() && then_claim.is_none() {
+            self.recorded_before(ended, &mut recorded).await?;
             return Ok((recorded, Vec::new()));
         }
         let mut tx = self.store.write().await?;
@@ -176,7 +178,28 @@ impl<S: Store> App<S> {
         for (i, settled) in living_at.into_iter().zip(settled) {
             recorded[i] = settled;
         }
+        self.recorded_before(ended, &mut recorded).await?;
         Ok((recorded, claimed))
+    }
+
+    /// Marks recorded the ends a database refusal made the worker send again: a death commits
+    /// in a transaction of its own, so a settle that failed after it leaves that end recorded,
+    /// and settling it again changes nothing. Such a job still counts this attempt and no
+    /// longer runs; one another worker took over counts a later attempt.
+    async fn recorded_before(&self, ended: &[(Job, Attempt)], recorded: &mut [bool]) -> Result<()> {
+        if recorded.iter().all(|r| *r) {
+            return Ok(());
+        }
+        let mut tx = self.store.read().await?;
+        for ((job, _), recorded) in ended.iter().zip(recorded.iter_mut()) {
+            if *recorded {
+                continue;
+            }
+            *recorded = tx.job(job.tenant_id, job.id).await?.is_some_and(|now| {
+                now.attempts == job.attempts && now.status != JobStatus::Running
+            });
+        }
+        Ok(())
     }
 
     /// What becomes of `job` after `attempt`, at `at`.

@@ -345,6 +345,30 @@ async fn a_worker_that_died_holding_a_job_is_taken_over_and_the_job_runs_once<S:
     assert_eq!(sink.messages().len(), 1);
 }
 
+/// A worker that sends a job's end again, as it does when the database refused a settle after
+/// part of it had committed, hears that it is recorded, and nothing changes.
+async fn an_end_sent_again_is_recorded_once<S: Store>(store: S) {
+    let firm = firm(store).await;
+    firm.assign("account-transition").await;
+    let job = firm
+        .app
+        .claim_jobs("a-worker", JobLease::DEFAULT, 1)
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    let end = [(job, Ok(()))];
+    assert_eq!(firm.app.settle_jobs(&end).await.unwrap(), [true]);
+    assert_eq!(
+        firm.app.settle_jobs(&end).await.unwrap(),
+        [true],
+        "recorded before, not taken over"
+    );
+    let done = firm.jobs(Some(JobStatus::Done)).await;
+    assert_eq!(done.len(), 1);
+    assert_eq!(done[0].attempts, 1);
+}
+
 /// One round of a busy worker: the ends of the jobs it ran, recorded in the transaction that
 /// claims its next ones. Their leases have run out meanwhile (a slow round), so they would be
 /// the first to claim again; they are passed over, and the next queued jobs come instead.
@@ -730,6 +754,7 @@ on_both_stores!(
     a_mail_server_that_is_down_is_retried_then_given_up_and_sent_again,
     a_draining_worker_records_every_end_as_it_claims_the_next,
     a_worker_that_died_holding_a_job_is_taken_over_and_the_job_runs_once,
+    an_end_sent_again_is_recorded_once,
     a_round_records_its_ends_and_claims_the_next_jobs_not_the_same,
     concurrent_workers_never_run_a_job_twice,
     a_queued_job_wakes_an_idle_worker,
