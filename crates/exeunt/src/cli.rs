@@ -75,7 +75,7 @@ pub enum Command {
     /// Add records (documents, notes, contacts, accounts, integrations, assets, work items).
     #[command(subcommand)]
     Record(RecordCmd),
-    /// Add and list users.
+    /// Add and list users; reset a password; your own notifications and time zone.
     #[command(subcommand)]
     User(UserCmd),
     /// Start, list, show, precheck, close and cancel cases.
@@ -124,7 +124,8 @@ pub enum Command {
     /// Verify a completion certificate, offline with --key.
     #[command(subcommand)]
     Certificate(CertificateCmd),
-    /// Measure the write path and audit verification.
+    /// Measure the write path, audit verification, the HTTP API, fan-out, exports and the job
+    /// queue.
     #[command(subcommand)]
     Bench(BenchCmd),
 }
