@@ -53,6 +53,7 @@ impl<S: Store> App<S> {
             id: TenantId(self.new_id()),
             slug,
             name,
+            time_zone: ZoneName::utc(),
         };
         let owner = User {
             tenant_id: tenant.id,
@@ -184,7 +185,7 @@ impl<S: Store> App<S> {
             email,
             name,
             role,
-            time_zone: ZoneName::utc(),
+            time_zone: actor.tenant.time_zone.clone(),
         };
         tx.insert_user(&user, at).await?;
         for team in teams {
@@ -194,6 +195,22 @@ impl<S: Store> App<S> {
             json!({"summary": format!("added {} as {}", user.email, user.role), "email": user.email, "role": user.role, "teams": teams})).await?;
         tx.commit().await?;
         Ok(user)
+    }
+
+    /// Sets the time zone people added to the tenant from now on start in; those already
+    /// there keep theirs.
+    pub async fn set_tenant_time_zone(&self, actor: &Actor, zone: ZoneName) -> Result<Tenant> {
+        actor.require(Permission::ManageUsers)?;
+        let at = self.now();
+        let mut tx = self.store.write().await?;
+        tx.set_tenant_time_zone(actor.tenant.id, &zone).await?;
+        audit(&mut tx, actor, at, "tenant.time_zone_set", ("tenant", actor.tenant.id.to_string()),
+            json!({"summary": format!("people added from now on start in {zone}"), "from": actor.tenant.time_zone, "to": zone})).await?;
+        tx.commit().await?;
+        Ok(Tenant {
+            time_zone: zone,
+            ..actor.tenant.clone()
+        })
     }
 
     /// Sets where the actor is; everyone sets their own, whatever their role.

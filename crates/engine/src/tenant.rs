@@ -14,6 +14,8 @@ pub struct Tenant {
     pub id: TenantId,
     pub slug: Slug,
     pub name: Text,
+    /// The time zone people added to the tenant start in (each may then choose their own).
+    pub time_zone: ZoneName,
 }
 
 /// What a person may do in their tenant, from most to least power.

@@ -344,6 +344,10 @@ pub struct InitArgs {
     pub owner_email: Email,
     #[arg(long, default_value = "Owner")]
     pub owner_name: String,
+    /// Where the firm is (an IANA name such as Europe/Berlin): its owner, and the people added
+    /// later, start in this time zone. UTC without it.
+    #[arg(long)]
+    pub time_zone: Option<ZoneName>,
 }
 
 #[derive(Args, Debug)]
@@ -572,6 +576,12 @@ pub enum UserCmd {
     /// Your time zone (or that of whoever --as names): your daily digest comes at 07:00 there,
     /// and reminders name times there. Without a zone, shows it.
     TimeZone {
+        /// An IANA name such as Europe/Berlin.
+        zone: Option<ZoneName>,
+    },
+    /// The time zone people added from now on start in (admins set it). Without a zone, shows
+    /// it.
+    DefaultTimeZone {
         /// An IANA name such as Europe/Berlin.
         zone: Option<ZoneName>,
     },

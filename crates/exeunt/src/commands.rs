@@ -149,7 +149,7 @@ async fn execute<S: Store>(app: App<S>, cli: &Cli) -> anyhow::Result<ExitCode> {
         let name = Text::line(&args.org, 200).map_err(|e| anyhow!("--org {e}"))?;
         let owner_name =
             Text::line(&args.owner_name, 200).map_err(|e| anyhow!("--owner-name {e}"))?;
-        let actor = app
+        let mut actor = app
             .init_tenant(
                 args.slug.clone(),
                 name,
@@ -157,6 +157,11 @@ async fn execute<S: Store>(app: App<S>, cli: &Cli) -> anyhow::Result<ExitCode> {
                 owner_name,
             )
             .await?;
+        if let Some(zone) = &args.time_zone {
+            let tenant = app.set_tenant_time_zone(&actor, zone.clone()).await?;
+            let user = app.set_time_zone(&actor, zone.clone()).await?;
+            actor = Actor { tenant, user };
+        }
         let teams: Vec<String> = app
             .teams(&actor)
             .await?
@@ -169,7 +174,12 @@ async fn execute<S: Store>(app: App<S>, cli: &Cli) -> anyhow::Result<ExitCode> {
             actor.tenant.slug,
             actor.tenant.name
         );
-        say!("Owner: {}. Teams: {}.", actor.user.email, teams.join(", "));
+        say!(
+            "Owner: {}. Teams: {}. Time zone: {}.",
+            actor.user.email,
+            teams.join(", "),
+            actor.tenant.time_zone
+        );
         say!("Next: exeunt subject add acme --kind client --name \"Acme Ltd\"");
         return Ok(ExitCode::SUCCESS);
     }
@@ -1408,6 +1418,13 @@ async fn user<S: Store>(app: &App<S>, actor: &Actor, cmd: &UserCmd) -> anyhow::R
                 say!("{} is in {} now.", user.email, user.time_zone);
             }
             None => say!("{} is in {}.", actor.user.email, actor.user.time_zone),
+        },
+        UserCmd::DefaultTimeZone { zone } => match zone {
+            Some(zone) => {
+                let tenant = app.set_tenant_time_zone(actor, zone.clone()).await?;
+                say!("People added from now on start in {}.", tenant.time_zone);
+            }
+            None => say!("People added start in {}.", actor.tenant.time_zone),
         },
         UserCmd::Notifications { on, off, json } => {
             let changes: Vec<(&str, bool)> = on

@@ -399,9 +399,16 @@ test('only the owner sees Start Organization Offboarding', async () => {
   const manager = await signIn('manager');
   await manager.goto(`${base}/settings`);
   assert.equal(await manager.locator('text=Start Organization Offboarding').count(), 0);
+  // A manager reads the time zone new people start in; only admins and the owner set it.
+  assert.equal(await manager.locator('form[action="/settings/time-zone"]').count(), 0);
+  assert.match(await manager.locator('section[aria-labelledby="zone-h"]').innerText(), /UTC/);
   const owner = await signIn('owner');
   await owner.goto(`${base}/settings`);
   assert.equal(await owner.locator('button', { hasText: 'Start Organization Offboarding' }).count(), 1);
+  await owner.fill('#tenant-zone', 'Europe/Berlin');
+  await owner.click('form[action="/settings/time-zone"] button[type=submit]');
+  await expectFlash(owner, /People added from now on start in Europe\/Berlin/);
+  assert.equal(await owner.inputValue('#tenant-zone'), 'Europe/Berlin');
   await shot(owner, 'settings');
 });
 

@@ -14,7 +14,7 @@ use axum::Json;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use engine::governance::Retention;
-use engine::ids::{Email, Slug, SubjectKey, Text};
+use engine::ids::{Email, Slug, SubjectKey, Text, ZoneName};
 use engine::subject::{Attributes, RecordFields};
 use jiff::civil::Date;
 use serde::Deserialize;
@@ -29,11 +29,12 @@ use crate::docs::{
 };
 use crate::error::ApiError;
 use crate::extract::{Body, Caller, Params, Path, segment};
+use crate::session::TimeZoneBody;
 use crate::views::{
     self, ApiToken, AuditEvent, AuditVerification, BlueprintInfo, BlueprintSource, Case,
     CaseDetail, CaseFinding, CaseStatus, CaseSummary, CaseTask, IssuedToken, LegalHold, LintReport,
     Plan, Record, RecordKind, RetentionPolicy, Revoked, Role, StartedCase, Subject, SubjectDetail,
-    SubjectKind, Task, Team, User, Waived,
+    SubjectKind, Task, Team, Tenant, User, Waived,
 };
 
 type Reply<T> = Result<Json<T>, ApiError>;
@@ -62,6 +63,7 @@ pub fn routes<S: Store>() -> OpenApiRouter<ServerState<S>> {
         .routes(generic_routes!(S => audit_log))
         .routes(generic_routes!(S => verify_audit))
         .routes(generic_routes!(S => list_users, add_user))
+        .routes(generic_routes!(S => set_tenant_time_zone))
         .routes(generic_routes!(S => list_teams))
         .routes(generic_routes!(S => list_tokens, issue_token))
         .routes(generic_routes!(S => revoke_token))
@@ -1364,6 +1366,30 @@ async fn add_user<S: Store>(
         )
         .await?;
     Ok((StatusCode::CREATED, Json(user.into())))
+}
+
+/// Set the time zone new people start in
+///
+/// Admins and the owner. People added from now on start in this zone; those already there
+/// keep theirs, and each may choose their own.
+#[utoipa::path(
+    put,
+    path = "/tenant/time-zone",
+    tag = "directory",
+    request_body = TimeZoneBody,
+    responses(
+        (status = 200, description = "The tenant, as it is now", body = Tenant),
+        JsonWriteProblems,
+    ),
+    security(("token" = []), ("session" = [], "csrf" = [])),
+)]
+async fn set_tenant_time_zone<S: Store>(
+    State(app): State<App<S>>,
+    Caller(actor): Caller,
+    Body(b): Body<TimeZoneBody>,
+) -> Reply<Tenant> {
+    let zone = field("time_zone", ZoneName::parse(&b.time_zone))?;
+    Ok(Json(app.set_tenant_time_zone(&actor, zone).await?.into()))
 }
 
 /// List teams

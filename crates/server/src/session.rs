@@ -272,10 +272,10 @@ async fn change_password<S: Store>(
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct TimeZoneBody {
+pub(crate) struct TimeZoneBody {
     /// An IANA time zone name.
     #[schema(example = "Europe/Berlin")]
-    time_zone: String,
+    pub(crate) time_zone: String,
 }
 
 /// Set your time zone

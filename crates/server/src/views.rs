@@ -337,15 +337,24 @@ pub struct Tenant {
     pub id: Uuid,
     pub slug: String,
     pub name: String,
+    /// The time zone people added to the tenant start in.
+    #[schema(example = "Europe/Berlin")]
+    pub time_zone: String,
 }
 
 impl From<engine::tenant::Tenant> for Tenant {
     fn from(tenant: engine::tenant::Tenant) -> Self {
-        let engine::tenant::Tenant { id, slug, name } = tenant;
+        let engine::tenant::Tenant {
+            id,
+            slug,
+            name,
+            time_zone,
+        } = tenant;
         Self {
             id: id.0,
             slug: slug.to_string(),
             name: name.to_string(),
+            time_zone: time_zone.to_string(),
         }
     }
 }

@@ -1886,6 +1886,30 @@ async fn automation_over_http(server: Server, a: Tenant, b: Tenant) {
         "UTC",
         "only the auditor's own"
     );
+
+    // Admins set the zone people added from now on start in; those already there keep theirs.
+    let firm_zone = "/api/v1/tenant/time-zone";
+    let (status, _) = put(firm_zone, &a.manager, json!({"time_zone": "Europe/Berlin"})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let tenant = ok(put(firm_zone, &a.admin, json!({"time_zone": "Europe/Berlin"})).await);
+    assert_eq!(tenant["time_zone"], "Europe/Berlin", "{tenant}");
+    assert_eq!(
+        ok(server.get("/api/v1/me", &a.member).await)["tenant"]["time_zone"],
+        "Europe/Berlin"
+    );
+    let added = ok(server
+        .post(
+            "/api/v1/users",
+            &a.admin,
+            json!({"email": "new@example.com", "name": "New Person", "role": "member"}),
+        )
+        .await);
+    assert_eq!(added["time_zone"], "Europe/Berlin", "{added}");
+    assert_eq!(
+        ok(server.get("/api/v1/me", &a.member).await)["user"]["time_zone"],
+        "UTC",
+        "people already there keep theirs"
+    );
 }
 
 /// Only the owner places and lifts legal holds and sets retention; everyone reads them; the

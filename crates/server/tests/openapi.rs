@@ -81,6 +81,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/api/v1/me/email-preferences"),
     ("put", "/api/v1/me/email-preferences"),
     ("put", "/api/v1/me/time-zone"),
+    ("put", "/api/v1/tenant/time-zone"),
     ("post", "/api/v1/session"),
     ("delete", "/api/v1/session"),
     ("get", "/api/v1/me"),

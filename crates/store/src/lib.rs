@@ -513,6 +513,12 @@ pub trait Tx: Send {
         tenant: TenantId,
         user: UserId,
     ) -> impl Future<Output = Result<Vec<String>>> + Send;
+    /// Sets the time zone people added to the tenant start in.
+    fn set_tenant_time_zone(
+        &mut self,
+        tenant: TenantId,
+        zone: &ZoneName,
+    ) -> impl Future<Output = Result<()>> + Send;
     /// Sets where a person is.
     fn set_user_time_zone(
         &mut self,

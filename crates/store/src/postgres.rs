@@ -125,6 +125,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "user time zones",
         include_str!("../migrations/postgres/0021_user_time_zones.sql"),
     ),
+    (
+        22,
+        "tenant time zones",
+        include_str!("../migrations/postgres/0022_tenant_time_zones.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]

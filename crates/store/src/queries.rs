@@ -123,6 +123,8 @@ fn tenant_row(r: &impl Row) -> Result<Tenant> {
         id: TenantId(r.uuid("id")?),
         slug: slug(r.text("slug")?)?,
         name: Text::line(r.text("name")?, 200).map_err(corrupt("tenant name"))?,
+        // As for a person's zone: one the database no longer knows is read as UTC.
+        time_zone: ZoneName::parse(r.text("time_zone")?).unwrap_or_else(|_| ZoneName::utc()),
     })
 }
 
@@ -587,8 +589,15 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
 
     async fn insert_tenant(&mut self, t: &Tenant, at: Timestamp) -> Result<()> {
         self.run(
-            "INSERT INTO tenants (id, slug, name, created_at_us) VALUES ($1, $2, $3, $4)",
-            args![t.id.0, t.slug.as_str(), t.name.as_str(), us(at)],
+            "INSERT INTO tenants (id, slug, name, created_at_us, time_zone) \
+             VALUES ($1, $2, $3, $4, $5)",
+            args![
+                t.id.0,
+                t.slug.as_str(),
+                t.name.as_str(),
+                us(at),
+                t.time_zone.as_str()
+            ],
         )
         .await?;
         self.run(
@@ -601,7 +610,7 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
 
     async fn tenants(&mut self) -> Result<Vec<Tenant>> {
         self.all(
-            "SELECT id, slug, name FROM tenants ORDER BY created_at_us, slug",
+            "SELECT id, slug, name, time_zone FROM tenants ORDER BY created_at_us, slug",
             args![],
             |r| tenant_row(r),
         )
@@ -610,7 +619,7 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
 
     async fn tenant_by_slug(&mut self, s: &Slug) -> Result<Option<Tenant>> {
         self.optional(
-            "SELECT id, slug, name FROM tenants WHERE slug = $1",
+            "SELECT id, slug, name, time_zone FROM tenants WHERE slug = $1",
             args![s.as_str()],
             |r| tenant_row(r),
         )
@@ -619,7 +628,7 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
 
     async fn tenant(&mut self, id: TenantId) -> Result<Option<Tenant>> {
         self.optional(
-            "SELECT id, slug, name FROM tenants WHERE id = $1",
+            "SELECT id, slug, name, time_zone FROM tenants WHERE id = $1",
             args![id.0],
             |r| tenant_row(r),
         )
@@ -850,6 +859,15 @@ impl<C: Conn> crate::Tx for SqlTx<C> {
                 us(at),
                 u.time_zone.as_str(),
             ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn set_tenant_time_zone(&mut self, tenant: TenantId, zone: &ZoneName) -> Result<()> {
+        self.run(
+            "UPDATE tenants SET time_zone = $2 WHERE id = $1",
+            args![tenant.0, zone.as_str()],
         )
         .await?;
         Ok(())

@@ -143,6 +143,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "user time zones",
         include_str!("../migrations/sqlite/0022_user_time_zones.sql"),
     ),
+    (
+        23,
+        "tenant time zones",
+        include_str!("../migrations/sqlite/0023_tenant_time_zones.sql"),
+    ),
 ];
 
 /// How many idle read connections are kept open.
@@ -829,12 +834,13 @@ mod tests {
     #[tokio::test]
     async fn an_abandoned_write_leaves_nothing_and_the_batch_it_joined_commits() {
         use crate::Tx;
-        use engine::ids::{Slug, TenantId, Text};
+        use engine::ids::{Slug, TenantId, Text, ZoneName};
         use engine::tenant::Tenant;
         let tenant = |slug: &str| Tenant {
             id: TenantId(Uuid::now_v7()),
             slug: Slug::parse(slug).unwrap(),
             name: Text::line(slug, 100).unwrap(),
+            time_zone: ZoneName::utc(),
         };
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("exeunt.db"), true)

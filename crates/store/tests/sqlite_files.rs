@@ -47,6 +47,7 @@ async fn a_file_migrated_by_the_sqlx_store_is_brought_up_to_date() {
     let mut tx = store.read().await.unwrap();
     let tenant = tx.tenants().await.unwrap().pop().unwrap();
     assert_eq!(tenant.slug.as_str(), "old-firm");
+    assert_eq!(tenant.time_zone.as_str(), "UTC");
     let events = tx
         .audit_events(
             tenant.id,
@@ -68,7 +69,7 @@ async fn a_file_migrated_by_the_sqlx_store_is_brought_up_to_date() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 22, "every migration ran");
+    assert_eq!(version, 23, "every migration ran");
     let clustered: String = conn
         .query_row(
             "SELECT sql FROM sqlite_master WHERE name = 'audit_events'",

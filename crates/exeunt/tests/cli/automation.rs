@@ -320,6 +320,65 @@ fn people_set_their_own_time_zone() {
 }
 
 #[test]
+fn a_firm_sets_the_time_zone_its_people_start_in() {
+    let e = Exeunt::sqlite();
+    let out = e.ok(&["init", "--time-zone", "Europe/Berlin"]);
+    assert!(out.contains("Time zone: Europe/Berlin."), "{out}");
+    assert_eq!(
+        e.ok(&["user", "time-zone"]).trim(),
+        "owner@example.com is in Europe/Berlin."
+    );
+    e.ok(&[
+        "user",
+        "add",
+        "mia@example.com",
+        "--name",
+        "Mia",
+        "--role",
+        "manager",
+    ]);
+    assert_refused(
+        &e.run(&[
+            "--as",
+            "mia@example.com",
+            "user",
+            "default-time-zone",
+            "Asia/Tokyo",
+        ]),
+        1,
+        "admin",
+    );
+    assert_eq!(
+        e.ok(&["user", "default-time-zone", "Asia/Tokyo"]).trim(),
+        "People added from now on start in Asia/Tokyo."
+    );
+    e.ok(&[
+        "user",
+        "add",
+        "ines@example.com",
+        "--name",
+        "Ines",
+        "--role",
+        "member",
+    ]);
+    let listed = e.ok(&["user", "list"]);
+    let zone_of = |email: &str| {
+        listed
+            .lines()
+            .find(|l| l.starts_with(email))
+            .and_then(|l| l.split_whitespace().nth(2))
+            .map(str::to_owned)
+    };
+    assert_eq!(zone_of("owner@").as_deref(), Some("Europe/Berlin"));
+    assert_eq!(
+        zone_of("mia@").as_deref(),
+        Some("Europe/Berlin"),
+        "{listed}"
+    );
+    assert_eq!(zone_of("ines@").as_deref(), Some("Asia/Tokyo"), "{listed}");
+}
+
+#[test]
 fn audit_events_reach_a_webhook_from_the_command_line() {
     let key = "a-webhook-signing-key-of-32-bytes!";
     let receiver = testkit::webhook::WebhookReceiver::start(key);

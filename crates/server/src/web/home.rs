@@ -221,19 +221,6 @@ struct NotificationsPage {
     zones: &'static [String],
 }
 
-/// Every time zone name the bundled database knows, sorted: what the time zone field offers.
-fn zone_names() -> &'static [String] {
-    static NAMES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
-    NAMES.get_or_init(|| {
-        let mut names: Vec<String> = jiff::tz::db()
-            .available()
-            .map(|name| name.to_string())
-            .collect();
-        names.sort();
-        names
-    })
-}
-
 struct NotificationLine {
     summary: String,
     link: String,
@@ -266,13 +253,20 @@ pub async fn notifications<S: Store>(
             .collect(),
         email,
         time_zone: viewer.actor.user.time_zone.to_string(),
-        zones: zone_names(),
+        zones: super::zone_names(),
     }))
 }
 
+/// A time zone typed into a form.
 #[derive(serde::Deserialize)]
 pub struct TimeZoneForm {
     time_zone: String,
+}
+
+impl TimeZoneForm {
+    pub fn zone(&self) -> Result<engine::ids::ZoneName, crate::error::ApiError> {
+        crate::api::field("time_zone", engine::ids::ZoneName::parse(&self.time_zone))
+    }
 }
 
 pub async fn set_time_zone<S: Store>(
@@ -280,9 +274,7 @@ pub async fn set_time_zone<S: Store>(
     Posted { viewer, form }: Posted<TimeZoneForm>,
 ) -> Result<Response, PageError> {
     let result = async {
-        let zone = engine::ids::ZoneName::parse(&form.time_zone)
-            .map_err(|e| crate::error::ApiError::invalid("time_zone", e.to_string()))?;
-        let user = state.app.set_time_zone(&viewer.actor, zone).await?;
+        let user = state.app.set_time_zone(&viewer.actor, form.zone()?).await?;
         Ok::<_, crate::error::ApiError>(format!(
             "Your time zone is {} now: your digest comes at 07:00 there.",
             user.time_zone

@@ -78,6 +78,7 @@ pub fn routes<S: Store>() -> Router<ServerState<S>> {
         .route("/settings/holds", post(settings::place_hold::<S>))
         .route("/settings/holds/{id}/lift", post(settings::lift_hold::<S>))
         .route("/settings/retention", post(settings::set_retention::<S>))
+        .route("/settings/time-zone", post(settings::set_time_zone::<S>))
         .route("/settings/jobs/{id}/retry", post(settings::retry_job::<S>))
         .route("/cases", get(cases::list::<S>))
         .route("/cases/{number}", get(cases::show::<S>))
@@ -524,6 +525,19 @@ pub fn query_value(value: &str) -> String {
         }
     }
     out
+}
+
+/// Every time zone name the bundled database knows, sorted: what the time zone field offers.
+pub fn zone_names() -> &'static [String] {
+    static NAMES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    NAMES.get_or_init(|| {
+        let mut names: Vec<String> = jiff::tz::db()
+            .available()
+            .map(|name| name.to_string())
+            .collect();
+        names.sort();
+        names
+    })
 }
 
 /// What an audit event says happened, in words: its payload's summary, unless a purge

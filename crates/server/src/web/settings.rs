@@ -62,6 +62,9 @@ struct GeneralPage {
     webhooks: Vec<WebhookLine>,
     dead_jobs: Vec<DeadJob>,
     can_retry: bool,
+    time_zone: String,
+    can_manage_users: bool,
+    zones: &'static [String],
 }
 
 pub async fn general<S: Store>(
@@ -182,6 +185,9 @@ pub async fn general<S: Store>(
         webhooks,
         dead_jobs,
         can_retry: viewer.can(Permission::RunCases),
+        time_zone: actor.tenant.time_zone.to_string(),
+        can_manage_users: viewer.can(Permission::ManageUsers),
+        zones: super::zone_names(),
     }))
 }
 
@@ -264,6 +270,24 @@ pub async fn set_retention<S: Store>(
             "Offboarded {} are kept {} after completion, then purged.",
             policy.kind.map_or("subjects", |k| k.as_str()),
             policy.period
+        ))
+    }
+    .await;
+    Ok(outcome("/settings", result))
+}
+
+pub async fn set_time_zone<S: Store>(
+    State(state): State<ServerState<S>>,
+    Posted { viewer, form }: Posted<super::home::TimeZoneForm>,
+) -> Result<Response, PageError> {
+    let result = async {
+        let tenant = state
+            .app
+            .set_tenant_time_zone(&viewer.actor, form.zone()?)
+            .await?;
+        Ok::<_, ApiError>(format!(
+            "People added from now on start in {}.",
+            tenant.time_zone
         ))
     }
     .await;
