@@ -7,7 +7,7 @@ use engine::tenant::{Permission, Role, Session, Tenant, User};
 use jiff::SignedDuration;
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use store::{Store, Tx};
+use store::Tx;
 
 use crate::{Actor, App, AppError, Result, audit};
 
@@ -55,7 +55,7 @@ fn digest(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()
 }
 
-impl<S: Store> App<S> {
+impl App {
     /// Hashes on a blocking thread, a few at a time: Argon2id takes 19 MiB and tens of
     /// milliseconds, which must not stall the threads that serve other requests.
     async fn hash_password(&self, password: &Password) -> Result<String> {
@@ -142,7 +142,7 @@ impl<S: Store> App<S> {
     }
 
     /// The tenant's owner, if they have no password yet.
-    async fn passwordless_owner(&self, tx: &mut S::Tx, tenant: &Tenant) -> Result<Option<User>> {
+    async fn passwordless_owner(&self, tx: &mut Tx, tenant: &Tenant) -> Result<Option<User>> {
         for user in tx.users(tenant.id).await? {
             if user.role == Role::Owner && tx.password_hash(tenant.id, user.id).await?.is_none() {
                 return Ok(Some(user));

@@ -9,7 +9,7 @@ use jiff::civil::Date;
 use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use store::{Store, StoredBlueprint, Tx};
+use store::{StoredBlueprint, Tx};
 
 use crate::directory::load_subject;
 use crate::{Actor, App, AppError, Result, audit};
@@ -32,9 +32,9 @@ pub struct BlueprintInfo {
     pub origin: &'static str,
 }
 
-impl<S: Store> App<S> {
+impl App {
     /// The tenant's team slugs, which lint checks owners against.
-    pub(crate) async fn team_slugs<T: Tx>(&self, tx: &mut T, actor: &Actor) -> Result<Vec<String>> {
+    pub(crate) async fn team_slugs(&self, tx: &mut Tx, actor: &Actor) -> Result<Vec<String>> {
         Ok(tx
             .teams(actor.tenant.id)
             .await?
@@ -52,9 +52,9 @@ impl<S: Store> App<S> {
         self.available(&mut tx, actor).await
     }
 
-    pub(crate) async fn available<T: Tx>(
+    pub(crate) async fn available(
         &self,
-        tx: &mut T,
+        tx: &mut Tx,
         actor: &Actor,
     ) -> Result<Vec<(BlueprintInfo, Blueprint, String)>> {
         let teams = self.team_slugs(tx, actor).await?;
@@ -128,9 +128,9 @@ impl<S: Store> App<S> {
     }
 
     /// Finds a blueprint by id or parses the given text.
-    pub(crate) async fn resolve<T: Tx>(
+    pub(crate) async fn resolve(
         &self,
-        tx: &mut T,
+        tx: &mut Tx,
         actor: &Actor,
         choice: &BlueprintChoice,
     ) -> Result<(Blueprint, String)> {
@@ -209,8 +209,8 @@ fn info(bp: &Blueprint, origin: &'static str) -> BlueprintInfo {
 
 /// Stores the exact text of a blueprint version, once. A case pins the version it started
 /// with by referencing this row.
-pub(crate) async fn store_version<T: Tx>(
-    tx: &mut T,
+pub(crate) async fn store_version(
+    tx: &mut Tx,
     actor: &Actor,
     bp: &Blueprint,
     text: &str,

@@ -16,7 +16,7 @@ use serde::Serialize;
 use serde_json::json;
 use store::{
     AuditFilter, CaseActivity, CaseFilter, CaseSummary, CertificateRow, Concern, EvidenceMeta,
-    Export, Job, JobFilter, Mine, Store, SubjectFilter, TaskFilter, TaskRow, Tx,
+    Export, Job, JobFilter, Mine, SubjectFilter, TaskFilter, TaskRow, Tx,
 };
 
 use crate::blueprints::{BlueprintChoice, BlueprintInfo, parse_named, store_version};
@@ -84,7 +84,7 @@ pub struct CaseView {
     pub purge: Option<String>,
 }
 
-impl<S: Store> App<S> {
+impl App {
     pub async fn start_case(&self, actor: &Actor, start: StartCase) -> Result<StartedCase> {
         actor.require(Permission::RunCases)?;
         let mut tx = self.store.write().await?;
@@ -138,7 +138,7 @@ impl<S: Store> App<S> {
     /// The one blueprint among `available` for the subject's kind whose `applies_when` holds.
     async fn matching_blueprint(
         &self,
-        tx: &mut S::Tx,
+        tx: &mut Tx,
         actor: &Actor,
         subject: &Subject,
         available: &[(BlueprintInfo, Blueprint, String)],
@@ -187,7 +187,7 @@ impl<S: Store> App<S> {
     #[allow(clippy::too_many_arguments)]
     async fn open_case(
         &self,
-        tx: &mut S::Tx,
+        tx: &mut Tx,
         actor: &Actor,
         owner: &User,
         subject: &Subject,
@@ -356,7 +356,7 @@ impl<S: Store> App<S> {
 
     pub(crate) async fn locked_case(
         &self,
-        tx: &mut S::Tx,
+        tx: &mut Tx,
         actor: &Actor,
         number: i64,
     ) -> Result<CaseFile> {
@@ -575,7 +575,7 @@ impl<S: Store> App<S> {
     /// unassigned and owned by one of their teams or by them through a role.
     pub(crate) async fn authorize_completion(
         &self,
-        tx: &mut S::Tx,
+        tx: &mut Tx,
         actor: &Actor,
         file: &CaseFile,
         task: &Slug,
@@ -841,7 +841,7 @@ impl<S: Store> App<S> {
     /// The built-in warning that legal holds stand over the case's subject, if any do.
     async fn hold_finding(
         &self,
-        tx: &mut S::Tx,
+        tx: &mut Tx,
         actor: &Actor,
         file: &CaseFile,
     ) -> Result<Option<Finding>> {
@@ -858,7 +858,7 @@ impl<S: Store> App<S> {
     /// closed, which happens once), so they can change again.
     async fn record_freeze_change(
         &self,
-        tx: &mut S::Tx,
+        tx: &mut Tx,
         actor: &Actor,
         file: &mut CaseFile,
         at: Timestamp,
@@ -885,7 +885,7 @@ impl<S: Store> App<S> {
 
     async fn record_status_change(
         &self,
-        tx: &mut S::Tx,
+        tx: &mut Tx,
         actor: &Actor,
         file: &CaseFile,
         before: CaseStatus,
@@ -1068,9 +1068,9 @@ impl<S: Store> App<S> {
     }
 
     /// Calls `each` with every event of the tenant, in order, reading in batches.
-    pub async fn walk_audit<T: Tx>(
+    pub async fn walk_audit(
         &self,
-        tx: &mut T,
+        tx: &mut Tx,
         actor: &Actor,
         mut each: impl FnMut(&AuditEvent) -> Result<()>,
     ) -> Result<()> {
@@ -1106,8 +1106,8 @@ pub(crate) fn concerns_subject(e: &AuditEvent, key: &str, cases: &[i64]) -> bool
 }
 
 /// The numbers of every case a subject has had.
-pub(crate) async fn case_numbers<T: Tx>(
-    tx: &mut T,
+pub(crate) async fn case_numbers(
+    tx: &mut Tx,
     tenant: TenantId,
     subject: engine::ids::SubjectId,
 ) -> Result<Vec<i64>> {
@@ -1146,7 +1146,7 @@ impl AuditReader {
         }
     }
 
-    pub(crate) async fn next<T: Tx>(&mut self, tx: &mut T) -> Result<Option<Vec<AuditEvent>>> {
+    pub(crate) async fn next(&mut self, tx: &mut Tx) -> Result<Option<Vec<AuditEvent>>> {
         let limit = Self::BATCH.min(self.until.saturating_sub(self.after));
         if self.done || limit <= 0 {
             return Ok(None);
@@ -1173,7 +1173,7 @@ impl AuditReader {
 
 /// A person's open tasks: assigned to them, or to one of their teams (or to them through a
 /// role) and unassigned.
-pub(crate) async fn tasks_of<T: Tx>(tx: &mut T, user: &User, limit: i64) -> Result<Vec<TaskRow>> {
+pub(crate) async fn tasks_of(tx: &mut Tx, user: &User, limit: i64) -> Result<Vec<TaskRow>> {
     let teams: Vec<Slug> = tx
         .teams(user.tenant_id)
         .await?

@@ -10,19 +10,19 @@ use engine::export::ExportStatus;
 use engine::subject::Subject;
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use store::{CertificateRow, SigningKeyRow, Store, Tx};
+use store::{CertificateRow, SigningKeyRow, Tx};
 
 use crate::{Actor, App, AppError, Result, audit};
 
 /// What a sealed signing key is bound to: it opens for nothing else.
 const SIGNING_KEY: &str = "exeunt signing key";
 
-impl<S: Store> App<S> {
+impl App {
     /// Signs and stores the certificate of a case that just completed, in the transaction
     /// that completed it, after its last audit event: the claims carry that chain head.
     pub(crate) async fn issue_certificate(
         &self,
-        tx: &mut S::Tx,
+        tx: &mut Tx,
         actor: &Actor,
         file: &CaseFile,
         subject: &Subject,
@@ -75,7 +75,7 @@ impl<S: Store> App<S> {
     }
 
     /// The tenant's newest signing key, made and stored (sealed) the first time it is needed.
-    pub(crate) async fn signing_key(&self, tx: &mut S::Tx, actor: &Actor) -> Result<Ed25519Key> {
+    pub(crate) async fn signing_key(&self, tx: &mut Tx, actor: &Actor) -> Result<Ed25519Key> {
         let tenant_key = self.master.tenant_key(actor.tenant.id.0.as_bytes());
         if let Some(row) = tx.signing_keys(Some(actor.tenant.id)).await?.first() {
             let seed: [u8; 32] = tenant_key

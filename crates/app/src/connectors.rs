@@ -19,7 +19,7 @@ use engine::tenant::Permission;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use store::{CaseFilter, ConnectorRow, Job, Store, Tx};
+use store::{CaseFilter, ConnectorRow, Job, Tx};
 
 use crate::jobs::NewJob;
 use crate::pipeline::mirror_record_status;
@@ -49,7 +49,7 @@ pub struct RevocationWork {
     pub effective_at: Timestamp,
 }
 
-impl<S: Store> App<S> {
+impl App {
     /// Adds a connector, or replaces the one of the same name (its settings and secret).
     pub async fn set_connector(
         &self,
@@ -174,7 +174,7 @@ impl<S: Store> App<S> {
     /// keys make that queue only what is new).
     pub(crate) async fn schedule_revocations(
         &self,
-        tx: &mut S::Tx,
+        tx: &mut Tx,
         tenant: TenantId,
         file: &CaseFile,
         at: Timestamp,
@@ -298,7 +298,7 @@ impl<S: Store> App<S> {
     /// Marks the item failed once its job is dead, so the case shows it needs a person.
     pub(crate) async fn revocation_gave_up(
         &self,
-        tx: &mut S::Tx,
+        tx: &mut Tx,
         job: &Job,
         error: &str,
         at: Timestamp,
@@ -352,7 +352,7 @@ pub struct OpenExposures {
     pub longest: SignedDuration,
 }
 
-impl<S: Store> App<S> {
+impl App {
     /// [`OpenExposures`] now, for `/metrics`: the minute's sweep reads every case that is not
     /// done, one read transaction per tenant.
     pub async fn open_exposures(&self) -> Result<OpenExposures> {

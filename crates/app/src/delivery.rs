@@ -9,7 +9,7 @@ use engine::ids::{EvidenceId, Text};
 use engine::tenant::{Permission, Tenant};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
-use store::{EvidenceMeta, Export, Store, Tx};
+use store::{EvidenceMeta, Export};
 
 use crate::certificates::jwks;
 use crate::files::Download;
@@ -26,7 +26,7 @@ pub struct Delivery {
     pub expires_at: Timestamp,
 }
 
-impl<S: Store> App<S> {
+impl App {
     /// A link token for the case's newest ready export, valid for `days`.
     pub async fn receive_link(
         &self,
@@ -109,7 +109,7 @@ impl<S: Store> App<S> {
     }
 
     /// The package a link points to, to stream.
-    pub async fn delivered_package(&self, token: &str) -> Result<Download<S>> {
+    pub async fn delivered_package(&self, token: &str) -> Result<Download> {
         let delivery = self.delivery(token).await?;
         let mut tx = self.store.read().await?;
         let blob = delivery

@@ -7,7 +7,6 @@ use engine::revocation::RevocationStatus;
 use engine::subject::{Attributes, RecordFields, RecordKind, SubjectKind};
 use engine::tenant::Role;
 use jiff::civil::date;
-use store::Store;
 
 use crate::{Actor, App, AppError, NewSubject, Result, StartCase, Upload};
 
@@ -47,7 +46,7 @@ fn subject(
     })
 }
 
-impl<S: Store> App<S> {
+impl App {
     /// Creates the tenant `demo` and fills it. Returns who can sign in.
     pub async fn load_demo(&self) -> Result<Vec<DemoLogin>> {
         let email = |s: &str| Email::parse(s).map_err(invalid);

@@ -8,7 +8,7 @@ use engine::teams::DEFAULT_TEAMS;
 use engine::tenant::{Permission, Role, Team, Tenant, User};
 use serde::Serialize;
 use serde_json::json;
-use store::{Store, SubjectFilter, Tx};
+use store::{SubjectFilter, Tx};
 
 use crate::{Actor, App, AppError, Result, audit};
 
@@ -32,7 +32,7 @@ pub struct SubjectView {
     pub open_case: Option<i64>,
 }
 
-impl<S: Store> App<S> {
+impl App {
     /// Creates a tenant with its owner and the default teams. The owner is also the tenant's
     /// first actor, so the audit chain starts with its own creation.
     pub async fn init_tenant(
@@ -268,7 +268,7 @@ impl<S: Store> App<S> {
 
     async fn check_new_subject(
         &self,
-        tx: &mut S::Tx,
+        tx: &mut Tx,
         actor: &Actor,
         batch: &[Subject],
         new: NewSubject,
@@ -432,8 +432,8 @@ impl<S: Store> App<S> {
 
 /// Why the subject's records are frozen, if a running case froze them: it reached a freezing
 /// stage, and until it ends only the offboarding's own fields may change.
-pub(crate) async fn frozen_by<T: Tx>(
-    tx: &mut T,
+pub(crate) async fn frozen_by(
+    tx: &mut Tx,
     actor: &Actor,
     subject: &Subject,
 ) -> Result<Option<String>> {
@@ -454,7 +454,7 @@ pub(crate) async fn frozen_by<T: Tx>(
 }
 
 /// A subject whose records may still change.
-async fn writable_subject<T: Tx>(tx: &mut T, actor: &Actor, key: &SubjectKey) -> Result<Subject> {
+async fn writable_subject(tx: &mut Tx, actor: &Actor, key: &SubjectKey) -> Result<Subject> {
     let subject = find_subject(tx, actor, key).await?;
     if matches!(
         subject.state,
@@ -468,18 +468,14 @@ async fn writable_subject<T: Tx>(tx: &mut T, actor: &Actor, key: &SubjectKey) ->
     Ok(subject)
 }
 
-pub(crate) async fn find_subject<T: Tx>(
-    tx: &mut T,
-    actor: &Actor,
-    key: &SubjectKey,
-) -> Result<Subject> {
+pub(crate) async fn find_subject(tx: &mut Tx, actor: &Actor, key: &SubjectKey) -> Result<Subject> {
     tx.subject_by_key(actor.tenant.id, key)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("no subject `{key}`")))
 }
 
-pub(crate) async fn load_subject<T: Tx>(
-    tx: &mut T,
+pub(crate) async fn load_subject(
+    tx: &mut Tx,
     actor: &Actor,
     key: &SubjectKey,
 ) -> Result<SubjectView> {

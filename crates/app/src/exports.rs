@@ -21,7 +21,7 @@ use engine::tenant::Permission;
 use jiff::SignedDuration;
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use store::{BLOB_CHUNK, BlobMeta, Export, Store, Tx};
+use store::{BLOB_CHUNK, BlobMeta, Export, Tx};
 
 use crate::files::{Download, chunk_purpose};
 use crate::{Actor, App, AppError, Result, audit, audit_as};
@@ -36,7 +36,7 @@ const WORKER: &str = "system:exports";
 /// Sealed chunks written per write transaction while storing a package.
 const CHUNKS_PER_WRITE: usize = 16;
 
-impl<S: Store> App<S> {
+impl App {
     /// Queues an export of the case's subject; a case has at most one waiting at a time, and
     /// asking again while one waits returns it.
     pub async fn request_export(&self, actor: &Actor, number: i64) -> Result<Export> {
@@ -91,7 +91,7 @@ impl<S: Store> App<S> {
     /// The newest ready export of a case.
     pub(crate) async fn newest_ready_export(
         &self,
-        tx: &mut S::Tx,
+        tx: &mut Tx,
         actor: &Actor,
         number: i64,
     ) -> Result<Export> {
@@ -106,7 +106,7 @@ impl<S: Store> App<S> {
     }
 
     /// The newest ready package of a case, to stream.
-    pub async fn export_package(&self, actor: &Actor, number: i64) -> Result<Download<S>> {
+    pub async fn export_package(&self, actor: &Actor, number: i64) -> Result<Download> {
         let mut tx = self.store.read().await?;
         let export = self.newest_ready_export(&mut tx, actor, number).await?;
         let blob = export
@@ -355,7 +355,7 @@ impl<S: Store> App<S> {
 
     /// Reads everything the package will hold that is small enough to hold in memory, and
     /// opens a download for every file, which the writer streams.
-    async fn gather(&self, tx: &mut S::Tx, actor: &Actor, export: &Export) -> Result<Contents<S>> {
+    async fn gather(&self, tx: &mut Tx, actor: &Actor, export: &Export) -> Result<Contents> {
         let tenant = actor.tenant.id;
         let file = self.locked_case(tx, actor, export.case_number).await?;
         let subject = tx
@@ -469,17 +469,17 @@ fn taken_over(id: ExportId) -> AppError {
 }
 
 /// What goes into one package.
-struct Contents<S> {
+struct Contents {
     bag_name: String,
     info: Vec<(String, String)>,
     /// Payload built in memory: JSON, CSV, the audit events.
     inline: Vec<(String, Vec<u8>)>,
     /// Sealed files, streamed in.
-    files: Vec<(String, Download<S>)>,
+    files: Vec<(String, Download)>,
     subject_key: String,
 }
 
-impl<S: Store> Contents<S> {
+impl Contents {
     /// Writes the bag. Runs on a blocking thread; file downloads reach the database through
     /// `handle`.
     fn write_bag(
@@ -510,14 +510,14 @@ impl<S: Store> Contents<S> {
 }
 
 /// Reads a sealed file as plain bytes, from a blocking thread.
-struct DownloadReader<'a, S> {
+struct DownloadReader<'a> {
     handle: &'a tokio::runtime::Handle,
-    download: Download<S>,
+    download: Download,
     piece: Vec<u8>,
     at: usize,
 }
 
-impl<S: Store> Read for DownloadReader<'_, S> {
+impl Read for DownloadReader<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         if self.at == self.piece.len() {
             match self

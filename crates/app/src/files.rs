@@ -13,7 +13,7 @@ use engine::subject::RecordKind;
 use engine::tenant::Permission;
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use store::{BLOB_CHUNK, BlobMeta, RecordFile, Store, Tx};
+use store::{BLOB_CHUNK, BlobMeta, RecordFile, Tx};
 
 use crate::directory::{find_subject, frozen_by};
 use crate::{Actor, App, AppError, Result, audit};
@@ -61,8 +61,8 @@ pub(crate) fn chunk_purpose(blob: BlobId, seq: i64, last: bool) -> String {
 
 /// A download in progress: reads and opens a blob's chunks a few at a time, so a file of any
 /// size streams in constant memory.
-pub struct Download<S> {
-    app: App<S>,
+pub struct Download {
+    app: App,
     tenant: TenantId,
     pub blob: BlobMeta,
     pub file_name: String,
@@ -71,7 +71,7 @@ pub struct Download<S> {
     next: i64,
 }
 
-impl<S: Store> Download<S> {
+impl Download {
     /// The next piece of the file, or `None` at its end.
     pub async fn next_piece(&mut self) -> Result<Option<Vec<u8>>> {
         if self.next >= self.blob.chunks {
@@ -101,11 +101,11 @@ impl<S: Store> Download<S> {
     }
 }
 
-impl<S: Store> App<S> {
+impl App {
     /// The subject's data key, made and stored sealed the first time it is needed.
     pub(crate) async fn data_key(
         &self,
-        tx: &mut S::Tx,
+        tx: &mut Tx,
         tenant: TenantId,
         subject: SubjectId,
     ) -> Result<SealingKey> {
@@ -130,7 +130,7 @@ impl<S: Store> App<S> {
     /// Seals `content` as a blob of `subject`'s, in the caller's transaction.
     pub(crate) async fn put_blob(
         &self,
-        tx: &mut S::Tx,
+        tx: &mut Tx,
         tenant: TenantId,
         subject: SubjectId,
         content: &[u8],
@@ -165,12 +165,12 @@ impl<S: Store> App<S> {
 
     pub(crate) async fn download(
         &self,
-        tx: &mut S::Tx,
+        tx: &mut Tx,
         tenant: TenantId,
         blob: BlobId,
         file_name: String,
         media_type: String,
-    ) -> Result<Download<S>> {
+    ) -> Result<Download> {
         let blob = tx
             .blob(tenant, blob)
             .await?
@@ -247,7 +247,7 @@ impl<S: Store> App<S> {
         actor: &Actor,
         key: &SubjectKey,
         number: i64,
-    ) -> Result<Download<S>> {
+    ) -> Result<Download> {
         let mut tx = self.store.read().await?;
         let subject = find_subject(&mut tx, actor, key).await?;
         let record: RecordId = tx
@@ -280,7 +280,7 @@ impl<S: Store> App<S> {
         actor: &Actor,
         number: i64,
         id: EvidenceId,
-    ) -> Result<EvidenceContent<S>> {
+    ) -> Result<EvidenceContent> {
         let mut tx = self.store.read().await?;
         let file = self.locked_case(&mut tx, actor, number).await?;
         let meta = tx
@@ -288,7 +288,7 @@ impl<S: Store> App<S> {
             .await?
             .ok_or_else(|| AppError::NotFound(format!("case {number} has no evidence {id}")))?;
         Ok(match meta.blob_id {
-            Some(blob) => EvidenceContent::Sealed(
+            Some(blob) => EvidenceContent::Sealed(Box::new(
                 self.download(
                     &mut tx,
                     actor.tenant.id,
@@ -297,7 +297,7 @@ impl<S: Store> App<S> {
                     "application/octet-stream".to_owned(),
                 )
                 .await?,
-            ),
+            )),
             None => EvidenceContent::Unsealed {
                 content: tx.unsealed_evidence(actor.tenant.id, id).await?,
                 file_name: meta.file_name,
@@ -307,8 +307,8 @@ impl<S: Store> App<S> {
 }
 
 /// Evidence to hand out.
-pub enum EvidenceContent<S> {
-    Sealed(Download<S>),
+pub enum EvidenceContent {
+    Sealed(Box<Download>),
     /// Stored before files were sealed.
     Unsealed {
         file_name: String,

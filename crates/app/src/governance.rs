@@ -7,7 +7,6 @@ use engine::ids::{HoldId, SubjectKey, Text};
 use engine::subject::SubjectKind;
 use engine::tenant::Permission;
 use serde_json::json;
-use store::{Store, Tx};
 
 use crate::directory::find_subject;
 use crate::{Actor, App, AppError, Result, audit};
@@ -15,7 +14,7 @@ use crate::{Actor, App, AppError, Result, audit};
 /// The longest reason kept for placing or lifting a hold.
 pub const HOLD_REASON_MAX: usize = 2000;
 
-impl<S: Store> App<S> {
+impl App {
     /// Places a legal hold on one subject, or on the whole tenant when `subject` is `None`.
     pub async fn place_hold(
         &self,

@@ -12,7 +12,7 @@ use engine::tenant::Permission;
 use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::json;
-use store::{Job, JobEnd, JobFilter, JobSettle, Store, Tx};
+use store::{Job, JobEnd, JobFilter, JobSettle, Tx};
 
 use crate::connectors::ACCESS_REVOKE;
 use crate::{Actor, App, AppError, Result, audit, audit_as};
@@ -50,12 +50,12 @@ struct NotificationPayload {
     notification: NotificationId,
 }
 
-impl<S: Store> App<S> {
+impl App {
     /// Queues `job` in the transaction of the change that asks for it. False when the tenant
     /// already has the same work queued (same key): then nothing changes.
     pub(crate) async fn enqueue(
         &self,
-        tx: &mut S::Tx,
+        tx: &mut Tx,
         tenant: TenantId,
         job: NewJob,
         at: Timestamp,
@@ -217,7 +217,7 @@ impl<S: Store> App<S> {
     /// Records that `job` is dead: on its revocation item, and in the audit log.
     async fn gave_up(
         &self,
-        tx: &mut S::Tx,
+        tx: &mut Tx,
         job: &Job,
         attempt: &Attempt,
         at: Timestamp,

@@ -58,8 +58,8 @@ pub use webhooks::{OutgoingEvent, PendingDeliveries, Subscription};
 /// The application: a store, a clock, an id source and the master key that seals each
 /// tenant's secrets.
 #[derive(Clone)]
-pub struct App<S> {
-    store: S,
+pub struct App {
+    store: Store,
     clock: Arc<dyn Clock>,
     ids: Arc<Ids>,
     master: Arc<MasterKey>,
@@ -74,8 +74,8 @@ pub struct Actor {
     pub user: User,
 }
 
-impl<S: Store> App<S> {
-    pub fn new(store: S, clock: Arc<dyn Clock>, ids: Arc<Ids>, master: MasterKey) -> Self {
+impl App {
+    pub fn new(store: Store, clock: Arc<dyn Clock>, ids: Arc<Ids>, master: MasterKey) -> Self {
         Self {
             store,
             clock,
@@ -93,7 +93,7 @@ impl<S: Store> App<S> {
     }
 
     /// The machine's clock and fresh randomness.
-    pub fn system(store: S, master: MasterKey) -> Self {
+    pub fn system(store: Store, master: MasterKey) -> Self {
         Self::new(
             store,
             Arc::new(SystemClock),
@@ -102,7 +102,7 @@ impl<S: Store> App<S> {
         )
     }
 
-    pub fn store(&self) -> &S {
+    pub fn store(&self) -> &Store {
         &self.store
     }
 
@@ -147,8 +147,8 @@ impl Actor {
 }
 
 /// Appends an audit event for `actor` in the transaction that makes the change.
-async fn audit<T: Tx>(
-    tx: &mut T,
+async fn audit(
+    tx: &mut Tx,
     actor: &Actor,
     at: Timestamp,
     action: &'static str,
@@ -169,8 +169,8 @@ async fn audit<T: Tx>(
 
 /// Appends an audit event for whoever `who` names: a user, or Exeunt's own workers
 /// (`system:exports`).
-async fn audit_as<T: Tx>(
-    tx: &mut T,
+async fn audit_as(
+    tx: &mut Tx,
     tenant: engine::ids::TenantId,
     who: String,
     at: Timestamp,

@@ -4,7 +4,7 @@
 
 use engine::ids::{NotificationId, TenantId, UserId};
 use jiff::Timestamp;
-use store::{Notification, Store, Tx};
+use store::{Notification, Tx};
 
 use serde_json::json;
 
@@ -57,12 +57,12 @@ pub(crate) struct Notice {
     pub link: String,
 }
 
-impl<S: Store> App<S> {
+impl App {
     /// Tells `user` of `notice` in the transaction `tx`, unless `user` is the actor: nobody
     /// needs to hear of what they did themselves.
     pub(crate) async fn notify(
         &self,
-        tx: &mut S::Tx,
+        tx: &mut Tx,
         actor: &Actor,
         user: UserId,
         at: Timestamp,
@@ -77,7 +77,7 @@ impl<S: Store> App<S> {
     /// Writes the notification, and queues its email when email is on.
     pub(crate) async fn tell(
         &self,
-        tx: &mut S::Tx,
+        tx: &mut Tx,
         tenant: TenantId,
         user: UserId,
         at: Timestamp,

@@ -9,14 +9,14 @@ use engine::revocation::{Revocation, RevocationError, RevocationStatus};
 use engine::subject::{Record, RecordKind};
 use engine::tenant::Permission;
 use serde_json::json;
-use store::{Export, Store, Tx};
+use store::{Export, Tx};
 
 use crate::{Actor, App, AppError, Result, audit};
 
 /// The longest note kept on a revocation item.
 pub const REVOCATION_NOTE_MAX: usize = 2000;
 
-impl<S: Store> App<S> {
+impl App {
     /// The case's revocation items: every account and integration of its subject.
     pub async fn revocations(&self, actor: &Actor, number: i64) -> Result<Vec<Revocation>> {
         let mut tx = self.store.read().await?;
@@ -138,7 +138,7 @@ impl<S: Store> App<S> {
     /// What the gate of a gated task still waits for; empty for a task without a gate.
     pub(crate) async fn gate_outstanding(
         &self,
-        tx: &mut S::Tx,
+        tx: &mut Tx,
         actor: &Actor,
         file: &CaseFile,
         task: &Slug,
@@ -163,7 +163,7 @@ impl<S: Store> App<S> {
     /// Whoever may complete the task behind `gate` may work towards it.
     async fn authorize_gate(
         &self,
-        tx: &mut S::Tx,
+        tx: &mut Tx,
         actor: &Actor,
         file: &CaseFile,
         gate: Gate,
@@ -178,8 +178,8 @@ impl<S: Store> App<S> {
 /// Sets the account's or integration's own `status` to what its revocation implies (an
 /// account becomes disabled, an integration revoked), which the freeze allows, so that checks
 /// over `records.accounts` see it too; returns the change, if there was one.
-pub(crate) async fn mirror_record_status<T: Tx>(
-    tx: &mut T,
+pub(crate) async fn mirror_record_status(
+    tx: &mut Tx,
     tenant: engine::ids::TenantId,
     file: &CaseFile,
     item: &Revocation,
@@ -210,8 +210,8 @@ pub(crate) async fn mirror_record_status<T: Tx>(
     Ok(Some(json!({"before": before, "after": status})))
 }
 
-async fn subject_record<T: Tx>(
-    tx: &mut T,
+async fn subject_record(
+    tx: &mut Tx,
     actor: &Actor,
     file: &CaseFile,
     record: i64,

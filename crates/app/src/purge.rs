@@ -16,7 +16,7 @@ use engine::tenant::Permission;
 use jiff::tz::TimeZone;
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use store::{Export, PurgeCandidate, Store, Tombstone, Tx};
+use store::{Export, PurgeCandidate, Tombstone, Tx};
 
 use crate::{Actor, App, Result, audit_as};
 
@@ -38,7 +38,7 @@ pub struct PendingPurge {
     pub status: PurgeStatus,
 }
 
-impl<S: Store> App<S> {
+impl App {
     /// Every offboarded subject of the tenant not purged yet, with whether it is due.
     pub async fn pending_purges(&self, actor: &Actor) -> Result<Vec<PendingPurge>> {
         let mut tx = self.store.read().await?;
@@ -93,7 +93,7 @@ impl<S: Store> App<S> {
     /// case page has already loaded what the decision needs.
     pub(crate) async fn purge_outlook(
         &self,
-        tx: &mut S::Tx,
+        tx: &mut Tx,
         case: &engine::case::Case,
         subject: &engine::subject::Subject,
         holds: &[LegalHold],
@@ -132,7 +132,7 @@ impl<S: Store> App<S> {
         ))
     }
 
-    async fn decide(&self, tx: &mut S::Tx, c: &PurgeCandidate) -> Result<PurgeStatus> {
+    async fn decide(&self, tx: &mut Tx, c: &PurgeCandidate) -> Result<PurgeStatus> {
         let holds = tx.holds(c.tenant_id, Some(c.subject_id)).await?;
         let policies = tx.retention_policies(c.tenant_id).await?;
         let exports = tx.exports(c.tenant_id, c.case_id).await?;

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use engine::ids::{TenantId, UserId, ZoneName};
 use jiff::{SignedDuration, Timestamp};
-use store::{Store, TaskFilter, Tx};
+use store::TaskFilter;
 
 use crate::notifications::Notice;
 use crate::{App, Result};
@@ -27,7 +27,7 @@ const DIGEST_HOUR: i8 = 7;
 /// The most tasks one sweep looks at per tenant.
 const SWEEP_LIMIT: i64 = 10_000;
 
-impl<S: Store> App<S> {
+impl App {
     /// Sends the reminders that are due now, in every tenant; returns how many went out.
     pub async fn send_reminders(&self) -> Result<usize> {
         let now = self.now();

@@ -8,7 +8,6 @@ use engine::tenant::Permission;
 use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 use serde_json::json;
-use store::{Store, Tx};
 
 use crate::notifications::{NOTIFICATION_KINDS, notification_kind};
 use crate::{Actor, App, AppError, Result, audit};
@@ -102,7 +101,7 @@ pub(crate) fn wording<'a>(own: &'a [(String, String, String)], kind: &str) -> (&
         })
 }
 
-impl<S: Store> App<S> {
+impl App {
     /// Every kind's wording as the tenant has it.
     pub async fn email_templates(&self, actor: &Actor) -> Result<Vec<EmailTemplate>> {
         let own = self

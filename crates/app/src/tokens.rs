@@ -4,7 +4,7 @@ use engine::ids::{Email, Text, TokenId};
 use engine::tenant::{ApiToken, Permission, Role};
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use store::{IdempotencyClaim, KeyClaim, Store, Tx};
+use store::{IdempotencyClaim, KeyClaim};
 
 use crate::{Actor, App, AppError, Result, audit};
 
@@ -22,7 +22,7 @@ fn digest(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()
 }
 
-impl<S: Store> App<S> {
+impl App {
     /// Issues a token for `user` (the actor when not given) with `role`, which may not be
     /// stronger than that user's role.
     pub async fn issue_token(
@@ -156,7 +156,7 @@ pub const IDEMPOTENCY_WINDOW: jiff::SignedDuration = jiff::SignedDuration::from_
 /// stopped mid-request); the key may be claimed again.
 pub const ABANDONED_CLAIM: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
 
-impl<S: Store> App<S> {
+impl App {
     /// Claims an idempotency key for a request with this digest. `caller` names the credential
     /// that sent it (`token:<id>`, `session:<id>`): a key belongs to one credential, so a weaker
     /// token of the same user cannot replay a stronger one's answer.

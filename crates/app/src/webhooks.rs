@@ -10,7 +10,7 @@ use engine::tenant::Permission;
 use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use store::{AuditFilter, Store, SubscriptionRow, Tx};
+use store::{AuditFilter, SubscriptionRow};
 
 use crate::{Actor, App, AppError, Result, audit};
 
@@ -50,7 +50,7 @@ pub struct OutgoingEvent {
     pub data: Value,
 }
 
-impl<S: Store> App<S> {
+impl App {
     /// Adds an audit-event webhook (it starts with the events after now), or replaces the
     /// settings and secret of the one of that name.
     pub async fn set_subscription(

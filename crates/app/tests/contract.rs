@@ -1,6 +1,5 @@
 //! The store contract: the same scenarios, through the use cases, on SQLite and on PostgreSQL.
 
-use std::future::Future;
 use std::sync::Arc;
 
 use engine::audit::{AuditDraft, AuditEvent, ChainBreak};
@@ -15,9 +14,8 @@ use exeunt_app::{
     StartCase, Upload,
 };
 use jiff::civil::date;
-use store::postgres::PostgresStore;
-use store::sqlite::SqliteStore;
-use store::{CaseFilter, Store, SubjectFilter, Tx};
+use store::{CaseFilter, SubjectFilter};
+use testkit::TestDb;
 
 fn key(s: &str) -> SubjectKey {
     SubjectKey::parse(s).unwrap()
@@ -27,17 +25,17 @@ fn slug(s: &str) -> Slug {
     Slug::parse(s).unwrap()
 }
 
-fn app_on<S: Store>(store: S) -> App<S> {
+fn app_on(db: &TestDb) -> App {
     let clock = FixedClock::new("2026-11-23T09:00:00Z".parse().unwrap());
     App::new(
-        store,
+        db.store.clone(),
         Arc::new(clock),
         Arc::new(Ids::seeded(7)),
         MasterKey::from_bytes([7; 32]),
     )
 }
 
-async fn init<S: Store>(app: &App<S>) -> Actor {
+async fn init(app: &App) -> Actor {
     app.init_tenant(
         slug("acme-services"),
         Text::line("Acme Services", 100).unwrap(),
@@ -48,8 +46,8 @@ async fn init<S: Store>(app: &App<S>) -> Actor {
     .unwrap()
 }
 
-async fn add<S: Store>(
-    app: &App<S>,
+async fn add(
+    app: &App,
     actor: &Actor,
     k: &str,
     kind: SubjectKind,
@@ -69,19 +67,13 @@ async fn add<S: Store>(
         .unwrap();
 }
 
-async fn record<S: Store>(
-    app: &App<S>,
-    actor: &Actor,
-    k: &str,
-    kind: RecordKind,
-    fields: &[(&str, &str)],
-) {
+async fn record(app: &App, actor: &Actor, k: &str, kind: RecordKind, fields: &[(&str, &str)]) {
     let fields = RecordFields::parse(kind, fields.iter().copied()).unwrap();
     app.add_record(actor, &key(k), kind, fields).await.unwrap();
 }
 
-async fn start<S: Store>(
-    app: &App<S>,
+async fn start(
+    app: &App,
     actor: &Actor,
     k: &str,
     blueprint: Option<&str>,
@@ -101,7 +93,7 @@ async fn start<S: Store>(
 }
 
 /// A downloaded file, whole.
-async fn read_all<S: Store>(mut download: Download<S>) -> Vec<u8> {
+async fn read_all(mut download: Download) -> Vec<u8> {
     let mut all = Vec::new();
     while let Some(piece) = download.next_piece().await.unwrap() {
         all.extend(piece);
@@ -120,7 +112,7 @@ fn evidence() -> Vec<Upload> {
 }
 
 /// Completes every open task of a case in order, with evidence, building its export first.
-async fn complete_all<S: Store>(app: &App<S>, actor: &Actor, number: i64) {
+async fn complete_all(app: &App, actor: &Actor, number: i64) {
     app.request_export(actor, number).await.unwrap();
     while app.build_next_export().await.unwrap().is_some() {}
     let reason = Text::paragraph("Handed over in person", 100).unwrap();
@@ -140,7 +132,8 @@ async fn complete_all<S: Store>(app: &App<S>, actor: &Actor, number: i64) {
     }
 }
 
-async fn client_case_runs_to_completion<S: Store>(app: App<S>) {
+async fn client_case_runs_to_completion(db: TestDb) {
+    let app = app_on(&db);
     let actor = init(&app).await;
     add(
         &app,
@@ -452,7 +445,8 @@ async fn client_case_runs_to_completion<S: Store>(app: App<S>) {
     assert!(app.verify_audit(&actor).await.unwrap() > 20);
 }
 
-async fn one_open_case_per_subject_and_cancel_keeps_history<S: Store>(app: App<S>) {
+async fn one_open_case_per_subject_and_cancel_keeps_history(db: TestDb) {
+    let app = app_on(&db);
     let actor = init(&app).await;
     add(&app, &actor, "acme", SubjectKind::Client, None, &[]).await;
     let n = start(&app, &actor, "acme", None).await.unwrap();
@@ -492,7 +486,8 @@ async fn one_open_case_per_subject_and_cancel_keeps_history<S: Store>(app: App<S
     assert!(start(&app, &actor, "acme", None).await.unwrap() > n);
 }
 
-async fn employee_tasks_depend_on_country_and_role<S: Store>(app: App<S>) {
+async fn employee_tasks_depend_on_country_and_role(db: TestDb) {
+    let app = app_on(&db);
     let actor = init(&app).await;
     add(
         &app,
@@ -549,7 +544,8 @@ async fn employee_tasks_depend_on_country_and_role<S: Store>(app: App<S>) {
     );
 }
 
-async fn organization_fans_out_and_waits_for_children<S: Store>(app: App<S>) {
+async fn organization_fans_out_and_waits_for_children(db: TestDb) {
+    let app = app_on(&db);
     let actor = init(&app).await;
     add(
         &app,
@@ -635,7 +631,8 @@ async fn organization_fans_out_and_waits_for_children<S: Store>(app: App<S>) {
     assert_eq!(state("acme-services").await, SubjectState::Purged);
 }
 
-async fn product_waits_for_its_party<S: Store>(app: App<S>) {
+async fn product_waits_for_its_party(db: TestDb) {
+    let app = app_on(&db);
     let actor = init(&app).await;
     add(
         &app,
@@ -675,7 +672,8 @@ async fn product_waits_for_its_party<S: Store>(app: App<S>) {
     app.close_case(&actor, product, "TERMINATE").await.unwrap();
 }
 
-async fn bad_input_changes_nothing<S: Store>(app: App<S>) {
+async fn bad_input_changes_nothing(db: TestDb) {
+    let app = app_on(&db);
     let actor = init(&app).await;
     let events = app.verify_audit(&actor).await.unwrap();
     add(&app, &actor, "acme", SubjectKind::Client, None, &[]).await;
@@ -736,41 +734,55 @@ async fn bad_input_changes_nothing<S: Store>(app: App<S>) {
     );
 }
 
+/// Someone with access to the database changes, erases and deletes audit events behind the
+/// store's back: verification finds each change, and checks long chains in ranges.
+async fn audit_tampering_is_detected(db: TestDb) {
+    let app = app_on(&db);
+    tampering_is_detected(&app, &db).await;
+    long_chains_are_checked_in_ranges(&app, &db).await;
+}
+
 /// Tampers with stored audit events with raw SQL and checks that verify names the event.
-async fn tampering_is_detected<S: Store, F, Fut>(app: App<S>, sql: F)
-where
-    F: Fn(&str) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let actor = init(&app).await;
-    add(&app, &actor, "acme", SubjectKind::Client, None, &[]).await;
-    start(&app, &actor, "acme", None).await.unwrap();
+async fn tampering_is_detected(app: &App, db: &TestDb) {
+    let actor = init(app).await;
+    add(app, &actor, "acme", SubjectKind::Client, None, &[]).await;
+    start(app, &actor, "acme", None).await.unwrap();
     let total = app.verify_audit(&actor).await.unwrap();
     assert!(total >= 12);
 
-    sql("UPDATE audit_events SET payload = replace(payload, 'acme', 'acmf') WHERE seq = 10").await;
+    db.execute_behind_the_store(
+        "UPDATE audit_events SET payload = replace(payload, 'acme', 'acmf') WHERE seq = 10",
+    )
+    .await;
     assert!(matches!(
         app.verify_audit(&actor).await,
         Err(AppError::Chain(ChainBreak::PayloadAltered { seq: 10, .. }))
     ));
-    sql("UPDATE audit_events SET payload = replace(payload, 'acmf', 'acme') WHERE seq = 10").await;
+    db.execute_behind_the_store(
+        "UPDATE audit_events SET payload = replace(payload, 'acmf', 'acme') WHERE seq = 10",
+    )
+    .await;
     assert_eq!(app.verify_audit(&actor).await.unwrap(), total);
 
-    sql("UPDATE audit_events SET at_us = at_us + 1 WHERE seq = 4").await;
+    db.execute_behind_the_store("UPDATE audit_events SET at_us = at_us + 1 WHERE seq = 4")
+        .await;
     assert!(matches!(
         app.verify_audit(&actor).await,
         Err(AppError::Chain(ChainBreak::Altered { seq: 4, .. }))
     ));
-    sql("UPDATE audit_events SET at_us = at_us - 1 WHERE seq = 4").await;
+    db.execute_behind_the_store("UPDATE audit_events SET at_us = at_us - 1 WHERE seq = 4")
+        .await;
 
-    sql("UPDATE audit_events SET payload = NULL WHERE seq = 5").await;
+    db.execute_behind_the_store("UPDATE audit_events SET payload = NULL WHERE seq = 5")
+        .await;
     assert_eq!(
         app.verify_audit(&actor).await.unwrap(),
         total,
         "an erased payload keeps the chain whole"
     );
 
-    sql("DELETE FROM audit_events WHERE seq = 6").await;
+    db.execute_behind_the_store("DELETE FROM audit_events WHERE seq = 6")
+        .await;
     assert!(matches!(
         app.verify_audit(&actor).await,
         Err(AppError::Chain(ChainBreak::Missing {
@@ -782,11 +794,7 @@ where
 
 /// A chain long enough to be checked in several ranges at once still names the first broken
 /// link, wherever it is, including at the edges between ranges.
-async fn long_chains_are_checked_in_ranges<S: Store, F, Fut>(app: App<S>, sql: F)
-where
-    F: Fn(&str) -> Fut,
-    Fut: Future<Output = ()>,
-{
+async fn long_chains_are_checked_in_ranges(app: &App, db: &TestDb) {
     const EVENTS: i64 = 24_000;
     let actor = app
         .init_tenant(
@@ -826,7 +834,7 @@ where
     let of_tenant = "tenant_id = (SELECT id FROM tenants WHERE slug = 'long-chain')";
     // Around the middle, where two ranges meet on two cores, and at the ends.
     for seq in [1, EVENTS / 2 - 1, EVENTS / 2, EVENTS / 2 + 1, EVENTS] {
-        sql(&format!(
+        db.execute_behind_the_store(&format!(
             "UPDATE audit_events SET at_us = at_us + 1 WHERE seq = {seq} AND {of_tenant}"
         ))
         .await;
@@ -835,13 +843,13 @@ where
             matches!(err, AppError::Chain(ChainBreak::Altered { seq: s, .. }) if s == seq),
             "altering event {seq}: {err}"
         );
-        sql(&format!(
+        db.execute_behind_the_store(&format!(
             "UPDATE audit_events SET at_us = at_us - 1 WHERE seq = {seq} AND {of_tenant}"
         ))
         .await;
     }
     for seq in [EVENTS / 2, EVENTS / 2 + 1] {
-        sql(&format!(
+        db.execute_behind_the_store(&format!(
             "UPDATE audit_events SET seq = -seq WHERE seq = {seq} AND {of_tenant}"
         ))
         .await;
@@ -850,12 +858,12 @@ where
             matches!(err, AppError::Chain(ChainBreak::Missing { expected, found }) if expected == seq && found == seq + 1),
             "hiding event {seq}: {err}"
         );
-        sql(&format!(
+        db.execute_behind_the_store(&format!(
             "UPDATE audit_events SET seq = -seq WHERE seq = -{seq} AND {of_tenant}"
         ))
         .await;
     }
-    sql(&format!(
+    db.execute_behind_the_store(&format!(
         "DELETE FROM audit_events WHERE seq > {} AND {of_tenant}",
         EVENTS - 3
     ))
@@ -867,7 +875,8 @@ where
     );
 }
 
-async fn the_demo_has_cases_in_every_status<S: Store>(app: App<S>) {
+async fn the_demo_has_cases_in_every_status(db: TestDb) {
+    let app = app_on(&db);
     let logins = app.load_demo().await.unwrap();
     let roles: Vec<_> = logins.iter().map(|l| l.role.as_str()).collect();
     assert_eq!(
@@ -920,7 +929,8 @@ async fn the_demo_has_cases_in_every_status<S: Store>(app: App<S>) {
 
 /// Writers that arrive together all land (on SQLite, in shared commits), writers that fail
 /// leave the others' work alone, and the audit chain stays whole.
-async fn concurrent_writers_all_land<S: Store>(app: App<S>) {
+async fn concurrent_writers_all_land(db: TestDb) {
+    let app = app_on(&db);
     const TASKS: usize = 16;
     let owner = init(&app).await;
     add(&app, &owner, "busy", SubjectKind::Client, None, &[]).await;
@@ -974,7 +984,8 @@ async fn concurrent_writers_all_land<S: Store>(app: App<S>) {
 
 /// A worker that died mid-build holds its export until the lease ends; then the next worker
 /// builds it once, whole, and nothing of the dead worker's attempt is left.
-async fn an_export_left_by_a_dead_worker_is_built_once<S: Store>(app: App<S>) {
+async fn an_export_left_by_a_dead_worker_is_built_once(db: TestDb) {
+    let app = app_on(&db);
     let actor = init(&app).await;
     for k in ["acme", "globex"] {
         add(&app, &actor, k, SubjectKind::Client, None, &[]).await;
@@ -1047,7 +1058,8 @@ async fn an_export_left_by_a_dead_worker_is_built_once<S: Store>(app: App<S>) {
 
 /// Purge comes only after retention, only with a ready export, never under a hold; it
 /// destroys the subject's data, keeps the audit chain whole and leaves a tombstone.
-async fn purge_waits_then_destroys_and_leaves_a_tombstone<S: Store>(app: App<S>) {
+async fn purge_waits_then_destroys_and_leaves_a_tombstone(db: TestDb) {
+    let app = app_on(&db);
     use engine::governance::{PurgeStatus, Retention};
     let actor = init(&app).await;
     app.set_retention(
@@ -1204,34 +1216,8 @@ async fn purge_waits_then_destroys_and_leaves_a_tombstone<S: Store>(app: App<S>)
     );
 }
 
-macro_rules! contract {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let dir = tempfile::tempdir().unwrap();
-                    let store = SqliteStore::open(&dir.path().join("exeunt.db"), true).await.unwrap();
-                    super::$name(app_on(store)).await;
-                }
-            )*
-        }
-        mod postgres {
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let Some(url) = testkit::fresh_postgres(stringify!($name)).await else { return };
-                    let store = PostgresStore::open(&url).await.unwrap();
-                    super::$name(app_on(store)).await;
-                }
-            )*
-        }
-    };
-}
-
-contract!(
+testkit::on_both_stores!(
+    audit_tampering_is_detected,
     client_case_runs_to_completion,
     one_open_case_per_subject_and_cancel_keeps_history,
     employee_tasks_depend_on_country_and_role,
@@ -1243,45 +1229,3 @@ contract!(
     an_export_left_by_a_dead_worker_is_built_once,
     purge_waits_then_destroys_and_leaves_a_tombstone,
 );
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_tampering_is_detected() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("exeunt.db"), true)
-        .await
-        .unwrap();
-    let path = store.path().to_owned();
-    let sql = |q: &str| {
-        let (path, q) = (path.clone(), q.to_owned());
-        async move {
-            rusqlite::Connection::open(&path)
-                .unwrap()
-                .execute_batch(&q)
-                .unwrap();
-        }
-    };
-    let app = app_on(store);
-    tampering_is_detected(app.clone(), sql).await;
-    long_chains_are_checked_in_ranges(app, sql).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_tampering_is_detected() {
-    let Some(url) = testkit::fresh_postgres("postgres_tampering_is_detected").await else {
-        return;
-    };
-    let store = PostgresStore::open(&url).await.unwrap();
-    let pool = store.pool().clone();
-    let sql = |q: &str| {
-        let (pool, q) = (pool.clone(), q.to_owned());
-        async move {
-            sqlx::query(sqlx::AssertSqlSafe(q))
-                .execute(&pool)
-                .await
-                .unwrap();
-        }
-    };
-    let app = app_on(store);
-    tampering_is_detected(app.clone(), sql).await;
-    long_chains_are_checked_in_ranges(app, sql).await;
-}

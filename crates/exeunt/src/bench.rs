@@ -13,8 +13,7 @@ use app::{Actor, App, BlueprintChoice, Ids, MasterKey, StartCase};
 use engine::audit::{AuditDraft, AuditEvent};
 use engine::ids::{Email, Slug, SubjectKey, Text};
 use engine::subject::{Attributes, SubjectKind};
-use store::sqlite::SqliteStore;
-use store::{Store, Tx};
+use store::Store;
 
 use crate::cli::BenchCmd;
 use crate::output::say;
@@ -80,8 +79,8 @@ pub(crate) fn fsync_probe(dir: &Path, duration: Duration) -> anyhow::Result<f64>
     Ok(n as f64 / start.elapsed().as_secs_f64())
 }
 
-async fn setup(dir: &Path) -> anyhow::Result<(App<SqliteStore>, Actor)> {
-    let store = SqliteStore::open(&dir.join("exeunt.db"), true).await?;
+async fn setup(dir: &Path) -> anyhow::Result<(App, Actor)> {
+    let store = Store::sqlite(&dir.join("exeunt.db"), true).await?;
     let app = App::system(store, MasterKey::from_bytes(Ids::from_entropy().secret()));
     let actor = app
         .init_tenant(
@@ -101,7 +100,7 @@ pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 /// Opens `count` cases of a one-stage blueprint with `TASKS_PER_CASE` independent tasks.
 async fn open_cases(
-    app: &App<SqliteStore>,
+    app: &App,
     actor: &Actor,
     prefix: &str,
     count: u32,
@@ -305,7 +304,8 @@ async fn api(dir: &Path, ops: u32) -> anyhow::Result<()> {
                 work[i % clients].push(format!("{base}/api/v1/cases/{number}/tasks/t{t}/complete"));
             }
         }
-        let (commits_before, cpu_before) = (store.commits().await, process_cpu()?);
+        let (commits_before, cpu_before) =
+            (store.sqlite_commits().await.unwrap_or(0), process_cpu()?);
         let started = Instant::now();
         let mut running = tokio::task::JoinSet::new();
         for urls in work {
@@ -335,7 +335,7 @@ async fn api(dir: &Path, ops: u32) -> anyhow::Result<()> {
             latencies.extend(done??);
         }
         let elapsed = started.elapsed();
-        let commits = store.commits().await - commits_before;
+        let commits = store.sqlite_commits().await.unwrap_or(0) - commits_before;
         let cpu = process_cpu()? - cpu_before;
         latencies.sort();
         let rate = latencies.len() as f64 / elapsed.as_secs_f64();

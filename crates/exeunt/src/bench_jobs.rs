@@ -10,9 +10,7 @@ use anyhow::{Context, bail};
 use app::{App, Ids, MasterKey};
 use engine::ids::{Email, JobId, Slug, TenantId, Text};
 use engine::job::{DEFAULT_ATTEMPTS, JobConcurrency, JobLease, JobStatus};
-use store::postgres::PostgresStore;
-use store::sqlite::SqliteStore;
-use store::{Job, Store, Tx};
+use store::{Job, Store};
 use worker::{Claims, drain_queue};
 
 use crate::bench::{fsync_probe, percentile};
@@ -24,7 +22,7 @@ const LATENCY_SAMPLES: usize = 200;
 const FILL_BATCH: u32 = 500;
 
 pub async fn jobs(dir: &Path, count: u32, postgres: Option<&str>) -> anyhow::Result<()> {
-    let store = SqliteStore::open(&dir.join("jobs.db"), true).await?;
+    let store = Store::sqlite(&dir.join("jobs.db"), true).await?;
     let probe = fsync_probe(dir, Duration::from_secs(2))?;
     say!(
         "bench jobs: no-op jobs run by the worker's own loop: claimed under a lease, and their ends recorded in the transaction that claims the next"
@@ -50,7 +48,7 @@ pub async fn jobs(dir: &Path, count: u32, postgres: Option<&str>) -> anyhow::Res
         say!("  PostgreSQL: skipped (give --postgres with a scratch database to compare)");
         return Ok(());
     };
-    let store = PostgresStore::open(url).await.context("--postgres")?;
+    let store = Store::postgres(url).await.context("--postgres")?;
     let slug = format!("bench-jobs-{}", std::process::id());
     let (app, tenant) = bench_app(store, &slug).await?;
     say!("  PostgreSQL (FOR UPDATE SKIP LOCKED, LISTEN/NOTIFY; each worker a process of its own)");
@@ -77,7 +75,7 @@ pub async fn jobs(dir: &Path, count: u32, postgres: Option<&str>) -> anyhow::Res
     Ok(())
 }
 
-async fn bench_app<S: Store>(store: S, slug: &str) -> anyhow::Result<(App<S>, TenantId)> {
+async fn bench_app(store: Store, slug: &str) -> anyhow::Result<(App, TenantId)> {
     let app = App::system(store, MasterKey::from_bytes(Ids::from_entropy().secret()));
     let actor = app
         .init_tenant(
@@ -111,7 +109,7 @@ fn noop(tenant: TenantId, key: String, now: jiff::Timestamp) -> Job {
 }
 
 /// Queues `count` no-op jobs, due now.
-async fn fill<S: Store>(app: &App<S>, tenant: TenantId, count: u32) -> anyhow::Result<()> {
+async fn fill(app: &App, tenant: TenantId, count: u32) -> anyhow::Result<()> {
     let now = app.now();
     let run = uuid::Uuid::now_v7();
     for start in (0..count).step_by(FILL_BATCH as usize) {
@@ -127,11 +125,7 @@ async fn fill<S: Store>(app: &App<S>, tenant: TenantId, count: u32) -> anyhow::R
 
 /// Has one worker in this process, running up to `concurrency` jobs at once, drain a queue of
 /// `count` jobs; returns jobs per second.
-async fn drain_here<S: Store>(
-    app: &App<S>,
-    count: u32,
-    concurrency: JobConcurrency,
-) -> anyhow::Result<f64> {
+async fn drain_here(app: &App, count: u32, concurrency: JobConcurrency) -> anyhow::Result<f64> {
     let claims = Claims {
         name: "bench".to_owned(),
         lease: JobLease::DEFAULT,
@@ -232,7 +226,7 @@ pub async fn worker_process(
     name: &str,
     concurrency: JobConcurrency,
 ) -> anyhow::Result<()> {
-    let store = PostgresStore::open(url).await.context("--postgres")?;
+    let store = Store::postgres(url).await.context("--postgres")?;
     let app = App::system(store, MasterKey::from_bytes(Ids::from_entropy().secret()));
     // Connected before the clock starts.
     app.job_counts().await?;
@@ -251,7 +245,7 @@ pub async fn worker_process(
 }
 
 /// With the worker idle, how long from a job's commit until a worker holds it.
-async fn report_latency<S: Store>(app: &App<S>, tenant: TenantId) -> anyhow::Result<()> {
+async fn report_latency(app: &App, tenant: TenantId) -> anyhow::Result<()> {
     let (claimed, mut heard) = tokio::sync::mpsc::unbounded_channel::<Instant>();
     let mut wakeups = app.store().job_wakeups().await?;
     let worker_app = app.clone();

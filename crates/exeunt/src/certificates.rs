@@ -12,12 +12,11 @@ use engine::audit::to_hex;
 use engine::certificate::CertificateClaims;
 use engine::export::ExportReceiptClaims;
 use sha2::{Digest, Sha256};
-use store::Store;
 
 use crate::cli::KeyCmd;
 use crate::output::{say, write_out};
 
-pub async fn key<S: Store>(app: &App<S>, actor: &Actor, cmd: &KeyCmd) -> anyhow::Result<ExitCode> {
+pub async fn key(app: &App, actor: &Actor, cmd: &KeyCmd) -> anyhow::Result<ExitCode> {
     let KeyCmd::Export { output } = cmd;
     let keys = app.tenant_keys(actor).await?;
     if keys.keys.is_empty() {
@@ -111,7 +110,7 @@ pub fn verify_package(
 }
 
 /// Verifies against the keys of the Exeunt the flags point at.
-pub async fn verify_here<S: Store>(app: &App<S>, file: &Path) -> anyhow::Result<ExitCode> {
+pub async fn verify_here(app: &App, file: &Path) -> anyhow::Result<ExitCode> {
     let keys = app.published_keys().await?;
     verify(file, &keys)
 }

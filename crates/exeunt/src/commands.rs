@@ -15,9 +15,7 @@ use engine::case::{CaseStatus, FindingStatus};
 use engine::ids::{EvidenceId, Slug, SubjectKey, Text};
 use engine::subject::{Attributes, RecordFields, Subject, SubjectKind};
 use engine::teams::default_team_slugs;
-use store::postgres::{PostgresStore, redact};
-use store::sqlite::SqliteStore;
-use store::{CaseFilter, Location, Store, SubjectFilter, TaskFilter};
+use store::{CaseFilter, Location, Store, SubjectFilter, TaskFilter, redact};
 
 use crate::certificates;
 use crate::cli::{
@@ -39,36 +37,33 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(cmd) => return crate::bench::run(cmd).await,
         _ => {}
     }
+    let location = location(&cli);
     let mut create = matches!(cli.command, Command::Init(_));
-    match location(&cli) {
-        Location::Sqlite(path) => {
-            if matches!(cli.command, Command::Serve(_)) && !path.exists() {
-                create = true;
-            }
-            if create {
-                std::fs::create_dir_all(&cli.data_dir).with_context(|| {
-                    format!("cannot create the data dir {}", cli.data_dir.display())
-                })?;
-            } else if !path.exists() {
-                bail!(
-                    "no Exeunt data in {} (run `exeunt init` first, or pass --data-dir)",
-                    cli.data_dir.display()
-                );
-            }
-            let store = SqliteStore::open(&path, create).await?;
-            execute(app(store, &cli)?, &cli).await
+    if let Location::Sqlite(path) = &location {
+        if matches!(cli.command, Command::Serve(_)) && !path.exists() {
+            create = true;
         }
-        Location::Postgres(url) => {
-            let store = PostgresStore::open(&url)
-                .await
-                .with_context(|| format!("cannot use {}", redact(&url)))?;
-            execute(app(store, &cli)?, &cli).await
+        if create {
+            std::fs::create_dir_all(&cli.data_dir).with_context(|| {
+                format!("cannot create the data dir {}", cli.data_dir.display())
+            })?;
+        } else if !path.exists() {
+            bail!(
+                "no Exeunt data in {} (run `exeunt init` first, or pass --data-dir)",
+                cli.data_dir.display()
+            );
         }
     }
+    let store = Store::open(&location, create).await;
+    let store = match &location {
+        Location::Postgres(url) => store.with_context(|| format!("cannot use {}", redact(url)))?,
+        Location::Sqlite(_) => store?,
+    };
+    execute(app(store, &cli)?, &cli).await
 }
 
 /// The application on `store`: with a mail server, notifications also go out by email.
-fn app<S: Store>(store: S, cli: &Cli) -> anyhow::Result<App<S>> {
+fn app(store: Store, cli: &Cli) -> anyhow::Result<App> {
     let app = App::system(store, master_key(cli)?);
     Ok(if cli.smtp_url.is_some() {
         app.with_email()
@@ -78,7 +73,7 @@ fn app<S: Store>(store: S, cli: &Cli) -> anyhow::Result<App<S>> {
 }
 
 /// The worker that runs the due jobs, with the mail server the flags name.
-fn worker<S: Store>(app: &App<S>, cli: &Cli) -> anyhow::Result<worker::Worker<S>> {
+fn worker(app: &App, cli: &Cli) -> anyhow::Result<worker::Worker> {
     let mailer = cli
         .smtp_url
         .as_deref()
@@ -133,7 +128,7 @@ fn location(cli: &Cli) -> Location {
     Location::choose(cli.database_url.as_deref(), &cli.data_dir)
 }
 
-async fn execute<S: Store>(app: App<S>, cli: &Cli) -> anyhow::Result<ExitCode> {
+async fn execute(app: App, cli: &Cli) -> anyhow::Result<ExitCode> {
     if let Command::Serve(args) = &cli.command {
         let worker = worker(&app, cli)?
             .with_lease(args.job_lease)
@@ -209,9 +204,9 @@ async fn execute<S: Store>(app: App<S>, cli: &Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-async fn serve<S: Store>(
-    app: App<S>,
-    worker: worker::Worker<S>,
+async fn serve(
+    app: App,
+    worker: worker::Worker,
     args: &crate::cli::ServeArgs,
 ) -> anyhow::Result<ExitCode> {
     init_logging(args.log_format);
@@ -326,11 +321,7 @@ fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     })
 }
 
-async fn token<S: Store>(
-    app: &App<S>,
-    actor: &Actor,
-    cmd: &crate::cli::TokenCmd,
-) -> anyhow::Result<ExitCode> {
+async fn token(app: &App, actor: &Actor, cmd: &crate::cli::TokenCmd) -> anyhow::Result<ExitCode> {
     use crate::cli::TokenCmd;
     match cmd {
         TokenCmd::Create { name, role, user } => {
@@ -367,11 +358,7 @@ async fn token<S: Store>(
     Ok(ExitCode::SUCCESS)
 }
 
-async fn hold<S: Store>(
-    app: &App<S>,
-    actor: &Actor,
-    cmd: &crate::cli::HoldCmd,
-) -> anyhow::Result<ExitCode> {
+async fn hold(app: &App, actor: &Actor, cmd: &crate::cli::HoldCmd) -> anyhow::Result<ExitCode> {
     use crate::cli::HoldCmd;
     let reason =
         |r: &str| Text::paragraph(r, app::HOLD_REASON_MAX).map_err(|e| anyhow!("--reason {e}"));
@@ -416,11 +403,7 @@ async fn hold<S: Store>(
     Ok(ExitCode::SUCCESS)
 }
 
-async fn jobs<S: Store>(
-    app: &App<S>,
-    actor: &Actor,
-    cmd: &crate::cli::JobsCmd,
-) -> anyhow::Result<ExitCode> {
+async fn jobs(app: &App, actor: &Actor, cmd: &crate::cli::JobsCmd) -> anyhow::Result<ExitCode> {
     use crate::cli::JobsCmd;
     match cmd {
         JobsCmd::List { status, case, json } => {
@@ -486,8 +469,8 @@ fn settings_and_secret(
     Ok((settings, secret.trim_end_matches(['\r', '\n']).to_owned()))
 }
 
-async fn template<S: Store>(
-    app: &App<S>,
+async fn template(
+    app: &App,
     actor: &Actor,
     cmd: &crate::cli::TemplateCmd,
 ) -> anyhow::Result<ExitCode> {
@@ -521,8 +504,8 @@ async fn template<S: Store>(
     Ok(ExitCode::SUCCESS)
 }
 
-async fn webhook<S: Store>(
-    app: &App<S>,
+async fn webhook(
+    app: &App,
     actor: &Actor,
     cmd: &crate::cli::WebhookCmd,
 ) -> anyhow::Result<ExitCode> {
@@ -567,8 +550,8 @@ async fn webhook<S: Store>(
     Ok(ExitCode::SUCCESS)
 }
 
-async fn connector<S: Store>(
-    app: &App<S>,
+async fn connector(
+    app: &App,
     actor: &Actor,
     cmd: &crate::cli::ConnectorCmd,
 ) -> anyhow::Result<ExitCode> {
@@ -610,8 +593,8 @@ async fn connector<S: Store>(
     Ok(ExitCode::SUCCESS)
 }
 
-async fn retention<S: Store>(
-    app: &App<S>,
+async fn retention(
+    app: &App,
     actor: &Actor,
     cmd: &crate::cli::RetentionCmd,
 ) -> anyhow::Result<ExitCode> {
@@ -677,26 +660,13 @@ fn lint_only_key() -> MasterKey {
 
 /// The acting tenant's teams when a database is there; lint then checks owners against them.
 async fn tenant_teams(cli: &Cli) -> Option<Vec<String>> {
-    let teams = match location(cli) {
-        Location::Sqlite(path) => {
-            let store = SqliteStore::open(&path, false).await.ok()?;
-            let app = App::system(store, lint_only_key());
-            let actor = app
-                .actor(cli.tenant.as_ref(), cli.actor.as_ref())
-                .await
-                .ok()?;
-            app.teams(&actor).await.ok()?
-        }
-        Location::Postgres(url) => {
-            let store = PostgresStore::open(&url).await.ok()?;
-            let app = App::system(store, lint_only_key());
-            let actor = app
-                .actor(cli.tenant.as_ref(), cli.actor.as_ref())
-                .await
-                .ok()?;
-            app.teams(&actor).await.ok()?
-        }
-    };
+    let store = Store::open(&location(cli), false).await.ok()?;
+    let app = App::system(store, lint_only_key());
+    let actor = app
+        .actor(cli.tenant.as_ref(), cli.actor.as_ref())
+        .await
+        .ok()?;
+    let teams = app.teams(&actor).await.ok()?;
     Some(teams.into_iter().map(|t| t.slug.to_string()).collect())
 }
 
@@ -715,11 +685,7 @@ fn choice(arg: &str) -> anyhow::Result<BlueprintChoice> {
     Ok(BlueprintChoice::Id(id))
 }
 
-async fn blueprint<S: Store>(
-    app: &App<S>,
-    actor: &Actor,
-    cmd: &BlueprintCmd,
-) -> anyhow::Result<ExitCode> {
+async fn blueprint(app: &App, actor: &Actor, cmd: &BlueprintCmd) -> anyhow::Result<ExitCode> {
     match cmd {
         BlueprintCmd::Lint { .. } => unreachable!("lint runs without a store"),
         BlueprintCmd::List(flag) => {
@@ -912,11 +878,7 @@ fn attributes(pairs: &[(String, String)]) -> anyhow::Result<Attributes> {
     )?)
 }
 
-async fn subject<S: Store>(
-    app: &App<S>,
-    actor: &Actor,
-    cmd: &SubjectCmd,
-) -> anyhow::Result<ExitCode> {
+async fn subject(app: &App, actor: &Actor, cmd: &SubjectCmd) -> anyhow::Result<ExitCode> {
     match cmd {
         SubjectCmd::Add {
             key,
@@ -1090,11 +1052,7 @@ fn read_subjects_csv(file: &Path) -> anyhow::Result<Vec<(u64, NewSubject)>> {
     Ok(out)
 }
 
-async fn record<S: Store>(
-    app: &App<S>,
-    actor: &Actor,
-    cmd: &RecordCmd,
-) -> anyhow::Result<ExitCode> {
+async fn record(app: &App, actor: &Actor, cmd: &RecordCmd) -> anyhow::Result<ExitCode> {
     match cmd {
         RecordCmd::Add {
             subject,
@@ -1153,11 +1111,7 @@ async fn record<S: Store>(
     Ok(ExitCode::SUCCESS)
 }
 
-async fn export<S: Store>(
-    app: &App<S>,
-    actor: &Actor,
-    cmd: &ExportCmd,
-) -> anyhow::Result<ExitCode> {
+async fn export(app: &App, actor: &Actor, cmd: &ExportCmd) -> anyhow::Result<ExitCode> {
     match cmd {
         ExportCmd::Request { number } => {
             let export = app.request_export(actor, number.0).await?;
@@ -1258,7 +1212,7 @@ async fn export<S: Store>(
     Ok(ExitCode::SUCCESS)
 }
 
-async fn purge<S: Store>(app: &App<S>, actor: &Actor, cmd: &PurgeCmd) -> anyhow::Result<ExitCode> {
+async fn purge(app: &App, actor: &Actor, cmd: &PurgeCmd) -> anyhow::Result<ExitCode> {
     match cmd {
         PurgeCmd::List {
             done: true,
@@ -1352,7 +1306,7 @@ fn read_upload(path: &Path, what: &str) -> anyhow::Result<Upload> {
 }
 
 /// Writes a download piece by piece, to a file or standard output.
-async fn save<S: Store>(mut download: Download<S>, output: Option<&Path>) -> anyhow::Result<()> {
+async fn save(mut download: Download, output: Option<&Path>) -> anyhow::Result<()> {
     let mut out: Box<dyn Write> = match output {
         Some(path) => Box::new(
             std::fs::File::create(path)
@@ -1375,7 +1329,7 @@ async fn save<S: Store>(mut download: Download<S>, output: Option<&Path>) -> any
     Ok(())
 }
 
-async fn user<S: Store>(app: &App<S>, actor: &Actor, cmd: &UserCmd) -> anyhow::Result<ExitCode> {
+async fn user(app: &App, actor: &Actor, cmd: &UserCmd) -> anyhow::Result<ExitCode> {
     match cmd {
         UserCmd::Add {
             email,
@@ -1448,7 +1402,7 @@ async fn user<S: Store>(app: &App<S>, actor: &Actor, cmd: &UserCmd) -> anyhow::R
     Ok(ExitCode::SUCCESS)
 }
 
-async fn case<S: Store>(app: &App<S>, actor: &Actor, cmd: &CaseCmd) -> anyhow::Result<ExitCode> {
+async fn case(app: &App, actor: &Actor, cmd: &CaseCmd) -> anyhow::Result<ExitCode> {
     match cmd {
         CaseCmd::Start {
             subject,
@@ -1706,7 +1660,7 @@ async fn case<S: Store>(app: &App<S>, actor: &Actor, cmd: &CaseCmd) -> anyhow::R
         }
         CaseCmd::Evidence { number, id, output } => {
             match app.evidence_file(actor, number.0, EvidenceId(*id)).await? {
-                EvidenceContent::Sealed(download) => save(download, output.as_deref()).await?,
+                EvidenceContent::Sealed(download) => save(*download, output.as_deref()).await?,
                 EvidenceContent::Unsealed { content, .. } => {
                     write_out(output.as_deref(), &content)?;
                 }
@@ -1793,7 +1747,7 @@ fn print_findings(findings: &[engine::case::CaseFinding]) {
     }
 }
 
-async fn task<S: Store>(app: &App<S>, actor: &Actor, cmd: &TaskCmd) -> anyhow::Result<ExitCode> {
+async fn task(app: &App, actor: &Actor, cmd: &TaskCmd) -> anyhow::Result<ExitCode> {
     match cmd {
         TaskCmd::List {
             case,
@@ -1890,7 +1844,7 @@ async fn task<S: Store>(app: &App<S>, actor: &Actor, cmd: &TaskCmd) -> anyhow::R
     Ok(ExitCode::SUCCESS)
 }
 
-async fn audit<S: Store>(app: &App<S>, actor: &Actor, cmd: &AuditCmd) -> anyhow::Result<ExitCode> {
+async fn audit(app: &App, actor: &Actor, cmd: &AuditCmd) -> anyhow::Result<ExitCode> {
     match cmd {
         AuditCmd::Verify => match app.verify_audit(actor).await {
             Ok(n) => {

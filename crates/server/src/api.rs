@@ -18,9 +18,10 @@ use engine::ids::{Email, Slug, SubjectKey, Text, ZoneName};
 use engine::subject::{Attributes, RecordFields};
 use jiff::civil::Date;
 use serde::Deserialize;
-use store::{CaseFilter, Store, SubjectFilter};
+use store::{CaseFilter, SubjectFilter};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 use crate::ServerState;
 use crate::docs::{
@@ -40,46 +41,44 @@ use crate::views::{
 type Reply<T> = Result<Json<T>, ApiError>;
 type Created<T> = Result<(StatusCode, Json<T>), ApiError>;
 
-pub fn routes<S: Store>() -> OpenApiRouter<ServerState<S>> {
+pub fn routes() -> OpenApiRouter<ServerState> {
     OpenApiRouter::new()
-        .routes(generic_routes!(S => list_subjects, add_subject))
-        .routes(generic_routes!(S => show_subject))
-        .routes(generic_routes!(S => add_record))
-        .routes(generic_routes!(S => update_record))
-        .routes(generic_routes!(S => list_blueprints, add_blueprint))
-        .routes(generic_routes!(S => list_cases, start_case))
-        .routes(generic_routes!(S => show_case))
-        .routes(generic_routes!(S => precheck))
-        .routes(generic_routes!(S => close_case))
-        .routes(generic_routes!(S => cancel_case))
-        .routes(generic_routes!(S => waive_finding))
+        .routes(routes!(list_subjects, add_subject))
+        .routes(routes!(show_subject))
+        .routes(routes!(add_record))
+        .routes(routes!(update_record))
+        .routes(routes!(list_blueprints, add_blueprint))
+        .routes(routes!(list_cases, start_case))
+        .routes(routes!(show_case))
+        .routes(routes!(precheck))
+        .routes(routes!(close_case))
+        .routes(routes!(cancel_case))
+        .routes(routes!(waive_finding))
         // Evidence travels in the body, so this route takes more than the default.
-        .routes(
-            generic_routes!(S => complete_task).layer(DefaultBodyLimit::max(EVIDENCE_BODY_LIMIT)),
-        )
-        .routes(generic_routes!(S => assign_task))
-        .routes(generic_routes!(S => waive_task))
-        .routes(generic_routes!(S => my_tasks))
-        .routes(generic_routes!(S => audit_log))
-        .routes(generic_routes!(S => verify_audit))
-        .routes(generic_routes!(S => list_users, add_user))
-        .routes(generic_routes!(S => set_tenant_time_zone))
-        .routes(generic_routes!(S => list_teams))
-        .routes(generic_routes!(S => list_tokens, issue_token))
-        .routes(generic_routes!(S => revoke_token))
-        .routes(generic_routes!(S => lint_blueprint))
-        .routes(generic_routes!(S => show_blueprint))
-        .routes(generic_routes!(S => plan))
-        .routes(generic_routes!(S => show_certificate))
-        .routes(generic_routes!(S => list_exports, request_export))
-        .routes(generic_routes!(S => issue_receive_link))
-        .routes(generic_routes!(S => waive_acknowledgement))
-        .routes(generic_routes!(S => list_revocations))
-        .routes(generic_routes!(S => set_revocation))
-        .routes(generic_routes!(S => hand_off))
-        .routes(generic_routes!(S => list_holds, place_hold))
-        .routes(generic_routes!(S => lift_hold))
-        .routes(generic_routes!(S => list_retention, set_retention))
+        .routes(routes!(complete_task).layer(DefaultBodyLimit::max(EVIDENCE_BODY_LIMIT)))
+        .routes(routes!(assign_task))
+        .routes(routes!(waive_task))
+        .routes(routes!(my_tasks))
+        .routes(routes!(audit_log))
+        .routes(routes!(verify_audit))
+        .routes(routes!(list_users, add_user))
+        .routes(routes!(set_tenant_time_zone))
+        .routes(routes!(list_teams))
+        .routes(routes!(list_tokens, issue_token))
+        .routes(routes!(revoke_token))
+        .routes(routes!(lint_blueprint))
+        .routes(routes!(show_blueprint))
+        .routes(routes!(plan))
+        .routes(routes!(show_certificate))
+        .routes(routes!(list_exports, request_export))
+        .routes(routes!(issue_receive_link))
+        .routes(routes!(waive_acknowledgement))
+        .routes(routes!(list_revocations))
+        .routes(routes!(set_revocation))
+        .routes(routes!(hand_off))
+        .routes(routes!(list_holds, place_hold))
+        .routes(routes!(lift_hold))
+        .routes(routes!(list_retention, set_retention))
         .merge(automation::routes())
 }
 
@@ -207,8 +206,8 @@ struct SubjectQuery {
     ),
     security(("token" = []), ("session" = [])),
 )]
-async fn list_subjects<S: Store>(
-    State(app): State<App<S>>,
+async fn list_subjects(
+    State(app): State<App>,
     Caller(actor): Caller,
     Params(q): Params<SubjectQuery>,
 ) -> Reply<Vec<Subject>> {
@@ -258,8 +257,8 @@ struct NewSubjectBody {
     ),
     security(("token" = []), ("session" = [], "csrf" = [])),
 )]
-async fn add_subject<S: Store>(
-    State(app): State<App<S>>,
+async fn add_subject(
+    State(app): State<App>,
     Caller(actor): Caller,
     Body(b): Body<NewSubjectBody>,
 ) -> Created<Subject> {
@@ -303,8 +302,8 @@ async fn add_subject<S: Store>(
     ),
     security(("token" = []), ("session" = [])),
 )]
-async fn show_subject<S: Store>(
-    State(app): State<App<S>>,
+async fn show_subject(
+    State(app): State<App>,
     Caller(actor): Caller,
     Path(k): Path<String>,
 ) -> Reply<SubjectDetail> {
@@ -341,8 +340,8 @@ struct NewRecordBody {
     ),
     security(("token" = []), ("session" = [], "csrf" = [])),
 )]
-async fn add_record<S: Store>(
-    State(app): State<App<S>>,
+async fn add_record(
+    State(app): State<App>,
     Caller(actor): Caller,
     Path(k): Path<String>,
     Body(b): Body<NewRecordBody>,
@@ -382,8 +381,8 @@ struct RecordChangesBody {
     ),
     security(("token" = []), ("session" = [], "csrf" = [])),
 )]
-async fn update_record<S: Store>(
-    State(app): State<App<S>>,
+async fn update_record(
+    State(app): State<App>,
     Caller(actor): Caller,
     Path((k, n)): Path<(String, String)>,
     Body(b): Body<RecordChangesBody>,
@@ -415,8 +414,8 @@ async fn update_record<S: Store>(
     ),
     security(("token" = []), ("session" = [])),
 )]
-async fn list_blueprints<S: Store>(
-    State(app): State<App<S>>,
+async fn list_blueprints(
+    State(app): State<App>,
     Caller(actor): Caller,
 ) -> Reply<Vec<BlueprintInfo>> {
     let blueprints = app
@@ -458,8 +457,8 @@ struct CaseQuery {
     ),
     security(("token" = []), ("session" = [])),
 )]
-async fn list_cases<S: Store>(
-    State(app): State<App<S>>,
+async fn list_cases(
+    State(app): State<App>,
     Caller(actor): Caller,
     Params(q): Params<CaseQuery>,
 ) -> Reply<Vec<CaseSummary>> {
@@ -509,8 +508,8 @@ struct StartCaseBody {
     ),
     security(("token" = []), ("session" = [], "csrf" = [])),
 )]
-async fn start_case<S: Store>(
-    State(app): State<App<S>>,
+async fn start_case(
+    State(app): State<App>,
     Caller(actor): Caller,
     Body(b): Body<StartCaseBody>,
 ) -> Created<StartedCase> {
@@ -549,8 +548,8 @@ async fn start_case<S: Store>(
     ),
     security(("token" = []), ("session" = [])),
 )]
-async fn show_case<S: Store>(
-    State(app): State<App<S>>,
+async fn show_case(
+    State(app): State<App>,
     Caller(actor): Caller,
     Path(n): Path<String>,
 ) -> Reply<CaseDetail> {
@@ -575,8 +574,8 @@ async fn show_case<S: Store>(
     ),
     security(("token" = []), ("session" = [], "csrf" = [])),
 )]
-async fn precheck<S: Store>(
-    State(app): State<App<S>>,
+async fn precheck(
+    State(app): State<App>,
     Caller(actor): Caller,
     Path(n): Path<String>,
 ) -> Reply<Vec<CaseFinding>> {
@@ -608,8 +607,8 @@ struct CloseBody {
     ),
     security(("token" = []), ("session" = [], "csrf" = [])),
 )]
-async fn close_case<S: Store>(
-    State(app): State<App<S>>,
+async fn close_case(
+    State(app): State<App>,
     Caller(actor): Caller,
     Path(n): Path<String>,
     Body(b): Body<CloseBody>,
@@ -648,8 +647,8 @@ pub(crate) fn reason(text: &str) -> Result<String, ApiError> {
     ),
     security(("token" = []), ("session" = [], "csrf" = [])),
 )]
-async fn cancel_case<S: Store>(
-    State(app): State<App<S>>,
+async fn cancel_case(
+    State(app): State<App>,
     Caller(actor): Caller,
     Path(n): Path<String>,
     Body(b): Body<ReasonBody>,
@@ -680,8 +679,8 @@ async fn cancel_case<S: Store>(
     ),
     security(("token" = []), ("session" = [], "csrf" = [])),
 )]
-async fn waive_finding<S: Store>(
-    State(app): State<App<S>>,
+async fn waive_finding(
+    State(app): State<App>,
     Caller(actor): Caller,
     Path((n, check)): Path<(String, String)>,
     Body(b): Body<ReasonBody>,
@@ -712,8 +711,8 @@ async fn waive_finding<S: Store>(
     ),
     security(("token" = []), ("session" = [], "csrf" = [])),
 )]
-async fn request_export<S: Store>(
-    State(app): State<App<S>>,
+async fn request_export(
+    State(app): State<App>,
     Caller(actor): Caller,
     Path(n): Path<String>,
 ) -> Result<(StatusCode, Json<views::Export>), ApiError> {
@@ -738,8 +737,8 @@ async fn request_export<S: Store>(
     ),
     security(("token" = []), ("session" = [])),
 )]
-async fn list_exports<S: Store>(
-    State(app): State<App<S>>,
+async fn list_exports(
+    State(app): State<App>,
     Caller(actor): Caller,
     Path(n): Path<String>,
 ) -> Reply<Vec<views::Export>> {
@@ -787,8 +786,8 @@ struct ReceiveLink {
     ),
     security(("token" = []), ("session" = [], "csrf" = [])),
 )]
-async fn issue_receive_link<S: Store>(
-    State(app): State<App<S>>,
+async fn issue_receive_link(
+    State(app): State<App>,
     Caller(actor): Caller,
     Path(n): Path<String>,
     Body(b): Body<LinkBody>,
@@ -821,8 +820,8 @@ async fn issue_receive_link<S: Store>(
     ),
     security(("token" = []), ("session" = [], "csrf" = [])),
 )]
-async fn waive_acknowledgement<S: Store>(
-    State(app): State<App<S>>,
+async fn waive_acknowledgement(
+    State(app): State<App>,
     Caller(actor): Caller,
     Path(n): Path<String>,
     Body(b): Body<ReasonBody>,
@@ -851,8 +850,8 @@ async fn waive_acknowledgement<S: Store>(
     ),
     security(("token" = []), ("session" = [])),
 )]
-async fn show_certificate<S: Store>(
-    State(app): State<App<S>>,
+async fn show_certificate(
+    State(app): State<App>,
     Caller(actor): Caller,
     Path(n): Path<String>,
 ) -> Reply<views::Certificate> {
@@ -877,8 +876,8 @@ async fn show_certificate<S: Store>(
     ),
     security(("token" = []), ("session" = [])),
 )]
-async fn list_revocations<S: Store>(
-    State(app): State<App<S>>,
+async fn list_revocations(
+    State(app): State<App>,
     Caller(actor): Caller,
     Path(n): Path<String>,
 ) -> Reply<Vec<views::Revocation>> {
@@ -918,8 +917,8 @@ struct RevocationBody {
     ),
     security(("token" = []), ("session" = [], "csrf" = [])),
 )]
-async fn set_revocation<S: Store>(
-    State(app): State<App<S>>,
+async fn set_revocation(
+    State(app): State<App>,
     Caller(actor): Caller,
     Path((n, r)): Path<(String, String)>,
     Body(b): Body<RevocationBody>,
@@ -965,8 +964,8 @@ struct HandoffBody {
     ),
     security(("token" = []), ("session" = [], "csrf" = [])),
 )]
-async fn hand_off<S: Store>(
-    State(app): State<App<S>>,
+async fn hand_off(
+    State(app): State<App>,
     Caller(actor): Caller,
     Path((n, r)): Path<(String, String)>,
     Body(b): Body<HandoffBody>,
@@ -1024,8 +1023,8 @@ struct EvidenceBody {
     ),
     security(("token" = []), ("session" = [], "csrf" = [])),
 )]
-async fn complete_task<S: Store>(
-    State(app): State<App<S>>,
+async fn complete_task(
+    State(app): State<App>,
     Caller(actor): Caller,
     Path((n, task)): Path<(String, String)>,
     Body(b): Body<CompleteBody>,
@@ -1085,8 +1084,8 @@ struct AssignBody {
     ),
     security(("token" = []), ("session" = [], "csrf" = [])),
 )]
-async fn assign_task<S: Store>(
-    State(app): State<App<S>>,
+async fn assign_task(
+    State(app): State<App>,
     Caller(actor): Caller,
     Path((n, task)): Path<(String, String)>,
     Body(b): Body<AssignBody>,
@@ -1125,8 +1124,8 @@ async fn assign_task<S: Store>(
     ),
     security(("token" = []), ("session" = [], "csrf" = [])),
 )]
-async fn waive_task<S: Store>(
-    State(app): State<App<S>>,
+async fn waive_task(
+    State(app): State<App>,
     Caller(actor): Caller,
     Path((n, task)): Path<(String, String)>,
     Body(b): Body<ReasonBody>,
@@ -1155,10 +1154,7 @@ async fn waive_task<S: Store>(
     ),
     security(("token" = []), ("session" = [])),
 )]
-async fn my_tasks<S: Store>(
-    State(app): State<App<S>>,
-    Caller(actor): Caller,
-) -> Reply<Vec<CaseTask>> {
+async fn my_tasks(State(app): State<App>, Caller(actor): Caller) -> Reply<Vec<CaseTask>> {
     Ok(Json(views::list(app.my_tasks(&actor, 1000).await?)))
 }
 
@@ -1175,10 +1171,7 @@ async fn my_tasks<S: Store>(
     ),
     security(("token" = []), ("session" = [])),
 )]
-async fn verify_audit<S: Store>(
-    State(app): State<App<S>>,
-    Caller(actor): Caller,
-) -> Reply<AuditVerification> {
+async fn verify_audit(State(app): State<App>, Caller(actor): Caller) -> Reply<AuditVerification> {
     let verification = match app.verify_audit(&actor).await {
         Ok(events) => AuditVerification {
             intact: true,
@@ -1257,8 +1250,8 @@ fn instant(name: &str, value: Option<&str>) -> Result<Option<jiff::Timestamp>, A
     ),
     security(("token" = []), ("session" = [])),
 )]
-async fn audit_log<S: Store>(
-    State(app): State<App<S>>,
+async fn audit_log(
+    State(app): State<App>,
     Caller(actor): Caller,
     Params(q): Params<AuditQuery>,
 ) -> Reply<Vec<AuditEvent>> {
@@ -1313,10 +1306,7 @@ async fn audit_log<S: Store>(
     ),
     security(("token" = []), ("session" = [])),
 )]
-async fn list_users<S: Store>(
-    State(app): State<App<S>>,
-    Caller(actor): Caller,
-) -> Reply<Vec<User>> {
+async fn list_users(State(app): State<App>, Caller(actor): Caller) -> Reply<Vec<User>> {
     Ok(Json(views::list(app.users(&actor).await?)))
 }
 
@@ -1346,8 +1336,8 @@ struct NewUserBody {
     ),
     security(("token" = []), ("session" = [], "csrf" = [])),
 )]
-async fn add_user<S: Store>(
-    State(app): State<App<S>>,
+async fn add_user(
+    State(app): State<App>,
     Caller(actor): Caller,
     Body(b): Body<NewUserBody>,
 ) -> Created<User> {
@@ -1383,8 +1373,8 @@ async fn add_user<S: Store>(
     ),
     security(("token" = []), ("session" = [], "csrf" = [])),
 )]
-async fn set_tenant_time_zone<S: Store>(
-    State(app): State<App<S>>,
+async fn set_tenant_time_zone(
+    State(app): State<App>,
     Caller(actor): Caller,
     Body(b): Body<TimeZoneBody>,
 ) -> Reply<Tenant> {
@@ -1403,10 +1393,7 @@ async fn set_tenant_time_zone<S: Store>(
     ),
     security(("token" = []), ("session" = [])),
 )]
-async fn list_teams<S: Store>(
-    State(app): State<App<S>>,
-    Caller(actor): Caller,
-) -> Reply<Vec<Team>> {
+async fn list_teams(State(app): State<App>, Caller(actor): Caller) -> Reply<Vec<Team>> {
     Ok(Json(views::list(app.teams(&actor).await?)))
 }
 
@@ -1423,10 +1410,7 @@ async fn list_teams<S: Store>(
     ),
     security(("token" = []), ("session" = [])),
 )]
-async fn list_tokens<S: Store>(
-    State(app): State<App<S>>,
-    Caller(actor): Caller,
-) -> Reply<Vec<ApiToken>> {
+async fn list_tokens(State(app): State<App>, Caller(actor): Caller) -> Reply<Vec<ApiToken>> {
     Ok(Json(views::list(app.tokens(&actor).await?)))
 }
 
@@ -1456,8 +1440,8 @@ struct NewTokenBody {
     ),
     security(("token" = []), ("session" = [], "csrf" = [])),
 )]
-async fn issue_token<S: Store>(
-    State(app): State<App<S>>,
+async fn issue_token(
+    State(app): State<App>,
     Caller(actor): Caller,
     Body(b): Body<NewTokenBody>,
 ) -> Created<IssuedToken> {
@@ -1495,8 +1479,8 @@ async fn issue_token<S: Store>(
     ),
     security(("token" = []), ("session" = [], "csrf" = [])),
 )]
-async fn revoke_token<S: Store>(
-    State(app): State<App<S>>,
+async fn revoke_token(
+    State(app): State<App>,
     Caller(actor): Caller,
     Path(id): Path<String>,
 ) -> Reply<Revoked> {
@@ -1527,8 +1511,8 @@ struct SourceBody {
     ),
     security(("token" = []), ("session" = [], "csrf" = [])),
 )]
-async fn lint_blueprint<S: Store>(
-    State(app): State<App<S>>,
+async fn lint_blueprint(
+    State(app): State<App>,
     Caller(actor): Caller,
     Body(b): Body<SourceBody>,
 ) -> Reply<LintReport> {
@@ -1565,8 +1549,8 @@ async fn lint_blueprint<S: Store>(
     ),
     security(("token" = []), ("session" = [], "csrf" = [])),
 )]
-async fn add_blueprint<S: Store>(
-    State(app): State<App<S>>,
+async fn add_blueprint(
+    State(app): State<App>,
     Caller(actor): Caller,
     Body(b): Body<SourceBody>,
 ) -> Created<BlueprintInfo> {
@@ -1592,8 +1576,8 @@ async fn add_blueprint<S: Store>(
     ),
     security(("token" = []), ("session" = [])),
 )]
-async fn show_blueprint<S: Store>(
-    State(app): State<App<S>>,
+async fn show_blueprint(
+    State(app): State<App>,
     Caller(actor): Caller,
     Path(id): Path<String>,
 ) -> Reply<BlueprintSource> {
@@ -1636,8 +1620,8 @@ struct PlanBody {
     ),
     security(("token" = []), ("session" = [], "csrf" = [])),
 )]
-async fn plan<S: Store>(
-    State(app): State<App<S>>,
+async fn plan(
+    State(app): State<App>,
     Caller(actor): Caller,
     Path(id): Path<String>,
     Body(b): Body<PlanBody>,
@@ -1691,8 +1675,8 @@ struct HoldQuery {
     ),
     security(("token" = []), ("session" = [])),
 )]
-async fn list_holds<S: Store>(
-    State(app): State<App<S>>,
+async fn list_holds(
+    State(app): State<App>,
     Caller(actor): Caller,
     Params(q): Params<HoldQuery>,
 ) -> Reply<Vec<LegalHold>> {
@@ -1731,8 +1715,8 @@ struct NewHoldBody {
     ),
     security(("token" = []), ("session" = [], "csrf" = [])),
 )]
-async fn place_hold<S: Store>(
-    State(app): State<App<S>>,
+async fn place_hold(
+    State(app): State<App>,
     Caller(actor): Caller,
     Body(b): Body<NewHoldBody>,
 ) -> Created<LegalHold> {
@@ -1763,8 +1747,8 @@ async fn place_hold<S: Store>(
     ),
     security(("token" = []), ("session" = [], "csrf" = [])),
 )]
-async fn lift_hold<S: Store>(
-    State(app): State<App<S>>,
+async fn lift_hold(
+    State(app): State<App>,
     Caller(actor): Caller,
     Path(id): Path<String>,
     Body(b): Body<ReasonBody>,
@@ -1790,8 +1774,8 @@ async fn lift_hold<S: Store>(
     ),
     security(("token" = []), ("session" = [])),
 )]
-async fn list_retention<S: Store>(
-    State(app): State<App<S>>,
+async fn list_retention(
+    State(app): State<App>,
     Caller(actor): Caller,
 ) -> Reply<Vec<RetentionPolicy>> {
     Ok(Json(views::list(app.retention_policies(&actor).await?)))
@@ -1822,8 +1806,8 @@ struct RetentionBody {
     ),
     security(("token" = []), ("session" = [], "csrf" = [])),
 )]
-async fn set_retention<S: Store>(
-    State(app): State<App<S>>,
+async fn set_retention(
+    State(app): State<App>,
     Caller(actor): Caller,
     Body(b): Body<RetentionBody>,
 ) -> Reply<RetentionPolicy> {

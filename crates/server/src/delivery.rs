@@ -11,20 +11,20 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use engine::ids::Text;
 use serde::Deserialize;
-use store::Store;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::ServerState;
 use crate::extract::Path;
 use crate::files::stream;
 use crate::web::render;
 
-pub fn routes<S: Store>() -> OpenApiRouter<ServerState<S>> {
+pub fn routes() -> OpenApiRouter<ServerState> {
     OpenApiRouter::new()
-        .routes(generic_routes!(S => receive_page))
-        .routes(generic_routes!(S => receive_package))
-        .routes(generic_routes!(S => acknowledge))
+        .routes(routes!(receive_page))
+        .routes(routes!(receive_package))
+        .routes(routes!(acknowledge))
 }
 
 #[derive(Template)]
@@ -80,7 +80,7 @@ fn problem_page(e: AppError) -> Response {
         (status = 410, description = "The link has expired", body = String, content_type = "text/html"),
     ),
 )]
-async fn receive_page<S: Store>(State(app): State<App<S>>, Path(token): Path<String>) -> Response {
+async fn receive_page(State(app): State<App>, Path(token): Path<String>) -> Response {
     match app.delivery(&token).await {
         Ok(delivery) => render(&page(&token, delivery)).into_response(),
         Err(e) => problem_page(e),
@@ -121,10 +121,7 @@ fn page(token: &str, delivery: Delivery) -> ReceivePage {
         (status = 410, description = "The link has expired", body = String, content_type = "text/html"),
     ),
 )]
-async fn receive_package<S: Store>(
-    State(app): State<App<S>>,
-    Path(token): Path<String>,
-) -> Response {
+async fn receive_package(State(app): State<App>, Path(token): Path<String>) -> Response {
     match app.delivered_package(&token).await {
         Ok(download) => stream(download),
         Err(e) => problem_page(e),
@@ -154,8 +151,8 @@ struct AcknowledgeForm {
         (status = 422, description = "No name was typed", body = String, content_type = "text/html"),
     ),
 )]
-async fn acknowledge<S: Store>(
-    State(app): State<App<S>>,
+async fn acknowledge(
+    State(app): State<App>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(token): Path<String>,
     form: Result<Form<AcknowledgeForm>, axum::extract::rejection::FormRejection>,

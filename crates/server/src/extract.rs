@@ -9,7 +9,6 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use engine::ids::TokenId;
 use engine::tenant::Session;
 use serde::de::DeserializeOwned;
-use store::Store;
 
 use crate::ServerState;
 use crate::error::ApiError;
@@ -30,10 +29,7 @@ pub struct SessionCaller {
 
 /// Finds the caller. A cookie-authenticated request that could change something must also
 /// send the session's CSRF token: a cross-site form can send the cookie, not the header.
-pub async fn authenticate<S: Store>(
-    parts: &Parts,
-    app: &App<S>,
-) -> Result<(Actor, Credential), ApiError> {
+pub async fn authenticate(parts: &Parts, app: &App) -> Result<(Actor, Credential), ApiError> {
     let headers = &parts.headers;
     if let Some(value) = headers.get(AUTHORIZATION) {
         let token = value
@@ -96,24 +92,24 @@ pub fn same_secret(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-impl<S: Store> FromRequestParts<ServerState<S>> for Caller {
+impl FromRequestParts<ServerState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(
         parts: &mut Parts,
-        state: &ServerState<S>,
+        state: &ServerState,
     ) -> Result<Self, Self::Rejection> {
         let (actor, _) = authenticate(parts, &state.app).await?;
         Ok(Caller(actor))
     }
 }
 
-impl<S: Store> FromRequestParts<ServerState<S>> for SessionCaller {
+impl FromRequestParts<ServerState> for SessionCaller {
     type Rejection = ApiError;
 
     async fn from_request_parts(
         parts: &mut Parts,
-        state: &ServerState<S>,
+        state: &ServerState,
     ) -> Result<Self, Self::Rejection> {
         match authenticate(parts, &state.app).await? {
             (actor, Credential::Session(session)) => Ok(SessionCaller { actor, session }),

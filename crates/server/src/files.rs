@@ -9,9 +9,9 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use engine::ids::EvidenceId;
 use serde::Deserialize;
-use store::Store;
 use utoipa::IntoParams;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 use crate::ServerState;
 use crate::api::{case_number, file_name, key};
@@ -20,15 +20,15 @@ use crate::error::ApiError;
 use crate::extract::{Caller, Params, Path, segment};
 use crate::views;
 
-pub fn routes<S: Store>() -> OpenApiRouter<ServerState<S>> {
+pub fn routes() -> OpenApiRouter<ServerState> {
     OpenApiRouter::new()
         .routes(
-            generic_routes!(S => download_record_file, attach_record_file)
+            routes!(download_record_file, attach_record_file)
                 // The limit is the file's; a little more for the request's own framing.
                 .layer(DefaultBodyLimit::max(FILE_MAX_BYTES + 1024)),
         )
-        .routes(generic_routes!(S => download_evidence))
-        .routes(generic_routes!(S => download_export))
+        .routes(routes!(download_evidence))
+        .routes(routes!(download_export))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -63,8 +63,8 @@ struct AttachParams {
     ),
     security(("token" = []), ("session" = [], "csrf" = [])),
 )]
-async fn attach_record_file<S: Store>(
-    State(app): State<App<S>>,
+async fn attach_record_file(
+    State(app): State<App>,
     Caller(actor): Caller,
     Path((k, n)): Path<(String, String)>,
     Params(params): Params<AttachParams>,
@@ -107,8 +107,8 @@ async fn attach_record_file<S: Store>(
     ),
     security(("token" = []), ("session" = [])),
 )]
-async fn download_record_file<S: Store>(
-    State(app): State<App<S>>,
+async fn download_record_file(
+    State(app): State<App>,
     Caller(actor): Caller,
     Path((k, n)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
@@ -135,15 +135,15 @@ async fn download_record_file<S: Store>(
     ),
     security(("token" = []), ("session" = [])),
 )]
-async fn download_evidence<S: Store>(
-    State(app): State<App<S>>,
+async fn download_evidence(
+    State(app): State<App>,
     Caller(actor): Caller,
     Path((n, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let id = segment(&id, "evidence", |v| v.parse::<uuid::Uuid>().map(EvidenceId))?;
     Ok(
         match app.evidence_file(&actor, case_number(&n)?, id).await? {
-            EvidenceContent::Sealed(download) => stream(download),
+            EvidenceContent::Sealed(download) => stream(*download),
             EvidenceContent::Unsealed { file_name, content } => (
                 file_headers(&file_name, "application/octet-stream", content.len()),
                 content,
@@ -170,8 +170,8 @@ async fn download_evidence<S: Store>(
     ),
     security(("token" = []), ("session" = [])),
 )]
-async fn download_export<S: Store>(
-    State(app): State<App<S>>,
+async fn download_export(
+    State(app): State<App>,
     Caller(actor): Caller,
     Path(n): Path<String>,
 ) -> Result<Response, ApiError> {
@@ -198,7 +198,7 @@ fn file_headers(file_name: &str, media_type: &str, len: usize) -> HeaderMap {
 }
 
 /// Streams a sealed file: one database read and one decryption per megabyte.
-pub(crate) fn stream<S: Store>(download: Download<S>) -> Response {
+pub(crate) fn stream(download: Download) -> Response {
     let headers = file_headers(
         &download.file_name,
         &download.media_type,

@@ -7,7 +7,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
-use store::{IdempotencyClaim, Store};
+use store::IdempotencyClaim;
 use utoipa::ToResponse;
 use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
 use utoipa::openapi::{ObjectBuilder, OpenApi, Ref, Required, Type};
@@ -71,11 +71,7 @@ pub fn document(openapi: &mut OpenApi) {
     }
 }
 
-pub async fn layer<S: Store>(
-    State(state): State<ServerState<S>>,
-    request: Request,
-    next: Next,
-) -> Response {
+pub async fn layer(State(state): State<ServerState>, request: Request, next: Next) -> Response {
     if request.method() != axum::http::Method::POST {
         return next.run(request).await;
     }

@@ -5,20 +5,6 @@
 //! result as JSON or the failure as a problem document (`error.rs`). They hold no business
 //! rules of their own.
 
-/// `utoipa_axum::routes!` for handlers generic over the store.
-///
-/// `routes!` finds a handler's documentation (`__path_<name>`) from the last segment of the
-/// path it is given, so it cannot take a turbofish (`list_subjects::<S>`). Binding each
-/// instantiated handler to a local of the same name gives it a plain name that still leads to
-/// the documentation, and keeps the guarantee that a route is registered only together with
-/// its documentation.
-macro_rules! generic_routes {
-    ($store:ty => $($handler:ident),+ $(,)?) => {{
-        $(let $handler = $handler::<$store>;)+
-        utoipa_axum::routes!($($handler),+)
-    }};
-}
-
 mod api;
 mod delivery;
 mod docs;
@@ -41,7 +27,6 @@ use axum::extract::{DefaultBodyLimit, FromRef, State};
 use axum::http::StatusCode;
 use axum::middleware;
 use axum::{Json, Router};
-use store::{Store, Tx};
 use tokio::net::TcpListener;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -55,8 +40,8 @@ pub use observe::REQUEST_ID;
 
 /// What the handlers share: the application, the sign-in limiter and cookie settings.
 #[derive(Clone)]
-pub struct ServerState<S> {
-    app: App<S>,
+pub struct ServerState {
+    app: App,
     limiter: Arc<limit::SignInLimiter>,
     /// Mark cookies `Secure`: set when clients reach the server over TLS.
     secure_cookies: bool,
@@ -64,8 +49,8 @@ pub struct ServerState<S> {
     first_run_code: Option<Arc<str>>,
 }
 
-impl<S: Clone> FromRef<ServerState<S>> for App<S> {
-    fn from_ref(state: &ServerState<S>) -> Self {
+impl FromRef<ServerState> for App {
+    fn from_ref(state: &ServerState) -> Self {
         state.app.clone()
     }
 }
@@ -84,7 +69,7 @@ pub struct ServerOptions {
 /// The largest request body accepted.
 pub const BODY_LIMIT: usize = 1024 * 1024;
 
-pub fn router<S: Store>(app: App<S>, options: &ServerOptions) -> Router {
+pub fn router(app: App, options: &ServerOptions) -> Router {
     // Install the recorder before the first request records anything.
     observe::metrics();
     let state = ServerState {
@@ -93,26 +78,26 @@ pub fn router<S: Store>(app: App<S>, options: &ServerOptions) -> Router {
         secure_cookies: options.secure_cookies,
         first_run_code: options.first_run_code.as_deref().map(Arc::from),
     };
-    let mut api = api::routes::<S>()
-        .merge(session::routes::<S>())
-        .merge(files::routes::<S>());
+    let mut api = api::routes()
+        .merge(session::routes())
+        .merge(files::routes());
     idempotency::document(api.get_openapi_mut());
     docs::document_internal_errors(api.get_openapi_mut());
     let api = api.layer(middleware::from_fn_with_state(
         state.clone(),
-        idempotency::layer::<S>,
+        idempotency::layer,
     ));
-    let (routes, openapi) = OpenApiRouter::<ServerState<S>>::with_openapi(ApiDoc::openapi())
+    let (routes, openapi) = OpenApiRouter::<ServerState>::with_openapi(ApiDoc::openapi())
         .routes(utoipa_axum::routes!(healthz))
-        .routes(generic_routes!(S => ready))
+        .routes(utoipa_axum::routes!(ready))
         .routes(utoipa_axum::routes!(render_metrics))
-        .routes(generic_routes!(S => jwks))
-        .merge(delivery::routes::<S>())
+        .routes(utoipa_axum::routes!(jwks))
+        .merge(delivery::routes())
         .nest("/api/v1", api)
         .split_for_parts();
     routes
         // The pages for people are not part of the API, nor of its document.
-        .merge(web::routes::<S>())
+        .merge(web::routes())
         .merge(SwaggerUi::new(docs::SWAGGER_UI_PATH).url(docs::OPENAPI_PATH, openapi))
         // Only matched routes have a route template to log and count by.
         .route_layer(middleware::from_fn(observe::layer))
@@ -185,7 +170,7 @@ fn not_ready(e: &dyn std::fmt::Display) -> &'static str {
         (status = 503, response = ServiceUnavailable),
     ),
 )]
-async fn ready<S: Store>(State(app): State<App<S>>) -> Result<&'static str, ApiError> {
+async fn ready(State(app): State<App>) -> Result<&'static str, ApiError> {
     let mut tx =
         app.store().read().await.map_err(|e| {
             ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not-ready", not_ready(&e))
@@ -209,8 +194,8 @@ async fn ready<S: Store>(State(app): State<App<S>>) -> Result<&'static str, ApiE
             content_type = "application/jwk-set+json"),
     ),
 )]
-async fn jwks<S: Store>(
-    State(app): State<App<S>>,
+async fn jwks(
+    State(app): State<App>,
 ) -> Result<
     (
         [(axum::http::header::HeaderName, &'static str); 1],
@@ -226,8 +211,8 @@ async fn jwks<S: Store>(
 }
 
 /// Serves until `shutdown` completes, then finishes the requests under way.
-pub async fn serve<S: Store>(
-    app: App<S>,
+pub async fn serve(
+    app: App,
     options: ServerOptions,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -250,7 +235,7 @@ const PURGE_POLL: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Purges what is due, every minute. A purge is one transaction, so a server stopped midway
 /// leaves the subject whole and the next run purges it.
-async fn purge_when_due<S: Store>(app: App<S>) {
+async fn purge_when_due(app: App) {
     loop {
         match app.purge_due_everywhere().await {
             Ok(run) => {
@@ -272,7 +257,7 @@ const EXPORT_POLL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Builds requested exports, one at a time, for as long as the server runs. Any number of
 /// servers may run this against one database: each build is claimed with a lease.
-async fn build_exports<S: Store>(app: App<S>) {
+async fn build_exports(app: App) {
     loop {
         match app.build_next_export().await {
             Ok(Some(export)) => tracing::info!(

@@ -11,7 +11,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use engine::ids::{Email, Password, Slug, ZoneName};
 use serde::Deserialize;
-use store::Store;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -25,12 +24,12 @@ use crate::extract::{Body, Caller, SESSION_COOKIE, SessionCaller};
 use crate::limit::{PER_ACCOUNT, PER_ADDRESS};
 use crate::views::{Me, PasswordChanged, SignedIn, User};
 
-pub fn routes<S: Store>() -> OpenApiRouter<ServerState<S>> {
+pub fn routes() -> OpenApiRouter<ServerState> {
     OpenApiRouter::new()
-        .routes(generic_routes!(S => sign_in, sign_out))
+        .routes(utoipa_axum::routes!(sign_in, sign_out))
         .routes(utoipa_axum::routes!(me))
-        .routes(generic_routes!(S => change_password))
-        .routes(generic_routes!(S => set_time_zone))
+        .routes(utoipa_axum::routes!(change_password))
+        .routes(utoipa_axum::routes!(set_time_zone))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -75,8 +74,8 @@ fn cookie(value: &str, max_age: i64, secure: bool) -> HeaderValue {
             headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ),
 )]
-async fn sign_in<S: Store>(
-    State(state): State<ServerState<S>>,
+async fn sign_in(
+    State(state): State<ServerState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Body(b): Body<SignInBody>,
 ) -> Result<Response, ApiError> {
@@ -118,8 +117,8 @@ impl IntoResponse for SignInRefused {
 
 /// Checks an email and password for the API and the sign-in page alike, with failed attempts
 /// limited per account and per client address.
-pub async fn limited_sign_in<S: Store>(
-    state: &ServerState<S>,
+pub async fn limited_sign_in(
+    state: &ServerState,
     peer: SocketAddr,
     tenant: Option<&str>,
     email: &str,
@@ -165,7 +164,7 @@ pub async fn limited_sign_in<S: Store>(
 }
 
 /// The session cookie carrying `secret`, for the session's lifetime.
-pub fn session_cookie<S>(state: &ServerState<S>, secret: &str) -> HeaderValue {
+pub fn session_cookie(state: &ServerState, secret: &str) -> HeaderValue {
     cookie(
         secret,
         app::SESSION_LIFETIME.as_secs(),
@@ -174,7 +173,7 @@ pub fn session_cookie<S>(state: &ServerState<S>, secret: &str) -> HeaderValue {
 }
 
 /// The header that clears the session cookie.
-pub fn clear_session_cookie<S>(state: &ServerState<S>) -> HeaderValue {
+pub fn clear_session_cookie(state: &ServerState) -> HeaderValue {
     cookie("", 0, state.secure_cookies)
 }
 
@@ -194,8 +193,8 @@ pub fn clear_session_cookie<S>(state: &ServerState<S>) -> HeaderValue {
     ),
     security(("session" = [], "csrf" = [])),
 )]
-async fn sign_out<S: Store>(
-    State(state): State<ServerState<S>>,
+async fn sign_out(
+    State(state): State<ServerState>,
     caller: SessionCaller,
 ) -> Result<Response, ApiError> {
     state.app.sign_out(&caller.actor, caller.session.id).await?;
@@ -250,8 +249,8 @@ struct PasswordBody {
     ),
     security(("session" = [], "csrf" = [])),
 )]
-async fn change_password<S: Store>(
-    State(app): State<App<S>>,
+async fn change_password(
+    State(app): State<App>,
     caller: SessionCaller,
     Body(b): Body<PasswordBody>,
 ) -> Result<Json<PasswordChanged>, ApiError> {
@@ -293,8 +292,8 @@ pub(crate) struct TimeZoneBody {
     ),
     security(("token" = []), ("session" = [], "csrf" = [])),
 )]
-async fn set_time_zone<S: Store>(
-    State(app): State<App<S>>,
+async fn set_time_zone(
+    State(app): State<App>,
     Caller(actor): Caller,
     Body(b): Body<TimeZoneBody>,
 ) -> Result<Json<User>, ApiError> {

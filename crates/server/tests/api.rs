@@ -7,14 +7,12 @@ use engine::ids::{Email, Password, Slug, Text};
 use engine::tenant::Role;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
-use store::Store;
-use store::postgres::PostgresStore;
-use store::sqlite::SqliteStore;
+use testkit::TestDb;
 
 struct Server {
     base: String,
     client: Client,
-    dir: Option<tempfile::TempDir>,
+    db: TestDb,
 }
 
 /// A tenant on the running server, with a token per role.
@@ -28,10 +26,10 @@ struct Tenant {
 }
 
 impl Server {
-    async fn start<S: Store>(store: S, dir: Option<tempfile::TempDir>) -> (Self, App<S>) {
+    async fn start(db: TestDb) -> (Self, App) {
         let clock = FixedClock::new("2026-11-23T09:00:00Z".parse().unwrap());
         let app = App::new(
-            store,
+            db.store.clone(),
             Arc::new(clock),
             Arc::new(Ids::seeded(11)),
             MasterKey::from_bytes([11; 32]),
@@ -48,10 +46,23 @@ impl Server {
             Self {
                 base,
                 client: connectors::http_client().build().unwrap(),
-                dir,
+                db,
             },
             app,
         )
+    }
+
+    /// A server with a tenant of each name, made through the app.
+    async fn with_tenants<const N: usize>(db: TestDb, names: [&str; N]) -> (Self, [Tenant; N]) {
+        let (server, app) = Self::start(db).await;
+        let mut tenants = Vec::with_capacity(N);
+        for name in names {
+            tenants.push(tenant(&app, name).await);
+        }
+        let Ok(tenants) = tenants.try_into() else {
+            unreachable!("one tenant per name")
+        };
+        (server, tenants)
     }
 
     async fn call(
@@ -137,16 +148,16 @@ impl Server {
     /// Every byte the SQLite store keeps on disk (the database and its WAL); `None` on
     /// PostgreSQL.
     fn stored_bytes(&self) -> Option<Vec<u8>> {
-        let dir = self.dir.as_ref()?;
+        let dir = self.db.dir()?;
         let mut all = Vec::new();
-        for entry in std::fs::read_dir(dir.path()).unwrap() {
+        for entry in std::fs::read_dir(dir).unwrap() {
             all.extend(std::fs::read(entry.unwrap().path()).unwrap());
         }
         Some(all)
     }
 }
 
-async fn tenant<S: Store>(app: &App<S>, slug: &str) -> Tenant {
+async fn tenant(app: &App, slug: &str) -> Tenant {
     let owner: Actor = app
         .init_tenant(
             Slug::parse(slug).unwrap(),
@@ -255,7 +266,8 @@ async fn with_session(
     )
 }
 
-async fn password_sign_in_opens_a_guarded_session(server: Server, a: Tenant) {
+async fn password_sign_in_opens_a_guarded_session(db: TestDb) {
+    let (server, [a]) = Server::with_tenants(db, ["a"]).await;
     let owner = format!("owner@{}.example", a.slug);
     for (email, password) in [
         (owner.as_str(), "wrong password!"),
@@ -418,7 +430,8 @@ async fn password_sign_in_opens_a_guarded_session(server: Server, a: Tenant) {
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
-async fn repeated_failed_sign_ins_are_slowed_down(server: Server, a: Tenant) {
+async fn repeated_failed_sign_ins_are_slowed_down(db: TestDb) {
+    let (server, [a]) = Server::with_tenants(db, ["a"]).await;
     let owner = format!("owner@{}.example", a.slug);
     for _ in 0..5 {
         assert_eq!(
@@ -442,7 +455,8 @@ async fn repeated_failed_sign_ins_are_slowed_down(server: Server, a: Tenant) {
     assert!((1..=300).contains(&retry));
 }
 
-async fn evidence_and_the_audit_log_over_http(server: Server, a: Tenant) {
+async fn evidence_and_the_audit_log_over_http(db: TestDb) {
+    let (server, [a]) = Server::with_tenants(db, ["a"]).await;
     server
         .post(
             "/api/v1/subjects",
@@ -522,7 +536,8 @@ async fn evidence_and_the_audit_log_over_http(server: Server, a: Tenant) {
     assert_eq!(none, json!([]));
 }
 
-async fn administration_over_http(server: Server, a: Tenant) {
+async fn administration_over_http(db: TestDb) {
+    let (server, [a]) = Server::with_tenants(db, ["a"]).await;
     let new_user =
         json!({"email": "new@a.example", "name": "New", "role": "member", "teams": ["it"]});
     let (status, _) = server
@@ -641,7 +656,8 @@ async fn administration_over_http(server: Server, a: Tenant) {
     );
 }
 
-async fn a_retried_post_changes_nothing_twice(server: Server, a: Tenant) {
+async fn a_retried_post_changes_nothing_twice(db: TestDb) {
+    let (server, [a]) = Server::with_tenants(db, ["a"]).await;
     let send = |token: String, key: &'static str, body: Value| {
         let request = server
             .client
@@ -865,7 +881,8 @@ async fn fill(server: &Server, t: &Tenant, marker: &str) {
         .await);
 }
 
-async fn every_endpoint_is_isolated_and_guarded(server: Server, a: Tenant, b: Tenant) {
+async fn every_endpoint_is_isolated_and_guarded(db: TestDb) {
+    let (server, [a, b]) = Server::with_tenants(db, ["a", "b"]).await;
     fill(&server, &b, "B-SECRET").await;
     // For every role of A's, an object of B's answers exactly as one that exists nowhere:
     // the same status and problem type (404, or the role refusal that comes before any lookup).
@@ -967,7 +984,8 @@ async fn every_endpoint_is_isolated_and_guarded(server: Server, a: Tenant, b: Te
     assert_eq!(case["case"]["status"], "open", "{case}");
 }
 
-async fn nobody_gains_power_they_do_not_have(server: Server, a: Tenant, _b: Tenant) {
+async fn nobody_gains_power_they_do_not_have(db: TestDb) {
+    let (server, [a, _b]) = Server::with_tenants(db, ["a", "b"]).await;
     let owner = format!("owner@{}.example", a.slug);
     let (status, body) = server
         .post(
@@ -1086,7 +1104,8 @@ fn problem(body: &Value) -> (&str, &str) {
     )
 }
 
-async fn a_party_is_offboarded_over_http(server: Server, a: Tenant) {
+async fn a_party_is_offboarded_over_http(db: TestDb) {
+    let (server, [a]) = Server::with_tenants(db, ["a"]).await;
     let (status, body) = server.post("/api/v1/subjects", &a.manager, json!({"key": "p1", "kind": "client", "name": "Party One", "attributes": {"service_type": "client-file"}})).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let (status, body) = server
@@ -1202,7 +1221,8 @@ async fn a_party_is_offboarded_over_http(server: Server, a: Tenant) {
     );
 }
 
-async fn another_tenants_objects_answer_as_missing(server: Server, a: Tenant, b: Tenant) {
+async fn another_tenants_objects_answer_as_missing(db: TestDb) {
+    let (server, [a, b]) = Server::with_tenants(db, ["a", "b"]).await;
     server
         .post(
             "/api/v1/subjects",
@@ -1255,7 +1275,8 @@ async fn another_tenants_objects_answer_as_missing(server: Server, a: Tenant, b:
     assert_eq!(cases[0]["status"], "open", "tenant B's case is untouched");
 }
 
-async fn every_refusal_says_which_role_is_needed(server: Server, a: Tenant) {
+async fn every_refusal_says_which_role_is_needed(db: TestDb) {
+    let (server, [a]) = Server::with_tenants(db, ["a"]).await;
     let writes = [
         (
             "/api/v1/subjects",
@@ -1305,7 +1326,8 @@ async fn every_refusal_says_which_role_is_needed(server: Server, a: Tenant) {
     }
 }
 
-async fn malformed_requests_get_problems_never_5xx(server: Server, a: Tenant) {
+async fn malformed_requests_get_problems_never_5xx(db: TestDb) {
+    let (server, [a]) = Server::with_tenants(db, ["a"]).await;
     server
         .post(
             "/api/v1/subjects",
@@ -1513,7 +1535,8 @@ async fn malformed_requests_get_problems_never_5xx(server: Server, a: Tenant) {
     );
 }
 
-async fn health_and_readiness(server: Server) {
+async fn health_and_readiness(db: TestDb) {
+    let (server, _app) = Server::start(db).await;
     let response = server
         .client
         .get(format!("{}/healthz", server.base))
@@ -1560,7 +1583,8 @@ async fn health_and_readiness(server: Server) {
 }
 
 /// Admins configure connectors; nobody reads a secret back; another tenant sees none.
-async fn connectors_over_http(server: Server, a: Tenant, b: Tenant) {
+async fn connectors_over_http(db: TestDb) {
+    let (server, [a, b]) = Server::with_tenants(db, ["a", "b"]).await;
     let body = json!({
         "kind": "scim",
         "settings": {"base_url": "https://scim.example.com/v2"},
@@ -1634,7 +1658,8 @@ async fn connectors_over_http(server: Server, a: Tenant, b: Tenant) {
 /// Jobs, webhooks, email wording and email choices over HTTP: admins configure, everyone
 /// reads, people choose for themselves, bad input names its field and changes nothing, and
 /// another tenant sees none of it.
-async fn automation_over_http(server: Server, a: Tenant, b: Tenant) {
+async fn automation_over_http(db: TestDb) {
+    let (server, [a, b]) = Server::with_tenants(db, ["a", "b"]).await;
     let ok = |(status, body): (StatusCode, Value)| {
         assert!(status.is_success(), "{body}");
         body
@@ -1914,7 +1939,8 @@ async fn automation_over_http(server: Server, a: Tenant, b: Tenant) {
 
 /// Only the owner places and lifts legal holds and sets retention; everyone reads them; the
 /// case shows what stands over its subject; another tenant's holds are missing.
-async fn legal_holds_and_retention_over_http(server: Server, a: Tenant, b: Tenant) {
+async fn legal_holds_and_retention_over_http(db: TestDb) {
+    let (server, [a, b]) = Server::with_tenants(db, ["a", "b"]).await;
     fill(&server, &a, "A").await;
     fill(&server, &b, "B").await;
     let hold = json!({"subject": "acme", "reason": "Litigation hold, matter 2026-17"});
@@ -2108,7 +2134,8 @@ async fn legal_holds_and_retention_over_http(server: Server, a: Tenant, b: Tenan
 
 /// From the Freeze stage on, the subject's records are read-only except for the fields the
 /// offboarding maintains itself; cancelling the case lifts the freeze. Both are audited.
-async fn a_frozen_subject_refuses_record_writes(server: Server, a: Tenant) {
+async fn a_frozen_subject_refuses_record_writes(db: TestDb) {
+    let (server, [a]) = Server::with_tenants(db, ["a"]).await;
     let ok = |(status, body): (StatusCode, Value)| {
         assert!(status.is_success(), "{body}");
         body
@@ -2268,7 +2295,8 @@ async fn wait_for_export(server: &Server, token: &str, case: i64) -> Value {
     panic!("the export was not built within 30 s");
 }
 
-async fn access_is_revoked_and_work_handed_off_over_http(server: Server, a: Tenant) {
+async fn access_is_revoked_and_work_handed_off_over_http(db: TestDb) {
+    let (server, [a]) = Server::with_tenants(db, ["a"]).await;
     let ok = |(status, body): (StatusCode, Value)| {
         assert!(status.is_success(), "{body}");
         body
@@ -2595,7 +2623,8 @@ async fn access_is_revoked_and_work_handed_off_over_http(server: Server, a: Tena
     );
 }
 
-async fn files_are_stored_encrypted_and_stream_back(server: Server, a: Tenant) {
+async fn files_are_stored_encrypted_and_stream_back(db: TestDb) {
+    let (server, [a]) = Server::with_tenants(db, ["a"]).await;
     let ok = |(status, body): (StatusCode, Value)| {
         assert!(status.is_success(), "{body}");
         body
@@ -2729,54 +2758,23 @@ async fn files_are_stored_encrypted_and_stream_back(server: Server, a: Tenant) {
     }
 }
 
-macro_rules! on_both_backends {
-    ($($name:ident($($tenant:ident),*)),* $(,)?) => {
-        mod sqlite {
-            use super::*;
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let dir = tempfile::tempdir().unwrap();
-                    let store = SqliteStore::open(&dir.path().join("exeunt.db"), true).await.unwrap();
-                    let (server, _app) = Server::start(store, Some(dir)).await;
-                    $(let $tenant = tenant(&_app, stringify!($tenant)).await;)*
-                    super::$name(server, $($tenant),*).await;
-                }
-            )*
-        }
-        mod postgres {
-            use super::*;
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let Some(url) = testkit::fresh_postgres(stringify!($name)).await else { return };
-                    let store = PostgresStore::open(&url).await.unwrap();
-                    let (server, _app) = Server::start(store, None).await;
-                    $(let $tenant = tenant(&_app, stringify!($tenant)).await;)*
-                    super::$name(server, $($tenant),*).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends!(
-    a_party_is_offboarded_over_http(a),
-    another_tenants_objects_answer_as_missing(a, b),
-    every_refusal_says_which_role_is_needed(a),
-    malformed_requests_get_problems_never_5xx(a),
-    health_and_readiness(),
-    password_sign_in_opens_a_guarded_session(a),
-    repeated_failed_sign_ins_are_slowed_down(a),
-    evidence_and_the_audit_log_over_http(a),
-    administration_over_http(a),
-    a_retried_post_changes_nothing_twice(a),
-    every_endpoint_is_isolated_and_guarded(a, b),
-    nobody_gains_power_they_do_not_have(a, b),
-    legal_holds_and_retention_over_http(a, b),
-    connectors_over_http(a, b),
-    automation_over_http(a, b),
-    a_frozen_subject_refuses_record_writes(a),
-    access_is_revoked_and_work_handed_off_over_http(a),
-    files_are_stored_encrypted_and_stream_back(a),
+testkit::on_both_stores!(
+    a_party_is_offboarded_over_http,
+    another_tenants_objects_answer_as_missing,
+    every_refusal_says_which_role_is_needed,
+    malformed_requests_get_problems_never_5xx,
+    health_and_readiness,
+    password_sign_in_opens_a_guarded_session,
+    repeated_failed_sign_ins_are_slowed_down,
+    evidence_and_the_audit_log_over_http,
+    administration_over_http,
+    a_retried_post_changes_nothing_twice,
+    every_endpoint_is_isolated_and_guarded,
+    nobody_gains_power_they_do_not_have,
+    legal_holds_and_retention_over_http,
+    connectors_over_http,
+    automation_over_http,
+    a_frozen_subject_refuses_record_writes,
+    access_is_revoked_and_work_handed_off_over_http,
+    files_are_stored_encrypted_and_stream_back,
 );

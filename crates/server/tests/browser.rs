@@ -11,7 +11,7 @@ use std::sync::Arc;
 use app::{App, FixedClock, Ids, MasterKey};
 use engine::ids::{Email, Slug, Text};
 use serde_json::json;
-use store::sqlite::SqliteStore;
+use store::Store;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 /// The setup code the first-run page asks for, as `exeunt serve` would print one.
@@ -46,7 +46,7 @@ async fn the_offboarding_center_works_in_a_browser() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("exeunt.db"), true)
+    let store = Store::sqlite(&dir.path().join("exeunt.db"), true)
         .await
         .unwrap();
     let clock = FixedClock::new("2026-11-23T09:00:00Z".parse().unwrap());

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use app::{App, MasterKey};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::Value;
-use store::sqlite::SqliteStore;
+use store::Store;
 
 /// Every operation the server serves besides the document and the Swagger UI: the surface
 /// clients rely on. A route added or removed must show here too.
@@ -104,7 +104,7 @@ struct Server {
 impl Server {
     async fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("exeunt.db"), true)
+        let store = Store::sqlite(&dir.path().join("exeunt.db"), true)
             .await
             .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

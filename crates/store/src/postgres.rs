@@ -12,12 +12,9 @@ use sqlx::{AssertSqlSafe, PgPool, Postgres, Row as _, SqlSafeStr};
 use uuid::Uuid;
 
 use crate::plans::TaskPlans;
-use crate::queries::SqlTx;
-use crate::sql::{Arg, Column, Conn, Row, bad_column};
-use crate::{Result, Store, StoreError};
-
-/// A transaction on PostgreSQL.
-pub type PostgresTx = SqlTx<PgConn>;
+use crate::queries::Tx;
+use crate::sql::{Arg, Column, Conn, DbConn, Row, bad_column};
+use crate::{Result, StoreError};
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -173,10 +170,6 @@ impl PostgresStore {
             plans: Arc::default(),
         })
     }
-
-    pub fn pool(&self) -> &PgPool {
-        &self.pool
-    }
 }
 
 /// The migrations embedded in the binary, for sqlx's migrator.
@@ -211,34 +204,28 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-impl Store for PostgresStore {
-    type Tx = PostgresTx;
-
-    async fn read(&self) -> Result<PostgresTx> {
-        Ok(SqlTx::new(
-            PgConn {
+impl PostgresStore {
+    pub(crate) async fn read(&self) -> Result<Tx> {
+        Ok(Tx::new(
+            DbConn::Postgres(PgConn {
                 tx: self.pool.begin().await?,
                 locking: false,
-            },
+            }),
             self.plans.clone(),
         ))
     }
 
-    async fn write(&self) -> Result<PostgresTx> {
-        Ok(SqlTx::new(
-            PgConn {
+    pub(crate) async fn write(&self) -> Result<Tx> {
+        Ok(Tx::new(
+            DbConn::Postgres(PgConn {
                 tx: self.pool.begin().await?,
                 locking: true,
-            },
+            }),
             self.plans.clone(),
         ))
     }
 
-    fn backend(&self) -> &'static str {
-        "postgres"
-    }
-
-    async fn job_wakeups(&self) -> Result<crate::JobWakeups> {
+    pub(crate) async fn job_wakeups(&self) -> Result<crate::JobWakeups> {
         let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
         listener.listen(crate::JOBS_CHANNEL).await?;
         Ok(crate::JobWakeups::postgres(listener))

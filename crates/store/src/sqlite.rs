@@ -25,12 +25,9 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 use uuid::Uuid;
 
 use crate::plans::TaskPlans;
-use crate::queries::SqlTx;
-use crate::sql::{Arg, Column, Conn, Row, bad_column};
-use crate::{Result, Store, StoreError};
-
-/// A transaction on SQLite.
-pub type SqliteTx = SqlTx<SqliteConn>;
+use crate::queries::Tx;
+use crate::sql::{Arg, Column, Conn, DbConn, Row, bad_column};
+use crate::{Result, StoreError};
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -252,13 +249,8 @@ impl SqliteStore {
 
     /// How many commits (each one fsync) made writes durable since the store opened: with
     /// group commit, fewer than the write transactions.
-    pub async fn commits(&self) -> u64 {
+    pub(crate) async fn commits(&self) -> u64 {
         self.shared.writer.lock().await.commits
-    }
-
-    /// The database file.
-    pub fn path(&self) -> &Path {
-        &self.shared.path
     }
 }
 
@@ -485,25 +477,23 @@ impl Writer {
     }
 }
 
-impl Store for SqliteStore {
-    type Tx = SqliteTx;
-
-    async fn read(&self) -> Result<SqliteTx> {
+impl SqliteStore {
+    pub(crate) async fn read(&self) -> Result<Tx> {
         let conn = self.shared.reader()?;
         if let Err(e) = control(&conn, "BEGIN") {
             self.shared.return_reader(conn);
             return Err(e.into());
         }
-        Ok(SqlTx::new(
-            SqliteConn {
+        Ok(Tx::new(
+            DbConn::Sqlite(SqliteConn {
                 shared: self.shared.clone(),
                 state: State::Read(conn),
-            },
+            }),
             self.shared.plans.clone(),
         ))
     }
 
-    async fn write(&self) -> Result<SqliteTx> {
+    pub(crate) async fn write(&self) -> Result<Tx> {
         let mut writer = self.shared.writer.clone().lock_owned().await;
         let writer = match writer.begin(false) {
             Ok(()) => writer,
@@ -520,21 +510,17 @@ impl Store for SqliteStore {
             }
             Err(e) => return Err(e),
         };
-        Ok(SqlTx::new(
-            SqliteConn {
+        Ok(Tx::new(
+            DbConn::Sqlite(SqliteConn {
                 shared: self.shared.clone(),
                 state: State::Write(writer),
-            },
+            }),
             self.shared.plans.clone(),
         ))
     }
 
-    fn backend(&self) -> &'static str {
-        "sqlite"
-    }
-
-    async fn job_wakeups(&self) -> Result<crate::JobWakeups> {
-        Ok(crate::JobWakeups::local(self.shared.jobs_queued.clone()))
+    pub(crate) fn job_wakeups(&self) -> crate::JobWakeups {
+        crate::JobWakeups::local(self.shared.jobs_queued.clone())
     }
 }
 
@@ -833,7 +819,6 @@ mod tests {
     /// back with it) or joined one (and is rolled back to its savepoint, the batch kept).
     #[tokio::test]
     async fn an_abandoned_write_leaves_nothing_and_the_batch_it_joined_commits() {
-        use crate::Tx;
         use engine::ids::{Slug, TenantId, Text, ZoneName};
         use engine::tenant::Tenant;
         let tenant = |slug: &str| Tenant {

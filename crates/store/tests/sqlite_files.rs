@@ -2,8 +2,7 @@
 
 use std::path::Path;
 
-use exeunt_store::sqlite::SqliteStore;
-use exeunt_store::{Store, Tx};
+use exeunt_store::Store;
 
 const EARLIER_MIGRATIONS: [&str; 4] = [
     include_str!("../migrations/sqlite/0001_foundation.sql"),
@@ -43,7 +42,7 @@ async fn a_file_migrated_by_the_sqlx_store_is_brought_up_to_date() {
     let path = dir.path().join("exeunt.db");
     file_migrated_by_sqlx(&path);
 
-    let store = SqliteStore::open(&path, false).await.unwrap();
+    let store = Store::sqlite(&path, false).await.unwrap();
     let mut tx = store.read().await.unwrap();
     let tenant = tx.tenants().await.unwrap().pop().unwrap();
     assert_eq!(tenant.slug.as_str(), "old-firm");
@@ -84,15 +83,12 @@ async fn a_file_migrated_by_the_sqlx_store_is_brought_up_to_date() {
 async fn a_file_from_a_newer_exeunt_is_refused_untouched() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("exeunt.db");
-    drop(SqliteStore::open(&path, true).await.unwrap());
+    drop(Store::sqlite(&path, true).await.unwrap());
     let conn = rusqlite::Connection::open(&path).unwrap();
     conn.execute_batch("PRAGMA user_version = 99").unwrap();
     drop(conn);
 
-    let err = SqliteStore::open(&path, false)
-        .await
-        .unwrap_err()
-        .to_string();
+    let err = Store::sqlite(&path, false).await.unwrap_err().to_string();
     assert!(err.contains("schema version 99"), "{err}");
     assert!(err.contains("upgrade Exeunt"), "{err}");
     let conn = rusqlite::Connection::open(&path).unwrap();

@@ -1,8 +1,11 @@
-//! Test support shared by the crates' integration tests.
+//! Test support shared by the crates' integration tests: a fresh database on either store and
+//! the macro that runs a test on both (`db.rs`), real servers started per test, and the rule
+//! that a test skips (or fails) when a service it needs is missing.
 //!
 //! PostgreSQL tests read `EXEUNT_TEST_POSTGRES_URL`. When it is unset they print that they were
 //! skipped, except under `EXEUNT_REQUIRE_SERVICES=1`, where a skip fails the test instead.
 
+mod db;
 pub mod ldap;
 pub mod proxy;
 pub mod scim;
@@ -10,6 +13,8 @@ pub mod smtp;
 pub mod webhook;
 
 use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
+
+pub use db::TestDb;
 
 /// Whether a missing service must fail the run instead of skipping.
 pub fn services_required() -> bool {

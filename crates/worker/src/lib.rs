@@ -14,11 +14,11 @@ use engine::job::{JobConcurrency, JobLease};
 use engine::revocation::{ConnectorCall, ConnectorEvidence};
 use futures_util::FutureExt;
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use store::{Job, JobWakeups, Store};
+use store::{Job, JobWakeups};
 
 /// What the worker has to do its jobs with.
-pub struct Worker<S> {
-    app: App<S>,
+pub struct Worker {
+    app: App,
     /// Sends `email.notification` jobs; without one they fail (and say why).
     mailer: Option<Mailer>,
     /// Where people reach the server: the links in emails start with it.
@@ -78,14 +78,13 @@ const SETTLE_RETRY: Duration = Duration::from_secs(1);
 /// to another thread and back for every job, which on a small machine is most of a no-op
 /// job's cost, and the jobs wait on the network, not on the CPU. They are polled through every
 /// wait of this loop (see [`while_running`]).
-pub async fn drain_queue<S, Run, Done>(
-    app: &App<S>,
+pub async fn drain_queue<Run, Done>(
+    app: &App,
     claims: &Claims,
     mut wakeups: Option<&mut JobWakeups>,
     run: Run,
 ) -> app::Result<usize>
 where
-    S: Store,
     Run: Fn(Job) -> Done,
     Done: Future<Output = (Job, Attempt)>,
 {
@@ -190,8 +189,8 @@ async fn word_of_jobs(wakeups: &mut Option<&mut JobWakeups>) {
     }
 }
 
-impl<S: Store> Worker<S> {
-    pub fn new(app: App<S>, mailer: Option<Mailer>, base_url: String) -> Self {
+impl Worker {
+    pub fn new(app: App, mailer: Option<Mailer>, base_url: String) -> Self {
         Worker {
             app,
             mailer,

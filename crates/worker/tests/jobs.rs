@@ -12,9 +12,8 @@ use engine::subject::{Attributes, SubjectKind};
 use engine::tenant::Role;
 use exeunt_worker::Worker;
 use jiff::SignedDuration;
-use store::postgres::PostgresStore;
-use store::sqlite::SqliteStore;
-use store::{JobFilter, Store};
+use store::JobFilter;
+use testkit::TestDb;
 use testkit::smtp::{SmtpSink, header};
 
 const BASE_URL: &str = "http://exeunt.test";
@@ -23,15 +22,18 @@ fn mailer(sink: &SmtpSink) -> Mailer {
     Mailer::new(&sink.url(), "Exeunt <exeunt@acme.example>").unwrap()
 }
 
-struct Firm<S> {
-    app: App<S>,
+struct Firm {
+    /// The database, kept for as long as the firm is.
+    _db: TestDb,
+    app: App,
     clock: Arc<FixedClock>,
     manager: Actor,
 }
 
 /// A firm with a manager, an IT member and a client under offboarding (case 1), whose
 /// notifications also go out by email.
-async fn firm<S: Store>(store: S) -> Firm<S> {
+async fn firm(db: TestDb) -> Firm {
+    let store = db.store.clone();
     let clock = Arc::new(FixedClock::new("2026-12-01T09:00:00Z".parse().unwrap()));
     let app = App::new(
         store,
@@ -100,13 +102,14 @@ async fn firm<S: Store>(store: S) -> Firm<S> {
     .await
     .unwrap();
     Firm {
+        _db: db,
         app,
         clock,
         manager,
     }
 }
 
-impl<S: Store> Firm<S> {
+impl Firm {
     /// Gives a task of case 1 to Ines, who is told by email.
     async fn assign(&self, task: &str) {
         self.app
@@ -160,11 +163,11 @@ impl<S: Store> Firm<S> {
     }
 }
 
-async fn an_assignee_gets_the_email_once<S: Store>(store: S) {
+async fn an_assignee_gets_the_email_once(db: TestDb) {
     let Some(sink) = SmtpSink::start("an_assignee_gets_the_email_once") else {
         return;
     };
-    let firm = firm(store).await;
+    let firm = firm(db).await;
     firm.assign("account-transition").await;
     let worker = Worker::new(firm.app.clone(), Some(mailer(&sink)), BASE_URL.to_owned());
     assert_eq!(worker.run_due().await.unwrap(), 1);
@@ -198,9 +201,9 @@ async fn an_assignee_gets_the_email_once<S: Store>(store: S) {
     assert_eq!(done[0].attempts, 1);
 }
 
-async fn a_mail_server_that_is_down_is_retried_then_given_up_and_sent_again<S: Store>(store: S) {
+async fn a_mail_server_that_is_down_is_retried_then_given_up_and_sent_again(db: TestDb) {
     let test = "a_mail_server_that_is_down_is_retried_then_given_up_and_sent_again";
-    let firm = firm(store).await;
+    let firm = firm(db).await;
     firm.assign("account-transition").await;
     // Nothing listens on this port.
     let down = Mailer::new(&testkit::smtp::unused_url(), "exeunt@acme.example").unwrap();
@@ -251,9 +254,9 @@ async fn a_mail_server_that_is_down_is_retried_then_given_up_and_sent_again<S: S
 /// A worker draining a queue records each job's end as it claims the next (one statement on
 /// PostgreSQL): every failure is kept for a retry, every job that ran out of attempts is dead
 /// and audited, and once the mail server is back each email goes out once.
-async fn a_draining_worker_records_every_end_as_it_claims_the_next<S: Store>(store: S) {
+async fn a_draining_worker_records_every_end_as_it_claims_the_next(db: TestDb) {
     let test = "a_draining_worker_records_every_end_as_it_claims_the_next";
-    let firm = firm(store).await;
+    let firm = firm(db).await;
     let tasks = [
         "account-transition",
         "set-expectations",
@@ -308,11 +311,11 @@ async fn a_draining_worker_records_every_end_as_it_claims_the_next<S: Store>(sto
     assert_eq!(firm.jobs(Some(JobStatus::Done)).await.len(), 3);
 }
 
-async fn a_worker_that_died_holding_a_job_is_taken_over_and_the_job_runs_once<S: Store>(store: S) {
+async fn a_worker_that_died_holding_a_job_is_taken_over_and_the_job_runs_once(db: TestDb) {
     let Some(sink) = SmtpSink::start("a_worker_that_died_holding_a_job_is_taken_over") else {
         return;
     };
-    let firm = firm(store).await;
+    let firm = firm(db).await;
     firm.assign("account-transition").await;
     // A worker claims the job and dies before it says how it went.
     let lost = firm
@@ -347,8 +350,8 @@ async fn a_worker_that_died_holding_a_job_is_taken_over_and_the_job_runs_once<S:
 
 /// A worker that sends a job's end again, as it does when the database refused a settle after
 /// part of it had committed, hears that it is recorded, and nothing changes.
-async fn an_end_sent_again_is_recorded_once<S: Store>(store: S) {
-    let firm = firm(store).await;
+async fn an_end_sent_again_is_recorded_once(db: TestDb) {
+    let firm = firm(db).await;
     firm.assign("account-transition").await;
     let job = firm
         .app
@@ -372,8 +375,8 @@ async fn an_end_sent_again_is_recorded_once<S: Store>(store: S) {
 /// One round of a busy worker: the ends of the jobs it ran, recorded in the transaction that
 /// claims its next ones. Their leases have run out meanwhile (a slow round), so they would be
 /// the first to claim again; they are passed over, and the next queued jobs come instead.
-async fn a_round_records_its_ends_and_claims_the_next_jobs_not_the_same<S: Store>(store: S) {
-    let firm = firm(store).await;
+async fn a_round_records_its_ends_and_claims_the_next_jobs_not_the_same(db: TestDb) {
+    let firm = firm(db).await;
     for task in [
         "account-transition",
         "set-expectations",
@@ -414,8 +417,8 @@ async fn a_round_records_its_ends_and_claims_the_next_jobs_not_the_same<S: Store
     assert_eq!(firm.jobs(Some(JobStatus::Queued)).await.len(), 1);
 }
 
-async fn concurrent_workers_never_run_a_job_twice<S: Store>(store: S) {
-    let firm = firm(store).await;
+async fn concurrent_workers_never_run_a_job_twice(db: TestDb) {
+    let firm = firm(db).await;
     for task in [
         "account-transition",
         "set-expectations",
@@ -456,8 +459,8 @@ async fn concurrent_workers_never_run_a_job_twice<S: Store>(store: S) {
     assert_eq!(unique.len(), 15, "and none twice");
 }
 
-async fn a_queued_job_wakes_an_idle_worker<S: Store>(store: S) {
-    let firm = firm(store).await;
+async fn a_queued_job_wakes_an_idle_worker(db: TestDb) {
+    let firm = firm(db).await;
     let mut wakeups = firm.app.store().job_wakeups().await.unwrap();
     // Whatever was queued while setting up has been signalled; start from quiet.
     let _ = tokio::time::timeout(
@@ -478,11 +481,11 @@ async fn a_queued_job_wakes_an_idle_worker<S: Store>(store: S) {
         .unwrap();
 }
 
-async fn owners_are_reminded_before_a_task_is_due_and_daily_once_it_is_overdue<S: Store>(store: S) {
+async fn owners_are_reminded_before_a_task_is_due_and_daily_once_it_is_overdue(db: TestDb) {
     let Some(sink) = SmtpSink::start("owners_are_reminded_before_a_task_is_due") else {
         return;
     };
-    let firm = firm(store).await;
+    let firm = firm(db).await;
     firm.assign("account-transition").await;
     let worker = Worker::new(firm.app.clone(), Some(mailer(&sink)), BASE_URL.to_owned());
     worker.run_due().await.unwrap();
@@ -569,12 +572,12 @@ async fn owners_are_reminded_before_a_task_is_due_and_daily_once_it_is_overdue<S
     );
 }
 
-async fn an_assignee_who_turned_email_off_hears_in_the_app_only<S: Store>(store: S) {
+async fn an_assignee_who_turned_email_off_hears_in_the_app_only(db: TestDb) {
     let Some(sink) = SmtpSink::start("an_assignee_who_turned_email_off_hears_in_the_app_only")
     else {
         return;
     };
-    let firm = firm(store).await;
+    let firm = firm(db).await;
     let ines = firm.ines().await;
     let refused = firm
         .app
@@ -607,11 +610,11 @@ async fn an_assignee_who_turned_email_off_hears_in_the_app_only<S: Store>(store:
     assert!(notes[0].summary.contains("gave you task"), "{notes:?}");
 }
 
-async fn everyone_with_open_tasks_gets_one_digest_a_day<S: Store>(store: S) {
+async fn everyone_with_open_tasks_gets_one_digest_a_day(db: TestDb) {
     let Some(sink) = SmtpSink::start("everyone_with_open_tasks_gets_one_digest_a_day") else {
         return;
     };
-    let firm = firm(store).await;
+    let firm = firm(db).await;
     firm.assign("account-transition").await;
     let due = firm.due("account-transition").await;
     // Three days before the task is due, in the morning.
@@ -654,11 +657,11 @@ async fn everyone_with_open_tasks_gets_one_digest_a_day<S: Store>(store: S) {
 
 /// Ines works from Tokyo: her digest comes at 07:00 there, which is 22:00 UTC the day before,
 /// and her reminders name the due time in Tokyo.
-async fn the_digest_comes_at_seven_where_its_reader_is<S: Store>(store: S) {
+async fn the_digest_comes_at_seven_where_its_reader_is(db: TestDb) {
     let Some(sink) = SmtpSink::start("the_digest_comes_at_seven_where_its_reader_is") else {
         return;
     };
-    let firm = firm(store).await;
+    let firm = firm(db).await;
     let ines = firm.ines().await;
     let tokyo = ZoneName::parse("Asia/Tokyo").unwrap();
     firm.app.set_time_zone(&ines, tokyo.clone()).await.unwrap();
@@ -720,36 +723,8 @@ async fn the_digest_comes_at_seven_where_its_reader_is<S: Store>(store: S) {
     );
 }
 
-macro_rules! on_both_stores {
-    ($($test:ident),+ $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $test() {
-                    let dir = tempfile::tempdir().unwrap();
-                    let store = super::SqliteStore::open(&dir.path().join("exeunt.db"), true)
-                        .await
-                        .unwrap();
-                    super::$test(store).await;
-                }
-            )+
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $test() {
-                    let Some(url) = testkit::fresh_postgres(stringify!($test)).await else {
-                        return;
-                    };
-                    let store = super::PostgresStore::open(&url).await.unwrap();
-                    super::$test(store).await;
-                }
-            )+
-        }
-    };
-}
-
-on_both_stores!(
+testkit::on_both_stores!(
+    workers = 4;
     an_assignee_gets_the_email_once,
     a_mail_server_that_is_down_is_retried_then_given_up_and_sent_again,
     a_draining_worker_records_every_end_as_it_claims_the_next,

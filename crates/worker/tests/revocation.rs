@@ -17,9 +17,8 @@ use exeunt_worker::Worker;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::json;
 use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
-use store::postgres::PostgresStore;
-use store::sqlite::SqliteStore;
-use store::{AuditFilter, JobFilter, Store};
+use store::{AuditFilter, JobFilter};
+use testkit::TestDb;
 use testkit::ldap::{self, LdapServer};
 use testkit::scim::{self, ScimServer};
 
@@ -29,14 +28,17 @@ const EXIT_DATE: &str = "2027-01-29";
 /// 17:00 in Berlin on the exit date.
 const EXIT_TAKES_EFFECT: &str = "2027-01-29T16:00:00Z";
 
-struct Firm<S> {
-    app: App<S>,
+struct Firm {
+    /// The database, kept for as long as the firm is.
+    _db: TestDb,
+    app: App,
     clock: Arc<FixedClock>,
     owner: Actor,
     manager: Actor,
 }
 
-async fn firm<S: Store>(store: S) -> Firm<S> {
+async fn firm(db: TestDb) -> Firm {
+    let store = db.store.clone();
     let clock = Arc::new(FixedClock::new("2027-01-20T09:00:00Z".parse().unwrap()));
     let app = App::new(
         store,
@@ -70,6 +72,7 @@ async fn firm<S: Store>(store: S) -> Firm<S> {
         .await
         .unwrap();
     Firm {
+        _db: db,
         app,
         clock,
         owner,
@@ -77,7 +80,7 @@ async fn firm<S: Store>(store: S) -> Firm<S> {
     }
 }
 
-impl<S: Store> Firm<S> {
+impl Firm {
     async fn connector(
         &self,
         name: &str,
@@ -192,7 +195,7 @@ impl<S: Store> Firm<S> {
         self.app.jobs(&self.manager, &filter).await.unwrap()
     }
 
-    fn worker(&self) -> Worker<S> {
+    fn worker(&self) -> Worker {
         Worker::new(self.app.clone(), None, BASE_URL.to_owned())
     }
 }
@@ -269,7 +272,7 @@ fn uuid_suffix() -> String {
     )
 }
 
-async fn an_employees_access_is_revoked_and_verified_at_the_exit_time<S: Store>(store: S) {
+async fn an_employees_access_is_revoked_and_verified_at_the_exit_time(db: TestDb) {
     let test = "an_employees_access_is_revoked_and_verified_at_the_exit_time";
     let (Some(directory), Some(scim_server), Some(role)) = (
         LdapServer::start(test),
@@ -284,7 +287,7 @@ async fn an_employees_access_is_revoked_and_verified_at_the_exit_time<S: Store>(
     let scim_id = scim_server.add_user("jdoe");
     let mut session = PgConnection::connect(&role.login_url()).await.unwrap();
 
-    let firm = firm(store).await;
+    let firm = firm(db).await;
     firm.connector(
         "corp-ldap",
         ConnectorKind::Ldap,
@@ -420,9 +423,9 @@ async fn an_employees_access_is_revoked_and_verified_at_the_exit_time<S: Store>(
     assert!(!secrets.contains(ldap::ADMIN_PASSWORD) && !secrets.contains(scim::TOKEN));
 }
 
-async fn a_directory_that_is_down_is_retried_then_the_case_shows_it_failed<S: Store>(store: S) {
+async fn a_directory_that_is_down_is_retried_then_the_case_shows_it_failed(db: TestDb) {
     let test = "a_directory_that_is_down_is_retried_then_the_case_shows_it_failed";
-    let firm = firm(store).await;
+    let firm = firm(db).await;
     let down = format!("ldap://127.0.0.1:{}", testkit::free_port());
     firm.connector(
         "corp-ldap",
@@ -497,9 +500,9 @@ fn silent_port() -> u16 {
     port
 }
 
-async fn a_silent_target_times_out_and_is_retried<S: Store>(store: S) {
+async fn a_silent_target_times_out_and_is_retried(db: TestDb) {
     let port = silent_port();
-    let firm = firm(store).await;
+    let firm = firm(db).await;
     let mut ldap = ldap_settings(&format!("ldap://127.0.0.1:{port}"));
     ldap["timeout_secs"] = json!(1);
     let targets = [
@@ -541,14 +544,14 @@ async fn a_silent_target_times_out_and_is_retried<S: Store>(store: S) {
 
 /// Two revocations wait on a target that never answers; the worker runs them side by side,
 /// and an account that turns up meanwhile is revoked and verified before they give up.
-async fn a_slow_target_holds_up_only_its_own_jobs<S: Store>(store: S) {
+async fn a_slow_target_holds_up_only_its_own_jobs(db: TestDb) {
     let test = "a_slow_target_holds_up_only_its_own_jobs";
     let Some(scim_server) = ScimServer::start(test) else {
         return;
     };
     let scim_id = scim_server.add_user("jdoe");
     let port = silent_port();
-    let firm = firm(store).await;
+    let firm = firm(db).await;
     let mut ldap = ldap_settings(&format!("ldap://127.0.0.1:{port}"));
     ldap["timeout_secs"] = json!(8);
     firm.connector("corp-ldap", ConnectorKind::Ldap, ldap, ldap::ADMIN_PASSWORD)
@@ -602,17 +605,15 @@ async fn a_slow_target_holds_up_only_its_own_jobs<S: Store>(store: S) {
     );
 }
 
-async fn a_worker_killed_between_the_call_and_its_acknowledgement_changes_the_target_once<
-    S: Store,
->(
-    store: S,
+async fn a_worker_killed_between_the_call_and_its_acknowledgement_changes_the_target_once(
+    db: TestDb,
 ) {
     let test = "a_worker_killed_between_the_call_and_its_acknowledgement";
     let Some(scim_server) = ScimServer::start(test) else {
         return;
     };
     let scim_id = scim_server.add_user("jdoe");
-    let firm = firm(store).await;
+    let firm = firm(db).await;
     firm.okta(&scim_server).await;
     firm.leaver(&[("okta", "jdoe")]).await;
     firm.at_exit(SignedDuration::ZERO);
@@ -661,12 +662,12 @@ async fn a_worker_killed_between_the_call_and_its_acknowledgement_changes_the_ta
     assert_eq!(firm.jobs(JobStatus::Done).await.len(), 1);
 }
 
-async fn a_cancelled_exit_revokes_nothing<S: Store>(store: S) {
+async fn a_cancelled_exit_revokes_nothing(db: TestDb) {
     let Some(scim_server) = ScimServer::start("a_cancelled_exit_revokes_nothing") else {
         return;
     };
     let scim_id = scim_server.add_user("jdoe");
-    let firm = firm(store).await;
+    let firm = firm(db).await;
     firm.okta(&scim_server).await;
     firm.leaver(&[("okta", "jdoe")]).await;
     firm.app
@@ -681,10 +682,10 @@ async fn a_cancelled_exit_revokes_nothing<S: Store>(store: S) {
     assert_eq!(items[0].status, RevocationStatus::Pending);
 }
 
-async fn a_webhook_target_is_told_with_a_signed_event_and_answers_for_itself<S: Store>(store: S) {
+async fn a_webhook_target_is_told_with_a_signed_event_and_answers_for_itself(db: TestDb) {
     let key = "a-webhook-signing-key-of-32-bytes!";
     let receiver = testkit::webhook::WebhookReceiver::start(key);
-    let firm = firm(store).await;
+    let firm = firm(db).await;
     // Loopback is internal: refused unless the admin allow-lists the host.
     firm.connector(
         "hr-system",
@@ -752,10 +753,10 @@ async fn a_webhook_target_is_told_with_a_signed_event_and_answers_for_itself<S: 
     assert_eq!(items[0].status, RevocationStatus::Verified);
 }
 
-async fn audit_events_go_out_to_a_webhook_in_order_and_resume_after_a_failure<S: Store>(store: S) {
+async fn audit_events_go_out_to_a_webhook_in_order_and_resume_after_a_failure(db: TestDb) {
     let key = "a-webhook-signing-key-of-32-bytes!";
     let receiver = testkit::webhook::WebhookReceiver::start(key);
-    let firm = firm(store).await;
+    let firm = firm(db).await;
     let feed = Slug::parse("audit-feed").unwrap();
     let settings = |url: String| json!({"url": url, "allow_private_hosts": ["127.0.0.1"], "events": ["case.*", "task.*"]});
     let refused = firm
@@ -840,14 +841,14 @@ async fn audit_events_go_out_to_a_webhook_in_order_and_resume_after_a_failure<S:
     );
 }
 
-async fn accounts_and_connectors_added_while_the_case_runs_are_revoked_too<S: Store>(store: S) {
+async fn accounts_and_connectors_added_while_the_case_runs_are_revoked_too(db: TestDb) {
     let test = "accounts_and_connectors_added_while_the_case_runs_are_revoked_too";
     let Some(scim_server) = ScimServer::start(test) else {
         return;
     };
     let jdoe = scim_server.add_user("jdoe");
     let contractor = scim_server.add_user("jdoe-contractor");
-    let firm = firm(store).await;
+    let firm = firm(db).await;
     // The case starts before anyone configured the connector.
     firm.leaver(&[("okta", "jdoe")]).await;
     assert!(firm.jobs(JobStatus::Queued).await.is_empty());
@@ -869,36 +870,7 @@ async fn accounts_and_connectors_added_while_the_case_runs_are_revoked_too<S: St
     }
 }
 
-macro_rules! on_both_stores {
-    ($($test:ident),+ $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    let dir = tempfile::tempdir().unwrap();
-                    let store = super::SqliteStore::open(&dir.path().join("exeunt.db"), true)
-                        .await
-                        .unwrap();
-                    super::$test(store).await;
-                }
-            )+
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $test() {
-                    let Some(url) = testkit::fresh_postgres(stringify!($test)).await else {
-                        return;
-                    };
-                    let store = super::PostgresStore::open(&url).await.unwrap();
-                    super::$test(store).await;
-                }
-            )+
-        }
-    };
-}
-
-on_both_stores!(
+testkit::on_both_stores!(
     an_employees_access_is_revoked_and_verified_at_the_exit_time,
     a_directory_that_is_down_is_retried_then_the_case_shows_it_failed,
     a_silent_target_times_out_and_is_retried,

@@ -6,9 +6,10 @@ use axum::Json;
 use axum::extract::State;
 use engine::ids::{JobId, Slug};
 use serde::Deserialize;
-use store::{JobFilter, Store};
+use store::JobFilter;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::{Reply, case_number, default_limit, field, page, status_param};
 use crate::ServerState;
@@ -20,17 +21,17 @@ use crate::error::ApiError;
 use crate::extract::{Body, Caller, Params, Path, segment};
 use crate::views::{self, Connector, EmailPreference, EmailTemplate, Job, Removed, Webhook};
 
-pub(super) fn routes<S: Store>() -> OpenApiRouter<ServerState<S>> {
+pub(super) fn routes() -> OpenApiRouter<ServerState> {
     OpenApiRouter::new()
-        .routes(generic_routes!(S => list_jobs))
-        .routes(generic_routes!(S => retry_job))
-        .routes(generic_routes!(S => list_connectors))
-        .routes(generic_routes!(S => set_connector, remove_connector))
-        .routes(generic_routes!(S => list_webhooks))
-        .routes(generic_routes!(S => set_webhook, remove_webhook))
-        .routes(generic_routes!(S => list_email_templates))
-        .routes(generic_routes!(S => set_email_template, reset_email_template))
-        .routes(generic_routes!(S => list_email_preferences, set_email_preferences))
+        .routes(routes!(list_jobs))
+        .routes(routes!(retry_job))
+        .routes(routes!(list_connectors))
+        .routes(routes!(set_connector, remove_connector))
+        .routes(routes!(list_webhooks))
+        .routes(routes!(set_webhook, remove_webhook))
+        .routes(routes!(list_email_templates))
+        .routes(routes!(set_email_template, reset_email_template))
+        .routes(routes!(list_email_preferences, set_email_preferences))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -65,8 +66,8 @@ struct JobQuery {
     ),
     security(("token" = []), ("session" = [])),
 )]
-async fn list_jobs<S: Store>(
-    State(app): State<App<S>>,
+async fn list_jobs(
+    State(app): State<App>,
     Caller(actor): Caller,
     Params(q): Params<JobQuery>,
 ) -> Reply<Vec<Job>> {
@@ -106,8 +107,8 @@ async fn list_jobs<S: Store>(
     ),
     security(("token" = []), ("session" = [], "csrf" = [])),
 )]
-async fn retry_job<S: Store>(
-    State(app): State<App<S>>,
+async fn retry_job(
+    State(app): State<App>,
     Caller(actor): Caller,
     Path(id): Path<String>,
 ) -> Reply<Job> {
@@ -128,10 +129,7 @@ async fn retry_job<S: Store>(
     ),
     security(("token" = []), ("session" = [])),
 )]
-async fn list_connectors<S: Store>(
-    State(app): State<App<S>>,
-    Caller(actor): Caller,
-) -> Reply<Vec<Connector>> {
+async fn list_connectors(State(app): State<App>, Caller(actor): Caller) -> Reply<Vec<Connector>> {
     Ok(Json(views::list(app.connectors(&actor).await?)))
 }
 
@@ -167,8 +165,8 @@ struct ConnectorBody {
     ),
     security(("token" = []), ("session" = [], "csrf" = [])),
 )]
-async fn set_connector<S: Store>(
-    State(app): State<App<S>>,
+async fn set_connector(
+    State(app): State<App>,
     Caller(actor): Caller,
     Path(name): Path<String>,
     Body(b): Body<ConnectorBody>,
@@ -201,8 +199,8 @@ async fn set_connector<S: Store>(
     ),
     security(("token" = []), ("session" = [], "csrf" = [])),
 )]
-async fn remove_connector<S: Store>(
-    State(app): State<App<S>>,
+async fn remove_connector(
+    State(app): State<App>,
     Caller(actor): Caller,
     Path(name): Path<String>,
 ) -> Reply<Removed> {
@@ -227,10 +225,7 @@ async fn remove_connector<S: Store>(
     ),
     security(("token" = []), ("session" = [])),
 )]
-async fn list_webhooks<S: Store>(
-    State(app): State<App<S>>,
-    Caller(actor): Caller,
-) -> Reply<Vec<Webhook>> {
+async fn list_webhooks(State(app): State<App>, Caller(actor): Caller) -> Reply<Vec<Webhook>> {
     Ok(Json(views::list(app.subscriptions(&actor).await?)))
 }
 
@@ -262,8 +257,8 @@ struct WebhookBody {
     ),
     security(("token" = []), ("session" = [], "csrf" = [])),
 )]
-async fn set_webhook<S: Store>(
-    State(app): State<App<S>>,
+async fn set_webhook(
+    State(app): State<App>,
     Caller(actor): Caller,
     Path(name): Path<String>,
     Body(b): Body<WebhookBody>,
@@ -292,8 +287,8 @@ async fn set_webhook<S: Store>(
     ),
     security(("token" = []), ("session" = [], "csrf" = [])),
 )]
-async fn remove_webhook<S: Store>(
-    State(app): State<App<S>>,
+async fn remove_webhook(
+    State(app): State<App>,
     Caller(actor): Caller,
     Path(name): Path<String>,
 ) -> Reply<Removed> {
@@ -317,8 +312,8 @@ async fn remove_webhook<S: Store>(
     ),
     security(("token" = []), ("session" = [])),
 )]
-async fn list_email_templates<S: Store>(
-    State(app): State<App<S>>,
+async fn list_email_templates(
+    State(app): State<App>,
     Caller(actor): Caller,
 ) -> Reply<Vec<EmailTemplate>> {
     Ok(Json(views::list(app.email_templates(&actor).await?)))
@@ -350,8 +345,8 @@ struct EmailTemplateBody {
     ),
     security(("token" = []), ("session" = [], "csrf" = [])),
 )]
-async fn set_email_template<S: Store>(
-    State(app): State<App<S>>,
+async fn set_email_template(
+    State(app): State<App>,
     Caller(actor): Caller,
     Path(kind): Path<String>,
     Body(b): Body<EmailTemplateBody>,
@@ -381,8 +376,8 @@ async fn set_email_template<S: Store>(
     ),
     security(("token" = []), ("session" = [], "csrf" = [])),
 )]
-async fn reset_email_template<S: Store>(
-    State(app): State<App<S>>,
+async fn reset_email_template(
+    State(app): State<App>,
     Caller(actor): Caller,
     Path(kind): Path<String>,
 ) -> Reply<EmailTemplate> {
@@ -421,8 +416,8 @@ fn template_kind(kind: &str) -> Result<&'static str, ApiError> {
     ),
     security(("token" = []), ("session" = [])),
 )]
-async fn list_email_preferences<S: Store>(
-    State(app): State<App<S>>,
+async fn list_email_preferences(
+    State(app): State<App>,
     Caller(actor): Caller,
 ) -> Reply<Vec<EmailPreference>> {
     Ok(Json(views::list(app.email_preferences(&actor).await?)))
@@ -443,8 +438,8 @@ async fn list_email_preferences<S: Store>(
     ),
     security(("token" = []), ("session" = [], "csrf" = [])),
 )]
-async fn set_email_preferences<S: Store>(
-    State(app): State<App<S>>,
+async fn set_email_preferences(
+    State(app): State<App>,
     Caller(actor): Caller,
     Body(b): Body<std::collections::BTreeMap<String, bool>>,
 ) -> Reply<Vec<EmailPreference>> {

@@ -9,7 +9,7 @@ use engine::ids::SubjectKey;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use serde::Deserialize;
-use store::{AuditFilter, Store};
+use store::AuditFilter;
 
 use super::{
     Chrome, NoFields, PageError, PageQuery, People, Posted, Viewer, done, given, query_value,
@@ -92,8 +92,8 @@ fn day_start(
         .map(|z| z.timestamp()))
 }
 
-pub async fn center<S: Store>(
-    State(state): State<ServerState<S>>,
+pub async fn center(
+    State(state): State<ServerState>,
     viewer: Viewer,
     PageQuery(q): PageQuery<AuditQuery>,
 ) -> Result<Response, PageError> {
@@ -167,8 +167,8 @@ pub async fn center<S: Store>(
 }
 
 /// Walks the whole chain and says whether it is intact, or where it broke.
-pub async fn verify<S: Store>(
-    State(state): State<ServerState<S>>,
+pub async fn verify(
+    State(state): State<ServerState>,
     Posted { viewer, .. }: Posted<NoFields>,
 ) -> Result<Response, PageError> {
     Ok(match state.app.verify_audit(&viewer.actor).await {

@@ -11,7 +11,7 @@ use engine::blueprint::{Blueprint, Owner};
 use engine::ids::{Slug, SubjectKey};
 use engine::tenant::Permission;
 use serde::Deserialize;
-use store::{Store, SubjectFilter};
+use store::SubjectFilter;
 
 use super::subjects::{Preview, preview};
 use super::{Chrome, PageError, PagePath, PageQuery, Posted, Viewer, done, given};
@@ -48,8 +48,8 @@ struct ListPage {
     error: Option<String>,
 }
 
-async fn list_page<S: Store>(
-    state: &ServerState<S>,
+async fn list_page(
+    state: &ServerState,
     viewer: &Viewer,
     source: String,
     refusal: Option<AppError>,
@@ -109,10 +109,7 @@ async fn list_page<S: Store>(
     Ok(viewer.page_with_status(status, &page))
 }
 
-pub async fn list<S: Store>(
-    State(state): State<ServerState<S>>,
-    viewer: Viewer,
-) -> Result<Response, PageError> {
+pub async fn list(State(state): State<ServerState>, viewer: Viewer) -> Result<Response, PageError> {
     list_page(&state, &viewer, String::new(), None).await
 }
 
@@ -122,8 +119,8 @@ pub struct UploadForm {
 }
 
 /// Publishes a new version; what lint refuses comes back inline, at its line.
-pub async fn upload<S: Store>(
-    State(state): State<ServerState<S>>,
+pub async fn upload(
+    State(state): State<ServerState>,
     Posted { viewer, form }: Posted<UploadForm>,
 ) -> Result<Response, PageError> {
     match state
@@ -224,8 +221,8 @@ pub struct PlanQuery {
     exit_date: String,
 }
 
-pub async fn show<S: Store>(
-    State(state): State<ServerState<S>>,
+pub async fn show(
+    State(state): State<ServerState>,
     viewer: Viewer,
     PagePath(id): PagePath<String>,
     PageQuery(q): PageQuery<PlanQuery>,

@@ -14,7 +14,7 @@ use engine::ids::{Email, Text};
 use engine::revocation::RevocationStatus;
 use engine::subject::RecordKind;
 use serde::Deserialize;
-use store::{AuditFilter, CaseFilter, Store};
+use store::{AuditFilter, CaseFilter};
 
 use super::{
     Chrome, NoFields, PageError, PagePath, PageQuery, Paging, People, Posted, Viewer, given,
@@ -82,8 +82,8 @@ pub struct ListQuery {
     offset: i64,
 }
 
-pub async fn list<S: Store>(
-    State(state): State<ServerState<S>>,
+pub async fn list(
+    State(state): State<ServerState>,
     viewer: Viewer,
     PageQuery(q): PageQuery<ListQuery>,
 ) -> Result<Response, PageError> {
@@ -266,8 +266,8 @@ struct CasePage {
 /// How many events the case's timeline shows, newest first.
 const TIMELINE: i64 = 200;
 
-pub async fn show<S: Store>(
-    State(state): State<ServerState<S>>,
+pub async fn show(
+    State(state): State<ServerState>,
     viewer: Viewer,
     PagePath(n): PagePath<String>,
 ) -> Result<Response, PageError> {
@@ -556,8 +556,8 @@ fn back(number: &str) -> String {
     format!("/cases/{}", super::query_value(number))
 }
 
-pub async fn precheck<S: Store>(
-    State(state): State<ServerState<S>>,
+pub async fn precheck(
+    State(state): State<ServerState>,
     PagePath(n): PagePath<String>,
     Posted { viewer, .. }: Posted<NoFields>,
 ) -> Result<Response, PageError> {
@@ -579,8 +579,8 @@ pub struct AssignForm {
     owner: String,
 }
 
-pub async fn assign<S: Store>(
-    State(state): State<ServerState<S>>,
+pub async fn assign(
+    State(state): State<ServerState>,
     PagePath(n): PagePath<String>,
     Posted { viewer, form }: Posted<AssignForm>,
 ) -> Result<Response, PageError> {
@@ -599,8 +599,8 @@ pub struct CloseForm {
     confirm: String,
 }
 
-pub async fn close<S: Store>(
-    State(state): State<ServerState<S>>,
+pub async fn close(
+    State(state): State<ServerState>,
     PagePath(n): PagePath<String>,
     Posted { viewer, form }: Posted<CloseForm>,
 ) -> Result<Response, PageError> {
@@ -623,8 +623,8 @@ pub struct ReasonForm {
     reason: String,
 }
 
-pub async fn cancel<S: Store>(
-    State(state): State<ServerState<S>>,
+pub async fn cancel(
+    State(state): State<ServerState>,
     PagePath(n): PagePath<String>,
     Posted { viewer, form }: Posted<ReasonForm>,
 ) -> Result<Response, PageError> {
@@ -642,8 +642,8 @@ pub async fn cancel<S: Store>(
     Ok(outcome(&back(&n), result))
 }
 
-pub async fn waive_finding<S: Store>(
-    State(state): State<ServerState<S>>,
+pub async fn waive_finding(
+    State(state): State<ServerState>,
     PagePath((n, check)): PagePath<(String, String)>,
     Posted { viewer, form }: Posted<ReasonForm>,
 ) -> Result<Response, PageError> {
@@ -664,8 +664,8 @@ pub async fn waive_finding<S: Store>(
     Ok(outcome(&back(&n), result))
 }
 
-pub async fn request_export<S: Store>(
-    State(state): State<ServerState<S>>,
+pub async fn request_export(
+    State(state): State<ServerState>,
     PagePath(n): PagePath<String>,
     Posted { viewer, .. }: Posted<NoFields>,
 ) -> Result<Response, PageError> {
@@ -689,8 +689,8 @@ pub struct LinkForm {
 }
 
 /// Issues the departing client's link and shows it once, in the message after the form.
-pub async fn receive_link<S: Store>(
-    State(state): State<ServerState<S>>,
+pub async fn receive_link(
+    State(state): State<ServerState>,
     headers: HeaderMap,
     PagePath(n): PagePath<String>,
     Posted { viewer, form }: Posted<LinkForm>,
@@ -714,8 +714,8 @@ pub async fn receive_link<S: Store>(
     Ok(outcome(&back(&n), result))
 }
 
-pub async fn waive_acknowledgement<S: Store>(
-    State(state): State<ServerState<S>>,
+pub async fn waive_acknowledgement(
+    State(state): State<ServerState>,
     PagePath(n): PagePath<String>,
     Posted { viewer, form }: Posted<ReasonForm>,
 ) -> Result<Response, PageError> {
@@ -743,8 +743,8 @@ pub struct RevocationForm {
     note: String,
 }
 
-pub async fn set_revocation<S: Store>(
-    State(state): State<ServerState<S>>,
+pub async fn set_revocation(
+    State(state): State<ServerState>,
     PagePath((n, record)): PagePath<(String, String)>,
     Posted { viewer, form }: Posted<RevocationForm>,
 ) -> Result<Response, PageError> {
@@ -778,8 +778,8 @@ pub struct HandoffForm {
     new_owner: String,
 }
 
-pub async fn hand_off<S: Store>(
-    State(state): State<ServerState<S>>,
+pub async fn hand_off(
+    State(state): State<ServerState>,
     PagePath((n, record)): PagePath<(String, String)>,
     Posted { viewer, form }: Posted<HandoffForm>,
 ) -> Result<Response, PageError> {

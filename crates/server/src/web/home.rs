@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::response::Response;
 use engine::case::{CaseStatus, Resolution};
 use jiff::{SignedDuration, Timestamp};
-use store::{Notification, Store, TaskFilter, TaskRow};
+use store::{Notification, TaskFilter, TaskRow};
 
 use super::charts::{self, Series};
 use super::{Chrome, NoFields, PageError, People, Posted, Viewer, done};
@@ -74,10 +74,7 @@ const LATER_SHOWN: usize = 10;
 /// How many weeks the charts cover.
 const CHART_WEEKS: i64 = 12;
 
-pub async fn home<S: Store>(
-    State(state): State<ServerState<S>>,
-    viewer: Viewer,
-) -> Result<Response, PageError> {
+pub async fn home(State(state): State<ServerState>, viewer: Viewer) -> Result<Response, PageError> {
     let app = &state.app;
     let actor = &viewer.actor;
     let now = app.now();
@@ -239,8 +236,8 @@ impl NotificationLine {
     }
 }
 
-pub async fn notifications<S: Store>(
-    State(state): State<ServerState<S>>,
+pub async fn notifications(
+    State(state): State<ServerState>,
     viewer: Viewer,
 ) -> Result<Response, PageError> {
     let (items, _) = state.app.notifications(&viewer.actor, 100).await?;
@@ -269,8 +266,8 @@ impl TimeZoneForm {
     }
 }
 
-pub async fn set_time_zone<S: Store>(
-    State(state): State<ServerState<S>>,
+pub async fn set_time_zone(
+    State(state): State<ServerState>,
     Posted { viewer, form }: Posted<TimeZoneForm>,
 ) -> Result<Response, PageError> {
     let result = async {
@@ -291,8 +288,8 @@ pub struct EmailForm {
     email: String,
 }
 
-pub async fn set_email<S: Store>(
-    State(state): State<ServerState<S>>,
+pub async fn set_email(
+    State(state): State<ServerState>,
     Posted { viewer, form }: Posted<EmailForm>,
 ) -> Result<Response, PageError> {
     let result = async {
@@ -319,8 +316,8 @@ pub async fn set_email<S: Store>(
     Ok(super::outcome("/notifications", result))
 }
 
-pub async fn read_notifications<S: Store>(
-    State(state): State<ServerState<S>>,
+pub async fn read_notifications(
+    State(state): State<ServerState>,
     Posted { viewer, .. }: Posted<NoFields>,
 ) -> Result<Response, PageError> {
     let read = state.app.read_notifications(&viewer.actor).await?;

@@ -33,7 +33,6 @@ use engine::tenant::Permission;
 use jiff::Timestamp;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use store::Store;
 
 use crate::ServerState;
 use crate::error::ApiError;
@@ -42,91 +41,79 @@ use crate::extract::{SESSION_COOKIE, cookie, same_secret};
 /// The cookie that carries a message to the next page after a form was sent.
 const FLASH_COOKIE: &str = "exeunt_flash";
 
-pub fn routes<S: Store>() -> Router<ServerState<S>> {
+pub fn routes() -> Router<ServerState> {
     Router::new()
-        .route("/", get(home::home::<S>))
+        .route("/", get(home::home))
         .route("/assets/exeunt.css", get(stylesheet))
         .route("/assets/exeunt.js", get(script))
-        .route(
-            "/sign-in",
-            get(sign_in::page::<S>).post(sign_in::submit::<S>),
-        )
+        .route("/sign-in", get(sign_in::page).post(sign_in::submit))
         .route(
             "/first-run",
-            get(sign_in::first_run::<S>).post(sign_in::set_first_password::<S>),
+            get(sign_in::first_run).post(sign_in::set_first_password),
         )
-        .route("/sign-out", post(sign_in::sign_out::<S>))
+        .route("/sign-out", post(sign_in::sign_out))
         .route(
             "/notifications",
-            get(home::notifications::<S>).post(home::read_notifications::<S>),
+            get(home::notifications).post(home::read_notifications),
         )
-        .route("/notifications/email", post(home::set_email::<S>))
-        .route("/notifications/time-zone", post(home::set_time_zone::<S>))
-        .route("/subjects", get(subjects::list::<S>))
-        .route("/subjects/{key}", get(subjects::overview::<S>))
-        .route("/subjects/{key}/settings", get(subjects::settings::<S>))
-        .route("/subjects/{key}/records", post(subjects::add_record::<S>))
+        .route("/notifications/email", post(home::set_email))
+        .route("/notifications/time-zone", post(home::set_time_zone))
+        .route("/subjects", get(subjects::list))
+        .route("/subjects/{key}", get(subjects::overview))
+        .route("/subjects/{key}/settings", get(subjects::settings))
+        .route("/subjects/{key}/records", post(subjects::add_record))
         .route(
             "/subjects/{key}/offboard",
-            get(subjects::offboard::<S>).post(subjects::start::<S>),
+            get(subjects::offboard).post(subjects::start),
         )
         .route(
             "/subjects/{key}/party-offboarding",
-            post(subjects::party_offboarding::<S>),
+            post(subjects::party_offboarding),
         )
-        .route("/settings", get(settings::general::<S>))
-        .route("/settings/holds", post(settings::place_hold::<S>))
-        .route("/settings/holds/{id}/lift", post(settings::lift_hold::<S>))
-        .route("/settings/retention", post(settings::set_retention::<S>))
-        .route("/settings/time-zone", post(settings::set_time_zone::<S>))
-        .route("/settings/jobs/{id}/retry", post(settings::retry_job::<S>))
-        .route("/cases", get(cases::list::<S>))
-        .route("/cases/{number}", get(cases::show::<S>))
-        .route("/cases/{number}/precheck", post(cases::precheck::<S>))
-        .route("/cases/{number}/assign", post(cases::assign::<S>))
-        .route("/cases/{number}/close", post(cases::close::<S>))
-        .route("/cases/{number}/cancel", post(cases::cancel::<S>))
-        .route("/cases/{number}/exports", post(cases::request_export::<S>))
-        .route(
-            "/cases/{number}/exports/link",
-            post(cases::receive_link::<S>),
-        )
+        .route("/settings", get(settings::general))
+        .route("/settings/holds", post(settings::place_hold))
+        .route("/settings/holds/{id}/lift", post(settings::lift_hold))
+        .route("/settings/retention", post(settings::set_retention))
+        .route("/settings/time-zone", post(settings::set_time_zone))
+        .route("/settings/jobs/{id}/retry", post(settings::retry_job))
+        .route("/cases", get(cases::list))
+        .route("/cases/{number}", get(cases::show))
+        .route("/cases/{number}/precheck", post(cases::precheck))
+        .route("/cases/{number}/assign", post(cases::assign))
+        .route("/cases/{number}/close", post(cases::close))
+        .route("/cases/{number}/cancel", post(cases::cancel))
+        .route("/cases/{number}/exports", post(cases::request_export))
+        .route("/cases/{number}/exports/link", post(cases::receive_link))
         .route(
             "/cases/{number}/exports/waive-acknowledgement",
-            post(cases::waive_acknowledgement::<S>),
+            post(cases::waive_acknowledgement),
         )
         .route(
             "/cases/{number}/revocations/{record}",
-            post(cases::set_revocation::<S>),
+            post(cases::set_revocation),
         )
         .route(
             "/cases/{number}/work-items/{record}/handoff",
-            post(cases::hand_off::<S>),
+            post(cases::hand_off),
         )
         .route(
             "/cases/{number}/findings/{check}/waive",
-            post(cases::waive_finding::<S>),
+            post(cases::waive_finding),
         )
-        .route("/cases/{number}/tasks/{task}", get(tasks::show::<S>))
+        .route("/cases/{number}/tasks/{task}", get(tasks::show))
         .route(
             "/cases/{number}/tasks/{task}/complete",
-            post(tasks::complete::<S>).layer(DefaultBodyLimit::max(tasks::UPLOAD_LIMIT)),
+            post(tasks::complete).layer(DefaultBodyLimit::max(tasks::UPLOAD_LIMIT)),
         )
-        .route(
-            "/cases/{number}/tasks/{task}/assign",
-            post(tasks::assign::<S>),
-        )
-        .route(
-            "/cases/{number}/tasks/{task}/waive",
-            post(tasks::waive::<S>),
-        )
-        .route("/audit", get(audit::center::<S>))
-        .route("/audit/verify", post(audit::verify::<S>))
+        .route("/cases/{number}/tasks/{task}/assign", post(tasks::assign))
+        .route("/cases/{number}/tasks/{task}/waive", post(tasks::waive))
+        .route("/audit", get(audit::center))
+        .route("/audit/verify", post(audit::verify))
         .route(
             "/blueprints",
-            get(blueprints::list::<S>).post(blueprints::upload::<S>),
+            get(blueprints::list).post(blueprints::upload),
         )
-        .route("/blueprints/{id}", get(blueprints::show::<S>))
+        .route("/blueprints/{id}", get(blueprints::show))
 }
 
 async fn stylesheet() -> impl IntoResponse {
@@ -261,12 +248,12 @@ pub struct Chrome {
     pub can_govern: bool,
 }
 
-impl<S: Store> FromRequestParts<ServerState<S>> for Viewer {
+impl FromRequestParts<ServerState> for Viewer {
     type Rejection = PageError;
 
     async fn from_request_parts(
         parts: &mut Parts,
-        state: &ServerState<S>,
+        state: &ServerState,
     ) -> Result<Self, Self::Rejection> {
         let next = parts
             .uri
@@ -305,10 +292,10 @@ struct WithCsrf<T> {
     fields: T,
 }
 
-impl<S: Store, T: DeserializeOwned + Send> FromRequest<ServerState<S>> for Posted<T> {
+impl<T: DeserializeOwned + Send> FromRequest<ServerState> for Posted<T> {
     type Rejection = PageError;
 
-    async fn from_request(req: Request, state: &ServerState<S>) -> Result<Self, Self::Rejection> {
+    async fn from_request(req: Request, state: &ServerState) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = req.into_parts();
         let viewer = Viewer::from_request_parts(&mut parts, state).await?;
         let req = Request::from_parts(parts, body);
@@ -577,7 +564,7 @@ impl Paging {
 pub struct People(std::collections::HashMap<engine::ids::UserId, engine::tenant::User>);
 
 impl People {
-    pub async fn load<S: Store>(app: &app::App<S>, actor: &Actor) -> Result<Self, ApiError> {
+    pub async fn load(app: &app::App, actor: &Actor) -> Result<Self, ApiError> {
         Ok(People(
             app.users(actor)
                 .await?

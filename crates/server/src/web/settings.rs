@@ -11,7 +11,7 @@ use engine::job::JobStatus;
 use engine::subject::{SubjectKind, SubjectState};
 use engine::tenant::Permission;
 use serde::Deserialize;
-use store::{JobFilter, Store, SubjectFilter};
+use store::{JobFilter, SubjectFilter};
 
 use super::{Chrome, NoFields, PageError, PagePath, People, Posted, Viewer, given, outcome};
 use crate::ServerState;
@@ -67,8 +67,8 @@ struct GeneralPage {
     zones: &'static [String],
 }
 
-pub async fn general<S: Store>(
-    State(state): State<ServerState<S>>,
+pub async fn general(
+    State(state): State<ServerState>,
     viewer: Viewer,
 ) -> Result<Response, PageError> {
     let app = &state.app;
@@ -202,8 +202,8 @@ fn hold_reason(text: &str) -> Result<Text, ApiError> {
     field("reason", Text::paragraph(text, app::HOLD_REASON_MAX))
 }
 
-pub async fn place_hold<S: Store>(
-    State(state): State<ServerState<S>>,
+pub async fn place_hold(
+    State(state): State<ServerState>,
     Posted { viewer, form }: Posted<HoldForm>,
 ) -> Result<Response, PageError> {
     let result = async {
@@ -229,8 +229,8 @@ pub struct LiftForm {
     reason: String,
 }
 
-pub async fn lift_hold<S: Store>(
-    State(state): State<ServerState<S>>,
+pub async fn lift_hold(
+    State(state): State<ServerState>,
     PagePath(id): PagePath<String>,
     Posted { viewer, form }: Posted<LiftForm>,
 ) -> Result<Response, PageError> {
@@ -256,8 +256,8 @@ pub struct RetentionForm {
     period: String,
 }
 
-pub async fn set_retention<S: Store>(
-    State(state): State<ServerState<S>>,
+pub async fn set_retention(
+    State(state): State<ServerState>,
     Posted { viewer, form }: Posted<RetentionForm>,
 ) -> Result<Response, PageError> {
     let result = async {
@@ -276,8 +276,8 @@ pub async fn set_retention<S: Store>(
     Ok(outcome("/settings", result))
 }
 
-pub async fn set_time_zone<S: Store>(
-    State(state): State<ServerState<S>>,
+pub async fn set_time_zone(
+    State(state): State<ServerState>,
     Posted { viewer, form }: Posted<super::home::TimeZoneForm>,
 ) -> Result<Response, PageError> {
     let result = async {
@@ -294,8 +294,8 @@ pub async fn set_time_zone<S: Store>(
     Ok(outcome("/settings", result))
 }
 
-pub async fn retry_job<S: Store>(
-    State(state): State<ServerState<S>>,
+pub async fn retry_job(
+    State(state): State<ServerState>,
     PagePath(id): PagePath<String>,
     Posted { viewer, .. }: Posted<NoFields>,
 ) -> Result<Response, PageError> {

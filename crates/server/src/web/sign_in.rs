@@ -9,7 +9,6 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use engine::ids::{Password, Slug};
 use serde::Deserialize;
-use store::Store;
 
 use super::{NoFields, Posted, render};
 use crate::ServerState;
@@ -45,12 +44,12 @@ fn local_path(next: Option<&str>) -> String {
     }
 }
 
-async fn ask_tenant<S: Store>(state: &ServerState<S>) -> Result<bool, ApiError> {
+async fn ask_tenant(state: &ServerState) -> Result<bool, ApiError> {
     Ok(state.app.tenant_slugs().await?.len() > 1)
 }
 
-pub async fn page<S: Store>(
-    State(state): State<ServerState<S>>,
+pub async fn page(
+    State(state): State<ServerState>,
     Params(q): Params<NextQuery>,
 ) -> Result<Response, ApiError> {
     let awaiting = state.app.tenants_awaiting_owner().await?;
@@ -79,8 +78,8 @@ pub struct SignInForm {
     next: Option<String>,
 }
 
-pub async fn submit<S: Store>(
-    State(state): State<ServerState<S>>,
+pub async fn submit(
+    State(state): State<ServerState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Form(form): Form<SignInForm>,
 ) -> Result<Response, ApiError> {
@@ -114,8 +113,8 @@ pub async fn submit<S: Store>(
     }
 }
 
-pub async fn sign_out<S: Store>(
-    State(state): State<ServerState<S>>,
+pub async fn sign_out(
+    State(state): State<ServerState>,
     Posted { viewer, .. }: Posted<NoFields>,
 ) -> Result<Response, ApiError> {
     state.app.sign_out(&viewer.actor, viewer.session).await?;
@@ -142,8 +141,8 @@ pub struct FirstRunQuery {
     code: Option<String>,
 }
 
-async fn first_run_page<S: Store>(
-    state: &ServerState<S>,
+async fn first_run_page(
+    state: &ServerState,
     code: String,
     error: Option<String>,
 ) -> Result<Response, ApiError> {
@@ -177,8 +176,8 @@ async fn first_run_page<S: Store>(
     Ok((status, render(&page)).into_response())
 }
 
-pub async fn first_run<S: Store>(
-    State(state): State<ServerState<S>>,
+pub async fn first_run(
+    State(state): State<ServerState>,
     Params(q): Params<FirstRunQuery>,
 ) -> Result<Response, ApiError> {
     first_run_page(&state, q.code.unwrap_or_default(), None).await
@@ -195,8 +194,8 @@ pub struct FirstRunForm {
 /// Sets the owner's first password and signs them in. The setup code proves the person was
 /// given it by whoever started the server; without it anyone who reached a fresh server
 /// first could take it over.
-pub async fn set_first_password<S: Store>(
-    State(state): State<ServerState<S>>,
+pub async fn set_first_password(
+    State(state): State<ServerState>,
     Form(form): Form<FirstRunForm>,
 ) -> Result<Response, ApiError> {
     let code_matches = state

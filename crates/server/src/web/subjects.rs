@@ -13,7 +13,7 @@ use engine::subject::{Record, RecordFields, RecordKind, SubjectKind, SubjectStat
 use engine::tenant::Permission;
 use jiff::tz::TimeZone;
 use serde::Deserialize;
-use store::{CaseFilter, Store, SubjectFilter};
+use store::{CaseFilter, SubjectFilter};
 
 use super::{
     Chrome, PageError, PagePath, PageQuery, Paging, People, Posted, Viewer, given, outcome,
@@ -61,8 +61,8 @@ fn kind(text: &str) -> Result<Option<SubjectKind>, ApiError> {
         .transpose()
 }
 
-pub async fn list<S: Store>(
-    State(state): State<ServerState<S>>,
+pub async fn list(
+    State(state): State<ServerState>,
     viewer: Viewer,
     PageQuery(q): PageQuery<ListQuery>,
 ) -> Result<Response, PageError> {
@@ -205,8 +205,8 @@ fn subject_key(text: &str) -> Result<SubjectKey, ApiError> {
     field("subject", SubjectKey::parse(text))
 }
 
-async fn subject_page<S: Store>(
-    state: &ServerState<S>,
+async fn subject_page(
+    state: &ServerState,
     viewer: &Viewer,
     key: &str,
     tab: &'static str,
@@ -326,8 +326,8 @@ async fn subject_page<S: Store>(
 }
 
 /// The subject's workspace overview: its records, cases and products.
-pub async fn overview<S: Store>(
-    State(state): State<ServerState<S>>,
+pub async fn overview(
+    State(state): State<ServerState>,
     viewer: Viewer,
     PagePath(key): PagePath<String>,
 ) -> Result<Response, PageError> {
@@ -335,8 +335,8 @@ pub async fn overview<S: Store>(
 }
 
 /// The subject's settings detail page: its attributes, and where its offboarding starts.
-pub async fn settings<S: Store>(
-    State(state): State<ServerState<S>>,
+pub async fn settings(
+    State(state): State<ServerState>,
     viewer: Viewer,
     PagePath(key): PagePath<String>,
 ) -> Result<Response, PageError> {
@@ -350,8 +350,8 @@ pub struct RecordForm {
     fields: String,
 }
 
-pub async fn add_record<S: Store>(
-    State(state): State<ServerState<S>>,
+pub async fn add_record(
+    State(state): State<ServerState>,
     PagePath(key): PagePath<String>,
     Posted { viewer, form }: Posted<RecordForm>,
 ) -> Result<Response, PageError> {
@@ -483,8 +483,8 @@ pub struct OffboardQuery {
 
 /// Start Offboarding: choose the blueprint, exit date and owner; with an exit date given,
 /// the plan preview below, and the button that starts the case.
-pub async fn offboard<S: Store>(
-    State(state): State<ServerState<S>>,
+pub async fn offboard(
+    State(state): State<ServerState>,
     viewer: Viewer,
     PagePath(key): PagePath<String>,
     PageQuery(q): PageQuery<OffboardQuery>,
@@ -567,8 +567,8 @@ fn start_case(key: &str, form: &StartForm) -> Result<StartCase, ApiError> {
 }
 
 /// Starts the case and opens its page.
-pub async fn start<S: Store>(
-    State(state): State<ServerState<S>>,
+pub async fn start(
+    State(state): State<ServerState>,
     PagePath(key): PagePath<String>,
     Posted { viewer, form }: Posted<StartForm>,
 ) -> Result<Response, PageError> {
@@ -612,8 +612,8 @@ pub struct PartyForm {
 /// The client file's Party Offboarding dialog: starts the party's offboarding with an
 /// assignee, reassigns it, or resolves it: done (with the typed confirmation word) or
 /// cancelled (with a reason).
-pub async fn party_offboarding<S: Store>(
-    State(state): State<ServerState<S>>,
+pub async fn party_offboarding(
+    State(state): State<ServerState>,
     PagePath(key): PagePath<String>,
     Posted { viewer, form }: Posted<PartyForm>,
 ) -> Result<Response, PageError> {

@@ -9,7 +9,7 @@ use axum::response::Response;
 use engine::case::TaskStatus;
 use engine::ids::{Email, Text};
 use serde::Deserialize;
-use store::{AuditFilter, Store};
+use store::AuditFilter;
 
 use super::{Chrome, PageError, PagePath, People, Posted, Viewer, given, outcome};
 use crate::ServerState;
@@ -68,8 +68,8 @@ struct TaskPage {
     waiting: Option<String>,
 }
 
-pub async fn show<S: Store>(
-    State(state): State<ServerState<S>>,
+pub async fn show(
+    State(state): State<ServerState>,
     viewer: Viewer,
     PagePath((n, task)): PagePath<(String, String)>,
 ) -> Result<Response, PageError> {
@@ -239,8 +239,8 @@ async fn read_completion(mut form: Multipart) -> Result<Completion, ApiError> {
 
 /// Completes the task with its note, ticked checklist and evidence files (a multipart form,
 /// so that files can come along).
-pub async fn complete<S: Store>(
-    State(state): State<ServerState<S>>,
+pub async fn complete(
+    State(state): State<ServerState>,
     viewer: Viewer,
     PagePath((n, task)): PagePath<(String, String)>,
     form: Result<Multipart, MultipartRejection>,
@@ -296,8 +296,8 @@ pub struct AssignForm {
     assignee: String,
 }
 
-pub async fn assign<S: Store>(
-    State(state): State<ServerState<S>>,
+pub async fn assign(
+    State(state): State<ServerState>,
     PagePath((n, task)): PagePath<(String, String)>,
     Posted { viewer, form }: Posted<AssignForm>,
 ) -> Result<Response, PageError> {
@@ -328,8 +328,8 @@ pub struct WaiveForm {
     reason: String,
 }
 
-pub async fn waive<S: Store>(
-    State(state): State<ServerState<S>>,
+pub async fn waive(
+    State(state): State<ServerState>,
     PagePath((n, task)): PagePath<(String, String)>,
     Posted { viewer, form }: Posted<WaiveForm>,
 ) -> Result<Response, PageError> {

@@ -1,0 +1,268 @@
+//! API tokens, sign-in sessions, passwords and idempotency keys.
+
+use engine::audit::Hash;
+use engine::ids::{SessionId, TenantId, Text, TokenId, UserId};
+use engine::tenant::{ApiToken, Session};
+use jiff::Timestamp;
+
+use crate::Result;
+use crate::model::{IdempotencyClaim, KeyClaim};
+use crate::sql::{Row, args};
+
+use super::*;
+
+const TOKEN_COLUMNS: &str = "id, tenant_id, user_id, name, role, created_at_us, revoked_at_us";
+
+fn token_row(r: &impl Row) -> Result<ApiToken> {
+    Ok(ApiToken {
+        id: TokenId(r.uuid("id")?),
+        tenant_id: TenantId(r.uuid("tenant_id")?),
+        user_id: UserId(r.uuid("user_id")?),
+        name: Text::line(r.text("name")?, 200).map_err(corrupt("token name"))?,
+        role: role(r.text("role")?)?,
+        created_at: from_us(r.int("created_at_us")?)?,
+        revoked_at: opt_from_us(r.opt_int("revoked_at_us")?)?,
+    })
+}
+
+fn session_row(r: &impl Row) -> Result<Session> {
+    Ok(Session {
+        id: SessionId(r.uuid("id")?),
+        tenant_id: TenantId(r.uuid("tenant_id")?),
+        user_id: UserId(r.uuid("user_id")?),
+        csrf_token: r.text("csrf_token")?.to_owned(),
+        created_at: from_us(r.int("created_at_us")?)?,
+        expires_at: from_us(r.int("expires_at_us")?)?,
+        revoked_at: opt_from_us(r.opt_int("revoked_at_us")?)?,
+    })
+}
+
+impl Tx {
+    pub async fn insert_token(&mut self, t: &ApiToken, secret_sha256: &Hash) -> Result<()> {
+        self.run(
+            "INSERT INTO api_tokens (tenant_id, id, user_id, name, role, secret_sha256, created_at_us) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            args![
+                t.tenant_id.0,
+                t.id.0,
+                t.user_id.0,
+                t.name.as_str(),
+                t.role.as_str(),
+                secret_sha256,
+                us(t.created_at),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The token whose secret has this digest, in whichever tenant: authentication is the one
+    /// lookup that starts without a tenant, because the token is what names it.
+    pub async fn token_by_secret(&mut self, secret_sha256: &Hash) -> Result<Option<ApiToken>> {
+        let sql = format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE secret_sha256 = $1");
+        self.optional(&sql, args![secret_sha256], |r| token_row(r))
+            .await
+    }
+
+    pub async fn tokens(&mut self, tenant: TenantId) -> Result<Vec<ApiToken>> {
+        let sql = format!(
+            "SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE tenant_id = $1 ORDER BY created_at_us, id"
+        );
+        self.all(&sql, args![tenant.0], |r| token_row(r)).await
+    }
+
+    pub async fn revoke_token(
+        &mut self,
+        tenant: TenantId,
+        id: TokenId,
+        at: Timestamp,
+    ) -> Result<bool> {
+        let changed = self
+            .run(
+                "UPDATE api_tokens SET revoked_at_us = $3 \
+                 WHERE tenant_id = $1 AND id = $2 AND revoked_at_us IS NULL",
+                args![tenant.0, id.0, us(at)],
+            )
+            .await?;
+        Ok(changed == 1)
+    }
+
+    /// Sets a user's password hash (a PHC string) and the time it changed.
+    pub async fn set_password(
+        &mut self,
+        tenant: TenantId,
+        user: UserId,
+        hash: &str,
+        at: Timestamp,
+    ) -> Result<()> {
+        self.run(
+            "UPDATE users SET password_hash = $3, password_changed_at_us = $4 \
+             WHERE tenant_id = $1 AND id = $2",
+            args![tenant.0, user.0, hash, us(at)],
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn password_hash(
+        &mut self,
+        tenant: TenantId,
+        user: UserId,
+    ) -> Result<Option<String>> {
+        Ok(self
+            .optional(
+                "SELECT password_hash FROM users WHERE tenant_id = $1 AND id = $2",
+                args![tenant.0, user.0],
+                |r| Ok(r.opt_text("password_hash")?.map(str::to_owned)),
+            )
+            .await?
+            .flatten())
+    }
+
+    pub async fn insert_session(&mut self, session: &Session, secret_sha256: &Hash) -> Result<()> {
+        self.run(
+            "INSERT INTO sessions (tenant_id, id, user_id, secret_sha256, csrf_token, created_at_us, expires_at_us) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            args![
+                session.tenant_id.0,
+                session.id.0,
+                session.user_id.0,
+                secret_sha256,
+                &session.csrf_token,
+                us(session.created_at),
+                us(session.expires_at),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The session whose cookie has this digest, in whichever tenant (see `token_by_secret`).
+    pub async fn session_by_secret(&mut self, secret_sha256: &Hash) -> Result<Option<Session>> {
+        self.optional(
+            "SELECT id, tenant_id, user_id, csrf_token, created_at_us, expires_at_us, revoked_at_us \
+             FROM sessions WHERE secret_sha256 = $1",
+            args![secret_sha256],
+            |r| session_row(r),
+        )
+        .await
+    }
+
+    /// Revokes the user's live sessions, except `keep`; returns how many.
+    pub async fn revoke_sessions(
+        &mut self,
+        tenant: TenantId,
+        user: UserId,
+        keep: Option<SessionId>,
+        at: Timestamp,
+    ) -> Result<u64> {
+        self.run(
+            "UPDATE sessions SET revoked_at_us = $4 WHERE tenant_id = $1 AND user_id = $2 \
+             AND revoked_at_us IS NULL AND ($3 IS NULL OR id <> $3)",
+            args![tenant.0, user.0, keep.map(|k| k.0), us(at)],
+        )
+        .await
+    }
+
+    pub async fn revoke_session(
+        &mut self,
+        tenant: TenantId,
+        id: SessionId,
+        at: Timestamp,
+    ) -> Result<()> {
+        self.run(
+            "UPDATE sessions SET revoked_at_us = $3 \
+             WHERE tenant_id = $1 AND id = $2 AND revoked_at_us IS NULL",
+            args![tenant.0, id.0, us(at)],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Claims an idempotency key (see `KeyClaim`).
+    pub async fn claim_idempotency_key(
+        &mut self,
+        tenant: TenantId,
+        claim: &KeyClaim<'_>,
+    ) -> Result<IdempotencyClaim> {
+        let KeyClaim {
+            caller,
+            key,
+            request_sha256,
+            at,
+            forget_before,
+            abandoned_before,
+        } = *claim;
+        // Expired keys are forgotten first, and so is an abandoned claim of this key.
+        self.run(
+            "DELETE FROM idempotency_keys WHERE tenant_id = $1 AND (created_at_us < $2 \
+             OR (caller = $3 AND key = $4 AND status IS NULL AND created_at_us < $5))",
+            args![
+                tenant.0,
+                us(forget_before),
+                caller,
+                key,
+                us(abandoned_before)
+            ],
+        )
+        .await?;
+        let claimed = self
+            .run(
+                "INSERT INTO idempotency_keys (tenant_id, caller, key, request_sha256, created_at_us) \
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, caller, key) DO NOTHING",
+                args![tenant.0, caller, key, request_sha256, us(at)],
+            )
+            .await?;
+        if claimed == 1 {
+            return Ok(IdempotencyClaim::Claimed);
+        }
+        self.one(
+            "SELECT request_sha256, status, content_type, body FROM idempotency_keys \
+             WHERE tenant_id = $1 AND caller = $2 AND key = $3",
+            args![tenant.0, caller, key],
+            |r| {
+                if hash(r.bytes("request_sha256")?)? != *request_sha256 {
+                    return Ok(IdempotencyClaim::Mismatch);
+                }
+                match r.opt_int("status")? {
+                    None => Ok(IdempotencyClaim::InProgress),
+                    Some(status) => Ok(IdempotencyClaim::Replay {
+                        status: u16::try_from(status).map_err(corrupt("status"))?,
+                        content_type: r.opt_text("content_type")?.unwrap_or_default().to_owned(),
+                        body: r.opt_bytes("body")?.unwrap_or_default().to_vec(),
+                    }),
+                }
+            },
+        )
+        .await
+    }
+
+    /// Stores the response of a claimed key; `None` releases the claim instead (the request
+    /// failed on our side, so a retry should run it).
+    pub async fn finish_idempotency_key(
+        &mut self,
+        tenant: TenantId,
+        caller: &str,
+        key: &str,
+        response: Option<(u16, &str, &[u8])>,
+    ) -> Result<()> {
+        match response {
+            Some((status, content_type, body)) => {
+                self.run(
+                    "UPDATE idempotency_keys SET status = $4, content_type = $5, body = $6 \
+                     WHERE tenant_id = $1 AND caller = $2 AND key = $3",
+                    args![tenant.0, caller, key, i64::from(status), content_type, body],
+                )
+                .await?
+            }
+            None => {
+                self.run(
+                    "DELETE FROM idempotency_keys WHERE tenant_id = $1 AND caller = $2 AND key = $3",
+                    args![tenant.0, caller, key],
+                )
+                .await?
+            }
+        };
+        Ok(())
+    }
+}

@@ -1,0 +1,210 @@
+//! The hash-chained audit log: appending, importing, reading, and the head.
+
+use engine::audit::{AuditDraft, AuditEvent, Hash};
+use engine::ids::TenantId;
+use jiff::Timestamp;
+
+use crate::model::{AuditFilter, Concern};
+use crate::sql::{Arg, Row, args};
+use crate::{Result, StoreError};
+
+use super::*;
+
+const AUDIT_COLUMNS: &str =
+    "seq, at_us, actor, action, target_kind, target_id, payload, payload_digest, hash";
+
+/// An event from a row of `AUDIT_COLUMNS`, read by position: verifying a chain reads millions.
+fn audit_row(tenant: TenantId, r: &impl Row) -> Result<AuditEvent> {
+    Ok(AuditEvent {
+        tenant_id: tenant,
+        seq: r.int(0)?,
+        at_us: r.int(1)?,
+        actor: r.text(2)?.to_owned(),
+        action: r.text(3)?.to_owned(),
+        target_kind: r.text(4)?.to_owned(),
+        target_id: r.text(5)?.to_owned(),
+        payload: r.opt_text(6)?.map(str::to_owned),
+        payload_digest: hash(r.bytes(7)?)?,
+        hash: hash(r.bytes(8)?)?,
+    })
+}
+
+fn head_row(r: &impl Row) -> Result<(i64, Hash)> {
+    Ok((r.int("seq")?, hash(r.bytes("hash")?)?))
+}
+
+/// The condition that an audit event concerns `c`: the subject itself or one of its records
+/// (the key is bound as `$10`, null when there is none), or one of the cases, whose numbers
+/// are written into the SQL as integers. Task, export and revocation events are named
+/// `<case>/…`. Every statement names `$10`, since both backends refuse an unused parameter.
+fn concern_sql(c: Option<&Concern>) -> String {
+    let Some(c) = c else {
+        return "AND $10 IS NULL".to_owned();
+    };
+    let mut terms = vec![
+        "($10 IS NOT NULL AND ((target_kind = 'subject' AND target_id = $10) \
+         OR (target_kind = 'record' AND substr(target_id, 1, length($10) + 1) = $10 || '/')))"
+            .to_owned(),
+    ];
+    if !c.cases.is_empty() {
+        let numbers: Vec<String> = c.cases.iter().map(|n| format!("'{n}'")).collect();
+        let prefixes: Vec<String> = c
+            .cases
+            .iter()
+            .map(|n| format!("target_id LIKE '{n}/%'"))
+            .collect();
+        terms.push(format!(
+            "(target_kind = 'case' AND target_id IN ({})) \
+             OR (target_kind IN ('task', 'export', 'revocation') AND ({}))",
+            numbers.join(", "),
+            prefixes.join(" OR ")
+        ));
+    }
+    format!("AND ({})", terms.join(" OR "))
+}
+
+impl Tx {
+    async fn audit_head_for_update(&mut self, tenant: TenantId) -> Result<(i64, Hash)> {
+        let sql = format!(
+            "SELECT seq, hash FROM audit_heads WHERE tenant_id = $1{}",
+            self.conn.lock_clause()
+        );
+        self.one(&sql, args![tenant.0], |r| head_row(r)).await
+    }
+
+    async fn move_audit_head(&mut self, tenant: TenantId, seq: i64, hash: &Hash) -> Result<()> {
+        self.run(
+            "UPDATE audit_heads SET seq = $2, hash = $3 WHERE tenant_id = $1",
+            args![tenant.0, seq, hash],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Chains and stores an event after the tenant's current head.
+    pub async fn append_audit(
+        &mut self,
+        tenant: TenantId,
+        at: Timestamp,
+        draft: AuditDraft,
+    ) -> Result<AuditEvent> {
+        let prev = self.audit_head_for_update(tenant).await?;
+        let event = AuditEvent::chain(tenant, prev, at, draft);
+        self.run(
+            "INSERT INTO audit_events (tenant_id, seq, at_us, actor, action, target_kind, target_id, payload, payload_digest, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            args![
+                tenant.0,
+                event.seq,
+                event.at_us,
+                &event.actor,
+                &event.action,
+                &event.target_kind,
+                &event.target_id,
+                event.payload.as_deref(),
+                &event.payload_digest,
+                &event.hash,
+            ],
+        )
+        .await?;
+        self.move_audit_head(tenant, event.seq, &event.hash).await?;
+        Ok(event)
+    }
+
+    /// Stores events that are already chained, verbatim, and moves the head to the last one:
+    /// how a tenant's chain is copied to another database. The first event must follow the
+    /// current head.
+    pub async fn import_audit_events(
+        &mut self,
+        tenant: TenantId,
+        events: &[AuditEvent],
+    ) -> Result<()> {
+        /// Rows per INSERT: 1,000 values, well under either backend's limit on placeholders.
+        const ROWS: usize = 100;
+        let (Some(first), Some(last)) = (events.first(), events.last()) else {
+            return Ok(());
+        };
+        let (head_seq, _) = self.audit_head_for_update(tenant).await?;
+        if first.seq != head_seq + 1 {
+            return Err(StoreError::Refused(format!(
+                "imported events start at {}, but the chain continues at {}",
+                first.seq,
+                head_seq + 1
+            )));
+        }
+        for chunk in events.chunks(ROWS) {
+            // Only placeholders are generated; every value is bound.
+            let rows: Vec<String> = (0..chunk.len())
+                .map(|r| {
+                    let p: Vec<String> = (1..=10).map(|c| format!("${}", r * 10 + c)).collect();
+                    format!("({})", p.join(", "))
+                })
+                .collect();
+            let sql = format!(
+                "INSERT INTO audit_events (tenant_id, seq, at_us, actor, action, target_kind, target_id, payload, payload_digest, hash) VALUES {}",
+                rows.join(", ")
+            );
+            let values: Vec<Arg<'_>> = chunk
+                .iter()
+                .flat_map(|e| {
+                    [
+                        tenant.0.into(),
+                        e.seq.into(),
+                        e.at_us.into(),
+                        (&e.actor).into(),
+                        (&e.action).into(),
+                        (&e.target_kind).into(),
+                        (&e.target_id).into(),
+                        e.payload.as_deref().into(),
+                        (&e.payload_digest).into(),
+                        (&e.hash).into(),
+                    ]
+                })
+                .collect();
+            self.run(&sql, &values).await?;
+        }
+        self.move_audit_head(tenant, last.seq, &last.hash).await
+    }
+
+    pub async fn audit_head(&mut self, tenant: TenantId) -> Result<Option<(i64, Hash)>> {
+        self.optional(
+            "SELECT seq, hash FROM audit_heads WHERE tenant_id = $1",
+            args![tenant.0],
+            |r| head_row(r),
+        )
+        .await
+    }
+
+    /// Up to `filter.limit` events after `filter.after_seq` that match the filter, in order.
+    pub async fn audit_events(
+        &mut self,
+        tenant: TenantId,
+        f: &AuditFilter,
+    ) -> Result<Vec<AuditEvent>> {
+        let sql = format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_events WHERE tenant_id = $1 AND seq > $2 \
+             AND ($4 IS NULL OR action = $4) AND ($5 IS NULL OR actor = $5) \
+             AND ($6 IS NULL OR target_kind = $6) AND ($7 IS NULL OR target_id = $7) \
+             AND ($8 IS NULL OR at_us >= $8) AND ($9 IS NULL OR at_us < $9) {concern} \
+             ORDER BY seq LIMIT $3",
+            concern = concern_sql(f.concerning.as_ref()),
+        );
+        self.all(
+            &sql,
+            args![
+                tenant.0,
+                f.after_seq,
+                f.limit,
+                f.action.as_deref(),
+                f.actor.as_deref(),
+                f.target_kind.as_deref(),
+                f.target_id.as_deref(),
+                f.from.map(us),
+                f.to.map(us),
+                f.concerning.as_ref().and_then(|c| c.subject_key.as_deref()),
+            ],
+            |r| audit_row(tenant, r),
+        )
+        .await
+    }
+}

@@ -1,0 +1,633 @@
+//! Blueprints, cases, their tasks and findings, and the revocation items of a case.
+
+use engine::blueprint::{Owner, Severity, TaskKind};
+use engine::case::{
+    Case, CaseFile, CaseFinding, CaseStatus, FindingStatus, Resolution, Task, TaskStatus,
+};
+use engine::ids::{CaseId, Slug, SubjectId, SubjectKey, TenantId, UserId};
+use engine::plan::Finding;
+use engine::revocation::{Revocation, RevocationStatus};
+use jiff::Timestamp;
+use jiff::civil::Date;
+
+use crate::model::{CaseActivity, CaseFilter, CaseSummary, StoredBlueprint, TaskFilter, TaskRow};
+use crate::plans::{self, TaskProgress};
+use crate::sql::{Arg, Row, args};
+use crate::{Result, StoreError};
+
+use super::subjects::record_row;
+use super::*;
+
+/// A revocation item from an account or integration record and its stored progress, if any.
+fn revocation_row(r: &impl Row) -> Result<Revocation> {
+    let record = record_row(r)?;
+    let mut item = Revocation::pending(&record).map_err(corrupt("revocation item"))?;
+    let Some(status) = r.opt_text("status")? else {
+        return Ok(item);
+    };
+    item.status = RevocationStatus::parse(status)
+        .ok_or_else(|| StoreError::Corrupt(format!("revocation status `{status}`")))?;
+    item.note = r.opt_text("note")?.map(str::to_owned);
+    item.revoked_at = r.opt_int("revoked_at_us")?.map(from_us).transpose()?;
+    item.verified_at = r.opt_int("verified_at_us")?.map(from_us).transpose()?;
+    item.changed_by = r.opt_uuid("changed_by")?.map(UserId);
+    item.changed_at = r.opt_int("changed_at_us")?.map(from_us).transpose()?;
+    item.evidence = r
+        .opt_text("evidence")?
+        .map(|e| json(e, "revocation evidence"))
+        .transpose()?;
+    Ok(item)
+}
+
+fn blueprint_row(r: &impl Row) -> Result<StoredBlueprint> {
+    Ok(StoredBlueprint {
+        id: slug(r.text("id")?)?,
+        version: u32::try_from(r.int("version")?).map_err(corrupt("version"))?,
+        source: r.text("source")?.to_owned(),
+        digest: hash(r.bytes("digest")?)?,
+    })
+}
+
+const CASE_COLUMNS: &str = "c.tenant_id, c.id, c.number, c.subject_id, c.blueprint_id, \
+    c.blueprint_version, c.parent_id, c.owner_id, c.exit_date, c.status, c.resolution, \
+    c.confirmation_word, c.stages, c.opened_at_us, c.closed_at_us, c.closed_by, c.close_reason, \
+    c.frozen_at_us";
+
+fn case_row(r: &impl Row) -> Result<Case> {
+    Ok(Case {
+        tenant_id: TenantId(r.uuid("tenant_id")?),
+        id: CaseId(r.uuid("id")?),
+        number: r.int("number")?,
+        subject_id: SubjectId(r.uuid("subject_id")?),
+        blueprint_id: slug(r.text("blueprint_id")?)?,
+        blueprint_version: u32::try_from(r.int("blueprint_version")?)
+            .map_err(corrupt("version"))?,
+        parent_id: r.opt_uuid("parent_id")?.map(CaseId),
+        owner_id: UserId(r.uuid("owner_id")?),
+        exit_date: r
+            .text("exit_date")?
+            .parse::<Date>()
+            .map_err(corrupt("exit date"))?,
+        status: CaseStatus::parse(r.text("status")?)
+            .ok_or_else(|| StoreError::Corrupt("case status".into()))?,
+        resolution: r
+            .opt_text("resolution")?
+            .map(|s| Resolution::parse(s).ok_or_else(|| StoreError::Corrupt("resolution".into())))
+            .transpose()?,
+        confirmation_word: r.text("confirmation_word")?.to_owned(),
+        stages: json(r.text("stages")?, "stages")?,
+        opened_at: from_us(r.int("opened_at_us")?)?,
+        closed_at: opt_from_us(r.opt_int("closed_at_us")?)?,
+        closed_by: r.opt_uuid("closed_by")?.map(UserId),
+        close_reason: r.opt_text("close_reason")?.map(str::to_owned),
+        frozen_at: opt_from_us(r.opt_int("frozen_at_us")?)?,
+    })
+}
+
+const TASK_COLUMNS: &str = "t.case_id, t.id, t.stage, t.position, t.title, t.description, \
+    t.kind, t.action, t.checklist, t.owner, t.owner_label, t.assignee, t.depends_on, t.due_at_us, \
+    t.evidence_required, t.status, t.closed_at_us, t.closed_by, t.note, t.waive_reason";
+
+fn task_row(r: &impl Row) -> Result<Task> {
+    Ok(Task {
+        case_id: CaseId(r.uuid("case_id")?),
+        id: slug(r.text("id")?)?,
+        stage: slug(r.text("stage")?)?,
+        position: r.int("position")?,
+        title: r.text("title")?.to_owned(),
+        description: r.text("description")?.to_owned(),
+        kind: TaskKind::parse(r.text("kind")?)
+            .ok_or_else(|| StoreError::Corrupt("task kind".into()))?,
+        action: r.opt_text("action")?.map(str::to_owned),
+        checklist: json(r.text("checklist")?, "checklist")?,
+        owner: Owner::decode(r.text("owner")?)
+            .ok_or_else(|| StoreError::Corrupt("task owner".into()))?,
+        owner_label: r.text("owner_label")?.to_owned(),
+        assignee: r.opt_uuid("assignee")?.map(UserId),
+        depends_on: json(r.text("depends_on")?, "depends_on")?,
+        due_at: opt_from_us(r.opt_int("due_at_us")?)?,
+        evidence_required: r.bool("evidence_required")?,
+        status: TaskStatus::parse(r.text("status")?)
+            .ok_or_else(|| StoreError::Corrupt("task status".into()))?,
+        closed_at: opt_from_us(r.opt_int("closed_at_us")?)?,
+        closed_by: r.opt_uuid("closed_by")?.map(UserId),
+        note: r.opt_text("note")?.map(str::to_owned),
+        waive_reason: r.opt_text("waive_reason")?.map(str::to_owned),
+    })
+}
+
+fn progress_row(r: &impl Row) -> Result<TaskProgress> {
+    Ok(TaskProgress {
+        id: r.text("id")?.to_owned(),
+        owner_label: r.text("owner_label")?.to_owned(),
+        assignee: r.opt_uuid("assignee")?.map(UserId),
+        status: TaskStatus::parse(r.text("status")?)
+            .ok_or_else(|| StoreError::Corrupt("task status".into()))?,
+        closed_at: opt_from_us(r.opt_int("closed_at_us")?)?,
+        closed_by: r.opt_uuid("closed_by")?.map(UserId),
+        note: r.opt_text("note")?.map(str::to_owned),
+        waive_reason: r.opt_text("waive_reason")?.map(str::to_owned),
+    })
+}
+
+fn finding_row(r: &impl Row) -> Result<CaseFinding> {
+    Ok(CaseFinding {
+        case_id: CaseId(r.uuid("case_id")?),
+        finding: Finding {
+            check_id: slug(r.text("check_id")?)?,
+            stage: slug(r.text("stage")?)?,
+            severity: Severity::parse(r.text("severity")?)
+                .ok_or_else(|| StoreError::Corrupt("severity".into()))?,
+            message: r.text("message")?.to_owned(),
+        },
+        status: FindingStatus::parse(r.text("status")?)
+            .ok_or_else(|| StoreError::Corrupt("finding status".into()))?,
+        waived_by: r.opt_uuid("waived_by")?.map(UserId),
+        waive_reason: r.opt_text("waive_reason")?.map(str::to_owned),
+    })
+}
+
+impl Tx {
+    async fn insert_task(&mut self, tenant: TenantId, t: &Task) -> Result<()> {
+        let checklist = to_json(&t.checklist);
+        let owner = t.owner.encode();
+        let depends_on = to_json(&t.depends_on);
+        self.run(
+            "INSERT INTO tasks (tenant_id, case_id, id, stage, position, title, description, kind, \
+             action, checklist, owner, owner_label, assignee, depends_on, due_at_us, \
+             evidence_required, status, closed_at_us, closed_by, note, waive_reason) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
+            args![
+                tenant.0,
+                t.case_id.0,
+                t.id.as_str(),
+                t.stage.as_str(),
+                t.position,
+                &t.title,
+                &t.description,
+                t.kind.as_str(),
+                t.action.as_deref(),
+                &checklist,
+                &owner,
+                &t.owner_label,
+                t.assignee.map(|u| u.0),
+                &depends_on,
+                t.due_at.map(us),
+                t.evidence_required,
+                t.status.as_str(),
+                t.closed_at.map(us),
+                t.closed_by.map(|u| u.0),
+                t.note.as_deref(),
+                t.waive_reason.as_deref(),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn insert_blueprint(
+        &mut self,
+        tenant: TenantId,
+        b: &StoredBlueprint,
+        at: Timestamp,
+    ) -> Result<()> {
+        self.run(
+            "INSERT INTO blueprints (tenant_id, id, version, source, digest, created_at_us) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            args![
+                tenant.0,
+                b.id.as_str(),
+                i64::from(b.version),
+                &b.source,
+                &b.digest,
+                us(at),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The given version, or the latest when `version` is `None`.
+    pub async fn blueprint(
+        &mut self,
+        tenant: TenantId,
+        id: &Slug,
+        version: Option<u32>,
+    ) -> Result<Option<StoredBlueprint>> {
+        self.optional(
+            "SELECT id, version, source, digest FROM blueprints WHERE tenant_id = $1 AND id = $2 \
+             AND ($3 IS NULL OR version = $3) ORDER BY version DESC LIMIT 1",
+            args![tenant.0, id.as_str(), version.map(i64::from)],
+            |r| blueprint_row(r),
+        )
+        .await
+    }
+
+    /// The latest version of every blueprint the tenant stored.
+    pub async fn blueprints(&mut self, tenant: TenantId) -> Result<Vec<StoredBlueprint>> {
+        self.all(
+            "SELECT b.id, b.version, b.source, b.digest FROM blueprints b WHERE b.tenant_id = $1 \
+             AND b.version = (SELECT MAX(v.version) FROM blueprints v WHERE v.tenant_id = b.tenant_id AND v.id = b.id) \
+             ORDER BY b.id",
+            args![tenant.0],
+            |r| blueprint_row(r),
+        )
+        .await
+    }
+
+    pub async fn next_case_number(&mut self, tenant: TenantId) -> Result<i64> {
+        self.one(
+            "SELECT COALESCE(MAX(number), 0) + 1 AS next FROM cases WHERE tenant_id = $1",
+            args![tenant.0],
+            |r| r.int("next"),
+        )
+        .await
+    }
+
+    /// Inserts a new case with its tasks and findings.
+    pub async fn insert_case(&mut self, file: &CaseFile) -> Result<()> {
+        let c = &file.case;
+        let exit_date = c.exit_date.to_string();
+        let stages = to_json(&c.stages);
+        self.run(
+            "INSERT INTO cases (tenant_id, id, number, subject_id, blueprint_id, blueprint_version, parent_id, \
+             owner_id, exit_date, status, resolution, confirmation_word, stages, opened_at_us, closed_at_us, \
+             closed_by, close_reason, frozen_at_us) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+            args![
+                c.tenant_id.0,
+                c.id.0,
+                c.number,
+                c.subject_id.0,
+                c.blueprint_id.as_str(),
+                i64::from(c.blueprint_version),
+                c.parent_id.map(|p| p.0),
+                c.owner_id.0,
+                &exit_date,
+                c.status.as_str(),
+                c.resolution.map(Resolution::as_str),
+                &c.confirmation_word,
+                &stages,
+                us(c.opened_at),
+                c.closed_at.map(us),
+                c.closed_by.map(|u| u.0),
+                c.close_reason.as_deref(),
+                c.frozen_at.map(us),
+            ],
+        )
+        .await?;
+        for t in &file.tasks {
+            self.insert_task(c.tenant_id, t).await?;
+        }
+        for f in &file.findings {
+            crate::Tx::upsert_finding(self, c.tenant_id, f).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn update_case(&mut self, c: &Case) -> Result<()> {
+        self.run(
+            "UPDATE cases SET status = $3, resolution = $4, closed_at_us = $5, closed_by = $6, \
+             close_reason = $7, owner_id = $8, frozen_at_us = $9 WHERE tenant_id = $1 AND id = $2",
+            args![
+                c.tenant_id.0,
+                c.id.0,
+                c.status.as_str(),
+                c.resolution.map(Resolution::as_str),
+                c.closed_at.map(us),
+                c.closed_by.map(|u| u.0),
+                c.close_reason.as_deref(),
+                c.owner_id.0,
+                c.frozen_at.map(us),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn update_task(&mut self, tenant: TenantId, t: &Task) -> Result<()> {
+        self.run(
+            "UPDATE tasks SET assignee = $4, status = $5, closed_at_us = $6, closed_by = $7, \
+             note = $8, waive_reason = $9, owner_label = $10 \
+             WHERE tenant_id = $1 AND case_id = $2 AND id = $3",
+            args![
+                tenant.0,
+                t.case_id.0,
+                t.id.as_str(),
+                t.assignee.map(|u| u.0),
+                t.status.as_str(),
+                t.closed_at.map(us),
+                t.closed_by.map(|u| u.0),
+                t.note.as_deref(),
+                t.waive_reason.as_deref(),
+                &t.owner_label,
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn upsert_finding(&mut self, tenant: TenantId, f: &CaseFinding) -> Result<()> {
+        self.run(
+            "INSERT INTO findings (tenant_id, case_id, check_id, stage, severity, message, status, waived_by, waive_reason) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             ON CONFLICT (tenant_id, case_id, check_id) DO UPDATE SET status = excluded.status, \
+             waived_by = excluded.waived_by, waive_reason = excluded.waive_reason, message = excluded.message",
+            args![
+                tenant.0,
+                f.case_id.0,
+                f.finding.check_id.as_str(),
+                f.finding.stage.as_str(),
+                f.finding.severity.as_str(),
+                &f.finding.message,
+                f.status.as_str(),
+                f.waived_by.map(|u| u.0),
+                f.waive_reason.as_deref(),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// A case with its tasks and findings; in a write transaction the case is locked until commit.
+    pub async fn case_file(&mut self, tenant: TenantId, number: i64) -> Result<Option<CaseFile>> {
+        let sql = format!(
+            "SELECT {CASE_COLUMNS} FROM cases c WHERE c.tenant_id = $1 AND c.number = $2{}",
+            self.conn.lock_clause()
+        );
+        let Some(case) = self
+            .optional(&sql, args![tenant.0, number], |r| case_row(r))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let tasks = match self.plans.get(tenant, case.id) {
+            Some(plans) => {
+                let progress = self
+                    .all(
+                        "SELECT id, owner_label, assignee, status, closed_at_us, closed_by, note, \
+                         waive_reason FROM tasks WHERE tenant_id = $1 AND case_id = $2",
+                        args![tenant.0, case.id.0],
+                        |r| progress_row(r),
+                    )
+                    .await?;
+                plans::tasks(case.id, &plans, progress)
+            }
+            None => None,
+        };
+        let tasks = match tasks {
+            Some(tasks) => tasks,
+            None => {
+                let sql = format!(
+                    "SELECT {TASK_COLUMNS} FROM tasks t WHERE t.tenant_id = $1 AND t.case_id = $2"
+                );
+                let mut tasks = self
+                    .all(&sql, args![tenant.0, case.id.0], |r| task_row(r))
+                    .await?;
+                // Ordered here rather than by SQL: SQLite would copy every row into a
+                // temporary b-tree to sort a case's few tasks.
+                tasks.sort_by_key(|t| t.position);
+                self.plans.keep(tenant, case.id, &tasks);
+                tasks
+            }
+        };
+        let findings = self
+            .all(
+                "SELECT * FROM findings WHERE tenant_id = $1 AND case_id = $2 ORDER BY check_id",
+                args![tenant.0, case.id.0],
+                |r| finding_row(r),
+            )
+            .await?;
+        Ok(Some(CaseFile {
+            case,
+            tasks,
+            findings,
+        }))
+    }
+
+    pub async fn cases(&mut self, tenant: TenantId, f: &CaseFilter) -> Result<Vec<CaseSummary>> {
+        let sql = format!(
+            "SELECT {CASE_COLUMNS}, s.key AS subject_key, s.name AS subject_name, s.kind AS subject_kind, \
+             (SELECT COUNT(*) FROM tasks t WHERE t.tenant_id = c.tenant_id AND t.case_id = c.id) AS tasks_total, \
+             (SELECT COUNT(*) FROM tasks t WHERE t.tenant_id = c.tenant_id AND t.case_id = c.id AND t.status <> 'open') AS tasks_closed \
+             FROM cases c JOIN subjects s ON s.tenant_id = c.tenant_id AND s.id = c.subject_id \
+             WHERE c.tenant_id = $1 AND ($2 IS NULL OR c.status = $2) AND ($3 IS NULL OR c.subject_id = $3) \
+             AND ($4 IS NULL OR c.parent_id = $4) \
+             ORDER BY c.number DESC LIMIT $5 OFFSET $6"
+        );
+        self.all(
+            &sql,
+            args![
+                tenant.0,
+                f.status.map(CaseStatus::as_str),
+                f.subject.map(|s| s.0),
+                f.parent.map(|p| p.0),
+                f.limit,
+                f.offset,
+            ],
+            |r| {
+                let c = case_row(r)?;
+                Ok(CaseSummary {
+                    number: c.number,
+                    id: c.id,
+                    subject_key: SubjectKey::parse(r.text("subject_key")?)
+                        .map_err(corrupt("subject key"))?,
+                    subject_name: r.text("subject_name")?.to_owned(),
+                    subject_kind: r
+                        .text("subject_kind")?
+                        .parse()
+                        .map_err(corrupt("subject kind"))?,
+                    blueprint_id: c.blueprint_id,
+                    blueprint_version: c.blueprint_version,
+                    status: c.status,
+                    resolution: c.resolution,
+                    exit_date: c.exit_date,
+                    owner_id: c.owner_id,
+                    tasks_total: r.int("tasks_total")?,
+                    tasks_closed: r.int("tasks_closed")?,
+                    opened_at: c.opened_at,
+                })
+            },
+        )
+        .await
+    }
+
+    /// The number of the subject's case that is not done, if any.
+    pub async fn open_case_of(
+        &mut self,
+        tenant: TenantId,
+        subject: SubjectId,
+    ) -> Result<Option<i64>> {
+        self.optional(
+            "SELECT number FROM cases WHERE tenant_id = $1 AND subject_id = $2 AND status <> 'done'",
+            args![tenant.0, subject.0],
+            |r| r.int("number"),
+        )
+        .await
+    }
+
+    /// Numbers of the child cases that are not done.
+    pub async fn open_children(&mut self, tenant: TenantId, parent: CaseId) -> Result<Vec<i64>> {
+        self.all(
+            "SELECT number FROM cases WHERE tenant_id = $1 AND parent_id = $2 AND status <> 'done' \
+             ORDER BY number",
+            args![tenant.0, parent.0],
+            |r| r.int("number"),
+        )
+        .await
+    }
+
+    pub async fn tasks(&mut self, tenant: TenantId, f: &TaskFilter) -> Result<Vec<TaskRow>> {
+        // Only placeholders are generated here; every value is bound.
+        let mut sql = format!(
+            "SELECT {TASK_COLUMNS}, c.number AS case_number, s.key AS subject_key FROM tasks t \
+             JOIN cases c ON c.tenant_id = t.tenant_id AND c.id = t.case_id \
+             JOIN subjects s ON s.tenant_id = c.tenant_id AND s.id = c.subject_id \
+             WHERE t.tenant_id = $1 AND ($2 IS NULL OR t.case_id = $2) \
+             AND (NOT $3 OR (t.status = 'open' AND c.status <> 'done')) \
+             AND ($5 IS NULL OR t.due_at_us < $5)"
+        );
+        let owners: Vec<String> = f
+            .mine
+            .iter()
+            .flat_map(|m| &m.teams)
+            .map(|t| Owner::Team(t.clone()).encode())
+            .collect();
+        let mut values: Vec<Arg<'_>> = vec![
+            tenant.0.into(),
+            f.case.map(|c| c.0).into(),
+            f.open_only.into(),
+            f.limit.into(),
+            f.due_before.map(us).into(),
+        ];
+        if let Some(mine) = &f.mine {
+            let team_params: Vec<String> =
+                (0..owners.len()).map(|i| format!("${}", i + 8)).collect();
+            let teams_clause = if team_params.is_empty() {
+                String::new()
+            } else {
+                format!(" OR t.owner IN ({})", team_params.join(", "))
+            };
+            sql.push_str(&format!(
+                " AND (t.assignee = $6 OR (t.assignee IS NULL AND \
+                 ((t.owner LIKE 'role:%' AND lower(t.owner_label) = lower($7)){teams_clause})))"
+            ));
+            values.push(mine.user.0.into());
+            values.push(mine.email.as_str().into());
+            values.extend(owners.iter().map(Arg::from));
+        }
+        sql.push_str(" ORDER BY t.due_at_us IS NULL, t.due_at_us, c.number, t.position LIMIT $4");
+        self.all(&sql, &values, |r| {
+            Ok(TaskRow {
+                case_number: r.int("case_number")?,
+                subject_key: SubjectKey::parse(r.text("subject_key")?)
+                    .map_err(corrupt("subject key"))?,
+                task: task_row(r)?,
+            })
+        })
+        .await
+    }
+
+    /// How many of the tenant's cases are in each status.
+    pub async fn case_counts(&mut self, tenant: TenantId) -> Result<Vec<(CaseStatus, i64)>> {
+        self.all(
+            "SELECT status, COUNT(*) AS n FROM cases WHERE tenant_id = $1 GROUP BY status",
+            args![tenant.0],
+            |r| {
+                let status = r.text("status")?;
+                Ok((
+                    CaseStatus::parse(status)
+                        .ok_or_else(|| StoreError::Corrupt(format!("case status {status}")))?,
+                    r.int("n")?,
+                ))
+            },
+        )
+        .await
+    }
+
+    /// Every case opened, or closed, at or after `since`.
+    pub async fn case_activity(
+        &mut self,
+        tenant: TenantId,
+        since: Timestamp,
+    ) -> Result<Vec<CaseActivity>> {
+        self.all(
+            "SELECT opened_at_us, closed_at_us, resolution FROM cases WHERE tenant_id = $1 \
+             AND (opened_at_us >= $2 OR closed_at_us >= $2) ORDER BY opened_at_us",
+            args![tenant.0, us(since)],
+            |r| {
+                Ok(CaseActivity {
+                    opened_at: from_us(r.int("opened_at_us")?)?,
+                    closed_at: opt_from_us(r.opt_int("closed_at_us")?)?,
+                    resolution: r
+                        .opt_text("resolution")?
+                        .map(|t| {
+                            Resolution::parse(t)
+                                .ok_or_else(|| StoreError::Corrupt("resolution".into()))
+                        })
+                        .transpose()?,
+                })
+            },
+        )
+        .await
+    }
+
+    /// The revocation items of a case: one per account and integration of `subject`, pending
+    /// where nothing was stored for it, in record order.
+    pub async fn revocations(
+        &mut self,
+        tenant: TenantId,
+        case: CaseId,
+        subject: SubjectId,
+    ) -> Result<Vec<Revocation>> {
+        self.all(
+            "SELECT r.id, r.subject_id, r.number, r.kind, r.fields, v.status, v.note, \
+             v.revoked_at_us, v.verified_at_us, v.changed_by, v.changed_at_us, v.evidence \
+             FROM records r LEFT JOIN revocations v \
+             ON v.tenant_id = r.tenant_id AND v.case_id = $2 AND v.record_id = r.id \
+             WHERE r.tenant_id = $1 AND r.subject_id = $3 AND r.kind IN ('account', 'integration') \
+             ORDER BY r.number",
+            args![tenant.0, case.0, subject.0],
+            |r| revocation_row(r),
+        )
+        .await
+    }
+
+    pub async fn upsert_revocation(
+        &mut self,
+        tenant: TenantId,
+        case: CaseId,
+        item: &Revocation,
+    ) -> Result<()> {
+        let Some(at) = item.changed_at else {
+            return Err(StoreError::Refused(format!(
+                "revocation of record {} was never changed; nothing to store",
+                item.record_number
+            )));
+        };
+        let evidence = item.evidence.as_ref().map(to_json);
+        self.run(
+            "INSERT INTO revocations (tenant_id, case_id, record_id, status, note, revoked_at_us, \
+             verified_at_us, changed_by, changed_at_us, evidence) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             ON CONFLICT (tenant_id, case_id, record_id) DO UPDATE SET status = excluded.status, \
+             note = excluded.note, revoked_at_us = excluded.revoked_at_us, \
+             verified_at_us = excluded.verified_at_us, changed_by = excluded.changed_by, \
+             changed_at_us = excluded.changed_at_us, evidence = excluded.evidence",
+            args![
+                tenant.0,
+                case.0,
+                item.record_id.0,
+                item.status.as_str(),
+                item.note.as_deref(),
+                item.revoked_at.map(us),
+                item.verified_at.map(us),
+                item.changed_by.map(|u| u.0),
+                us(at),
+                evidence.as_deref(),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,118 @@
+//! Every read and write Exeunt makes, as methods of [`Tx`], split by area. The SQL is written
+//! once, against [`DbConn`]: both backends run these statements. Placeholders are numbered
+//! (`$1`), which both accept.
+
+mod access;
+mod audit;
+mod cases;
+mod certificates;
+mod connectors;
+mod exports;
+mod files;
+mod governance;
+mod jobs;
+mod notifications;
+mod subjects;
+mod tenants;
+
+use std::sync::Arc;
+
+use engine::audit::Hash;
+use engine::ids::Slug;
+use engine::tenant::Role;
+use jiff::Timestamp;
+
+use crate::plans::TaskPlans;
+use crate::sql::{Arg, DbConn, DbRow};
+use crate::{Result, StoreError};
+
+/// One transaction, read or write, on whichever backend the store runs on. Everything Exeunt
+/// reads and writes goes through its methods, and every method takes the tenant: no query
+/// reaches across tenants. Dropped without [`Tx::commit`], it rolls back.
+pub struct Tx {
+    conn: DbConn,
+    /// The store's plans of the cases read last, shared by all its transactions.
+    plans: Arc<TaskPlans>,
+}
+
+fn us(t: Timestamp) -> i64 {
+    t.as_microsecond()
+}
+
+fn from_us(v: i64) -> Result<Timestamp> {
+    Timestamp::from_microsecond(v).map_err(|e| StoreError::Corrupt(format!("timestamp {v}: {e}")))
+}
+
+fn opt_from_us(v: Option<i64>) -> Result<Option<Timestamp>> {
+    v.map(from_us).transpose()
+}
+
+fn corrupt<E: std::fmt::Display>(what: &str) -> impl FnOnce(E) -> StoreError + '_ {
+    move |e| StoreError::Corrupt(format!("{what}: {e}"))
+}
+
+fn hash(bytes: &[u8]) -> Result<Hash> {
+    bytes
+        .try_into()
+        .map_err(|_| StoreError::Corrupt(format!("a hash of {} bytes", bytes.len())))
+}
+
+fn json<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(corrupt(what))
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
+}
+
+fn slug(s: &str) -> Result<Slug> {
+    Slug::parse(s).map_err(corrupt("id"))
+}
+
+fn role(s: &str) -> Result<Role> {
+    s.parse::<Role>().map_err(corrupt("role"))
+}
+
+impl Tx {
+    pub(crate) fn new(conn: DbConn, plans: Arc<TaskPlans>) -> Self {
+        Self { conn, plans }
+    }
+
+    /// Makes the transaction's changes durable (a read transaction just ends).
+    pub async fn commit(self) -> Result<()> {
+        self.conn.commit().await
+    }
+
+    async fn run(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64> {
+        self.conn.execute(sql, args).await
+    }
+
+    async fn all<T: Send>(
+        &mut self,
+        sql: &str,
+        args: &[Arg<'_>],
+        map: impl FnMut(&DbRow<'_>) -> Result<T> + Send,
+    ) -> Result<Vec<T>> {
+        self.conn.fetch(sql, args, map).await
+    }
+
+    async fn optional<T: Send>(
+        &mut self,
+        sql: &str,
+        args: &[Arg<'_>],
+        map: impl FnMut(&DbRow<'_>) -> Result<T> + Send,
+    ) -> Result<Option<T>> {
+        Ok(self.conn.fetch(sql, args, map).await?.into_iter().next())
+    }
+
+    async fn one<T: Send>(
+        &mut self,
+        sql: &str,
+        args: &[Arg<'_>],
+        map: impl FnMut(&DbRow<'_>) -> Result<T> + Send,
+    ) -> Result<T> {
+        self.optional(sql, args, map)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("no row for: {sql}")))
+    }
+}

@@ -1,0 +1,204 @@
+//! Subjects, their records, and each subject's sealed data key.
+
+use engine::ids::{RecordId, SubjectId, SubjectKey, TenantId, Text};
+use engine::subject::{Attributes, Record, RecordFields, Subject, SubjectKind, SubjectState};
+use jiff::Timestamp;
+
+use crate::model::SubjectFilter;
+use crate::sql::{Row, args};
+use crate::{Result, StoreError};
+
+use super::*;
+
+fn subject_row(r: &impl Row) -> Result<Subject> {
+    Ok(Subject {
+        tenant_id: TenantId(r.uuid("tenant_id")?),
+        id: SubjectId(r.uuid("id")?),
+        key: SubjectKey::parse(r.text("key")?).map_err(corrupt("subject key"))?,
+        kind: r.text("kind")?.parse().map_err(corrupt("subject kind"))?,
+        name: Text::line(r.text("name")?, Subject::NAME_MAX).map_err(corrupt("subject name"))?,
+        parent_id: r.opt_uuid("parent_id")?.map(SubjectId),
+        state: SubjectState::parse(r.text("state")?)
+            .ok_or_else(|| StoreError::Corrupt("subject state".into()))?,
+        attributes: json::<Attributes>(r.text("attributes")?, "attributes")?,
+    })
+}
+
+pub(super) fn record_row(r: &impl Row) -> Result<Record> {
+    Ok(Record {
+        id: RecordId(r.uuid("id")?),
+        subject_id: SubjectId(r.uuid("subject_id")?),
+        number: r.int("number")?,
+        kind: r.text("kind")?.parse().map_err(corrupt("record kind"))?,
+        fields: json::<RecordFields>(r.text("fields")?, "record fields")?,
+    })
+}
+
+/// A `LIKE` pattern (with `\` as its escape) matching text that contains `needle`, lowercased.
+fn contains_pattern(needle: &str) -> String {
+    let mut pattern = String::from("%");
+    for c in needle.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+impl Tx {
+    pub async fn insert_subject(&mut self, s: &Subject, at: Timestamp) -> Result<()> {
+        let attributes = to_json(&s.attributes);
+        self.run(
+            "INSERT INTO subjects (tenant_id, id, key, kind, name, parent_id, state, attributes, created_at_us, updated_at_us) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+            args![
+                s.tenant_id.0,
+                s.id.0,
+                s.key.as_str(),
+                s.kind.as_str(),
+                s.name.as_str(),
+                s.parent_id.map(|p| p.0),
+                s.state.as_str(),
+                &attributes,
+                us(at),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn set_subject_state(
+        &mut self,
+        tenant: TenantId,
+        id: SubjectId,
+        state: SubjectState,
+        at: Timestamp,
+    ) -> Result<()> {
+        self.run(
+            "UPDATE subjects SET state = $3, updated_at_us = $4 WHERE tenant_id = $1 AND id = $2",
+            args![tenant.0, id.0, state.as_str(), us(at)],
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn subject(&mut self, tenant: TenantId, id: SubjectId) -> Result<Option<Subject>> {
+        self.optional(
+            "SELECT * FROM subjects WHERE tenant_id = $1 AND id = $2",
+            args![tenant.0, id.0],
+            |r| subject_row(r),
+        )
+        .await
+    }
+
+    pub async fn subject_by_key(
+        &mut self,
+        tenant: TenantId,
+        key: &SubjectKey,
+    ) -> Result<Option<Subject>> {
+        self.optional(
+            "SELECT * FROM subjects WHERE tenant_id = $1 AND key = $2",
+            args![tenant.0, key.as_str()],
+            |r| subject_row(r),
+        )
+        .await
+    }
+
+    pub async fn subjects(&mut self, tenant: TenantId, f: &SubjectFilter) -> Result<Vec<Subject>> {
+        self.all(
+            "SELECT * FROM subjects WHERE tenant_id = $1 \
+             AND ($2 IS NULL OR kind = $2) \
+             AND ($3 OR state IN ('active', 'offboarding')) \
+             AND ($4 IS NULL OR parent_id = $4) \
+             AND ($7 IS NULL OR lower(name) LIKE $7 ESCAPE '\\' OR lower(key) LIKE $7 ESCAPE '\\') \
+             ORDER BY kind, key LIMIT $5 OFFSET $6",
+            args![
+                tenant.0,
+                f.kind.map(SubjectKind::as_str),
+                f.include_offboarded,
+                f.parent.map(|p| p.0),
+                f.limit,
+                f.offset,
+                f.search.as_deref().map(contains_pattern).as_deref(),
+            ],
+            |r| subject_row(r),
+        )
+        .await
+    }
+
+    pub async fn insert_record(
+        &mut self,
+        tenant: TenantId,
+        r: &Record,
+        at: Timestamp,
+    ) -> Result<()> {
+        let fields = to_json(&r.fields);
+        self.run(
+            "INSERT INTO records (tenant_id, id, subject_id, number, kind, fields, created_at_us) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            args![
+                tenant.0,
+                r.id.0,
+                r.subject_id.0,
+                r.number,
+                r.kind.as_str(),
+                &fields,
+                us(at),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn update_record(&mut self, tenant: TenantId, r: &Record) -> Result<()> {
+        let fields = to_json(&r.fields);
+        self.run(
+            "UPDATE records SET fields = $3 WHERE tenant_id = $1 AND id = $2",
+            args![tenant.0, r.id.0, &fields],
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn records(&mut self, tenant: TenantId, subject: SubjectId) -> Result<Vec<Record>> {
+        self.all(
+            "SELECT id, subject_id, number, kind, fields FROM records \
+             WHERE tenant_id = $1 AND subject_id = $2 ORDER BY number",
+            args![tenant.0, subject.0],
+            |r| record_row(r),
+        )
+        .await
+    }
+
+    /// A subject's data key, sealed by the tenant key.
+    pub async fn subject_key(
+        &mut self,
+        tenant: TenantId,
+        subject: SubjectId,
+    ) -> Result<Option<Vec<u8>>> {
+        self.optional(
+            "SELECT sealed_key FROM subject_keys WHERE tenant_id = $1 AND subject_id = $2",
+            args![tenant.0, subject.0],
+            |r| Ok(r.bytes("sealed_key")?.to_vec()),
+        )
+        .await
+    }
+
+    pub async fn insert_subject_key(
+        &mut self,
+        tenant: TenantId,
+        subject: SubjectId,
+        sealed: &[u8],
+        at: Timestamp,
+    ) -> Result<()> {
+        self.run(
+            "INSERT INTO subject_keys (tenant_id, subject_id, sealed_key, created_at_us) \
+             VALUES ($1, $2, $3, $4)",
+            args![tenant.0, subject.0, sealed, us(at)],
+        )
+        .await?;
+        Ok(())
+    }
+}
