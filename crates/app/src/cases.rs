@@ -1,8 +1,9 @@
 //! Starting, running and ending cases; tasks; the audit log.
 
+use engine::act::Act;
 use engine::audit::{AuditEvent, ChainBreak, ChainVerifier, GENESIS};
 use engine::blueprint::{Blueprint, Owner, OwnerRole};
-use engine::case::{Act, Case, CaseFile, CaseStatus, Resolution, Task, TaskStatus};
+use engine::case::{Case, CaseFile, CaseStatus, Resolution, Task, TaskStatus};
 use engine::condition::SubjectView as ConditionView;
 use engine::governance::{LegalHold, RetentionPolicy, retention_for};
 use engine::ids::{CaseId, Email, EvidenceId, Slug, SubjectKey, TenantId};
@@ -491,10 +492,9 @@ impl App {
         findings.extend(self.hold_finding(&mut tx, actor, &file).await?);
         findings.extend(file.overdue_finding(at));
         let exports = tx.exports(actor.tenant.id, file.case.id).await?;
-        findings.extend(engine::export::failed_export_finding(
-            &file,
-            exports.first().map(|e| (e.status, e.failure.as_deref())),
-        ));
+        findings.extend(
+            file.failed_export_finding(exports.first().map(|e| (e.status, e.failure.as_deref()))),
+        );
         let outcome = file.apply_precheck(findings)?;
         for f in &file.findings {
             tx.upsert_finding(actor.tenant.id, f).await?;

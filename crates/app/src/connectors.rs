@@ -13,6 +13,7 @@ use engine::case::CaseStatus;
 use engine::connector::{Connector, ConnectorKind, ConnectorSettings};
 use engine::gate::Gate;
 use engine::ids::{CaseId, Slug, TenantId};
+use engine::job::JobKind;
 use engine::revocation::{ConnectorEvidence, Exposure};
 use engine::subject::RecordKind;
 use engine::tenant::Permission;
@@ -24,9 +25,6 @@ use store::{CaseFilter, ConnectorRow, Job, Tx};
 use crate::jobs::NewJob;
 use crate::pipeline::mirror_record_status;
 use crate::{Actor, App, AppError, Result, audit, audit_as};
-
-/// The job that removes one account's access through its connector and verifies it gone.
-pub const ACCESS_REVOKE: &str = "access.revoke";
 
 /// The longest secret accepted.
 const SECRET_MAX: usize = 4096;
@@ -195,7 +193,7 @@ impl App {
                 continue;
             }
             let job = NewJob {
-                kind: ACCESS_REVOKE,
+                kind: JobKind::AccessRevoke,
                 payload: json!(RevokePayload {
                     case: file.case.number,
                     record: record.number,
@@ -396,7 +394,7 @@ impl App {
 pub(crate) fn exit_takes_effect(file: &CaseFile) -> Timestamp {
     file.tasks
         .iter()
-        .find(|t| Gate::of(t) == Some(Gate::AccessRevoked))
+        .find(|t| t.gate() == Some(Gate::AccessRevoked))
         .and_then(|t| t.due_at)
         .or_else(|| {
             let midnight = file

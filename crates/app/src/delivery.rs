@@ -170,7 +170,7 @@ impl App {
         if let Some(task) = file
             .tasks
             .iter()
-            .find(|t| open && Gate::of(t) == Some(Gate::ExportDelivered))
+            .find(|t| open && t.gate() == Some(Gate::ExportDelivered))
         {
             let content = serde_json::to_vec_pretty(&record).unwrap_or_default();
             let blob = self

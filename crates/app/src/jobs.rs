@@ -4,25 +4,21 @@
 //! attempts are spent is dead, with its last error, until a person sends it again.
 //!
 //! What a job does outside Exeunt (send an email, call a directory) is the worker's; this
-//! module decides what is due, records how each attempt ended, and prepares what to send.
+//! module decides what is due and records how each attempt ended; what a job of each kind
+//! sends is worded elsewhere (`emails.rs` for email).
 
-use engine::ids::{CaseId, JobId, NotificationId, TenantId};
-use engine::job::{AfterFailure, DEFAULT_ATTEMPTS, JobLease, JobStatus, after_failure};
+use engine::ids::{CaseId, JobId, TenantId};
+use engine::job::{AfterFailure, DEFAULT_ATTEMPTS, JobKind, JobLease, JobStatus, after_failure};
 use engine::tenant::Permission;
 use jiff::Timestamp;
-use serde::Deserialize;
 use serde_json::json;
 use store::{Job, JobEnd, JobFilter, JobSettle, Tx};
 
-use crate::connectors::ACCESS_REVOKE;
 use crate::{Actor, App, AppError, Result, audit, audit_as};
-
-/// The kinds of job there are.
-pub const EMAIL_NOTIFICATION: &str = "email.notification";
 
 /// A job to queue.
 pub(crate) struct NewJob {
-    pub kind: &'static str,
+    pub kind: JobKind,
     pub payload: serde_json::Value,
     /// The same work asked for twice is one job.
     pub key: String,
@@ -30,25 +26,8 @@ pub(crate) struct NewJob {
     pub run_at: Timestamp,
 }
 
-/// An email to send, with the message id that makes a resent one recognizable as the same.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct OutgoingEmail {
-    pub to: String,
-    pub to_name: String,
-    pub subject: String,
-    pub body: String,
-    /// Derived from the job's idempotency key: a retry after a lost acknowledgement sends the
-    /// same message again, which the receiving side can tell apart.
-    pub message_id: String,
-}
-
 /// How an attempt of a job ended, as the worker saw it.
 pub type Attempt = std::result::Result<(), String>;
-
-#[derive(Deserialize)]
-struct NotificationPayload {
-    notification: NotificationId,
-}
 
 impl App {
     /// Queues `job` in the transaction of the change that asks for it. False when the tenant
@@ -63,7 +42,7 @@ impl App {
         let row = Job {
             tenant_id: tenant,
             id: JobId(self.new_id()),
-            kind: job.kind.to_owned(),
+            kind: job.kind,
             payload: job.payload.to_string(),
             idempotency_key: job.key,
             case_id: job.case,
@@ -222,12 +201,12 @@ impl App {
         attempt: &Attempt,
         at: Timestamp,
     ) -> Result<()> {
-        if let (ACCESS_REVOKE, Err(error)) = (job.kind.as_str(), attempt) {
+        if let (JobKind::AccessRevoke, Err(error)) = (job.kind, attempt) {
             self.revocation_gave_up(tx, job, error, at).await?;
         }
         audit_as(tx, job.tenant_id, "system:jobs".to_owned(), at, "job.dead", ("job", job.id.to_string()), json!({
             "summary": format!("gave up on job {} ({}) after {} attempts", job.id, job.kind, job.attempts),
-            "kind": job.kind, "error": attempt.as_ref().err(),
+            "kind": job.kind.as_str(), "error": attempt.as_ref().err(),
         }))
         .await
     }
@@ -272,59 +251,5 @@ impl App {
     /// How many jobs of every tenant are in each status.
     pub async fn job_counts(&self) -> Result<Vec<(JobStatus, i64)>> {
         Ok(self.store.read().await?.job_counts().await?)
-    }
-
-    /// The email an `email.notification` job sends: to the person told, saying what they
-    /// were given and where to find it. `base_url` is where people reach this server.
-    pub async fn notification_email(&self, job: &Job, base_url: &str) -> Result<OutgoingEmail> {
-        let payload: NotificationPayload = serde_json::from_str(&job.payload)
-            .map_err(|e| AppError::invalid("payload", format!("job {}: {e}", job.id)))?;
-        let mut tx = self.store.read().await?;
-        let notification = tx
-            .notification(job.tenant_id, payload.notification)
-            .await?
-            .ok_or_else(|| {
-                AppError::NotFound(format!("no notification {}", payload.notification))
-            })?;
-        let user = tx
-            .user(job.tenant_id, notification.user_id)
-            .await?
-            .ok_or_else(|| AppError::NotFound(format!("no user {}", notification.user_id)))?;
-        let tenant = tx
-            .tenant(job.tenant_id)
-            .await?
-            .ok_or_else(|| AppError::NotFound(format!("no tenant {}", job.tenant_id)))?;
-        let link = format!("{}{}", base_url.trim_end_matches('/'), notification.link);
-        let own = tx.email_templates(job.tenant_id).await?;
-        let (subject, body) = crate::templates::wording(&own, &notification.kind);
-        let tenant_name = tenant.name.to_string();
-        let context = crate::templates::EmailContext {
-            recipient: crate::templates::Person {
-                name: user.name.as_str(),
-                email: user.email.as_str(),
-            },
-            tenant: crate::templates::Named { name: &tenant_name },
-            summary: &notification.summary,
-            link: &link,
-            kind: &notification.kind,
-        };
-        let (subject, body) =
-            crate::templates::render(subject, body, &context).map_err(|(part, problem)| {
-                AppError::invalid(
-                    format!("{} email template {part}", notification.kind),
-                    problem,
-                )
-            })?;
-        Ok(OutgoingEmail {
-            to: user.email.to_string(),
-            to_name: user.name.as_str().to_owned(),
-            subject,
-            body,
-            message_id: format!(
-                "<{}@exeunt.{}>",
-                job.idempotency_key.replace(':', "."),
-                tenant.slug
-            ),
-        })
     }
 }

@@ -3,12 +3,13 @@
 //! and no change goes untold. Sending them by email reads the same rows.
 
 use engine::ids::{NotificationId, TenantId, UserId};
+use engine::job::JobKind;
 use jiff::Timestamp;
 use store::{Notification, Tx};
 
 use serde_json::json;
 
-use crate::jobs::{EMAIL_NOTIFICATION, NewJob};
+use crate::jobs::NewJob;
 use crate::{Actor, App, Result};
 
 /// The kinds of notification there are, and what each tells, for people choosing which they
@@ -100,7 +101,7 @@ impl App {
             .any(|k| k == notice.kind);
         if self.email && wanted {
             let job = NewJob {
-                kind: EMAIL_NOTIFICATION,
+                kind: JobKind::EmailNotification,
                 payload: json!({ "notification": notification.id }),
                 key: format!("notification:{}", notification.id),
                 case: None,

@@ -2,7 +2,8 @@
 //! failed or waived, and naming the new owner of each work item. Whoever may complete the
 //! case's gated task may do these; without such a task, managers and above.
 
-use engine::case::{Act, CaseFile};
+use engine::act::Act;
+use engine::case::{CaseFile, Task};
 use engine::gate::{Gate, GateFacts};
 use engine::ids::{Email, Slug, Text};
 use engine::revocation::{Revocation, RevocationError, RevocationStatus};
@@ -143,7 +144,7 @@ impl App {
         file: &CaseFile,
         task: &Slug,
     ) -> Result<Vec<String>> {
-        let Some(gate) = file.task(task.as_str()).and_then(Gate::of) else {
+        let Some(gate) = file.task(task.as_str()).and_then(Task::gate) else {
             return Ok(Vec::new());
         };
         let tenant = actor.tenant.id;
@@ -168,7 +169,7 @@ impl App {
         file: &CaseFile,
         gate: Gate,
     ) -> Result<()> {
-        match file.tasks.iter().find(|t| Gate::of(t) == Some(gate)) {
+        match file.tasks.iter().find(|t| t.gate() == Some(gate)) {
             Some(task) => self.authorize_completion(tx, actor, file, &task.id).await,
             None => actor.require(Permission::RunCases),
         }

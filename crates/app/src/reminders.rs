@@ -61,12 +61,13 @@ impl App {
                 continue;
             }
             let tasks = crate::cases::tasks_of(&mut read, &user, SWEEP_LIMIT).await?;
-            let due: Vec<Timestamp> = tasks.iter().filter_map(|t| t.task.due_at).collect();
-            let overdue = due.iter().filter(|d| **d <= now).count();
-            let today = due
+            let overdue = tasks.iter().filter(|t| t.task.is_overdue(now)).count();
+            let due: Vec<Timestamp> = tasks
                 .iter()
-                .filter(|d| **d > now && **d <= end_of_day)
-                .count();
+                .filter(|t| !t.task.is_overdue(now))
+                .filter_map(|t| t.task.due_at)
+                .collect();
+            let today = due.iter().filter(|d| **d <= end_of_day).count();
             let this_week = due
                 .iter()
                 .filter(|d| **d > end_of_day && **d <= week)

@@ -11,10 +11,12 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::Serialize;
 
+use crate::act::Act;
 use crate::blueprint::{Owner, Severity, TaskKind};
+use crate::export::ExportStatus;
 use crate::gate::Gate;
 use crate::ids::{CaseId, Slug, SubjectId, TenantId, UserId};
-use crate::plan::{Finding, StagePlan};
+use crate::plan::{EXPORT_FAILED_CHECK, Finding, OVERDUE_CHECK, StagePlan};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -187,6 +189,19 @@ pub struct Task {
     pub waive_reason: Option<String>,
 }
 
+impl Task {
+    /// Whether the task is still open past its due time: the one rule every page, command,
+    /// reminder and precheck uses.
+    pub fn is_overdue(&self, now: Timestamp) -> bool {
+        self.status == TaskStatus::Open && self.due_at.is_some_and(|due| due < now)
+    }
+
+    /// The gate this task waits for beyond its stage, named by its action.
+    pub fn gate(&self) -> Option<Gate> {
+        self.action.as_deref().and_then(Gate::for_action)
+    }
+}
+
 /// A check result kept on the case.
 #[derive(Clone, Debug, Serialize)]
 pub struct CaseFinding {
@@ -264,9 +279,6 @@ pub enum CaseError {
     OpenChildren { number: i64, children: String },
 }
 
-/// The check id of the built-in warning that tasks are overdue.
-pub const OVERDUE_CHECK: &str = "overdue-tasks";
-
 /// A case with its tasks and findings, as one unit the state machine works on.
 #[derive(Clone, Debug, Serialize)]
 pub struct CaseFile {
@@ -281,16 +293,37 @@ impl fmt::Display for CaseStatus {
     }
 }
 
-/// Who did something, and when.
-#[derive(Clone, Copy, Debug)]
-pub struct Act {
-    pub by: UserId,
-    pub at: Timestamp,
-}
-
 impl CaseFile {
     fn number(&self) -> i64 {
         self.case.number
+    }
+
+    /// The blocker precheck adds while the case's newest export has failed: nothing moves past the
+    /// export stage until a package is built. It belongs to the stage of the export task (the
+    /// case's first stage when it has none).
+    pub fn failed_export_finding(
+        &self,
+        latest: Option<(ExportStatus, Option<&str>)>,
+    ) -> Option<Finding> {
+        let Some((ExportStatus::Failed, reason)) = latest else {
+            return None;
+        };
+        let stage = self
+            .tasks
+            .iter()
+            .find(|t| t.gate() == Some(Gate::ExportReady))
+            .map(|t| t.stage.clone())
+            .or_else(|| self.case.stages.first().map(|s| s.id.clone()))?;
+        Some(Finding {
+            check_id: Slug::parse(EXPORT_FAILED_CHECK).ok()?,
+            stage,
+            severity: Severity::Blocker,
+            message: format!(
+                "The newest export failed: {}. Fix the cause and request the export again; nothing \
+                 is deleted before an export is ready.",
+                reason.unwrap_or("no reason was recorded")
+            ),
+        })
     }
 
     /// Refuses any change to a case that is done.
@@ -460,7 +493,7 @@ impl CaseFile {
     ) -> Result<&Task, CaseError> {
         self.readiness(task)?;
         let i = self.task_index(task)?;
-        if let (Some(gate), false) = (Gate::of(&self.tasks[i]), outstanding.is_empty()) {
+        if let (Some(gate), false) = (self.tasks[i].gate(), outstanding.is_empty()) {
             return Err(CaseError::GateShut {
                 number: self.number(),
                 task: task.to_owned(),
@@ -544,11 +577,7 @@ impl CaseFile {
     /// The warning precheck adds while tasks are open past their due time, naming them, so the
     /// case owner can chase or reassign them. It belongs to the stage of the first one.
     pub fn overdue_finding(&self, now: Timestamp) -> Option<Finding> {
-        let overdue: Vec<&Task> = self
-            .tasks
-            .iter()
-            .filter(|t| t.status == TaskStatus::Open && t.due_at.is_some_and(|d| d < now))
-            .collect();
+        let overdue: Vec<&Task> = self.tasks.iter().filter(|t| t.is_overdue(now)).collect();
         let first = overdue.first()?;
         const NAMED: usize = 5;
         let names: Vec<&str> = overdue.iter().take(NAMED).map(|t| t.id.as_str()).collect();
@@ -867,13 +896,16 @@ mod tests {
 
     #[test]
     fn a_failed_export_blocks_its_stage_until_one_is_built() {
-        use crate::export::{ExportStatus, failed_export_finding};
         let mut file = file();
         file.tasks[1].action = Some("build-export".to_owned());
-        assert!(failed_export_finding(&file, None).is_none());
-        assert!(failed_export_finding(&file, Some((ExportStatus::Ready, None))).is_none());
-        let blocker =
-            failed_export_finding(&file, Some((ExportStatus::Failed, Some("disk full")))).unwrap();
+        assert!(file.failed_export_finding(None).is_none());
+        assert!(
+            file.failed_export_finding(Some((ExportStatus::Ready, None)))
+                .is_none()
+        );
+        let blocker = file
+            .failed_export_finding(Some((ExportStatus::Failed, Some("disk full"))))
+            .unwrap();
         assert_eq!(
             (blocker.stage.as_str(), blocker.severity),
             ("freeze", Severity::Blocker)

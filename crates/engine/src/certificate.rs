@@ -1,5 +1,6 @@
-//! The completion certificate: what a third party needs to know that a subject was offboarded,
-//! as claims the tenant signs (see the `crypto` crate) when a case completes.
+//! The claims the tenant signs (see the `crypto` crate): the completion certificate, what a
+//! third party needs to know that a subject was offboarded, signed when a case completes; and
+//! the export receipt, which names a package's digest.
 //!
 //! The claims hold identifiers, not personal data: the subject's key and kind, the approver's
 //! user id. A purge that erases the subject's name leaves every certificate true.
@@ -115,4 +116,25 @@ impl CertificateClaims {
             export_digest: export_digest.map(|d| format!("sha256:{}", to_hex(&d))),
         })
     }
+}
+
+/// What the signed export receipt says: which package was built for which case, and its
+/// digest, so that whoever holds the package can show it is the one Exeunt built.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportReceiptClaims {
+    /// `exeunt:<tenant slug>`.
+    pub iss: String,
+    /// The subject's key.
+    pub sub: String,
+    /// The export id.
+    pub jti: String,
+    /// When the package was finished, in seconds since the epoch.
+    pub iat: i64,
+    pub case: CaseClaim,
+    /// `sha256:<hex>` of the `.zip` as served.
+    pub bag_digest: String,
+    /// Bytes of the `.zip`.
+    pub bag_size: i64,
+    /// BagIt's `Payload-Oxum`: payload bytes and files.
+    pub payload_oxum: String,
 }

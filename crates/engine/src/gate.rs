@@ -2,7 +2,6 @@
 //! gone, work handed to new owners, the export built. Each gated task names its gate by its
 //! action.
 
-use crate::case::Task;
 use crate::export::ExportStatus;
 use crate::revocation::Revocation;
 use crate::subject::{Record, RecordKind};
@@ -30,12 +29,13 @@ pub struct GateFacts<'a> {
 }
 
 impl Gate {
-    pub fn of(task: &Task) -> Option<Gate> {
-        match task.action.as_deref() {
-            Some("revoke-access") => Some(Gate::AccessRevoked),
-            Some("hand-off-work") => Some(Gate::WorkHandedOff),
-            Some("build-export") => Some(Gate::ExportReady),
-            Some("deliver-export") => Some(Gate::ExportDelivered),
+    /// The gate of a task whose action is `action`.
+    pub fn for_action(action: &str) -> Option<Gate> {
+        match action {
+            "revoke-access" => Some(Gate::AccessRevoked),
+            "hand-off-work" => Some(Gate::WorkHandedOff),
+            "build-export" => Some(Gate::ExportReady),
+            "deliver-export" => Some(Gate::ExportDelivered),
             _ => None,
         }
     }

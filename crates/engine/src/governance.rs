@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::blueprint::Severity;
 use crate::ids::{HoldId, Slug, SubjectId, SubjectKey, TenantId, UserId};
-use crate::plan::Finding;
+use crate::plan::{Finding, LEGAL_HOLD_CHECK};
 use crate::subject::SubjectKind;
 
 /// How long data is kept after an offboarding completes: whole years, months and days.
@@ -165,9 +165,6 @@ impl LegalHold {
         self.lifted.is_none() && self.subject_id.is_none_or(|s| s == subject)
     }
 }
-
-/// The check id of the built-in finding that a legal hold stands over a case's subject.
-pub const LEGAL_HOLD_CHECK: &str = "legal-hold";
 
 /// The warning precheck adds while holds stand over `subject`: the case may run and close, but
 /// nothing of the subject is purged until the owner lifts them. It belongs to `stage`, the

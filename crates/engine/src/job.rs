@@ -51,6 +51,45 @@ impl fmt::Display for JobStatus {
     }
 }
 
+/// What a job does. Each kind has one handler in the worker, which matches on this enum, so
+/// a kind added here does not compile until the worker knows how to do it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum JobKind {
+    /// Email a person what a notification told them in the app.
+    EmailNotification,
+    /// Remove one account's access through its connector, then check that it is gone.
+    AccessRevoke,
+}
+
+impl JobKind {
+    pub const ALL: [JobKind; 2] = [JobKind::EmailNotification, JobKind::AccessRevoke];
+
+    /// The name stored with the job, shown to people and used as a metrics label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::EmailNotification => "email.notification",
+            JobKind::AccessRevoke => "access.revoke",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == s)
+    }
+}
+
+/// Serialized as its stored name, which is what people and programs read.
+impl Serialize for JobKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl fmt::Display for JobKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
 /// How often a job is tried before it is dead, unless it says otherwise.
 pub const DEFAULT_ATTEMPTS: i64 = 8;
 
@@ -202,6 +241,14 @@ impl fmt::Display for JobConcurrency {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_job_kind_reads_back_from_its_stored_name() {
+        for kind in JobKind::ALL {
+            assert_eq!(JobKind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(JobKind::parse("email"), None);
+    }
 
     fn at(s: &str) -> Timestamp {
         s.parse().unwrap()

@@ -4,6 +4,7 @@
 //! machine, precheck findings and the audit chain's hashing. This crate does no I/O: callers
 //! pass the clock's reading, the actor and the data, and store what comes back.
 
+pub mod act;
 pub mod audit;
 pub mod blueprint;
 pub mod case;

@@ -1,5 +1,5 @@
 //! The Revoke stage: access that must be gone before the stage's gated task completes (see
-//! [`crate::gate`]).
+//! `gate.rs`).
 //!
 //! Every account and integration of the subject is one revocation item. An item no one has
 //! touched is pending; people (and, later, connectors) move it to revoked, verified, failed or
@@ -8,7 +8,7 @@
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use crate::case::Act;
+use crate::act::Act;
 use crate::connector::ConnectorKind;
 use crate::ids::{RecordId, UserId};
 use crate::subject::{Record, RecordKind};

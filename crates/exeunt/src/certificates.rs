@@ -10,7 +10,7 @@ use app::{Actor, App};
 use crypto::jose::{self, Jwk, Jwks};
 use engine::audit::to_hex;
 use engine::certificate::CertificateClaims;
-use engine::export::ExportReceiptClaims;
+use engine::certificate::ExportReceiptClaims;
 use sha2::{Digest, Sha256};
 
 use crate::cli::KeyCmd;

@@ -424,7 +424,7 @@ async fn jobs(app: &App, actor: &Actor, cmd: &crate::cli::JobsCmd) -> anyhow::Re
                 |j| {
                     vec![
                         j.id.to_string(),
-                        j.kind.clone(),
+                        j.kind.to_string(),
                         j.status.to_string(),
                         format!("{}/{}", j.attempts, j.max_attempts),
                         j.run_at.to_string(),
@@ -1717,8 +1717,7 @@ fn case_status(status: CaseStatus, resolution: Option<engine::case::Resolution>)
 
 /// A task's status, marked OVERDUE when it is open past its due time.
 fn status_label(task: &engine::case::Task, now: jiff::Timestamp) -> String {
-    let overdue =
-        task.status == engine::case::TaskStatus::Open && task.due_at.is_some_and(|d| d < now);
+    let overdue = task.is_overdue(now);
     format!(
         "{}{}",
         task.status.as_str(),

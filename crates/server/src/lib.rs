@@ -210,64 +210,18 @@ async fn jwks(
     ))
 }
 
-/// Serves until `shutdown` completes, then finishes the requests under way.
+/// Serves until `shutdown` completes, then finishes the requests under way. Background work
+/// (jobs, export builds, sweeps, purges) is `crates/worker`'s: `exeunt serve` runs a worker
+/// beside this.
 pub async fn serve(
     app: App,
     options: ServerOptions,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let exports = tokio::spawn(build_exports(app.clone()));
-    let purges = tokio::spawn(purge_when_due(app.clone()));
     // The peer address feeds the per-address sign-in limit.
     let service = router(app, &options).into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, service)
+    axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
-        .await;
-    // A build cut short here is taken over by the next worker once its lease ends.
-    exports.abort();
-    purges.abort();
-    served
-}
-
-/// How often the scheduler looks for purges that came due.
-const PURGE_POLL: std::time::Duration = std::time::Duration::from_secs(60);
-
-/// Purges what is due, every minute. A purge is one transaction, so a server stopped midway
-/// leaves the subject whole and the next run purges it.
-async fn purge_when_due(app: App) {
-    loop {
-        match app.purge_due_everywhere().await {
-            Ok(run) => {
-                for t in run.purged {
-                    tracing::info!(subject = %t.subject_id, "purged");
-                }
-                for (subject, reason) in run.failed {
-                    tracing::error!(%subject, %reason, "a purge failed; the subject is left whole");
-                }
-            }
-            Err(e) => tracing::error!(error = %e, "the purge scheduler failed"),
-        }
-        tokio::time::sleep(PURGE_POLL).await;
-    }
-}
-
-/// How often an idle export worker looks for work.
-const EXPORT_POLL: std::time::Duration = std::time::Duration::from_secs(1);
-
-/// Builds requested exports, one at a time, for as long as the server runs. Any number of
-/// servers may run this against one database: each build is claimed with a lease.
-async fn build_exports(app: App) {
-    loop {
-        match app.build_next_export().await {
-            Ok(Some(export)) => tracing::info!(
-                export = %export.id, status = export.status.as_str(), "export built"
-            ),
-            Ok(None) => tokio::time::sleep(EXPORT_POLL).await,
-            Err(e) => {
-                tracing::error!(error = %e, "the export worker failed");
-                tokio::time::sleep(EXPORT_POLL).await;
-            }
-        }
-    }
+        .await
 }

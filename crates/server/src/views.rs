@@ -1522,7 +1522,7 @@ impl From<store::Job> for Job {
     fn from(j: store::Job) -> Self {
         Self {
             id: j.id.0,
-            kind: j.kind,
+            kind: j.kind.to_string(),
             status: j.status.as_str().to_owned(),
             attempts: j.attempts,
             max_attempts: j.max_attempts,

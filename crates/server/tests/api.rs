@@ -42,6 +42,8 @@ impl Server {
             listener,
             std::future::pending(),
         ));
+        // Requested exports are built by the worker, as beside `exeunt serve`.
+        tokio::spawn(worker::build_exports(app.clone()));
         (
             Self {
                 base,

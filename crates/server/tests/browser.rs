@@ -126,7 +126,7 @@ async fn the_offboarding_center_works_in_a_browser() {
         &store::Job {
             tenant_id: owner.tenant.id,
             id: engine::ids::JobId(uuid::Uuid::now_v7()),
-            kind: "access.revoke".to_owned(),
+            kind: engine::job::JobKind::AccessRevoke,
             payload: "{}".to_owned(),
             idempotency_key: "e2e-dead-job".to_owned(),
             case_id: None,
@@ -143,7 +143,7 @@ async fn the_offboarding_center_works_in_a_browser() {
     )
     .await
     .unwrap();
-    store::Tx::commit(tx).await.unwrap();
+    tx.commit().await.unwrap();
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -156,6 +156,8 @@ async fn the_offboarding_center_works_in_a_browser() {
         listener,
         std::future::pending(),
     ));
+    // The Build export button queues an export; the worker builds it, as beside `exeunt serve`.
+    tokio::spawn(worker::build_exports(app.clone()));
 
     let mut people = serde_json::Map::new();
     for login in &logins {

@@ -11,6 +11,7 @@
 //! What differs between the two (how a write transaction begins, row locks, whether one
 //! statement may hold two writes) lives in the two backend modules.
 
+mod backend;
 mod model;
 mod plans;
 mod postgres;
@@ -25,6 +26,11 @@ pub use model::{
     StoredBlueprint, SubjectFilter, SubscriptionRow, TaskFilter, TaskRow, Tombstone,
 };
 pub use postgres::redact;
+
+use std::sync::Arc;
+
+use backend::DbConn;
+use plans::TaskPlans;
 pub use queries::Tx;
 
 /// Errors of the persistence layer.
@@ -86,7 +92,11 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// The database Exeunt runs on: SQLite or PostgreSQL, chosen when it is opened. A value, not a
 /// type parameter: everything above this crate holds a `Store` and does not know which.
 #[derive(Clone, Debug)]
-pub struct Store(Backend);
+pub struct Store {
+    backend: Backend,
+    /// The plans of the cases read last, shared by all the store's transactions.
+    plans: Arc<TaskPlans>,
+}
 
 #[derive(Clone, Debug)]
 enum Backend {
@@ -106,7 +116,7 @@ impl Store {
 
     /// The SQLite file at `path`.
     pub async fn sqlite(path: &std::path::Path, create: bool) -> Result<Self> {
-        Ok(Store(Backend::Sqlite(
+        Ok(Self::on(Backend::Sqlite(
             sqlite::SqliteStore::open(path, create).await?,
         )))
     }
@@ -114,31 +124,40 @@ impl Store {
     /// The PostgreSQL database at `url`. Migrations take an advisory lock, so several replicas
     /// starting together migrate once.
     pub async fn postgres(url: &str) -> Result<Self> {
-        Ok(Store(Backend::Postgres(
+        Ok(Self::on(Backend::Postgres(
             postgres::PostgresStore::open(url).await?,
         )))
     }
 
+    fn on(backend: Backend) -> Self {
+        Store {
+            backend,
+            plans: Arc::default(),
+        }
+    }
+
     /// A transaction that only reads: a consistent snapshot.
     pub async fn read(&self) -> Result<Tx> {
-        match &self.0 {
-            Backend::Sqlite(s) => s.read().await,
-            Backend::Postgres(s) => s.read().await,
-        }
+        let conn = match &self.backend {
+            Backend::Sqlite(s) => DbConn::Sqlite(s.read().await?),
+            Backend::Postgres(s) => DbConn::Postgres(s.read().await?),
+        };
+        Ok(Tx::new(conn, self.plans.clone()))
     }
 
     /// A transaction that writes. Writers that touch the same case or the same tenant's audit
     /// chain are serialized, so every audit event gets the next number.
     pub async fn write(&self) -> Result<Tx> {
-        match &self.0 {
-            Backend::Sqlite(s) => s.write().await,
-            Backend::Postgres(s) => s.write().await,
-        }
+        let conn = match &self.backend {
+            Backend::Sqlite(s) => DbConn::Sqlite(s.write().await?),
+            Backend::Postgres(s) => DbConn::Postgres(s.write().await?),
+        };
+        Ok(Tx::new(conn, self.plans.clone()))
     }
 
     /// Which backend this is, for messages and benchmarks.
     pub fn backend(&self) -> &'static str {
-        match &self.0 {
+        match &self.backend {
             Backend::Sqlite(_) => "sqlite",
             Backend::Postgres(_) => "postgres",
         }
@@ -147,7 +166,7 @@ impl Store {
     /// How many commits (each one fsync) made SQLite writes durable since the store opened:
     /// with group commit, fewer than the write transactions. None on PostgreSQL.
     pub async fn sqlite_commits(&self) -> Option<u64> {
-        match &self.0 {
+        match &self.backend {
             Backend::Sqlite(s) => Some(s.commits().await),
             Backend::Postgres(_) => None,
         }
@@ -155,7 +174,7 @@ impl Store {
 
     /// What an idle worker waits on to hear that a job was queued, instead of only polling.
     pub async fn job_wakeups(&self) -> Result<JobWakeups> {
-        match &self.0 {
+        match &self.backend {
             Backend::Sqlite(s) => Ok(s.job_wakeups()),
             Backend::Postgres(s) => s.job_wakeups().await,
         }

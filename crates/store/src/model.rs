@@ -8,7 +8,7 @@ use engine::ids::{
     BlobId, CaseId, EvidenceId, ExportId, JobId, NotificationId, RecordId, Slug, SubjectId,
     SubjectKey, TenantId, UserId,
 };
-use engine::job::JobStatus;
+use engine::job::{JobKind, JobStatus};
 use engine::subject::SubjectKind;
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -327,8 +327,8 @@ pub struct Notification {
 pub struct Job {
     pub tenant_id: TenantId,
     pub id: JobId,
-    /// What the worker does, such as `email.notification`.
-    pub kind: String,
+    /// What the worker does.
+    pub kind: JobKind,
     /// What it does it with, as JSON.
     pub payload: String,
     /// The same work asked for twice is one job; the key also goes to the external system

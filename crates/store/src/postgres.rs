@@ -3,7 +3,6 @@
 //! exactly where they would conflict.
 
 use std::borrow::Cow;
-use std::sync::Arc;
 
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::postgres::{PgArguments, PgPoolOptions, PgRow};
@@ -11,9 +10,7 @@ use sqlx::query::Query;
 use sqlx::{AssertSqlSafe, PgPool, Postgres, Row as _, SqlSafeStr};
 use uuid::Uuid;
 
-use crate::plans::TaskPlans;
-use crate::queries::Tx;
-use crate::sql::{Arg, Column, Conn, DbConn, Row, bad_column};
+use crate::sql::{Arg, Column, Conn, Row, bad_column};
 use crate::{Result, StoreError};
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -132,7 +129,6 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
 #[derive(Clone, Debug)]
 pub struct PostgresStore {
     pool: PgPool,
-    plans: Arc<TaskPlans>,
 }
 
 /// How long a pooled connection may sit idle before it is checked again when next used.
@@ -165,10 +161,7 @@ impl PostgresStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Migrate(e.to_string()))?;
-        Ok(Self {
-            pool,
-            plans: Arc::default(),
-        })
+        Ok(Self { pool })
     }
 }
 
@@ -205,24 +198,18 @@ pub fn redact(url: &str) -> String {
 }
 
 impl PostgresStore {
-    pub(crate) async fn read(&self) -> Result<Tx> {
-        Ok(Tx::new(
-            DbConn::Postgres(PgConn {
-                tx: self.pool.begin().await?,
-                locking: false,
-            }),
-            self.plans.clone(),
-        ))
+    pub(crate) async fn read(&self) -> Result<PgConn> {
+        Ok(PgConn {
+            tx: self.pool.begin().await?,
+            locking: false,
+        })
     }
 
-    pub(crate) async fn write(&self) -> Result<Tx> {
-        Ok(Tx::new(
-            DbConn::Postgres(PgConn {
-                tx: self.pool.begin().await?,
-                locking: true,
-            }),
-            self.plans.clone(),
-        ))
+    pub(crate) async fn write(&self) -> Result<PgConn> {
+        Ok(PgConn {
+            tx: self.pool.begin().await?,
+            locking: true,
+        })
     }
 
     pub(crate) async fn job_wakeups(&self) -> Result<crate::JobWakeups> {

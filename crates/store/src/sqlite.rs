@@ -24,9 +24,7 @@ use rusqlite::{Connection, OpenFlags, ToSql, TransactionBehavior};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 use uuid::Uuid;
 
-use crate::plans::TaskPlans;
-use crate::queries::Tx;
-use crate::sql::{Arg, Column, Conn, DbConn, Row, bad_column};
+use crate::sql::{Arg, Column, Conn, Row, bad_column};
 use crate::{Result, StoreError};
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
@@ -173,7 +171,6 @@ struct Shared {
     readers: StdMutex<Vec<Connection>>,
     /// Wakes this process's idle job worker when a job is queued.
     jobs_queued: Arc<tokio::sync::Notify>,
-    plans: Arc<TaskPlans>,
 }
 
 /// The connection every write goes through, and the batch of write transactions it holds open.
@@ -242,7 +239,6 @@ impl SqliteStore {
                 })),
                 readers: StdMutex::new(Vec::new()),
                 jobs_queued: Arc::new(tokio::sync::Notify::new()),
-                plans: Arc::default(),
             }),
         })
     }
@@ -478,22 +474,19 @@ impl Writer {
 }
 
 impl SqliteStore {
-    pub(crate) async fn read(&self) -> Result<Tx> {
+    pub(crate) async fn read(&self) -> Result<SqliteConn> {
         let conn = self.shared.reader()?;
         if let Err(e) = control(&conn, "BEGIN") {
             self.shared.return_reader(conn);
             return Err(e.into());
         }
-        Ok(Tx::new(
-            DbConn::Sqlite(SqliteConn {
-                shared: self.shared.clone(),
-                state: State::Read(conn),
-            }),
-            self.shared.plans.clone(),
-        ))
+        Ok(SqliteConn {
+            shared: self.shared.clone(),
+            state: State::Read(conn),
+        })
     }
 
-    pub(crate) async fn write(&self) -> Result<Tx> {
+    pub(crate) async fn write(&self) -> Result<SqliteConn> {
         let mut writer = self.shared.writer.clone().lock_owned().await;
         let writer = match writer.begin(false) {
             Ok(()) => writer,
@@ -510,13 +503,10 @@ impl SqliteStore {
             }
             Err(e) => return Err(e),
         };
-        Ok(Tx::new(
-            DbConn::Sqlite(SqliteConn {
-                shared: self.shared.clone(),
-                state: State::Write(writer),
-            }),
-            self.shared.plans.clone(),
-        ))
+        Ok(SqliteConn {
+            shared: self.shared.clone(),
+            state: State::Write(writer),
+        })
     }
 
     pub(crate) fn job_wakeups(&self) -> crate::JobWakeups {
@@ -784,7 +774,7 @@ mod tests {
     async fn waiting_for_another_process_does_not_block_the_runtime() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("exeunt.db");
-        let store = SqliteStore::open(&path, true).await.unwrap();
+        let store = crate::Store::sqlite(&path, true).await.unwrap();
         let other = Connection::open(&path).unwrap();
         other.execute_batch("BEGIN IMMEDIATE").unwrap();
         let holder = std::thread::spawn(move || {
@@ -812,7 +802,7 @@ mod tests {
             ticked >= 3,
             "the runtime ran only {ticked} ticks while the writer waited"
         );
-        crate::Tx::commit(tx).await.unwrap();
+        tx.commit().await.unwrap();
     }
 
     /// A write that gives up leaves nothing behind, whether it opened its batch (and is rolled
@@ -828,7 +818,7 @@ mod tests {
             time_zone: ZoneName::utc(),
         };
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("exeunt.db"), true)
+        let store = crate::Store::sqlite(&dir.path().join("exeunt.db"), true)
             .await
             .unwrap();
         let at = jiff::Timestamp::UNIX_EPOCH;
@@ -863,8 +853,8 @@ mod tests {
             .collect();
         assert_eq!(slugs, ["first"]);
         assert_eq!(
-            store.commits().await,
-            1,
+            store.sqlite_commits().await,
+            Some(1),
             "the joiner rode in the first one's batch"
         );
     }
@@ -894,8 +884,11 @@ mod tests {
             "{refused:?}"
         );
         assert!(conn.commit().await.is_err());
-        let mut tx = store.read().await.unwrap();
-        assert!(crate::Tx::tenants(&mut tx).await.unwrap().is_empty());
+        let mut tx = crate::Tx::new(
+            crate::backend::DbConn::Sqlite(store.read().await.unwrap()),
+            Default::default(),
+        );
+        assert!(tx.tenants().await.unwrap().is_empty());
         drop(tx);
         assert!(store.write().await.is_ok(), "the store is usable again");
     }

@@ -1,16 +1,24 @@
-//! The job worker. It claims the jobs that have waited longest (of any tenant, under a lease,
-//! several at once), does what each job's kind asks through a connector, and hands the
-//! outcomes back to the app, which retries a failure later or gives up once its attempts are
-//! spent. Any number of workers may share one database: a job is claimed by one at a time.
+//! All of Exeunt's background work. The job worker claims the jobs that have waited longest
+//! (of any tenant, under a lease, several at once), does what each job's kind asks through a
+//! connector, and hands the outcomes back to the app, which retries a failure later or gives
+//! up once its attempts are spent. Any number of workers may share one database: a job is
+//! claimed by one at a time. Beside the jobs, a running worker builds requested exports
+//! (`exports.rs`) and, every minute, sends due reminders and digests, posts new audit events
+//! to webhooks, and purges what came due (`purges.rs`).
+
+mod exports;
+mod purges;
+
+pub use exports::build_exports;
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
 
-use app::{ACCESS_REVOKE, App, Attempt, EMAIL_NOTIFICATION};
+use app::{App, Attempt};
 use connectors::smtp::{Mail, Mailer};
 use connectors::{Access, webhook};
-use engine::job::{JobConcurrency, JobLease};
+use engine::job::{JobConcurrency, JobKind, JobLease};
 use engine::revocation::{ConnectorCall, ConnectorEvidence};
 use futures_util::FutureExt;
 use futures_util::stream::{FuturesUnordered, StreamExt};
@@ -264,10 +272,11 @@ impl Worker {
             outcome = &mut work => outcome,
             () = self.keep_lease(job) => work.await,
         };
-        metrics::histogram!("exeunt_job_seconds", "kind" => job.kind.clone())
+        metrics::histogram!("exeunt_job_seconds", "kind" => job.kind.as_str())
             .record(started.elapsed().as_secs_f64());
         if let Err(error) = &outcome {
-            metrics::counter!("exeunt_job_failures_total", "kind" => job.kind.clone()).increment(1);
+            metrics::counter!("exeunt_job_failures_total", "kind" => job.kind.as_str())
+                .increment(1);
             tracing::warn!(job = %job.id, kind = %job.kind, attempt = job.attempts, %error, "a job failed");
         }
         outcome
@@ -290,9 +299,10 @@ impl Worker {
         }
     }
 
-    /// Runs jobs for as long as the process does, and beside them the minute's sweep. Idle,
-    /// it waits for word that a job was queued (LISTEN/NOTIFY on PostgreSQL), and looks again
-    /// every [`IDLE_POLL`] regardless, for jobs that fall due later.
+    /// Runs jobs for as long as the process does, and beside them the export builder and the
+    /// minute's sweep and purges. Idle, it waits for word that a job was queued
+    /// (LISTEN/NOTIFY on PostgreSQL), and looks again every [`IDLE_POLL`] regardless, for jobs
+    /// that fall due later.
     pub async fn run(self) {
         let mut wakeups = match self.app.store().job_wakeups().await {
             Ok(w) => Some(w),
@@ -319,10 +329,18 @@ impl Worker {
                     Ok(Err(e)) => tracing::error!(error = %e, "the minute's sweep failed"),
                     Err(_) => tracing::error!("the minute's sweep panicked"),
                 }
+                match AssertUnwindSafe(purges::purge_due(&self.app))
+                    .catch_unwind()
+                    .await
+                {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => tracing::error!(error = %e, "the purge scheduler failed"),
+                    Err(_) => tracing::error!("the purge scheduler panicked"),
+                }
                 self.record_gauges().await;
             }
         };
-        tokio::join!(jobs, sweeps);
+        tokio::join!(jobs, sweeps, build_exports(self.app.clone()));
     }
 
     /// What runs every minute besides the queue: reminders that fell due, and the audit
@@ -388,10 +406,9 @@ impl Worker {
     }
 
     async fn perform(&self, job: &Job) -> Attempt {
-        match job.kind.as_str() {
-            EMAIL_NOTIFICATION => self.send_notification(job).await,
-            ACCESS_REVOKE => self.revoke_access(job).await,
-            other => Err(format!("no worker here does jobs of kind `{other}`")),
+        match job.kind {
+            JobKind::EmailNotification => self.send_notification(job).await,
+            JobKind::AccessRevoke => self.revoke_access(job).await,
         }
     }
 

@@ -313,7 +313,7 @@ async fn an_employees_access_is_revoked_and_verified_at_the_exit_time(db: TestDb
     let queued = firm.jobs(JobStatus::Queued).await;
     let revocations: Vec<_> = queued
         .iter()
-        .filter(|j| j.kind == app::ACCESS_REVOKE)
+        .filter(|j| j.kind == engine::job::JobKind::AccessRevoke)
         .collect();
     assert_eq!(
         revocations.len(),

@@ -368,9 +368,7 @@ pub async fn show(
                         .due_at
                         .map(|d| viewer.day(d))
                         .unwrap_or_else(|| "—".to_owned()),
-                    overdue: t.status == TaskStatus::Open
-                        && !done
-                        && t.due_at.is_some_and(|d| d < now),
+                    overdue: !done && t.is_overdue(now),
                     status: t.status.as_str(),
                 });
         }
@@ -435,7 +433,7 @@ pub async fn show(
         .jobs
         .iter()
         .map(|j| JobLine {
-            kind: j.kind.clone(),
+            kind: j.kind.to_string(),
             status: j.status.as_str(),
             attempts: format!("{}/{}", j.attempts, j.max_attempts),
             due: viewer.when(j.run_at),

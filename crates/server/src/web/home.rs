@@ -40,7 +40,7 @@ impl TaskLine {
                 .due_at
                 .map(|d| viewer.day(d))
                 .unwrap_or_else(|| "—".to_owned()),
-            overdue: t.due_at.is_some_and(|d| d < now),
+            overdue: t.is_overdue(now),
         }
     }
 }
@@ -90,7 +90,7 @@ pub async fn home(State(state): State<ServerState>, viewer: Viewer) -> Result<Re
     for row in app.my_tasks(actor, 500).await? {
         let line = TaskLine::new(&row, &people, &viewer, now);
         match row.task.due_at {
-            Some(d) if d < now => overdue.push(line),
+            _ if row.task.is_overdue(now) => overdue.push(line),
             Some(d) if d < today_ends => today.push(line),
             Some(d) if d < week_ends => week.push(line),
             _ => later.push(line),

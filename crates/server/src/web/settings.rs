@@ -165,7 +165,7 @@ pub async fn general(
         .into_iter()
         .map(|j| DeadJob {
             id: j.id.to_string(),
-            kind: j.kind,
+            kind: j.kind.to_string(),
             attempts: j.attempts,
             finished: j.finished_at.map(|t| viewer.day(t)).unwrap_or_default(),
             last_error: j.last_error.unwrap_or_default(),

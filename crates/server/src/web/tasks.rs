@@ -140,7 +140,7 @@ pub async fn show(
             .due_at
             .map(|t| viewer.when(t))
             .unwrap_or_else(|| "no due date".to_owned()),
-        overdue: open && t.due_at.is_some_and(|d| d < now),
+        overdue: t.is_overdue(now),
         status: t.status.as_str(),
         open,
         evidence_required: t.evidence_required,

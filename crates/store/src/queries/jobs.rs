@@ -1,7 +1,7 @@
 //! The job queue: queueing, claiming under a lease, settling, and what people see of it.
 
 use engine::ids::{CaseId, JobId, TenantId};
-use engine::job::JobStatus;
+use engine::job::{JobKind, JobStatus};
 use jiff::Timestamp;
 use uuid::Uuid;
 
@@ -142,7 +142,11 @@ fn job_row<R: Row>(r: &R) -> Result<Job> {
     Ok(Job {
         tenant_id: TenantId(r.uuid("tenant_id")?),
         id: JobId(r.uuid("id")?),
-        kind: r.text("kind")?.to_owned(),
+        kind: {
+            let kind = r.text("kind")?;
+            JobKind::parse(kind)
+                .ok_or_else(|| StoreError::Corrupt(format!("a job of unknown kind `{kind}`")))?
+        },
         payload: r.text("payload")?.to_owned(),
         idempotency_key: r.text("idempotency_key")?.to_owned(),
         case_id: r.opt_uuid("case_id")?.map(CaseId),
@@ -173,7 +177,7 @@ impl Tx {
                 args![
                     j.tenant_id.0,
                     j.id.0,
-                    &j.kind,
+                    j.kind.as_str(),
                     &j.payload,
                     &j.idempotency_key,
                     j.case_id.map(|c| c.0),

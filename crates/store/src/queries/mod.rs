@@ -22,8 +22,9 @@ use engine::ids::Slug;
 use engine::tenant::Role;
 use jiff::Timestamp;
 
+use crate::backend::{DbConn, DbRow};
 use crate::plans::TaskPlans;
-use crate::sql::{Arg, DbConn, DbRow};
+use crate::sql::Arg;
 use crate::{Result, StoreError};
 
 /// One transaction, read or write, on whichever backend the store runs on. Everything Exeunt

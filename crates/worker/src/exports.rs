@@ -1,0 +1,27 @@
+//! The export builder: builds requested export packages, one at a time, for as long as the
+//! process runs. Any number of processes may run it against one database: each build is
+//! claimed with a lease of its own (`app::EXPORT_LEASE`), renewed while it runs.
+
+use std::time::Duration;
+
+use app::App;
+
+/// How often an idle builder looks for work.
+const EXPORT_POLL: Duration = Duration::from_secs(1);
+
+/// Builds requested exports until the future is dropped. A build cut short by a stop is taken
+/// over by another builder once its lease ends.
+pub async fn build_exports(app: App) {
+    loop {
+        match app.build_next_export().await {
+            Ok(Some(export)) => tracing::info!(
+                export = %export.id, status = export.status.as_str(), "export built"
+            ),
+            Ok(None) => tokio::time::sleep(EXPORT_POLL).await,
+            Err(e) => {
+                tracing::error!(error = %e, "the export builder failed");
+                tokio::time::sleep(EXPORT_POLL).await;
+            }
+        }
+    }
+}
