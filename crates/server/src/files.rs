@@ -14,10 +14,10 @@ use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
 use crate::ServerState;
-use crate::api::{case_number, file_name, key};
 use crate::docs::{BadRequest, Forbidden, JsonWriteProblems, Locked, NotFound, Unauthorized};
 use crate::error::ApiError;
 use crate::extract::{Caller, Params, Path, segment};
+use crate::inputs::{case_number, file_name, key};
 use crate::views;
 
 pub fn routes() -> OpenApiRouter<ServerState> {

@@ -12,6 +12,7 @@ mod error;
 mod extract;
 mod files;
 mod idempotency;
+mod inputs;
 mod limit;
 mod observe;
 mod session;

@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{Reply, case_number, default_limit, field, page, status_param};
+use super::{Reply, default_limit, page, status_param};
 use crate::ServerState;
 use crate::docs::{
     BadRequest, Conflict, Forbidden, JsonWriteProblems, NotFound, Unauthorized,
@@ -19,6 +19,7 @@ use crate::docs::{
 };
 use crate::error::ApiError;
 use crate::extract::{Body, Caller, Params, Path, segment};
+use crate::inputs::{case_number, field};
 use crate::views::{self, Connector, EmailPreference, EmailTemplate, Job, Removed, Webhook};
 
 pub(super) fn routes() -> OpenApiRouter<ServerState> {

@@ -16,8 +16,8 @@ use super::{
     refused,
 };
 use crate::ServerState;
-use crate::api::field;
 use crate::error::ApiError;
+use crate::inputs::field;
 
 const PAGE: i64 = 50;
 

@@ -16,8 +16,8 @@ use store::SubjectFilter;
 use super::subjects::{Preview, preview};
 use super::{Chrome, PageError, PagePath, PageQuery, Posted, Viewer, done, given};
 use crate::ServerState;
-use crate::api::{exit_date, field};
 use crate::error::ApiError;
+use crate::inputs::{exit_date, field};
 
 struct BlueprintLine {
     id: String,

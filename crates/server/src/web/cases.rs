@@ -21,8 +21,8 @@ use super::{
     outcome,
 };
 use crate::ServerState;
-use crate::api::{case_number, field, reason, slug};
 use crate::error::ApiError;
+use crate::inputs::{case_number, field, reason, slug};
 
 const PAGE: i64 = 50;
 

@@ -262,7 +262,7 @@ pub struct TimeZoneForm {
 
 impl TimeZoneForm {
     pub fn zone(&self) -> Result<engine::ids::ZoneName, crate::error::ApiError> {
-        crate::api::field("time_zone", engine::ids::ZoneName::parse(&self.time_zone))
+        crate::inputs::field("time_zone", engine::ids::ZoneName::parse(&self.time_zone))
     }
 }
 

@@ -15,8 +15,8 @@ use store::{JobFilter, SubjectFilter};
 
 use super::{Chrome, NoFields, PageError, PagePath, People, Posted, Viewer, given, outcome};
 use crate::ServerState;
-use crate::api::field;
 use crate::error::ApiError;
+use crate::inputs::field;
 
 struct HoldLine {
     id: String,

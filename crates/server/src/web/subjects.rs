@@ -20,8 +20,8 @@ use super::{
     query_value, refused,
 };
 use crate::ServerState;
-use crate::api::{exit_date, field, reason, search};
 use crate::error::ApiError;
+use crate::inputs::{exit_date, field, reason, search};
 
 const PAGE: i64 = 50;
 

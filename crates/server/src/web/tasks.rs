@@ -13,8 +13,8 @@ use store::AuditFilter;
 
 use super::{Chrome, PageError, PagePath, People, Posted, Viewer, given, outcome};
 use crate::ServerState;
-use crate::api::{case_number, field, file_name, reason, slug};
 use crate::error::ApiError;
+use crate::inputs::{case_number, field, file_name, reason, slug};
 
 /// The largest completion form: its files are evidence, up to 25 MiB each.
 pub const UPLOAD_LIMIT: usize = crate::api::EVIDENCE_BODY_LIMIT;

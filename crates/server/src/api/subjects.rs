@@ -1,0 +1,268 @@
+//! Subjects and their records.
+
+use std::collections::BTreeMap;
+
+use app::{App, NewSubject};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use engine::ids::{SubjectKey, Text};
+use engine::subject::{Attributes, RecordFields};
+use serde::Deserialize;
+use store::SubjectFilter;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::ServerState;
+use crate::docs::{
+    BadRequest, Conflict, JsonWriteProblems, Locked, NotFound, Unauthorized, UnprocessableContent,
+};
+use crate::error::ApiError;
+use crate::extract::{Body, Caller, Params, Path, segment};
+use crate::views::{self, Record, RecordKind, Subject, SubjectDetail, SubjectKind};
+
+use super::{Created, Reply, default_limit, page};
+use crate::inputs::{field, key, search};
+
+pub(super) fn routes() -> OpenApiRouter<ServerState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_subjects, add_subject))
+        .routes(routes!(show_subject))
+        .routes(routes!(add_record))
+        .routes(routes!(update_record))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct SubjectQuery {
+    /// Only subjects of this kind.
+    // Text parsed by the handler, so that an unknown kind is a 422 naming the valid ones, as
+    // an unknown case status is.
+    #[param(value_type = Option<SubjectKind>, inline)]
+    kind: Option<String>,
+    /// Also list offboarded and purged subjects.
+    #[serde(default)]
+    include_offboarded: bool,
+    /// Only subjects whose name or key contains this text (ignoring case).
+    #[param(max_length = 200)]
+    search: Option<String>,
+    #[serde(default = "default_limit")]
+    #[param(default = default_limit, minimum = 1, maximum = 1000)]
+    limit: i64,
+    #[serde(default)]
+    #[param(minimum = 0)]
+    offset: i64,
+}
+
+/// List subjects
+///
+/// Offboarded and purged subjects are left out unless asked for.
+#[utoipa::path(
+    get,
+    path = "/subjects",
+    tag = "subjects",
+    params(SubjectQuery),
+    responses(
+        (status = 200, description = "The subjects", body = [Subject]),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 422, response = UnprocessableContent),
+    ),
+    security(("token" = []), ("session" = [])),
+)]
+async fn list_subjects(
+    State(app): State<App>,
+    Caller(actor): Caller,
+    Params(q): Params<SubjectQuery>,
+) -> Reply<Vec<Subject>> {
+    let (limit, offset) = page(q.limit, q.offset)?;
+    let kind = q
+        .kind
+        .as_deref()
+        .map(|k| field("kind", k.parse::<engine::subject::SubjectKind>()))
+        .transpose()?;
+    let filter = SubjectFilter {
+        kind,
+        include_offboarded: q.include_offboarded,
+        parent: None,
+        search: search(q.search.as_deref())?,
+        limit,
+        offset,
+    };
+    Ok(Json(views::list(app.subjects(&actor, &filter).await?)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct NewSubjectBody {
+    /// Unique in the tenant: letters, digits, `-`, `_` or `.`, starting with a letter or digit.
+    key: String,
+    kind: SubjectKind,
+    #[schema(max_length = 200)]
+    name: String,
+    /// The key of the client a product belongs to.
+    parent: Option<String>,
+    /// Known names (`country`, `timezone`, `contract_end`, `manager`, …) are checked against
+    /// their type; other names are text.
+    #[serde(default)]
+    attributes: BTreeMap<String, String>,
+}
+
+/// Add a subject
+#[utoipa::path(
+    post,
+    path = "/subjects",
+    tag = "subjects",
+    request_body = NewSubjectBody,
+    responses(
+        (status = 201, description = "The subject as added", body = Subject),
+        JsonWriteProblems,
+        (status = 409, response = Conflict),
+    ),
+    security(("token" = []), ("session" = [], "csrf" = [])),
+)]
+async fn add_subject(
+    State(app): State<App>,
+    Caller(actor): Caller,
+    Body(b): Body<NewSubjectBody>,
+) -> Created<Subject> {
+    let subject = NewSubject {
+        key: field("key", SubjectKey::parse(&b.key))?,
+        kind: b.kind.into(),
+        name: field(
+            "name",
+            Text::line(&b.name, engine::subject::Subject::NAME_MAX),
+        )?,
+        parent: b
+            .parent
+            .as_deref()
+            .map(|p| field("parent", SubjectKey::parse(p)))
+            .transpose()?,
+        attributes: field(
+            "attributes",
+            Attributes::parse(b.attributes.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+        )?,
+    };
+    let mut added = app
+        .add_subjects(&actor, vec![subject])
+        .await
+        .map_err(|(_, e)| ApiError::from(e))?;
+    Ok((StatusCode::CREATED, Json(added.swap_remove(0).into())))
+}
+
+/// Show a subject
+///
+/// With its records, its parent and its open case.
+#[utoipa::path(
+    get,
+    path = "/subjects/{key}",
+    tag = "subjects",
+    params(("key" = String, Path, description = "The subject's key")),
+    responses(
+        (status = 200, description = "The subject", body = SubjectDetail),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+    ),
+    security(("token" = []), ("session" = [])),
+)]
+async fn show_subject(
+    State(app): State<App>,
+    Caller(actor): Caller,
+    Path(k): Path<String>,
+) -> Reply<SubjectDetail> {
+    let view = app.subject(&actor, &key(&k)?).await?;
+    Ok(Json(SubjectDetail::new(
+        view.subject,
+        view.parent,
+        view.records,
+        view.open_case,
+    )))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct NewRecordBody {
+    kind: RecordKind,
+    /// The fields the kind allows; a missing choice takes its default.
+    fields: BTreeMap<String, String>,
+}
+
+/// Add a record to a subject
+#[utoipa::path(
+    post,
+    path = "/subjects/{key}/records",
+    tag = "subjects",
+    params(("key" = String, Path, description = "The subject's key")),
+    request_body = NewRecordBody,
+    responses(
+        (status = 201, description = "The record as added", body = Record),
+        JsonWriteProblems,
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 423, response = Locked),
+    ),
+    security(("token" = []), ("session" = [], "csrf" = [])),
+)]
+async fn add_record(
+    State(app): State<App>,
+    Caller(actor): Caller,
+    Path(k): Path<String>,
+    Body(b): Body<NewRecordBody>,
+) -> Created<Record> {
+    let kind = engine::subject::RecordKind::from(b.kind);
+    let fields = field(
+        "fields",
+        RecordFields::parse(kind, b.fields.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+    )?;
+    let record = app.add_record(&actor, &key(&k)?, kind, fields).await?;
+    Ok((StatusCode::CREATED, Json(record.into())))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct RecordChangesBody {
+    /// The fields to change, at least one; an empty value removes a field.
+    fields: BTreeMap<String, String>,
+}
+
+/// Change a record's fields
+#[utoipa::path(
+    patch,
+    path = "/subjects/{key}/records/{number}",
+    tag = "subjects",
+    params(
+        ("key" = String, Path, description = "The subject's key"),
+        ("number" = i64, Path, description = "The record's number within the subject"),
+    ),
+    request_body = RecordChangesBody,
+    responses(
+        (status = 200, description = "The record as changed", body = Record),
+        JsonWriteProblems,
+        (status = 404, response = NotFound),
+        (status = 409, response = Conflict),
+        (status = 423, response = Locked),
+    ),
+    security(("token" = []), ("session" = [], "csrf" = [])),
+)]
+async fn update_record(
+    State(app): State<App>,
+    Caller(actor): Caller,
+    Path((k, n)): Path<(String, String)>,
+    Body(b): Body<RecordChangesBody>,
+) -> Reply<Record> {
+    let number = segment(&n, "record", |v| v.parse::<i64>())?;
+    let changes: Vec<(String, String)> = b.fields.into_iter().collect();
+    if changes.is_empty() {
+        return Err(ApiError::invalid(
+            "fields",
+            "fields: give at least one field to change",
+        ));
+    }
+    let record = app
+        .update_record(&actor, &key(&k)?, number, &changes)
+        .await?;
+    Ok(Json(record.into()))
+}

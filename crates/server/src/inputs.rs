@@ -1,0 +1,76 @@
+//! Parsing what a request carries (path segments, fields of a body or a form) into domain
+//! types, naming the field at fault: shared by the JSON API and the pages, so both accept and
+//! refuse the same input with the same message.
+
+use engine::ids::{Slug, SubjectKey, Text};
+use jiff::civil::Date;
+
+use crate::error::ApiError;
+use crate::extract::segment;
+
+pub fn key(value: &str) -> Result<SubjectKey, ApiError> {
+    segment(value, "subject", SubjectKey::parse)
+}
+
+pub fn case_number(value: &str) -> Result<i64, ApiError> {
+    segment(value, "case", |v| {
+        v.parse::<i64>().map_err(|e| e.to_string()).and_then(|n| {
+            if n > 0 {
+                Ok(n)
+            } else {
+                Err("not positive".into())
+            }
+        })
+    })
+}
+
+pub fn slug(value: &str, what: &str) -> Result<Slug, ApiError> {
+    segment(value, what, Slug::parse)
+}
+
+/// A file's name as uploaded: one line, no directory.
+pub fn file_name(name_field: &str, value: &str) -> Result<String, ApiError> {
+    let name = field(name_field, Text::line(value, 255))?;
+    if name.as_str().contains(['/', '\\']) {
+        return Err(ApiError::invalid(
+            name_field,
+            format!("{name_field}: a file name, without a directory"),
+        ));
+    }
+    Ok(name.as_str().to_owned())
+}
+
+/// Validates one field of a body into a domain type, naming the field when it fails.
+pub fn field<T, E: std::fmt::Display>(name: &str, result: Result<T, E>) -> Result<T, ApiError> {
+    result.map_err(|e| ApiError::invalid(name, format!("{name}: {e}")))
+}
+
+/// Checks a search text: blank means no search.
+pub fn search(text: Option<&str>) -> Result<Option<String>, ApiError> {
+    match text.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(t) if t.chars().count() > 200 => Err(ApiError::invalid(
+            "search",
+            "search must be at most 200 characters",
+        )),
+        Some(t) => Ok(Some(t.to_owned())),
+    }
+}
+
+pub fn reason(text: &str) -> Result<String, ApiError> {
+    Ok(field("reason", Text::paragraph(text, 2000))?
+        .as_str()
+        .to_owned())
+}
+
+pub fn exit_date(text: &str) -> Result<Date, ApiError> {
+    text.parse::<Date>()
+        .ok()
+        .filter(|_| text.len() == 10)
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "exit_date",
+                format!("exit_date `{text}` is not a date; expected YYYY-MM-DD"),
+            )
+        })
+}
