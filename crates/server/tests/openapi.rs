@@ -220,7 +220,7 @@ async fn the_document_lists_every_route_with_what_it_can_answer() {
         if path.starts_with("/receive/") {
             // The departing client's pages: HTML for a person, whose signed link is the
             // credential; the JSON API's rules (problem documents, idempotency keys) are not
-            // theirs. `tests/api.rs` drives them.
+            // theirs. `tests/api/` drives them.
             assert!(!secured, "{what} needs no account");
             continue;
         }

@@ -1,0 +1,344 @@
+//! Requests as such: malformed ones get problems and never a 5xx, health and readiness, and
+//! a retried POST that changes nothing twice.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use testkit::TestDb;
+
+use crate::harness::Server;
+
+async fn a_retried_post_changes_nothing_twice(db: TestDb) {
+    let (server, [a]) = Server::with_tenants(db, ["a"]).await;
+    let send = |token: String, key: &'static str, body: Value| {
+        let request = server
+            .client
+            .post(format!("{}/api/v1/subjects", server.base))
+            .bearer_auth(token)
+            .header("idempotency-key", key)
+            .json(&body);
+        async move {
+            let response = request.send().await.unwrap();
+            let replayed = response.headers().get("idempotent-replayed").is_some();
+            (response.status(), replayed, response.text().await.unwrap())
+        }
+    };
+    let acme = json!({"key": "acme", "kind": "client", "name": "Acme"});
+    let first = send(a.manager.clone(), "create-acme-1", acme.clone()).await;
+    let again = send(a.manager.clone(), "create-acme-1", acme.clone()).await;
+    assert_eq!((first.0, first.1), (StatusCode::CREATED, false));
+    assert_eq!(
+        (again.0, again.1),
+        (StatusCode::CREATED, true),
+        "the retry is answered from the stored response"
+    );
+    assert_eq!(first.2, again.2, "byte for byte the same answer");
+    let (_, subjects) = server.get("/api/v1/subjects", &a.auditor).await;
+    assert_eq!(
+        subjects.as_array().unwrap().len(),
+        1,
+        "one subject, not two"
+    );
+    let (_, created) = server
+        .get("/api/v1/audit?action=subject.created", &a.auditor)
+        .await;
+    assert_eq!(created.as_array().unwrap().len(), 1, "and one audit event");
+
+    let other = send(
+        a.manager.clone(),
+        "create-acme-1",
+        json!({"key": "beta", "kind": "client", "name": "Beta"}),
+    )
+    .await;
+    assert_eq!(
+        other.0,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a key reused for another request: {}",
+        other.2
+    );
+    // Keys belong to their caller: the owner's same key is a new request (and a conflict).
+    let owners = send(a.owner.clone(), "create-acme-1", acme).await;
+    assert_eq!(
+        (owners.0, owners.1),
+        (StatusCode::CONFLICT, false),
+        "{}",
+        owners.2
+    );
+    let (status, body) = server
+        .client
+        .post(format!("{}/api/v1/subjects", server.base))
+        .bearer_auth(&a.manager)
+        .header("idempotency-key", "x".repeat(300))
+        .json(&json!({"key": "c", "kind": "client", "name": "C"}))
+        .send()
+        .await
+        .map(|r| (r.status(), r))
+        .unwrap();
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{:?}",
+        body.text().await
+    );
+}
+
+async fn malformed_requests_get_problems_never_5xx(db: TestDb) {
+    let (server, [a]) = Server::with_tenants(db, ["a"]).await;
+    server
+        .post(
+            "/api/v1/subjects",
+            &a.owner,
+            json!({"key": "acme", "kind": "client", "name": "Acme"}),
+        )
+        .await;
+    let raw = |method: Method, path: &str, content_type: Option<&str>, body: Vec<u8>| {
+        let mut request = server
+            .client
+            .request(method, format!("{}{path}", server.base))
+            .bearer_auth(&a.owner)
+            .body(body);
+        if let Some(ct) = content_type {
+            request = request.header("content-type", ct);
+        }
+        request
+    };
+    let cases: Vec<(reqwest::RequestBuilder, StatusCode)> = vec![
+        (
+            raw(
+                Method::POST,
+                "/api/v1/subjects",
+                Some("application/json"),
+                b"{not json".to_vec(),
+            ),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            raw(
+                Method::POST,
+                "/api/v1/subjects",
+                Some("text/plain"),
+                b"{}".to_vec(),
+            ),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            raw(Method::POST, "/api/v1/subjects", None, Vec::new()),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            raw(
+                Method::POST,
+                "/api/v1/subjects",
+                Some("application/json"),
+                br#"{"key":"x","kind":"vendor","name":"X"}"#.to_vec(),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            raw(
+                Method::POST,
+                "/api/v1/subjects",
+                Some("application/json"),
+                br#"{"key":"x y","kind":"client","name":"X"}"#.to_vec(),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            raw(
+                Method::POST,
+                "/api/v1/subjects",
+                Some("application/json"),
+                br#"{"key":"x","kind":"client","name":"X","attributes":{"timezone":"Mars/Base"}}"#
+                    .to_vec(),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            raw(
+                Method::POST,
+                "/api/v1/subjects",
+                Some("application/json"),
+                vec![b' '; 2 * 1024 * 1024],
+            ),
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+        (
+            raw(
+                Method::POST,
+                "/api/v1/cases",
+                Some("application/json"),
+                br#"{"subject":"acme","exit_date":"2026-02-30"}"#.to_vec(),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            raw(
+                Method::POST,
+                "/api/v1/cases",
+                Some("application/json"),
+                br#"{"subject":"acme","exit_date":"2026-12-31","blueprint":"employee-standard"}"#
+                    .to_vec(),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            raw(Method::GET, "/api/v1/cases/0", None, Vec::new()),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            raw(
+                Method::GET,
+                "/api/v1/cases/99999999999999999999",
+                None,
+                Vec::new(),
+            ),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            raw(Method::GET, "/api/v1/subjects/%00", None, Vec::new()),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            raw(Method::GET, "/api/v1/subjects/%FF%FE", None, Vec::new()),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            raw(
+                Method::POST,
+                "/api/v1/legal-holds/%C3%28/lift",
+                Some("application/json"),
+                br#"{"reason": "x"}"#.to_vec(),
+            ),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            raw(Method::GET, "/api/v1/cases?limit=0", None, Vec::new()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            raw(Method::GET, "/api/v1/subjects?offset=-1", None, Vec::new()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            raw(Method::GET, "/api/v1/cases?limit=abc", None, Vec::new()),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            raw(Method::GET, "/api/v1/cases?status=closed", None, Vec::new()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            raw(Method::GET, "/api/v1/subjects?colour=red", None, Vec::new()),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            raw(Method::DELETE, "/api/v1/cases", None, Vec::new()),
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (
+            raw(Method::GET, "/api/v2/nothing", None, Vec::new()),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            raw(
+                Method::POST,
+                "/api/v1/cases/1/close",
+                Some("application/json"),
+                br#"{"confirm":"TERMINATE"}"#.to_vec(),
+            ),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            raw(
+                Method::PATCH,
+                "/api/v1/subjects/acme/records/1",
+                Some("application/json"),
+                br#"{"fields":{}}"#.to_vec(),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ];
+    for (request, expected) in cases {
+        let request = request.build().unwrap();
+        let what = format!("{} {}", request.method(), request.url().path());
+        let response = server.client.execute(request).await.unwrap();
+        let status = response.status();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let body = response.text().await.unwrap();
+        assert_eq!(status, expected, "{what}: {body}");
+        assert_eq!(content_type, "application/problem+json", "{what}: {body}");
+        assert!(!status.is_server_error());
+    }
+    let (status, reply) = server.get("/api/v1/subjects?kind=vendor", &a.owner).await;
+    assert_eq!(
+        (status, reply["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("kind")),
+        "{reply}"
+    );
+    let (status, subjects) = server
+        .get("/api/v1/subjects?kind=client&limit=10&offset=0", &a.owner)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{subjects}");
+    assert_eq!(
+        subjects.as_array().map(Vec::len),
+        Some(1),
+        "bad requests added nothing: {subjects}"
+    );
+}
+
+async fn health_and_readiness(db: TestDb) {
+    let (server, _app) = Server::start(db).await;
+    let response = server
+        .client
+        .get(format!("{}/healthz", server.base))
+        .header("x-request-id", "trace-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()["x-request-id"],
+        "trace-42",
+        "a caller's request id comes back"
+    );
+    let response = server
+        .client
+        .get(format!("{}/healthz", server.base))
+        .header("x-request-id", "bad id!")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(
+        response.headers()["x-request-id"],
+        "bad id!",
+        "an unsafe id is replaced"
+    );
+    let metrics = server
+        .client
+        .get(format!("{}/metrics", server.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(
+            "exeunt_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"}"
+        ),
+        "{metrics}"
+    );
+    let (status, body) = server.call(Method::GET, "/healthz", None, None).await;
+    assert_eq!((status, body), (StatusCode::OK, Value::String("ok".into())));
+    let (status, _) = server.call(Method::GET, "/readyz", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+testkit::on_both_stores!(
+    a_retried_post_changes_nothing_twice,
+    malformed_requests_get_problems_never_5xx,
+    health_and_readiness,
+);
