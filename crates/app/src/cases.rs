@@ -5,6 +5,7 @@ use engine::audit::{AuditEvent, ChainBreak, ChainVerifier, GENESIS};
 use engine::blueprint::{Blueprint, Owner, OwnerRole};
 use engine::case::{Case, CaseFile, CaseStatus, Resolution, Task, TaskStatus};
 use engine::condition::SubjectView as ConditionView;
+use engine::fields::{Reason, TaskNote};
 use engine::governance::{LegalHold, RetentionPolicy, retention_for};
 use engine::ids::{CaseId, Email, EvidenceId, Slug, SubjectKey, TenantId};
 use engine::plan::{Finding, PlanInput, evaluate_checks, plan};
@@ -514,7 +515,7 @@ impl App {
         actor: &Actor,
         number: i64,
         task: &Slug,
-        note: Option<String>,
+        note: Option<TaskNote>,
         evidence: Vec<Upload>,
     ) -> Result<Task> {
         for e in &evidence {
@@ -534,7 +535,7 @@ impl App {
                     by: actor.user.id,
                     at,
                 },
-                note.clone(),
+                note.as_ref().map(|n| n.as_str().to_owned()),
                 !evidence.is_empty(),
                 &outstanding,
             )?
@@ -614,7 +615,7 @@ impl App {
         actor: &Actor,
         number: i64,
         task: &Slug,
-        reason: &str,
+        reason: &Reason,
     ) -> Result<Task> {
         actor.require(Permission::RunCases)?;
         let at = self.now();
@@ -628,7 +629,7 @@ impl App {
                     by: actor.user.id,
                     at,
                 },
-                reason,
+                reason.as_str(),
             )?
             .clone();
         tx.update_task(actor.tenant.id, &waived).await?;
@@ -639,7 +640,7 @@ impl App {
             "task.waived",
             ("task", format!("{number}/{task}")),
             json!({
-                "summary": format!("waived task {task} of case {number}"), "reason": reason.trim(),
+                "summary": format!("waived task {task} of case {number}"), "reason": reason.as_str(),
             }),
         )
         .await?;
@@ -744,7 +745,7 @@ impl App {
         actor: &Actor,
         number: i64,
         check: &Slug,
-        reason: &str,
+        reason: &Reason,
     ) -> Result<()> {
         actor.require(Permission::RunCases)?;
         let at = self.now();
@@ -757,12 +758,12 @@ impl App {
                     by: actor.user.id,
                     at,
                 },
-                reason,
+                reason.as_str(),
             )?
             .clone();
         tx.upsert_finding(actor.tenant.id, &finding).await?;
         audit(&mut tx, actor, at, "finding.waived", ("case", number.to_string()), json!({
-            "summary": format!("waived {} `{check}` on case {number}", finding.finding.severity.as_str()), "reason": reason.trim(),
+            "summary": format!("waived {} `{check}` on case {number}", finding.finding.severity.as_str()), "reason": reason.as_str(),
         })).await?;
         self.record_freeze_change(&mut tx, actor, &mut file, at)
             .await?;
@@ -809,7 +810,7 @@ impl App {
     }
 
     /// Cancels a case. Its tasks and history stay; the subject is active again.
-    pub async fn cancel_case(&self, actor: &Actor, number: i64, reason: &str) -> Result<Case> {
+    pub async fn cancel_case(&self, actor: &Actor, number: i64, reason: &Reason) -> Result<Case> {
         actor.require(Permission::RunCases)?;
         let at = self.now();
         let mut tx = self.store.write().await?;
@@ -819,7 +820,7 @@ impl App {
                 by: actor.user.id,
                 at,
             },
-            reason,
+            reason.as_str(),
         )?;
         tx.update_case(&file.case).await?;
         tx.set_subject_state(
@@ -830,7 +831,7 @@ impl App {
         )
         .await?;
         audit(&mut tx, actor, at, "case.cancelled", ("case", number.to_string()), json!({
-            "summary": format!("cancelled case {number}"), "resolution": "cancelled", "reason": reason.trim(),
+            "summary": format!("cancelled case {number}"), "resolution": "cancelled", "reason": reason.as_str(),
         })).await?;
         self.record_freeze_change(&mut tx, actor, &mut file, at)
             .await?;

@@ -4,6 +4,7 @@
 
 use crypto::jose;
 use engine::export::{Acknowledgement, AcknowledgementWaiver, ExportStatus, ReceiveLinkClaims};
+use engine::fields::Reason;
 use engine::gate::Gate;
 use engine::ids::{EvidenceId, Text};
 use engine::tenant::{Permission, Tenant};
@@ -208,7 +209,7 @@ impl App {
         &self,
         actor: &Actor,
         number: i64,
-        reason: Text,
+        reason: Reason,
     ) -> Result<Export> {
         actor.require(Permission::RunCases)?;
         let at = self.now();

@@ -2,6 +2,7 @@
 //! organization, teams, users of every role, and cases in every status. Built through the
 //! ordinary use cases, so the audit log tells how it came about.
 
+use engine::fields::{PersonName, Reason, RevocationNote, TaskNote, TenantName};
 use engine::ids::{Email, Password, Slug, SubjectKey, Text};
 use engine::revocation::RevocationStatus;
 use engine::subject::{Attributes, RecordFields, RecordKind, SubjectKind};
@@ -53,9 +54,9 @@ impl App {
         let owner = self
             .init_tenant(
                 slug("demo")?,
-                Text::line("Ledger & Co (demo)", 200).map_err(invalid)?,
+                TenantName::parse("Ledger & Co (demo)").map_err(invalid)?,
                 email("olivia@demo.example")?,
-                Text::line("Olivia Owner", 200).map_err(invalid)?,
+                PersonName::parse("Olivia Owner").map_err(invalid)?,
             )
             .await?;
         let mut logins = vec![DemoLogin {
@@ -95,7 +96,7 @@ impl App {
                 .add_user(
                     &owner,
                     email(address)?,
-                    Text::line(name, 200).map_err(invalid)?,
+                    PersonName::parse(name).map_err(invalid)?,
                     role,
                     &teams,
                 )
@@ -313,7 +314,7 @@ impl App {
                 owner: None,
             })
         };
-        let note = || Some("done in the demo".to_owned());
+        let note = || TaskNote::parse("done in the demo").ok();
         let evidence = || {
             vec![Upload {
                 file_name: "confirmation.txt".into(),
@@ -366,8 +367,12 @@ impl App {
             .start_case(&manager, start("lee", date(2027, 2, 28))?)
             .await?
             .number;
-        self.cancel_case(&manager, lee, "Lee accepted a counter-offer and stays")
-            .await?;
+        self.cancel_case(
+            &manager,
+            lee,
+            &Reason::parse("Lee accepted a counter-offer and stays").map_err(invalid)?,
+        )
+        .await?;
         Ok(logins)
     }
 
@@ -376,7 +381,7 @@ impl App {
     async fn complete_all(&self, actor: &Actor, number: i64) -> Result<()> {
         let view = self.case(actor, number).await?;
         for item in view.revocations.iter().filter(|i| !i.status.is_settled()) {
-            let note = Text::paragraph("Sign-in refused when checked in the demo", 200)
+            let note = RevocationNote::parse("Sign-in refused when checked in the demo")
                 .map_err(invalid)?;
             self.set_revocation(
                 actor,
@@ -397,7 +402,7 @@ impl App {
         }
         self.request_export(actor, number).await?;
         while self.build_next_export().await?.is_some() {}
-        let handed = Text::paragraph("Handed over in person in the demo", 200).map_err(invalid)?;
+        let handed = Reason::parse("Handed over in person in the demo").map_err(invalid)?;
         self.waive_acknowledgement(actor, number, handed).await?;
         self.precheck(actor, number).await?;
         let file = self.case(actor, number).await?.file;
@@ -410,7 +415,7 @@ impl App {
                 actor,
                 number,
                 &finding.finding.check_id,
-                "settled outside Exeunt in the demo",
+                &Reason::parse("settled outside Exeunt in the demo").map_err(invalid)?,
             )
             .await?;
         }

@@ -1,5 +1,6 @@
 //! Tenants, users, teams, subjects and records.
 
+use engine::fields::{PersonName, TenantName};
 use engine::ids::{Email, RecordId, Slug, SubjectId, SubjectKey, TenantId, Text, UserId, ZoneName};
 use engine::subject::{
     Attributes, Record, RecordFields, RecordKind, Subject, SubjectKind, SubjectState,
@@ -38,9 +39,9 @@ impl App {
     pub async fn init_tenant(
         &self,
         slug: Slug,
-        name: Text,
+        name: TenantName,
         owner_email: Email,
-        owner_name: Text,
+        owner_name: PersonName,
     ) -> Result<Actor> {
         let at = self.now();
         let mut tx = self.store.write().await?;
@@ -52,14 +53,14 @@ impl App {
         let tenant = Tenant {
             id: TenantId(self.new_id()),
             slug,
-            name,
+            name: name.into(),
             time_zone: ZoneName::utc(),
         };
         let owner = User {
             tenant_id: tenant.id,
             id: UserId(self.new_id()),
             email: owner_email,
-            name: owner_name,
+            name: owner_name.into(),
             role: Role::Owner,
             time_zone: ZoneName::utc(),
         };
@@ -162,7 +163,7 @@ impl App {
         &self,
         actor: &Actor,
         email: Email,
-        name: Text,
+        name: PersonName,
         role: Role,
         teams: &[Slug],
     ) -> Result<User> {
@@ -183,7 +184,7 @@ impl App {
             tenant_id: actor.tenant.id,
             id: UserId(self.new_id()),
             email,
-            name,
+            name: name.into(),
             role,
             time_zone: actor.tenant.time_zone.clone(),
         };

@@ -2,8 +2,9 @@
 //! makes them (`Permission::GovernTenant`), always with a reason for a hold, and each is an
 //! audit event.
 
+use engine::fields::Reason;
 use engine::governance::{HoldLift, LegalHold, Retention, RetentionPolicy};
-use engine::ids::{HoldId, SubjectKey, Text};
+use engine::ids::{HoldId, SubjectKey};
 use engine::subject::SubjectKind;
 use engine::tenant::Permission;
 use serde_json::json;
@@ -11,16 +12,13 @@ use serde_json::json;
 use crate::directory::find_subject;
 use crate::{Actor, App, AppError, Result, audit};
 
-/// The longest reason kept for placing or lifting a hold.
-pub const HOLD_REASON_MAX: usize = 2000;
-
 impl App {
     /// Places a legal hold on one subject, or on the whole tenant when `subject` is `None`.
     pub async fn place_hold(
         &self,
         actor: &Actor,
         subject: Option<&SubjectKey>,
-        reason: Text,
+        reason: Reason,
     ) -> Result<LegalHold> {
         actor.require(Permission::GovernTenant)?;
         let at = self.now();
@@ -49,7 +47,7 @@ impl App {
     }
 
     /// Lifts a hold that stands. A lifted hold stays on record.
-    pub async fn lift_hold(&self, actor: &Actor, id: HoldId, reason: Text) -> Result<LegalHold> {
+    pub async fn lift_hold(&self, actor: &Actor, id: HoldId, reason: Reason) -> Result<LegalHold> {
         actor.require(Permission::GovernTenant)?;
         let at = self.now();
         let mut tx = self.store.write().await?;

@@ -4,8 +4,9 @@
 
 use engine::act::Act;
 use engine::case::{CaseFile, Task};
+use engine::fields::RevocationNote;
 use engine::gate::{Gate, GateFacts};
-use engine::ids::{Email, Slug, Text};
+use engine::ids::{Email, Slug};
 use engine::revocation::{Revocation, RevocationError, RevocationStatus};
 use engine::subject::{Record, RecordKind};
 use engine::tenant::Permission;
@@ -13,9 +14,6 @@ use serde_json::json;
 use store::{Export, Tx};
 
 use crate::{Actor, App, AppError, Result, audit};
-
-/// The longest note kept on a revocation item.
-pub const REVOCATION_NOTE_MAX: usize = 2000;
 
 impl App {
     /// The case's revocation items: every account and integration of its subject.
@@ -35,7 +33,7 @@ impl App {
         number: i64,
         record: i64,
         to: RevocationStatus,
-        note: Option<Text>,
+        note: Option<RevocationNote>,
     ) -> Result<Revocation> {
         let at = self.now();
         let mut tx = self.store.write().await?;
@@ -55,7 +53,7 @@ impl App {
             })?;
         item.change(
             to,
-            note.as_ref().map(Text::as_str),
+            note.as_ref().map(RevocationNote::as_str),
             Act {
                 by: actor.user.id,
                 at,

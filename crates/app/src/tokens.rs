@@ -1,6 +1,7 @@
 //! API tokens: issuing, listing, revoking, and finding who presents one.
 
-use engine::ids::{Email, Text, TokenId};
+use engine::fields::TokenName;
+use engine::ids::{Email, TokenId};
 use engine::tenant::{ApiToken, Permission, Role};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -28,7 +29,7 @@ impl App {
     pub async fn issue_token(
         &self,
         actor: &Actor,
-        name: Text,
+        name: TokenName,
         role: Role,
         user: Option<&Email>,
     ) -> Result<IssuedToken> {
@@ -63,7 +64,7 @@ impl App {
             id: TokenId(self.new_id()),
             tenant_id: actor.tenant.id,
             user_id: holder.id,
-            name,
+            name: name.into(),
             role,
             created_at: at,
             revoked_at: None,

@@ -6,6 +6,7 @@ use engine::audit::{AuditDraft, AuditEvent, ChainBreak};
 use engine::blueprint::Severity;
 use engine::case::{CaseError, CaseStatus, FindingStatus, Resolution, TaskStatus};
 use engine::export::ExportStatus;
+use engine::fields::{PersonName, Reason, RevocationNote, TaskNote, TenantName};
 use engine::ids::{Email, Slug, SubjectKey, Text};
 use engine::revocation::RevocationStatus;
 use engine::subject::{Attributes, RecordFields, RecordKind, SubjectKind, SubjectState};
@@ -38,9 +39,9 @@ fn app_on(db: &TestDb) -> App {
 async fn init(app: &App) -> Actor {
     app.init_tenant(
         slug("acme-services"),
-        Text::line("Acme Services", 100).unwrap(),
+        TenantName::parse("Acme Services").unwrap(),
         Email::parse("owner@example.com").unwrap(),
-        Text::line("Olive Owner", 100).unwrap(),
+        PersonName::parse("Olive Owner").unwrap(),
     )
     .await
     .unwrap()
@@ -115,7 +116,7 @@ fn evidence() -> Vec<Upload> {
 async fn complete_all(app: &App, actor: &Actor, number: i64) {
     app.request_export(actor, number).await.unwrap();
     while app.build_next_export().await.unwrap().is_some() {}
-    let reason = Text::paragraph("Handed over in person", 100).unwrap();
+    let reason = Reason::parse("Handed over in person").unwrap();
     app.waive_acknowledgement(actor, number, reason)
         .await
         .unwrap();
@@ -126,9 +127,15 @@ async fn complete_all(app: &App, actor: &Actor, number: i64) {
         .iter()
         .filter(|t| t.status == TaskStatus::Open)
     {
-        app.complete_task(actor, number, &task.id, Some("done".into()), evidence())
-            .await
-            .unwrap();
+        app.complete_task(
+            actor,
+            number,
+            &task.id,
+            TaskNote::parse("done").ok(),
+            evidence(),
+        )
+        .await
+        .unwrap();
     }
 }
 
@@ -304,7 +311,7 @@ async fn client_case_runs_to_completion(db: TestDb) {
         matches!(&err, AppError::Case(CaseError::GateShut { .. })),
         "revoked is not yet verified: {err}"
     );
-    let note = Text::paragraph("sign-in refused when tried", 200).unwrap();
+    let note = RevocationNote::parse("sign-in refused when tried").unwrap();
     app.set_revocation(&actor, n, 2, RevocationStatus::Verified, Some(note))
         .await
         .unwrap();
@@ -337,14 +344,8 @@ async fn client_case_runs_to_completion(db: TestDb) {
         matches!(&err, AppError::Case(CaseError::Blocked { check, .. }) if check == "open-work-items" || check == "active-accounts"),
         "{err}"
     );
-    let err = app
-        .waive_finding(&actor, n, &slug("open-work-items"), "  ")
-        .await
-        .unwrap_err();
-    assert!(matches!(
-        err,
-        AppError::Case(CaseError::ReasonRequired { .. })
-    ));
+    // A blank reason cannot be given at all: the type a waiver takes refuses it.
+    assert_eq!(Reason::parse("  "), Err(engine::ids::TextError::Empty));
     let file = app.precheck(&actor, n).await.unwrap();
     let status_of = |check: &str| {
         file.findings
@@ -427,7 +428,7 @@ async fn client_case_runs_to_completion(db: TestDb) {
 
     // Done is final.
     let err = app
-        .cancel_case(&actor, n, "changed our mind")
+        .cancel_case(&actor, n, &Reason::parse("changed our mind").unwrap())
         .await
         .unwrap_err();
     assert!(
@@ -459,12 +460,15 @@ async fn one_open_case_per_subject_and_cancel_keeps_history(db: TestDb) {
     app.complete_task(&actor, n, &slug("account-transition"), None, vec![])
         .await
         .unwrap();
-    let err = app.cancel_case(&actor, n, "").await.unwrap_err();
+    let err = app
+        .cancel_case(&actor, n, &Reason::parse("").unwrap())
+        .await
+        .unwrap_err();
     assert!(matches!(
         err,
         AppError::Case(CaseError::ReasonRequired { .. })
     ));
-    app.cancel_case(&actor, n, "the client renewed")
+    app.cancel_case(&actor, n, &Reason::parse("the client renewed").unwrap())
         .await
         .unwrap();
     let view = app.case(&actor, n).await.unwrap();
@@ -619,7 +623,7 @@ async fn organization_fans_out_and_waits_for_children(db: TestDb) {
     app.place_hold(
         &actor,
         Some(&key("a")),
-        Text::paragraph("Dispute with client a", 100).unwrap(),
+        Reason::parse("Dispute with client a").unwrap(),
     )
     .await
     .unwrap();
@@ -799,9 +803,9 @@ async fn long_chains_are_checked_in_ranges(app: &App, db: &TestDb) {
     let actor = app
         .init_tenant(
             slug("long-chain"),
-            Text::line("Long Chain", 100).unwrap(),
+            TenantName::parse("Long Chain").unwrap(),
             Email::parse("owner@long.example").unwrap(),
-            Text::line("Lee Long", 100).unwrap(),
+            PersonName::parse("Lee Long").unwrap(),
         )
         .await
         .unwrap();
@@ -1127,7 +1131,7 @@ async fn purge_waits_then_destroys_and_leaves_a_tombstone(db: TestDb) {
         .place_hold(
             &actor,
             Some(&key("acme")),
-            Text::paragraph("Litigation", 100).unwrap(),
+            Reason::parse("Litigation").unwrap(),
         )
         .await
         .unwrap();
@@ -1142,7 +1146,7 @@ async fn purge_waits_then_destroys_and_leaves_a_tombstone(db: TestDb) {
         2,
         "nothing is purged under a hold"
     );
-    app.lift_hold(&actor, hold.id, Text::paragraph("Settled", 100).unwrap())
+    app.lift_hold(&actor, hold.id, Reason::parse("Settled").unwrap())
         .await
         .unwrap();
 

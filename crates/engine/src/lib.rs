@@ -13,6 +13,7 @@ pub mod condition;
 pub mod connector;
 pub mod due;
 pub mod export;
+pub mod fields;
 pub mod gate;
 pub mod governance;
 pub mod ids;

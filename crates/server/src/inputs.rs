@@ -2,6 +2,7 @@
 //! types, naming the field at fault: shared by the JSON API and the pages, so both accept and
 //! refuse the same input with the same message.
 
+use engine::fields::Reason;
 use engine::ids::{Slug, SubjectKey, Text};
 use jiff::civil::Date;
 
@@ -57,10 +58,9 @@ pub fn search(text: Option<&str>) -> Result<Option<String>, ApiError> {
     }
 }
 
-pub fn reason(text: &str) -> Result<String, ApiError> {
-    Ok(field("reason", Text::paragraph(text, 2000))?
-        .as_str()
-        .to_owned())
+/// A reason given in a field named `reason`.
+pub fn reason(text: &str) -> Result<Reason, ApiError> {
+    field("reason", Reason::parse(text))
 }
 
 pub fn exit_date(text: &str) -> Result<Date, ApiError> {

@@ -9,6 +9,7 @@ use std::process::Command;
 use std::sync::Arc;
 
 use app::{App, FixedClock, Ids, MasterKey};
+use engine::fields::{PersonName, TenantName};
 use engine::ids::{Email, Slug, Text};
 use serde_json::json;
 use store::Store;
@@ -61,9 +62,9 @@ async fn the_offboarding_center_works_in_a_browser() {
     let rival = app
         .init_tenant(
             Slug::parse("rival").unwrap(),
-            Text::line("Rival Partners", 200).unwrap(),
+            TenantName::parse("Rival Partners").unwrap(),
             Email::parse("rhea@rival.example").unwrap(),
-            Text::line("Rhea Rival", 200).unwrap(),
+            PersonName::parse("Rhea Rival").unwrap(),
         )
         .await
         .unwrap();
@@ -71,9 +72,9 @@ async fn the_offboarding_center_works_in_a_browser() {
     // A firm just set up: its owner has no password yet and comes in through the first run.
     app.init_tenant(
         Slug::parse("fresh").unwrap(),
-        Text::line("Fresh & Young", 200).unwrap(),
+        TenantName::parse("Fresh & Young").unwrap(),
         Email::parse("frida@fresh.example").unwrap(),
-        Text::line("Frida Fresh", 200).unwrap(),
+        PersonName::parse("Frida Fresh").unwrap(),
     )
     .await
     .unwrap();

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use app::{Actor, App, FixedClock, Ids, MasterKey, NewSubject, StartCase};
 use connectors::smtp::Mailer;
+use engine::fields::{PersonName, TenantName};
 use engine::ids::{Email, Slug, SubjectKey, Text, ZoneName};
 use engine::job::{JobLease, JobStatus};
 use engine::subject::{Attributes, SubjectKind};
@@ -45,9 +46,9 @@ async fn firm(db: TestDb) -> Firm {
     let owner = app
         .init_tenant(
             Slug::parse("acme").unwrap(),
-            Text::line("Acme Services", 200).unwrap(),
+            TenantName::parse("Acme Services").unwrap(),
             Email::parse("owner@acme.example").unwrap(),
-            Text::line("Olga Owner", 200).unwrap(),
+            PersonName::parse("Olga Owner").unwrap(),
         )
         .await
         .unwrap();
@@ -63,7 +64,7 @@ async fn firm(db: TestDb) -> Firm {
         app.add_user(
             &owner,
             Email::parse(email).unwrap(),
-            Text::line(name, 200).unwrap(),
+            PersonName::parse(name).unwrap(),
             role,
             &teams,
         )

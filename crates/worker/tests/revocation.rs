@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use app::{Actor, App, FixedClock, Ids, MasterKey, NewSubject, StartCase};
 use engine::connector::ConnectorKind;
+use engine::fields::{PersonName, Reason, TenantName};
 use engine::ids::{Email, Slug, SubjectKey, Text};
 use engine::job::{JobLease, JobStatus};
 use engine::revocation::{Exposure, RevocationStatus};
@@ -49,16 +50,16 @@ async fn firm(db: TestDb) -> Firm {
     let owner = app
         .init_tenant(
             Slug::parse("acme").unwrap(),
-            Text::line("Acme Services", 200).unwrap(),
+            TenantName::parse("Acme Services").unwrap(),
             Email::parse("owner@acme.example").unwrap(),
-            Text::line("Olga Owner", 200).unwrap(),
+            PersonName::parse("Olga Owner").unwrap(),
         )
         .await
         .unwrap();
     app.add_user(
         &owner,
         Email::parse("mia@acme.example").unwrap(),
-        Text::line("Mia Manager", 200).unwrap(),
+        PersonName::parse("Mia Manager").unwrap(),
         Role::Manager,
         &[],
     )
@@ -671,7 +672,11 @@ async fn a_cancelled_exit_revokes_nothing(db: TestDb) {
     firm.okta(&scim_server).await;
     firm.leaver(&[("okta", "jdoe")]).await;
     firm.app
-        .cancel_case(&firm.manager, 1, "she withdrew her resignation")
+        .cancel_case(
+            &firm.manager,
+            1,
+            &Reason::parse("she withdrew her resignation").unwrap(),
+        )
         .await
         .unwrap();
     firm.at_exit(SignedDuration::from_hours(1));
@@ -828,7 +833,11 @@ async fn audit_events_go_out_to_a_webhook_in_order_and_resume_after_a_failure(db
     );
 
     firm.app
-        .cancel_case(&firm.manager, 1, "she stays after all")
+        .cancel_case(
+            &firm.manager,
+            1,
+            &Reason::parse("she stays after all").unwrap(),
+        )
         .await
         .unwrap();
     worker.sweep().await.unwrap();

@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use engine::governance::Retention;
-use engine::ids::{SubjectKey, Text};
+use engine::ids::SubjectKey;
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -19,7 +19,7 @@ use crate::extract::{Body, Caller, Params, Path, segment};
 use crate::views::{self, LegalHold, RetentionPolicy, SubjectKind};
 
 use super::{Created, ReasonBody, Reply};
-use crate::inputs::field;
+use crate::inputs::{field, reason};
 
 pub(super) fn routes() -> OpenApiRouter<ServerState> {
     OpenApiRouter::new()
@@ -103,7 +103,7 @@ async fn place_hold(
         .as_deref()
         .map(|k| field("subject", SubjectKey::parse(k)))
         .transpose()?;
-    let reason = field("reason", Text::paragraph(&b.reason, app::HOLD_REASON_MAX))?;
+    let reason = reason(&b.reason)?;
     let hold = app.place_hold(&actor, subject.as_ref(), reason).await?;
     Ok((StatusCode::CREATED, Json(hold.into())))
 }
@@ -132,7 +132,7 @@ async fn lift_hold(
     Body(b): Body<ReasonBody>,
 ) -> Reply<LegalHold> {
     let id = segment(&id, "legal hold", |v| v.parse::<uuid::Uuid>())?;
-    let reason = field("reason", Text::paragraph(&b.reason, app::HOLD_REASON_MAX))?;
+    let reason = reason(&b.reason)?;
     let hold = app
         .lift_hold(&actor, engine::ids::HoldId(id), reason)
         .await?;

@@ -4,7 +4,8 @@ use app::App;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use engine::ids::{Email, Slug, Text, ZoneName};
+use engine::fields::{PersonName, TokenName};
+use engine::ids::{Email, Slug, ZoneName};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -83,7 +84,7 @@ async fn add_user(
         .add_user(
             &actor,
             field("email", Email::parse(&b.email))?,
-            field("name", Text::line(&b.name, 200))?,
+            field("name", PersonName::parse(&b.name))?,
             b.role.into(),
             &teams,
         )
@@ -186,7 +187,7 @@ async fn issue_token(
     let issued = app
         .issue_token(
             &actor,
-            field("name", Text::line(&b.name, 200))?,
+            field("name", TokenName::parse(&b.name))?,
             b.role.into(),
             user.as_ref(),
         )

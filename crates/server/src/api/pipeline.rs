@@ -4,7 +4,8 @@ use app::App;
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use engine::ids::{Email, Text};
+use engine::fields::RevocationNote;
+use engine::ids::Email;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -17,7 +18,7 @@ use crate::extract::{Body, Caller, Path, segment};
 use crate::views::{self, Record};
 
 use super::{Created, ReasonBody, Reply};
-use crate::inputs::{case_number, field};
+use crate::inputs::{case_number, field, reason};
 
 pub(super) fn routes() -> OpenApiRouter<ServerState> {
     OpenApiRouter::new()
@@ -160,7 +161,7 @@ async fn waive_acknowledgement(
     Path(n): Path<String>,
     Body(b): Body<ReasonBody>,
 ) -> Reply<views::Export> {
-    let reason = field("reason", Text::paragraph(&b.reason, 2000))?;
+    let reason = reason(&b.reason)?;
     let export = app
         .waive_acknowledgement(&actor, case_number(&n)?, reason)
         .await?;
@@ -235,7 +236,7 @@ async fn set_revocation(
     let note = b
         .note
         .filter(|n| !n.trim().is_empty())
-        .map(|n| field("note", Text::paragraph(&n, app::REVOCATION_NOTE_MAX)))
+        .map(|n| field("note", RevocationNote::parse(&n)))
         .transpose()?;
     let item = app
         .set_revocation(&actor, case_number(&n)?, record, b.status.into(), note)

@@ -3,7 +3,8 @@
 use app::{App, Upload};
 use axum::Json;
 use axum::extract::{DefaultBodyLimit, State};
-use engine::ids::{Email, Text};
+use engine::fields::TaskNote;
+use engine::ids::Email;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
@@ -32,7 +33,7 @@ pub(crate) const EVIDENCE_BODY_LIMIT: usize = 36 * 1024 * 1024;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CompleteBody {
-    #[schema(max_length = 4000)]
+    #[schema(max_length = 4000)] // TaskNote::MAX
     note: Option<String>,
     /// Required by tasks that need evidence.
     #[serde(default)]
@@ -81,7 +82,7 @@ async fn complete_task(
     let note = b
         .note
         .as_deref()
-        .map(|t| field("note", Text::paragraph(t, 4000)).map(|t| t.as_str().to_owned()))
+        .map(|t| field("note", TaskNote::parse(t)))
         .transpose()?;
     let mut evidence = Vec::new();
     for (i, e) in b.evidence.iter().enumerate() {

@@ -10,7 +10,8 @@ use axum::http::HeaderMap;
 use axum::http::header::HOST;
 use axum::response::Response;
 use engine::case::{CaseStatus, FindingStatus, TaskStatus};
-use engine::ids::{Email, Text};
+use engine::fields::RevocationNote;
+use engine::ids::Email;
 use engine::revocation::RevocationStatus;
 use engine::subject::RecordKind;
 use serde::Deserialize;
@@ -718,10 +719,7 @@ pub async fn waive_acknowledgement(
     Posted { viewer, form }: Posted<ReasonForm>,
 ) -> Result<Response, PageError> {
     let result = async {
-        let why = field(
-            "reason",
-            Text::paragraph(&form.reason, app::HOLD_REASON_MAX),
-        )?;
+        let why = reason(&form.reason)?;
         state
             .app
             .waive_acknowledgement(&viewer.actor, case_number(&n)?, why)
@@ -759,7 +757,7 @@ pub async fn set_revocation(
             )
         })?;
         let note = given(&form.note)
-            .map(|t| field("note", Text::paragraph(t, app::REVOCATION_NOTE_MAX)))
+            .map(|t| field("note", RevocationNote::parse(t)))
             .transpose()?;
         let item = state
             .app

@@ -6,7 +6,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
 use engine::governance::Retention;
-use engine::ids::{HoldId, JobId, SubjectKey, Text};
+use engine::ids::{HoldId, JobId, SubjectKey};
 use engine::job::JobStatus;
 use engine::subject::{SubjectKind, SubjectState};
 use engine::tenant::Permission;
@@ -16,7 +16,7 @@ use store::{JobFilter, SubjectFilter};
 use super::{Chrome, NoFields, PageError, PagePath, People, Posted, Viewer, given, outcome};
 use crate::ServerState;
 use crate::error::ApiError;
-use crate::inputs::field;
+use crate::inputs::{field, reason};
 
 struct HoldLine {
     id: String,
@@ -198,10 +198,6 @@ pub struct HoldForm {
     reason: String,
 }
 
-fn hold_reason(text: &str) -> Result<Text, ApiError> {
-    field("reason", Text::paragraph(text, app::HOLD_REASON_MAX))
-}
-
 pub async fn place_hold(
     State(state): State<ServerState>,
     Posted { viewer, form }: Posted<HoldForm>,
@@ -212,7 +208,7 @@ pub async fn place_hold(
             .transpose()?;
         let hold = state
             .app
-            .place_hold(&viewer.actor, subject.as_ref(), hold_reason(&form.reason)?)
+            .place_hold(&viewer.actor, subject.as_ref(), reason(&form.reason)?)
             .await?;
         Ok::<_, ApiError>(format!(
             "Placed a legal hold over {}: nothing it covers is purged until it is lifted.",
@@ -241,7 +237,7 @@ pub async fn lift_hold(
             .map_err(|_| ApiError::invalid("hold", format!("`{id}` is not a hold id")))?;
         state
             .app
-            .lift_hold(&viewer.actor, id, hold_reason(&form.reason)?)
+            .lift_hold(&viewer.actor, id, reason(&form.reason)?)
             .await?;
         Ok::<_, ApiError>("Lifted the legal hold.".to_owned())
     }

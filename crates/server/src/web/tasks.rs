@@ -7,7 +7,8 @@ use axum::extract::{Multipart, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use engine::case::TaskStatus;
-use engine::ids::{Email, Text};
+use engine::fields::TaskNote;
+use engine::ids::Email;
 use serde::Deserialize;
 use store::AuditFilter;
 
@@ -20,7 +21,6 @@ use crate::inputs::{case_number, field, file_name, reason, slug};
 pub const UPLOAD_LIMIT: usize = crate::api::EVIDENCE_BODY_LIMIT;
 
 /// The longest note a completion takes (as the API).
-const NOTE_MAX: usize = 4000;
 
 struct EvidenceLine {
     href: String,
@@ -269,7 +269,7 @@ pub async fn complete(
             });
         }
         let note = note
-            .map(|t| field("note", Text::paragraph(&t, NOTE_MAX)).map(|t| t.as_str().to_owned()))
+            .map(|t| field("note", TaskNote::parse(&t)))
             .transpose()?;
         let files = completion.evidence.len();
         let done = state

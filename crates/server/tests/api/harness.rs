@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use app::{Actor, App, FixedClock, Ids, MasterKey};
-use engine::ids::{Email, Password, Slug, Text};
+use engine::fields::{PersonName, TenantName, TokenName};
+use engine::ids::{Email, Password, Slug};
 use engine::tenant::Role;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
@@ -165,9 +166,9 @@ pub async fn tenant(app: &App, slug: &str) -> Tenant {
     let owner: Actor = app
         .init_tenant(
             Slug::parse(slug).unwrap(),
-            Text::line(slug, 50).unwrap(),
+            TenantName::parse(slug).unwrap(),
             Email::parse(&format!("owner@{slug}.example")).unwrap(),
-            Text::line("Owner", 50).unwrap(),
+            PersonName::parse("Owner").unwrap(),
         )
         .await
         .unwrap();
@@ -186,7 +187,7 @@ pub async fn tenant(app: &App, slug: &str) -> Tenant {
                 app.add_user(
                     &owner,
                     email.clone(),
-                    Text::line("Someone", 50).unwrap(),
+                    PersonName::parse("Someone").unwrap(),
                     role,
                     &[Slug::parse("compliance").unwrap()],
                 )
@@ -196,7 +197,12 @@ pub async fn tenant(app: &App, slug: &str) -> Tenant {
             }
         };
         let issued = app
-            .issue_token(&owner, Text::line("test", 50).unwrap(), role, user.as_ref())
+            .issue_token(
+                &owner,
+                TokenName::parse("test").unwrap(),
+                role,
+                user.as_ref(),
+            )
             .await
             .unwrap();
         tokens.push(issued.secret);

@@ -1,0 +1,96 @@
+//! The free text people type into Exeunt, one type per field, each with its own limit. Each
+//! type is built only by its parser, and every interface (the CLI's flags, the API's bodies,
+//! the pages' forms) parses through that one parser, so the same text is accepted or refused
+//! alike everywhere, with the same message; a use case that takes one need not check it again.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::ids::{Text, TextError};
+
+/// Declares a text field: its type, whether it is one line or may span several, and the
+/// most characters it holds.
+macro_rules! text_field {
+    ($($(#[$doc:meta])* $name:ident: $shape:ident, $max:expr;)+) => {$(
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+        #[serde(transparent)]
+        pub struct $name(Text);
+
+        impl $name {
+            /// The most characters it holds.
+            pub const MAX: usize = $max;
+
+            /// Trims the text and refuses it when empty, longer than [`Self::MAX`]
+            /// characters, or holding control characters (a line break only where the field
+            /// is one line).
+            pub fn parse(value: &str) -> Result<Self, TextError> {
+                Text::$shape(value, Self::MAX).map(Self)
+            }
+
+            pub fn as_str(&self) -> &str {
+                self.0.as_str()
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = TextError;
+
+            fn from_str(value: &str) -> Result<Self, TextError> {
+                Self::parse(value)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl From<$name> for Text {
+            fn from(value: $name) -> Text {
+                value.0
+            }
+        }
+    )+};
+}
+
+text_field! {
+    /// Why: a case is cancelled; a task, a finding or the client's acknowledgement is waived;
+    /// a legal hold is placed or lifted.
+    Reason: paragraph, 2000;
+    /// What a person notes when they complete a task.
+    TaskNote: paragraph, 4000;
+    /// What a person notes when they move a revocation item on by hand.
+    RevocationNote: paragraph, 2000;
+    /// A person's name.
+    PersonName: line, 200;
+    /// A tenant's name: the firm's.
+    TenantName: line, 200;
+    /// An API token's name, which says what it is for.
+    TokenName: line, 200;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_field_keeps_its_own_limit() {
+        assert!(TaskNote::parse(&"n".repeat(4000)).is_ok());
+        assert_eq!(
+            Reason::parse(&"r".repeat(2001)),
+            Err(TextError::TooLong {
+                len: 2001,
+                max: 2000
+            })
+        );
+        assert_eq!(Reason::parse("  \n "), Err(TextError::Empty));
+        assert!(Reason::parse("first line\nsecond line").is_ok());
+        assert_eq!(PersonName::parse("Ann\nLee"), Err(TextError::Control));
+        assert_eq!(
+            "  Ann Lee ".parse::<PersonName>().unwrap().as_str(),
+            "Ann Lee"
+        );
+    }
+}
