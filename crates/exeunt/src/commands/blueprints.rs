@@ -9,7 +9,7 @@ use engine::ids::Slug;
 use engine::teams::default_team_slugs;
 use store::Store;
 
-use super::shared::{blueprint_error, choice, location};
+use super::shared::{blueprint_error, choice, location, team_slugs};
 use crate::cli::{BlueprintCmd, Cli};
 use crate::output::{json, listing, local, say, table};
 
@@ -56,8 +56,7 @@ async fn tenant_teams(cli: &Cli) -> Option<Vec<String>> {
         .actor(cli.tenant.as_ref(), cli.actor.as_ref())
         .await
         .ok()?;
-    let teams = app.teams(&actor).await.ok()?;
-    Some(teams.into_iter().map(|t| t.slug.to_string()).collect())
+    team_slugs(&app, &actor).await.ok()
 }
 
 pub(super) async fn blueprint(
@@ -100,12 +99,7 @@ pub(super) async fn blueprint(
                         anyhow!("no blueprint `{id}`; `exeunt blueprint list` shows them")
                     })?,
             };
-            let teams: Vec<String> = app
-                .teams(actor)
-                .await?
-                .into_iter()
-                .map(|t| t.slug.to_string())
-                .collect();
+            let teams = team_slugs(app, actor).await?;
             let bp = parse(&text, &LintContext { teams: &teams }).map_err(|d| {
                 anyhow!(
                     "{blueprint} has {} problem(s); run `exeunt blueprint lint` on it",

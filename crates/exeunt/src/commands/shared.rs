@@ -1,10 +1,10 @@
-//! Helpers several command areas use: the store's location, blueprint arguments, files in/out.
+//! Helpers several command areas use: the store's location, team slugs, blueprints, files in/out.
 
 use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, anyhow};
-use app::{AppError, BlueprintChoice, Download, Upload};
+use app::{Actor, App, AppError, BlueprintChoice, Download, Upload};
 use engine::ids::Slug;
 use store::Location;
 
@@ -13,6 +13,16 @@ use crate::output::note_reader_gone;
 
 pub(super) fn location(cli: &Cli) -> Location {
     Location::choose(cli.database_url.as_deref(), &cli.data_dir)
+}
+
+/// The slugs of the acting tenant's teams: the owners a blueprint's tasks may name.
+pub(super) async fn team_slugs(app: &App, actor: &Actor) -> anyhow::Result<Vec<String>> {
+    Ok(app
+        .teams(actor)
+        .await?
+        .into_iter()
+        .map(|t| t.slug.to_string())
+        .collect())
 }
 
 pub(super) fn choice(arg: &str) -> anyhow::Result<BlueprintChoice> {

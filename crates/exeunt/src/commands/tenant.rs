@@ -6,6 +6,7 @@ use anyhow::anyhow;
 use app::{Actor, App};
 use engine::ids::Text;
 
+use super::shared::team_slugs;
 use crate::cli::{InitArgs, UserCmd};
 use crate::output::{listing, say};
 
@@ -25,12 +26,7 @@ pub(super) async fn init(app: &App, args: &InitArgs) -> anyhow::Result<ExitCode>
         let user = app.set_time_zone(&actor, zone.clone()).await?;
         actor = Actor { tenant, user };
     }
-    let teams: Vec<String> = app
-        .teams(&actor)
-        .await?
-        .into_iter()
-        .map(|t| t.slug.to_string())
-        .collect();
+    let teams = team_slugs(app, &actor).await?;
     say!(
         "Initialized Exeunt ({}) for tenant `{}` ({}).",
         app.store().backend(),
