@@ -13,7 +13,7 @@ use engine::job::{DEFAULT_ATTEMPTS, JobConcurrency, JobLease, JobStatus};
 use store::{Job, Store};
 use worker::{Claims, drain_queue};
 
-use crate::bench::{fsync_probe, percentile};
+use super::measure::{fsync_probe, percentile};
 use crate::output::say;
 
 /// How many idle wake-ups the latency figure is taken over.
@@ -21,7 +21,7 @@ const LATENCY_SAMPLES: usize = 200;
 /// Jobs queued per transaction while filling the queue.
 const FILL_BATCH: u32 = 500;
 
-pub async fn jobs(dir: &Path, count: u32, postgres: Option<&str>) -> anyhow::Result<()> {
+pub(super) async fn jobs(dir: &Path, count: u32, postgres: Option<&str>) -> anyhow::Result<()> {
     let store = Store::sqlite(&dir.join("jobs.db"), true).await?;
     let probe = fsync_probe(dir, Duration::from_secs(2))?;
     say!(
@@ -221,7 +221,7 @@ impl Drop for WorkerProcesses {
 }
 
 /// `exeunt bench job-worker`: one worker process of [`drain_in_processes`].
-pub async fn worker_process(
+pub(super) async fn worker_process(
     url: &str,
     name: &str,
     concurrency: JobConcurrency,
