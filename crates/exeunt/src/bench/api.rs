@@ -7,7 +7,7 @@ use anyhow::Context;
 use engine::ids::Text;
 
 use super::fixture::{TASKS_PER_CASE, open_cases, setup};
-use super::measure::{fsync_probe, percentile, process_cpu};
+use super::measure::{fsync_probe, percentile, process_cpu, status_kb};
 use crate::output::say;
 
 /// Complete-task requests over HTTP with 1 and 16 concurrent clients, against the fsync probe;
@@ -134,13 +134,7 @@ async fn idle_serve_rss(dir: &Path) -> anyhow::Result<u64> {
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
     let pid = child.id().context("the server exited")?;
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let kb: u64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .context("no VmRSS in /proc")?;
+    let kb = status_kb(&format!("/proc/{pid}/status"), "VmRSS")?;
     child.kill().await?;
     Ok(kb * 1000)
 }

@@ -28,14 +28,18 @@ pub(super) fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 /// This process's peak resident memory since it was last reset, from /proc.
 pub(super) fn peak_rss() -> anyhow::Result<u64> {
-    let status = std::fs::read_to_string("/proc/self/status")?;
-    let kb: u64 = status
+    Ok(status_kb("/proc/self/status", "VmHWM")? * 1024)
+}
+
+/// A figure in kB from a process's status file in /proc: `VmHWM`, `VmRSS`.
+pub(super) fn status_kb(path: &str, field: &str) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(path)?;
+    status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|v| v.split_whitespace().next())
         .and_then(|v| v.parse().ok())
-        .context("no VmHWM in /proc")?;
-    Ok(kb * 1024)
+        .with_context(|| format!("no {field} in /proc"))
 }
 
 /// CPU time this process has used so far, from /proc.
