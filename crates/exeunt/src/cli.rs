@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use engine::fields::{PersonName, Reason, RevocationNote, TaskNote, TenantName, TokenName};
 use engine::ids::{Email, Slug, SubjectKey, ZoneName};
 use jiff::civil::Date;
 
@@ -166,7 +167,7 @@ pub enum ExportCmd {
     WaiveAck {
         number: CaseNumber,
         #[arg(long)]
-        reason: String,
+        reason: Reason,
     },
     /// Write the newest ready package of a case.
     Download {
@@ -336,14 +337,14 @@ pub enum CertificateCmd {
 pub struct InitArgs {
     /// The organization's name.
     #[arg(long, default_value = "My firm")]
-    pub org: String,
+    pub org: TenantName,
     /// The tenant's short name.
     #[arg(long, default_value = "default")]
     pub slug: Slug,
     #[arg(long, default_value = "owner@example.com")]
     pub owner_email: Email,
     #[arg(long, default_value = "Owner")]
-    pub owner_name: String,
+    pub owner_name: PersonName,
     /// Where the firm is (an IANA name such as Europe/Berlin): its owner, and the people added
     /// later, start in this time zone. UTC without it.
     #[arg(long)]
@@ -387,7 +388,7 @@ pub enum TokenCmd {
     /// Issue a token; its secret is printed once.
     Create {
         #[arg(long)]
-        name: String,
+        name: TokenName,
         /// The token's role: no stronger than its user's.
         #[arg(long)]
         role: engine::tenant::Role,
@@ -410,13 +411,13 @@ pub enum HoldCmd {
         subject: Option<SubjectKey>,
         /// Why, for the record.
         #[arg(long)]
-        reason: String,
+        reason: Reason,
     },
     /// Lift a hold; it stays on record as lifted.
     Lift {
         id: uuid::Uuid,
         #[arg(long)]
-        reason: String,
+        reason: Reason,
     },
     /// Standing and lifted holds, newest first.
     List {
@@ -561,7 +562,7 @@ pub enum UserCmd {
     Add {
         email: Email,
         #[arg(long)]
-        name: String,
+        name: PersonName,
         #[arg(long, default_value = "member")]
         role: engine::tenant::Role,
         /// A team the user belongs to (repeatable).
@@ -633,7 +634,7 @@ pub enum CaseCmd {
         number: CaseNumber,
         check: Slug,
         #[arg(long)]
-        reason: String,
+        reason: Reason,
     },
     /// Close a case whose tasks are all done: type the confirmation word.
     Close {
@@ -646,7 +647,7 @@ pub enum CaseCmd {
     Cancel {
         number: CaseNumber,
         #[arg(long)]
-        reason: String,
+        reason: Reason,
     },
     /// Write a piece of a case's evidence, by the id `case show` lists.
     Evidence {
@@ -673,7 +674,7 @@ pub enum CaseCmd {
         status: engine::revocation::RevocationStatus,
         /// How it was verified, what failed, or why it is waived (required for those).
         #[arg(long)]
-        note: Option<String>,
+        note: Option<RevocationNote>,
     },
     /// Name the new owner of a work item of the case's subject.
     Handoff {
@@ -702,7 +703,7 @@ pub enum TaskCmd {
         number: CaseNumber,
         task: Slug,
         #[arg(long)]
-        note: Option<String>,
+        note: Option<TaskNote>,
         /// A file to attach as evidence (repeatable).
         #[arg(long)]
         evidence: Vec<PathBuf>,
@@ -720,7 +721,7 @@ pub enum TaskCmd {
         number: CaseNumber,
         task: Slug,
         #[arg(long)]
-        reason: String,
+        reason: Reason,
     },
 }
 

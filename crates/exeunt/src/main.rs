@@ -1,7 +1,6 @@
 //! `exeunt`: offboarding you can prove, from a terminal.
 
 mod bench;
-mod bench_jobs;
 mod certificates;
 mod cli;
 mod commands;

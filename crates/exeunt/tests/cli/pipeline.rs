@@ -27,7 +27,11 @@ fn the_owner_places_and_lifts_legal_holds_and_sets_retention() {
         1,
         "needs the owner role",
     );
-    assert_refused(&e.run(&["hold", "place", "--reason", " "]), 1, "--reason");
+    assert_refused(
+        &e.run(&["hold", "place", "--reason", " "]),
+        2,
+        "'--reason <REASON>': is empty; expected some text",
+    );
     assert_refused(
         &e.run(&["retention", "set", "7w"]),
         2,

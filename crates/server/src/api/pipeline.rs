@@ -235,7 +235,6 @@ async fn set_revocation(
     let record = segment(&r, "record", |v| v.parse::<i64>())?;
     let note = b
         .note
-        .filter(|n| !n.trim().is_empty())
         .map(|n| field("note", RevocationNote::parse(&n)))
         .transpose()?;
     let item = app

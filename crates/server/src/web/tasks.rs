@@ -20,8 +20,6 @@ use crate::inputs::{case_number, field, file_name, reason, slug};
 /// The largest completion form: its files are evidence, up to 25 MiB each.
 pub const UPLOAD_LIMIT: usize = crate::api::EVIDENCE_BODY_LIMIT;
 
-/// The longest note a completion takes (as the API).
-
 struct EvidenceLine {
     href: String,
     file_name: String,

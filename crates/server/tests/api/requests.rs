@@ -337,7 +337,94 @@ async fn health_and_readiness(db: TestDb) {
     assert_eq!(status, StatusCode::OK);
 }
 
+/// Free text is parsed by one parser per field, the same one the command line uses: the same
+/// text is refused here with the same words as there (`tests/cli/basics.rs` sends these very
+/// inputs), naming the field and its limit, and a refusal changes nothing.
+async fn free_text_is_refused_by_the_same_rules_as_on_the_command_line(db: TestDb) {
+    let (server, [a]) = Server::with_tenants(db, ["a"]).await;
+    let created = |(status, body): (StatusCode, Value)| {
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    };
+    created(
+        server
+            .post(
+                "/api/v1/subjects",
+                &a.manager,
+                json!({"key": "acme", "kind": "client", "name": "Acme"}),
+            )
+            .await,
+    );
+    created(
+        server
+            .post(
+                "/api/v1/cases",
+                &a.manager,
+                json!({"subject": "acme", "exit_date": "2099-12-31"}),
+            )
+            .await,
+    );
+    let before = server.get("/api/v1/cases/1", &a.manager).await.1;
+    let long = |n: usize| "x".repeat(n);
+    let refusals = [
+        (
+            "/api/v1/cases/1/cancel",
+            json!({"reason": long(2001)}),
+            "reason",
+            "is 2001 characters long; expected at most 2000",
+        ),
+        (
+            "/api/v1/cases/1/tasks/set-expectations/waive",
+            json!({"reason": "  "}),
+            "reason",
+            "is empty; expected some text",
+        ),
+        (
+            "/api/v1/cases/1/tasks/set-expectations/complete",
+            json!({"note": long(4001)}),
+            "note",
+            "is 4001 characters long; expected at most 4000",
+        ),
+        (
+            "/api/v1/users",
+            json!({"email": "new@a.example", "name": long(201), "role": "member"}),
+            "name",
+            "is 201 characters long; expected at most 200",
+        ),
+        (
+            "/api/v1/users",
+            json!({"email": "new@a.example", "name": "Ann\tLee", "role": "member"}),
+            "name",
+            "contains a control character; expected plain text",
+        ),
+    ];
+    for (path, body, field, words) in refusals {
+        let (status, problem) = server.post(path, &a.owner, body).await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{path}: {problem}"
+        );
+        assert_eq!(problem["field"], field, "{path}: {problem}");
+        assert_eq!(
+            problem["detail"],
+            format!("{field}: {words}"),
+            "{path}: {problem}"
+        );
+    }
+    assert_eq!(server.get("/api/v1/cases/1", &a.manager).await.1, before);
+    // At the limit, the same field is taken.
+    let (status, body) = server
+        .post(
+            "/api/v1/cases/1/cancel",
+            &a.owner,
+            json!({"reason": long(2000)}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
 testkit::on_both_stores!(
+    free_text_is_refused_by_the_same_rules_as_on_the_command_line,
     a_retried_post_changes_nothing_twice,
     malformed_requests_get_problems_never_5xx,
     health_and_readiness,

@@ -8,12 +8,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use app::{App, Ids, MasterKey};
-use engine::ids::{Email, JobId, Slug, TenantId, Text};
+use engine::fields::{PersonName, TenantName};
+use engine::ids::{Email, JobId, Slug, TenantId};
 use engine::job::{DEFAULT_ATTEMPTS, JobConcurrency, JobLease, JobStatus};
 use store::{Job, Store};
 use worker::{Claims, drain_queue};
 
-use crate::bench::{fsync_probe, percentile};
+use super::measure::{fsync_probe, percentile};
 use crate::output::say;
 
 /// How many idle wake-ups the latency figure is taken over.
@@ -21,7 +22,7 @@ const LATENCY_SAMPLES: usize = 200;
 /// Jobs queued per transaction while filling the queue.
 const FILL_BATCH: u32 = 500;
 
-pub async fn jobs(dir: &Path, count: u32, postgres: Option<&str>) -> anyhow::Result<()> {
+pub(super) async fn jobs(dir: &Path, count: u32, postgres: Option<&str>) -> anyhow::Result<()> {
     let store = Store::sqlite(&dir.join("jobs.db"), true).await?;
     let probe = fsync_probe(dir, Duration::from_secs(2))?;
     say!(
@@ -80,9 +81,9 @@ async fn bench_app(store: Store, slug: &str) -> anyhow::Result<(App, TenantId)> 
     let actor = app
         .init_tenant(
             Slug::parse(slug)?,
-            Text::line("Bench firm", 100)?,
+            TenantName::parse("Bench firm")?,
             Email::parse("owner@bench.example")?,
-            Text::line("Owner", 100)?,
+            PersonName::parse("Owner")?,
         )
         .await?;
     Ok((app, actor.tenant.id))
@@ -223,7 +224,7 @@ impl Drop for WorkerProcesses {
 }
 
 /// `exeunt bench job-worker`: one worker process of [`drain_in_processes`].
-pub async fn worker_process(
+pub(super) async fn worker_process(
     url: &str,
     name: &str,
     concurrency: JobConcurrency,
