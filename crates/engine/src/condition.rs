@@ -135,7 +135,7 @@ impl FieldChecker<'_> {
         self.problem_after(id, 0, message);
     }
 
-    /// A problem `skip` characters after where expression `id` starts.
+    /// A problem `skip` bytes after where expression `id` starts.
     fn problem_after(&mut self, id: u64, skip: usize, message: String) {
         let offset = self
             .program
@@ -260,7 +260,14 @@ impl FieldChecker<'_> {
         };
         if !known.iter().any(|k| k == field) {
             let what = match self.binding(root) {
-                Some(Binding::Record(kind)) => format!("a {kind} record"),
+                Some(Binding::Record(kind)) => {
+                    let article = if kind.as_str().starts_with(['a', 'e', 'i', 'o', 'u']) {
+                        "an"
+                    } else {
+                        "a"
+                    };
+                    format!("{article} {kind} record")
+                }
                 _ => format!("`{root}`"),
             };
             let hint = if root == "attrs" {
@@ -280,11 +287,11 @@ impl FieldChecker<'_> {
     }
 }
 
-/// 1-based line and column of a character offset.
-fn line_col(source: &str, char_offset: usize) -> (usize, usize) {
+/// 1-based line and column, in characters, of a byte offset (CEL's offsets count bytes).
+fn line_col(source: &str, byte_offset: usize) -> (usize, usize) {
     let mut line = 1;
     let mut column = 1;
-    for c in source.chars().take(char_offset) {
+    for (_, c) in source.char_indices().take_while(|(i, _)| *i < byte_offset) {
         if c == '\n' {
             line += 1;
             column = 1;
