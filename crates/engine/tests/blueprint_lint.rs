@@ -1382,3 +1382,29 @@ fn a_problem_after_non_ascii_text_in_a_condition_is_placed_at_the_field() {
         )],
     );
 }
+
+/// `when: attrs.role` is text; lint accepted it and the plan failed on the first subject.
+#[test]
+fn a_condition_known_not_to_be_true_or_false_is_refused() {
+    assert_lint(
+        "text as a condition",
+        &insert_after(11, "        when: attrs.role"),
+        &[at(
+            12,
+            15,
+            "in `when` of task `one`: this gives text, not true or false; expected a comparison such as `attrs.role == \"engineer\"`",
+        )],
+    );
+    assert_lint(
+        "a number on one side of &&",
+        &replace(
+            24,
+            "    condition: attrs.role == \"engineer\" && attrs.balance_outstanding",
+        ),
+        &[at(
+            24,
+            44,
+            "in `condition` of check `c`: this gives a number, not true or false; expected a comparison such as `attrs.role == \"engineer\"`",
+        )],
+    );
+}
