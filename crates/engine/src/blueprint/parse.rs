@@ -66,7 +66,7 @@ pub fn parse(text: &str, ctx: &LintContext<'_>) -> Result<Blueprint, Vec<Diagnos
     let mut p = Parser {
         diags: Vec::new(),
         ctx,
-        source: text,
+        source: Source::new(text),
     };
     let blueprint = p.blueprint(&root);
     let mut diags = p.diags;
@@ -154,18 +154,15 @@ fn is_null(s: &MarkedScalarNode) -> bool {
     s.may_coerce() && matches!(s.as_str(), "~" | "null" | "Null" | "NULL")
 }
 
-/// Where character `offset` of `scalar`'s value was written in `source`. Walks the source from
-/// the scalar's start alongside the value, skipping what YAML leaves out of a value: quotes,
-/// the backslash of an escape, a block scalar's header, indentation, and line breaks (a folded
-/// break matches the space it became). `None` where the value cannot be followed (an escape such
-/// as `\u00e9`).
-fn value_position(
-    source: &str,
-    scalar: &MarkedScalarNode,
-    offset: usize,
-) -> Option<(usize, usize)> {
+/// Where each character of `scalar`'s value was written in the file, and one more for just
+/// past its end. Walks the source from the scalar's start alongside the value, skipping what
+/// YAML leaves out of a value: quotes, the backslash of an escape, a block scalar's header,
+/// indentation, and line breaks (a folded break matches the space it became). `None` where the
+/// value cannot be followed (an escape such as `\u00e9`).
+fn value_positions(source: &Source<'_>, scalar: &MarkedScalarNode) -> Option<Vec<(usize, usize)>> {
     let start = position(scalar.span());
-    let mut src = source_positions(source)
+    let mut src = source
+        .chars_at_line(start.0)?
         .skip_while(|&(_, l, c)| (l, c) < start)
         .peekable();
     match src.peek()? {
@@ -179,9 +176,9 @@ fn value_position(
         }
         _ => {}
     }
-    let mut last = None;
-    for (i, v) in scalar.as_str().chars().enumerate() {
-        let (l, c) = loop {
+    let mut positions = Vec::new();
+    for v in scalar.as_str().chars() {
+        let at = loop {
             let (ch, l, c) = src.next()?;
             if ch == v || (v == ' ' && ch == '\n') {
                 break (l, c);
@@ -190,31 +187,63 @@ fn value_position(
                 return None;
             }
         };
-        if i == offset {
-            return Some((l, c));
-        }
-        last = Some((l, c));
+        positions.push(at);
     }
-    // Just past the value's end (where CEL reports a missing operand).
-    last.map(|(l, c)| (l, c + 1))
+    let &(l, c) = positions.last()?;
+    positions.push((l, c + 1));
+    Some(positions)
 }
 
-/// Each character of `source` with its line and column, counted as the YAML loader counts them
-/// (a line break is `\n`, `\r\n` or a lone `\r`).
-fn source_positions(source: &str) -> impl Iterator<Item = (char, usize, usize)> + '_ {
-    let mut chars = source.chars().peekable();
-    let (mut line, mut column) = (1, 1);
-    std::iter::from_fn(move || {
-        let ch = chars.next()?;
-        let here = (ch, line, column);
-        if ch == '\n' || (ch == '\r' && chars.peek() != Some(&'\n')) {
-            line += 1;
-            column = 1;
-        } else {
-            column += 1;
+/// The text of the file, with where each line starts, to find a place in it quickly.
+struct Source<'a> {
+    text: &'a str,
+    /// Byte offsets of the lines' starts, the first line's first.
+    lines: Vec<usize>,
+}
+
+impl<'a> Source<'a> {
+    fn new(text: &'a str) -> Self {
+        let mut lines = vec![0];
+        let mut chars = text.char_indices().peekable();
+        while let Some((i, ch)) = chars.next() {
+            if is_break(ch, chars.peek().map(|&(_, next)| next)) {
+                lines.push(i + 1);
+            }
         }
-        Some(here)
-    })
+        Self { text, lines }
+    }
+
+    /// Each character from the start of line `line` on, with its line and column.
+    fn chars_at_line(
+        &self,
+        line: usize,
+    ) -> Option<impl Iterator<Item = (char, usize, usize)> + 'a> {
+        let start = *self.lines.get(line.checked_sub(1)?)?;
+        Some(Self::positions(&self.text[start..], line))
+    }
+
+    /// Each character of `text`, which starts a line numbered `line`, with its line and column,
+    /// counted as the YAML loader counts them (a line break is `\n`, `\r\n` or a lone `\r`).
+    fn positions(text: &'a str, line: usize) -> impl Iterator<Item = (char, usize, usize)> + 'a {
+        let mut chars = text.chars().peekable();
+        let (mut line, mut column) = (line, 1);
+        std::iter::from_fn(move || {
+            let ch = chars.next()?;
+            let here = (ch, line, column);
+            if is_break(ch, chars.peek().copied()) {
+                line += 1;
+                column = 1;
+            } else {
+                column += 1;
+            }
+            Some(here)
+        })
+    }
+}
+
+/// Whether `ch`, followed by `next`, ends a line: `\n`, or `\r` not followed by `\n`.
+fn is_break(ch: char, next: Option<char>) -> bool {
+    ch == '\n' || (ch == '\r' && next != Some('\n'))
 }
 
 /// A value and where it was written.
@@ -226,7 +255,7 @@ struct At<T> {
 struct Parser<'c> {
     diags: Vec<Diagnostic>,
     ctx: &'c LintContext<'c>,
-    source: &'c str,
+    source: Source<'c>,
 }
 
 impl Parser<'_> {
@@ -398,17 +427,20 @@ impl Parser<'_> {
             Ok(c) => Some(c),
             Err(problems) => {
                 let (line, column) = position(scalar.span());
+                let positions = value_positions(&self.source, scalar).unwrap_or_default();
                 for problem in problems {
                     // Place the problem inside the expression where it was written; failing
                     // that, as if the expression were written out from the scalar's start.
                     let offset = char_offset(scalar.as_str(), problem.line, problem.column);
-                    let (line, column) = value_position(self.source, scalar, offset).unwrap_or(
-                        if problem.line == 1 {
-                            (line, column + problem.column - 1)
-                        } else {
-                            (line + problem.line - 1, problem.column)
-                        },
-                    );
+                    let (line, column) =
+                        positions
+                            .get(offset)
+                            .copied()
+                            .unwrap_or(if problem.line == 1 {
+                                (line, column + problem.column - 1)
+                            } else {
+                                (line + problem.line - 1, problem.column)
+                            });
                     self.diags.push(Diagnostic {
                         line,
                         column,
