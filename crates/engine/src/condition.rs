@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use cel::common::ast::{Expr, IdedExpr};
+use cel::common::ast::{Expr, IdedExpr, LiteralValue, operators};
 use cel::{Context, Program, Value};
 use serde_json::{Map, Value as Json, json};
 
@@ -58,7 +58,8 @@ pub enum EvalError {
 
 impl Condition {
     /// Compiles `source` and checks every name and field it uses against what a subject has,
-    /// plus the attribute names a blueprint declares.
+    /// plus the attribute names a blueprint declares, and that it gives true or false where
+    /// that can be told without running it (`attrs.role` alone is text).
     pub fn compile(
         source: &str,
         extra_attributes: &[String],
@@ -82,6 +83,9 @@ impl Condition {
             problems: Vec::new(),
         };
         checker.walk(program.expression());
+        if checker.problems.is_empty() {
+            checker.expect_bool(program.expression());
+        }
         if checker.problems.is_empty() {
             Ok(Self {
                 source: source.to_owned(),
@@ -135,7 +139,7 @@ impl FieldChecker<'_> {
         self.problem_after(id, 0, message);
     }
 
-    /// A problem `skip` characters after where expression `id` starts.
+    /// A problem `skip` bytes after where expression `id` starts.
     fn problem_after(&mut self, id: u64, skip: usize, message: String) {
         let offset = self
             .program
@@ -227,6 +231,73 @@ impl FieldChecker<'_> {
         }
     }
 
+    /// Reports `e`, and the operands of `&&`, `||`, `!` and the branches of `?:` inside it,
+    /// where they give something other than true or false.
+    fn expect_bool(&mut self, e: &IdedExpr) {
+        if let Expr::Call(call) = &e.expr {
+            let operands = match call.func_name.as_str() {
+                operators::LOGICAL_AND | operators::LOGICAL_OR | operators::LOGICAL_NOT => {
+                    &call.args[..]
+                }
+                operators::CONDITIONAL => call.args.get(1..).unwrap_or_default(),
+                _ => &[],
+            };
+            for operand in operands {
+                self.expect_bool(operand);
+            }
+        }
+        if let Some(what) = self.not_bool(e) {
+            self.problem(
+                start_of(e),
+                format!(
+                    "this gives {what}, not true or false; expected a comparison such as `attrs.role == \"engineer\"`"
+                ),
+            );
+        }
+    }
+
+    /// What `e` gives when it is known not to be true or false; `None` when it is, or when
+    /// lint cannot tell.
+    fn not_bool(&self, e: &IdedExpr) -> Option<&'static str> {
+        match &e.expr {
+            Expr::Literal(LiteralValue::Boolean(_)) => None,
+            Expr::Literal(LiteralValue::Null) => Some("null"),
+            Expr::Literal(LiteralValue::String(_) | LiteralValue::Bytes(_)) => Some("text"),
+            Expr::Literal(_) => Some("a number"),
+            Expr::List(_) => Some("a list"),
+            Expr::Map(_) => Some("a map"),
+            Expr::Ident(name) => match self.binding(name) {
+                Some(Binding::Record(_)) => Some("a record"),
+                Some(Binding::Unknown) => None,
+                None => Some("a map"),
+            },
+            Expr::Select(select) if !select.test => match &select.operand.expr {
+                Expr::Ident(root) => match (self.binding(root), root.as_str()) {
+                    (Some(Binding::Record(_)), _) => Some("text"),
+                    (None, "attrs") => match standard_attribute(&select.field) {
+                        Some(AttributeType::Number) => Some("a number"),
+                        _ => Some("text"),
+                    },
+                    (None, "subject" | "parent") => Some("text"),
+                    (None, "records") => Some("a list"),
+                    _ => None,
+                },
+                _ => None,
+            },
+            Expr::Call(call) => match call.func_name.as_str() {
+                operators::SUBSTRACT
+                | operators::MULTIPLY
+                | operators::DIVIDE
+                | operators::MODULO
+                | operators::NEGATE
+                | "size" => Some("a number"),
+                operators::ADD => call.args.first().and_then(|a| self.not_bool(a)),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     /// `operand` is the id of the name before the dot, `select` the id of the selection, which
     /// the parser places at the dot.
     fn check_field(&mut self, operand: u64, select: u64, root: &str, field: &str) {
@@ -260,7 +331,14 @@ impl FieldChecker<'_> {
         };
         if !known.iter().any(|k| k == field) {
             let what = match self.binding(root) {
-                Some(Binding::Record(kind)) => format!("a {kind} record"),
+                Some(Binding::Record(kind)) => {
+                    let article = if kind.as_str().starts_with(['a', 'e', 'i', 'o', 'u']) {
+                        "an"
+                    } else {
+                        "a"
+                    };
+                    format!("{article} {kind} record")
+                }
                 _ => format!("`{root}`"),
             };
             let hint = if root == "attrs" {
@@ -280,11 +358,27 @@ impl FieldChecker<'_> {
     }
 }
 
-/// 1-based line and column of a character offset.
-fn line_col(source: &str, char_offset: usize) -> (usize, usize) {
+/// The id of the leftmost part of `e`, where it starts in the source: the parser places a
+/// selection at its dot and a binary operator at the operator.
+fn start_of(e: &IdedExpr) -> u64 {
+    match &e.expr {
+        Expr::Select(select) => start_of(&select.operand),
+        Expr::Call(call) => match (&call.target, call.args.first()) {
+            (Some(target), _) => start_of(target),
+            (None, Some(first)) if call.args.len() == 2 && call.func_name.starts_with('_') => {
+                start_of(first)
+            }
+            _ => e.id,
+        },
+        _ => e.id,
+    }
+}
+
+/// 1-based line and column, in characters, of a byte offset (CEL's offsets count bytes).
+fn line_col(source: &str, byte_offset: usize) -> (usize, usize) {
     let mut line = 1;
     let mut column = 1;
-    for c in source.chars().take(char_offset) {
+    for (_, c) in source.char_indices().take_while(|(i, _)| *i < byte_offset) {
         if c == '\n' {
             line += 1;
             column = 1;
@@ -455,7 +549,47 @@ mod tests {
     fn non_boolean_results_are_errors() {
         let s = employee("DE");
         let view = SubjectView::new(&s, &[], None, &[]);
-        let c = Condition::compile("attrs.country", &[]).unwrap();
+        // Lint cannot tell what an index gives.
+        let c = Condition::compile("[attrs.country][0]", &[]).unwrap();
         assert!(matches!(c.evaluate(&view), Err(EvalError::NotBool { .. })));
+    }
+
+    #[test]
+    fn what_is_known_not_to_be_true_or_false_is_refused_where_it_starts() {
+        let refused = |source: &str| {
+            let err = Condition::compile(source, &[]).unwrap_err();
+            assert_eq!(err.len(), 1, "{source}: {err:?}");
+            (err[0].column, err[0].message.clone())
+        };
+        let expected = |what: &str| {
+            format!(
+                "this gives {what}, not true or false; expected a comparison such as `attrs.role == \"engineer\"`"
+            )
+        };
+        assert_eq!(refused("attrs.role"), (1, expected("text")));
+        assert_eq!(
+            refused("attrs.balance_outstanding"),
+            (1, expected("a number"))
+        );
+        assert_eq!(refused("records.accounts"), (1, expected("a list")));
+        assert_eq!(
+            refused("records.accounts.size()"),
+            (1, expected("a number"))
+        );
+        assert_eq!(refused("'engineer'"), (1, expected("text")));
+        assert_eq!(
+            refused("attrs.role == 'x' && subject.name"),
+            (22, expected("text"))
+        );
+        assert_eq!(refused("!attrs.country"), (2, expected("text")));
+        for fine in [
+            "true",
+            "attrs.role == 'x' ? true : attrs.country == 'DE'",
+            "has(attrs.role)",
+            "records.accounts.exists(a, a.status == 'active')",
+            "attrs.role in ['a', 'b']",
+        ] {
+            assert!(Condition::compile(fine, &[]).is_ok(), "{fine}");
+        }
     }
 }

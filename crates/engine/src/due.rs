@@ -25,10 +25,17 @@ pub struct DueOffset {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "`{0}` is not a due offset; expected a sign, a number of days and `d` or `bd`, optionally a time: `-5d`, `+0d 17:00`, `-3bd`"
-)]
-pub struct DueOffsetError(pub String);
+pub enum DueOffsetError {
+    #[error(
+        "`{0}` is not a due offset; expected a sign, a number of days and `d` or `bd`, optionally a time: `-5d`, `+0d 17:00`, `-3bd`"
+    )]
+    Malformed(String),
+    /// `+1d -0:30`: only the days take a sign; the time is a time of day.
+    #[error(
+        "`{0}` is not a due offset: the time `{1}` has a sign; expected a time of day without one, such as `+1d 09:30`"
+    )]
+    SignedTime(String, String),
+}
 
 impl DueOffset {
     pub const DEFAULT_TIME: Time = Time::constant(17, 0, 0, 0);
@@ -36,7 +43,7 @@ impl DueOffset {
     pub const MAX_DAYS: i32 = 1095;
 
     pub fn parse(text: &str) -> Result<Self, DueOffsetError> {
-        let err = || DueOffsetError(text.to_owned());
+        let err = || DueOffsetError::Malformed(text.to_owned());
         let trimmed = text.trim();
         let (offset, at) = match trimmed.split_once(char::is_whitespace) {
             Some((o, t)) => (o, Some(t.trim())),
@@ -64,6 +71,9 @@ impl DueOffset {
         }
         let at = match at {
             None => Self::DEFAULT_TIME,
+            Some(t) if t.split(':').any(|part| part.starts_with(['+', '-'])) => {
+                return Err(DueOffsetError::SignedTime(text.to_owned(), t.to_owned()));
+            }
             Some(t) => parse_hh_mm(t).ok_or_else(err)?,
         };
         Ok(Self {
@@ -110,7 +120,8 @@ impl fmt::Display for DueOffset {
 
 fn parse_hh_mm(t: &str) -> Option<Time> {
     let (h, m) = t.split_once(':')?;
-    if h.len() != 2 || m.len() != 2 {
+    let two_digits = |s: &str| s.len() == 2 && s.bytes().all(|b| b.is_ascii_digit());
+    if !two_digits(h) || !two_digits(m) {
         return None;
     }
     let h: i8 = h.parse().ok()?;

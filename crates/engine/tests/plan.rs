@@ -401,25 +401,27 @@ fn a_dependency_on_a_skipped_task_is_already_satisfied() {
 
 #[test]
 fn a_condition_that_is_not_true_or_false_stops_the_plan_naming_where() {
-    // Lint accepts these: it checks names, not types.
-    let when =
-        blueprint(&CONDITIONAL.replace("when: attrs.role == \"engineer\"", "when: attrs.role"));
+    // Lint refuses `when: attrs.role`, but cannot tell what an index gives.
+    let when = blueprint(&CONDITIONAL.replace(
+        "when: attrs.role == \"engineer\"",
+        "when: \"[attrs.role][0]\"",
+    ));
     let s = subject(SubjectKind::Employee, &[("role", "engineer")]);
     let err = try_dry_run(&when, &s, &[], None, date(2026, 1, 5)).unwrap_err();
     assert_eq!(err.blueprint, "conditional");
     assert_eq!(err.place, "`when` of task `keys`");
     assert!(
-        matches!(&err.error, EvalError::NotBool { expression, .. } if expression == "attrs.role"),
+        matches!(&err.error, EvalError::NotBool { expression, .. } if expression == "[attrs.role][0]"),
         "{err}"
     );
     assert!(
         err.to_string()
-            .starts_with("blueprint conditional: `when` of task `keys`: `attrs.role` gave "),
+            .starts_with("blueprint conditional: `when` of task `keys`: `[attrs.role][0]` gave "),
         "{err}"
     );
 
     let check = blueprint(&format!(
-        "{CONDITIONAL}checks:\n  - id: balance\n    severity: warning\n    condition: attrs.balance_outstanding\n    message: Money.\n"
+        "{CONDITIONAL}checks:\n  - id: balance\n    severity: warning\n    condition: '[attrs.balance_outstanding][0]'\n    message: Money.\n"
     ));
     let err = try_dry_run(&check, &s, &[], None, date(2026, 1, 5)).unwrap_err();
     assert_eq!(err.place, "check `balance`");

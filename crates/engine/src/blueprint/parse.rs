@@ -54,14 +54,19 @@ const DESCRIPTION_MAX: usize = 4000;
 
 /// Parses and lints a blueprint. Returns every problem found, in file order.
 pub fn parse(text: &str, ctx: &LintContext<'_>) -> Result<Blueprint, Vec<Diagnostic>> {
-    let options = LoaderOptions::default().error_on_duplicate_keys(true);
-    let root = match marked_yaml::parse_yaml_with_options(0, text, options) {
+    // Without coercion, `may_coerce` tells a plain scalar from a quoted or block one.
+    let options = LoaderOptions::default()
+        .error_on_duplicate_keys(true)
+        .prevent_coercion(true);
+    let mut root = match marked_yaml::parse_yaml_with_options(0, text, options) {
         Ok(node) => node,
         Err(e) => return Err(vec![load_error(&e)]),
     };
+    place_empty_values(&mut root);
     let mut p = Parser {
         diags: Vec::new(),
         ctx,
+        source: Source::new(text),
     };
     let blueprint = p.blueprint(&root);
     let mut diags = p.diags;
@@ -110,6 +115,137 @@ fn position(span: &Span) -> (usize, usize) {
     span.start().map_or((1, 1), |m| (m.line(), m.column()))
 }
 
+/// Where a mapping starts: its first key (the loader marks a block mapping at the colon after
+/// that key), or its `{` when written in flow style.
+fn mapping_start(map: &MarkedMappingNode) -> Span {
+    match map.keys().next() {
+        Some(key) if position(key.span()) < position(map.span()) => *key.span(),
+        _ => *map.span(),
+    }
+}
+
+/// The loader marks an empty value (`title:` and nothing after it) at the next token, often on
+/// a later line; marks it just after its key's colon instead.
+fn place_empty_values(node: &mut Node) {
+    match node {
+        Node::Scalar(_) => {}
+        Node::Sequence(seq) => seq.iter_mut().for_each(place_empty_values),
+        Node::Mapping(map) => {
+            for (key, value) in map.iter_mut() {
+                if let Node::Scalar(v) = value
+                    && v.as_str().is_empty()
+                    && v.may_coerce()
+                    && let Some(k) = key.span().start()
+                {
+                    // `key:`, or `"key":` when quoted.
+                    let quotes = if key.may_coerce() { 0 } else { 2 };
+                    let column = k.column() + key.as_str().chars().count() + quotes + 1;
+                    let at = marked_yaml::Marker::new(k.source(), k.character(), k.line(), column);
+                    v.span_mut().set_start(Some(at));
+                }
+                place_empty_values(value);
+            }
+        }
+    }
+}
+
+/// `~` and `null` written plainly are YAML's way to say "no value".
+fn is_null(s: &MarkedScalarNode) -> bool {
+    s.may_coerce() && matches!(s.as_str(), "~" | "null" | "Null" | "NULL")
+}
+
+/// Where each character of `scalar`'s value was written in the file, and one more for just
+/// past its end. Walks the source from the scalar's start alongside the value, skipping what
+/// YAML leaves out of a value: quotes, the backslash of an escape, a block scalar's header,
+/// indentation, and line breaks (a folded break matches the space it became). `None` where the
+/// value cannot be followed (an escape such as `\u00e9`).
+fn value_positions(source: &Source<'_>, scalar: &MarkedScalarNode) -> Option<Vec<(usize, usize)>> {
+    let start = position(scalar.span());
+    let mut src = source
+        .chars_at_line(start.0)?
+        .skip_while(|&(_, l, c)| (l, c) < start)
+        .peekable();
+    match src.peek()? {
+        &(_, l, c) if (l, c) != start => return None,
+        // A block scalar's value starts on the line after its header.
+        ('|' | '>', ..) => {
+            src.find(|&(ch, ..)| ch == '\n')?;
+        }
+        ('"' | '\'', ..) => {
+            src.next();
+        }
+        _ => {}
+    }
+    let mut positions = Vec::new();
+    for v in scalar.as_str().chars() {
+        let at = loop {
+            let (ch, l, c) = src.next()?;
+            if ch == v || (v == ' ' && ch == '\n') {
+                break (l, c);
+            }
+            if !(ch.is_whitespace() || matches!(ch, '"' | '\'' | '\\')) {
+                return None;
+            }
+        };
+        positions.push(at);
+    }
+    let &(l, c) = positions.last()?;
+    positions.push((l, c + 1));
+    Some(positions)
+}
+
+/// The text of the file, with where each line starts, to find a place in it quickly.
+struct Source<'a> {
+    text: &'a str,
+    /// Byte offsets of the lines' starts, the first line's first.
+    lines: Vec<usize>,
+}
+
+impl<'a> Source<'a> {
+    fn new(text: &'a str) -> Self {
+        let mut lines = vec![0];
+        let mut chars = text.char_indices().peekable();
+        while let Some((i, ch)) = chars.next() {
+            if is_break(ch, chars.peek().map(|&(_, next)| next)) {
+                lines.push(i + 1);
+            }
+        }
+        Self { text, lines }
+    }
+
+    /// Each character from the start of line `line` on, with its line and column.
+    fn chars_at_line(
+        &self,
+        line: usize,
+    ) -> Option<impl Iterator<Item = (char, usize, usize)> + 'a> {
+        let start = *self.lines.get(line.checked_sub(1)?)?;
+        Some(Self::positions(&self.text[start..], line))
+    }
+
+    /// Each character of `text`, which starts a line numbered `line`, with its line and column,
+    /// counted as the YAML loader counts them (a line break is `\n`, `\r\n` or a lone `\r`).
+    fn positions(text: &'a str, line: usize) -> impl Iterator<Item = (char, usize, usize)> + 'a {
+        let mut chars = text.chars().peekable();
+        let (mut line, mut column) = (line, 1);
+        std::iter::from_fn(move || {
+            let ch = chars.next()?;
+            let here = (ch, line, column);
+            if is_break(ch, chars.peek().copied()) {
+                line += 1;
+                column = 1;
+            } else {
+                column += 1;
+            }
+            Some(here)
+        })
+    }
+}
+
+/// Whether `ch`, followed by `next`, ends a line: `\n`, or `\r` not followed by `\n`.
+fn is_break(ch: char, next: Option<char>) -> bool {
+    ch == '\n' || (ch == '\r' && next != Some('\n'))
+}
+
 /// A value and where it was written.
 struct At<T> {
     value: T,
@@ -119,6 +255,7 @@ struct At<T> {
 struct Parser<'c> {
     diags: Vec<Diagnostic>,
     ctx: &'c LintContext<'c>,
+    source: Source<'c>,
 }
 
 impl Parser<'_> {
@@ -167,7 +304,10 @@ impl Parser<'_> {
         match map.get_node(key) {
             None => {
                 if required {
-                    self.err(map.span(), format!("{what} has no `{key}`; it is required"));
+                    self.err(
+                        &mapping_start(map),
+                        format!("{what} has no `{key}`; it is required"),
+                    );
                 }
                 None
             }
@@ -192,7 +332,10 @@ impl Parser<'_> {
         match map.get_node(key) {
             None => {
                 if required {
-                    self.err(map.span(), format!("{what} has no `{key}`; it is required"));
+                    self.err(
+                        &mapping_start(map),
+                        format!("{what} has no `{key}`; it is required"),
+                    );
                 }
                 None
             }
@@ -231,7 +374,11 @@ impl Parser<'_> {
         max: usize,
     ) -> Option<String> {
         let scalar = self.scalar(map, key, what, required)?;
-        let value = scalar.as_str().trim();
+        let value = if is_null(scalar) {
+            ""
+        } else {
+            scalar.as_str().trim()
+        };
         if value.is_empty() && required {
             self.err(
                 scalar.span(),
@@ -280,13 +427,20 @@ impl Parser<'_> {
             Ok(c) => Some(c),
             Err(problems) => {
                 let (line, column) = position(scalar.span());
+                let positions = value_positions(&self.source, scalar).unwrap_or_default();
                 for problem in problems {
-                    // Place the problem inside the expression where the file allows it.
-                    let (line, column) = if problem.line == 1 {
-                        (line, column + problem.column - 1)
-                    } else {
-                        (line + problem.line - 1, problem.column)
-                    };
+                    // Place the problem inside the expression where it was written; failing
+                    // that, as if the expression were written out from the scalar's start.
+                    let offset = char_offset(scalar.as_str(), problem.line, problem.column);
+                    let (line, column) =
+                        positions
+                            .get(offset)
+                            .copied()
+                            .unwrap_or(if problem.line == 1 {
+                                (line, column + problem.column - 1)
+                            } else {
+                                (line + problem.line - 1, problem.column)
+                            });
                     self.diags.push(Diagnostic {
                         line,
                         column,
@@ -585,7 +739,7 @@ impl Parser<'_> {
             }
             (None, None) => {
                 self.err(
-                    map.span(),
+                    &mapping_start(map),
                     format!("{what} has no owner; expected `team` or `role`"),
                 );
                 None
@@ -630,7 +784,7 @@ impl Parser<'_> {
             }
             (None, Some(TaskKind::Action)) => {
                 self.err(
-                    map.span(),
+                    &mapping_start(map),
                     format!(
                         "{what} is of kind action but names no `action`; expected one of {}",
                         ACTIONS.join(", ")
@@ -716,7 +870,7 @@ impl Parser<'_> {
             }
             (None, Some(TaskKind::Checklist)) => {
                 self.err(
-                    map.span(),
+                    &mapping_start(map),
                     format!("{what} is of kind checklist but has no `checklist` items"),
                 );
                 Vec::new()
@@ -782,6 +936,9 @@ impl Parser<'_> {
                         .any(|d| d.id.as_ref().is_some_and(|i| i.value == slug.value))
                     {
                         Some(slug.value)
+                    } else if stages.iter().any(|d| d.id.is_none()) {
+                        // Perhaps the stage whose id is missing or invalid (already reported).
+                        None
                     } else {
                         self.err(
                             s.span(),
@@ -838,13 +995,18 @@ impl Parser<'_> {
             }
             before.insert(id.value.as_str(), set);
         }
-        let stage_of: BTreeMap<&str, &str> = stages
+        // Each task's stage id; `None` for a stage whose id is missing or invalid (already
+        // reported), where the order of stages cannot be checked.
+        let stage_of: BTreeMap<&str, Option<&str>> = stages
             .iter()
-            .filter_map(|s| s.id.as_ref().map(|i| (i.value.as_str(), s)))
-            .flat_map(|(sid, s)| s.tasks.iter().map(move |t| (t.id.value.as_str(), sid)))
+            .flat_map(|s| {
+                let sid = s.id.as_ref().map(|i| i.value.as_str());
+                s.tasks.iter().map(move |t| (t.id.value.as_str(), sid))
+            })
             .collect();
         let mut edges: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
         for s in stages {
+            let own_stage = s.id.as_ref().map(|i| i.value.as_str());
             for t in &s.tasks {
                 let task = t.id.value.as_str();
                 for dep in &t.depends_on {
@@ -855,8 +1017,11 @@ impl Parser<'_> {
                         );
                         continue;
                     };
-                    let own_stage = stage_of[task];
-                    let reachable = *dep_stage == own_stage
+                    let (Some(own_stage), Some(dep_stage)) = (own_stage, *dep_stage) else {
+                        edges.entry(task).or_default().push(dep.value.as_str());
+                        continue;
+                    };
+                    let reachable = dep_stage == own_stage
                         || before.get(own_stage).is_some_and(|b| b.contains(dep_stage));
                     if !reachable {
                         self.err(
@@ -891,6 +1056,16 @@ impl Parser<'_> {
             );
         }
     }
+}
+
+/// The character offset of a 1-based line and column in `text`.
+fn char_offset(text: &str, line: usize, column: usize) -> usize {
+    let before: usize = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(|l| l.chars().count())
+        .sum();
+    before + column.saturating_sub(1)
 }
 
 /// Each elementary cycle once, starting at its smallest task id.
