@@ -400,9 +400,9 @@ impl App {
         let revocations = tx.revocations(tenant, file.case.id, subject.id).await?;
         let mut events = Vec::new();
         let key = subject.key.to_string();
-        let cases = crate::cases::case_numbers(tx, tenant, subject.id).await?;
+        let cases = crate::audit_log::case_numbers(tx, tenant, subject.id).await?;
         self.walk_audit(tx, actor, |e| {
-            if crate::cases::concerns_subject(e, &key, &cases) {
+            if crate::audit_log::concerns_subject(e, &key, &cases) {
                 let mut line =
                     serde_json::to_vec(e).map_err(|err| AppError::Conflict(err.to_string()))?;
                 line.push(b'\n');

@@ -5,6 +5,7 @@
 //! the server) call these and nothing below them.
 
 mod accounts;
+mod audit_log;
 mod blueprints;
 mod cases;
 mod certificates;

@@ -190,12 +190,12 @@ impl App {
             digest.update(f.blob.sha256);
         }
         let key = c.subject_key.to_string();
-        let cases = crate::cases::case_numbers(&mut tx, tenant, c.subject_id).await?;
+        let cases = crate::audit_log::case_numbers(&mut tx, tenant, c.subject_id).await?;
         let mut erased = Vec::new();
-        let mut reader = crate::cases::AuditReader::new(tenant, 0, i64::MAX);
+        let mut reader = crate::audit_log::AuditReader::new(tenant, 0, i64::MAX);
         while let Some(batch) = reader.next(&mut tx).await? {
             for e in batch.iter().filter(|e| e.payload.is_some()) {
-                if crate::cases::concerns_subject(e, &key, &cases) {
+                if crate::audit_log::concerns_subject(e, &key, &cases) {
                     digest.update(e.payload_digest);
                     erased.push(e.seq);
                 }

@@ -12,11 +12,11 @@ use jiff::civil::Date;
 use serde::Serialize;
 
 use crate::act::Act;
-use crate::blueprint::{Owner, Severity, TaskKind};
+use crate::blueprint::{EXPORT_FAILED_CHECK, OVERDUE_CHECK, Owner, Severity, TaskKind};
 use crate::export::ExportStatus;
 use crate::gate::Gate;
 use crate::ids::{CaseId, Slug, SubjectId, TenantId, UserId};
-use crate::plan::{EXPORT_FAILED_CHECK, Finding, OVERDUE_CHECK, StagePlan};
+use crate::plan::{Finding, StagePlan};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -7,9 +7,9 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
-use crate::blueprint::Severity;
+use crate::blueprint::{LEGAL_HOLD_CHECK, Severity};
 use crate::ids::{HoldId, Slug, SubjectId, SubjectKey, TenantId, UserId};
-use crate::plan::{Finding, LEGAL_HOLD_CHECK};
+use crate::plan::Finding;
 use crate::subject::SubjectKind;
 
 /// How long data is kept after an offboarding completes: whole years, months and days.

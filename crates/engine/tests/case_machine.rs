@@ -9,13 +9,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use exeunt_engine::act::Act;
-use exeunt_engine::blueprint::{Blueprint, LintContext, Severity, builtin_source, parse};
+use exeunt_engine::blueprint::{
+    Blueprint, LintContext, OVERDUE_CHECK, Severity, builtin_source, parse,
+};
 use exeunt_engine::case::{
     Case, CaseError, CaseFile, CaseStatus, FindingStatus, Resolution, Task, TaskStatus,
 };
 use exeunt_engine::condition::SubjectView;
 use exeunt_engine::ids::{CaseId, Slug, SubjectId, SubjectKey, TenantId, Text, UserId};
-use exeunt_engine::plan::{Finding, OVERDUE_CHECK, PlanInput, plan};
+use exeunt_engine::plan::{Finding, PlanInput, plan};
 use exeunt_engine::subject::{Attributes, Subject, SubjectState};
 use exeunt_engine::teams::default_team_slugs;
 use jiff::civil::{Date, date};

@@ -19,6 +19,22 @@ use crate::subject::SubjectKind;
 pub use builtin::{BUILTIN, builtin_source};
 pub use parse::{LintContext, parse};
 
+/// The check id of the built-in warning that a legal hold stands over the subject.
+pub const LEGAL_HOLD_CHECK: &str = "legal-hold";
+
+/// The check id of the built-in warning that tasks are overdue.
+pub const OVERDUE_CHECK: &str = "overdue-tasks";
+
+/// The check id of the built-in blocker that the newest export failed.
+pub const EXPORT_FAILED_CHECK: &str = "export-failed";
+
+/// The checks Exeunt runs itself at every precheck, whose ids blueprints may not use, with
+/// what each warns about.
+pub const BUILTIN_CHECKS: &[(&str, &str)] = &[
+    (LEGAL_HOLD_CHECK, "the warning that a legal hold stands"),
+    (OVERDUE_CHECK, "the warning that tasks are overdue"),
+];
+
 /// The word the approver types to close a case when a blueprint names none.
 pub const DEFAULT_CONFIRMATION_WORD: &str = "TERMINATE";
 

@@ -915,7 +915,7 @@ impl Parser<'_> {
                         ),
                     );
                 }
-                if let Some((_, what)) = crate::plan::BUILTIN_CHECKS
+                if let Some((_, what)) = super::BUILTIN_CHECKS
                     .iter()
                     .find(|(builtin, _)| *builtin == id.value.as_str())
                 {

@@ -1,0 +1,275 @@
+//! The audit use cases: a page of the log, what a timeline shows, verifying the chain (in
+//! ranges, one per core), and walking it for an export; and what exports and purges share to
+//! find a subject's events.
+
+use engine::audit::{AuditEvent, ChainBreak, ChainVerifier, GENESIS};
+use engine::ids::{SubjectKey, TenantId};
+use store::{AuditFilter, CaseFilter, Concern, Tx};
+
+use crate::directory::find_subject;
+use crate::{Actor, App, AppError, Result};
+
+impl App {
+    /// A page of the tenant's audit log; the auditor's view.
+    pub async fn audit_log(&self, actor: &Actor, filter: &AuditFilter) -> Result<Vec<AuditEvent>> {
+        Ok(self
+            .store
+            .read()
+            .await?
+            .audit_events(actor.tenant.id, filter)
+            .await?)
+    }
+
+    /// Which events a timeline of `case`, or of `subject` (itself, its records, its cases),
+    /// shows. `None` when neither is given: every event.
+    pub async fn audit_concern(
+        &self,
+        actor: &Actor,
+        subject: Option<&SubjectKey>,
+        case: Option<i64>,
+    ) -> Result<Option<Concern>> {
+        let mut tx = self.store.read().await?;
+        match (subject, case) {
+            (Some(_), Some(_)) => Err(AppError::invalid(
+                "case",
+                "give a subject or a case, not both: a case's events are its subject's too",
+            )),
+            (Some(key), None) => {
+                let subject = find_subject(&mut tx, actor, key).await?;
+                Ok(Some(Concern {
+                    subject_key: Some(key.to_string()),
+                    cases: case_numbers(&mut tx, actor.tenant.id, subject.id).await?,
+                }))
+            }
+            (None, Some(number)) => {
+                self.locked_case(&mut tx, actor, number).await?;
+                Ok(Some(Concern {
+                    subject_key: None,
+                    cases: vec![number],
+                }))
+            }
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// Walks the tenant's whole audit chain; returns the number of events. A long chain is
+    /// checked in ranges at once, one per core, each read and hashed by a task of its own; the
+    /// first broken link in chain order is the answer, as if one walk had found it.
+    pub async fn verify_audit(&self, actor: &Actor) -> Result<i64> {
+        /// Below this many events per range, another reader costs more than it saves.
+        const RANGE_MIN: i64 = 10_000;
+        let tenant = actor.tenant.id;
+        let head = self.store.read().await?.audit_head(tenant).await?;
+        let last = head.map_or(0, |(seq, _)| seq);
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as i64);
+        let ranges = (last / RANGE_MIN).clamp(1, cores);
+        let size = ((last + ranges - 1) / ranges).max(1);
+        let checks: Vec<_> = (0..ranges)
+            .map(|r| {
+                let (from, to) = (r * size + 1, ((r + 1) * size).min(last));
+                let app = self.clone();
+                tokio::spawn(async move { app.verify_range(tenant, from, to, last).await })
+            })
+            .collect();
+        let mut verifier = ChainVerifier::new();
+        for check in checks {
+            verifier = check
+                .await
+                .map_err(|e| AppError::Conflict(format!("the verification stopped: {e}")))??;
+        }
+        Ok(verifier.finish(head)?)
+    }
+
+    /// Checks events `from..=to` of a chain whose head is `last`, starting from the stored hash
+    /// of event `from - 1`.
+    async fn verify_range(
+        &self,
+        tenant: TenantId,
+        from: i64,
+        to: i64,
+        last: i64,
+    ) -> Result<ChainVerifier> {
+        let mut tx = self.store.read().await?;
+        let mut reader = AuditReader::new(tenant, (from - 2).max(0), to);
+        let mut verifier = (from == 1).then(ChainVerifier::new);
+        while let Some(batch) = reader.next(&mut tx).await? {
+            for event in &batch {
+                match &mut verifier {
+                    Some(verifier) => verifier.push(event)?,
+                    None if event.seq == from - 1 => {
+                        verifier = Some(ChainVerifier::resume(event.seq, event.hash));
+                    }
+                    // The event before this range is gone; the range ending with it says so first.
+                    None => {
+                        return Err(ChainBreak::Missing {
+                            expected: from - 1,
+                            found: event.seq,
+                        }
+                        .into());
+                    }
+                }
+            }
+        }
+        let verifier = verifier.unwrap_or_else(|| ChainVerifier::resume(from - 2, GENESIS));
+        if verifier.last_seq() < to {
+            // Events at the end of the range are gone: name the next one that is stored.
+            let next = tx
+                .audit_events(
+                    tenant,
+                    &AuditFilter {
+                        after_seq: verifier.last_seq(),
+                        limit: 1,
+                        ..AuditFilter::default()
+                    },
+                )
+                .await?;
+            return Err(match next.first() {
+                Some(found) => ChainBreak::Missing {
+                    expected: verifier.last_seq() + 1,
+                    found: found.seq,
+                },
+                None => ChainBreak::Truncated {
+                    last: verifier.last_seq(),
+                    head: last,
+                },
+            }
+            .into());
+        }
+        Ok(verifier)
+    }
+
+    /// Calls `each` with every event of the tenant, in order, reading in batches.
+    pub async fn walk_audit(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        mut each: impl FnMut(&AuditEvent) -> Result<()>,
+    ) -> Result<()> {
+        let mut reader = AuditReader::new(actor.tenant.id, 0, i64::MAX);
+        while let Some(batch) = reader.next(tx).await? {
+            batch.iter().try_for_each(&mut each)?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether an audit event is about a subject (its key) or one of its cases (their numbers):
+/// what its export carries and its purge erases. Records are named by subject key, the rest
+/// by case number, so an all-digit key cannot be taken for a case.
+pub(crate) fn concerns_subject(e: &AuditEvent, key: &str, cases: &[i64]) -> bool {
+    let id = e.target_id.as_str();
+    let of_case = |prefix_only: bool| {
+        cases.iter().any(|n| {
+            let n = n.to_string();
+            id.strip_prefix(n.as_str())
+                .is_some_and(|rest| rest.starts_with('/') || (!prefix_only && rest.is_empty()))
+        })
+    };
+    match e.target_kind.as_str() {
+        "subject" => id == key,
+        "record" => id
+            .strip_prefix(key)
+            .is_some_and(|rest| rest.starts_with('/')),
+        "case" => of_case(false),
+        "task" | "revocation" | "export" => of_case(true),
+        _ => false,
+    }
+}
+
+/// The numbers of every case a subject has had.
+pub(crate) async fn case_numbers(
+    tx: &mut Tx,
+    tenant: TenantId,
+    subject: engine::ids::SubjectId,
+) -> Result<Vec<i64>> {
+    Ok(tx
+        .cases(
+            tenant,
+            &CaseFilter {
+                subject: Some(subject),
+                limit: i64::MAX,
+                ..CaseFilter::default()
+            },
+        )
+        .await?
+        .into_iter()
+        .map(|c| c.number)
+        .collect())
+}
+
+/// Reads events `after+1..=until` of a tenant's audit chain in order, a batch at a time.
+pub(crate) struct AuditReader {
+    tenant: TenantId,
+    after: i64,
+    until: i64,
+    done: bool,
+}
+
+impl AuditReader {
+    const BATCH: i64 = 10_000;
+
+    pub(crate) fn new(tenant: TenantId, after: i64, until: i64) -> Self {
+        Self {
+            tenant,
+            after,
+            until,
+            done: false,
+        }
+    }
+
+    pub(crate) async fn next(&mut self, tx: &mut Tx) -> Result<Option<Vec<AuditEvent>>> {
+        let limit = Self::BATCH.min(self.until.saturating_sub(self.after));
+        if self.done || limit <= 0 {
+            return Ok(None);
+        }
+        let filter = AuditFilter {
+            after_seq: self.after,
+            limit,
+            ..AuditFilter::default()
+        };
+        let mut events = tx.audit_events(self.tenant, &filter).await?;
+        let fetched = events.len();
+        // With events missing, a batch can reach past `until`.
+        events.retain(|e| e.seq <= self.until);
+        match events.last() {
+            Some(last) if fetched == limit as usize && events.len() == fetched => {
+                self.after = last.seq;
+            }
+            Some(_) => self.done = true,
+            None => return Ok(None),
+        }
+        Ok(Some(events))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(kind: &str, id: &str) -> AuditEvent {
+        AuditEvent {
+            tenant_id: TenantId(uuid::Uuid::nil()),
+            seq: 1,
+            at_us: 0,
+            actor: "user:x".into(),
+            action: "x".into(),
+            target_kind: kind.into(),
+            target_id: id.into(),
+            payload: None,
+            payload_digest: [0; 32],
+            hash: [0; 32],
+        }
+    }
+
+    #[test]
+    fn an_all_digit_key_is_not_taken_for_a_case() {
+        // Subject `12` has had case 3; case 12 belongs to someone else.
+        let about = |kind, id| concerns_subject(&event(kind, id), "12", &[3]);
+        assert!(about("subject", "12"));
+        assert!(about("record", "12/4"));
+        assert!(about("case", "3") && about("task", "3/sign-off") && about("export", "3/x"));
+        assert!(!about("case", "12"), "case 12 is not subject 12's");
+        assert!(!about("task", "12/sign-off"));
+        assert!(!about("record", "123/1") && !about("case", "33") && !about("task", "30/x"));
+    }
+}
