@@ -1,8 +1,8 @@
 //! Exeunt's use cases.
 //!
 //! Each use case opens one store transaction, loads what it needs, asks the engine what
-//! changes, writes the change and its audit event together, and commits. The CLI (and later
-//! the server) call these and nothing below them.
+//! changes, writes the change and its audit event together, and commits. The CLI, the server
+//! and the worker call these and nothing below them.
 
 mod accounts;
 mod audit_log;

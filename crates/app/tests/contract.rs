@@ -1,4 +1,7 @@
 //! The store contract: the same scenarios, through the use cases, on SQLite and on PostgreSQL.
+//!
+//! Why one file of this length: each scenario is a whole case's life on both stores, sharing
+//! one set of fixtures; the file is a list of such lives.
 
 use std::sync::Arc;
 

@@ -3,6 +3,9 @@
 //!
 //! Most cases start from [`BASE`], a small valid blueprint, and change one or two of its
 //! lines, so the expected position can be read off the numbered listing below.
+//!
+//! Why one file of this length: every lint message has its example here, and they all read
+//! positions off that one listing; split, each part would need the listing again.
 
 use exeunt_engine::blueprint::{Blueprint, Diagnostic, LintContext, parse};
 use exeunt_engine::teams::default_team_slugs;

@@ -5,6 +5,9 @@
 //! says when it refuses; the property drives random sequences of every transition the API
 //! offers and checks, after each step, that a model predicts the outcome, that refusals change
 //! nothing, and that the case never reaches a state the domain rules out.
+//!
+//! Why one file of this length: the examples and the property share the fixtures that open
+//! cases and the model that predicts each transition; the model alone is most of the file.
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -5,11 +5,11 @@
 //! Every read and write happens inside a [`Tx`]; a use case that changes something writes the
 //! change and its audit event in the same transaction.
 //!
-//! The SQL lives once, in `queries/` (one file per area), written against the small
-//! `sql::Conn` interface that each backend implements on its driver: rusqlite for SQLite
-//! (statements run inline, writes commit in groups, see `sqlite.rs`), sqlx for PostgreSQL.
-//! What differs between the two (how a write transaction begins, row locks, whether one
-//! statement may hold two writes) lives in the two backend modules.
+//! The SQL lives once, in `queries/` (one file per area), written against `backend::DbConn`,
+//! which hands each statement to the small `sql::Conn` interface each driver implements:
+//! rusqlite for SQLite (statements run inline, writes commit in groups, see `sqlite.rs`), sqlx
+//! for PostgreSQL. What differs between the two (how a write transaction begins, row locks,
+//! whether one statement may hold two writes) lives in the two driver modules.
 
 mod backend;
 mod model;

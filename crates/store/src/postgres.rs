@@ -13,6 +13,9 @@ use uuid::Uuid;
 use crate::sql::{Arg, Column, Conn, Row, bad_column};
 use crate::{Result, StoreError};
 
+/// The schema's migrations, by the number sqlx records. From 5 on, PostgreSQL's numbers run
+/// one behind SQLite's for the same change (SQLite alone needed a migration to cluster audit
+/// events). A number a database has recorded is never reused or renumbered.
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (
         1,

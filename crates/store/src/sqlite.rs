@@ -27,6 +27,10 @@ use uuid::Uuid;
 use crate::sql::{Arg, Column, Conn, Row, bad_column};
 use crate::{Result, StoreError};
 
+/// The schema's migrations, by the number `PRAGMA user_version` records. From 5 on, SQLite's
+/// numbers run one ahead of PostgreSQL's for the same change: SQLite alone needed 0005 to
+/// cluster audit events by (tenant, seq). A number a database has recorded is never reused
+/// or renumbered, so the two lists stay apart; `Store` hides the difference.
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (
         1,
