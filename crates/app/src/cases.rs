@@ -1,4 +1,4 @@
-//! Starting, running and ending cases; tasks; the audit log.
+//! Starting, running and ending cases, and their tasks and findings.
 
 use engine::act::Act;
 use engine::blueprint::{Blueprint, Owner, OwnerRole};

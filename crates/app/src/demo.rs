@@ -314,7 +314,11 @@ impl App {
                 owner: None,
             })
         };
-        let note = || TaskNote::parse("done in the demo").ok();
+        let note = || {
+            TaskNote::parse("done in the demo")
+                .map(Some)
+                .map_err(invalid)
+        };
         let evidence = || {
             vec![Upload {
                 file_name: "confirmation.txt".into(),
@@ -333,7 +337,7 @@ impl App {
             "confirm-final-invoice",
             "freeze-records",
         ] {
-            self.complete_task(&manager, globex, &slug(task)?, note(), evidence())
+            self.complete_task(&manager, globex, &slug(task)?, note()?, evidence())
                 .await?;
         }
         // Initech: completed.
@@ -358,7 +362,7 @@ impl App {
             &manager,
             kim,
             &slug("confirm-exit-date")?,
-            note(),
+            note()?,
             evidence(),
         )
         .await?;

@@ -1,7 +1,7 @@
 //! Export packages: everything a subject has, as a BagIt bag in one `.zip`, built in the
 //! background and kept sealed like any other file of the subject.
 //!
-//! A request queues an export. A worker (the server's, or `exeunt export run`) claims the oldest
+//! A request queues an export. A builder (the worker's, beside `exeunt serve`, or `exeunt export run`) claims the oldest
 //! waiting one with a lease, builds the bag into an anonymous temporary file (gone with the
 //! process, so a crash leaves no plaintext behind), seals it into a blob chunk by chunk, and
 //! signs a receipt naming the package's SHA-256. A worker that dies mid-build leaves the export

@@ -201,7 +201,7 @@ impl App {
         attempt: &Attempt,
         at: Timestamp,
     ) -> Result<()> {
-        if let (JobKind::AccessRevoke, Err(error)) = (job.kind, attempt) {
+        if let (JobKind::AccessRevoke, Err(error)) = (&job.kind, attempt) {
             self.revocation_gave_up(tx, job, error, at).await?;
         }
         audit_as(tx, job.tenant_id, "system:jobs".to_owned(), at, "job.dead", ("job", job.id.to_string()), json!({

@@ -62,7 +62,7 @@ impl App {
             .await
     }
 
-    /// What the server's scheduler runs: every due purge in every tenant.
+    /// What the worker's minute sweep runs: every due purge in every tenant.
     pub async fn purge_due_everywhere(&self) -> Result<PurgeRun> {
         self.purge_candidates_now(None, SCHEDULER.to_owned()).await
     }

@@ -28,6 +28,15 @@ macro_rules! text_field {
                 Text::$shape(value, Self::MAX).map(Self)
             }
 
+            /// Like [`Self::parse`], but blank text means none was given: how an empty form
+            /// field and an empty string for an optional field read, on every interface.
+            pub fn parse_optional(value: &str) -> Result<Option<Self>, TextError> {
+                if value.trim().is_empty() {
+                    return Ok(None);
+                }
+                Self::parse(value).map(Some)
+            }
+
             pub fn as_str(&self) -> &str {
                 self.0.as_str()
             }

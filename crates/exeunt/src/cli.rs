@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use engine::fields::{PersonName, Reason, RevocationNote, TaskNote, TenantName, TokenName};
+use engine::fields::{PersonName, Reason, TaskNote, TenantName, TokenName};
 use engine::ids::{Email, Slug, SubjectKey, ZoneName};
 use jiff::civil::Date;
 
@@ -674,7 +674,7 @@ pub enum CaseCmd {
         status: engine::revocation::RevocationStatus,
         /// How it was verified, what failed, or why it is waived (required for those).
         #[arg(long)]
-        note: Option<RevocationNote>,
+        note: Option<String>,
     },
     /// Name the new owner of a work item of the case's subject.
     Handoff {

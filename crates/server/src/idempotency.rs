@@ -21,7 +21,7 @@ pub const HEADER: &str = "idempotency-key";
 /// Marks a response that was stored and replayed.
 pub const REPLAYED: &str = "idempotent-replayed";
 /// The largest body buffered for a key: the largest any route accepts.
-const MAX_BODY: usize = crate::api::EVIDENCE_BODY_LIMIT;
+const MAX_BODY: usize = crate::EVIDENCE_BODY_LIMIT;
 
 /// Responses that carry secrets (a token, a session) are never stored.
 fn keeps_responses(path: &str) -> bool {

@@ -9,11 +9,11 @@ use jiff::civil::Date;
 use crate::error::ApiError;
 use crate::extract::segment;
 
-pub fn key(value: &str) -> Result<SubjectKey, ApiError> {
+pub(crate) fn key(value: &str) -> Result<SubjectKey, ApiError> {
     segment(value, "subject", SubjectKey::parse)
 }
 
-pub fn case_number(value: &str) -> Result<i64, ApiError> {
+pub(crate) fn case_number(value: &str) -> Result<i64, ApiError> {
     segment(value, "case", |v| {
         v.parse::<i64>().map_err(|e| e.to_string()).and_then(|n| {
             if n > 0 {
@@ -25,12 +25,12 @@ pub fn case_number(value: &str) -> Result<i64, ApiError> {
     })
 }
 
-pub fn slug(value: &str, what: &str) -> Result<Slug, ApiError> {
+pub(crate) fn slug(value: &str, what: &str) -> Result<Slug, ApiError> {
     segment(value, what, Slug::parse)
 }
 
 /// A file's name as uploaded: one line, no directory.
-pub fn file_name(name_field: &str, value: &str) -> Result<String, ApiError> {
+pub(crate) fn file_name(name_field: &str, value: &str) -> Result<String, ApiError> {
     let name = field(name_field, Text::line(value, 255))?;
     if name.as_str().contains(['/', '\\']) {
         return Err(ApiError::invalid(
@@ -42,12 +42,15 @@ pub fn file_name(name_field: &str, value: &str) -> Result<String, ApiError> {
 }
 
 /// Validates one field of a body into a domain type, naming the field when it fails.
-pub fn field<T, E: std::fmt::Display>(name: &str, result: Result<T, E>) -> Result<T, ApiError> {
+pub(crate) fn field<T, E: std::fmt::Display>(
+    name: &str,
+    result: Result<T, E>,
+) -> Result<T, ApiError> {
     result.map_err(|e| ApiError::invalid(name, format!("{name}: {e}")))
 }
 
 /// Checks a search text: blank means no search.
-pub fn search(text: Option<&str>) -> Result<Option<String>, ApiError> {
+pub(crate) fn search(text: Option<&str>) -> Result<Option<String>, ApiError> {
     match text.map(str::trim) {
         None | Some("") => Ok(None),
         Some(t) if t.chars().count() > 200 => Err(ApiError::invalid(
@@ -59,11 +62,11 @@ pub fn search(text: Option<&str>) -> Result<Option<String>, ApiError> {
 }
 
 /// A reason given in a field named `reason`.
-pub fn reason(text: &str) -> Result<Reason, ApiError> {
+pub(crate) fn reason(text: &str) -> Result<Reason, ApiError> {
     field("reason", Reason::parse(text))
 }
 
-pub fn exit_date(text: &str) -> Result<Date, ApiError> {
+pub(crate) fn exit_date(text: &str) -> Result<Date, ApiError> {
     text.parse::<Date>()
         .ok()
         .filter(|_| text.len() == 10)

@@ -35,6 +35,10 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::docs::{ApiDoc, ServiceUnavailable};
 
+/// The most a task completion's body may carry, whose evidence travels in it: base64 in the
+/// API's JSON (4/3 of the files' size), or the page's multipart form.
+pub(crate) const EVIDENCE_BODY_LIMIT: usize = 36 * 1024 * 1024;
+
 pub use error::ApiError;
 pub use extract::{CSRF_HEADER, SESSION_COOKIE};
 pub use observe::REQUEST_ID;

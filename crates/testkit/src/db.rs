@@ -47,11 +47,6 @@ impl TestDb {
         self.dir.as_ref().map(TempDir::path)
     }
 
-    /// Hands the directory over to whoever must keep it, such as a server under test.
-    pub fn take_dir(&mut self) -> Option<TempDir> {
-        self.dir.take()
-    }
-
     /// Runs SQL on the database behind the store's back: for tests that play an attacker
     /// with access to the database.
     pub async fn execute_behind_the_store(&self, sql: &str) {

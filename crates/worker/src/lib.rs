@@ -272,10 +272,10 @@ impl Worker {
             outcome = &mut work => outcome,
             () = self.keep_lease(job) => work.await,
         };
-        metrics::histogram!("exeunt_job_seconds", "kind" => job.kind.as_str())
+        metrics::histogram!("exeunt_job_seconds", "kind" => job.kind.to_string())
             .record(started.elapsed().as_secs_f64());
         if let Err(error) = &outcome {
-            metrics::counter!("exeunt_job_failures_total", "kind" => job.kind.as_str())
+            metrics::counter!("exeunt_job_failures_total", "kind" => job.kind.to_string())
                 .increment(1);
             tracing::warn!(job = %job.id, kind = %job.kind, attempt = job.attempts, %error, "a job failed");
         }
@@ -406,9 +406,10 @@ impl Worker {
     }
 
     async fn perform(&self, job: &Job) -> Attempt {
-        match job.kind {
+        match &job.kind {
             JobKind::EmailNotification => self.send_notification(job).await,
             JobKind::AccessRevoke => self.revoke_access(job).await,
+            JobKind::Unknown(kind) => Err(format!("no worker here does jobs of kind `{kind}`")),
         }
     }
 

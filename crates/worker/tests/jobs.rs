@@ -8,7 +8,7 @@ use app::{Actor, App, FixedClock, Ids, MasterKey, NewSubject, StartCase};
 use connectors::smtp::Mailer;
 use engine::fields::{PersonName, TenantName};
 use engine::ids::{Email, Slug, SubjectKey, Text, ZoneName};
-use engine::job::{JobLease, JobStatus};
+use engine::job::{JobKind, JobLease, JobStatus};
 use engine::subject::{Attributes, SubjectKind};
 use engine::tenant::Role;
 use exeunt_worker::Worker;
@@ -724,6 +724,56 @@ async fn the_digest_comes_at_seven_where_its_reader_is(db: TestDb) {
     );
 }
 
+/// A job of a kind this version does not know (one a newer version sharing the database
+/// queued) fails its own attempt, saying so; the jobs beside it run, in every tenant.
+async fn a_job_of_an_unknown_kind_fails_alone(db: TestDb) {
+    let Some(sink) = SmtpSink::start("a_job_of_an_unknown_kind_fails_alone") else {
+        return;
+    };
+    let firm = firm(db).await;
+    let now = firm.app.now();
+    let mut tx = firm.app.store().write().await.unwrap();
+    tx.insert_job(&store::Job {
+        tenant_id: firm.manager.tenant.id,
+        id: engine::ids::JobId(uuid::Uuid::now_v7()),
+        kind: JobKind::Unknown("export.build".to_owned()),
+        payload: "{}".to_owned(),
+        idempotency_key: "from-a-newer-version".to_owned(),
+        case_id: None,
+        status: JobStatus::Queued,
+        attempts: 0,
+        max_attempts: 8,
+        run_at: now,
+        lease_until: None,
+        worker: None,
+        last_error: None,
+        created_at: now,
+        finished_at: None,
+    })
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    firm.assign("account-transition").await;
+
+    let worker = Worker::new(firm.app.clone(), Some(mailer(&sink)), BASE_URL.to_owned());
+    assert_eq!(worker.run_due().await.unwrap(), 2, "both were tried");
+    assert_eq!(sink.messages().len(), 1, "the email went out");
+    let jobs = firm.jobs(None).await;
+    let unknown = jobs
+        .iter()
+        .find(|j| j.kind == JobKind::Unknown("export.build".to_owned()))
+        .expect("the job is listed with its stored kind");
+    assert_eq!(unknown.status, JobStatus::Queued, "to be tried again later");
+    assert_eq!(
+        unknown.last_error.as_deref(),
+        Some("no worker here does jobs of kind `export.build`")
+    );
+    assert!(
+        jobs.iter()
+            .any(|j| j.kind == JobKind::EmailNotification && j.status == JobStatus::Done)
+    );
+}
+
 testkit::on_both_stores!(
     workers = 4;
     an_assignee_gets_the_email_once,
@@ -734,6 +784,7 @@ testkit::on_both_stores!(
     a_round_records_its_ends_and_claims_the_next_jobs_not_the_same,
     concurrent_workers_never_run_a_job_twice,
     a_queued_job_wakes_an_idle_worker,
+    a_job_of_an_unknown_kind_fails_alone,
     owners_are_reminded_before_a_task_is_due_and_daily_once_it_is_overdue,
     everyone_with_open_tasks_gets_one_digest_a_day,
     the_digest_comes_at_seven_where_its_reader_is,

@@ -33,6 +33,10 @@ pub const EXPORT_FAILED_CHECK: &str = "export-failed";
 pub const BUILTIN_CHECKS: &[(&str, &str)] = &[
     (LEGAL_HOLD_CHECK, "the warning that a legal hold stands"),
     (OVERDUE_CHECK, "the warning that tasks are overdue"),
+    (
+        EXPORT_FAILED_CHECK,
+        "the blocker that the newest export failed",
+    ),
 ];
 
 /// The word the approver types to close a case when a blueprint names none.

@@ -2,9 +2,11 @@
 
 use std::process::ExitCode;
 
+use anyhow::anyhow;
 use app::{Actor, App, EvidenceContent, StartCase};
 use engine::audit::to_hex;
 use engine::case::{CaseStatus, FindingStatus};
+use engine::fields::RevocationNote;
 use engine::ids::EvidenceId;
 use store::{CaseFilter, TaskFilter};
 
@@ -289,8 +291,14 @@ pub(super) async fn case(app: &App, actor: &Actor, cmd: &CaseCmd) -> anyhow::Res
             status,
             note,
         } => {
+            let note = note
+                .as_deref()
+                .map(RevocationNote::parse_optional)
+                .transpose()
+                .map_err(|e| anyhow!("--note {e}"))?
+                .flatten();
             let item = app
-                .set_revocation(actor, number.0, *record, *status, note.clone())
+                .set_revocation(actor, number.0, *record, *status, note)
                 .await?;
             say!(
                 "{} (record {record}) of case {} is {}.",

@@ -1,5 +1,7 @@
-//! The JSON API under `/api/v1`: subjects, records, blueprints, cases, tasks and the audit log;
-//! jobs, connectors, webhooks and email settings in [`automation`].
+//! The JSON API under `/api/v1`, one module per area: subjects and records, blueprints, cases,
+//! tasks, the pipeline (revocation, handoff, exports and their delivery), the audit log,
+//! people (users, teams, tokens), governance (holds, retention), and automation (jobs,
+//! connectors, webhooks, email settings).
 //!
 //! Every handler carries its OpenAPI description (`#[utoipa::path]`): the router below
 //! registers a route only together with it. Reads accept an API token or a session cookie;
@@ -26,8 +28,6 @@ use crate::error::ApiError;
 
 type Reply<T> = Result<Json<T>, ApiError>;
 type Created<T> = Result<(StatusCode, Json<T>), ApiError>;
-
-pub(crate) use tasks::EVIDENCE_BODY_LIMIT;
 
 pub fn routes() -> OpenApiRouter<ServerState> {
     OpenApiRouter::new()

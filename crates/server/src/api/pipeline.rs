@@ -235,8 +235,9 @@ async fn set_revocation(
     let record = segment(&r, "record", |v| v.parse::<i64>())?;
     let note = b
         .note
-        .map(|n| field("note", RevocationNote::parse(&n)))
-        .transpose()?;
+        .map(|n| field("note", RevocationNote::parse_optional(&n)))
+        .transpose()?
+        .flatten();
     let item = app
         .set_revocation(&actor, case_number(&n)?, record, b.status.into(), note)
         .await?;

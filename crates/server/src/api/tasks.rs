@@ -10,10 +10,10 @@ use utoipa::ToSchema;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
-use crate::ServerState;
 use crate::docs::{Conflict, JsonWriteProblems, NotFound, Unauthorized};
 use crate::extract::{Body, Caller, Path};
 use crate::views::{self, CaseTask, Task};
+use crate::{EVIDENCE_BODY_LIMIT, ServerState};
 
 use super::{ReasonBody, Reply};
 use crate::inputs::{case_number, field, file_name, reason, slug};
@@ -26,9 +26,6 @@ pub(super) fn routes() -> OpenApiRouter<ServerState> {
         .routes(routes!(waive_task))
         .routes(routes!(my_tasks))
 }
-
-/// The body limit of task completion, whose evidence is base64 in the JSON (4/3 of its size).
-pub(crate) const EVIDENCE_BODY_LIMIT: usize = 36 * 1024 * 1024;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

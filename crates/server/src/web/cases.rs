@@ -756,9 +756,7 @@ pub async fn set_revocation(
                 ),
             )
         })?;
-        let note = given(&form.note)
-            .map(|t| field("note", RevocationNote::parse(t)))
-            .transpose()?;
+        let note = field("note", RevocationNote::parse_optional(&form.note))?;
         let item = state
             .app
             .set_revocation(&viewer.actor, case_number(&n)?, record, status, note)

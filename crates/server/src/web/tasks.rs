@@ -18,7 +18,7 @@ use crate::error::ApiError;
 use crate::inputs::{case_number, field, file_name, reason, slug};
 
 /// The largest completion form: its files are evidence, up to 25 MiB each.
-pub const UPLOAD_LIMIT: usize = crate::api::EVIDENCE_BODY_LIMIT;
+pub const UPLOAD_LIMIT: usize = crate::EVIDENCE_BODY_LIMIT;
 
 struct EvidenceLine {
     href: String,
@@ -138,7 +138,7 @@ pub async fn show(
             .due_at
             .map(|t| viewer.when(t))
             .unwrap_or_else(|| "no due date".to_owned()),
-        overdue: t.is_overdue(now),
+        overdue: open && t.is_overdue(now),
         status: t.status.as_str(),
         open,
         evidence_required: t.evidence_required,

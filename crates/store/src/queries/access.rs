@@ -1,6 +1,7 @@
 //! API tokens, sign-in sessions, passwords and idempotency keys.
 
 use engine::audit::Hash;
+use engine::fields::TokenName;
 use engine::ids::{SessionId, TenantId, Text, TokenId, UserId};
 use engine::tenant::{ApiToken, Session};
 use jiff::Timestamp;
@@ -18,7 +19,7 @@ fn token_row(r: &impl Row) -> Result<ApiToken> {
         id: TokenId(r.uuid("id")?),
         tenant_id: TenantId(r.uuid("tenant_id")?),
         user_id: UserId(r.uuid("user_id")?),
-        name: Text::line(r.text("name")?, 200).map_err(corrupt("token name"))?,
+        name: Text::line(r.text("name")?, TokenName::MAX).map_err(corrupt("token name"))?,
         role: role(r.text("role")?)?,
         created_at: from_us(r.int("created_at_us")?)?,
         revoked_at: opt_from_us(r.opt_int("revoked_at_us")?)?,

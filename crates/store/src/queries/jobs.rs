@@ -142,11 +142,7 @@ fn job_row<R: Row>(r: &R) -> Result<Job> {
     Ok(Job {
         tenant_id: TenantId(r.uuid("tenant_id")?),
         id: JobId(r.uuid("id")?),
-        kind: {
-            let kind = r.text("kind")?;
-            JobKind::parse(kind)
-                .ok_or_else(|| StoreError::Corrupt(format!("a job of unknown kind `{kind}`")))?
-        },
+        kind: JobKind::from_stored(r.text("kind")?),
         payload: r.text("payload")?.to_owned(),
         idempotency_key: r.text("idempotency_key")?.to_owned(),
         case_id: r.opt_uuid("case_id")?.map(CaseId),

@@ -28,8 +28,10 @@ use crate::sql::Arg;
 use crate::{Result, StoreError};
 
 /// One transaction, read or write, on whichever backend the store runs on. Everything Exeunt
-/// reads and writes goes through its methods, and every method takes the tenant: no query
-/// reaches across tenants. Dropped without [`Tx::commit`], it rolls back.
+/// reads and writes goes through its methods, and every method that reads or writes a
+/// tenant's data takes the tenant: no query reaches across tenants. The few that start
+/// without one (authentication, the workers' claims and lists) are named in ARCHITECTURE.md.
+/// Dropped without [`Tx::commit`], it rolls back.
 pub struct Tx {
     conn: DbConn,
     /// The store's plans of the cases read last, shared by all its transactions.

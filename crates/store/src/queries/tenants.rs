@@ -1,5 +1,6 @@
 //! Tenants, their people and teams, and the time zones they keep.
 
+use engine::fields::{PersonName, TenantName};
 use engine::ids::{Email, Slug, TenantId, Text, UserId, ZoneName};
 use engine::tenant::{Team, Tenant, User};
 use jiff::Timestamp;
@@ -13,7 +14,7 @@ fn tenant_row(r: &impl Row) -> Result<Tenant> {
     Ok(Tenant {
         id: TenantId(r.uuid("id")?),
         slug: slug(r.text("slug")?)?,
-        name: Text::line(r.text("name")?, 200).map_err(corrupt("tenant name"))?,
+        name: Text::line(r.text("name")?, TenantName::MAX).map_err(corrupt("tenant name"))?,
         // As for a person's zone: one the database no longer knows is read as UTC.
         time_zone: ZoneName::parse(r.text("time_zone")?).unwrap_or_else(|_| ZoneName::utc()),
     })
@@ -24,7 +25,7 @@ fn user_row(r: &impl Row) -> Result<User> {
         tenant_id: TenantId(r.uuid("tenant_id")?),
         id: UserId(r.uuid("id")?),
         email: Email::parse(r.text("email")?).map_err(corrupt("email"))?,
-        name: Text::line(r.text("name")?, 200).map_err(corrupt("user name"))?,
+        name: Text::line(r.text("name")?, PersonName::MAX).map_err(corrupt("user name"))?,
         role: role(r.text("role")?)?,
         // A zone the bundled database no longer knows (or a hand edit) leaves its person in
         // UTC rather than making every read of the tenant's people fail.
