@@ -335,6 +335,27 @@ async fn the_document_lists_every_route_with_what_it_can_answer() {
     );
 }
 
+/// The limits the document states for free text are the limits the server enforces: each is
+/// the `MAX` of the `engine::fields` type that parses the field.
+#[tokio::test]
+async fn the_documented_text_limits_are_the_fields_own() {
+    use engine::fields::{PersonName, Reason, RevocationNote, TaskNote, TokenName};
+    let server = Server::start().await;
+    let document = server.document().await;
+    for (schema, property, max) in [
+        ("ReasonBody", "reason", Reason::MAX),
+        ("NewHoldBody", "reason", Reason::MAX),
+        ("CompleteBody", "note", TaskNote::MAX),
+        ("RevocationBody", "note", RevocationNote::MAX),
+        ("NewUserBody", "name", PersonName::MAX),
+        ("NewTokenBody", "name", TokenName::MAX),
+    ] {
+        let stated =
+            &document["components"]["schemas"][schema]["properties"][property]["maxLength"];
+        assert_eq!(stated, &serde_json::json!(max), "{schema}.{property}");
+    }
+}
+
 /// The document is valid OpenAPI 3.1 by an independent validator, `openapi-spec-validator`
 /// (Python), which also resolves every `$ref`.
 #[tokio::test]

@@ -30,7 +30,7 @@ pub(super) fn routes() -> OpenApiRouter<ServerState> {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CompleteBody {
-    #[schema(max_length = 4000)] // TaskNote::MAX
+    #[schema(max_length = 4000)]
     note: Option<String>,
     /// Required by tasks that need evidence.
     #[serde(default)]
