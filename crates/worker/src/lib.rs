@@ -324,19 +324,8 @@ impl Worker {
             every_minute.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 every_minute.tick().await;
-                match AssertUnwindSafe(self.sweep()).catch_unwind().await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(e)) => tracing::error!(error = %e, "the minute's sweep failed"),
-                    Err(_) => tracing::error!("the minute's sweep panicked"),
-                }
-                match AssertUnwindSafe(purges::purge_due(&self.app))
-                    .catch_unwind()
-                    .await
-                {
-                    Ok(Ok(())) => {}
-                    Ok(Err(e)) => tracing::error!(error = %e, "the purge scheduler failed"),
-                    Err(_) => tracing::error!("the purge scheduler panicked"),
-                }
+                go_on_after("the minute's sweep", self.sweep()).await;
+                go_on_after("the purge scheduler", purges::purge_due(&self.app)).await;
                 self.record_gauges().await;
             }
         };
@@ -485,5 +474,15 @@ impl Worker {
             })
             .await
             .map_err(|e| e.to_string())
+    }
+}
+
+/// Runs one piece of the minute's work, logging (as `what`) an error or a panic instead of
+/// letting either end the loop the piece shares with the rest.
+async fn go_on_after(what: &str, work: impl Future<Output = app::Result<()>>) {
+    match AssertUnwindSafe(work).catch_unwind().await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "{what} failed"),
+        Err(_) => tracing::error!("{what} panicked"),
     }
 }
