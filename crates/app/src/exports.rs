@@ -1,12 +1,14 @@
 //! Export packages: everything a subject has, as a BagIt bag in one `.zip`, built in the
 //! background and kept sealed like any other file of the subject.
 //!
-//! A request queues an export. A builder (the worker's, beside `exeunt serve`, or `exeunt export run`) claims the oldest
-//! waiting one with a lease, builds the bag into an anonymous temporary file (gone with the
-//! process, so a crash leaves no plaintext behind), seals it into a blob chunk by chunk, and
-//! signs a receipt naming the package's SHA-256. A worker that dies mid-build leaves the export
-//! `building` until its lease ends; the next worker throws the partial blob away and starts
-//! over, so a package is built once and whole.
+//! A request queues an export and, in the same transaction, a job of kind `export.build`. A
+//! worker (beside `exeunt serve`, or `exeunt export run`) claims the job under the queue's
+//! lease, builds the bag into an anonymous temporary file (gone with the process, so a crash
+//! leaves no plaintext behind), seals it into a blob chunk by chunk, and signs a receipt
+//! naming the package's SHA-256. Every write of a build is fenced by the job's attempt. A
+//! worker that dies mid-build leaves the export `building` until the job's lease ends; the
+//! next attempt throws the partial blob away and starts over, so a package is built once and
+//! whole.
 
 use std::io::{Read, Seek, SeekFrom};
 
@@ -17,19 +19,24 @@ use engine::certificate::CaseClaim;
 use engine::certificate::ExportReceiptClaims;
 use engine::export::ExportStatus;
 use engine::ids::{BlobId, ExportId};
+use engine::job::{JobKind, JobLease};
 use engine::subject::{Record, RecordKind};
 use engine::tenant::Permission;
-use jiff::SignedDuration;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use store::{BLOB_CHUNK, BlobMeta, Export, Tx};
+use store::{BLOB_CHUNK, BlobMeta, Export, Job, Tx};
 
 use crate::files::{Download, chunk_purpose};
+use crate::jobs::{JobAttempt, NewJob, this_process};
 use crate::{Actor, App, AppError, Result, audit, audit_as};
 
-/// How long a build is a worker's without a sign of life: the worker renews it every quarter
-/// of it while it builds, so only a worker that died (or stalled that long) loses its export.
-pub const EXPORT_LEASE: SignedDuration = SignedDuration::from_mins(2);
+/// What a job of kind `export.build` builds.
+#[derive(Serialize, Deserialize)]
+struct ExportJob {
+    export: ExportId,
+}
 
 /// Who the audit log names for what workers do.
 const WORKER: &str = "system:exports";
@@ -74,6 +81,14 @@ impl App {
             acknowledgement_waived: None,
         };
         tx.insert_export(&export).await?;
+        let job = NewJob {
+            kind: JobKind::ExportBuild,
+            payload: json!(ExportJob { export: export.id }),
+            key: format!("export:{}", export.id),
+            case: Some(file.case.id),
+            run_at: at,
+        };
+        self.enqueue(&mut tx, actor.tenant.id, job, at).await?;
         audit(&mut tx, actor, at, "export.requested", ("export", format!("{}/{}", export.case_number, export.id)), json!({
             "summary": format!("requested an export of case {number}'s subject"), "case": number,
         }))
@@ -124,91 +139,138 @@ impl App {
         .await
     }
 
-    /// Claims and builds the oldest export waiting in any tenant; `None` when none waits.
+    /// Builds the export that waited longest, in any tenant, as a worker would: claims its
+    /// job, builds under the job's lease, and records how the attempt ended. `None` when no
+    /// export waits. For a process that builds exports and does no other job (`exeunt export
+    /// run`, the demo).
     pub async fn build_next_export(&self) -> Result<Option<Export>> {
         self.claim_and_build(false).await
     }
 
-    /// Like [`App::build_next_export`], and also takes over exports whose lease still runs:
-    /// for an operator who knows their worker died (a server killed midway) and does not want
-    /// to wait for the lease to end. Another worker that is in fact alive stops its build.
+    /// Like [`App::build_next_export`], and also takes over builds whose worker still holds
+    /// the job's lease: for an operator who knows that worker died (a server killed midway)
+    /// and does not want to wait for the lease to end. A worker that is in fact alive stops
+    /// its build at its next write.
     pub async fn take_over_next_export(&self) -> Result<Option<Export>> {
         self.claim_and_build(true).await
     }
 
     async fn claim_and_build(&self, take_over: bool) -> Result<Option<Export>> {
-        let now = self.now();
+        let lease = JobLease::DEFAULT;
+        loop {
+            let now = self.now();
+            let mut tx = self.store.write().await?;
+            let worker = this_process();
+            let kind = JobKind::ExportBuild;
+            let Some(job) = tx
+                .claim_job_of_kind(now, now + lease.length(), &worker, &kind, take_over)
+                .await?
+            else {
+                return Ok(None);
+            };
+            tx.commit().await?;
+            let built = {
+                let work = self.build_export(&job);
+                tokio::pin!(work);
+                tokio::select! {
+                    built = &mut work => built,
+                    () = self.keep_job_lease(&job, lease) => work.await,
+                }
+            };
+            let attempt = built.as_ref().map(drop).map_err(ToString::to_string);
+            self.settle_jobs(&[(job, attempt)]).await?;
+            match built? {
+                Some(export) => return Ok(Some(export)),
+                // The export no longer waited (a purge took it): its job is done; next.
+                None => continue,
+            }
+        }
+    }
+
+    /// Builds the export that `job` (of kind `export.build`) names, fenced by the job's
+    /// attempt. Answers the export as the build left it, ready or failed (a failed build is
+    /// recorded on the export, which a person may request again), or `None` when the export
+    /// no longer waits. Errs when the attempt lost its job to another worker, or the database
+    /// refused to record the outcome: then the job is tried again.
+    pub async fn build_export(&self, job: &Job) -> Result<Option<Export>> {
+        let id = export_of(job)?;
+        let attempt = JobAttempt::of(job);
         let mut tx = self.store.write().await?;
-        let Some(mut export) = tx.claim_export(now, now + EXPORT_LEASE, take_over).await? else {
+        attempt.still_holds(&mut tx).await?;
+        let started = tx
+            .start_export_build(job.tenant_id, id, attempt.number(), self.now())
+            .await?;
+        tx.commit().await?;
+        let Some(mut export) = started else {
             return Ok(None);
         };
-        tx.commit().await?;
-        let (tenant, id, attempt) = (export.tenant_id, export.id, export.attempts);
-        let built = tokio::select! {
-            built = self.build(&mut export) => built,
-            lost = self.keep_lease(tenant, id, attempt) => return Err(lost),
-        };
-        if let Err(e) = built {
-            export.status = ExportStatus::Failed;
-            export.failure = Some(e.to_string());
-            export.finished_at = Some(self.now());
+        if let Err(e) = self.build(&mut export, attempt).await {
             let mut tx = self.store.write().await?;
-            let partial = export.blob.take();
-            if !tx.update_export(&export).await? {
-                // Taken over meanwhile: the export, and any package, are the other worker's.
-                return Err(taken_over(id));
-            }
-            if let Some(partial) = partial {
-                tx.delete_blob(export.tenant_id, partial.id).await?;
-            }
-            audit_as(
-                &mut tx,
-                export.tenant_id,
-                WORKER.into(),
-                self.now(),
-                "export.failed",
-                ("export", format!("{}/{}", export.case_number, export.id)),
-                json!({
-                    "summary": format!("the export of case {} failed", export.case_number),
-                    "reason": export.failure,
-                }),
-            )
-            .await?;
+            attempt.still_holds(&mut tx).await?;
+            self.fail_export(&mut tx, &mut export, e.to_string(), self.now())
+                .await?;
             tx.commit().await?;
         }
         Ok(Some(export))
     }
 
-    /// Renews a build's lease until the build ends (this future is dropped then); answers
-    /// only if another worker took the export over, which ends this worker's build.
-    async fn keep_lease(
+    /// Records that the export's job is dead: the export failed, with the job's last error,
+    /// so that a person can request another.
+    pub(crate) async fn export_gave_up(
         &self,
-        tenant: engine::ids::TenantId,
-        id: ExportId,
-        attempt: i64,
-    ) -> AppError {
-        let every =
-            std::time::Duration::from_secs(u64::try_from(EXPORT_LEASE.as_secs() / 4).unwrap_or(30));
-        loop {
-            tokio::time::sleep(every).await;
-            let renewed = async {
-                let mut tx = self.store.write().await?;
-                let renewed = tx
-                    .renew_export_lease(tenant, id, attempt, self.now() + EXPORT_LEASE)
-                    .await?;
-                tx.commit().await?;
-                Ok::<_, AppError>(renewed)
-            };
-            match renewed.await {
-                Ok(true) => {}
-                Ok(false) => return taken_over(id),
-                // A failed renewal is tried again; the lease has time to spare.
-                Err(_) => {}
-            }
+        tx: &mut Tx,
+        job: &Job,
+        error: &str,
+        at: Timestamp,
+    ) -> Result<()> {
+        let Some(mut export) = tx.export(job.tenant_id, export_of(job)?).await? else {
+            return Ok(());
+        };
+        if matches!(export.status, ExportStatus::Queued | ExportStatus::Building) {
+            self.fail_export(tx, &mut export, error.to_owned(), at)
+                .await?;
         }
+        Ok(())
     }
 
-    async fn build(&self, export: &mut Export) -> Result<()> {
+    /// Marks `export` failed for `reason`, throws away any partial package, and says so in
+    /// the audit log.
+    async fn fail_export(
+        &self,
+        tx: &mut Tx,
+        export: &mut Export,
+        reason: String,
+        at: Timestamp,
+    ) -> Result<()> {
+        export.status = ExportStatus::Failed;
+        export.failure = Some(reason);
+        export.finished_at = Some(at);
+        let partial = export.blob.take();
+        if !tx.update_export(export).await? {
+            return Err(AppError::Conflict(format!(
+                "export {} changed meanwhile; its failure is not recorded",
+                export.id
+            )));
+        }
+        if let Some(partial) = partial {
+            tx.delete_blob(export.tenant_id, partial.id).await?;
+        }
+        audit_as(
+            tx,
+            export.tenant_id,
+            WORKER.into(),
+            at,
+            "export.failed",
+            ("export", format!("{}/{}", export.case_number, export.id)),
+            json!({
+                "summary": format!("the export of case {} failed", export.case_number),
+                "reason": export.failure,
+            }),
+        )
+        .await
+    }
+
+    async fn build(&self, export: &mut Export, attempt: JobAttempt) -> Result<()> {
         let tenant = export.tenant_id;
         let mut tx = self.store.read().await?;
         let requester = tx
@@ -228,10 +290,10 @@ impl App {
 
         // A package left by a worker that died is thrown away, never resumed.
         let mut tx = self.store.write().await?;
+        attempt.still_holds(&mut tx).await?;
         if let Some(partial) = export.blob.take() {
-            export.status = ExportStatus::Building;
             if !tx.update_export(export).await? {
-                return Err(taken_over(export.id));
+                return Err(changed_meanwhile(export.id));
             }
             tx.delete_blob(tenant, partial.id).await?;
         }
@@ -246,7 +308,7 @@ impl App {
         tx.insert_blob(tenant, &blob).await?;
         export.blob = Some(blob.clone());
         if !tx.update_export(export).await? {
-            return Err(taken_over(export.id));
+            return Err(changed_meanwhile(export.id));
         }
         tx.commit().await?;
 
@@ -262,7 +324,7 @@ impl App {
             let summary = contents.write_bag(&handle, &mut file, &bagging_date)?;
             file.seek(SeekFrom::Start(0))
                 .map_err(|e| io_failure("the built package", e))?;
-            let blob = handle.block_on(app.seal_stream(tenant, blob, &mut file))?;
+            let blob = handle.block_on(app.seal_stream(tenant, blob, attempt, &mut file))?;
             Ok::<_, AppError>((blob, summary))
         })
         .await
@@ -283,6 +345,7 @@ impl App {
             payload_oxum: format!("{}.{}", summary.payload_bytes, summary.payload_files),
         };
         let mut tx = self.store.write().await?;
+        attempt.still_holds(&mut tx).await?;
         let key = self.signing_key(&mut tx, &actor).await?;
         export.receipt = Some(key.sign(&claims));
         export.status = ExportStatus::Ready;
@@ -291,7 +354,7 @@ impl App {
         export.finished_at = Some(finished);
         export.blob = Some(blob.clone());
         if !tx.update_export(export).await? {
-            return Err(taken_over(export.id));
+            return Err(changed_meanwhile(export.id));
         }
         audit_as(
             &mut tx,
@@ -317,6 +380,7 @@ impl App {
         &self,
         tenant: engine::ids::TenantId,
         mut blob: BlobMeta,
+        attempt: JobAttempt,
         source: &mut (dyn Read + Send),
     ) -> Result<BlobMeta> {
         let key = self.data_key_for(tenant, blob.subject_id).await?;
@@ -335,6 +399,7 @@ impl App {
             seq += 1;
             if batch.len() == CHUNKS_PER_WRITE || last {
                 let mut tx = self.store.write().await?;
+                attempt.still_holds(&mut tx).await?;
                 for (n, sealed) in batch.drain(..) {
                     tx.insert_blob_chunk(tenant, blob.id, n, &sealed).await?;
                 }
@@ -349,6 +414,7 @@ impl App {
         blob.sha256 = digest.finalize().into();
         blob.chunks = seq;
         let mut tx = self.store.write().await?;
+        attempt.still_holds(&mut tx).await?;
         tx.finish_blob(tenant, &blob).await?;
         tx.commit().await?;
         Ok(blob)
@@ -463,9 +529,18 @@ impl App {
     }
 }
 
-fn taken_over(id: ExportId) -> AppError {
+/// The export a job of kind `export.build` builds.
+fn export_of(job: &Job) -> Result<ExportId> {
+    serde_json::from_str::<ExportJob>(&job.payload)
+        .map(|j| j.export)
+        .map_err(|e| AppError::Conflict(format!("job {} names no export: {e}", job.id)))
+}
+
+/// An export changed under a build that still held its job: a person acknowledged or purged
+/// it meanwhile.
+fn changed_meanwhile(id: ExportId) -> AppError {
     AppError::Conflict(format!(
-        "export {id} was taken over by another worker; this build stopped"
+        "export {id} changed while it was built; this build stopped"
     ))
 }
 

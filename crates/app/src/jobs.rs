@@ -29,6 +29,48 @@ pub(crate) struct NewJob {
 /// How an attempt of a job ended, as the worker saw it.
 pub type Attempt = std::result::Result<(), String>;
 
+/// The name a process gives the jobs it holds.
+pub fn this_process() -> String {
+    format!("pid-{}", std::process::id())
+}
+
+/// One attempt at a job, for work that takes more than one transaction (an export's build):
+/// each of its writes first checks, in its own transaction, that the attempt still holds the
+/// job, so work taken over by another worker writes nothing more.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct JobAttempt {
+    tenant: TenantId,
+    job: JobId,
+    attempt: i64,
+}
+
+impl JobAttempt {
+    pub(crate) fn of(job: &Job) -> Self {
+        JobAttempt {
+            tenant: job.tenant_id,
+            job: job.id,
+            attempt: job.attempts,
+        }
+    }
+
+    pub(crate) fn number(&self) -> i64 {
+        self.attempt
+    }
+
+    /// Fails, stopping the work, once another worker has taken the job over; otherwise the
+    /// job stays this attempt's until `tx` ends.
+    pub(crate) async fn still_holds(&self, tx: &mut Tx) -> Result<()> {
+        if tx.holds_job(self.tenant, self.job, self.attempt).await? {
+            Ok(())
+        } else {
+            Err(AppError::Conflict(format!(
+                "job {} was taken over by another worker; this attempt stopped",
+                self.job
+            )))
+        }
+    }
+}
+
 impl App {
     /// Queues `job` in the transaction of the change that asks for it. False when the tenant
     /// already has the same work queued (same key): then nothing changes.
@@ -85,6 +127,24 @@ impl App {
             .await?;
         tx.commit().await?;
         Ok(renewed)
+    }
+
+    /// Renews the lease on `job` every third of it while its attempt runs, beside the work;
+    /// returns only once another worker has taken the job over (then the attempt's outcome
+    /// will not be recorded). A renewal the database refuses is tried again at the next turn.
+    pub async fn keep_job_lease(&self, job: &Job, lease: JobLease) {
+        let every = lease.renewal_interval().unsigned_abs();
+        loop {
+            tokio::time::sleep(every).await;
+            match self.renew_job_lease(job, lease).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::warn!(job = %job.id, "another worker took over a job this one still runs");
+                    return;
+                }
+                Err(error) => tracing::warn!(job = %job.id, %error, "cannot renew a job's lease"),
+            }
+        }
     }
 
     /// Records how the worker's attempts at jobs ended: each done; or failed, to be retried
@@ -201,8 +261,12 @@ impl App {
         attempt: &Attempt,
         at: Timestamp,
     ) -> Result<()> {
-        if let (JobKind::AccessRevoke, Err(error)) = (&job.kind, attempt) {
-            self.revocation_gave_up(tx, job, error, at).await?;
+        if let Err(error) = attempt {
+            match job.kind {
+                JobKind::AccessRevoke => self.revocation_gave_up(tx, job, error, at).await?,
+                JobKind::ExportBuild => self.export_gave_up(tx, job, error, at).await?,
+                JobKind::EmailNotification | JobKind::Unknown(_) => {}
+            }
         }
         audit_as(tx, job.tenant_id, "system:jobs".to_owned(), at, "job.dead", ("job", job.id.to_string()), json!({
             "summary": format!("gave up on job {} ({}) after {} attempts", job.id, job.kind, job.attempts),

@@ -11,6 +11,7 @@ use engine::case::{CaseError, CaseStatus, FindingStatus, Resolution, TaskStatus}
 use engine::export::ExportStatus;
 use engine::fields::{PersonName, Reason, RevocationNote, TaskNote, TenantName};
 use engine::ids::{Email, Slug, SubjectKey, Text};
+use engine::job::{JobKind, JobStatus};
 use engine::revocation::RevocationStatus;
 use engine::subject::{Attributes, RecordFields, RecordKind, SubjectKind, SubjectState};
 use exeunt_app::{
@@ -983,8 +984,8 @@ async fn concurrent_writers_all_land(db: TestDb) {
     assert!(app.verify_audit(&owner).await.unwrap() >= before + TASKS as i64);
 }
 
-/// A worker that died mid-build holds its export until the lease ends; then the next worker
-/// builds it once, whole, and nothing of the dead worker's attempt is left.
+/// A worker that died mid-build holds its export's job until the job's lease ends; then the
+/// next worker builds it once, whole, and the dead attempt can write nothing more.
 async fn an_export_left_by_a_dead_worker_is_built_once(db: TestDb) {
     let app = app_on(&db);
     let actor = init(&app).await;
@@ -995,55 +996,71 @@ async fn an_export_left_by_a_dead_worker_is_built_once(db: TestDb) {
     let globex = start(&app, &actor, "globex", None).await.unwrap();
     let now = app.now();
     let day = jiff::SignedDuration::from_hours(24);
+    let building = JobKind::ExportBuild;
 
-    // Globex's worker claimed its export yesterday and died; its lease ended an hour ago.
-    app.request_export(&actor, globex).await.unwrap();
-    let mut tx = app.store().write().await.unwrap();
-    let dead = tx
-        .claim_export(now - day, now - jiff::SignedDuration::from_hours(1), false)
-        .await
-        .unwrap()
-        .unwrap();
-    tx.commit().await.unwrap();
-    assert_eq!((dead.status, dead.attempts), (ExportStatus::Building, 1));
-
-    // Acme's worker claimed two hours ago, when Globex's lease still held, and is alive: its
-    // lease runs until tomorrow.
+    // Acme's worker is alive: its lease runs until tomorrow.
     app.request_export(&actor, acme).await.unwrap();
     let mut tx = app.store().write().await.unwrap();
     let alive = tx
-        .claim_export(now - jiff::SignedDuration::from_hours(2), now + day, false)
+        .claim_job_of_kind(now, now + day, "alive", &building, false)
         .await
         .unwrap()
         .unwrap();
     tx.commit().await.unwrap();
-    assert_eq!(alive.case_number, acme);
+
+    // Globex's worker claimed its export's job, started the build, and died; the job's lease
+    // ended an hour ago.
+    let requested = app.request_export(&actor, globex).await.unwrap();
+    let mut tx = app.store().write().await.unwrap();
+    let hour = jiff::SignedDuration::from_hours(1);
+    let dead = tx
+        .claim_job_of_kind(now, now - hour, "dead", &building, false)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_ne!(alive.id, dead.id);
+    assert!(
+        tx.holds_job(dead.tenant_id, dead.id, dead.attempts)
+            .await
+            .unwrap()
+    );
+    let started = tx
+        .start_export_build(dead.tenant_id, requested.id, dead.attempts, now)
+        .await
+        .unwrap()
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        (started.status, started.attempts),
+        (ExportStatus::Building, 1)
+    );
 
     let rebuilt = app.build_next_export().await.unwrap().unwrap();
-    assert_eq!(rebuilt.id, dead.id, "the expired lease is taken over");
+    assert_eq!(rebuilt.id, requested.id, "the expired lease is taken over");
     assert_eq!((rebuilt.status, rebuilt.attempts), (ExportStatus::Ready, 2));
     assert!(
         app.build_next_export().await.unwrap().is_none(),
         "a build under a live lease is left alone"
     );
-    // A worker renews only a lease it still holds: the dead one's attempt is over.
     let mut tx = app.store().write().await.unwrap();
-    let until = now + day;
     assert!(
-        !tx.renew_export_lease(dead.tenant_id, dead.id, 1, until)
+        !tx.holds_job(dead.tenant_id, dead.id, dead.attempts)
+            .await
+            .unwrap(),
+        "the dead attempt no longer holds its job, so none of its writes go through"
+    );
+    assert!(
+        tx.holds_job(alive.tenant_id, alive.id, alive.attempts)
             .await
             .unwrap()
     );
-    let mut stale = dead.clone();
+    let job = tx.job(dead.tenant_id, dead.id).await.unwrap().unwrap();
+    assert_eq!((job.status, job.attempts), (JobStatus::Done, 2));
+    let mut stale = started.clone();
     stale.status = ExportStatus::Failed;
     assert!(
         !tx.update_export(&stale).await.unwrap(),
         "the dead attempt cannot overwrite the build that took over"
-    );
-    assert!(
-        tx.renew_export_lease(alive.tenant_id, alive.id, 1, until)
-            .await
-            .unwrap()
     );
     tx.commit().await.unwrap();
     let exports = app.exports(&actor, globex).await.unwrap();
@@ -1055,6 +1072,41 @@ async fn an_export_left_by_a_dead_worker_is_built_once(db: TestDb) {
     );
     let bytes = read_all(package).await;
     bagit::verify(std::io::Cursor::new(&bytes)).unwrap();
+}
+
+/// An export whose job gave up (every attempt cut short) is failed, saying why, and the case
+/// can request another, which is built.
+async fn an_export_whose_job_died_can_be_requested_again(db: TestDb) {
+    let app = app_on(&db);
+    let actor = init(&app).await;
+    add(&app, &actor, "acme", SubjectKind::Client, None, &[]).await;
+    let acme = start(&app, &actor, "acme", None).await.unwrap();
+    let first = app.request_export(&actor, acme).await.unwrap();
+    db.execute_behind_the_store("UPDATE jobs SET max_attempts = 1 WHERE kind = 'export.build'")
+        .await;
+    let job = app
+        .claim_jobs("crashing", engine::job::JobLease::DEFAULT, 1)
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert_eq!(job.kind, JobKind::ExportBuild);
+    let ended = [(job, Err("the worker's disk filled".to_owned()))];
+    assert_eq!(app.settle_jobs(&ended).await.unwrap(), [true]);
+    let exports = app.exports(&actor, acme).await.unwrap();
+    assert_eq!(exports[0].status, ExportStatus::Failed);
+    assert_eq!(
+        exports[0].failure.as_deref(),
+        Some("the worker's disk filled")
+    );
+
+    let second = app.request_export(&actor, acme).await.unwrap();
+    assert_ne!(
+        second.id, first.id,
+        "a failed export does not stand in for a new one"
+    );
+    let built = app.build_next_export().await.unwrap().unwrap();
+    assert_eq!((built.id, built.status), (second.id, ExportStatus::Ready));
 }
 
 /// Purge comes only after retention, only with a ready export, never under a hold; it
@@ -1228,5 +1280,6 @@ testkit::on_both_stores!(
     the_demo_has_cases_in_every_status,
     concurrent_writers_all_land,
     an_export_left_by_a_dead_worker_is_built_once,
+    an_export_whose_job_died_can_be_requested_again,
     purge_waits_then_destroys_and_leaves_a_tombstone,
 );

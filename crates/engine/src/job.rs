@@ -59,6 +59,8 @@ pub enum JobKind {
     EmailNotification,
     /// Remove one account's access through its connector, then check that it is gone.
     AccessRevoke,
+    /// Build a requested export package, under the job's lease like any other job.
+    ExportBuild,
     /// A kind this version does not know, read from the database (queued by a newer version
     /// sharing it): the worker fails its attempts, saying so, rather than stopping the queue.
     Unknown(String),
@@ -70,6 +72,7 @@ impl JobKind {
         match self {
             JobKind::EmailNotification => "email.notification",
             JobKind::AccessRevoke => "access.revoke",
+            JobKind::ExportBuild => "export.build",
             JobKind::Unknown(name) => name,
         }
     }
@@ -79,6 +82,7 @@ impl JobKind {
         match name {
             "email.notification" => JobKind::EmailNotification,
             "access.revoke" => JobKind::AccessRevoke,
+            "export.build" => JobKind::ExportBuild,
             other => JobKind::Unknown(other.to_owned()),
         }
     }
@@ -251,12 +255,16 @@ mod tests {
 
     #[test]
     fn every_job_kind_reads_back_from_its_stored_name() {
-        for kind in [JobKind::EmailNotification, JobKind::AccessRevoke] {
+        for kind in [
+            JobKind::EmailNotification,
+            JobKind::AccessRevoke,
+            JobKind::ExportBuild,
+        ] {
             assert_eq!(JobKind::from_stored(kind.as_str()), kind);
         }
         assert_eq!(
-            JobKind::from_stored("export.build"),
-            JobKind::Unknown("export.build".to_owned())
+            JobKind::from_stored("subject.archive"),
+            JobKind::Unknown("subject.archive".to_owned())
         );
     }
 

@@ -135,10 +135,12 @@ pub enum Command {
 pub enum ExportCmd {
     /// Queue a build of the case's subject's export package.
     Request { number: CaseNumber },
-    /// Build every queued export now (what `exeunt serve` does in the background).
+    /// Build every queued export now, and run no other job (`exeunt serve` builds them in the
+    /// background, among its jobs).
     Run {
-        /// Also take over exports whose worker still holds a lease: only when you know that
-        /// worker died (a server killed midway), to rebuild them now rather than in two minutes.
+        /// Also take over builds whose worker still holds the job's lease: only when you know
+        /// that worker died (a server killed midway), to rebuild them now rather than once the
+        /// lease runs out (30 seconds).
         #[arg(long)]
         take_over: bool,
     },

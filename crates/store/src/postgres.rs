@@ -127,6 +127,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "tenant time zones",
         include_str!("../migrations/postgres/0022_tenant_time_zones.sql"),
     ),
+    (
+        23,
+        "export jobs",
+        include_str!("../migrations/postgres/0023_export_jobs.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]

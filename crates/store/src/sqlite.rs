@@ -147,6 +147,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "tenant time zones",
         include_str!("../migrations/sqlite/0023_tenant_time_zones.sql"),
     ),
+    (
+        24,
+        "export jobs",
+        include_str!("../migrations/sqlite/0024_export_jobs.sql"),
+    ),
 ];
 
 /// How many idle read connections are kept open.

@@ -68,7 +68,7 @@ async fn a_file_migrated_by_the_sqlx_store_is_brought_up_to_date() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 23, "every migration ran");
+    assert_eq!(version, 24, "every migration ran");
     let clustered: String = conn
         .query_row(
             "SELECT sql FROM sqlite_master WHERE name = 'audit_events'",
@@ -96,4 +96,59 @@ async fn a_file_from_a_newer_exeunt_is_refused_untouched() {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
     assert_eq!(version, 99);
+}
+
+/// A file whose exports still waited for the builder of schema 23 (which leased the export
+/// row itself): after the upgrade each has its `export.build` job, as a request makes now.
+#[tokio::test]
+async fn exports_waiting_at_the_upgrade_get_their_build_jobs() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("exeunt.db");
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let mut migrations: Vec<_> =
+        std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+    migrations.sort();
+    for file in &migrations[..23] {
+        conn.execute_batch(&std::fs::read_to_string(file).unwrap())
+            .unwrap();
+    }
+    let tenant = "x'0190000000007000800000000000000a'";
+    conn.execute_batch(&format!(
+        "PRAGMA user_version = 23;
+         PRAGMA foreign_keys = OFF;
+         INSERT INTO tenants (id, slug, name, created_at_us) VALUES ({tenant}, 'old-firm', 'Old Firm', 0);
+         INSERT INTO exports (tenant_id, id, case_id, subject_id, status, attempts, lease_until_us, \
+           requested_by, requested_at_us) VALUES \
+           ({tenant}, x'0190000000007000800000000000000e', x'01900000000070008000000000000001', x'01900000000070008000000000000002', 'building', 1, 5, x'01900000000070008000000000000003', 7), \
+           ({tenant}, x'0190000000007000800000000000000f', x'01900000000070008000000000000001', x'01900000000070008000000000000002', 'ready', 1, NULL, x'01900000000070008000000000000003', 8);"
+    ))
+    .unwrap();
+    drop(conn);
+
+    let store = Store::sqlite(&path, false).await.unwrap();
+    let mut tx = store.read().await.unwrap();
+    let tenant = tx.tenants().await.unwrap().pop().unwrap();
+    let jobs = tx
+        .jobs(
+            tenant.id,
+            &exeunt_store::JobFilter {
+                status: None,
+                case: None,
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(jobs.len(), 1, "only the export that still waited: {jobs:?}");
+    let waiting = "01900000-0000-7000-8000-00000000000e";
+    assert_eq!(jobs[0].kind, engine::job::JobKind::ExportBuild);
+    assert_eq!(jobs[0].status, engine::job::JobStatus::Queued);
+    assert_eq!(jobs[0].idempotency_key, format!("export:{waiting}"));
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&jobs[0].payload).unwrap(),
+        serde_json::json!({ "export": waiting })
+    );
 }

@@ -1,6 +1,6 @@
-//! The export builder: builds requested export packages, one at a time, for as long as the
-//! process runs. Any number of processes may run it against one database: each build is
-//! claimed with a lease of its own (`app::EXPORT_LEASE`), renewed while it runs.
+//! Exports alone: a loop that builds requested exports and runs no other job, for a process
+//! whose other jobs run elsewhere or not at all (the test servers, which send their emails
+//! themselves). A running [`Worker`](crate::Worker) builds exports among its other jobs.
 
 use std::panic::AssertUnwindSafe;
 use std::time::Duration;
@@ -11,9 +11,8 @@ use futures_util::FutureExt;
 /// How often an idle builder looks for work.
 const EXPORT_POLL: Duration = Duration::from_secs(1);
 
-/// Builds requested exports until the future is dropped. A build cut short by a stop is taken
-/// over by another builder once its lease ends; a build that panics is logged, and the builder
-/// goes on (it shares its task with the jobs and the sweeps, which a panic would end too).
+/// Builds requested exports until the future is dropped, each under its job's lease. A build
+/// that fails or panics is logged, and the builder goes on.
 pub async fn build_exports(app: App) {
     loop {
         match AssertUnwindSafe(app.build_next_export())

@@ -2,9 +2,9 @@
 //! (of any tenant, under a lease, several at once), does what each job's kind asks through a
 //! connector, and hands the outcomes back to the app, which retries a failure later or gives
 //! up once its attempts are spent. Any number of workers may share one database: a job is
-//! claimed by one at a time. Beside the jobs, a running worker builds requested exports
-//! (`exports.rs`) and, every minute, sends due reminders and digests, posts new audit events
-//! to webhooks, and purges what came due (`purges.rs`).
+//! claimed by one at a time; export builds are jobs like the others. Beside the jobs, every
+//! minute, a running worker sends due reminders and digests, posts new audit events to
+//! webhooks, and purges what came due (`purges.rs`).
 
 mod exports;
 mod purges;
@@ -49,7 +49,7 @@ impl Claims {
     /// This process's, named after it, with the default lease and concurrency.
     pub fn of_this_process() -> Self {
         Claims {
-            name: format!("pid-{}", std::process::id()),
+            name: app::this_process(),
             lease: JobLease::DEFAULT,
             concurrency: JobConcurrency::DEFAULT,
         }
@@ -270,7 +270,7 @@ impl Worker {
         // the work, which may hold what the renewal waits for.
         let outcome = tokio::select! {
             outcome = &mut work => outcome,
-            () = self.keep_lease(job) => work.await,
+            () = self.app.keep_job_lease(job, self.claims.lease) => work.await,
         };
         metrics::histogram!("exeunt_job_seconds", "kind" => job.kind.to_string())
             .record(started.elapsed().as_secs_f64());
@@ -282,25 +282,8 @@ impl Worker {
         outcome
     }
 
-    /// Renews the lease on `job` every third of it; returns only once another worker has
-    /// taken the job over (then this attempt's outcome will not be recorded).
-    async fn keep_lease(&self, job: &Job) {
-        let every = self.claims.lease.renewal_interval().unsigned_abs();
-        loop {
-            tokio::time::sleep(every).await;
-            match self.app.renew_job_lease(job, self.claims.lease).await {
-                Ok(true) => {}
-                Ok(false) => {
-                    tracing::warn!(job = %job.id, "another worker took over a job this one still runs");
-                    return;
-                }
-                Err(error) => tracing::warn!(job = %job.id, %error, "cannot renew a job's lease"),
-            }
-        }
-    }
-
-    /// Runs jobs for as long as the process does, and beside them the export builder and the
-    /// minute's sweep and purges. Idle, it waits for word that a job was queued
+    /// Runs jobs for as long as the process does, and beside them the minute's sweep and
+    /// purges. Idle, it waits for word that a job was queued
     /// (LISTEN/NOTIFY on PostgreSQL), and looks again every [`IDLE_POLL`] regardless, for jobs
     /// that fall due later.
     pub async fn run(self) {
@@ -329,7 +312,7 @@ impl Worker {
                 self.record_gauges().await;
             }
         };
-        tokio::join!(jobs, sweeps, build_exports(self.app.clone()));
+        tokio::join!(jobs, sweeps);
     }
 
     /// What runs every minute besides the queue: reminders that fell due, and the audit
@@ -398,6 +381,7 @@ impl Worker {
         match &job.kind {
             JobKind::EmailNotification => self.send_notification(job).await,
             JobKind::AccessRevoke => self.revoke_access(job).await,
+            JobKind::ExportBuild => self.build_export(job).await,
             JobKind::Unknown(kind) => Err(format!("no worker here does jobs of kind `{kind}`")),
         }
     }
@@ -453,6 +437,21 @@ impl Worker {
             .record_revocation(job, evidence)
             .await
             .map_err(|e| e.to_string())
+    }
+
+    /// Builds the export the job names; a build that fails is recorded on the export and
+    /// ends the job, one cut short (the database refused, another worker took it) is tried
+    /// again.
+    async fn build_export(&self, job: &Job) -> Attempt {
+        let built = self
+            .app
+            .build_export(job)
+            .await
+            .map_err(|e| e.to_string())?;
+        if let Some(export) = built {
+            tracing::info!(export = %export.id, status = export.status.as_str(), "export built");
+        }
+        Ok(())
     }
 
     async fn send_notification(&self, job: &Job) -> Attempt {

@@ -736,7 +736,7 @@ async fn a_job_of_an_unknown_kind_fails_alone(db: TestDb) {
     tx.insert_job(&store::Job {
         tenant_id: firm.manager.tenant.id,
         id: engine::ids::JobId(uuid::Uuid::now_v7()),
-        kind: JobKind::Unknown("export.build".to_owned()),
+        kind: JobKind::Unknown("subject.archive".to_owned()),
         payload: "{}".to_owned(),
         idempotency_key: "from-a-newer-version".to_owned(),
         case_id: None,
@@ -761,12 +761,12 @@ async fn a_job_of_an_unknown_kind_fails_alone(db: TestDb) {
     let jobs = firm.jobs(None).await;
     let unknown = jobs
         .iter()
-        .find(|j| j.kind == JobKind::Unknown("export.build".to_owned()))
+        .find(|j| j.kind == JobKind::Unknown("subject.archive".to_owned()))
         .expect("the job is listed with its stored kind");
     assert_eq!(unknown.status, JobStatus::Queued, "to be tried again later");
     assert_eq!(
         unknown.last_error.as_deref(),
-        Some("no worker here does jobs of kind `export.build`")
+        Some("no worker here does jobs of kind `subject.archive`")
     );
     assert!(
         jobs.iter()

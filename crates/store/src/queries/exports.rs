@@ -1,4 +1,4 @@
-//! Export packages: queued, claimed by a builder under a lease, acknowledged.
+//! Export packages: queued, built (by a job of the queue, under its lease), acknowledged.
 
 use engine::export::{Acknowledgement, AcknowledgementWaiver, ExportStatus};
 use engine::ids::{CaseId, ExportId, SubjectId, TenantId, UserId};
@@ -97,8 +97,7 @@ impl Tx {
                 "UPDATE exports SET status = $3, failure = $4, blob_id = $5, payload_files = $6, \
              payload_bytes = $7, receipt = $8, finished_at_us = $9, acknowledged_at_us = $10, \
              acknowledged_name = $11, acknowledged_from = $12, acknowledgement_waived_by = $13, \
-             acknowledgement_waiver = $14, \
-             lease_until_us = CASE WHEN $3 = 'building' THEN lease_until_us END \
+             acknowledgement_waiver = $14 \
              WHERE tenant_id = $1 AND id = $2 AND attempts = $15",
                 args![
                     e.tenant_id.0,
@@ -163,55 +162,26 @@ impl Tx {
         .await
     }
 
-    /// Claims the oldest export waiting to be built, in any tenant: a queued one, or one whose
-    /// builder's lease ended (or, with `take_over`, any being built: for an operator who knows
-    /// its worker died). The claim is the worker's until `lease_until`. Workers are
-    /// system-wide, so this is the one write that starts without a tenant.
-    pub async fn claim_export(
-        &mut self,
-        now: Timestamp,
-        lease_until: Timestamp,
-        take_over: bool,
-    ) -> Result<Option<Export>> {
-        // The status test is repeated outside the subquery: on PostgreSQL a second worker that
-        // picked the same row re-checks it after the first one's claim, and finds it taken.
-        let claimable = "(status = 'queued' OR (status = 'building' AND \
-                         ($3 OR lease_until_us < $1)))";
-        let claimed = self
-            .optional(
-                &format!(
-                    "UPDATE exports SET status = 'building', attempts = attempts + 1, \
-                     started_at_us = $1, lease_until_us = $2 \
-                     WHERE (tenant_id, id) IN (SELECT tenant_id, id FROM exports WHERE {claimable} \
-                     ORDER BY requested_at_us LIMIT 1) AND {claimable} \
-                     RETURNING tenant_id, id"
-                ),
-                args![us(now), us(lease_until), take_over],
-                |r| Ok((TenantId(r.uuid("tenant_id")?), ExportId(r.uuid("id")?))),
-            )
-            .await?;
-        match claimed {
-            Some((tenant, id)) => self.export(tenant, id).await,
-            None => Ok(None),
-        }
-    }
-
-    /// Extends a build's lease while the worker that holds it (the one that made attempt
-    /// `attempt`) still does; false when another worker has taken the export over.
-    pub async fn renew_export_lease(
+    /// Marks a waiting export `building` by attempt `attempt` of its job, from `at`; `None`
+    /// when it no longer waits (built, failed, or gone with a purge). The caller fences this
+    /// with [`holds_job`](Tx::holds_job) in the same transaction.
+    pub async fn start_export_build(
         &mut self,
         tenant: TenantId,
         id: ExportId,
         attempt: i64,
-        until: Timestamp,
-    ) -> Result<bool> {
+        at: Timestamp,
+    ) -> Result<Option<Export>> {
         let changed = self
             .run(
-                "UPDATE exports SET lease_until_us = $4 WHERE tenant_id = $1 AND id = $2 \
-                 AND status = 'building' AND attempts = $3",
-                args![tenant.0, id.0, attempt, us(until)],
+                "UPDATE exports SET status = 'building', attempts = $3, started_at_us = $4 \
+                 WHERE tenant_id = $1 AND id = $2 AND status IN ('queued', 'building')",
+                args![tenant.0, id.0, attempt, us(at)],
             )
             .await?;
-        Ok(changed == 1)
+        if changed == 0 {
+            return Ok(None);
+        }
+        self.export(tenant, id).await
     }
 }

@@ -91,9 +91,10 @@ fn claim_args<'a>(
 /// On PostgreSQL the picks are CTEs, evaluated once (they lock rows, so they are never
 /// inlined): as an `IN (subquery)` the planner may rerun a pick for every row it scans, and
 /// with SKIP LOCKED each rerun picks other jobs. SQLite may evaluate `expired` twice, which
-/// its single writer makes harmless. The test is repeated in the UPDATE for the same reason as
-/// in claim_export; on PostgreSQL SKIP LOCKED also lets concurrent workers pass over a row
-/// another one is taking instead of queueing behind it.
+/// its single writer makes harmless. The test is repeated in the UPDATE: on PostgreSQL a second
+/// worker that picked the same row re-checks it after the first one's claim, and finds it
+/// taken; SKIP LOCKED also lets concurrent workers pass over a row another one is taking
+/// instead of queueing behind it.
 ///
 /// With `settling` (the CTEs `settles` and `settled`, an [`SETTLE`] of the values before
 /// `$first`), the statement settles first, passes over the jobs it settles, and answers a row
@@ -211,6 +212,53 @@ impl Tx {
             job_row(r)
         })
         .await
+    }
+
+    /// Takes the job of kind `kind` that has waited longest, as [`claim_jobs`](Tx::claim_jobs)
+    /// would, for a process that does only that kind of work (`exeunt export run`). With
+    /// `take_over`, a running job whose lease has not run out counts as waiting too: for an
+    /// operator who knows its worker died; a worker that is in fact alive then loses it.
+    pub async fn claim_job_of_kind(
+        &mut self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        worker: &str,
+        kind: &JobKind,
+        take_over: bool,
+    ) -> Result<Option<Job>> {
+        // Not the hot path: one job at a time, from the two partial indexes the claim walks.
+        let claimable = "kind = $4 AND ((status = 'running' AND ($5 OR lease_until_us < $1)) \
+                         OR (status = 'queued' AND run_at_us <= $1))";
+        let sql = format!(
+            "WITH picked AS (SELECT tenant_id AS picked_tenant, id AS picked_id FROM jobs \
+             WHERE {claimable} ORDER BY CASE status WHEN 'running' THEN 0 ELSE 1 END, run_at_us \
+             LIMIT 1{skip}) \
+             UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_until_us = $2, \
+             worker = $3 FROM picked WHERE tenant_id = picked_tenant AND id = picked_id \
+             AND {claimable} RETURNING {JOB_COLUMNS}",
+            skip = self.conn.skip_locked_clause()
+        );
+        self.optional(
+            &sql,
+            args![us(now), us(lease_until), worker, kind.as_str(), take_over],
+            |r| job_row(r),
+        )
+        .await
+    }
+
+    /// Whether attempt `attempt` still holds the running job; while it does, the job stays
+    /// this transaction's until it ends (the row is locked on PostgreSQL, and SQLite has one
+    /// writer), so what the transaction writes for the job cannot follow a take-over. Work that
+    /// outlives one transaction (an export's build) fences each of its writes with this.
+    pub async fn holds_job(&mut self, tenant: TenantId, id: JobId, attempt: i64) -> Result<bool> {
+        let held = self
+            .run(
+                "UPDATE jobs SET lease_until_us = lease_until_us \
+                 WHERE tenant_id = $1 AND id = $2 AND attempts = $3 AND status = 'running'",
+                args![tenant.0, id.0, attempt],
+            )
+            .await?;
+        Ok(held == 1)
     }
 
     /// Extends the lease of attempt `attempt` of a running job to `until`; false when that
