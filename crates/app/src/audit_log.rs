@@ -1,10 +1,9 @@
 //! The audit use cases: a page of the log, what a timeline shows, verifying the chain (in
-//! ranges, one per core), and walking it for an export; and what exports and purges share to
-//! find a subject's events.
+//! ranges, one per core), and walking it (whole, or a subject's events) for an export.
 
 use engine::audit::{AuditEvent, ChainBreak, ChainVerifier, GENESIS};
 use engine::ids::{SubjectKey, TenantId};
-use store::{AuditFilter, CaseFilter, Concern, Tx};
+use store::{AuditFilter, Concern, Tx};
 
 use crate::directory::find_subject;
 use crate::{Actor, App, AppError, Result};
@@ -36,17 +35,11 @@ impl App {
             )),
             (Some(key), None) => {
                 let subject = find_subject(&mut tx, actor, key).await?;
-                Ok(Some(Concern {
-                    subject_key: Some(key.to_string()),
-                    cases: case_numbers(&mut tx, actor.tenant.id, subject.id).await?,
-                }))
+                Ok(Some(Concern::Subject(subject.id)))
             }
             (None, Some(number)) => {
                 self.locked_case(&mut tx, actor, number).await?;
-                Ok(Some(Concern {
-                    subject_key: None,
-                    cases: vec![number],
-                }))
+                Ok(Some(Concern::Case(number)))
             }
             (None, None) => Ok(None),
         }
@@ -138,14 +131,17 @@ impl App {
         Ok(verifier)
     }
 
-    /// Calls `each` with every event of the tenant, in order, reading in batches.
+    /// Calls `each` with every event of the tenant (or, given a concern, every event about
+    /// it), in order, reading in batches.
     pub async fn walk_audit(
         &self,
         tx: &mut Tx,
         actor: &Actor,
+        concerning: Option<Concern>,
         mut each: impl FnMut(&AuditEvent) -> Result<()>,
     ) -> Result<()> {
         let mut reader = AuditReader::new(actor.tenant.id, 0, i64::MAX);
+        reader.concerning = concerning;
         while let Some(batch) = reader.next(tx).await? {
             batch.iter().try_for_each(&mut each)?;
         }
@@ -153,71 +149,30 @@ impl App {
     }
 }
 
-/// Whether an audit event is about a subject (its key) or one of its cases (their numbers):
-/// what its export carries and its purge erases. Records are named by subject key, the rest
-/// by case number, so an all-digit key cannot be taken for a case.
-pub(crate) fn concerns_subject(e: &AuditEvent, key: &str, cases: &[i64]) -> bool {
-    let id = e.target_id.as_str();
-    let of_case = |prefix_only: bool| {
-        cases.iter().any(|n| {
-            let n = n.to_string();
-            id.strip_prefix(n.as_str())
-                .is_some_and(|rest| rest.starts_with('/') || (!prefix_only && rest.is_empty()))
-        })
-    };
-    match e.target_kind.as_str() {
-        "subject" => id == key,
-        "record" => id
-            .strip_prefix(key)
-            .is_some_and(|rest| rest.starts_with('/')),
-        "case" => of_case(false),
-        "task" | "revocation" | "export" => of_case(true),
-        _ => false,
-    }
-}
-
-/// The numbers of every case a subject has had.
-pub(crate) async fn case_numbers(
-    tx: &mut Tx,
-    tenant: TenantId,
-    subject: engine::ids::SubjectId,
-) -> Result<Vec<i64>> {
-    Ok(tx
-        .cases(
-            tenant,
-            &CaseFilter {
-                subject: Some(subject),
-                limit: i64::MAX,
-                ..CaseFilter::default()
-            },
-        )
-        .await?
-        .into_iter()
-        .map(|c| c.number)
-        .collect())
-}
-
 /// Reads events `after+1..=until` of a tenant's audit chain in order, a batch at a time.
-pub(crate) struct AuditReader {
+struct AuditReader {
     tenant: TenantId,
     after: i64,
     until: i64,
+    /// Only the events about this, when given.
+    concerning: Option<Concern>,
     done: bool,
 }
 
 impl AuditReader {
     const BATCH: i64 = 10_000;
 
-    pub(crate) fn new(tenant: TenantId, after: i64, until: i64) -> Self {
+    fn new(tenant: TenantId, after: i64, until: i64) -> Self {
         Self {
             tenant,
             after,
             until,
+            concerning: None,
             done: false,
         }
     }
 
-    pub(crate) async fn next(&mut self, tx: &mut Tx) -> Result<Option<Vec<AuditEvent>>> {
+    async fn next(&mut self, tx: &mut Tx) -> Result<Option<Vec<AuditEvent>>> {
         let limit = Self::BATCH.min(self.until.saturating_sub(self.after));
         if self.done || limit <= 0 {
             return Ok(None);
@@ -225,6 +180,7 @@ impl AuditReader {
         let filter = AuditFilter {
             after_seq: self.after,
             limit,
+            concerning: self.concerning,
             ..AuditFilter::default()
         };
         let mut events = tx.audit_events(self.tenant, &filter).await?;
@@ -239,37 +195,5 @@ impl AuditReader {
             None => return Ok(None),
         }
         Ok(Some(events))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn event(kind: &str, id: &str) -> AuditEvent {
-        AuditEvent {
-            tenant_id: TenantId(uuid::Uuid::nil()),
-            seq: 1,
-            at_us: 0,
-            actor: "user:x".into(),
-            action: "x".into(),
-            target_kind: kind.into(),
-            target_id: id.into(),
-            payload: None,
-            payload_digest: [0; 32],
-            hash: [0; 32],
-        }
-    }
-
-    #[test]
-    fn an_all_digit_key_is_not_taken_for_a_case() {
-        // Subject `12` has had case 3; case 12 belongs to someone else.
-        let about = |kind, id| concerns_subject(&event(kind, id), "12", &[3]);
-        assert!(about("subject", "12"));
-        assert!(about("record", "12/4"));
-        assert!(about("case", "3") && about("task", "3/sign-off") && about("export", "3/x"));
-        assert!(!about("case", "12"), "case 12 is not subject 12's");
-        assert!(!about("task", "12/sign-off"));
-        assert!(!about("record", "123/1") && !about("case", "33") && !about("task", "30/x"));
     }
 }

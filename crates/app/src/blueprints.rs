@@ -217,10 +217,24 @@ pub(crate) async fn store_version(
     at: jiff::Timestamp,
 ) -> Result<()> {
     let digest: [u8; 32] = Sha256::digest(text.as_bytes()).into();
-    if let Some(existing) = tx
-        .blueprint(actor.tenant.id, &bp.id, Some(bp.version))
-        .await?
-    {
+    let version = StoredBlueprint {
+        id: bp.id.clone(),
+        version: bp.version,
+        source: text.to_owned(),
+        digest,
+    };
+    // Inserted first and compared after: two case starts storing the same built-in version at
+    // once both succeed, the second finding the first's row.
+    if !tx.insert_blueprint(actor.tenant.id, &version, at).await? {
+        let existing = tx
+            .blueprint(actor.tenant.id, &bp.id, Some(bp.version))
+            .await?
+            .ok_or_else(|| {
+                AppError::Conflict(format!(
+                    "blueprint {} version {} went missing",
+                    bp.id, bp.version
+                ))
+            })?;
         if existing.digest == digest {
             return Ok(());
         }
@@ -229,17 +243,6 @@ pub(crate) async fn store_version(
             bp.id, bp.version
         )));
     }
-    tx.insert_blueprint(
-        actor.tenant.id,
-        &StoredBlueprint {
-            id: bp.id.clone(),
-            version: bp.version,
-            source: text.to_owned(),
-            digest,
-        },
-        at,
-    )
-    .await?;
     audit(tx, actor, at, "blueprint.stored", ("blueprint", format!("{}@{}", bp.id, bp.version)),
         json!({"summary": format!("stored blueprint {} version {}", bp.id, bp.version), "sha256": engine::audit::to_hex(&digest)})).await
 }

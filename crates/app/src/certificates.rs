@@ -12,7 +12,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use store::{CertificateRow, SigningKeyRow, Tx};
 
-use crate::{Actor, App, AppError, Result, audit};
+use crate::{Actor, App, AppError, Result, Target, audit};
 
 /// What a sealed signing key is bound to: it opens for nothing else.
 const SIGNING_KEY: &str = "exeunt signing key";
@@ -63,7 +63,7 @@ impl App {
             actor,
             at,
             "certificate.issued",
-            ("case", number.to_string()),
+            Target::of(file.case.subject_id, "case", number.to_string()),
             json!({
                 "summary": format!("signed the completion certificate of case {number}"),
                 "kid": kid, "sha256": to_hex(&Sha256::digest(token.as_bytes())),

@@ -24,7 +24,7 @@ use store::{CaseFilter, ConnectorRow, Job, Tx};
 
 use crate::jobs::NewJob;
 use crate::pipeline::mirror_record_status;
-use crate::{Actor, App, AppError, Result, audit, audit_as};
+use crate::{Actor, App, AppError, Result, Target, audit, audit_as};
 
 /// The longest secret accepted.
 const SECRET_MAX: usize = 4096;
@@ -283,7 +283,7 @@ impl App {
         tx.upsert_revocation(tenant, file.case.id, &item).await?;
         let record_change = mirror_record_status(&mut tx, tenant, &file, &item).await?;
         let number = file.case.number;
-        audit_as(&mut tx, tenant, who, at, "revocation.verified", ("revocation", format!("{number}/{}", payload.record)), json!({
+        audit_as(&mut tx, tenant, who, at, "revocation.verified", Target::of(file.case.subject_id, "revocation", format!("{number}/{}", payload.record)), json!({
             "summary": format!("{} of case {number} was revoked and verified gone by its connector", item.label),
             "record": payload.record, "label": item.label, "note": item.note, "evidence": item.evidence,
             "record_status": record_change,
@@ -330,7 +330,11 @@ impl App {
             format!("system:connector:{system}"),
             at,
             "revocation.failed",
-            ("revocation", format!("{number}/{}", payload.record)),
+            Target::of(
+                file.case.subject_id,
+                "revocation",
+                format!("{number}/{}", payload.record),
+            ),
             json!({
                 "summary": format!("could not revoke {} of case {number}", item.label),
                 "record": payload.record, "label": item.label, "note": item.note,

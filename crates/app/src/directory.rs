@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::json;
 use store::{SubjectFilter, Tx};
 
-use crate::{Actor, App, AppError, Result, audit};
+use crate::{Actor, App, AppError, Result, Target, audit};
 
 /// A subject to add, already parsed.
 #[derive(Clone, Debug)]
@@ -256,7 +256,7 @@ impl App {
             tx.insert_subject(&subject, at)
                 .await
                 .map_err(|e| (i, e.into()))?;
-            audit(&mut tx, actor, at, "subject.created", ("subject", subject.id.to_string()),
+            audit(&mut tx, actor, at, "subject.created", Target::of(subject.id, "subject", subject.id.to_string()),
                 json!({"summary": format!("added {} {}", subject.kind, subject.key), "key": subject.key,
                        "name": subject.name, "attributes": subject.attributes}))
                 .await
@@ -351,14 +351,7 @@ impl App {
         if let Some(frozen) = frozen_by(&mut tx, actor, &subject).await? {
             return Err(AppError::Locked(frozen));
         }
-        let number = tx
-            .records(actor.tenant.id, subject.id)
-            .await?
-            .iter()
-            .map(|r| r.number)
-            .max()
-            .unwrap_or(0)
-            + 1;
+        let number = tx.next_record_number(actor.tenant.id, subject.id).await?;
         let record = Record {
             id: RecordId(self.new_id()),
             subject_id: subject.id,
@@ -367,7 +360,7 @@ impl App {
             fields,
         };
         tx.insert_record(actor.tenant.id, &record, at).await?;
-        audit(&mut tx, actor, at, "record.created", ("record", format!("{key}/{number}")),
+        audit(&mut tx, actor, at, "record.created", Target::of(subject.id, "record", format!("{key}/{number}")),
             json!({"summary": format!("added {kind} {number} to {key}"), "kind": kind, "fields": record.fields})).await?;
         // An account found while the subject's case runs is revoked at the exit too.
         if kind == RecordKind::Account
@@ -424,7 +417,7 @@ impl App {
             )
             .map_err(|e| AppError::invalid("fields", e))?;
         tx.update_record(actor.tenant.id, &record).await?;
-        audit(&mut tx, actor, at, "record.updated", ("record", format!("{key}/{number}")),
+        audit(&mut tx, actor, at, "record.updated", Target::of(subject.id, "record", format!("{key}/{number}")),
             json!({"summary": format!("changed {} {number} of {key}", record.kind), "before": before, "after": record.fields})).await?;
         tx.commit().await?;
         Ok(record)

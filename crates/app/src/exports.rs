@@ -26,11 +26,11 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use store::{BLOB_CHUNK, BlobMeta, Export, Job, Tx};
+use store::{BLOB_CHUNK, BlobMeta, Concern, Export, Job, Tx};
 
 use crate::files::{Download, chunk_purpose};
 use crate::jobs::{JobAttempt, NewJob, this_process};
-use crate::{Actor, App, AppError, Result, audit, audit_as};
+use crate::{Actor, App, AppError, Result, Target, audit, audit_as};
 
 /// What a job of kind `export.build` builds.
 #[derive(Serialize, Deserialize)]
@@ -89,7 +89,7 @@ impl App {
             run_at: at,
         };
         self.enqueue(&mut tx, actor.tenant.id, job, at).await?;
-        audit(&mut tx, actor, at, "export.requested", ("export", format!("{}/{}", export.case_number, export.id)), json!({
+        audit(&mut tx, actor, at, "export.requested", Target::of(export.subject_id, "export", format!("{}/{}", export.case_number, export.id)), json!({
             "summary": format!("requested an export of case {number}'s subject"), "case": number,
         }))
         .await?;
@@ -261,7 +261,11 @@ impl App {
             WORKER.into(),
             at,
             "export.failed",
-            ("export", format!("{}/{}", export.case_number, export.id)),
+            Target::of(
+                export.subject_id,
+                "export",
+                format!("{}/{}", export.case_number, export.id),
+            ),
             json!({
                 "summary": format!("the export of case {} failed", export.case_number),
                 "reason": export.failure,
@@ -362,7 +366,11 @@ impl App {
             WORKER.into(),
             finished,
             "export.ready",
-            ("export", format!("{}/{}", export.case_number, export.id)),
+            Target::of(
+                export.subject_id,
+                "export",
+                format!("{}/{}", export.case_number, export.id),
+            ),
             json!({
                 "summary": format!("built the export of case {} ({} files, {} bytes)",
                     export.case_number, summary.payload_files, blob.size),
@@ -466,14 +474,11 @@ impl App {
         let revocations = tx.revocations(tenant, file.case.id, subject.id).await?;
         let mut events = Vec::new();
         let key = subject.key.to_string();
-        let cases = crate::audit_log::case_numbers(tx, tenant, subject.id).await?;
-        self.walk_audit(tx, actor, |e| {
-            if crate::audit_log::concerns_subject(e, &key, &cases) {
-                let mut line =
-                    serde_json::to_vec(e).map_err(|err| AppError::Conflict(err.to_string()))?;
-                line.push(b'\n');
-                events.extend(line);
-            }
+        self.walk_audit(tx, actor, Some(Concern::Subject(subject.id)), |e| {
+            let mut line =
+                serde_json::to_vec(e).map_err(|err| AppError::Conflict(err.to_string()))?;
+            line.push(b'\n');
+            events.extend(line);
             Ok(())
         })
         .await?;

@@ -9,14 +9,14 @@
 
 use crypto::seal::{NONCE_LEN, SealingKey};
 use engine::ids::{BlobId, EvidenceId, RecordId, SubjectId, SubjectKey, TenantId};
-use engine::subject::RecordKind;
+use engine::subject::{RecordKind, SubjectState};
 use engine::tenant::Permission;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use store::{BLOB_CHUNK, BlobMeta, RecordFile, Tx};
 
 use crate::directory::{find_subject, frozen_by};
-use crate::{Actor, App, AppError, Result, audit};
+use crate::{Actor, App, AppError, Result, Target, audit};
 
 /// The largest file kept: evidence and documents alike.
 pub const FILE_MAX_BYTES: usize = 25 * 1024 * 1024;
@@ -232,7 +232,7 @@ impl App {
             added_at: at,
         };
         tx.set_record_file(actor.tenant.id, &file).await?;
-        audit(&mut tx, actor, at, "record.file_attached", ("record", format!("{key}/{number}")), json!({
+        audit(&mut tx, actor, at, "record.file_attached", Target::of(subject.id, "record", format!("{key}/{number}")), json!({
             "summary": format!("attached {} to document {number} of {key}", file.file_name),
             "file": file.file_name, "size": file.blob.size, "sha256": engine::audit::to_hex(&file.blob.sha256),
         }))
@@ -287,6 +287,12 @@ impl App {
             .evidence_item(actor.tenant.id, file.case.id, id)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("case {number} has no evidence {id}")))?;
+        let subject = tx.subject(actor.tenant.id, file.case.subject_id).await?;
+        if subject.is_some_and(|s| s.state == SubjectState::Purged) {
+            return Err(AppError::NotFound(format!(
+                "evidence {id} of case {number} was destroyed when its subject was purged"
+            )));
+        }
         Ok(match meta.blob_id {
             Some(blob) => EvidenceContent::Sealed(Box::new(
                 self.download(

@@ -10,7 +10,7 @@ use engine::tenant::Permission;
 use serde_json::json;
 
 use crate::directory::find_subject;
-use crate::{Actor, App, AppError, Result, audit};
+use crate::{Actor, App, AppError, Result, Target, audit};
 
 impl App {
     /// Places a legal hold on one subject, or on the whole tenant when `subject` is `None`.
@@ -39,7 +39,7 @@ impl App {
         };
         tx.insert_hold(&hold).await?;
         let covers = subject.map_or_else(|| "the whole tenant".to_owned(), |k| format!("{k}"));
-        audit(&mut tx, actor, at, "legal_hold.placed", ("legal_hold", hold.id.to_string()), json!({
+        audit(&mut tx, actor, at, "legal_hold.placed", Target::of(hold.subject_id, "legal_hold", hold.id.to_string()), json!({
             "summary": format!("placed a legal hold on {covers}"), "subject": subject, "reason": hold.reason,
         })).await?;
         tx.commit().await?;
@@ -70,7 +70,7 @@ impl App {
             actor,
             at,
             "legal_hold.lifted",
-            ("legal_hold", id.to_string()),
+            Target::of(hold.subject_id, "legal_hold", id.to_string()),
             json!({
                 "summary": format!("lifted legal hold {id}"), "reason": lift.reason,
             }),

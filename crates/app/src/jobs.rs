@@ -7,14 +7,14 @@
 //! module decides what is due and records how each attempt ended; what a job of each kind
 //! sends is worded elsewhere (`emails.rs` for email).
 
-use engine::ids::{CaseId, JobId, TenantId};
+use engine::ids::{CaseId, JobId, SubjectId, TenantId};
 use engine::job::{AfterFailure, DEFAULT_ATTEMPTS, JobKind, JobLease, JobStatus, after_failure};
 use engine::tenant::Permission;
 use jiff::Timestamp;
 use serde_json::json;
 use store::{Job, JobEnd, JobFilter, JobSettle, Tx};
 
-use crate::{Actor, App, AppError, Result, audit, audit_as};
+use crate::{Actor, App, AppError, Result, Target, audit, audit_as};
 
 /// A job to queue.
 pub(crate) struct NewJob {
@@ -268,11 +268,20 @@ impl App {
                 JobKind::EmailNotification | JobKind::Unknown(_) => {}
             }
         }
-        audit_as(tx, job.tenant_id, "system:jobs".to_owned(), at, "job.dead", ("job", job.id.to_string()), json!({
+        let about = self.job_subject(tx, job).await?;
+        audit_as(tx, job.tenant_id, "system:jobs".to_owned(), at, "job.dead", Target::of(about, "job", job.id.to_string()), json!({
             "summary": format!("gave up on job {} ({}) after {} attempts", job.id, job.kind, job.attempts),
             "kind": job.kind.as_str(), "error": attempt.as_ref().err(),
         }))
         .await
+    }
+
+    /// The subject whose case queued `job`: its errors may name the subject's accounts.
+    async fn job_subject(&self, tx: &mut Tx, job: &Job) -> Result<Option<SubjectId>> {
+        Ok(match job.case_id {
+            Some(case) => tx.subject_of_case(job.tenant_id, case).await?,
+            None => None,
+        })
     }
 
     /// The tenant's jobs, newest first.
@@ -300,7 +309,8 @@ impl App {
                 job.status
             )));
         }
-        audit(&mut tx, actor, at, "job.retried", ("job", id.to_string()), json!({
+        let about = self.job_subject(&mut tx, &job).await?;
+        audit(&mut tx, actor, at, "job.retried", Target::of(about, "job", id.to_string()), json!({
             "summary": format!("sent job {id} ({}) again", job.kind), "last_error": job.last_error,
         }))
         .await?;

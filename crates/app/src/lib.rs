@@ -146,13 +146,48 @@ impl Actor {
     }
 }
 
+/// What an audit event is about: a kind and an id, and the subject whose personal data its
+/// payload may hold (see [`engine::audit::AuditEvent::subject_id`]).
+pub(crate) struct Target {
+    kind: &'static str,
+    id: String,
+    subject: Option<engine::ids::SubjectId>,
+}
+
+impl Target {
+    /// A target within `subject`'s data: the subject itself, a record, a case of it, or
+    /// anything of such a case (or, given `None`, of no subject's data).
+    pub(crate) fn of(
+        subject: impl Into<Option<engine::ids::SubjectId>>,
+        kind: &'static str,
+        id: String,
+    ) -> Self {
+        Target {
+            kind,
+            id,
+            subject: subject.into(),
+        }
+    }
+}
+
+/// A target that holds no subject's data (a user, a token, a blueprint, the tenant).
+impl From<(&'static str, String)> for Target {
+    fn from((kind, id): (&'static str, String)) -> Self {
+        Target {
+            kind,
+            id,
+            subject: None,
+        }
+    }
+}
+
 /// Appends an audit event for `actor` in the transaction that makes the change.
 async fn audit(
     tx: &mut Tx,
     actor: &Actor,
     at: Timestamp,
     action: &'static str,
-    target: (&'static str, String),
+    target: impl Into<Target>,
     payload: Value,
 ) -> Result<()> {
     audit_as(
@@ -175,17 +210,19 @@ async fn audit_as(
     who: String,
     at: Timestamp,
     action: &'static str,
-    target: (&'static str, String),
+    target: impl Into<Target>,
     payload: Value,
 ) -> Result<()> {
+    let target = target.into();
     tx.append_audit(
         tenant,
         at,
         AuditDraft {
             actor: who,
             action,
-            target_kind: target.0,
-            target_id: target.1,
+            target_kind: target.kind,
+            target_id: target.id,
+            subject: target.subject,
             payload,
         },
     )

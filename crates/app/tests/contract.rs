@@ -822,6 +822,7 @@ async fn long_chains_are_checked_in_ranges(app: &App, db: &TestDb) {
                     action: "note.added",
                     target_kind: "note",
                     target_id: i.to_string(),
+                    subject: None,
                     payload: serde_json::json!({"summary": format!("note {i}")}),
                 },
             );
@@ -1109,6 +1110,256 @@ async fn an_export_whose_job_died_can_be_requested_again(db: TestDb) {
     assert_eq!((built.id, built.status), (second.id, ExportStatus::Ready));
 }
 
+/// Sixteen case starts at once, each for a subject of its own and each storing the same
+/// built-in blueprint version first: all succeed, with sixteen different numbers. Then as many
+/// records added at once to one subject, numbered 1 to 16.
+async fn concurrent_starts_never_collide(db: TestDb) {
+    const AT_ONCE: usize = 16;
+    let app = app_on(&db);
+    let actor = init(&app).await;
+    for i in 0..AT_ONCE {
+        add(
+            &app,
+            &actor,
+            &format!("client-{i}"),
+            SubjectKind::Client,
+            None,
+            &[],
+        )
+        .await;
+    }
+    let starts: Vec<_> = (0..AT_ONCE)
+        .map(|i| {
+            let (app, actor) = (app.clone(), actor.clone());
+            tokio::spawn(async move { start(&app, &actor, &format!("client-{i}"), None).await })
+        })
+        .collect();
+    let mut numbers = Vec::new();
+    for started in starts {
+        numbers.push(started.await.unwrap().expect("every start succeeds"));
+    }
+    numbers.sort_unstable();
+    assert_eq!(numbers, (1..=AT_ONCE as i64).collect::<Vec<_>>());
+
+    let adds: Vec<_> = (0..AT_ONCE)
+        .map(|i| {
+            let (app, actor) = (app.clone(), actor.clone());
+            tokio::spawn(async move {
+                let fields =
+                    RecordFields::parse(RecordKind::Note, [("text", format!("note {i}").as_str())])
+                        .unwrap();
+                app.add_record(&actor, &key("client-0"), RecordKind::Note, fields)
+                    .await
+            })
+        })
+        .collect();
+    let mut records = Vec::new();
+    for added in adds {
+        records.push(added.await.unwrap().expect("every record is added").number);
+    }
+    records.sort_unstable();
+    assert_eq!(records, (1..=AT_ONCE as i64).collect::<Vec<_>>());
+}
+
+/// What a subject's data can reach, each planted with a marker of its own: after the purge
+/// none is left in the database. On SQLite the raw files are read (the database and its
+/// write-ahead log, as a thief who copied them would); on PostgreSQL every row of every
+/// table, as a dump would hold them (its raw table files keep dead row versions a while:
+/// ARCHITECTURE.md says how long).
+async fn a_purge_leaves_no_trace_of_the_subject(db: TestDb) {
+    const MARKERS: [&str; 8] = [
+        "Qz9-name",
+        "Qz9-attribute",
+        "Qz9-field",
+        "Qz9-file",
+        "Qz9-note",
+        "Qz9-evidence",
+        "Qz9-waiver",
+        "Qz9-hold",
+    ];
+    let app = app_on(&db);
+    use engine::governance::Retention;
+    let actor = init(&app).await;
+    app.set_retention(
+        &actor,
+        Some(SubjectKind::Client),
+        Retention::parse("0").unwrap(),
+    )
+    .await
+    .unwrap();
+    let subject = NewSubject {
+        key: key("acme"),
+        kind: SubjectKind::Client,
+        name: Text::line("Qz9-name Industries", 100).unwrap(),
+        parent: None,
+        attributes: Attributes::parse([("contact", "Qz9-attribute")]).unwrap(),
+    };
+    app.add_subjects(&actor, vec![subject])
+        .await
+        .map_err(|(_, e)| e)
+        .unwrap();
+    record(
+        &app,
+        &actor,
+        "acme",
+        RecordKind::Document,
+        &[("name", "Qz9-field contract")],
+    )
+    .await;
+    let upload = Upload {
+        file_name: "terms.txt".into(),
+        content: b"Qz9-file terms".to_vec(),
+    };
+    app.attach_file(&actor, &key("acme"), 1, upload, "text/plain".into())
+        .await
+        .unwrap();
+    let hold = app
+        .place_hold(
+            &actor,
+            Some(&key("acme")),
+            Reason::parse("Qz9-hold dispute").unwrap(),
+        )
+        .await
+        .unwrap();
+    app.lift_hold(&actor, hold.id, Reason::parse("Qz9-hold settled").unwrap())
+        .await
+        .unwrap();
+    let n = start(&app, &actor, "acme", None).await.unwrap();
+    app.request_export(&actor, n).await.unwrap();
+    while app.build_next_export().await.unwrap().is_some() {}
+    app.waive_acknowledgement(&actor, n, Reason::parse("Qz9-waiver in person").unwrap())
+        .await
+        .unwrap();
+    let view = app.case(&actor, n).await.unwrap();
+    for task in view
+        .file
+        .tasks
+        .iter()
+        .filter(|t| t.status == TaskStatus::Open)
+    {
+        let evidence = vec![Upload {
+            file_name: "Qz9-evidence.txt".into(),
+            content: b"Qz9-evidence".to_vec(),
+        }];
+        app.complete_task(
+            &actor,
+            n,
+            &task.id,
+            TaskNote::parse("Qz9-note").ok(),
+            evidence,
+        )
+        .await
+        .unwrap();
+    }
+    app.precheck(&actor, n).await.unwrap();
+    let file = app.case(&actor, n).await.unwrap().file;
+    for finding in file
+        .findings
+        .iter()
+        .filter(|f| f.status == FindingStatus::Open)
+    {
+        app.waive_finding(
+            &actor,
+            n,
+            &finding.finding.check_id,
+            &Reason::parse("not here").unwrap(),
+        )
+        .await
+        .unwrap();
+    }
+    app.close_case(&actor, n, &file.case.confirmation_word)
+        .await
+        .unwrap();
+    let before = everything_stored(&db).await;
+    for marker in MARKERS
+        .iter()
+        .filter(|m| !m.ends_with("file") && !m.ends_with("evidence"))
+    {
+        assert!(
+            holds(&before, marker.as_bytes()),
+            "the test plants {marker} where it can be read"
+        );
+    }
+    // The subject's data key, sealed under the master key: with `master.key`, whoever finds
+    // these bytes opens every file of the subject.
+    let sealed_key = db_value(&db, "SELECT sealed_key FROM subject_keys").await;
+    assert!(holds(&before, &sealed_key));
+
+    assert_eq!(app.purge_due(&actor).await.unwrap().purged.len(), 1);
+    app.verify_audit(&actor).await.unwrap();
+    let after = everything_stored(&db).await;
+    let left: Vec<_> = MARKERS
+        .iter()
+        .filter(|m| holds(&after, m.as_bytes()))
+        .collect();
+    assert!(left.is_empty(), "the purge left {left:?} in the database");
+    assert!(
+        !holds(&after, &sealed_key),
+        "the purge left the subject's sealed data key"
+    );
+}
+
+/// Whether `haystack` holds `needle`, as it is or (where PostgreSQL renders bytes as text) in
+/// hex.
+fn holds(haystack: &[u8], needle: &[u8]) -> bool {
+    let hex: String = needle.iter().map(|b| format!("{b:02x}")).collect();
+    [needle, hex.as_bytes()]
+        .iter()
+        .any(|n| haystack.windows(n.len()).any(|w| w == *n))
+}
+
+/// The one value a query selects, read behind the store.
+async fn db_value(db: &TestDb, sql: &str) -> Vec<u8> {
+    match &db.location {
+        store::Location::Sqlite(path) => rusqlite::Connection::open(path)
+            .unwrap()
+            .query_row(sql, [], |r| r.get(0))
+            .unwrap(),
+        store::Location::Postgres(url) => {
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+            sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
+                .fetch_one(&mut conn)
+                .await
+                .unwrap()
+        }
+    }
+}
+
+/// Every byte the database holds, as text where it is text: the raw files of a SQLite
+/// database (with its write-ahead log), or every row of every table of a PostgreSQL one.
+async fn everything_stored(db: &TestDb) -> Vec<u8> {
+    match &db.location {
+        store::Location::Sqlite(path) => {
+            let mut bytes = std::fs::read(path).unwrap();
+            let wal = path.with_extension("db-wal");
+            bytes.extend(std::fs::read(wal).unwrap_or_default());
+            bytes
+        }
+        store::Location::Postgres(url) => {
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+            let tables: Vec<String> = sqlx::query_scalar(
+                "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public'",
+            )
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+            let mut all = String::new();
+            for table in tables {
+                let sql =
+                    format!("SELECT COALESCE(string_agg(t::text, ' '), '') FROM \"{table}\" t");
+                let rows: String = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                    .fetch_one(&mut conn)
+                    .await
+                    .unwrap();
+                all.push_str(&rows);
+            }
+            all.into_bytes()
+        }
+    }
+}
+
 /// Purge comes only after retention, only with a ready export, never under a hold; it
 /// destroys the subject's data, keeps the audit chain whole and leaves a tombstone.
 async fn purge_waits_then_destroys_and_leaves_a_tombstone(db: TestDb) {
@@ -1281,5 +1532,7 @@ testkit::on_both_stores!(
     concurrent_writers_all_land,
     an_export_left_by_a_dead_worker_is_built_once,
     an_export_whose_job_died_can_be_requested_again,
+    a_purge_leaves_no_trace_of_the_subject,
+    concurrent_starts_never_collide,
     purge_waits_then_destroys_and_leaves_a_tombstone,
 );

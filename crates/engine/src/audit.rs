@@ -8,7 +8,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::ids::TenantId;
+use crate::ids::{SubjectId, TenantId};
 
 pub type Hash = [u8; 32];
 
@@ -29,6 +29,10 @@ pub struct AuditEvent {
     pub action: String,
     pub target_kind: String,
     pub target_id: String,
+    /// The subject whose personal data the payload may hold, whatever the target names (a
+    /// record, a case, a task, an export): what the subject's export carries, its timeline
+    /// shows, and its purge erases. An index, not part of the hash.
+    pub subject_id: Option<SubjectId>,
     /// JSON with the summary, the reason and what changed; `None` once erased by a purge.
     pub payload: Option<String>,
     #[serde(serialize_with = "hex_serde")]
@@ -44,6 +48,8 @@ pub struct AuditDraft {
     pub action: &'static str,
     pub target_kind: &'static str,
     pub target_id: String,
+    /// See [`AuditEvent::subject_id`].
+    pub subject: Option<SubjectId>,
     pub payload: serde_json::Value,
 }
 
@@ -60,6 +66,7 @@ impl AuditEvent {
             action: draft.action.to_owned(),
             target_kind: draft.target_kind.to_owned(),
             target_id: draft.target_id,
+            subject_id: draft.subject,
             payload: Some(payload),
             payload_digest,
             hash: GENESIS,
@@ -225,6 +232,7 @@ mod tests {
                         action: "task.completed",
                         target_kind: "task",
                         target_id: format!("t{i}"),
+                        subject: None,
                         payload: json!({"summary": format!("step {i}")}),
                     },
                 );

@@ -80,6 +80,41 @@ text_field! {
     TokenName: line, 200;
 }
 
+/// A file's name as people give it (an upload, evidence): one line of at most 255
+/// characters, without a directory, and not `.` or `..`, which name directories wherever the
+/// file is saved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileName(Text);
+
+/// Why a file name is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FileNameError {
+    #[error("{0}")]
+    Text(#[from] TextError),
+    #[error("is a path; expected a file name without a directory")]
+    Directory,
+}
+
+impl FileName {
+    pub const MAX: usize = 255;
+
+    pub fn parse(value: &str) -> Result<Self, FileNameError> {
+        let name = Text::line(value, Self::MAX)?;
+        if name.as_str().contains(['/', '\\']) || matches!(name.as_str(), "." | "..") {
+            return Err(FileNameError::Directory);
+        }
+        Ok(FileName(name))
+    }
+
+    pub fn as_str(&self) -> &str {
+        self.0.as_str()
+    }
+
+    pub fn into_string(self) -> String {
+        self.0.as_str().to_owned()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,6 +135,29 @@ mod tests {
         assert_eq!(
             "  Ann Lee ".parse::<PersonName>().unwrap().as_str(),
             "Ann Lee"
+        );
+    }
+
+    #[test]
+    fn a_file_name_names_no_directory() {
+        assert_eq!(
+            FileName::parse(" Vertrag Müller.pdf ").unwrap().as_str(),
+            "Vertrag Müller.pdf"
+        );
+        for refused in [".", "..", "a/b", "..\\x", "dir/"] {
+            assert_eq!(
+                FileName::parse(refused),
+                Err(FileNameError::Directory),
+                "{refused}"
+            );
+        }
+        assert!(
+            FileName::parse("...").is_ok(),
+            "three dots name no directory"
+        );
+        assert_eq!(
+            FileName::parse(""),
+            Err(FileNameError::Text(TextError::Empty))
         );
     }
 }

@@ -147,6 +147,26 @@ fn json_problem(rejection: &JsonRejection) -> ApiError {
     ApiError::new(status, kind, rejection.body_text()).field("body")
 }
 
+/// A body taken as it is (a file's bytes), refused as a problem document when it is larger
+/// than the route allows.
+pub struct RawBody(pub axum::body::Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::body::Bytes::from_request(req, state).await {
+            Ok(bytes) => Ok(RawBody(bytes)),
+            Err(rejection) => {
+                Err(
+                    ApiError::new(rejection.status(), "unreadable-body", rejection.body_text())
+                        .field("body"),
+                )
+            }
+        }
+    }
+}
+
 /// Query-string parameters.
 pub struct Params<T>(pub T);
 

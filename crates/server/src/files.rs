@@ -3,7 +3,7 @@
 
 use app::{App, Download, EvidenceContent, FILE_MAX_BYTES, Upload};
 use axum::Json;
-use axum::body::{Body as HttpBody, Bytes};
+use axum::body::Body as HttpBody;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -16,7 +16,7 @@ use utoipa_axum::routes;
 use crate::ServerState;
 use crate::docs::{BadRequest, Forbidden, JsonWriteProblems, Locked, NotFound, Unauthorized};
 use crate::error::ApiError;
-use crate::extract::{Caller, Params, Path, segment};
+use crate::extract::{Caller, Params, Path, RawBody, segment};
 use crate::inputs::{case_number, file_name, key};
 use crate::views;
 
@@ -69,7 +69,7 @@ async fn attach_record_file(
     Path((k, n)): Path<(String, String)>,
     Params(params): Params<AttachParams>,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<Json<views::RecordFile>, ApiError> {
     let number = segment(&n, "record", |v| v.parse::<i64>())?;
     let name = file_name("file_name", &params.file_name)?;
@@ -186,15 +186,36 @@ fn file_headers(file_name: &str, media_type: &str, len: usize) -> HeaderMap {
         .unwrap_or(HeaderValue::from_static("application/octet-stream"));
     headers.insert(header::CONTENT_TYPE, media_type);
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-    // Names were checked to be one line without a directory; quotes would end the parameter.
-    let safe: String = file_name
-        .chars()
-        .map(|c| if c == '"' || !c.is_ascii() { '_' } else { c })
-        .collect();
-    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{safe}\"")) {
+    if let Ok(value) = HeaderValue::from_str(&content_disposition(file_name)) {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
     headers
+}
+
+/// `attachment` with the name twice (RFC 6266): `filename*`, the name itself in UTF-8,
+/// percent-encoded, which browsers and curl prefer; and `filename`, an ASCII stand-in for
+/// older clients (quotes, which would end it, and other characters become `_`).
+fn content_disposition(file_name: &str) -> String {
+    let ascii: String = file_name
+        .chars()
+        .map(|c| {
+            if c == '"' || c == '\\' || !c.is_ascii() || c.is_ascii_control() {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    let mut encoded = String::new();
+    for byte in file_name.bytes() {
+        // RFC 8187's attr-char: sent as it is; every other byte percent-encoded.
+        if byte.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&byte) {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }
 
 /// Streams a sealed file: one database read and one decryption per megabyte.

@@ -2,8 +2,8 @@
 //! types, naming the field at fault: shared by the JSON API and the pages, so both accept and
 //! refuse the same input with the same message.
 
-use engine::fields::Reason;
-use engine::ids::{Slug, SubjectKey, Text};
+use engine::fields::{FileName, Reason};
+use engine::ids::{Slug, SubjectKey};
 use jiff::civil::Date;
 
 use crate::error::ApiError;
@@ -29,16 +29,9 @@ pub(crate) fn slug(value: &str, what: &str) -> Result<Slug, ApiError> {
     segment(value, what, Slug::parse)
 }
 
-/// A file's name as uploaded: one line, no directory.
+/// A file's name as uploaded: one line, no directory (`engine::fields::FileName`).
 pub(crate) fn file_name(name_field: &str, value: &str) -> Result<String, ApiError> {
-    let name = field(name_field, Text::line(value, 255))?;
-    if name.as_str().contains(['/', '\\']) {
-        return Err(ApiError::invalid(
-            name_field,
-            format!("{name_field}: a file name, without a directory"),
-        ));
-    }
-    Ok(name.as_str().to_owned())
+    Ok(field(name_field, FileName::parse(value))?.into_string())
 }
 
 /// Validates one field of a body into a domain type, naming the field when it fails.

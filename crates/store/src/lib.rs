@@ -163,6 +163,18 @@ impl Store {
         }
     }
 
+    /// Makes what committed erasures removed unreadable in the database's files, as far as
+    /// the backend allows. On SQLite, `secure_delete` has zeroed it in the pages; this empties
+    /// the write-ahead log, which still holds the pages as they were. False when readers kept
+    /// the log from being emptied (the next erasure empties it). On PostgreSQL, nothing yet:
+    /// ARCHITECTURE.md says what remains there, and for how long.
+    pub async fn erase_old_versions(&self) -> Result<bool> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.checkpoint().await,
+            Backend::Postgres(_) => Ok(true),
+        }
+    }
+
     /// How many commits (each one fsync) made SQLite writes durable since the store opened:
     /// with group commit, fewer than the write transactions. None on PostgreSQL.
     pub async fn sqlite_commits(&self) -> Option<u64> {

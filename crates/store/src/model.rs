@@ -129,16 +129,17 @@ pub struct AuditFilter {
     pub from: Option<Timestamp>,
     /// Events before this instant.
     pub to: Option<Timestamp>,
-    /// Events about these cases (and whatever of theirs is named `<case>/…`: tasks, exports,
-    /// revocations), or about this subject and its records.
+    /// Events about a subject or a case, for a timeline.
     pub concerning: Option<Concern>,
 }
 
 /// What an audit event can be about, for a timeline.
-#[derive(Clone, Debug, Default)]
-pub struct Concern {
-    pub subject_key: Option<String>,
-    pub cases: Vec<i64>,
+#[derive(Clone, Copy, Debug)]
+pub enum Concern {
+    /// Whatever holds the subject's data: itself, its records, its cases and theirs.
+    Subject(SubjectId),
+    /// The case with this number, its tasks, exports and revocations.
+    Case(i64),
 }
 
 /// What claiming an idempotency key found.

@@ -132,6 +132,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "export jobs",
         include_str!("../migrations/postgres/0023_export_jobs.sql"),
     ),
+    (
+        24,
+        "audit subjects",
+        include_str!("../migrations/postgres/0024_audit_subjects.sql"),
+    ),
+    (
+        25,
+        "number counters",
+        include_str!("../migrations/postgres/0025_number_counters.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]

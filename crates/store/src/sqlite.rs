@@ -152,6 +152,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "export jobs",
         include_str!("../migrations/sqlite/0024_export_jobs.sql"),
     ),
+    (
+        25,
+        "audit subjects",
+        include_str!("../migrations/sqlite/0025_audit_subjects.sql"),
+    ),
+    (
+        26,
+        "number counters",
+        include_str!("../migrations/sqlite/0026_number_counters.sql"),
+    ),
 ];
 
 /// How many idle read connections are kept open.
@@ -231,8 +241,13 @@ impl SqliteStore {
                  stayed `{mode}`); keep the data dir on a local disk"
             )));
         }
-        conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
-            .map_err(|e| open_error(e.to_string()))?;
+        // secure_delete: what a write deletes or overwrites is zeroed in its page (FAST would
+        // leave whole freed pages as they were), so an erased subject leaves no bytes behind
+        // in the file; see `checkpoint` for the write-ahead log.
+        conn.execute_batch(
+            "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;",
+        )
+        .map_err(|e| open_error(e.to_string()))?;
         migrate(&mut conn)?;
         Ok(Self {
             shared: Arc::new(Shared {
@@ -250,6 +265,22 @@ impl SqliteStore {
                 jobs_queued: Arc::new(tokio::sync::Notify::new()),
             }),
         })
+    }
+
+    /// Copies the write-ahead log into the database file and truncates it, so that no older
+    /// version of a page survives in the log: run after an erasure. A batch open meanwhile is
+    /// committed first (its members find it committed). False when readers still on older
+    /// snapshots kept the log from being emptied.
+    pub(crate) async fn checkpoint(&self) -> Result<bool> {
+        let mut writer = self.shared.writer.lock().await;
+        if writer.open {
+            let outcome = control(&writer.conn, "COMMIT").map_err(|e| e.to_string());
+            writer.close(outcome);
+        }
+        let busy: i64 = writer
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+        Ok(busy == 0)
     }
 
     /// How many commits (each one fsync) made writes durable since the store opened: with

@@ -31,6 +31,7 @@ pub(super) async fn audit(dir: &Path, events: u32) -> anyhow::Result<()> {
                         action: "task.completed",
                         target_kind: "task",
                         target_id: format!("{}/t{}", n / 20, n % 20),
+                        subject: None,
                         payload: serde_json::json!({"summary": format!("completed task t{} of case {}", n % 20, n / 20), "note": null}),
                     },
                 );

@@ -35,7 +35,7 @@ pub(super) async fn audit(app: &App, actor: &Actor, cmd: &AuditCmd) -> anyhow::R
             };
             let mut tx = app.store().read().await?;
             let mut count = 0u64;
-            app.walk_audit(&mut tx, actor, |e| {
+            app.walk_audit(&mut tx, actor, None, |e| {
                 serde_json::to_writer(&mut out, e)
                     .map_err(std::io::Error::from)
                     .and_then(|()| out.write_all(b"\n"))

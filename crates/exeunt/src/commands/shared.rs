@@ -5,6 +5,7 @@ use std::path::Path;
 
 use anyhow::{Context, anyhow};
 use app::{Actor, App, AppError, BlueprintChoice, Download, Upload};
+use engine::fields::FileName;
 use engine::ids::Slug;
 use store::Location;
 
@@ -55,10 +56,13 @@ pub(super) fn blueprint_error(e: AppError) -> anyhow::Error {
 pub(super) fn read_upload(path: &Path, what: &str) -> anyhow::Result<Upload> {
     let content =
         std::fs::read(path).with_context(|| format!("cannot read {what} {}", path.display()))?;
-    let file_name = path
+    let given = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .ok_or_else(|| anyhow!("{what} {} names no file", path.display()))?;
+    let file_name = FileName::parse(&given)
+        .map_err(|e| anyhow!("{what} {}: its name {e}", path.display()))?
+        .into_string();
     Ok(Upload { file_name, content })
 }
 

@@ -412,7 +412,13 @@ fn purge_waits_for_the_export_and_leaves_a_tombstone() {
     e.ok(&["init"]);
     e.ok(&["retention", "set", "0", "--kind", "client"]);
     e.ok(&[
-        "subject", "add", "acme", "--kind", "client", "--name", "Acme",
+        "subject",
+        "add",
+        "acme",
+        "--kind",
+        "client",
+        "--name",
+        "Globex Corporation",
     ]);
     e.ok(&["record", "add", "acme", "note", "text=Call Ann on Mondays"]);
     let quick = e.write("quick.yaml", QUICK_BLUEPRINT);
@@ -426,7 +432,22 @@ fn purge_waits_for_the_export_and_leaves_a_tombstone() {
         "--blueprint",
         "quick",
     ]);
-    e.ok(&["task", "complete", "1", "wrap-up"]);
+    let notes = e.write("notes.txt", "Agreed with Globex Corporation by phone");
+    e.ok(&[
+        "task",
+        "complete",
+        "1",
+        "wrap-up",
+        "--evidence",
+        notes.to_str().unwrap(),
+    ]);
+    let shown = e.ok(&["case", "show", "1"]);
+    let evidence = shown
+        .lines()
+        .find(|l| l.contains("notes.txt"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap_or_else(|| panic!("{shown}"))
+        .to_owned();
     e.ok(&["case", "close", "1", "--confirm", "TERMINATE"]);
     let listed = e.ok(&["purge", "list"]);
     assert!(
@@ -470,7 +491,17 @@ fn purge_waits_for_the_export_and_leaves_a_tombstone() {
         case.contains("Purge: purged at") && case.contains("Certificate: signed"),
         "{case}"
     );
-    assert!(!e.ok(&["audit", "export"]).contains("Call Ann"));
+    // Every event about the subject lost its payload, the one that created it too.
+    let log = e.ok(&["audit", "export"]);
+    assert!(
+        !log.contains("Call Ann") && !log.contains("Globex Corporation"),
+        "{log}"
+    );
+    assert_refused(
+        &e.run(&["case", "evidence", "1", &evidence]),
+        1,
+        "was destroyed when its subject was purged",
+    );
     assert!(e.ok(&["audit", "verify"]).contains("is intact"));
 }
 

@@ -10,7 +10,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::ServerState;
-use crate::docs::{BadRequest, Unauthorized, UnprocessableContent};
+use crate::docs::{BadRequest, NotFound, Unauthorized, UnprocessableContent};
 use crate::error::ApiError;
 use crate::extract::{Caller, Params};
 use crate::views::{self, AuditEvent, AuditVerification};
@@ -112,6 +112,7 @@ fn instant(name: &str, value: Option<&str>) -> Result<Option<jiff::Timestamp>, A
         (status = 200, description = "The events, in sequence order", body = [AuditEvent]),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
         (status = 422, response = UnprocessableContent),
     ),
     security(("token" = []), ("session" = [])),

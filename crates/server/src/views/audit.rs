@@ -18,6 +18,9 @@ pub struct AuditEvent {
     pub action: String,
     pub target_kind: String,
     pub target_id: String,
+    /// The subject whose personal data the payload may hold, whatever the target names: what
+    /// the subject's export carries and its purge erases. Not covered by the hash.
+    pub subject_id: Option<Uuid>,
     /// JSON with the summary, the reason and what changed; null once erased by a purge.
     pub payload: Option<String>,
     /// The SHA-256 of the payload, in hex; the chain covers this rather than the payload.
@@ -36,6 +39,7 @@ impl From<engine::audit::AuditEvent> for AuditEvent {
             action,
             target_kind,
             target_id,
+            subject_id,
             payload,
             payload_digest,
             hash,
@@ -48,6 +52,7 @@ impl From<engine::audit::AuditEvent> for AuditEvent {
             action,
             target_kind,
             target_id,
+            subject_id: subject_id.map(|s| s.0),
             payload,
             payload_digest: engine::audit::to_hex(&payload_digest),
             hash: engine::audit::to_hex(&hash),

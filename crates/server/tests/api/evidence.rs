@@ -121,7 +121,7 @@ async fn files_are_stored_encrypted_and_stream_back(db: TestDb) {
     let (status, _, body) = server
         .raw(
             Method::PUT,
-            "/api/v1/subjects/acme/records/1/file?file_name=msa.pdf",
+            "/api/v1/subjects/acme/records/1/file?file_name=MSA%20M%C3%BCller%20%22final%22.pdf",
             &a.manager,
             Some(("application/pdf", contract.clone())),
         )
@@ -144,9 +144,12 @@ async fn files_are_stored_encrypted_and_stream_back(db: TestDb) {
     assert_eq!(status, StatusCode::OK);
     assert!(body == contract, "the file comes back byte for byte");
     assert_eq!(headers["content-type"], "application/pdf");
+    // The name comes back whole for clients that read RFC 6266's `filename*`, and as an
+    // ASCII stand-in for those that do not.
     assert_eq!(
         headers["content-disposition"],
-        "attachment; filename=\"msa.pdf\""
+        "attachment; filename=\"MSA M_ller _final_.pdf\"; \
+         filename*=UTF-8''MSA%20M%C3%BCller%20%22final%22.pdf"
     );
 
     // Refusals name what is wrong.
@@ -157,6 +160,14 @@ async fn files_are_stored_encrypted_and_stream_back(db: TestDb) {
         ),
         (
             "/api/v1/subjects/acme/records/1/file?file_name=../x.txt",
+            "file_name",
+        ),
+        (
+            "/api/v1/subjects/acme/records/1/file?file_name=..",
+            "file_name",
+        ),
+        (
+            "/api/v1/subjects/acme/records/1/file?file_name=.",
             "file_name",
         ),
     ] {

@@ -166,6 +166,16 @@ async fn malformed_requests_get_problems_never_5xx(db: TestDb) {
         ),
         (
             raw(
+                Method::PUT,
+                "/api/v1/subjects/acme/records/1/file?file_name=big.bin",
+                Some("application/octet-stream"),
+                vec![0; 26 * 1024 * 1024],
+            )
+            .header("connection", "close"),
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+        (
+            raw(
                 Method::POST,
                 "/api/v1/cases",
                 Some("application/json"),

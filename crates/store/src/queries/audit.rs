@@ -1,7 +1,7 @@
 //! The hash-chained audit log: appending, importing, reading, and the head.
 
 use engine::audit::{AuditDraft, AuditEvent, Hash};
-use engine::ids::TenantId;
+use engine::ids::{SubjectId, TenantId};
 use jiff::Timestamp;
 
 use crate::model::{AuditFilter, Concern};
@@ -11,7 +11,7 @@ use crate::{Result, StoreError};
 use super::*;
 
 const AUDIT_COLUMNS: &str =
-    "seq, at_us, actor, action, target_kind, target_id, payload, payload_digest, hash";
+    "seq, at_us, actor, action, target_kind, target_id, payload, payload_digest, hash, subject_id";
 
 /// An event from a row of `AUDIT_COLUMNS`, read by position: verifying a chain reads millions.
 fn audit_row(tenant: TenantId, r: &impl Row) -> Result<AuditEvent> {
@@ -26,6 +26,7 @@ fn audit_row(tenant: TenantId, r: &impl Row) -> Result<AuditEvent> {
         payload: r.opt_text(6)?.map(str::to_owned),
         payload_digest: hash(r.bytes(7)?)?,
         hash: hash(r.bytes(8)?)?,
+        subject_id: r.opt_uuid(9)?.map(SubjectId),
     })
 }
 
@@ -33,34 +34,19 @@ fn head_row(r: &impl Row) -> Result<(i64, Hash)> {
     Ok((r.int("seq")?, hash(r.bytes("hash")?)?))
 }
 
-/// The condition that an audit event concerns `c`: the subject itself or one of its records
-/// (the key is bound as `$10`, null when there is none), or one of the cases, whose numbers
-/// are written into the SQL as integers. Task, export and revocation events are named
-/// `<case>/…`. Every statement names `$10`, since both backends refuse an unused parameter.
+/// The condition that an audit event concerns `c`: the subject (bound as `$10`, null for a
+/// case), by the events' subject index; or the case, whose number is written into the SQL as
+/// an integer, with what of it is named `<case>/…` (tasks, exports, revocations). Every
+/// statement names `$10`, since both backends refuse an unused parameter.
 fn concern_sql(c: Option<&Concern>) -> String {
-    let Some(c) = c else {
-        return "AND $10 IS NULL".to_owned();
-    };
-    let mut terms = vec![
-        "($10 IS NOT NULL AND ((target_kind = 'subject' AND target_id = $10) \
-         OR (target_kind = 'record' AND substr(target_id, 1, length($10) + 1) = $10 || '/')))"
-            .to_owned(),
-    ];
-    if !c.cases.is_empty() {
-        let numbers: Vec<String> = c.cases.iter().map(|n| format!("'{n}'")).collect();
-        let prefixes: Vec<String> = c
-            .cases
-            .iter()
-            .map(|n| format!("target_id LIKE '{n}/%'"))
-            .collect();
-        terms.push(format!(
-            "(target_kind = 'case' AND target_id IN ({})) \
-             OR (target_kind IN ('task', 'export', 'revocation') AND ({}))",
-            numbers.join(", "),
-            prefixes.join(" OR ")
-        ));
+    match c {
+        None => "AND $10 IS NULL".to_owned(),
+        Some(Concern::Subject(_)) => "AND subject_id = $10".to_owned(),
+        Some(Concern::Case(n)) => format!(
+            "AND $10 IS NULL AND ((target_kind = 'case' AND target_id = '{n}') \
+             OR (target_kind IN ('task', 'export', 'revocation') AND target_id LIKE '{n}/%'))"
+        ),
     }
-    format!("AND ({})", terms.join(" OR "))
 }
 
 impl Tx {
@@ -91,8 +77,8 @@ impl Tx {
         let prev = self.audit_head_for_update(tenant).await?;
         let event = AuditEvent::chain(tenant, prev, at, draft);
         self.run(
-            "INSERT INTO audit_events (tenant_id, seq, at_us, actor, action, target_kind, target_id, payload, payload_digest, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            "INSERT INTO audit_events (tenant_id, seq, at_us, actor, action, target_kind, target_id, payload, payload_digest, hash, subject_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             args![
                 tenant.0,
                 event.seq,
@@ -104,6 +90,7 @@ impl Tx {
                 event.payload.as_deref(),
                 &event.payload_digest,
                 &event.hash,
+                event.subject_id.map(|s| s.0),
             ],
         )
         .await?;
@@ -119,8 +106,9 @@ impl Tx {
         tenant: TenantId,
         events: &[AuditEvent],
     ) -> Result<()> {
-        /// Rows per INSERT: 1,000 values, well under either backend's limit on placeholders.
+        /// Rows per INSERT: 1,100 values, well under either backend's limit on placeholders.
         const ROWS: usize = 100;
+        const COLUMNS: usize = 11;
         let (Some(first), Some(last)) = (events.first(), events.last()) else {
             return Ok(());
         };
@@ -136,12 +124,14 @@ impl Tx {
             // Only placeholders are generated; every value is bound.
             let rows: Vec<String> = (0..chunk.len())
                 .map(|r| {
-                    let p: Vec<String> = (1..=10).map(|c| format!("${}", r * 10 + c)).collect();
+                    let p: Vec<String> = (1..=COLUMNS)
+                        .map(|c| format!("${}", r * COLUMNS + c))
+                        .collect();
                     format!("({})", p.join(", "))
                 })
                 .collect();
             let sql = format!(
-                "INSERT INTO audit_events (tenant_id, seq, at_us, actor, action, target_kind, target_id, payload, payload_digest, hash) VALUES {}",
+                "INSERT INTO audit_events (tenant_id, seq, at_us, actor, action, target_kind, target_id, payload, payload_digest, hash, subject_id) VALUES {}",
                 rows.join(", ")
             );
             let values: Vec<Arg<'_>> = chunk
@@ -158,6 +148,7 @@ impl Tx {
                         e.payload.as_deref().into(),
                         (&e.payload_digest).into(),
                         (&e.hash).into(),
+                        e.subject_id.map(|s| s.0).into(),
                     ]
                 })
                 .collect();
@@ -201,7 +192,10 @@ impl Tx {
                 f.target_id.as_deref(),
                 f.from.map(us),
                 f.to.map(us),
-                f.concerning.as_ref().and_then(|c| c.subject_key.as_deref()),
+                match f.concerning {
+                    Some(Concern::Subject(subject)) => Some(subject.0),
+                    _ => None,
+                },
             ],
             |r| audit_row(tenant, r),
         )

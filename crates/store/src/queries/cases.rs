@@ -185,26 +185,29 @@ impl Tx {
         Ok(())
     }
 
+    /// Stores a blueprint version unless the tenant has that version already (stored by a
+    /// concurrent writer, say); true when it stored it.
     pub async fn insert_blueprint(
         &mut self,
         tenant: TenantId,
         b: &StoredBlueprint,
         at: Timestamp,
-    ) -> Result<()> {
-        self.run(
-            "INSERT INTO blueprints (tenant_id, id, version, source, digest, created_at_us) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-            args![
-                tenant.0,
-                b.id.as_str(),
-                i64::from(b.version),
-                &b.source,
-                &b.digest,
-                us(at),
-            ],
-        )
-        .await?;
-        Ok(())
+    ) -> Result<bool> {
+        let stored = self
+            .run(
+                "INSERT INTO blueprints (tenant_id, id, version, source, digest, created_at_us) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, id, version) DO NOTHING",
+                args![
+                    tenant.0,
+                    b.id.as_str(),
+                    i64::from(b.version),
+                    &b.source,
+                    &b.digest,
+                    us(at),
+                ],
+            )
+            .await?;
+        Ok(stored == 1)
     }
 
     /// The given version, or the latest when `version` is `None`.
@@ -235,11 +238,29 @@ impl Tx {
         .await
     }
 
+    /// The subject of the case with id `case`.
+    pub async fn subject_of_case(
+        &mut self,
+        tenant: TenantId,
+        case: CaseId,
+    ) -> Result<Option<SubjectId>> {
+        self.optional(
+            "SELECT subject_id FROM cases WHERE tenant_id = $1 AND id = $2",
+            args![tenant.0, case.0],
+            |r| Ok(SubjectId(r.uuid("subject_id")?)),
+        )
+        .await
+    }
+
+    /// Draws the tenant's next case number. The counter's row stays locked until the
+    /// transaction ends, so concurrent case starts take turns for it rather than drawing the
+    /// same number; a transaction that rolls back leaves its number unused.
     pub async fn next_case_number(&mut self, tenant: TenantId) -> Result<i64> {
         self.one(
-            "SELECT COALESCE(MAX(number), 0) + 1 AS next FROM cases WHERE tenant_id = $1",
+            "INSERT INTO case_numbers (tenant_id, last) VALUES ($1, 1) \
+             ON CONFLICT (tenant_id) DO UPDATE SET last = case_numbers.last + 1 RETURNING last",
             args![tenant.0],
-            |r| r.int("next"),
+            |r| r.int("last"),
         )
         .await
     }

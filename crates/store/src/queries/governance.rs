@@ -131,6 +131,11 @@ impl Tx {
              (SELECT id FROM cases WHERE tenant_id = $1 AND subject_id = $2)",
             "UPDATE cases SET close_reason = CASE WHEN close_reason IS NOT NULL THEN 'purged' END \
              WHERE tenant_id = $1 AND subject_id = $2",
+            // A lifted hold stays on record (who, when); why it was placed and lifted may
+            // name the subject's people.
+            "UPDATE legal_holds SET reason = 'purged', \
+             lift_reason = CASE WHEN lift_reason IS NOT NULL THEN 'purged' END \
+             WHERE tenant_id = $1 AND subject_id = $2",
         ];
         // Evidence keeps its metadata; its bytes (in `content`, from before files were sealed)
         // and its blob reference go.
@@ -153,17 +158,33 @@ impl Tx {
         Ok(())
     }
 
-    /// Erases the payloads of these audit events. Their hashes cover a digest of the payload,
-    /// so the chain stays whole.
-    pub async fn erase_audit_payloads(&mut self, tenant: TenantId, seqs: &[i64]) -> Result<()> {
-        for seq in seqs {
-            self.run(
-                "UPDATE audit_events SET payload = NULL WHERE tenant_id = $1 AND seq = $2",
-                args![tenant.0, *seq],
+    /// Erases the payloads of every audit event about the subject, and answers their payload
+    /// digests in chain order (what the tombstone's digest covers). The events' hashes cover
+    /// the digests, so the chain stays whole.
+    pub async fn erase_subject_audit_payloads(
+        &mut self,
+        tenant: TenantId,
+        subject: SubjectId,
+    ) -> Result<Vec<[u8; 32]>> {
+        let digests = self
+            .all(
+                "SELECT payload_digest FROM audit_events WHERE tenant_id = $1 AND subject_id = $2 \
+                 AND payload IS NOT NULL ORDER BY seq",
+                args![tenant.0, subject.0],
+                |r| {
+                    r.bytes("payload_digest")?
+                        .try_into()
+                        .map_err(|_| StoreError::Corrupt("an audit payload digest".into()))
+                },
             )
             .await?;
-        }
-        Ok(())
+        self.run(
+            "UPDATE audit_events SET payload = NULL WHERE tenant_id = $1 AND subject_id = $2 \
+             AND payload IS NOT NULL",
+            args![tenant.0, subject.0],
+        )
+        .await?;
+        Ok(digests)
     }
 
     pub async fn insert_tombstone(&mut self, t: &Tombstone) -> Result<()> {

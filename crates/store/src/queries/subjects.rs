@@ -128,6 +128,22 @@ impl Tx {
         .await
     }
 
+    /// Draws the subject's next record number; the subject's row stays locked until the
+    /// transaction ends, so concurrent writers take turns for it.
+    pub async fn next_record_number(
+        &mut self,
+        tenant: TenantId,
+        subject: SubjectId,
+    ) -> Result<i64> {
+        self.one(
+            "UPDATE subjects SET last_record_number = last_record_number + 1 \
+             WHERE tenant_id = $1 AND id = $2 RETURNING last_record_number",
+            args![tenant.0, subject.0],
+            |r| r.int("last_record_number"),
+        )
+        .await
+    }
+
     pub async fn insert_record(
         &mut self,
         tenant: TenantId,
