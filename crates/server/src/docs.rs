@@ -147,7 +147,9 @@ problem_responses! {
     UnsupportedMediaType: "The body is not sent as `application/json`.",
     UnprocessableContent: "An input is not acceptable: `field` names it, and `errors` lists \
         every problem of a blueprint.",
-    ServiceUnavailable: "The server cannot answer this now.",
+    ServiceUnavailable: "The server cannot answer this now: for a write, the database cannot \
+        store it (out of disk space, or read-only). Nothing was changed; send the same request \
+        again after `Retry-After` seconds.",
     InternalError: "The server failed (the database did not answer, say); nothing was changed, \
         and the failure is logged under the response's `x-request-id`.",
 }
@@ -174,10 +176,11 @@ impl IntoResponses for JsonWriteProblems {
     }
 }
 
-/// Adds the 500 every API operation can answer when the store fails, so that no handler has
-/// to list it.
+/// Adds the 500 every API operation can answer when the store fails, and the 503 every write
+/// can answer when storage refuses it, so that no handler has to list them.
 pub fn document_internal_errors(openapi: &mut utoipa::openapi::OpenApi) {
     let name = InternalError::response().0;
+    let unavailable = ServiceUnavailable::response().0;
     for item in openapi.paths.paths.values_mut() {
         let operations = [
             &mut item.get,
@@ -186,12 +189,18 @@ pub fn document_internal_errors(openapi: &mut utoipa::openapi::OpenApi) {
             &mut item.delete,
             &mut item.patch,
         ];
-        for operation in operations.into_iter().flatten() {
-            operation
-                .responses
-                .responses
+        // The first is the read; the others write.
+        for (i, operation) in operations.into_iter().enumerate() {
+            let Some(operation) = operation else { continue };
+            let responses = &mut operation.responses.responses;
+            responses
                 .entry("500".to_owned())
                 .or_insert_with(|| Ref::from_response_name(name).into());
+            if i > 0 {
+                responses
+                    .entry("503".to_owned())
+                    .or_insert_with(|| Ref::from_response_name(unavailable).into());
+            }
         }
     }
 }

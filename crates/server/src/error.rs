@@ -120,6 +120,9 @@ impl From<AppError> for ApiError {
             AppError::Store(StoreError::Conflict { .. }) => {
                 Self::new(StatusCode::CONFLICT, "conflict", detail)
             }
+            AppError::Store(e @ (StoreError::Storage(_) | StoreError::CommitFailed(_))) => {
+                storage_unavailable(&e)
+            }
             AppError::Store(store) => internal(&store),
             AppError::Sealed(sealed) => internal(&sealed),
             AppError::Expired(_) => Self::new(StatusCode::GONE, "expired", detail),
@@ -149,6 +152,24 @@ fn case_error(e: &CaseError, detail: String) -> ApiError {
 }
 
 /// A failure of ours: logged in full, reported without internals.
+/// How long a client waits before it sends a write again that storage refused.
+const STORAGE_RETRY_AFTER: &str = "30";
+
+/// The database refused a write for want of storage (a full disk, a read-only file system)
+/// or lost its commit: nothing of the request was kept, and the same request may be sent
+/// again later. Logged in full; the caller learns what it can do.
+pub fn storage_unavailable(e: &dyn std::fmt::Display) -> ApiError {
+    tracing::error!(error = %e, "a write was refused by storage");
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "storage-unavailable",
+        format!(
+            "the database cannot store this change now (out of disk space, or read-only); \
+             nothing was changed: send the same request again in {STORAGE_RETRY_AFTER} seconds"
+        ),
+    )
+}
+
 pub fn internal(e: &dyn std::fmt::Display) -> ApiError {
     tracing::error!(error = %e, "internal error");
     ApiError::new(
@@ -162,11 +183,18 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status;
         let unauthorized = status == StatusCode::UNAUTHORIZED;
+        let retry = status == StatusCode::SERVICE_UNAVAILABLE;
         let mut response = (status, axum::Json(self)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         if unauthorized {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if retry {
+            headers.insert(
+                header::RETRY_AFTER,
+                HeaderValue::from_static(STORAGE_RETRY_AFTER),
+            );
         }
         response
     }

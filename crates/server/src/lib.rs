@@ -157,6 +157,12 @@ async fn render_metrics() -> Result<String, ApiError> {
         })
 }
 
+/// Logs why the database takes no writes; tells the (unauthenticated) caller only that.
+fn not_writable(e: &dyn std::fmt::Display) -> &'static str {
+    tracing::warn!(error = %e, "not ready");
+    "the database takes no writes (out of disk space, or read-only)"
+}
+
 /// Logs why the database does not answer; tells the (unauthenticated) caller only that.
 fn not_ready(e: &dyn std::fmt::Display) -> &'static str {
     tracing::warn!(error = %e, "not ready");
@@ -165,7 +171,8 @@ fn not_ready(e: &dyn std::fmt::Display) -> &'static str {
 
 /// Ready
 ///
-/// Ready when the database answers.
+/// Ready when the database answers and takes writes: after a write failed for want of
+/// storage, not ready until a small write of its own goes through again.
 #[utoipa::path(
     get,
     path = "/readyz",
@@ -183,6 +190,14 @@ async fn ready(State(app): State<App>) -> Result<&'static str, ApiError> {
     tx.tenants()
         .await
         .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "not-ready", not_ready(&e)))?;
+    drop(tx);
+    app.store().writable().await.map_err(|e| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not-ready",
+            not_writable(&e),
+        )
+    })?;
     Ok("ready")
 }
 

@@ -48,6 +48,10 @@ pub enum StoreError {
     Corrupt(String),
     #[error("the transaction could not be committed: {0}")]
     CommitFailed(String),
+    /// The database cannot take writes now: its disk is full, or its files or the server are
+    /// read-only. Nothing of the write was kept; it may succeed once space returns.
+    #[error("the database cannot store this now: {0}")]
+    Storage(String),
     #[error("database error: {0}")]
     Postgres(sqlx::Error),
     #[error("database error: {0}")]
@@ -63,6 +67,15 @@ impl From<sqlx::Error> for StoreError {
                     .unwrap_or("a row with the same key")
                     .to_owned(),
             },
+            // disk_full, out_of_memory, read_only_sql_transaction, and the server going
+            // read-only or away mid-transaction.
+            sqlx::Error::Database(db)
+                if db
+                    .code()
+                    .is_some_and(|c| matches!(c.as_ref(), "53100" | "53200" | "25006")) =>
+            {
+                StoreError::Storage(db.message().to_owned())
+            }
             _ => StoreError::Postgres(e),
         }
     }
@@ -82,6 +95,16 @@ impl From<rusqlite::Error> for StoreError {
                     what: "a row with the same key".to_owned(),
                 }
             }
+            rusqlite::Error::SqliteFailure(failure, _)
+                if matches!(
+                    failure.code,
+                    rusqlite::ErrorCode::DiskFull
+                        | rusqlite::ErrorCode::ReadOnly
+                        | rusqlite::ErrorCode::SystemIoFailure
+                ) =>
+            {
+                StoreError::Storage(e.to_string())
+            }
             _ => StoreError::Sqlite(e),
         }
     }
@@ -96,6 +119,8 @@ pub struct Store {
     backend: Backend,
     /// The plans of the cases read last, shared by all the store's transactions.
     plans: Arc<TaskPlans>,
+    /// Whether the last write ended in a storage failure (see [`Store::writable`]).
+    writes_failing: Arc<std::sync::atomic::AtomicBool>,
 }
 
 #[derive(Clone, Debug)]
@@ -133,6 +158,7 @@ impl Store {
         Store {
             backend,
             plans: Arc::default(),
+            writes_failing: Arc::default(),
         }
     }
 
@@ -142,7 +168,7 @@ impl Store {
             Backend::Sqlite(s) => DbConn::Sqlite(s.read().await?),
             Backend::Postgres(s) => DbConn::Postgres(s.read().await?),
         };
-        Ok(Tx::new(conn, self.plans.clone()))
+        Ok(Tx::new(conn, self.plans.clone(), None))
     }
 
     /// A transaction that writes. Writers that touch the same case or the same tenant's audit
@@ -152,7 +178,11 @@ impl Store {
             Backend::Sqlite(s) => DbConn::Sqlite(s.write().await?),
             Backend::Postgres(s) => DbConn::Postgres(s.write().await?),
         };
-        Ok(Tx::new(conn, self.plans.clone()))
+        Ok(Tx::new(
+            conn,
+            self.plans.clone(),
+            Some(self.writes_failing.clone()),
+        ))
     }
 
     /// Which backend this is, for messages and benchmarks.
@@ -161,6 +191,20 @@ impl Store {
             Backend::Sqlite(_) => "sqlite",
             Backend::Postgres(_) => "postgres",
         }
+    }
+
+    /// Whether writes go through: false while the last write failed for want of storage (a
+    /// full disk, a read-only file system) until a write succeeds again. When they were
+    /// failing, this tries a small write of its own, so that readiness comes back with the
+    /// space even when nobody else writes.
+    pub async fn writable(&self) -> Result<()> {
+        use std::sync::atomic::Ordering;
+        if !self.writes_failing.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let mut tx = self.write().await?;
+        tx.probe_write().await?;
+        tx.commit().await
     }
 
     /// Makes what committed erasures removed unreadable in the database's files, as far as

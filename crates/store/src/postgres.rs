@@ -142,6 +142,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "number counters",
         include_str!("../migrations/postgres/0025_number_counters.sql"),
     ),
+    (
+        26,
+        "write probes",
+        include_str!("../migrations/postgres/0026_write_probes.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]

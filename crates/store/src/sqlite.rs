@@ -162,6 +162,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "number counters",
         include_str!("../migrations/sqlite/0026_number_counters.sql"),
     ),
+    (
+        27,
+        "write probes",
+        include_str!("../migrations/sqlite/0027_write_probes.sql"),
+    ),
 ];
 
 /// How many idle read connections are kept open.
@@ -927,6 +932,7 @@ mod tests {
         let mut tx = crate::Tx::new(
             crate::backend::DbConn::Sqlite(store.read().await.unwrap()),
             Default::default(),
+            None,
         );
         assert!(tx.tenants().await.unwrap().is_empty());
         drop(tx);

@@ -133,16 +133,37 @@ pub fn assert_refused(out: &Output, code: i32, phrase: &str) {
 
 /// A raw HTTP/1.1 GET, so that this test needs no HTTP client: (status line, body).
 pub fn http_get(addr: &str, path: &str, token: &str) -> (String, String) {
+    let (status, _, body) = http(addr, "GET", path, token, None);
+    (status, body)
+}
+
+/// One HTTP/1.1 request on a connection of its own, with a JSON body when given: the status
+/// line, the headers (lowercased names) and the body.
+pub fn http(
+    addr: &str,
+    method: &str,
+    path: &str,
+    token: &str,
+    json: Option<&str>,
+) -> (String, String, String) {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n").unwrap();
+    let body = json.unwrap_or("");
+    let content = match json {
+        Some(_) => format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        ),
+        None => String::new(),
+    };
+    write!(stream, "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n{content}Connection: close\r\n\r\n{body}").unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
-    (
-        head.lines().next().unwrap_or("").to_owned(),
-        body.to_owned(),
-    )
+    let mut lines = head.lines();
+    let status = lines.next().unwrap_or("").to_owned();
+    let headers = lines.map(str::to_lowercase).collect::<Vec<_>>().join("\n");
+    (status, headers, body.to_owned())
 }
 
 /// Waits up to `limit` for `done`; false when it never held.

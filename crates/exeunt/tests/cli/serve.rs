@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use crate::harness::{Exeunt, assert_refused, http_get};
+use crate::harness::{Exeunt, assert_refused, http, http_get};
 
 #[test]
 fn serve_sets_up_a_fresh_data_dir_and_stops_on_sigterm() {
@@ -264,4 +264,85 @@ fn serve_refuses_a_job_lease_or_concurrency_it_cannot_use() {
         "`all` is not a whole number",
     );
     assert!(!e.data_dir().exists(), "nothing was set up");
+}
+
+/// A small file system of its own, mounted for one test and unmounted when dropped.
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    fn mount(at: &std::path::Path, size: &str) -> Option<SmallDisk> {
+        std::fs::create_dir_all(at).unwrap();
+        let mounted = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(at)
+            .status()
+            .is_ok_and(|s| s.success());
+        mounted.then(|| SmallDisk(at.to_owned()))
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// With the data dir's disk full, a write is refused with a problem document that says so and
+/// when to try again, `/readyz` says not ready, and nothing is half-written; once space
+/// returns, the same request goes through and the server is ready again, without a restart.
+#[test]
+fn a_full_disk_refuses_writes_clearly_until_space_returns() {
+    const TEST: &str = "a_full_disk_refuses_writes_clearly_until_space_returns";
+    let e = Exeunt::sqlite();
+    let Some(_disk) = SmallDisk::mount(&e.data_dir(), "8m") else {
+        testkit::missing_service::<()>(TEST, "a tmpfs mount (run as root)");
+        return;
+    };
+    e.ok(&["init"]);
+    let issued = e.ok(&[
+        "token",
+        "create",
+        "--name",
+        "ops",
+        "--role",
+        "admin",
+        "--for",
+        "owner@example.com",
+    ]);
+    let token = issued.lines().nth(1).unwrap().to_owned();
+    let (mut server, base) = e.serve(&[]);
+    let addr = base.trim_start_matches("http://").trim_end_matches('/');
+    let acme = r#"{"key":"acme","kind":"client","name":"Acme"}"#;
+
+    let filler = e.data_dir().join("filler");
+    let mut file = std::fs::File::create(&filler).unwrap();
+    let block = vec![7u8; 64 * 1024];
+    while std::io::Write::write_all(&mut file, &block).is_ok() {}
+    drop(file);
+
+    let (status, headers, body) = http(addr, "POST", "/api/v1/subjects", &token, Some(acme));
+    assert!(status.contains("503"), "{status} {body}");
+    assert!(
+        headers.contains("content-type: application/problem+json"),
+        "{headers}"
+    );
+    assert!(headers.contains("retry-after: 30"), "{headers}");
+    assert!(body.contains("/problems/storage-unavailable"), "{body}");
+    let (status, _) = http_get(addr, "/readyz", "");
+    assert!(
+        status.contains("503"),
+        "not ready while writes fail: {status}"
+    );
+
+    std::fs::remove_file(&filler).unwrap();
+    let (status, _) = http_get(addr, "/readyz", "");
+    assert!(status.contains("200"), "ready once space returns: {status}");
+    let (status, _, body) = http(addr, "POST", "/api/v1/subjects", &token, Some(acme));
+    assert!(
+        status.contains("201"),
+        "the refused write was not kept: {status} {body}"
+    );
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(e.ok(&["audit", "verify"]).contains("is intact"));
 }

@@ -16,6 +16,7 @@ mod subjects;
 mod tenants;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use engine::audit::Hash;
 use engine::ids::Slug;
@@ -24,7 +25,7 @@ use jiff::Timestamp;
 
 use crate::backend::{DbConn, DbRow};
 use crate::plans::TaskPlans;
-use crate::sql::Arg;
+use crate::sql::{Arg, args};
 use crate::{Result, StoreError};
 
 /// One transaction, read or write, on whichever backend the store runs on. Everything Exeunt
@@ -36,6 +37,9 @@ pub struct Tx {
     conn: DbConn,
     /// The store's plans of the cases read last, shared by all its transactions.
     plans: Arc<TaskPlans>,
+    /// A write transaction's say in whether the store's writes are failing for want of
+    /// storage: set by a storage failure, cleared by a commit.
+    writes_failing: Option<Arc<AtomicBool>>,
 }
 
 fn us(t: Timestamp) -> i64 {
@@ -77,17 +81,55 @@ fn role(s: &str) -> Result<Role> {
 }
 
 impl Tx {
-    pub(crate) fn new(conn: DbConn, plans: Arc<TaskPlans>) -> Self {
-        Self { conn, plans }
+    pub(crate) fn new(
+        conn: DbConn,
+        plans: Arc<TaskPlans>,
+        writes_failing: Option<Arc<AtomicBool>>,
+    ) -> Self {
+        Self {
+            conn,
+            plans,
+            writes_failing,
+        }
     }
 
-    /// Makes the transaction's changes durable (a read transaction just ends).
+    /// Makes the transaction's changes durable (a read transaction just ends). A commit that
+    /// failed for want of storage, or because its group commit was lost (see `sqlite.rs`),
+    /// left nothing behind and may be tried again.
     pub async fn commit(self) -> Result<()> {
-        self.conn.commit().await
+        let failing = self.writes_failing.clone();
+        let committed = self.conn.commit().await;
+        if let Some(failing) = failing {
+            match &committed {
+                Ok(()) => failing.store(false, Ordering::Relaxed),
+                Err(StoreError::Storage(_) | StoreError::CommitFailed(_)) => {
+                    failing.store(true, Ordering::Relaxed);
+                }
+                Err(_) => {}
+            }
+        }
+        committed
     }
 
     async fn run(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64> {
-        self.conn.execute(sql, args).await
+        let ran = self.conn.execute(sql, args).await;
+        if let (Err(StoreError::Storage(_)), Some(failing)) = (&ran, &self.writes_failing) {
+            failing.store(true, Ordering::Relaxed);
+        }
+        ran
+    }
+
+    /// A small write that needs room to land: what [`Store::writable`](crate::Store::writable)
+    /// tries while writes are failing.
+    pub(crate) async fn probe_write(&mut self) -> Result<()> {
+        let at = us(Timestamp::now());
+        self.run(
+            "INSERT INTO write_probes (id, at_us) VALUES (1, $1) \
+             ON CONFLICT (id) DO UPDATE SET at_us = $1",
+            args![at],
+        )
+        .await?;
+        Ok(())
     }
 
     async fn all<T: Send>(
