@@ -8,9 +8,13 @@
 //! built-in blueprints). The worker removes the access, verifies it gone and hands the
 //! evidence back here, where it is recorded on the case.
 
+use std::net::IpAddr;
+
 use engine::case::CaseFile;
 use engine::case::CaseStatus;
-use engine::connector::{Connector, ConnectorKind, ConnectorSettings};
+use engine::connector::{
+    Connector, ConnectorKind, ConnectorSettings, WebhookSettings, is_internal, url_host,
+};
 use engine::gate::Gate;
 use engine::ids::{CaseId, Slug, TenantId};
 use engine::job::JobKind;
@@ -59,7 +63,10 @@ impl App {
     ) -> Result<Connector> {
         actor.require(Permission::ManageUsers)?;
         let settings = ConnectorSettings::parse(kind, settings)
-            .map_err(|e| AppError::invalid(format!("settings.{}", e.field), e.problem))?;
+            .map_err(|e| AppError::invalid(e.path(), e.problem))?;
+        if let ConnectorSettings::Webhook(webhook) = &settings {
+            refuse_internal_target(webhook).await?;
+        }
         if secret.len() > SECRET_MAX {
             return Err(AppError::invalid(
                 "secret",
@@ -434,4 +441,37 @@ fn connector_of(row: &ConnectorRow) -> Result<Connector> {
         kind: row.kind,
         settings,
     })
+}
+
+/// Refuses a webhook whose host is, or resolves to, an internal address that its settings do
+/// not allow: every call would be refused (see `connectors::webhook`), so the settings are
+/// refused when given, with the same reason. A host that does not resolve now is let through;
+/// the check at call time decides then.
+pub(crate) async fn refuse_internal_target(webhook: &WebhookSettings) -> Result<()> {
+    const RESOLVE_FOR: std::time::Duration = std::time::Duration::from_secs(5);
+    let Some(host) = url_host(&webhook.url) else {
+        return Ok(());
+    };
+    if webhook.allows_private(host) {
+        return Ok(());
+    }
+    let addresses: Vec<IpAddr> = match host.parse::<IpAddr>() {
+        Ok(ip) => vec![ip],
+        Err(_) => {
+            match tokio::time::timeout(RESOLVE_FOR, tokio::net::lookup_host((host, 443))).await {
+                Ok(Ok(found)) => found.map(|a| a.ip()).collect(),
+                _ => return Ok(()),
+            }
+        }
+    };
+    match addresses.into_iter().find(|ip| is_internal(*ip)) {
+        Some(internal) => Err(AppError::invalid(
+            "settings.url",
+            format!(
+                "{host} resolves to {internal}, an internal address; add the host to \
+                 allow_private_hosts if this service is meant to be reached"
+            ),
+        )),
+        None => Ok(()),
+    }
 }

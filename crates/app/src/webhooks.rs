@@ -62,7 +62,8 @@ impl App {
     ) -> Result<Subscription> {
         actor.require(Permission::ManageUsers)?;
         let settings = SubscriptionSettings::parse(settings)
-            .map_err(|e| AppError::invalid(format!("settings.{}", e.field), e.problem))?;
+            .map_err(|e| AppError::invalid(e.path(), e.problem))?;
+        crate::connectors::refuse_internal_target(&settings.webhook()).await?;
         if secret.len() < WEBHOOK_KEY_MIN {
             return Err(AppError::invalid(
                 "secret",

@@ -48,34 +48,6 @@ pub fn signature(key: &[u8], t: u64, body: &[u8]) -> String {
     format!("t={t},v1={hex}")
 }
 
-/// Whether an address is one a webhook may not reach unless its host is allow-listed.
-fn is_internal(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_multicast()
-                || a == 0
-                || (a == 100 && (64..128).contains(&b)) // shared address space (RFC 6598)
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_internal(IpAddr::V4(v4));
-            }
-            let first = v6.segments()[0];
-            v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00 // unique local
-                || (first & 0xffc0) == 0xfe80 // link-local
-        }
-    }
-}
-
 /// The checked address to send to: the URL's host resolved, refused when it is internal and
 /// not allow-listed.
 async fn guarded(settings: &WebhookSettings) -> Result<(Url, String, SocketAddr), ConnectorError> {
@@ -89,10 +61,7 @@ async fn guarded(settings: &WebhookSettings) -> Result<(Url, String, SocketAddr)
         .trim_matches(['[', ']'])
         .to_owned();
     let port = url.port_or_known_default().unwrap_or(443);
-    let allowed = settings
-        .allow_private_hosts
-        .iter()
-        .any(|h| h.eq_ignore_ascii_case(&host));
+    let allowed = settings.allows_private(&host);
     let addresses: Vec<SocketAddr> = match host.parse::<IpAddr>() {
         Ok(ip) => vec![SocketAddr::new(ip, port)],
         Err(_) => within(
@@ -110,7 +79,11 @@ async fn guarded(settings: &WebhookSettings) -> Result<(Url, String, SocketAddr)
             reason: format!("{host} resolves to no address"),
         });
     };
-    if !allowed && let Some(internal) = addresses.iter().find(|a| is_internal(a.ip())) {
+    if !allowed
+        && let Some(internal) = addresses
+            .iter()
+            .find(|a| engine::connector::is_internal(a.ip()))
+    {
         return Err(ConnectorError::Config {
             setting: "url",
             reason: format!(
@@ -268,6 +241,7 @@ mod tests {
 
     #[test]
     fn internal_addresses_are_recognized() {
+        use engine::connector::is_internal;
         for internal in [
             "127.0.0.1",
             "10.1.2.3",

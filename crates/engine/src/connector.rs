@@ -6,6 +6,7 @@
 //! speaks to the systems and the app keeps the settings, with the secret sealed.
 
 use std::fmt;
+use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
 
@@ -153,6 +154,57 @@ pub struct WebhookSettings {
     pub timeout_secs: u64,
 }
 
+/// Whether an address is one a webhook may not reach unless its host is allow-listed.
+pub fn is_internal(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b)) // shared address space (RFC 6598)
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_internal(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00 // unique local
+                || (first & 0xffc0) == 0xfe80 // link-local
+        }
+    }
+}
+
+/// The host a URL names: after `://`, without user info, port or path; an IPv6 literal
+/// without its brackets. `None` when `url` has no `://`.
+pub fn url_host(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    match host.strip_prefix('[') {
+        Some(v6) => v6.split_once(']').map(|(host, _)| host),
+        None => host.split(':').next(),
+    }
+}
+
+impl WebhookSettings {
+    /// Whether `host` is one the admin allowed although it is internal.
+    pub fn allows_private(&self, host: &str) -> bool {
+        self.allow_private_hosts
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(host))
+    }
+}
+
 /// An audit-event webhook: where the tenant's audit events go, and which of them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -168,8 +220,7 @@ pub struct SubscriptionSettings {
 
 impl SubscriptionSettings {
     pub fn parse(value: serde_json::Value) -> Result<Self, SettingsError> {
-        let s: SubscriptionSettings =
-            serde_json::from_value(value).map_err(|e| problem("settings", e.to_string()))?;
+        let s: SubscriptionSettings = serde_json::from_value(value).map_err(|e| shape(&e))?;
         // The target is checked exactly as a webhook connector's is.
         ConnectorSettings::parse(
             ConnectorKind::Webhook,
@@ -246,11 +297,30 @@ pub enum ConnectorSettings {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {problem}")]
+#[error("{}: {problem}", if field.is_empty() { "settings" } else { field })]
 pub struct SettingsError {
-    /// The setting at fault, or `settings` for the whole.
+    /// The setting at fault, or empty for the whole.
     pub field: String,
     pub problem: String,
+}
+
+impl SettingsError {
+    /// Where the problem is among a request's fields: `settings.<setting>`, or `settings`.
+    pub fn path(&self) -> String {
+        match self.field.as_str() {
+            "" => "settings".to_owned(),
+            field => format!("settings.{field}"),
+        }
+    }
+}
+
+/// Settings of the wrong shape: the setting serde names (unknown or missing), else the whole.
+fn shape(e: &serde_json::Error) -> SettingsError {
+    let message = e.to_string();
+    problem(
+        crate::fields::field_named_in(&message).unwrap_or(""),
+        message.clone(),
+    )
 }
 
 fn problem(field: &str, problem: impl Into<String>) -> SettingsError {
@@ -263,7 +333,7 @@ fn problem(field: &str, problem: impl Into<String>) -> SettingsError {
 impl ConnectorSettings {
     /// Checks `value` as the settings of a `kind` connector.
     pub fn parse(kind: ConnectorKind, value: serde_json::Value) -> Result<Self, SettingsError> {
-        let shape = |e: serde_json::Error| problem("settings", e.to_string());
+        let shape = |e: serde_json::Error| shape(&e);
         let settings = match kind {
             ConnectorKind::Ldap => {
                 let s: LdapSettings = serde_json::from_value(value).map_err(shape)?;
@@ -482,5 +552,20 @@ mod tests {
         .unwrap_err();
         assert_eq!(err.field, "url");
         assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn a_url_names_its_host() {
+        for (url, host) in [
+            (
+                "https://hooks.example.com/exeunt",
+                Some("hooks.example.com"),
+            ),
+            ("http://user:pw@10.0.0.7:8080/x?y", Some("10.0.0.7")),
+            ("https://[fd00::1]:443/hook", Some("fd00::1")),
+            ("hooks.example.com", None),
+        ] {
+            assert_eq!(url_host(url), host, "{url}");
+        }
     }
 }

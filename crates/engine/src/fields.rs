@@ -80,6 +80,16 @@ text_field! {
     TokenName: line, 200;
 }
 
+/// The field a deserializer's message names as unknown or missing (serde words these the
+/// same for every format): how a refusal names the field at fault rather than the body.
+pub fn field_named_in(message: &str) -> Option<&str> {
+    ["unknown field `", "missing field `"]
+        .iter()
+        .find_map(|prefix| message.strip_prefix(prefix))
+        .and_then(|rest| rest.split_once('`'))
+        .map(|(name, _)| name)
+}
+
 /// A file's name as people give it (an upload, evidence): one line of at most 255
 /// characters, without a directory, and not `.` or `..`, which name directories wherever the
 /// file is saved.

@@ -144,7 +144,30 @@ fn json_problem(rejection: &JsonRejection) -> ApiError {
         JsonRejection::MissingJsonContentType(_) => "unsupported-media-type",
         _ => "unreadable-body",
     };
-    ApiError::new(status, kind, rejection.body_text()).field("body")
+    ApiError::new(status, kind, rejection.body_text()).field(body_field(rejection))
+}
+
+/// The field of a JSON body at fault, as a path (`settings.url`, `evidence[0].file_name`):
+/// where deserializing stopped, and the field there that was unknown or missing; `body` when
+/// the body as a whole is wrong.
+fn body_field(rejection: &JsonRejection) -> String {
+    let mut source = std::error::Error::source(rejection);
+    while let Some(error) = source {
+        if let Some(e) = error.downcast_ref::<serde_path_to_error::Error<serde_json::Error>>() {
+            let at = e.path().to_string();
+            let inner = e.inner().to_string();
+            let named = engine::fields::field_named_in(&inner);
+            // An unknown field is in the path already; a missing one is not.
+            return match (at.as_str(), named) {
+                (".", None) => "body".to_owned(),
+                (".", Some(field)) => field.to_owned(),
+                (path, Some(field)) if !path.ends_with(field) => format!("{path}.{field}"),
+                (path, _) => path.to_owned(),
+            };
+        }
+        source = error.source();
+    }
+    "body".to_owned()
 }
 
 /// A body taken as it is (a file's bytes), refused as a problem document when it is larger

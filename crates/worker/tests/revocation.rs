@@ -31,7 +31,7 @@ const EXIT_TAKES_EFFECT: &str = "2027-01-29T16:00:00Z";
 
 struct Firm {
     /// The database, kept for as long as the firm is.
-    _db: TestDb,
+    db: TestDb,
     app: App,
     clock: Arc<FixedClock>,
     owner: Actor,
@@ -73,7 +73,7 @@ async fn firm(db: TestDb) -> Firm {
         .await
         .unwrap();
     Firm {
-        _db: db,
+        db,
         app,
         clock,
         owner,
@@ -691,14 +691,32 @@ async fn a_webhook_target_is_told_with_a_signed_event_and_answers_for_itself(db:
     let key = "a-webhook-signing-key-of-32-bytes!";
     let receiver = testkit::webhook::WebhookReceiver::start(key);
     let firm = firm(db).await;
-    // Loopback is internal: refused unless the admin allow-lists the host.
-    firm.connector(
-        "hr-system",
-        ConnectorKind::Webhook,
-        json!({"url": receiver.url()}),
-        key,
-    )
-    .await;
+    // Loopback is internal: refused when it is set, unless the admin allow-lists the host.
+    let refused = firm
+        .app
+        .set_connector(
+            &firm.owner,
+            &Slug::parse("hr-system").unwrap(),
+            ConnectorKind::Webhook,
+            json!({"url": receiver.url()}),
+            key,
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("internal address") && refused.contains("allow_private_hosts"),
+        "{refused}"
+    );
+    // And refused again when called, for settings that reach it all the same (a name that
+    // resolved elsewhere when it was set; here, written behind the store).
+    let allowed = json!({"url": receiver.url(), "allow_private_hosts": ["127.0.0.1"]});
+    firm.connector("hr-system", ConnectorKind::Webhook, allowed, key)
+        .await;
+    let unallowed = json!({"url": receiver.url()}).to_string();
+    firm.db
+        .execute_behind_the_store(&format!("UPDATE connectors SET settings = '{unallowed}'"))
+        .await;
     firm.leaver(&[("hr-system", "jdoe")]).await;
     firm.at_exit(SignedDuration::ZERO);
     let worker = firm.worker();

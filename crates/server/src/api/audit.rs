@@ -122,7 +122,7 @@ async fn audit_log(
     Caller(actor): Caller,
     Params(q): Params<AuditQuery>,
 ) -> Reply<Vec<AuditEvent>> {
-    let (limit, after) = page(q.limit, q.after)?;
+    let (limit, after) = page(q.limit, ("after", q.after))?;
     for (name, value) in [
         ("action", &q.action),
         ("actor", &q.actor),

@@ -72,7 +72,7 @@ async fn list_jobs(
     Caller(actor): Caller,
     Params(q): Params<JobQuery>,
 ) -> Reply<Vec<Job>> {
-    let (limit, _) = page(q.limit, 0)?;
+    let (limit, _) = page(q.limit, ("offset", 0))?;
     let status = status_param(
         q.status.as_deref(),
         engine::job::JobStatus::parse,

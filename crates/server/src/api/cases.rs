@@ -70,7 +70,7 @@ async fn list_cases(
     Caller(actor): Caller,
     Params(q): Params<CaseQuery>,
 ) -> Reply<Vec<CaseSummary>> {
-    let (limit, offset) = page(q.limit, q.offset)?;
+    let (limit, offset) = page(q.limit, ("offset", q.offset))?;
     let status = status_param(
         q.status.as_deref(),
         engine::case::CaseStatus::parse,

@@ -65,14 +65,19 @@ fn status_param<T>(
 
 /// Checks paging parameters. (They are fields of each query type rather than a flattened
 /// struct: serde's `flatten` reads query values as strings and cannot parse numbers.)
-fn page(limit: i64, offset: i64) -> Result<(i64, i64), ApiError> {
+/// A page's size and where it starts, `start` being the query parameter that says so
+/// (`offset`, or `after` for a sequence number): refused by that name.
+fn page(limit: i64, (start, at): (&str, i64)) -> Result<(i64, i64), ApiError> {
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::invalid("limit", "limit must be from 1 to 1000"));
     }
-    if offset < 0 {
-        return Err(ApiError::invalid("offset", "offset must be 0 or more"));
+    if at < 0 {
+        return Err(ApiError::invalid(
+            start,
+            format!("{start} must be 0 or more"),
+        ));
     }
-    Ok((limit, offset))
+    Ok((limit, at))
 }
 
 #[derive(Deserialize, ToSchema)]

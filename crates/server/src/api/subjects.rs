@@ -77,7 +77,7 @@ async fn list_subjects(
     Caller(actor): Caller,
     Params(q): Params<SubjectQuery>,
 ) -> Reply<Vec<Subject>> {
-    let (limit, offset) = page(q.limit, q.offset)?;
+    let (limit, offset) = page(q.limit, ("offset", q.offset))?;
     let kind = q
         .kind
         .as_deref()

@@ -38,6 +38,24 @@ async fn connectors_over_http(db: TestDb) {
         (StatusCode::UNPROCESSABLE_ENTITY, Some("settings.base_url")),
         "{reply}"
     );
+    // A setting nobody knows, and one missing: named by their own paths.
+    for (settings, field) in [
+        (
+            json!({"base_url": "https://scim.example.com/v2", "colour": "red"}),
+            "settings.colour",
+        ),
+        (json!({}), "settings.base_url"),
+        (json!("a string"), "settings"),
+    ] {
+        let mut bad = body.clone();
+        bad["settings"] = settings;
+        let (status, reply) = put(a.admin.clone(), bad).await;
+        assert_eq!(
+            (status, reply["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(field)),
+            "{reply}"
+        );
+    }
     let mut bad = body.clone();
     bad["kind"] = json!("x500");
     let (status, reply) = put(a.admin.clone(), bad).await;
@@ -171,6 +189,23 @@ async fn automation_over_http(db: TestDb) {
     assert_eq!(
         (status, reply["field"].as_str()),
         (StatusCode::UNPROCESSABLE_ENTITY, Some("settings.url")),
+        "{reply}"
+    );
+    // An internal address would be refused on every delivery: it is refused now (unless the
+    // admin allow-lists the host, as the worker's tests do).
+    let mut internal = hook.clone();
+    internal["settings"]["url"] = json!("http://10.0.0.7/hook");
+    let (status, reply) = put("/api/v1/webhooks/siem", &a.admin, internal).await;
+    assert_eq!(
+        (status, reply["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("settings.url")),
+        "{reply}"
+    );
+    assert!(
+        reply["detail"]
+            .as_str()
+            .unwrap()
+            .contains("internal address"),
         "{reply}"
     );
     let mut bad = hook.clone();

@@ -286,12 +286,36 @@ async fn malformed_requests_get_problems_never_5xx(db: TestDb) {
         assert_eq!(content_type, "application/problem+json", "{what}: {body}");
         assert!(!status.is_server_error());
     }
-    let (status, reply) = server.get("/api/v1/subjects?kind=vendor", &a.owner).await;
-    assert_eq!(
-        (status, reply["field"].as_str()),
-        (StatusCode::UNPROCESSABLE_ENTITY, Some("kind")),
-        "{reply}"
-    );
+    // A body that does not deserialize names the field at fault, not the body.
+    for (body, field) in [
+        (
+            json!({"key": "x", "kind": "client", "name": "X", "colour": 1}),
+            "colour",
+        ),
+        (json!({"kind": "client", "name": "X"}), "key"),
+        (json!({"key": 5, "kind": "client", "name": "X"}), "key"),
+        (json!("not an object"), "body"),
+    ] {
+        let (status, reply) = server.post("/api/v1/subjects", &a.owner, body).await;
+        assert_eq!(
+            (status, reply["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(field)),
+            "{reply}"
+        );
+    }
+    // Each refusal names the parameter as the caller wrote it.
+    for (path, field) in [
+        ("/api/v1/subjects?kind=vendor", "kind"),
+        ("/api/v1/audit?after=-1", "after"),
+        ("/api/v1/subjects?offset=-1", "offset"),
+    ] {
+        let (status, reply) = server.get(path, &a.owner).await;
+        assert_eq!(
+            (status, reply["field"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some(field)),
+            "{path}: {reply}"
+        );
+    }
     let (status, subjects) = server
         .get("/api/v1/subjects?kind=client&limit=10&offset=0", &a.owner)
         .await;
