@@ -39,7 +39,8 @@ const MAX_LINE: u64 = 128 * 1024;
 /// (versions, attributes, a deflate stream's padding bits); to detect any change to the
 /// file at all, keep the SHA-256 of the whole zip elsewhere.
 pub fn verify<R: Read + Seek>(zip: R) -> Result<VerifiedBag, BagError> {
-    let mut archive = ZipArchive::new(zip).map_err(BagError::NotZip)?;
+    let archive = ZipArchive::new(zip).map_err(BagError::NotZip)?;
+    let mut archive = check_local_headers(archive)?;
     // Readers extract by the central directory and ignore local headers; requiring
     // both to agree makes a change in either an error.
     archive
@@ -72,6 +73,174 @@ pub fn verify<R: Read + Seek>(zip: R) -> Result<VerifiedBag, BagError> {
         payload_bytes,
         tag_manifest_sha256,
     })
+}
+
+/// The zip version a bag's entries may need: 4.5, for Zip64. Info-ZIP's `unzip` refuses an
+/// entry that asks for more than it can do, which the zip crate does not look at.
+const MAX_VERSION_NEEDED: u16 = 45;
+
+/// What the zip crate does not compare between an entry's local header and its central
+/// directory record, but other readers act on (found by flipping every byte of a bag and
+/// extracting it with Info-ZIP's `unzip`): the version needed to extract, the same in both and
+/// no more than [`MAX_VERSION_NEEDED`]; and the local extra field, a well-formed run of (id,
+/// size, data) records ending exactly where the header says (the zip crate passes over a record
+/// that overruns the field, where `unzip` takes the entry's sizes from it).
+fn check_local_headers<R: Read + Seek>(
+    mut archive: ZipArchive<R>,
+) -> Result<ZipArchive<R>, BagError> {
+    let mut headers = Vec::with_capacity(archive.len());
+    for index in 0..archive.len() {
+        let entry = archive
+            .by_index_raw(index)
+            .map_err(BagError::zip(format!("zip entry {index}")))?;
+        let name = entry.name().map(|n| n.into_owned()).unwrap_or_default();
+        headers.push((name, entry.header_start(), entry.central_header_start()));
+    }
+    let mut reader = archive.into_inner();
+    let mut central_ends = Vec::with_capacity(headers.len());
+    for (name, start, central_start) in &headers {
+        let read_error = |e| BagError::io(format!("reading the headers of {name}"))(e);
+        let mut central = [0u8; 46];
+        reader
+            .seek(io::SeekFrom::Start(*central_start))
+            .map_err(read_error)?;
+        reader.read_exact(&mut central).map_err(read_error)?;
+        let central_version = u16::from_le_bytes([central[6], central[7]]);
+        check_unix_mode(name, central[5], &central[38..42])?;
+        let [name_len, extra_len, comment_len] =
+            [28, 30, 32].map(|at| u64::from(u16::from_le_bytes([central[at], central[at + 1]])));
+        reader
+            .seek(io::SeekFrom::Current(name_len as i64))
+            .map_err(read_error)?;
+        let mut extra = vec![0u8; extra_len as usize];
+        reader.read_exact(&mut extra).map_err(read_error)?;
+        check_extra_field(name, "central directory record", &extra)?;
+        central_ends.push((
+            *central_start,
+            central_start + 46 + name_len + extra_len + comment_len,
+        ));
+        let mut fixed = [0u8; 30];
+        reader
+            .seek(io::SeekFrom::Start(*start))
+            .map_err(read_error)?;
+        reader.read_exact(&mut fixed).map_err(read_error)?;
+        let local_version = u16::from_le_bytes([fixed[4], fixed[5]]);
+        if local_version != central_version || local_version > MAX_VERSION_NEEDED {
+            return Err(BagError::structure(
+                name,
+                format!(
+                    "needs zip version {local_version} by its local header and \
+                     {central_version} by the central directory; expected the same, at most \
+                     {MAX_VERSION_NEEDED}"
+                ),
+            ));
+        }
+        let name_len = u16::from_le_bytes([fixed[26], fixed[27]]);
+        let extra_len = usize::from(u16::from_le_bytes([fixed[28], fixed[29]]));
+        reader
+            .seek(io::SeekFrom::Current(i64::from(name_len)))
+            .map_err(read_error)?;
+        let mut extra = vec![0u8; extra_len];
+        reader.read_exact(&mut extra).map_err(read_error)?;
+        check_extra_field(name, "local header", &extra)?;
+    }
+    // The central directory's records follow one another without a gap, and its end record
+    // follows the last: a reader that walks them (as `unzip` does) finds what this one found.
+    central_ends.sort_unstable();
+    for pair in central_ends.windows(2) {
+        if pair[0].1 != pair[1].0 {
+            return Err(BagError::NotOneBag(
+                "the central directory's records do not follow one another".to_owned(),
+            ));
+        }
+    }
+    if let (Some((first, _)), Some((_, end))) = (central_ends.first(), central_ends.last()) {
+        let (offset, size) = stated_central_directory(&mut reader)?;
+        if (offset, offset + size) != (*first, *end) {
+            return Err(BagError::NotOneBag(format!(
+                "the end record puts the central directory at {offset} for {size} bytes; its \
+                 records are at {first} to {end}"
+            )));
+        }
+    }
+    reader.rewind().map_err(BagError::io("rewinding the zip"))?;
+    ZipArchive::new(reader).map_err(BagError::NotZip)
+}
+
+/// Where the end record (a bag has no zip comment, so it is the last 22 bytes), or the Zip64
+/// end record it points to, says the central directory is: its offset and size.
+fn stated_central_directory<R: Read + Seek>(reader: &mut R) -> Result<(u64, u64), BagError> {
+    let io_error = BagError::io("reading the zip's end record");
+    let read_at = |reader: &mut R, from: io::SeekFrom, buf: &mut [u8]| {
+        reader.seek(from).and_then(|_| reader.read_exact(buf))
+    };
+    let mut end = [0u8; 22];
+    read_at(reader, io::SeekFrom::End(-22), &mut end).map_err(io_error)?;
+    if &end[..4] != b"PK\x05\x06" {
+        return Err(BagError::NotOneBag(
+            "the zip does not end with its end record".to_owned(),
+        ));
+    }
+    let size = u32::from_le_bytes([end[12], end[13], end[14], end[15]]);
+    let offset = u32::from_le_bytes([end[16], end[17], end[18], end[19]]);
+    if size != u32::MAX && offset != u32::MAX {
+        return Ok((u64::from(offset), u64::from(size)));
+    }
+    let io_error = BagError::io("reading the zip's Zip64 end record");
+    let mut locator = [0u8; 20];
+    read_at(reader, io::SeekFrom::End(-42), &mut locator).map_err(io_error)?;
+    let at = u64::from_le_bytes(locator[8..16].try_into().unwrap_or_default());
+    let mut zip64 = [0u8; 56];
+    read_at(reader, io::SeekFrom::Start(at), &mut zip64)
+        .map_err(BagError::io("reading the zip's Zip64 end record"))?;
+    let size = u64::from_le_bytes(zip64[40..48].try_into().unwrap_or_default());
+    let offset = u64::from_le_bytes(zip64[48..56].try_into().unwrap_or_default());
+    Ok((offset, size))
+}
+
+/// An extra field is a run of (id, size, data) records that ends exactly at its end.
+fn check_extra_field(name: &str, header: &str, extra: &[u8]) -> Result<(), BagError> {
+    let mut at = 0;
+    while at < extra.len() {
+        let Some(size) = extra.get(at + 2..at + 4) else {
+            return Err(BagError::structure(
+                name,
+                format!("its {header}'s extra field is cut short"),
+            ));
+        };
+        at += 4 + usize::from(u16::from_le_bytes([size[0], size[1]]));
+        if at > extra.len() {
+            return Err(BagError::structure(
+                name,
+                format!("its {header}'s extra field holds a record longer than the field"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The permissions `unzip` gives what it extracts, from the central directory: a bag's entries
+/// are made on Unix, files `rw-r--r--` and directories `rwxr-xr-x`, as the writer makes them,
+/// so that no change to these bytes makes an extracted file executable or writable by others.
+fn check_unix_mode(name: &str, host: u8, attributes: &[u8]) -> Result<(), BagError> {
+    const UNIX: u8 = 3;
+    let mode =
+        u32::from_le_bytes([attributes[0], attributes[1], attributes[2], attributes[3]]) >> 16;
+    let expected = if name.ends_with('/') {
+        0o040_755
+    } else {
+        0o100_644
+    };
+    if host != UNIX || mode != expected {
+        return Err(BagError::structure(
+            name,
+            format!(
+                "has permissions {mode:o} from host system {host}; expected {expected:o} from \
+                 Unix, as a bag is written"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// The zip's files by path relative to the bag directory (sorted, so checks that walk

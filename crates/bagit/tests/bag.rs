@@ -453,14 +453,71 @@ fn extracted(zip: &[u8]) -> Vec<(String, bool, Vec<u8>)> {
         .collect()
 }
 
-/// Flips bits in every byte of a small bag. A change must fail `verify` unless it is in
-/// a field that changes nothing a reader extracts (version and attribute fields, unused
-/// flag bits, a deflate stream's padding bits): no digest inside the bag can cover
-/// those, only a digest of the whole zip file kept elsewhere.
+/// A path `unzip` created: its name, kind, permission bits and content (a link's target).
+type Extracted = (String, &'static str, u32, Vec<u8>);
+
+/// What Info-ZIP's `unzip`, the reader people use, makes of a zip: every path it creates, its
+/// kind (file, directory, link), permission bits and content; or its complaint.
+fn unzipped(zip: &[u8]) -> Result<Vec<Extracted>, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bag.zip");
+    std::fs::write(&file, zip).unwrap();
+    let out = dir.path().join("out");
+    let ran = Command::new("unzip")
+        .args(["-q", "-o"])
+        .arg(&file)
+        .arg("-d")
+        .arg(&out)
+        .output()
+        .expect("unzip runs");
+    if !ran.status.success() {
+        return Err(String::from_utf8_lossy(&ran.stderr).into_owned());
+    }
+    let mut found = Vec::new();
+    let mut stack = vec![out.clone()];
+    while let Some(at) = stack.pop() {
+        for entry in std::fs::read_dir(&at).unwrap() {
+            let path = entry.unwrap().path();
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            let name = path.strip_prefix(&out).unwrap().display().to_string();
+            let mode = meta.permissions().mode() & 0o7777;
+            if meta.is_dir() {
+                found.push((name, "dir", mode, Vec::new()));
+                stack.push(path);
+            } else if meta.file_type().is_symlink() {
+                let target = std::fs::read_link(&path).unwrap();
+                found.push((
+                    name,
+                    "link",
+                    mode,
+                    target.display().to_string().into_bytes(),
+                ));
+            } else {
+                found.push((name, "file", mode, std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// Flips bits in every byte of a small bag. A change must fail `verify` unless it changes
+/// nothing a reader extracts, neither the zip crate nor Info-ZIP's `unzip` (names, kinds,
+/// permissions, contents): such changes (unused flag bits, a deflate stream's padding bits,
+/// times) no digest inside the bag can cover, only a digest of the whole zip file kept
+/// elsewhere.
 #[test]
 fn every_single_byte_change_fails_or_leaves_the_extracted_bag_unchanged() {
     let (zip, _) = write_bag(&[("a.txt", b"hello"), ("b.png", b"\x89PNG")]);
     let original = extracted(&zip);
+    // Info-ZIP's unzip, when this machine has it (CI installs it and requires it).
+    let has_unzip = Command::new("unzip").arg("-v").output().is_ok();
+    assert!(
+        has_unzip || std::env::var("EXEUNT_REQUIRE_SERVICES").as_deref() != Ok("1"),
+        "unzip is required (EXEUNT_REQUIRE_SERVICES=1) but not available"
+    );
+    let unzipped_original = has_unzip.then(|| unzipped(&zip));
     let mut undetected = 0;
     for at in 0..zip.len() {
         for flip in [0x01, 0x10, 0x80] {
@@ -473,6 +530,13 @@ fn every_single_byte_change_fails_or_leaves_the_extracted_bag_unchanged() {
                     original,
                     "byte {at} ^ {flip:#04x} changed the bag, yet verify passed"
                 );
+                if let Some(before) = &unzipped_original {
+                    assert_eq!(
+                        &unzipped(&changed),
+                        before,
+                        "byte {at} ^ {flip:#04x} changed what Info-ZIP's unzip extracts, yet verify passed"
+                    );
+                }
             }
         }
     }
