@@ -88,7 +88,7 @@ impl App {
         if !run.purged.is_empty() && !self.store.erase_old_versions().await? {
             tracing::warn!(
                 "readers kept the write-ahead log from being emptied after a purge; \
-                 the next purge empties it"
+                 the worker's minute sweep tries again"
             );
         }
         Ok(run)

@@ -121,6 +121,8 @@ pub struct Store {
     plans: Arc<TaskPlans>,
     /// Whether the last write ended in a storage failure (see [`Store::writable`]).
     writes_failing: Arc<std::sync::atomic::AtomicBool>,
+    /// Whether an erasure left old page versions to clear (see [`Store::finish_erasure`]).
+    erasure_pending: Arc<std::sync::atomic::AtomicBool>,
 }
 
 #[derive(Clone, Debug)]
@@ -159,6 +161,7 @@ impl Store {
             backend,
             plans: Arc::default(),
             writes_failing: Arc::default(),
+            erasure_pending: Arc::default(),
         }
     }
 
@@ -208,15 +211,33 @@ impl Store {
     }
 
     /// Makes what committed erasures removed unreadable in the database's files, as far as
-    /// the backend allows. On SQLite, `secure_delete` has zeroed it in the pages; this empties
-    /// the write-ahead log, which still holds the pages as they were. False when readers kept
-    /// the log from being emptied (the next erasure empties it). On PostgreSQL, nothing yet:
+    /// the backend allows: call it once an erasure (a purge) committed. On SQLite,
+    /// `secure_delete` has zeroed it in the pages; this empties the write-ahead log, which still
+    /// holds the pages as they were. False when readers on older snapshots kept the log from
+    /// being emptied: then [`Store::finish_erasure`] tries again. On PostgreSQL, nothing yet:
     /// ARCHITECTURE.md says what remains there, and for how long.
     pub async fn erase_old_versions(&self) -> Result<bool> {
-        match &self.backend {
-            Backend::Sqlite(s) => s.checkpoint().await,
-            Backend::Postgres(_) => Ok(true),
+        use std::sync::atomic::Ordering;
+        self.erasure_pending.store(true, Ordering::Relaxed);
+        self.finish_erasure().await
+    }
+
+    /// Empties the write-ahead log if an erasure left it holding old page versions, without
+    /// waiting for readers: true once nothing is left to do. The worker calls it every minute,
+    /// so a log that a reader kept full at the purge is emptied soon after.
+    pub async fn finish_erasure(&self) -> Result<bool> {
+        use std::sync::atomic::Ordering;
+        if !self.erasure_pending.load(Ordering::Relaxed) {
+            return Ok(true);
         }
+        let done = match &self.backend {
+            Backend::Sqlite(s) => s.checkpoint().await?,
+            Backend::Postgres(_) => true,
+        };
+        if done {
+            self.erasure_pending.store(false, Ordering::Relaxed);
+        }
+        Ok(done)
     }
 
     /// How many commits (each one fsync) made SQLite writes durable since the store opened:

@@ -274,18 +274,32 @@ impl SqliteStore {
 
     /// Copies the write-ahead log into the database file and truncates it, so that no older
     /// version of a page survives in the log: run after an erasure. A batch open meanwhile is
-    /// committed first (its members find it committed). False when readers still on older
-    /// snapshots kept the log from being emptied.
+    /// committed first (its members find it committed). False, at once, when readers still on
+    /// older snapshots kept the log from being emptied.
     pub(crate) async fn checkpoint(&self) -> Result<bool> {
         let mut writer = self.shared.writer.lock().await;
         if writer.open {
             let outcome = control(&writer.conn, "COMMIT").map_err(|e| e.to_string());
             writer.close(outcome);
         }
-        let busy: i64 = writer
+        // Readers are not waited for: the writer's connection would hold every write back
+        // meanwhile. A checkpoint they keep from finishing is tried again later.
+        writer.conn.busy_timeout(Duration::ZERO)?;
+        let checkpointed = writer
             .conn
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
-        Ok(busy == 0)
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                r.get::<_, i64>(0)
+            });
+        writer.conn.busy_timeout(BUSY_TIMEOUT)?;
+        match checkpointed {
+            Ok(busy) => Ok(busy == 0),
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// How many commits (each one fsync) made writes durable since the store opened: with

@@ -152,3 +152,59 @@ async fn exports_waiting_at_the_upgrade_get_their_build_jobs() {
         serde_json::json!({ "export": waiting })
     );
 }
+
+/// An erasure that a reader on an older snapshot keeps from emptying the write-ahead log says
+/// so at once (the writer does not wait for the reader), and is finished once the reader is
+/// gone: the log is then empty, holding no old page version.
+#[tokio::test]
+async fn an_erasure_held_up_by_a_reader_is_finished_later() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("exeunt.db");
+    let store = Store::sqlite(&path, true).await.unwrap();
+    let tenant = |n: u128, slug: &str| engine::tenant::Tenant {
+        id: engine::ids::TenantId(uuid::Uuid::from_u128(n)),
+        slug: engine::ids::Slug::parse(slug).unwrap(),
+        name: engine::ids::Text::line("Firm", 100).unwrap(),
+        time_zone: "UTC".parse().unwrap(),
+    };
+    let mut tx = store.write().await.unwrap();
+    tx.insert_tenant(&tenant(1, "first"), jiff::Timestamp::now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let mut reader = store.read().await.unwrap();
+    assert_eq!(
+        reader.tenants().await.unwrap().len(),
+        1,
+        "the reader holds its snapshot"
+    );
+    let mut tx = store.write().await.unwrap();
+    tx.insert_tenant(&tenant(2, "second"), jiff::Timestamp::now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let wal = path.with_extension("db-wal");
+    let started = std::time::Instant::now();
+    assert!(
+        !store.erase_old_versions().await.unwrap(),
+        "the reader holds the log"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(1),
+        "without waiting"
+    );
+    assert!(std::fs::metadata(&wal).unwrap().len() > 0);
+
+    drop(reader);
+    assert!(store.finish_erasure().await.unwrap());
+    assert_eq!(
+        std::fs::metadata(&wal).unwrap().len(),
+        0,
+        "the log is empty"
+    );
+    assert!(
+        store.finish_erasure().await.unwrap(),
+        "nothing is left to do"
+    );
+}

@@ -4,8 +4,12 @@
 
 use app::App;
 
-/// Purges every subject of every tenant whose purge is due, and logs what happened.
+/// Purges every subject of every tenant whose purge is due, and logs what happened; then
+/// finishes an earlier purge's erasure that readers held up.
 pub(crate) async fn purge_due(app: &App) -> app::Result<()> {
+    if !app.store().finish_erasure().await? {
+        tracing::debug!("readers still keep an earlier purge's old pages in the write-ahead log");
+    }
     let run = app.purge_due_everywhere().await?;
     for t in run.purged {
         tracing::info!(subject = %t.subject_id, "purged");
