@@ -13,7 +13,8 @@ use std::net::IpAddr;
 use engine::case::CaseFile;
 use engine::case::CaseStatus;
 use engine::connector::{
-    Connector, ConnectorKind, ConnectorSettings, WebhookSettings, is_internal, url_host,
+    Connector, ConnectorKind, ConnectorSettings, WebhookSettings, internal_target_refusal,
+    is_internal, url_host,
 };
 use engine::gate::Gate;
 use engine::ids::{CaseId, Slug, TenantId};
@@ -467,10 +468,7 @@ pub(crate) async fn refuse_internal_target(webhook: &WebhookSettings) -> Result<
     match addresses.into_iter().find(|ip| is_internal(*ip)) {
         Some(internal) => Err(AppError::invalid(
             "settings.url",
-            format!(
-                "{host} resolves to {internal}, an internal address; add the host to \
-                 allow_private_hosts if this service is meant to be reached"
-            ),
+            internal_target_refusal(host, internal),
         )),
         None => Ok(()),
     }

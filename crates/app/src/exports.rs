@@ -169,14 +169,7 @@ impl App {
                 return Ok(None);
             };
             tx.commit().await?;
-            let built = {
-                let work = self.build_export(&job);
-                tokio::pin!(work);
-                tokio::select! {
-                    built = &mut work => built,
-                    () = self.keep_job_lease(&job, lease) => work.await,
-                }
-            };
+            let built = self.holding(&job, lease, self.build_export(&job)).await;
             let attempt = built.as_ref().map(drop).map_err(ToString::to_string);
             self.settle_jobs(&[(job, attempt)]).await?;
             match built? {
@@ -247,10 +240,7 @@ impl App {
         export.finished_at = Some(at);
         let partial = export.blob.take();
         if !tx.update_export(export).await? {
-            return Err(AppError::Conflict(format!(
-                "export {} changed meanwhile; its failure is not recorded",
-                export.id
-            )));
+            return Err(changed_meanwhile(export.id));
         }
         if let Some(partial) = partial {
             tx.delete_blob(export.tenant_id, partial.id).await?;

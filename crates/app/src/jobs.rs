@@ -7,6 +7,8 @@
 //! module decides what is due and records how each attempt ended; what a job of each kind
 //! sends is worded elsewhere (`emails.rs` for email).
 
+use std::future::Future;
+
 use engine::ids::{CaseId, JobId, SubjectId, TenantId};
 use engine::job::{AfterFailure, DEFAULT_ATTEMPTS, JobKind, JobLease, JobStatus, after_failure};
 use engine::tenant::Permission;
@@ -129,10 +131,21 @@ impl App {
         Ok(renewed)
     }
 
-    /// Renews the lease on `job` every third of it while its attempt runs, beside the work;
-    /// returns only once another worker has taken the job over (then the attempt's outcome
-    /// will not be recorded). A renewal the database refuses is tried again at the next turn.
-    pub async fn keep_job_lease(&self, job: &Job, lease: JobLease) {
+    /// Runs `work`, an attempt at `job`, renewing the job's lease every third of it beside the
+    /// work. Both are polled side by side: a renewal waiting for the database never holds up
+    /// the work, which may hold what the renewal waits for. Once another worker has taken the
+    /// job over, renewing stops and the work runs to its end; its outcome will not be recorded.
+    pub async fn holding<T>(&self, job: &Job, lease: JobLease, work: impl Future<Output = T>) -> T {
+        tokio::pin!(work);
+        tokio::select! {
+            out = &mut work => out,
+            () = self.keep_job_lease(job, lease) => work.await,
+        }
+    }
+
+    /// Renews the lease on `job` every third of it; returns only once another worker has
+    /// taken the job over. A renewal the database refuses is tried again at the next turn.
+    async fn keep_job_lease(&self, job: &Job, lease: JobLease) {
         let every = lease.renewal_interval().unsigned_abs();
         loop {
             tokio::time::sleep(every).await;

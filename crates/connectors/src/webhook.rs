@@ -86,11 +86,7 @@ async fn guarded(settings: &WebhookSettings) -> Result<(Url, String, SocketAddr)
     {
         return Err(ConnectorError::Config {
             setting: "url",
-            reason: format!(
-                "{host} resolves to {}, an internal address; add the host to allow_private_hosts \
-                 if this service is meant to be reached",
-                internal.ip()
-            ),
+            reason: engine::connector::internal_target_refusal(&host, internal.ip()),
         });
     }
     Ok((url, host, first))

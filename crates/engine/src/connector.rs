@@ -196,6 +196,15 @@ pub fn url_host(url: &str) -> Option<&str> {
     }
 }
 
+/// Why a webhook to `host` is refused when it reaches the internal address `ip`: said alike
+/// when the settings are given and when a call finds it.
+pub fn internal_target_refusal(host: &str, ip: IpAddr) -> String {
+    format!(
+        "{host} resolves to {ip}, an internal address; add the host to allow_private_hosts if \
+         this service is meant to be reached"
+    )
+}
+
 impl WebhookSettings {
     /// Whether `host` is one the admin allowed although it is internal.
     pub fn allows_private(&self, host: &str) -> bool {

@@ -152,8 +152,9 @@ fn case_error(e: &CaseError, detail: String) -> ApiError {
 }
 
 /// A failure of ours: logged in full, reported without internals.
-/// How long a client waits before it sends a write again that storage refused.
-const STORAGE_RETRY_AFTER: &str = "30";
+/// How long a client told 503 waits before it asks again (`Retry-After`): storage refusing a
+/// write, or the server not ready.
+const RETRY_AFTER: &str = "30";
 
 /// The database refused a write for want of storage (a full disk, a read-only file system)
 /// or lost its commit: nothing of the request was kept, and the same request may be sent
@@ -165,7 +166,7 @@ pub fn storage_unavailable(e: &dyn std::fmt::Display) -> ApiError {
         "storage-unavailable",
         format!(
             "the database cannot store this change now (out of disk space, or read-only); \
-             nothing was changed: send the same request again in {STORAGE_RETRY_AFTER} seconds"
+             nothing was changed: send the same request again in {RETRY_AFTER} seconds"
         ),
     )
 }
@@ -183,18 +184,15 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status;
         let unauthorized = status == StatusCode::UNAUTHORIZED;
-        let retry = status == StatusCode::SERVICE_UNAVAILABLE;
+        let unavailable = status == StatusCode::SERVICE_UNAVAILABLE;
         let mut response = (status, axum::Json(self)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         if unauthorized {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if retry {
-            headers.insert(
-                header::RETRY_AFTER,
-                HeaderValue::from_static(STORAGE_RETRY_AFTER),
-            );
+        if unavailable {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER));
         }
         response
     }

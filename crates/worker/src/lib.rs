@@ -264,14 +264,10 @@ impl Worker {
     /// Does `job`, renewing its lease while it runs, and counts how it went for `/metrics`.
     async fn attempt(&self, job: &Job) -> Attempt {
         let started = Instant::now();
-        let work = self.perform(job);
-        tokio::pin!(work);
-        // Both are polled side by side: a renewal waiting for the database never holds up
-        // the work, which may hold what the renewal waits for.
-        let outcome = tokio::select! {
-            outcome = &mut work => outcome,
-            () = self.app.keep_job_lease(job, self.claims.lease) => work.await,
-        };
+        let outcome = self
+            .app
+            .holding(job, self.claims.lease, self.perform(job))
+            .await;
         metrics::histogram!("exeunt_job_seconds", "kind" => job.kind.to_string())
             .record(started.elapsed().as_secs_f64());
         if let Err(error) = &outcome {

@@ -113,10 +113,16 @@ impl Tx {
 
     async fn run(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<u64> {
         let ran = self.conn.execute(sql, args).await;
-        if let (Err(StoreError::Storage(_)), Some(failing)) = (&ran, &self.writes_failing) {
+        self.noting_storage(ran)
+    }
+
+    /// `result`, after marking the store's writes failing when it is a storage failure of a
+    /// write transaction (an `INSERT … RETURNING` fetches, so both paths come here).
+    fn noting_storage<T>(&self, result: Result<T>) -> Result<T> {
+        if let (Err(StoreError::Storage(_)), Some(failing)) = (&result, &self.writes_failing) {
             failing.store(true, Ordering::Relaxed);
         }
-        ran
+        result
     }
 
     /// A small write that needs room to land: what [`Store::writable`](crate::Store::writable)
@@ -138,7 +144,8 @@ impl Tx {
         args: &[Arg<'_>],
         map: impl FnMut(&DbRow<'_>) -> Result<T> + Send,
     ) -> Result<Vec<T>> {
-        self.conn.fetch(sql, args, map).await
+        let fetched = self.conn.fetch(sql, args, map).await;
+        self.noting_storage(fetched)
     }
 
     async fn optional<T: Send>(
@@ -147,7 +154,7 @@ impl Tx {
         args: &[Arg<'_>],
         map: impl FnMut(&DbRow<'_>) -> Result<T> + Send,
     ) -> Result<Option<T>> {
-        Ok(self.conn.fetch(sql, args, map).await?.into_iter().next())
+        Ok(self.all(sql, args, map).await?.into_iter().next())
     }
 
     async fn one<T: Send>(
