@@ -52,7 +52,7 @@ pub use jobs::{Attempt, this_process};
 pub use notifications::{EmailPreference, NOTIFICATION_KINDS};
 pub use purge::{PendingPurge, PurgeRun};
 pub use templates::EmailTemplate;
-pub use tokens::{ABANDONED_CLAIM, IDEMPOTENCY_WINDOW, IssuedToken, TOKEN_PREFIX};
+pub use tokens::{IDEMPOTENCY_WINDOW, IssuedToken, TOKEN_PREFIX};
 pub use webhooks::{OutgoingEvent, PendingDeliveries, Subscription};
 
 /// The application: a store, a clock, an id source and the master key that seals each

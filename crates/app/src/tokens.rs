@@ -153,14 +153,12 @@ impl App {
 
 /// How long a retried request with the same idempotency key gets the stored response.
 pub const IDEMPOTENCY_WINDOW: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
-/// A claim with no response after this long was abandoned (the client went away or the server
-/// stopped mid-request); the key may be claimed again.
-pub const ABANDONED_CLAIM: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
 
 impl App {
-    /// Claims an idempotency key for a request with this digest. `caller` names the credential
-    /// that sent it (`token:<id>`, `session:<id>`): a key belongs to one credential, so a weaker
-    /// token of the same user cannot replay a stronger one's answer.
+    /// Claims an idempotency key for a request with this digest; a claimed request runs inside
+    /// the `store::Answering` it returns. `caller` names the credential that sent it
+    /// (`token:<id>`, `session:<id>`): a key belongs to one credential, so a weaker token of
+    /// the same user cannot replay a stronger one's answer.
     pub async fn claim_idempotency_key(
         &self,
         actor: &Actor,
@@ -177,33 +175,16 @@ impl App {
         }
         let at = self.now();
         let since = at.checked_sub(IDEMPOTENCY_WINDOW).unwrap_or(at);
-        let stale = at.checked_sub(ABANDONED_CLAIM).unwrap_or(at);
-        let mut tx = self.store.write().await?;
         let claim = KeyClaim {
             caller,
             key,
             request_sha256,
             at,
             forget_before: since,
-            abandoned_before: stale,
         };
-        let claim = tx.claim_idempotency_key(actor.tenant.id, &claim).await?;
-        tx.commit().await?;
-        Ok(claim)
-    }
-
-    /// Stores the response of a claimed key, or releases the claim when there is none to keep.
-    pub async fn finish_idempotency_key(
-        &self,
-        actor: &Actor,
-        caller: &str,
-        key: &str,
-        response: Option<(u16, &str, &[u8])>,
-    ) -> Result<()> {
-        let mut tx = self.store.write().await?;
-        tx.finish_idempotency_key(actor.tenant.id, caller, key, response)
-            .await?;
-        tx.commit().await?;
-        Ok(())
+        Ok(self
+            .store
+            .claim_idempotency_key(actor.tenant.id, &claim)
+            .await?)
     }
 }

@@ -19,7 +19,7 @@ use exeunt_app::{
     StartCase, Upload,
 };
 use jiff::civil::date;
-use store::{CaseFilter, SubjectFilter};
+use store::{CaseFilter, Store, SubjectFilter};
 use testkit::TestDb;
 
 fn key(s: &str) -> SubjectKey {
@@ -1520,7 +1520,107 @@ async fn purge_waits_then_destroys_and_leaves_a_tombstone(db: TestDb) {
     );
 }
 
+/// A keyed request's writes commit together with its answer, or not at all; of two attempts
+/// at one key, one commits; one that went on after a write and died is not run again.
+async fn a_keyed_request_commits_with_its_answer_or_not_at_all(db: TestDb) {
+    use store::{Answered, IdempotencyClaim};
+    let app = app_on(&db);
+    let owner = init(&app).await;
+    let request = [7u8; 32];
+    let claim = |app: App, key: &'static str| {
+        let owner = owner.clone();
+        async move {
+            app.claim_idempotency_key(&owner, "token:writer", key, &request)
+                .await
+                .unwrap()
+        }
+    };
+    let claimed = |found: IdempotencyClaim| match found {
+        IdempotencyClaim::Claimed(attempt) => attempt,
+        other => panic!("expected a claim, found {other:?}"),
+    };
+    let exists = |k: &'static str| {
+        let (app, owner) = (app.clone(), owner.clone());
+        async move { app.subject(&owner, &key(k)).await.is_ok() }
+    };
+    let answer: store::KeptResponse<'_> = (201, "application/json", b"{\"key\":\"acme\"}");
+
+    let first = claimed(claim(app.clone(), "k1").await);
+    first
+        .run(add(&app, &owner, "acme", SubjectKind::Client, None, &[]))
+        .await;
+    assert!(!exists("acme").await, "nothing is seen before the answer");
+    assert_eq!(first.answer(Some(answer)).await.unwrap(), Answered::Kept);
+    assert!(exists("acme").await);
+    assert!(matches!(
+        claim(app.clone(), "k1").await,
+        IdempotencyClaim::Replay { status: 201, .. }
+    ));
+
+    let dropped = claimed(claim(app.clone(), "k2").await);
+    dropped
+        .run(add(&app, &owner, "beta", SubjectKind::Client, None, &[]))
+        .await;
+    assert_eq!(dropped.answer(None).await.unwrap(), Answered::Released);
+    assert!(
+        !exists("beta").await,
+        "an answer not kept takes its effect with it"
+    );
+    claimed(claim(app.clone(), "k2").await);
+
+    // Another process (another store on the database) takes over a key whose holder it
+    // cannot see running; the first attempt then commits nothing.
+    let elsewhere = Store::open(&db.location, false).await.unwrap();
+    let other_app = App::new(
+        elsewhere,
+        Arc::new(FixedClock::new("2026-11-23T09:00:00Z".parse().unwrap())),
+        Arc::new(Ids::seeded(8)),
+        MasterKey::from_bytes([7; 32]),
+    );
+    let slow = claimed(claim(app.clone(), "k3").await);
+    let resent = claimed(claim(other_app.clone(), "k3").await);
+    slow.run(add(&app, &owner, "gamma", SubjectKind::Client, None, &[]))
+        .await;
+    assert_eq!(
+        slow.answer(Some(answer)).await.unwrap(),
+        Answered::TakenOver
+    );
+    resent
+        .run(add(
+            &other_app,
+            &owner,
+            "gamma",
+            SubjectKind::Client,
+            None,
+            &[],
+        ))
+        .await;
+    assert_eq!(resent.answer(Some(answer)).await.unwrap(), Answered::Kept);
+    assert!(exists("gamma").await);
+    assert!(matches!(
+        claim(app.clone(), "k3").await,
+        IdempotencyClaim::Replay { .. }
+    ));
+
+    // A request that reads after its write commits the write first; if it then dies, its
+    // resend is not run again.
+    let cut_off = claimed(claim(app.clone(), "k4").await);
+    cut_off
+        .run(async {
+            add(&app, &owner, "delta", SubjectKind::Client, None, &[]).await;
+            assert!(exists("delta").await, "a request reads its own writes");
+        })
+        .await;
+    drop(cut_off);
+    assert!(matches!(
+        claim(app.clone(), "k4").await,
+        IdempotencyClaim::Unanswered
+    ));
+    app.verify_audit(&owner).await.unwrap();
+}
+
 testkit::on_both_stores!(
+    a_keyed_request_commits_with_its_answer_or_not_at_all,
     audit_tampering_is_detected,
     client_case_runs_to_completion,
     one_open_case_per_subject_and_cancel_keeps_history,

@@ -120,6 +120,11 @@ impl From<AppError> for ApiError {
             AppError::Store(StoreError::Conflict { .. }) => {
                 Self::new(StatusCode::CONFLICT, "conflict", detail)
             }
+            AppError::Store(StoreError::TakenOver) => Self::new(
+                StatusCode::CONFLICT,
+                "idempotency-in-progress",
+                "a resend of this request took it over; its answer is the one to use",
+            ),
             AppError::Store(e @ (StoreError::Storage(_) | StoreError::CommitFailed(_))) => {
                 storage_unavailable(&e)
             }

@@ -7,7 +7,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
-use store::IdempotencyClaim;
+use store::{Answered, IdempotencyClaim};
 use utoipa::ToResponse;
 use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
 use utoipa::openapi::{ObjectBuilder, OpenApi, Ref, Required, Type};
@@ -142,10 +142,12 @@ pub async fn layer(State(state): State<ServerState>, request: Request, next: Nex
                 .insert(REPLAYED, HeaderValue::from_static("true"));
             response
         }
-        Ok(IdempotencyClaim::InProgress) => ApiError::new(
+        Ok(IdempotencyClaim::InProgress) => in_progress(),
+        Ok(IdempotencyClaim::Unanswered) => ApiError::new(
             StatusCode::CONFLICT,
-            "idempotency-in-progress",
-            "a request with this Idempotency-Key is still running; retry shortly",
+            "idempotency-answer-lost",
+            "this request took effect, but the server stopped before its answer was stored; \
+             it will not run again: look up what it changed",
         )
         .into_response(),
         Ok(IdempotencyClaim::Mismatch) => ApiError::invalid(
@@ -153,16 +155,12 @@ pub async fn layer(State(state): State<ServerState>, request: Request, next: Nex
             "this Idempotency-Key was used for a different request",
         )
         .into_response(),
-        Ok(IdempotencyClaim::Claimed) => {
-            let response = next
-                .run(Request::from_parts(parts, Body::from(bytes)))
-                .await;
+        Ok(IdempotencyClaim::Claimed(answering)) => {
+            let request = Request::from_parts(parts, Body::from(bytes));
+            let response = answering.run(next.run(request)).await;
             let (parts, body) = response.into_parts();
             let Ok(body) = to_bytes(body, MAX_BODY).await else {
-                let _ = state
-                    .app
-                    .finish_idempotency_key(&actor, &scope, &key, None)
-                    .await;
+                let _ = answering.answer(None).await;
                 return crate::error::internal(&"a response body could not be read")
                     .into_response();
             };
@@ -172,20 +170,41 @@ pub async fn layer(State(state): State<ServerState>, request: Request, next: Nex
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("")
                 .to_owned();
-            // A failure of ours is not an answer to keep: release the key so a retry runs.
-            let keep = (!parts.status.is_server_error()).then_some((
+            let keep = definitive(parts.status).then_some((
                 parts.status.as_u16(),
                 content_type.as_str(),
                 body.as_ref(),
             ));
-            if let Err(e) = state
-                .app
-                .finish_idempotency_key(&actor, &scope, &key, keep)
-                .await
-            {
-                return ApiError::from(e).into_response();
+            // The request's writes commit here, with the answer, or not at all.
+            match answering.answer(keep).await {
+                Ok(Answered::Kept | Answered::Released) => {
+                    Response::from_parts(parts, Body::from(body))
+                }
+                Ok(Answered::TakenOver) => in_progress(),
+                Err(e) => ApiError::from(app::AppError::from(e)).into_response(),
             }
-            Response::from_parts(parts, Body::from(body))
         }
     }
+}
+
+/// An answer a resend should get again. A failure of ours, a conflict, a timeout or a rate
+/// limit may clear on a retry, so the request runs again instead.
+fn definitive(status: StatusCode) -> bool {
+    !(status.is_server_error()
+        || matches!(
+            status,
+            StatusCode::REQUEST_TIMEOUT
+                | StatusCode::CONFLICT
+                | StatusCode::TOO_EARLY
+                | StatusCode::TOO_MANY_REQUESTS
+        ))
+}
+
+fn in_progress() -> Response {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "idempotency-in-progress",
+        "a request with this Idempotency-Key is still running; retry shortly",
+    )
+    .into_response()
 }

@@ -12,6 +12,7 @@
 //! whether one statement may hold two writes) lives in the two driver modules.
 
 mod backend;
+mod idempotency;
 mod model;
 mod plans;
 mod postgres;
@@ -19,11 +20,12 @@ mod queries;
 mod sql;
 mod sqlite;
 
+pub use idempotency::{Answered, Answering, IdempotencyClaim, KeptResponse, KeyClaim};
 pub use model::{
     AuditFilter, BLOB_CHUNK, BlobMeta, CaseActivity, CaseFilter, CaseSummary, CertificateRow,
-    Concern, ConnectorRow, EvidenceMeta, Export, IdempotencyClaim, Job, JobEnd, JobFilter,
-    JobSettle, KeyClaim, Mine, Notification, PurgeCandidate, RecordFile, SigningKeyRow,
-    StoredBlueprint, SubjectFilter, SubscriptionRow, TaskFilter, TaskRow, Tombstone,
+    Concern, ConnectorRow, EvidenceMeta, Export, Job, JobEnd, JobFilter, JobSettle, Mine,
+    Notification, PurgeCandidate, RecordFile, SigningKeyRow, StoredBlueprint, SubjectFilter,
+    SubscriptionRow, TaskFilter, TaskRow, Tombstone,
 };
 pub use postgres::redact;
 
@@ -52,6 +54,9 @@ pub enum StoreError {
     /// read-only. Nothing of the write was kept; it may succeed once space returns.
     #[error("the database cannot store this now: {0}")]
     Storage(String),
+    /// A resend of a keyed request took it over from this attempt (see `idempotency.rs`).
+    #[error("a resend of this request took it over")]
+    TakenOver,
     #[error("database error: {0}")]
     Postgres(sqlx::Error),
     #[error("database error: {0}")]
@@ -123,6 +128,8 @@ pub struct Store {
     writes_failing: Arc<std::sync::atomic::AtomicBool>,
     /// Whether an erasure left old page versions to clear (see [`Store::finish_erasure`]).
     erasure_pending: Arc<std::sync::atomic::AtomicBool>,
+    /// The keyed requests running in this process (see `idempotency.rs`).
+    live_attempts: idempotency::LiveAttempts,
 }
 
 #[derive(Clone, Debug)]
@@ -162,11 +169,13 @@ impl Store {
             plans: Arc::default(),
             writes_failing: Arc::default(),
             erasure_pending: Arc::default(),
+            live_attempts: Arc::default(),
         }
     }
 
     /// A transaction that only reads: a consistent snapshot.
     pub async fn read(&self) -> Result<Tx> {
+        self.commit_waiting().await?;
         let conn = match &self.backend {
             Backend::Sqlite(s) => DbConn::Sqlite(s.read().await?),
             Backend::Postgres(s) => DbConn::Postgres(s.read().await?),
@@ -177,6 +186,7 @@ impl Store {
     /// A transaction that writes. Writers that touch the same case or the same tenant's audit
     /// chain are serialized, so every audit event gets the next number.
     pub async fn write(&self) -> Result<Tx> {
+        self.commit_waiting().await?;
         let conn = match &self.backend {
             Backend::Sqlite(s) => DbConn::Sqlite(s.write().await?),
             Backend::Postgres(s) => DbConn::Postgres(s.write().await?),
@@ -219,6 +229,10 @@ impl Store {
     pub async fn erase_old_versions(&self) -> Result<bool> {
         use std::sync::atomic::Ordering;
         self.erasure_pending.store(true, Ordering::Relaxed);
+        if idempotency::answering() {
+            // The erasure waits to commit with the request's answer, which then finishes it.
+            return Ok(false);
+        }
         self.finish_erasure().await
     }
 

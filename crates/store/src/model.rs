@@ -142,37 +142,6 @@ pub enum Concern {
     Case(i64),
 }
 
-/// What claiming an idempotency key found.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum IdempotencyClaim {
-    /// The key is new (or expired): the request runs.
-    Claimed,
-    /// The same request ran before: its response.
-    Replay {
-        status: u16,
-        content_type: String,
-        body: Vec<u8>,
-    },
-    /// The same request is running right now.
-    InProgress,
-    /// The key was used for a different request.
-    Mismatch,
-}
-
-/// A request claiming an idempotency key.
-#[derive(Clone, Copy, Debug)]
-pub struct KeyClaim<'a> {
-    /// The credential that sent the request (`token:<id>`, `session:<id>`).
-    pub caller: &'a str,
-    pub key: &'a str,
-    pub request_sha256: &'a Hash,
-    pub at: Timestamp,
-    /// Keys older than this are forgotten, all of the tenant's.
-    pub forget_before: Timestamp,
-    /// A claim of this key still unfinished before this was abandoned and may be claimed again.
-    pub abandoned_before: Timestamp,
-}
-
 /// A tenant's Ed25519 signing key: the public half in the clear, the private half sealed by
 /// the tenant key.
 #[derive(Clone, Debug)]

@@ -147,6 +147,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "write probes",
         include_str!("../migrations/postgres/0026_write_probes.sql"),
     ),
+    (
+        27,
+        "idempotency attempts",
+        include_str!("../migrations/postgres/0027_idempotency_attempts.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]

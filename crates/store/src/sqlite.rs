@@ -167,6 +167,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "write probes",
         include_str!("../migrations/sqlite/0027_write_probes.sql"),
     ),
+    (
+        28,
+        "idempotency attempts",
+        include_str!("../migrations/sqlite/0028_idempotency_attempts.sql"),
+    ),
 ];
 
 /// How many idle read connections are kept open.

@@ -133,37 +133,58 @@ pub fn assert_refused(out: &Output, code: i32, phrase: &str) {
 
 /// A raw HTTP/1.1 GET, so that this test needs no HTTP client: (status line, body).
 pub fn http_get(addr: &str, path: &str, token: &str) -> (String, String) {
-    let (status, _, body) = http(addr, "GET", path, token, None);
+    let (status, _, body) = try_http(addr, "GET", path, token, None, &[]).unwrap();
     (status, body)
 }
 
-/// One HTTP/1.1 request on a connection of its own, with a JSON body when given: the status
-/// line, the headers (lowercased names) and the body.
-pub fn http(
+/// One HTTP/1.1 request on a connection of its own, with a JSON body when given and `headers`:
+/// the status line, the headers (lowercased names) and the body; an error when no whole
+/// answer came (the server was not there, or went away before it answered).
+pub fn try_http(
     addr: &str,
     method: &str,
     path: &str,
     token: &str,
     json: Option<&str>,
-) -> (String, String, String) {
+    headers: &[(&str, &str)],
+) -> std::io::Result<(String, String, String)> {
     use std::io::{Read, Write};
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    let mut stream = std::net::TcpStream::connect(addr)?;
     let body = json.unwrap_or("");
-    let content = match json {
-        Some(_) => format!(
+    let mut head =
+        format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n");
+    if json.is_some() {
+        head += &format!(
             "Content-Type: application/json\r\nContent-Length: {}\r\n",
             body.len()
-        ),
-        None => String::new(),
-    };
-    write!(stream, "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n{content}Connection: close\r\n\r\n{body}").unwrap();
+        );
+    }
+    for (name, value) in headers {
+        head += &format!("{name}: {value}\r\n");
+    }
+    write!(stream, "{head}Connection: close\r\n\r\n{body}")?;
     let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    stream.read_to_string(&mut response)?;
+    let Some((head, body)) = response.split_once("\r\n\r\n") else {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "the connection closed before an answer",
+        ));
+    };
     let mut lines = head.lines();
     let status = lines.next().unwrap_or("").to_owned();
     let headers = lines.map(str::to_lowercase).collect::<Vec<_>>().join("\n");
-    (status, headers, body.to_owned())
+    let promised = headers
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length: "))
+        .and_then(|n| n.trim().parse::<usize>().ok());
+    if promised.is_some_and(|n| n != body.len()) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "the connection closed mid-answer",
+        ));
+    }
+    Ok((status, headers, body.to_owned()))
 }
 
 /// Waits up to `limit` for `done`; false when it never held.

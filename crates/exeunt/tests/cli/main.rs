@@ -3,6 +3,7 @@
 mod audit;
 mod automation;
 mod basics;
+mod crash;
 mod harness;
 mod pipeline;
 mod serve;

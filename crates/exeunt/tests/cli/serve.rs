@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use crate::harness::{Exeunt, assert_refused, http, http_get};
+use crate::harness::{Exeunt, assert_refused, http_get, try_http};
 
 #[test]
 fn serve_sets_up_a_fresh_data_dir_and_stops_on_sigterm() {
@@ -320,7 +320,9 @@ fn a_full_disk_refuses_writes_clearly_until_space_returns() {
     while std::io::Write::write_all(&mut file, &block).is_ok() {}
     drop(file);
 
-    let (status, headers, body) = http(addr, "POST", "/api/v1/subjects", &token, Some(acme));
+    let keyed = [("Idempotency-Key", "add-acme")];
+    let send = || try_http(addr, "POST", "/api/v1/subjects", &token, Some(acme), &keyed);
+    let (status, headers, body) = send().unwrap();
     assert!(status.contains("503"), "{status} {body}");
     assert!(
         headers.contains("content-type: application/problem+json"),
@@ -337,10 +339,16 @@ fn a_full_disk_refuses_writes_clearly_until_space_returns() {
     std::fs::remove_file(&filler).unwrap();
     let (status, _) = http_get(addr, "/readyz", "");
     assert!(status.contains("200"), "ready once space returns: {status}");
-    let (status, _, body) = http(addr, "POST", "/api/v1/subjects", &token, Some(acme));
+    let (status, headers, body) = send().unwrap();
     assert!(
-        status.contains("201"),
-        "the refused write was not kept: {status} {body}"
+        status.contains("201") && !headers.contains("idempotent-replayed"),
+        "the refused write was not kept, nor its answer: {status} {body}"
+    );
+    let (_, subjects) = http_get(addr, "/api/v1/subjects", &token);
+    assert_eq!(
+        subjects.matches("\"key\":\"acme\"").count(),
+        1,
+        "{subjects}"
     );
     server.kill().unwrap();
     server.wait().unwrap();

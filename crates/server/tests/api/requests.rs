@@ -56,12 +56,30 @@ async fn a_retried_post_changes_nothing_twice(db: TestDb) {
         other.2
     );
     // Keys belong to their caller: the owner's same key is a new request (and a conflict).
-    let owners = send(a.owner.clone(), "create-acme-1", acme).await;
+    let owners = send(a.owner.clone(), "create-acme-1", acme.clone()).await;
     assert_eq!(
         (owners.0, owners.1),
         (StatusCode::CONFLICT, false),
         "{}",
         owners.2
+    );
+    // A conflict may clear, so it is not kept: the resend runs again.
+    let owners = send(a.owner.clone(), "create-acme-1", acme).await;
+    assert_eq!((owners.0, owners.1), (StatusCode::CONFLICT, false));
+    // A refusal of the request itself is its answer for good.
+    let bad = json!({"key": "bad key", "kind": "client", "name": "Bad"});
+    let refused = send(a.manager.clone(), "create-bad", bad.clone()).await;
+    let again = send(a.manager.clone(), "create-bad", bad).await;
+    assert_eq!(
+        (refused.0, refused.1, again.0, again.1),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            false,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            true
+        ),
+        "{}",
+        refused.2
     );
     let (status, body) = server
         .client

@@ -7,7 +7,7 @@ use engine::tenant::{ApiToken, Session};
 use jiff::Timestamp;
 
 use crate::Result;
-use crate::model::{IdempotencyClaim, KeyClaim};
+use crate::idempotency::{Found, IdempotencyClaim, KeptResponse, KeyClaim};
 use crate::sql::{Row, args};
 
 use super::*;
@@ -180,90 +180,148 @@ impl Tx {
         Ok(())
     }
 
-    /// Claims an idempotency key (see `KeyClaim`).
-    pub async fn claim_idempotency_key(
+    /// Claims an idempotency key for the attempt `token` (see `idempotency.rs`). `live` says
+    /// whether an attempt holding the key still runs in this process.
+    pub(crate) async fn claim_idempotency_key(
         &mut self,
         tenant: TenantId,
         claim: &KeyClaim<'_>,
-    ) -> Result<IdempotencyClaim> {
+        token: i64,
+        live: &(dyn Fn(i64) -> bool + Sync),
+    ) -> Result<Found> {
         let KeyClaim {
             caller,
             key,
             request_sha256,
             at,
             forget_before,
-            abandoned_before,
         } = *claim;
-        // Expired keys are forgotten first, and so is an abandoned claim of this key.
         self.run(
-            "DELETE FROM idempotency_keys WHERE tenant_id = $1 AND (created_at_us < $2 \
-             OR (caller = $3 AND key = $4 AND status IS NULL AND created_at_us < $5))",
-            args![
-                tenant.0,
-                us(forget_before),
-                caller,
-                key,
-                us(abandoned_before)
-            ],
+            "DELETE FROM idempotency_keys WHERE tenant_id = $1 AND created_at_us < $2",
+            args![tenant.0, us(forget_before)],
         )
         .await?;
         let claimed = self
             .run(
-                "INSERT INTO idempotency_keys (tenant_id, caller, key, request_sha256, created_at_us) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, caller, key) DO NOTHING",
-                args![tenant.0, caller, key, request_sha256, us(at)],
+                "INSERT INTO idempotency_keys \
+                 (tenant_id, caller, key, request_sha256, created_at_us, claim_token) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, caller, key) DO NOTHING",
+                args![tenant.0, caller, key, request_sha256, us(at), token],
             )
             .await?;
         if claimed == 1 {
-            return Ok(IdempotencyClaim::Claimed);
+            return Ok(Found::Claimed);
         }
-        self.one(
-            "SELECT request_sha256, status, content_type, body FROM idempotency_keys \
-             WHERE tenant_id = $1 AND caller = $2 AND key = $3",
-            args![tenant.0, caller, key],
-            |r| {
-                if hash(r.bytes("request_sha256")?)? != *request_sha256 {
-                    return Ok(IdempotencyClaim::Mismatch);
-                }
-                match r.opt_int("status")? {
-                    None => Ok(IdempotencyClaim::InProgress),
-                    Some(status) => Ok(IdempotencyClaim::Replay {
-                        status: u16::try_from(status).map_err(corrupt("status"))?,
-                        content_type: r.opt_text("content_type")?.unwrap_or_default().to_owned(),
-                        body: r.opt_bytes("body")?.unwrap_or_default().to_vec(),
-                    }),
-                }
-            },
-        )
-        .await
+        let (held, found) = self
+            .one(
+                "SELECT request_sha256, status, content_type, body, claim_token, applied \
+                 FROM idempotency_keys WHERE tenant_id = $1 AND caller = $2 AND key = $3",
+                args![tenant.0, caller, key],
+                |r| {
+                    let held = r.int("claim_token")?;
+                    let found = if hash(r.bytes("request_sha256")?)? != *request_sha256 {
+                        Some(IdempotencyClaim::Mismatch)
+                    } else if let Some(status) = r.opt_int("status")? {
+                        Some(IdempotencyClaim::Replay {
+                            status: u16::try_from(status).map_err(corrupt("status"))?,
+                            content_type: r
+                                .opt_text("content_type")?
+                                .unwrap_or_default()
+                                .to_owned(),
+                            body: r.opt_bytes("body")?.unwrap_or_default().to_vec(),
+                        })
+                    } else if r.bool("applied")? {
+                        Some(IdempotencyClaim::Unanswered)
+                    } else {
+                        None
+                    };
+                    Ok((held, found))
+                },
+            )
+            .await?;
+        if let Some(found) = found {
+            return Ok(Found::Other(found));
+        }
+        if live(held) {
+            return Ok(Found::Other(IdempotencyClaim::InProgress));
+        }
+        // Its holder is gone, or runs elsewhere: this attempt takes over, and the fence on
+        // the token keeps the other from committing too.
+        let taken = self
+            .run(
+                "UPDATE idempotency_keys SET claim_token = $5, created_at_us = $6 \
+                 WHERE tenant_id = $1 AND caller = $2 AND key = $3 AND claim_token = $4 \
+                 AND status IS NULL AND NOT applied",
+                args![tenant.0, caller, key, held, token, us(at)],
+            )
+            .await?;
+        Ok(if taken == 1 {
+            Found::Claimed
+        } else {
+            Found::Other(IdempotencyClaim::InProgress)
+        })
     }
 
-    /// Stores the response of a claimed key; `None` releases the claim instead (the request
-    /// failed on our side, so a retry should run it).
-    pub async fn finish_idempotency_key(
+    /// Stores the answer of the attempt `token`; false when a resend took the key over.
+    pub(crate) async fn answer_idempotency_key(
         &mut self,
         tenant: TenantId,
         caller: &str,
         key: &str,
-        response: Option<(u16, &str, &[u8])>,
+        token: i64,
+        (status, content_type, body): KeptResponse<'_>,
+    ) -> Result<bool> {
+        let stored = self
+            .run(
+                "UPDATE idempotency_keys SET status = $5, content_type = $6, body = $7 \
+                 WHERE tenant_id = $1 AND caller = $2 AND key = $3 AND claim_token = $4",
+                args![
+                    tenant.0,
+                    caller,
+                    key,
+                    token,
+                    i64::from(status),
+                    content_type,
+                    body
+                ],
+            )
+            .await?;
+        Ok(stored == 1)
+    }
+
+    /// Marks the effect of the attempt `token` committed before its answer; false when a
+    /// resend took the key over.
+    pub(crate) async fn mark_idempotency_applied(
+        &mut self,
+        tenant: TenantId,
+        caller: &str,
+        key: &str,
+        token: i64,
+    ) -> Result<bool> {
+        let marked = self
+            .run(
+                "UPDATE idempotency_keys SET applied = TRUE \
+                 WHERE tenant_id = $1 AND caller = $2 AND key = $3 AND claim_token = $4",
+                args![tenant.0, caller, key, token],
+            )
+            .await?;
+        Ok(marked == 1)
+    }
+
+    /// Releases the key held by the attempt `token`, which kept nothing: a retry runs again.
+    pub(crate) async fn release_idempotency_key(
+        &mut self,
+        tenant: TenantId,
+        caller: &str,
+        key: &str,
+        token: i64,
     ) -> Result<()> {
-        match response {
-            Some((status, content_type, body)) => {
-                self.run(
-                    "UPDATE idempotency_keys SET status = $4, content_type = $5, body = $6 \
-                     WHERE tenant_id = $1 AND caller = $2 AND key = $3",
-                    args![tenant.0, caller, key, i64::from(status), content_type, body],
-                )
-                .await?
-            }
-            None => {
-                self.run(
-                    "DELETE FROM idempotency_keys WHERE tenant_id = $1 AND caller = $2 AND key = $3",
-                    args![tenant.0, caller, key],
-                )
-                .await?
-            }
-        };
+        self.run(
+            "DELETE FROM idempotency_keys WHERE tenant_id = $1 AND caller = $2 AND key = $3 \
+             AND claim_token = $4 AND NOT applied",
+            args![tenant.0, caller, key, token],
+        )
+        .await?;
         Ok(())
     }
 }

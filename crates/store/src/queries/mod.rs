@@ -93,10 +93,15 @@ impl Tx {
         }
     }
 
-    /// Makes the transaction's changes durable (a read transaction just ends). A commit that
-    /// failed for want of storage, or because its group commit was lost (see `sqlite.rs`),
-    /// left nothing behind and may be tried again.
-    pub async fn commit(self) -> Result<()> {
+    /// Whether this transaction may write.
+    pub(crate) fn writes(&self) -> bool {
+        self.writes_failing.is_some()
+    }
+
+    /// Commits now, whatever request runs (see [`Tx::commit`]). A commit that failed for want
+    /// of storage, or because its group commit was lost (see `sqlite.rs`), left nothing behind
+    /// and may be tried again.
+    pub(crate) async fn commit_now(self) -> Result<()> {
         let failing = self.writes_failing.clone();
         let committed = self.conn.commit().await;
         if let Some(failing) = failing {
