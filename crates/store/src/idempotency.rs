@@ -151,6 +151,11 @@ impl Answering {
         let Some(mut tx) = self.take_waiting() else {
             return Ok(());
         };
+        // Every route writes in one transaction, last: one that does not loses the guarantee.
+        tracing::warn!(
+            key = %self.key,
+            "a keyed request went on after a write, which committed before its answer"
+        );
         if !tx
             .mark_idempotency_applied(self.tenant, &self.caller, &self.key, self.token)
             .await?
