@@ -70,7 +70,9 @@ impl App {
                 .await
                 .map_err(|e| AppError::Conflict(format!("the verification stopped: {e}")))??;
         }
-        Ok(verifier.finish(head)?)
+        let last = verifier.finish(head)?;
+        self.check_newest_checkpoint(tenant, last).await?;
+        Ok(last)
     }
 
     /// Checks events `from..=to` of a chain whose head is `last`, starting from the stored hash

@@ -7,6 +7,7 @@ use engine::audit::to_hex;
 use engine::case::CaseFile;
 use engine::certificate::CertificateClaims;
 use engine::export::ExportStatus;
+use engine::ids::TenantId;
 use engine::subject::Subject;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -38,12 +39,13 @@ impl App {
             .find(|e| e.status == ExportStatus::Ready)
             .and_then(|e| e.blob)
             .map(|b| b.sha256);
-        let Some(claims) =
+        let Some(mut claims) =
             CertificateClaims::for_case(&actor.tenant, subject, &file.case, head, export_digest)
         else {
             return Ok(());
         };
-        let key = self.signing_key(tx, actor).await?;
+        claims.audit_checkpoint = self.checkpoint(tx, &actor.tenant).await?.map(|c| c.token);
+        let key = self.signing_key(tx, actor.tenant.id).await?;
         let token = key.sign(&claims);
         let kid = key.jwk().id();
         let at = self.now();
@@ -75,9 +77,9 @@ impl App {
     }
 
     /// The tenant's newest signing key, made and stored (sealed) the first time it is needed.
-    pub(crate) async fn signing_key(&self, tx: &mut Tx, actor: &Actor) -> Result<Ed25519Key> {
-        let tenant_key = self.master.tenant_key(actor.tenant.id.0.as_bytes());
-        if let Some(row) = tx.signing_keys(Some(actor.tenant.id)).await?.first() {
+    pub(crate) async fn signing_key(&self, tx: &mut Tx, tenant: TenantId) -> Result<Ed25519Key> {
+        let tenant_key = self.master.tenant_key(tenant.0.as_bytes());
+        if let Some(row) = tx.signing_keys(Some(tenant)).await?.first() {
             let seed: [u8; 32] = tenant_key
                 .open(SIGNING_KEY, &row.sealed_private_key)?
                 .try_into()
@@ -91,7 +93,7 @@ impl App {
         let mut sealing_nonce = [0u8; crypto::seal::NONCE_LEN];
         sealing_nonce.copy_from_slice(&nonce[..crypto::seal::NONCE_LEN]);
         tx.insert_signing_key(&SigningKeyRow {
-            tenant_id: actor.tenant.id,
+            tenant_id: tenant,
             kid: key.jwk().id(),
             public_key: key.public_key(),
             sealed_private_key: tenant_key.seal(SIGNING_KEY, &key.seed(), sealing_nonce),

@@ -52,7 +52,10 @@ impl App {
             sub: export.id.to_string(),
             exp: expires_at.as_second(),
         };
-        let token = self.signing_key(&mut tx, actor).await?.sign(&claims);
+        let token = self
+            .signing_key(&mut tx, actor.tenant.id)
+            .await?
+            .sign(&claims);
         audit(&mut tx, actor, at, "export.link_issued", Target::of(export.subject_id, "export", format!("{number}/{}", export.id)), json!({
             "summary": format!("issued a download link for the export of case {number}, valid until {expires_at}"),
             "expires_at": expires_at,

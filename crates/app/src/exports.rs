@@ -325,7 +325,7 @@ impl App {
         .map_err(|e| AppError::Conflict(format!("the export worker stopped: {e}")))??;
 
         let finished = self.now();
-        let claims = ExportReceiptClaims {
+        let mut claims = ExportReceiptClaims {
             iss: format!("exeunt:{}", actor.tenant.slug),
             sub: subject_key,
             jti: export.id.to_string(),
@@ -337,10 +337,15 @@ impl App {
             bag_digest: format!("sha256:{}", to_hex(&blob.sha256)),
             bag_size: blob.size,
             payload_oxum: format!("{}.{}", summary.payload_bytes, summary.payload_files),
+            audit_checkpoint: None,
         };
         let mut tx = self.store.write().await?;
         attempt.still_holds(&mut tx).await?;
-        let key = self.signing_key(&mut tx, &actor).await?;
+        claims.audit_checkpoint = self
+            .checkpoint(&mut tx, &actor.tenant)
+            .await?
+            .map(|c| c.token);
+        let key = self.signing_key(&mut tx, actor.tenant.id).await?;
         export.receipt = Some(key.sign(&claims));
         export.status = ExportStatus::Ready;
         export.payload_files = Some(i64::try_from(summary.payload_files).unwrap_or(i64::MAX));

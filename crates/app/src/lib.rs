@@ -9,6 +9,7 @@ mod audit_log;
 mod blueprints;
 mod cases;
 mod certificates;
+mod checkpoints;
 mod connectors;
 mod delivery;
 mod demo;
@@ -40,6 +41,9 @@ use store::{Store, Tx};
 pub use accounts::{IssuedSession, SESSION_LIFETIME};
 pub use blueprints::{BlueprintChoice, BlueprintInfo};
 pub use cases::{CaseView, StartCase, StartedCase};
+pub use checkpoints::{
+    CheckedCheckpoint, CheckpointLine, ExportedLogCheck, checkpoint_claims, verify_exported_log,
+};
 pub use connectors::{OpenExposures, RevocationWork};
 pub use delivery::{Delivery, LINK_MAX_DAYS};
 pub use demo::DemoLogin;

@@ -180,6 +180,13 @@ impl App {
             let Some(last) = events.last().map(|e| e.seq) else {
                 continue;
             };
+            // The newest signed head goes out with every event: a copy the database cannot
+            // take back.
+            let checkpoint = tx
+                .checkpoints(row.tenant_id, None, 1)
+                .await?
+                .pop()
+                .map(|c| c.token);
             let secret = self
                 .master
                 .tenant_key(row.tenant_id.0.as_bytes())
@@ -204,6 +211,7 @@ impl App {
                             "target": {"kind": e.target_kind, "id": e.target_id},
                             // None once a purge erased it: the receiver learns that too.
                             "payload": payload,
+                            "checkpoint": checkpoint,
                         }),
                     };
                     (e.seq, event)

@@ -16,7 +16,7 @@ pub type Hash = [u8; 32];
 pub const GENESIS: Hash = [0; 32];
 
 /// An event as it is chained: everything the hash covers, and the stored payload.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct AuditEvent {
     pub tenant_id: TenantId,
     /// 1, 2, 3, … per tenant, without gaps.
@@ -35,9 +35,9 @@ pub struct AuditEvent {
     pub subject_id: Option<SubjectId>,
     /// JSON with the summary, the reason and what changed; `None` once erased by a purge.
     pub payload: Option<String>,
-    #[serde(serialize_with = "hex_serde")]
+    #[serde(serialize_with = "hex_serde", deserialize_with = "from_hex_serde")]
     pub payload_digest: Hash,
-    #[serde(serialize_with = "hex_serde")]
+    #[serde(serialize_with = "hex_serde", deserialize_with = "from_hex_serde")]
     pub hash: Hash,
 }
 
@@ -117,6 +117,76 @@ pub enum ChainBreak {
     Truncated { last: i64, head: i64 },
     #[error("the chain head does not match event {seq}: the head or the event was altered")]
     HeadMismatch { seq: i64 },
+    #[error(
+        "event {seq} is not the one the signed checkpoint vouches for: the log was rewritten \
+         from there on"
+    )]
+    CheckpointMismatch { seq: i64 },
+    #[error("events after {last} were removed: a signed checkpoint vouches for event {vouched}")]
+    TailRemoved { last: i64, vouched: i64 },
+    #[error("the checkpoint is for tenant {found}, not for the log's tenant {expected}")]
+    CheckpointTenant { expected: String, found: String },
+}
+
+/// What a signed audit checkpoint states: the tenant's chain had this head at this time. The
+/// tenant signs it as a compact JWS with its Ed25519 key, regularly while events are written;
+/// copies that leave the database (webhooks, certificates, export receipts) let anyone holding
+/// one catch a log whose tail was removed. `docs/audit-format.md` specifies it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct CheckpointClaims {
+    /// Always [`CHECKPOINT_KIND`], so that no other token of the tenant's passes for one.
+    pub kind: String,
+    /// `exeunt:<tenant slug>`.
+    pub iss: String,
+    /// The tenant's id.
+    pub tenant: String,
+    /// The sequence number of the head event.
+    pub seq: i64,
+    /// The head event's hash, hex.
+    pub hash: String,
+    /// When it was signed, in seconds since the epoch.
+    pub iat: i64,
+}
+
+/// The `kind` of every checkpoint's claims.
+pub const CHECKPOINT_KIND: &str = "exeunt-audit-checkpoint";
+
+impl CheckpointClaims {
+    pub fn new(tenant: TenantId, issuer: String, head: (i64, Hash), at: Timestamp) -> Self {
+        CheckpointClaims {
+            kind: CHECKPOINT_KIND.to_owned(),
+            iss: issuer,
+            tenant: tenant.0.to_string(),
+            seq: head.0,
+            hash: to_hex(&head.1),
+            iat: at.as_second(),
+        }
+    }
+
+    /// Checks a log against this checkpoint: `tenant` is the log's, `vouched` the hash of the
+    /// log's event at the checkpoint's number (`None` when the log has no such event), `last`
+    /// the number of its last event.
+    pub fn check(
+        &self,
+        tenant: TenantId,
+        vouched: Option<&Hash>,
+        last: i64,
+    ) -> Result<(), ChainBreak> {
+        if self.tenant != tenant.0.to_string() {
+            return Err(ChainBreak::CheckpointTenant {
+                expected: tenant.0.to_string(),
+                found: self.tenant.clone(),
+            });
+        }
+        match vouched {
+            None if self.seq > last => Err(ChainBreak::TailRemoved {
+                last,
+                vouched: self.seq,
+            }),
+            Some(hash) if to_hex(hash) == self.hash => Ok(()),
+            _ => Err(ChainBreak::CheckpointMismatch { seq: self.seq }),
+        }
+    }
 }
 
 /// Walks a tenant's events in sequence order and stops at the first broken link.
@@ -210,6 +280,23 @@ pub fn to_hex(bytes: &[u8]) -> String {
 
 fn hex_serde<S: serde::Serializer>(bytes: &Hash, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&to_hex(bytes))
+}
+
+/// A hash from 64 lowercase hex digits, as [`to_hex`] writes it.
+pub fn hash_from_hex(text: &str) -> Option<Hash> {
+    if text.len() != 64 || !text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return None;
+    }
+    let mut hash = [0u8; 32];
+    for (i, byte) in hash.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(hash)
+}
+
+fn from_hex_serde<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Hash, D::Error> {
+    let text = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+    hash_from_hex(&text).ok_or_else(|| serde::de::Error::custom("expected 64 lowercase hex digits"))
 }
 
 #[cfg(test)]

@@ -35,6 +35,10 @@ pub struct CertificateClaims {
     pub audit_head: AuditHeadClaim,
     /// `sha256:<hex>` of the export bag, when the case built one.
     pub export_digest: Option<String>,
+    /// The signed audit checkpoint of the head above, so that the certificate carries a copy
+    /// out of the database (see `docs/audit-format.md`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_checkpoint: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,6 +118,7 @@ impl CertificateClaims {
                 hash: to_hex(&head.1),
             },
             export_digest: export_digest.map(|d| format!("sha256:{}", to_hex(&d))),
+            audit_checkpoint: None,
         })
     }
 }
@@ -137,4 +142,7 @@ pub struct ExportReceiptClaims {
     pub bag_size: i64,
     /// BagIt's `Payload-Oxum`: payload bytes and files.
     pub payload_oxum: String,
+    /// The tenant's audit checkpoint signed with the receipt (see `docs/audit-format.md`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_checkpoint: Option<String>,
 }

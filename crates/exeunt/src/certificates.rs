@@ -40,7 +40,7 @@ pub fn verify_offline(file: &Path, key: &Path) -> anyhow::Result<ExitCode> {
 }
 
 /// A JWK set or a single JWK from a file.
-fn read_keys(key: &Path) -> anyhow::Result<Jwks> {
+pub(crate) fn read_keys(key: &Path) -> anyhow::Result<Jwks> {
     let text =
         std::fs::read_to_string(key).with_context(|| format!("cannot read {}", key.display()))?;
     serde_json::from_str::<Jwks>(&text)

@@ -729,9 +729,22 @@ pub enum TaskCmd {
 
 #[derive(Subcommand, Debug)]
 pub enum AuditCmd {
-    /// Walk the chain; exit 1 and name the first broken link if any.
-    Verify,
-    /// Write every event as JSON Lines.
+    /// Walk the chain and check it against its newest signed checkpoint; exit 1 and name the
+    /// first broken link if any. With `--file`, check an exported log offline instead.
+    Verify {
+        /// A log written by `audit export`: needs no database, only this file.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// The tenant's public keys (a JWK set, as `/.well-known/jwks.json` serves it), to
+        /// verify the checkpoints' signatures too. Only with `--file`.
+        #[arg(long, requires = "file")]
+        key: Option<PathBuf>,
+        /// A checkpoint kept elsewhere (from a webhook delivery, a certificate or a receipt),
+        /// in a file: the log must hold the event it vouches for. Only with `--file`.
+        #[arg(long, requires = "file")]
+        checkpoint: Vec<PathBuf>,
+    },
+    /// Write every event as JSON Lines, then the newest signed checkpoint.
     Export {
         /// Where to write (default: standard output).
         #[arg(long)]

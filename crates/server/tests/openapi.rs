@@ -56,6 +56,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/api/v1/tasks/mine"),
     ("get", "/api/v1/audit"),
     ("get", "/api/v1/audit/verify"),
+    ("get", "/api/v1/audit/checkpoints"),
     ("get", "/api/v1/users"),
     ("post", "/api/v1/users"),
     ("get", "/api/v1/teams"),

@@ -23,8 +23,8 @@ mod sqlite;
 pub use idempotency::{Answered, Answering, IdempotencyClaim, KeptResponse, KeyClaim};
 pub use model::{
     AuditFilter, BLOB_CHUNK, BlobMeta, CaseActivity, CaseFilter, CaseSummary, CertificateRow,
-    Concern, ConnectorRow, EvidenceMeta, Export, Job, JobEnd, JobFilter, JobSettle, Mine,
-    Notification, PurgeCandidate, RecordFile, SigningKeyRow, StoredBlueprint, SubjectFilter,
+    CheckpointRow, Concern, ConnectorRow, EvidenceMeta, Export, Job, JobEnd, JobFilter, JobSettle,
+    Mine, Notification, PurgeCandidate, RecordFile, SigningKeyRow, StoredBlueprint, SubjectFilter,
     SubscriptionRow, TaskFilter, TaskRow, Tombstone,
 };
 pub use postgres::redact;

@@ -182,6 +182,17 @@ pub struct SubscriptionRow {
     pub updated_at: Timestamp,
 }
 
+/// A signed head of a tenant's audit chain (see `engine::audit::CheckpointClaims`).
+#[derive(Clone, Debug)]
+pub struct CheckpointRow {
+    pub seq: i64,
+    pub hash: Hash,
+    pub signed_at: Timestamp,
+    pub kid: String,
+    /// The compact JWS.
+    pub token: String,
+}
+
 /// The signed completion certificate of a case.
 #[derive(Clone, Debug, Serialize)]
 pub struct CertificateRow {

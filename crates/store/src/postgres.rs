@@ -152,6 +152,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "idempotency attempts",
         include_str!("../migrations/postgres/0027_idempotency_attempts.sql"),
     ),
+    (
+        28,
+        "audit checkpoints",
+        include_str!("../migrations/postgres/0028_audit_checkpoints.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]

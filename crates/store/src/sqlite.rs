@@ -172,6 +172,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "idempotency attempts",
         include_str!("../migrations/sqlite/0028_idempotency_attempts.sql"),
     ),
+    (
+        29,
+        "audit checkpoints",
+        include_str!("../migrations/sqlite/0029_audit_checkpoints.sql"),
+    ),
 ];
 
 /// How many idle read connections are kept open.

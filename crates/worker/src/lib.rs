@@ -311,10 +311,12 @@ impl Worker {
         tokio::join!(jobs, sweeps);
     }
 
-    /// What runs every minute besides the queue: reminders that fell due, and the audit
-    /// events each webhook subscription has not had yet.
+    /// What runs every minute besides the queue: reminders that fell due, a signed checkpoint
+    /// of every audit chain that moved, and the audit events each webhook subscription has not
+    /// had yet (which carry the newest checkpoint out).
     pub async fn sweep(&self) -> app::Result<()> {
         self.app.send_reminders().await?;
+        self.app.sign_checkpoints().await?;
         self.deliver_audit_events().await
     }
 

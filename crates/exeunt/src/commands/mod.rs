@@ -20,7 +20,7 @@ use app::{App, Ids, MasterKey};
 use store::{Location, Store, redact};
 
 use crate::certificates;
-use crate::cli::{BlueprintCmd, CertificateCmd, Cli, Command, ExportCmd};
+use crate::cli::{AuditCmd, BlueprintCmd, CertificateCmd, Cli, Command, ExportCmd};
 use crate::output::say;
 use shared::location;
 
@@ -36,6 +36,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export(ExportCmd::Verify { file, receipt, key }) => {
             return certificates::verify_package(file, receipt.as_deref(), key.as_deref());
         }
+        Command::Audit(AuditCmd::Verify {
+            file: Some(file),
+            key,
+            checkpoint,
+        }) => return audit::verify_file(file, key.as_deref(), checkpoint),
         Command::Bench(cmd) => return crate::bench::run(cmd).await,
         _ => {}
     }

@@ -1,7 +1,7 @@
 //! The audit chain through the CLI (tampering found and named, on both stores), a whole case
 //! on PostgreSQL, and the role every write checks.
 
-use crate::harness::{Exeunt, LATER, assert_refused};
+use crate::harness::{Exeunt, LATER, assert_refused, stderr};
 
 async fn tamper_and_verify(e: &Exeunt, sql: impl AsyncFn(&str)) {
     e.ok(&["init"]);
@@ -51,6 +51,190 @@ async fn audit_verify_names_the_altered_event_on_postgres() {
             .await
             .unwrap();
         sqlx::query(sqlx::AssertSqlSafe(q.to_owned()))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    })
+    .await;
+}
+
+/// Signed checkpoints catch a log whose tail was removed: offline, with the CLI and with an
+/// outsider's verifier written from `docs/audit-format.md`, and in the database.
+async fn checkpoints_catch_a_removed_tail(e: &Exeunt, sql: impl AsyncFn(&str)) {
+    const TEST: &str = "checkpoints_catch_a_removed_tail";
+    e.ok(&["init"]);
+    e.ok(&[
+        "subject", "add", "acme", "--kind", "client", "--name", "Acme",
+    ]);
+    e.ok(&["case", "start", "acme", "--exit-date", LATER]);
+    e.ok(&["jobs", "run"]); // the worker's sweep signs the head
+    let log = e.dir.path().join("log.jsonl");
+    let keys = e.dir.path().join("keys.json");
+    e.ok(&["audit", "export", "--output", log.to_str().unwrap()]);
+    e.ok(&["key", "export", "--output", keys.to_str().unwrap()]);
+    let verify = |file: &std::path::Path, more: &[&str]| {
+        let mut args = vec!["audit", "verify", "--file", file.to_str().unwrap()];
+        args.extend_from_slice(more);
+        e.run(&args)
+    };
+    let keyed = ["--key", keys.to_str().unwrap()];
+    let out = verify(&log, &keyed);
+    let said = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "{said} {}", stderr(&out));
+    assert!(
+        said.contains("is intact") && said.contains("signature verified"),
+        "{said}"
+    );
+    let vouched: i64 = said
+        .split("It holds event ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+
+    let python = |file: &std::path::Path, more: &[&std::path::Path]| {
+        let script = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/verify_audit.py"
+        );
+        let mut cmd = std::process::Command::new("python3");
+        cmd.arg(script).arg(file).arg(&keys).args(more);
+        cmd.output()
+    };
+    let has_python = std::process::Command::new("python3")
+        .args(["-c", "import cryptography"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if has_python {
+        let out = python(&log, &[]).unwrap();
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{said} {}", stderr(&out));
+        assert!(
+            said.contains(&format!("intact {}", events_in(&log))),
+            "{said}"
+        );
+    } else {
+        testkit::missing_service::<()>(
+            TEST,
+            "python3 with cryptography (pip install cryptography)",
+        );
+    }
+
+    let text = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let (checkpoint_line, events) = lines.split_last().unwrap();
+    assert!(
+        checkpoint_line.starts_with(r#"{"checkpoint""#),
+        "{checkpoint_line}"
+    );
+    let kept = events.len() - 2;
+    assert!(
+        (kept as i64) < vouched,
+        "the cut reaches below the checkpoint"
+    );
+    let cut = e.write(
+        "cut.jsonl",
+        &[&events[..kept], &[*checkpoint_line]].concat().join("\n"),
+    );
+    let out = verify(&cut, &keyed);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&format!(
+            "events after {kept} were removed: a signed checkpoint vouches for event {vouched}"
+        )),
+        "{out:?}"
+    );
+    if has_python {
+        let out = python(&cut, &[]).unwrap();
+        assert!(!out.status.success() && String::from_utf8_lossy(&out.stdout).contains("removed"));
+    }
+
+    // Cut with its checkpoint, the log looks whole; a checkpoint kept elsewhere catches it.
+    let bare = e.write("bare.jsonl", &events[..kept].join("\n"));
+    let out = verify(&bare, &keyed);
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("No checkpoint"));
+    let token: serde_json::Value = serde_json::from_str(checkpoint_line).unwrap();
+    let elsewhere = e.write("checkpoint.jws", token["checkpoint"].as_str().unwrap());
+    let out = verify(
+        &bare,
+        &[
+            keyed[0],
+            keyed[1],
+            "--checkpoint",
+            elsewhere.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    if has_python {
+        assert!(!python(&bare, &[&elsewhere]).unwrap().status.success());
+    }
+
+    // A checkpoint whose signature does not hold is refused.
+    let (signed, signature) = token["checkpoint"]
+        .as_str()
+        .unwrap()
+        .rsplit_once('.')
+        .unwrap();
+    let flipped = if signature.starts_with('A') { 'B' } else { 'A' };
+    let forged = format!("{signed}.{flipped}{}", &signature[1..]);
+    let forged_line = serde_json::json!({ "checkpoint": forged }).to_string();
+    let forged_log = e.write(
+        "forged.jsonl",
+        &[events, &[forged_line.as_str()]].concat().join("\n"),
+    );
+    let out = verify(&forged_log, &keyed);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("signature"), "{}", stderr(&out));
+
+    // In the database: the tail deleted and the head moved back, as an intruder would.
+    sql(&format!(
+        "DELETE FROM audit_events WHERE seq > {kept}; \
+         UPDATE audit_heads SET seq = {kept}, \
+         hash = (SELECT hash FROM audit_events WHERE seq = {kept})"
+    ))
+    .await;
+    let out = e.run(&["audit", "verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("were removed"),
+        "{out:?}"
+    );
+}
+
+/// How many events an exported log holds.
+fn events_in(log: &std::path::Path) -> usize {
+    std::fs::read_to_string(log)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with(r#"{"checkpoint""#))
+        .count()
+}
+
+#[tokio::test]
+async fn checkpoints_catch_a_removed_tail_on_sqlite() {
+    let e = Exeunt::sqlite();
+    let db = e.data_dir().join("exeunt.db");
+    checkpoints_catch_a_removed_tail(&e, async |q| {
+        rusqlite::Connection::open(&db)
+            .unwrap()
+            .execute_batch(q)
+            .unwrap();
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn checkpoints_catch_a_removed_tail_on_postgres() {
+    let Some(e) = Exeunt::postgres("checkpoints_catch_a_removed_tail_on_postgres").await else {
+        return;
+    };
+    let url = e.database_url.clone().unwrap();
+    checkpoints_catch_a_removed_tail(&e, async |q| {
+        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
+            .await
+            .unwrap();
+        sqlx::raw_sql(sqlx::AssertSqlSafe(q.to_owned()))
             .execute(&mut conn)
             .await
             .unwrap();

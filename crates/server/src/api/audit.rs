@@ -13,7 +13,7 @@ use crate::ServerState;
 use crate::docs::{BadRequest, NotFound, Unauthorized, UnprocessableContent};
 use crate::error::ApiError;
 use crate::extract::{Caller, Params};
-use crate::views::{self, AuditEvent, AuditVerification};
+use crate::views::{self, AuditCheckpoint, AuditEvent, AuditVerification};
 
 use super::{Reply, default_limit, page};
 use crate::inputs::field;
@@ -22,6 +22,48 @@ pub(super) fn routes() -> OpenApiRouter<ServerState> {
     OpenApiRouter::new()
         .routes(routes!(audit_log))
         .routes(routes!(verify_audit))
+        .routes(routes!(audit_checkpoints))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct CheckpointQuery {
+    /// Checkpoints of events before this sequence number: the last `seq` seen. The newest
+    /// when absent.
+    #[param(minimum = 0)]
+    before: Option<i64>,
+    #[serde(default = "default_limit")]
+    #[param(default = default_limit, minimum = 1, maximum = 1000)]
+    limit: i64,
+}
+
+/// List the signed audit checkpoints
+///
+/// Newest first. The tenant's key signs the chain's head every minute while events are
+/// written; verify a checkpoint with `/.well-known/jwks.json`, and a log against it as
+/// `docs/audit-format.md` says.
+#[utoipa::path(
+    get,
+    path = "/audit/checkpoints",
+    tag = "audit",
+    params(CheckpointQuery),
+    responses(
+        (status = 200, description = "The checkpoints, newest first", body = [AuditCheckpoint]),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 422, response = UnprocessableContent),
+    ),
+    security(("token" = []), ("session" = [])),
+)]
+async fn audit_checkpoints(
+    State(app): State<App>,
+    Caller(actor): Caller,
+    Params(q): Params<CheckpointQuery>,
+) -> Reply<Vec<AuditCheckpoint>> {
+    let (limit, _) = page(q.limit, ("before", q.before.unwrap_or(0)))?;
+    let checkpoints = app.checkpoints(&actor, q.before, limit).await?;
+    Ok(Json(views::list(checkpoints)))
 }
 
 /// Verify the audit chain

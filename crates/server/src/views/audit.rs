@@ -60,6 +60,34 @@ impl From<engine::audit::AuditEvent> for AuditEvent {
     }
 }
 
+/// A signed head of the audit chain (see `docs/audit-format.md`).
+#[derive(Serialize, ToSchema)]
+pub struct AuditCheckpoint {
+    /// The sequence number of the event it vouches for.
+    pub seq: i64,
+    /// That event's chain hash, in hex.
+    pub hash: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub signed_at: jiff::Timestamp,
+    /// The thumbprint of the key that signed it, in `/.well-known/jwks.json`.
+    pub kid: String,
+    /// The checkpoint itself: a compact JWS (EdDSA) whose claims are `kind`
+    /// (`exeunt-audit-checkpoint`), `iss`, `tenant`, `seq`, `hash` and `iat`.
+    pub token: String,
+}
+
+impl From<store::CheckpointRow> for AuditCheckpoint {
+    fn from(row: store::CheckpointRow) -> Self {
+        Self {
+            seq: row.seq,
+            hash: engine::audit::to_hex(&row.hash),
+            signed_at: row.signed_at,
+            kid: row.kid,
+            token: row.token,
+        }
+    }
+}
+
 /// The outcome of verifying the audit chain: how many events when intact, the first broken
 /// link when not.
 #[derive(Serialize, ToSchema)]

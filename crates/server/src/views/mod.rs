@@ -15,7 +15,7 @@ mod people;
 mod pipeline;
 mod subjects;
 
-pub use audit::{AuditEvent, AuditVerification, Jwks};
+pub use audit::{AuditCheckpoint, AuditEvent, AuditVerification, Jwks};
 pub use automation::{Connector, EmailPreference, EmailTemplate, Job, Removed, Webhook};
 pub use blueprints::{
     BlueprintInfo, BlueprintSource, Diagnostic, Finding, LintReport, Plan, StagePlan, TaskKind,

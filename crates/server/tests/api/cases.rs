@@ -117,6 +117,17 @@ async fn a_party_is_offboarded_over_http(db: TestDb) {
         "{}",
         verified.claims
     );
+    // It carries a signed checkpoint of the audit chain, which the API lists too.
+    let checkpoint = verified.claims["audit_checkpoint"].as_str().unwrap();
+    let vouched = crypto::jose::verify::<serde_json::Value>(checkpoint, &keys).unwrap();
+    assert_eq!(
+        vouched.claims["seq"], verified.claims["audit_head"]["seq"],
+        "{}",
+        vouched.claims
+    );
+    let (status, listed) = server.get("/api/v1/audit/checkpoints", &a.auditor).await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    assert_eq!(listed[0]["token"].as_str(), Some(checkpoint), "{listed}");
     let (status, body) = server.get("/api/v1/audit/verify", &a.auditor).await;
     assert_eq!(
         (status, body["intact"].as_bool()),

@@ -6,6 +6,7 @@ mod access;
 mod audit;
 mod cases;
 mod certificates;
+mod checkpoints;
 mod connectors;
 mod exports;
 mod files;
