@@ -9,7 +9,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use store::Tx;
 
-use crate::{Actor, App, AppError, Result, audit};
+use crate::{Actor, App, AppError, Result};
 
 /// How long a session lasts after sign-in.
 pub const SESSION_LIFETIME: SignedDuration = SignedDuration::from_hours(12);
@@ -111,7 +111,7 @@ impl App {
         let revoked = tx
             .revoke_sessions(actor.tenant.id, user.id, None, at)
             .await?;
-        audit(&mut tx, actor, at, "user.password_set", ("user", user.id.to_string()), json!({
+        self.audit(&mut tx, actor, at, "user.password_set", ("user", user.id.to_string()), json!({
             "summary": format!("set the password of {}", user.email), "sessions_revoked": revoked,
         }))
         .await?;
@@ -179,7 +179,7 @@ impl App {
             tenant,
             user: owner,
         };
-        audit(&mut tx, &actor, at, "user.password_set", ("user", actor.user.id.to_string()), json!({
+        self.audit(&mut tx, &actor, at, "user.password_set", ("user", actor.user.id.to_string()), json!({
             "summary": format!("{} set their first password", actor.user.email), "sessions_revoked": 0,
         }))
         .await?;
@@ -227,7 +227,7 @@ impl App {
         };
         let mut tx = self.store.write().await?;
         tx.insert_session(&session, &digest(&secret)).await?;
-        audit(
+        self.audit(
             &mut tx,
             &actor,
             at,
@@ -267,7 +267,7 @@ impl App {
         let at = self.now();
         let mut tx = self.store.write().await?;
         tx.revoke_session(actor.tenant.id, session, at).await?;
-        audit(
+        self.audit(
             &mut tx,
             actor,
             at,
@@ -315,7 +315,7 @@ impl App {
         let revoked = tx
             .revoke_sessions(actor.tenant.id, actor.user.id, keep, at)
             .await?;
-        audit(&mut tx, actor, at, "user.password_changed", ("user", actor.user.id.to_string()), json!({
+        self.audit(&mut tx, actor, at, "user.password_changed", ("user", actor.user.id.to_string()), json!({
             "summary": format!("{} changed their password", actor.user.email), "other_sessions_revoked": revoked,
         }))
         .await?;

@@ -1,8 +1,10 @@
 //! The audit use cases: a page of the log, what a timeline shows, verifying the chain (in
 //! ranges, one per core), and walking it (whole, or a subject's events) for an export.
 
-use engine::audit::{AuditEvent, ChainBreak, ChainVerifier, GENESIS};
-use engine::ids::{SubjectKey, TenantId};
+use std::collections::HashMap;
+
+use engine::audit::{AuditEvent, ChainBreak, ChainVerifier, DigestKey, GENESIS};
+use engine::ids::{SubjectId, SubjectKey, TenantId};
 use store::{AuditFilter, Concern, Tx};
 
 use crate::directory::find_subject;
@@ -87,10 +89,14 @@ impl App {
         let mut tx = self.store.read().await?;
         let mut reader = AuditReader::new(tenant, (from - 2).max(0), to);
         let mut verifier = (from == 1).then(ChainVerifier::new);
+        let mut keys = HashMap::new();
         while let Some(batch) = reader.next(&mut tx).await? {
             for event in &batch {
                 match &mut verifier {
-                    Some(verifier) => verifier.push(event)?,
+                    Some(verifier) => {
+                        let key = self.payload_key(&mut tx, event, &mut keys).await?;
+                        verifier.push(event, key.as_ref())?;
+                    }
                     None if event.seq == from - 1 => {
                         verifier = Some(ChainVerifier::resume(event.seq, event.hash));
                     }
@@ -131,6 +137,37 @@ impl App {
             .into());
         }
         Ok(verifier)
+    }
+
+    /// The digest key that checks `event`'s payload: `None` when it needs none. Keys are
+    /// looked up once per subject, in `keys`. A payload that outlived its subject's key (which
+    /// a purge shreds with the payloads) was put back: it counts as altered.
+    async fn payload_key(
+        &self,
+        tx: &mut Tx,
+        event: &AuditEvent,
+        keys: &mut HashMap<SubjectId, Option<DigestKey>>,
+    ) -> Result<Option<DigestKey>> {
+        let (Some(subject), true, Some(_)) = (event.subject_id, event.keyed(), &event.payload)
+        else {
+            return Ok(None);
+        };
+        let key = match keys.get(&subject) {
+            Some(key) => *key,
+            None => {
+                let key = self
+                    .existing_digest_key(tx, event.tenant_id, subject)
+                    .await?;
+                *keys.entry(subject).or_insert(key)
+            }
+        };
+        key.map(Some).ok_or_else(|| {
+            ChainBreak::PayloadAltered {
+                seq: event.seq,
+                action: event.action.clone(),
+            }
+            .into()
+        })
     }
 
     /// Calls `each` with every event of the tenant (or, given a concern, every event about

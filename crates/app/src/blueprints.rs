@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use store::{StoredBlueprint, Tx};
 
 use crate::directory::load_subject;
-use crate::{Actor, App, AppError, Result, audit};
+use crate::{Actor, App, AppError, Result};
 
 /// A blueprint named by id (the tenant's latest version, else the built-in), or given as text.
 #[derive(Clone, Debug)]
@@ -122,7 +122,7 @@ impl App {
                 bp.id, info.version
             )));
         }
-        store_version(&mut tx, actor, &bp, text, at).await?;
+        store_version(self, &mut tx, actor, &bp, text, at).await?;
         tx.commit().await?;
         Ok(info(&bp, "tenant"))
     }
@@ -210,6 +210,7 @@ fn info(bp: &Blueprint, origin: &'static str) -> BlueprintInfo {
 /// Stores the exact text of a blueprint version, once. A case pins the version it started
 /// with by referencing this row.
 pub(crate) async fn store_version(
+    app: &App,
     tx: &mut Tx,
     actor: &Actor,
     bp: &Blueprint,
@@ -243,6 +244,6 @@ pub(crate) async fn store_version(
             bp.id, bp.version
         )));
     }
-    audit(tx, actor, at, "blueprint.stored", ("blueprint", format!("{}@{}", bp.id, bp.version)),
+    app.audit(tx, actor, at, "blueprint.stored", ("blueprint", format!("{}@{}", bp.id, bp.version)),
         json!({"summary": format!("stored blueprint {} version {}", bp.id, bp.version), "sha256": engine::audit::to_hex(&digest)})).await
 }

@@ -24,7 +24,7 @@ use crate::blueprints::{BlueprintChoice, BlueprintInfo, parse_named, store_versi
 use crate::directory::{find_subject, load_subject};
 use crate::files::Upload;
 use crate::notifications::Notice;
-use crate::{Actor, App, AppError, Result, Target, audit};
+use crate::{Actor, App, AppError, Result, Target};
 
 /// What starting a case needs.
 #[derive(Clone, Debug)]
@@ -222,7 +222,7 @@ impl App {
                 )));
             }
         }
-        store_version(tx, actor, bp, text, at).await?;
+        store_version(self, tx, actor, bp, text, at).await?;
         let records = tx.records(actor.tenant.id, subject.id).await?;
         let parent_subject = match subject.parent_id {
             Some(p) => tx.subject(actor.tenant.id, p).await?,
@@ -299,7 +299,7 @@ impl App {
             .await?;
         self.schedule_revocations(tx, actor.tenant.id, &file, at)
             .await?;
-        audit(tx, actor, at, "case.started", Target::of(file.case.subject_id, "case", number.to_string()), json!({
+        self.audit(tx, actor, at, "case.started", Target::of(file.case.subject_id, "case", number.to_string()), json!({
             "summary": format!("started case {number} for {} `{}` with {}@{}", subject.kind, subject.key, bp.id, bp.version),
             "subject": subject.key, "blueprint": bp.id, "version": bp.version, "exit_date": exit_date,
             "owner": owner.email, "tasks": file.tasks.len(),
@@ -499,7 +499,7 @@ impl App {
         for f in &file.findings {
             tx.upsert_finding(actor.tenant.id, f).await?;
         }
-        audit(&mut tx, actor, at, "case.prechecked", Target::of(file.case.subject_id, "case", number.to_string()), json!({
+        self.audit(&mut tx, actor, at, "case.prechecked", Target::of(file.case.subject_id, "case", number.to_string()), json!({
             "summary": format!("ran precheck on case {number}: {} opened, {} resolved", outcome.opened.len(), outcome.resolved.len()),
             "opened": outcome.opened, "resolved": outcome.resolved,
         })).await?;
@@ -560,7 +560,7 @@ impl App {
             files.push(json!({"file": meta.file_name, "sha256": engine::audit::to_hex(&blob.sha256), "size": meta.size}));
             tx.insert_evidence(actor.tenant.id, &meta).await?;
         }
-        audit(&mut tx, actor, at, "task.completed", Target::of(file.case.subject_id, "task", format!("{number}/{task}")), json!({
+        self.audit(&mut tx, actor, at, "task.completed", Target::of(file.case.subject_id, "task", format!("{number}/{task}")), json!({
             "summary": format!("completed task {task} of case {number}"), "note": note, "evidence": files,
         })).await?;
         self.record_status_change(&mut tx, actor, &file, before)
@@ -632,7 +632,7 @@ impl App {
             )?
             .clone();
         tx.update_task(actor.tenant.id, &waived).await?;
-        audit(
+        self.audit(
             &mut tx,
             actor,
             at,
@@ -675,7 +675,7 @@ impl App {
             .clone();
         tx.update_task(actor.tenant.id, &assigned).await?;
         let to = user.as_ref().map(|u| u.email.to_string());
-        audit(&mut tx, actor, at, "task.assigned", Target::of(file.case.subject_id, "task", format!("{number}/{task}")), json!({
+        self.audit(&mut tx, actor, at, "task.assigned", Target::of(file.case.subject_id, "task", format!("{number}/{task}")), json!({
             "summary": match &to { Some(e) => format!("assigned task {task} of case {number} to {e}"), None => format!("unassigned task {task} of case {number}") },
             "assignee": to,
         })).await?;
@@ -718,7 +718,7 @@ impl App {
             task.owner_label = user.email.to_string();
             tx.update_task(actor.tenant.id, task).await?;
         }
-        audit(
+        self.audit(
             &mut tx,
             actor,
             at,
@@ -761,7 +761,7 @@ impl App {
             )?
             .clone();
         tx.upsert_finding(actor.tenant.id, &finding).await?;
-        audit(&mut tx, actor, at, "finding.waived", Target::of(file.case.subject_id, "case", number.to_string()), json!({
+        self.audit(&mut tx, actor, at, "finding.waived", Target::of(file.case.subject_id, "case", number.to_string()), json!({
             "summary": format!("waived {} `{check}` on case {number}", finding.finding.severity.as_str()), "reason": reason.as_str(),
         })).await?;
         self.record_freeze_change(&mut tx, actor, &mut file, at)
@@ -793,7 +793,7 @@ impl App {
             at,
         )
         .await?;
-        audit(&mut tx, actor, at, "case.closed", Target::of(file.case.subject_id, "case", number.to_string()), json!({
+        self.audit(&mut tx, actor, at, "case.closed", Target::of(file.case.subject_id, "case", number.to_string()), json!({
             "summary": format!("closed case {number} as completed; the subject is fully offboarded"), "resolution": "completed",
         })).await?;
         self.record_freeze_change(&mut tx, actor, &mut file, at)
@@ -829,7 +829,7 @@ impl App {
             at,
         )
         .await?;
-        audit(&mut tx, actor, at, "case.cancelled", Target::of(file.case.subject_id, "case", number.to_string()), json!({
+        self.audit(&mut tx, actor, at, "case.cancelled", Target::of(file.case.subject_id, "case", number.to_string()), json!({
             "summary": format!("cancelled case {number}"), "resolution": "cancelled", "reason": reason.as_str(),
         })).await?;
         self.record_freeze_change(&mut tx, actor, &mut file, at)
@@ -870,13 +870,13 @@ impl App {
                 .freezing_stage()
                 .map(|s| s.id.to_string())
                 .unwrap_or_default();
-            return audit(tx, actor, at, "case.froze", Target::of(file.case.subject_id, "case", number.to_string()), json!({
+            return self.audit(tx, actor, at, "case.froze", Target::of(file.case.subject_id, "case", number.to_string()), json!({
                 "summary": format!("case {number} reached stage {stage}: the subject's records are read-only"),
                 "stage": stage,
             })).await;
         }
         if file.case.frozen_at.is_some() && file.case.status == CaseStatus::Done {
-            audit(tx, actor, at, "case.unfroze", Target::of(file.case.subject_id, "case", number.to_string()), json!({
+            self.audit(tx, actor, at, "case.unfroze", Target::of(file.case.subject_id, "case", number.to_string()), json!({
                 "summary": format!("case {number} ended ({}): the subject's records can change again", file.case.resolution.map_or("done", Resolution::as_str)),
             })).await?;
         }
@@ -895,7 +895,7 @@ impl App {
         }
         tx.update_case(&file.case).await?;
         let number = file.case.number;
-        audit(tx, actor, self.now(), "case.status_changed", Target::of(file.case.subject_id, "case", number.to_string()), json!({
+        self.audit(tx, actor, self.now(), "case.status_changed", Target::of(file.case.subject_id, "case", number.to_string()), json!({
             "summary": format!("case {number} is now {}", file.case.status), "from": before, "to": file.case.status,
         })).await
     }

@@ -13,7 +13,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use store::{CertificateRow, SigningKeyRow, Tx};
 
-use crate::{Actor, App, AppError, Result, Target, audit};
+use crate::{Actor, App, AppError, Result, Target};
 
 /// What a sealed signing key is bound to: it opens for nothing else.
 const SIGNING_KEY: &str = "exeunt signing key";
@@ -60,7 +60,7 @@ impl App {
         )
         .await?;
         let number = file.case.number;
-        audit(
+        self.audit(
             tx,
             actor,
             at,

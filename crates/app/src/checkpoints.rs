@@ -4,8 +4,10 @@
 //! tail was deleted together with its newest checkpoints.
 
 use crypto::jose::{self, Jwks};
-use engine::audit::CheckpointClaims;
-use engine::ids::TenantId;
+use std::collections::HashMap;
+
+use engine::audit::{CheckpointClaims, DigestKey, hash_from_hex, to_hex};
+use engine::ids::{SubjectId, TenantId};
 use engine::tenant::Tenant;
 use store::{AuditFilter, CheckpointRow, Tx};
 
@@ -124,6 +126,8 @@ pub fn checkpoint_claims(token: &str, keys: &Jwks) -> Result<CheckpointClaims> {
 pub struct ExportedLogCheck {
     pub events: i64,
     pub checkpoints: Vec<CheckedCheckpoint>,
+    /// Payloads left unchecked: their subject's digest key is not in the log.
+    pub unchecked_payloads: u64,
 }
 
 #[derive(Debug)]
@@ -140,8 +144,35 @@ pub struct CheckpointLine {
     pub checkpoint: String,
 }
 
+/// A line of `audit export` that carries a subject's digest key, before the events.
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DigestKeyLine {
+    pub digest_key: SubjectDigestKey,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubjectDigestKey {
+    pub subject: uuid::Uuid,
+    /// 64 lowercase hex digits.
+    pub key: String,
+}
+
+impl DigestKeyLine {
+    pub fn new(subject: SubjectId, key: &DigestKey) -> Self {
+        DigestKeyLine {
+            digest_key: SubjectDigestKey {
+                subject: subject.0,
+                key: to_hex(&key.0),
+            },
+        }
+    }
+}
+
 /// Checks an exported log (the JSON Lines of `audit export`) offline: the chain from its first
-/// event, every payload still there against its digest, and each checkpoint (the log's own
+/// event, every payload still there against its digest (a keyed one with the subject's digest
+/// key from the log's key lines, or counted unchecked), and each checkpoint (the log's own
 /// last line, and `more` from elsewhere: a webhook delivery, a certificate, a receipt) against
 /// the events, which catches a tail removed up to the checkpoint. With `keys` (the tenant's
 /// JWK set), each checkpoint's signature is verified as well.
@@ -154,6 +185,7 @@ pub fn verify_exported_log(
     let mut tenant = None;
     let mut hashes = Vec::new();
     let mut tokens = more.to_vec();
+    let mut digest_keys = HashMap::new();
     for (n, line) in log.lines().enumerate() {
         let line = line.map_err(|e| AppError::invalid("file", e))?;
         let at = |e: serde_json::Error| AppError::invalid("file", format!("line {}: {e}", n + 1));
@@ -168,6 +200,14 @@ pub fn verify_exported_log(
             );
             continue;
         }
+        if line.starts_with(r#"{"digest_key""#) {
+            let line = serde_json::from_str::<DigestKeyLine>(&line).map_err(at)?;
+            let key = hash_from_hex(&line.digest_key.key).ok_or_else(|| {
+                AppError::invalid("file", format!("line {}: a key is 64 hex digits", n + 1))
+            })?;
+            digest_keys.insert(SubjectId(line.digest_key.subject), DigestKey(key));
+            continue;
+        }
         let event: engine::audit::AuditEvent = serde_json::from_str(&line).map_err(at)?;
         if *tenant.get_or_insert(event.tenant_id) != event.tenant_id {
             return Err(AppError::invalid(
@@ -175,10 +215,12 @@ pub fn verify_exported_log(
                 format!("line {}: an event of another tenant", n + 1),
             ));
         }
-        verifier.push(&event)?;
+        let key = event.subject_id.and_then(|s| digest_keys.get(&s));
+        verifier.push(&event, key)?;
         hashes.push(event.hash);
     }
     let events = verifier.last_seq();
+    let unchecked_payloads = verifier.unchecked();
     let mut checkpoints = Vec::new();
     for token in tokens {
         let claims = match keys {
@@ -201,5 +243,6 @@ pub fn verify_exported_log(
     Ok(ExportedLogCheck {
         events,
         checkpoints,
+        unchecked_payloads,
     })
 }

@@ -29,7 +29,7 @@ use store::{CaseFilter, ConnectorRow, Job, Tx};
 
 use crate::jobs::NewJob;
 use crate::pipeline::mirror_record_status;
-use crate::{Actor, App, AppError, Result, Target, audit, audit_as};
+use crate::{Actor, App, AppError, Result, Target};
 
 /// The longest secret accepted.
 const SECRET_MAX: usize = 4096;
@@ -126,7 +126,7 @@ impl App {
         }
         let verb = if replaced { "replaced" } else { "added" };
         // The settings are audited; the secret never is.
-        audit(
+        self.audit(
             &mut tx,
             actor,
             at,
@@ -159,7 +159,7 @@ impl App {
         if !tx.delete_connector(actor.tenant.id, name).await? {
             return Err(AppError::NotFound(format!("no connector {name}")));
         }
-        audit(
+        self.audit(
             &mut tx,
             actor,
             at,
@@ -291,7 +291,7 @@ impl App {
         tx.upsert_revocation(tenant, file.case.id, &item).await?;
         let record_change = mirror_record_status(&mut tx, tenant, &file, &item).await?;
         let number = file.case.number;
-        audit_as(&mut tx, tenant, who, at, "revocation.verified", Target::of(file.case.subject_id, "revocation", format!("{number}/{}", payload.record)), json!({
+        self.audit_as(&mut tx, tenant, who, at, "revocation.verified", Target::of(file.case.subject_id, "revocation", format!("{number}/{}", payload.record)), json!({
             "summary": format!("{} of case {number} was revoked and verified gone by its connector", item.label),
             "record": payload.record, "label": item.label, "note": item.note, "evidence": item.evidence,
             "record_status": record_change,
@@ -332,7 +332,7 @@ impl App {
         tx.upsert_revocation(job.tenant_id, file.case.id, item)
             .await?;
         let number = file.case.number;
-        audit_as(
+        self.audit_as(
             tx,
             job.tenant_id,
             format!("system:connector:{system}"),

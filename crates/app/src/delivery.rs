@@ -14,7 +14,7 @@ use store::{EvidenceMeta, Export};
 
 use crate::certificates::jwks;
 use crate::files::Download;
-use crate::{Actor, App, AppError, Result, Target, audit, audit_as};
+use crate::{Actor, App, AppError, Result, Target};
 
 /// The longest a link may live.
 pub const LINK_MAX_DAYS: u32 = 90;
@@ -56,7 +56,7 @@ impl App {
             .signing_key(&mut tx, actor.tenant.id)
             .await?
             .sign(&claims);
-        audit(&mut tx, actor, at, "export.link_issued", Target::of(export.subject_id, "export", format!("{number}/{}", export.id)), json!({
+        self.audit(&mut tx, actor, at, "export.link_issued", Target::of(export.subject_id, "export", format!("{number}/{}", export.id)), json!({
             "summary": format!("issued a download link for the export of case {number}, valid until {expires_at}"),
             "expires_at": expires_at,
         }))
@@ -197,7 +197,7 @@ impl App {
             )
             .await?;
         }
-        audit_as(&mut tx, tenant, format!("link:{}", export.id), at, "export.acknowledged",
+        self.audit_as(&mut tx, tenant, format!("link:{}", export.id), at, "export.acknowledged",
             Target::of(export.subject_id, "export", format!("{}/{}", export.case_number, export.id)), json!({
                 "summary": format!("the client acknowledged receipt of the export of case {}", export.case_number),
                 "name": acknowledgement.name, "from": acknowledgement.from,
@@ -228,7 +228,7 @@ impl App {
                 export.id
             )));
         }
-        audit(&mut tx, actor, at, "export.acknowledgement_waived", Target::of(export.subject_id, "export", format!("{number}/{}", export.id)), json!({
+        self.audit(&mut tx, actor, at, "export.acknowledgement_waived", Target::of(export.subject_id, "export", format!("{number}/{}", export.id)), json!({
             "summary": format!("waived the client's acknowledgement of the export of case {number}"),
             "reason": reason.as_str(),
         }))

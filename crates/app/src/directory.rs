@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::json;
 use store::{SubjectFilter, Tx};
 
-use crate::{Actor, App, AppError, Result, Target, audit};
+use crate::{Actor, App, AppError, Result, Target};
 
 /// A subject to add, already parsed.
 #[derive(Clone, Debug)]
@@ -70,9 +70,9 @@ impl App {
             tenant,
             user: owner,
         };
-        audit(&mut tx, &actor, at, "tenant.created", ("tenant", actor.tenant.id.to_string()),
+        self.audit(&mut tx, &actor, at, "tenant.created", ("tenant", actor.tenant.id.to_string()),
             json!({"summary": format!("created tenant {}", actor.tenant.slug), "name": actor.tenant.name})).await?;
-        audit(
+        self.audit(
             &mut tx,
             &actor,
             at,
@@ -88,7 +88,7 @@ impl App {
                 members: Vec::new(),
             };
             tx.insert_team(actor.tenant.id, &team).await?;
-            audit(
+            self.audit(
                 &mut tx,
                 &actor,
                 at,
@@ -192,7 +192,7 @@ impl App {
         for team in teams {
             tx.add_team_member(actor.tenant.id, team, user.id).await?;
         }
-        audit(&mut tx, actor, at, "user.created", ("user", user.id.to_string()),
+        self.audit(&mut tx, actor, at, "user.created", ("user", user.id.to_string()),
             json!({"summary": format!("added {} as {}", user.email, user.role), "email": user.email, "role": user.role, "teams": teams})).await?;
         tx.commit().await?;
         Ok(user)
@@ -205,7 +205,7 @@ impl App {
         let at = self.now();
         let mut tx = self.store.write().await?;
         tx.set_tenant_time_zone(actor.tenant.id, &zone).await?;
-        audit(&mut tx, actor, at, "tenant.time_zone_set", ("tenant", actor.tenant.id.to_string()),
+        self.audit(&mut tx, actor, at, "tenant.time_zone_set", ("tenant", actor.tenant.id.to_string()),
             json!({"summary": format!("people added from now on start in {zone}"), "from": actor.tenant.time_zone, "to": zone})).await?;
         tx.commit().await?;
         Ok(Tenant {
@@ -220,7 +220,7 @@ impl App {
         let mut tx = self.store.write().await?;
         tx.set_user_time_zone(actor.tenant.id, actor.user.id, &zone)
             .await?;
-        audit(&mut tx, actor, at, "user.time_zone_set", ("user", actor.user.id.to_string()),
+        self.audit(&mut tx, actor, at, "user.time_zone_set", ("user", actor.user.id.to_string()),
             json!({"summary": format!("set their time zone to {zone}"), "from": actor.user.time_zone, "to": zone})).await?;
         tx.commit().await?;
         Ok(User {
@@ -256,7 +256,7 @@ impl App {
             tx.insert_subject(&subject, at)
                 .await
                 .map_err(|e| (i, e.into()))?;
-            audit(&mut tx, actor, at, "subject.created", Target::of(subject.id, "subject", subject.id.to_string()),
+            self.audit(&mut tx, actor, at, "subject.created", Target::of(subject.id, "subject", subject.id.to_string()),
                 json!({"summary": format!("added {} {}", subject.kind, subject.key), "key": subject.key,
                        "name": subject.name, "attributes": subject.attributes}))
                 .await
@@ -360,7 +360,7 @@ impl App {
             fields,
         };
         tx.insert_record(actor.tenant.id, &record, at).await?;
-        audit(&mut tx, actor, at, "record.created", Target::of(subject.id, "record", format!("{key}/{number}")),
+        self.audit(&mut tx, actor, at, "record.created", Target::of(subject.id, "record", format!("{key}/{number}")),
             json!({"summary": format!("added {kind} {number} to {key}"), "kind": kind, "fields": record.fields})).await?;
         // An account found while the subject's case runs is revoked at the exit too.
         if kind == RecordKind::Account
@@ -417,7 +417,7 @@ impl App {
             )
             .map_err(|e| AppError::invalid("fields", e))?;
         tx.update_record(actor.tenant.id, &record).await?;
-        audit(&mut tx, actor, at, "record.updated", Target::of(subject.id, "record", format!("{key}/{number}")),
+        self.audit(&mut tx, actor, at, "record.updated", Target::of(subject.id, "record", format!("{key}/{number}")),
             json!({"summary": format!("changed {} {number} of {key}", record.kind), "before": before, "after": record.fields})).await?;
         tx.commit().await?;
         Ok(record)

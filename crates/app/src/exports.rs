@@ -30,7 +30,7 @@ use store::{BLOB_CHUNK, BlobMeta, Concern, Export, Job, Tx};
 
 use crate::files::{Download, chunk_purpose};
 use crate::jobs::{JobAttempt, NewJob, this_process};
-use crate::{Actor, App, AppError, Result, Target, audit, audit_as};
+use crate::{Actor, App, AppError, Result, Target};
 
 /// What a job of kind `export.build` builds.
 #[derive(Serialize, Deserialize)]
@@ -89,7 +89,7 @@ impl App {
             run_at: at,
         };
         self.enqueue(&mut tx, actor.tenant.id, job, at).await?;
-        audit(&mut tx, actor, at, "export.requested", Target::of(export.subject_id, "export", format!("{}/{}", export.case_number, export.id)), json!({
+        self.audit(&mut tx, actor, at, "export.requested", Target::of(export.subject_id, "export", format!("{}/{}", export.case_number, export.id)), json!({
             "summary": format!("requested an export of case {number}'s subject"), "case": number,
         }))
         .await?;
@@ -245,17 +245,16 @@ impl App {
         if let Some(partial) = partial {
             tx.delete_blob(export.tenant_id, partial.id).await?;
         }
-        audit_as(
+        self.audit_as(
             tx,
             export.tenant_id,
             WORKER.into(),
             at,
             "export.failed",
-            Target::of(
-                export.subject_id,
-                "export",
-                format!("{}/{}", export.case_number, export.id),
-            ),
+            // About no subject's data: the reason is Exeunt's own error. So a worker that
+            // failed because it cannot open the subject's keys (another master key) can still
+            // record it, where an event about the subject would need the subject's digest key.
+            ("export", format!("{}/{}", export.case_number, export.id)),
             json!({
                 "summary": format!("the export of case {} failed", export.case_number),
                 "reason": export.failure,
@@ -355,7 +354,7 @@ impl App {
         if !tx.update_export(export).await? {
             return Err(changed_meanwhile(export.id));
         }
-        audit_as(
+        self.audit_as(
             &mut tx,
             tenant,
             WORKER.into(),

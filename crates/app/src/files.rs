@@ -8,6 +8,7 @@
 //! rolls back with the change that stores it.
 
 use crypto::seal::{NONCE_LEN, SealingKey};
+use engine::audit::DigestKey;
 use engine::ids::{BlobId, EvidenceId, RecordId, SubjectId, SubjectKey, TenantId};
 use engine::subject::{RecordKind, SubjectState};
 use engine::tenant::Permission;
@@ -16,7 +17,7 @@ use sha2::{Digest, Sha256};
 use store::{BLOB_CHUNK, BlobMeta, RecordFile, Tx};
 
 use crate::directory::{find_subject, frozen_by};
-use crate::{Actor, App, AppError, Result, Target, audit};
+use crate::{Actor, App, AppError, Result, Target};
 
 /// The largest file kept: evidence and documents alike.
 pub const FILE_MAX_BYTES: usize = 25 * 1024 * 1024;
@@ -46,6 +47,11 @@ impl Upload {
         }
         Ok(())
     }
+}
+
+/// The digest key derived from a subject's data key.
+fn digest_key_of(data_key: &SealingKey) -> DigestKey {
+    DigestKey(data_key.derive(b"exeunt audit payload digest"))
 }
 
 fn data_key_purpose(subject: SubjectId) -> String {
@@ -119,6 +125,51 @@ impl App {
         tx.insert_subject_key(tenant, subject, &sealed, self.now())
             .await?;
         Ok(key)
+    }
+
+    /// What `subject`'s audit payload digests are keyed with: derived from its data key
+    /// (made the first time), so that the purge that shreds one shreds the other.
+    pub(crate) async fn digest_key(
+        &self,
+        tx: &mut Tx,
+        tenant: TenantId,
+        subject: SubjectId,
+    ) -> Result<DigestKey> {
+        Ok(digest_key_of(&self.data_key(tx, tenant, subject).await?))
+    }
+
+    /// `subject`'s digest key if its data key exists: `None` once a purge shredded it. Makes
+    /// nothing, so it reads in a read transaction.
+    pub(crate) async fn existing_digest_key(
+        &self,
+        tx: &mut Tx,
+        tenant: TenantId,
+        subject: SubjectId,
+    ) -> Result<Option<DigestKey>> {
+        let Some(sealed) = tx.subject_key(tenant, subject).await? else {
+            return Ok(None);
+        };
+        let key = self
+            .master
+            .tenant_key(tenant.0.as_bytes())
+            .unwrap_key(&data_key_purpose(subject), &sealed)?;
+        Ok(Some(digest_key_of(&key)))
+    }
+
+    /// The digest keys of every subject of the tenant whose data key exists: what an exported
+    /// log carries so that its payloads can be checked offline. A purged subject has none.
+    pub async fn digest_keys(&self, actor: &Actor) -> Result<Vec<(SubjectId, DigestKey)>> {
+        let tenant = actor.tenant.id;
+        let tenant_key = self.master.tenant_key(tenant.0.as_bytes());
+        let mut tx = self.store.read().await?;
+        tx.subject_keys(tenant)
+            .await?
+            .into_iter()
+            .map(|(subject, sealed)| {
+                let key = tenant_key.unwrap_key(&data_key_purpose(subject), &sealed)?;
+                Ok((subject, digest_key_of(&key)))
+            })
+            .collect()
     }
 
     pub(crate) fn nonce(&self) -> [u8; NONCE_LEN] {
@@ -232,7 +283,7 @@ impl App {
             added_at: at,
         };
         tx.set_record_file(actor.tenant.id, &file).await?;
-        audit(&mut tx, actor, at, "record.file_attached", Target::of(subject.id, "record", format!("{key}/{number}")), json!({
+        self.audit(&mut tx, actor, at, "record.file_attached", Target::of(subject.id, "record", format!("{key}/{number}")), json!({
             "summary": format!("attached {} to document {number} of {key}", file.file_name),
             "file": file.file_name, "size": file.blob.size, "sha256": engine::audit::to_hex(&file.blob.sha256),
         }))

@@ -10,7 +10,7 @@ use engine::tenant::Permission;
 use serde_json::json;
 
 use crate::directory::find_subject;
-use crate::{Actor, App, AppError, Result, Target, audit};
+use crate::{Actor, App, AppError, Result, Target};
 
 impl App {
     /// Places a legal hold on one subject, or on the whole tenant when `subject` is `None`.
@@ -39,7 +39,7 @@ impl App {
         };
         tx.insert_hold(&hold).await?;
         let covers = subject.map_or_else(|| "the whole tenant".to_owned(), |k| format!("{k}"));
-        audit(&mut tx, actor, at, "legal_hold.placed", Target::of(hold.subject_id, "legal_hold", hold.id.to_string()), json!({
+        self.audit(&mut tx, actor, at, "legal_hold.placed", Target::of(hold.subject_id, "legal_hold", hold.id.to_string()), json!({
             "summary": format!("placed a legal hold on {covers}"), "subject": subject, "reason": hold.reason,
         })).await?;
         tx.commit().await?;
@@ -65,7 +65,7 @@ impl App {
                 "legal hold {id} was lifted already"
             )));
         }
-        audit(
+        self.audit(
             &mut tx,
             actor,
             at,
@@ -114,7 +114,7 @@ impl App {
         let mut tx = self.store.write().await?;
         tx.set_retention(actor.tenant.id, &policy).await?;
         let of = kind.map_or_else(|| "every kind".to_owned(), |k| format!("{k} subjects"));
-        audit(&mut tx, actor, at, "retention.set", ("retention", kind.map_or("*", SubjectKind::as_str).to_owned()), json!({
+        self.audit(&mut tx, actor, at, "retention.set", ("retention", kind.map_or("*", SubjectKind::as_str).to_owned()), json!({
             "summary": format!("set retention of {of} to {period}"), "kind": kind, "period": period,
         })).await?;
         tx.commit().await?;

@@ -16,7 +16,7 @@ use jiff::Timestamp;
 use serde_json::json;
 use store::{Job, JobEnd, JobFilter, JobSettle, Tx};
 
-use crate::{Actor, App, AppError, Result, Target, audit, audit_as};
+use crate::{Actor, App, AppError, Result, Target};
 
 /// A job to queue.
 pub(crate) struct NewJob {
@@ -282,7 +282,7 @@ impl App {
             }
         }
         let about = self.job_subject(tx, job).await?;
-        audit_as(tx, job.tenant_id, "system:jobs".to_owned(), at, "job.dead", Target::of(about, "job", job.id.to_string()), json!({
+        self.audit_as(tx, job.tenant_id, "system:jobs".to_owned(), at, "job.dead", Target::of(about, "job", job.id.to_string()), json!({
             "summary": format!("gave up on job {} ({}) after {} attempts", job.id, job.kind, job.attempts),
             "kind": job.kind.as_str(), "error": attempt.as_ref().err(),
         }))
@@ -323,7 +323,7 @@ impl App {
             )));
         }
         let about = self.job_subject(&mut tx, &job).await?;
-        audit(&mut tx, actor, at, "job.retried", Target::of(about, "job", id.to_string()), json!({
+        self.audit(&mut tx, actor, at, "job.retried", Target::of(about, "job", id.to_string()), json!({
             "summary": format!("sent job {id} ({}) again", job.kind), "last_error": job.last_error,
         }))
         .await?;

@@ -42,7 +42,8 @@ pub use accounts::{IssuedSession, SESSION_LIFETIME};
 pub use blueprints::{BlueprintChoice, BlueprintInfo};
 pub use cases::{CaseView, StartCase, StartedCase};
 pub use checkpoints::{
-    CheckedCheckpoint, CheckpointLine, ExportedLogCheck, checkpoint_claims, verify_exported_log,
+    CheckedCheckpoint, CheckpointLine, DigestKeyLine, ExportedLogCheck, checkpoint_claims,
+    verify_exported_log,
 };
 pub use connectors::{OpenExposures, RevocationWork};
 pub use delivery::{Delivery, LINK_MAX_DAYS};
@@ -185,51 +186,62 @@ impl From<(&'static str, String)> for Target {
     }
 }
 
-/// Appends an audit event for `actor` in the transaction that makes the change.
-async fn audit(
-    tx: &mut Tx,
-    actor: &Actor,
-    at: Timestamp,
-    action: &'static str,
-    target: impl Into<Target>,
-    payload: Value,
-) -> Result<()> {
-    audit_as(
-        tx,
-        actor.tenant.id,
-        actor.user.actor(),
-        at,
-        action,
-        target,
-        payload,
-    )
-    .await
-}
-
-/// Appends an audit event for whoever `who` names: a user, or Exeunt's own workers
-/// (`system:exports`).
-async fn audit_as(
-    tx: &mut Tx,
-    tenant: engine::ids::TenantId,
-    who: String,
-    at: Timestamp,
-    action: &'static str,
-    target: impl Into<Target>,
-    payload: Value,
-) -> Result<()> {
-    let target = target.into();
-    tx.append_audit(
-        tenant,
-        at,
-        AuditDraft {
-            actor: who,
+impl App {
+    /// Appends an audit event for `actor` in the transaction that makes the change.
+    async fn audit(
+        &self,
+        tx: &mut Tx,
+        actor: &Actor,
+        at: Timestamp,
+        action: &'static str,
+        target: impl Into<Target>,
+        payload: Value,
+    ) -> Result<()> {
+        self.audit_as(
+            tx,
+            actor.tenant.id,
+            actor.user.actor(),
+            at,
             action,
-            target_kind: target.kind,
-            target_id: target.id,
-            subject: target.subject,
+            target,
             payload,
-        },
-    )
-    .await?;
-    Ok(())
+        )
+        .await
+    }
+
+    /// Appends an audit event for whoever `who` names: a user, or Exeunt's own workers
+    /// (`system:exports`). An event about a subject has its payload digest keyed by the
+    /// subject's digest key (see `engine::audit`).
+    #[allow(clippy::too_many_arguments)]
+    async fn audit_as(
+        &self,
+        tx: &mut Tx,
+        tenant: engine::ids::TenantId,
+        who: String,
+        at: Timestamp,
+        action: &'static str,
+        target: impl Into<Target>,
+        payload: Value,
+    ) -> Result<()> {
+        let target = target.into();
+        let digest_key = match target.subject {
+            Some(subject) => Some(self.digest_key(tx, tenant, subject).await?),
+            None => None,
+        };
+        tx.append_audit(
+            tenant,
+            at,
+            AuditDraft {
+                actor: who,
+                action,
+                target_kind: target.kind,
+                target_id: target.id,
+                subject: target.subject,
+                digest_key,
+                payload,
+            },
+        )
+        .await?;
+        Ok(())
+    }
 }

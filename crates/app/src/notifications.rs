@@ -147,7 +147,7 @@ impl App {
             tx.set_email_opt_out(actor.tenant.id, actor.user.id, kind, !email)
                 .await?;
             let state = if *email { "on" } else { "off" };
-            crate::audit(&mut tx, actor, at, "notification.email_preference", ("user", actor.user.id.to_string()), json!({
+            self.audit(&mut tx, actor, at, "notification.email_preference", ("user", actor.user.id.to_string()), json!({
                 "summary": format!("turned email {state} for {kind} notifications"), "kind": kind, "email": email,
             }))
             .await?;

@@ -13,7 +13,7 @@ use engine::tenant::Permission;
 use serde_json::json;
 use store::{Export, Tx};
 
-use crate::{Actor, App, AppError, Result, Target, audit};
+use crate::{Actor, App, AppError, Result, Target};
 
 impl App {
     /// The case's revocation items: every account and integration of its subject.
@@ -73,7 +73,7 @@ impl App {
             RevocationStatus::Failed => "revocation.failed",
             RevocationStatus::Waived => "revocation.waived",
         };
-        audit(&mut tx, actor, at, action, Target::of(file.case.subject_id, "revocation", format!("{number}/{record}")), json!({
+        self.audit(&mut tx, actor, at, action, Target::of(file.case.subject_id, "revocation", format!("{number}/{record}")), json!({
             "summary": format!("marked {} of case {number} {}", item.label, to.as_str()),
             "record": record, "label": item.label, "note": item.note, "record_status": record_change,
         }))
@@ -125,7 +125,7 @@ impl App {
             .await?
             .ok_or_else(|| AppError::NotFound(format!("the subject of case {number}")))?;
         let target = format!("{}/{record}", subject.key);
-        audit(&mut tx, actor, at, "work_item.handed_off", Target::of(file.case.subject_id, "record", target), json!({
+        self.audit(&mut tx, actor, at, "work_item.handed_off", Target::of(file.case.subject_id, "record", target), json!({
             "summary": format!("handed work item {record} `{}` of case {number} to {new_owner}", item.label()),
             "record": record, "owner": item.fields.get("owner"), "before": before, "new_owner": new_owner,
         }))

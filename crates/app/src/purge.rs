@@ -12,13 +12,15 @@
 use engine::audit::to_hex;
 use engine::export::ExportStatus;
 use engine::governance::{LegalHold, PurgeStatus, RetentionPolicy, purge_status};
+use engine::ids::Email;
+use engine::subject::SubjectKind;
 use engine::tenant::Permission;
 use jiff::tz::TimeZone;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use store::{Export, PurgeCandidate, Tombstone, Tx};
 
-use crate::{Actor, App, Result, audit_as};
+use crate::{Actor, App, Result};
 
 /// Who the audit log names for purges the scheduler runs.
 const SCHEDULER: &str = "system:purge";
@@ -195,18 +197,43 @@ impl App {
         for f in &files {
             digest.update(f.blob.sha256);
         }
+        // An employee who was also one of the tenant's users leaves as a user too.
+        let staff = match tx.subject(tenant, c.subject_id).await? {
+            Some(subject) if subject.kind == SubjectKind::Employee => {
+                match subject.attributes.get("email").map(Email::parse) {
+                    Some(Ok(email)) => tx.user_by_email(tenant, &email).await?,
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
         tx.purge_subject(tenant, c.subject_id, at).await?;
-        let erased = tx
+        let mut erased = tx
             .erase_subject_audit_payloads(tenant, c.subject_id)
             .await?;
+        if let Some(user) = &staff {
+            tx.end_user(tenant, user.id, at).await?;
+            erased.extend(
+                tx.erase_audit_payloads_mentioning(
+                    tenant,
+                    &[user.name.as_str(), user.email.as_str()],
+                )
+                .await?,
+            );
+        }
         for payload_digest in &erased {
             digest.update(payload_digest);
         }
         let summary = format!(
-            "{} records, {} files, {} audit payloads erased",
+            "{} records, {} files, {} audit payloads erased{}",
             records.len(),
             files.len(),
-            erased.len()
+            erased.len(),
+            if staff.is_some() {
+                "; their user account ended"
+            } else {
+                ""
+            }
         );
         let tombstone = Tombstone {
             tenant_id: tenant,
@@ -219,7 +246,7 @@ impl App {
             summary: summary.clone(),
         };
         tx.insert_tombstone(&tombstone).await?;
-        audit_as(&mut tx, tenant, who.to_owned(), at, "subject.purged",
+        self.audit_as(&mut tx, tenant, who.to_owned(), at, "subject.purged",
             ("tombstone", c.subject_id.to_string()), json!({
                 "summary": format!("purged the data of the {} of case {}: {summary}", c.subject_kind, c.case_number),
                 "digest": to_hex(&tombstone.digest),

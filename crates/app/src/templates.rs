@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::notifications::{NOTIFICATION_KINDS, notification_kind};
-use crate::{Actor, App, AppError, Result, audit};
+use crate::{Actor, App, AppError, Result};
 
 const DEFAULT_SUBJECT: &str = "[Exeunt] {{ summary }}";
 const DEFAULT_BODY: &str = "Hello {{ recipient.name }},\n\n{{ summary }}.\n\n\
@@ -160,7 +160,7 @@ impl App {
         let mut tx = self.store.write().await?;
         tx.set_email_template(actor.tenant.id, kind, subject, body, actor.user.id, at)
             .await?;
-        audit(&mut tx, actor, at, "email_template.set", ("email_template", kind.to_owned()), json!({
+        self.audit(&mut tx, actor, at, "email_template.set", ("email_template", kind.to_owned()), json!({
             "summary": format!("changed the wording of {kind} emails"), "subject": subject, "body": body,
         }))
         .await?;
@@ -184,7 +184,7 @@ impl App {
                 "{kind} emails already use the built-in wording"
             )));
         }
-        audit(
+        self.audit(
             &mut tx,
             actor,
             at,

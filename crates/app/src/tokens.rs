@@ -7,7 +7,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use store::{IdempotencyClaim, KeyClaim};
 
-use crate::{Actor, App, AppError, Result, audit};
+use crate::{Actor, App, AppError, Result};
 
 /// What every token starts with, so that a leaked one is easy to recognize and scan for.
 pub const TOKEN_PREFIX: &str = "exu_";
@@ -70,7 +70,7 @@ impl App {
             revoked_at: None,
         };
         tx.insert_token(&token, &digest(&secret)).await?;
-        audit(
+        self.audit(
             &mut tx,
             actor,
             at,
@@ -111,7 +111,7 @@ impl App {
         if !tx.revoke_token(actor.tenant.id, id, at).await? {
             return Err(AppError::Conflict(format!("token {id} is already revoked")));
         }
-        audit(
+        self.audit(
             &mut tx,
             actor,
             at,

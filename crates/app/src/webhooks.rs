@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use store::{AuditFilter, SubscriptionRow};
 
-use crate::{Actor, App, AppError, Result, audit};
+use crate::{Actor, App, AppError, Result};
 
 /// The most events one sweep sends per subscription.
 const SWEEP_EVENTS: i64 = 200;
@@ -102,7 +102,7 @@ impl App {
         // still tells a known URL apart.
         let mut logged = settings.clone();
         logged.url = origin_only(&settings.url);
-        audit(&mut tx, actor, at, "webhook.set", ("webhook", name.to_string()), json!({
+        self.audit(&mut tx, actor, at, "webhook.set", ("webhook", name.to_string()), json!({
             "summary": format!("sent audit events {} to {} (webhook {name})", settings.events.join(", "), logged.url),
             "settings": logged,
             "url_sha256": engine::audit::to_hex(&Sha256::digest(settings.url.as_bytes())),
@@ -146,7 +146,7 @@ impl App {
         if !tx.delete_subscription(actor.tenant.id, name).await? {
             return Err(AppError::NotFound(format!("no webhook {name}")));
         }
-        audit(
+        self.audit(
             &mut tx,
             actor,
             at,

@@ -823,6 +823,7 @@ async fn long_chains_are_checked_in_ranges(app: &App, db: &TestDb) {
                     target_kind: "note",
                     target_id: i.to_string(),
                     subject: None,
+                    digest_key: None,
                     payload: serde_json::json!({"summary": format!("note {i}")}),
                 },
             );
@@ -1284,9 +1285,43 @@ async fn a_purge_leaves_no_trace_of_the_subject(db: TestDb) {
     // these bytes opens every file of the subject.
     let sealed_key = db_value(&db, "SELECT sealed_key FROM subject_keys").await;
     assert!(holds(&before, &sealed_key));
+    // The event that names the subject, as it was written: its digest is keyed.
+    let created = |app: App, actor: Actor| async move {
+        app.audit_log(
+            &actor,
+            &store::AuditFilter {
+                action: Some("subject.created".into()),
+                limit: 10,
+                ..store::AuditFilter::default()
+            },
+        )
+        .await
+        .unwrap()
+        .remove(0)
+    };
+    let named = created(app.clone(), actor.clone()).await;
+    let payload = named.payload.clone().unwrap();
+    assert!(payload.contains("Qz9-name"), "{payload}");
+    assert_eq!(named.format, engine::audit::CHAIN_FORMAT);
 
     assert_eq!(app.purge_due(&actor).await.unwrap().purged.len(), 1);
     app.verify_audit(&actor).await.unwrap();
+    // Its payload is gone, and whoever guesses it cannot confirm the guess from the digest:
+    // it is no SHA-256 of the payload, and the key it was made with went with the purge.
+    let erased = created(app.clone(), actor.clone()).await;
+    assert_eq!(
+        (erased.payload, erased.payload_digest),
+        (None, named.payload_digest)
+    );
+    assert_ne!(
+        erased.payload_digest,
+        engine::audit::payload_digest(&payload, None),
+        "the digest of a payload about a subject is keyed"
+    );
+    assert!(
+        app.digest_keys(&actor).await.unwrap().is_empty(),
+        "no digest key survives the purge"
+    );
     let after = everything_stored(&db).await;
     let left: Vec<_> = MARKERS
         .iter()
@@ -1619,8 +1654,201 @@ async fn a_keyed_request_commits_with_its_answer_or_not_at_all(db: TestDb) {
     app.verify_audit(&owner).await.unwrap();
 }
 
+/// Purging an employee who was also one of the tenant's users ends that user: sessions and
+/// tokens stop working, nobody can sign in or be given a password as them, and their name and
+/// email leave every audit payload, while the events they acted in still name them by id.
+async fn purging_an_employee_who_was_staff_ends_their_user(db: TestDb) {
+    use engine::governance::Retention;
+    use engine::tenant::Role;
+    let app = app_on(&db);
+    let owner = init(&app).await;
+    app.set_retention(
+        &owner,
+        Some(SubjectKind::Employee),
+        Retention::parse("0").unwrap(),
+    )
+    .await
+    .unwrap();
+    let email = Email::parse("kim.qz8@acme.example").unwrap();
+    let kim = app
+        .add_user(
+            &owner,
+            email.clone(),
+            PersonName::parse("Kim Qz8-Staffer").unwrap(),
+            Role::Manager,
+            &[],
+        )
+        .await
+        .unwrap();
+    let password = app.reset_password(&owner, Some(&email)).await.unwrap();
+    let (as_kim, session) = app.sign_in(None, &email, password.expose()).await.unwrap();
+    let token = app
+        .issue_token(
+            &as_kim,
+            engine::fields::TokenName::parse("laptop").unwrap(),
+            Role::Manager,
+            None,
+        )
+        .await
+        .unwrap();
+    // Kim works, as staff, before leaving.
+    add(&app, &as_kim, "acme", SubjectKind::Client, None, &[]).await;
+    add(
+        &app,
+        &owner,
+        "kim",
+        SubjectKind::Employee,
+        None,
+        &[
+            ("country", "US"),
+            ("role", "analyst"),
+            ("email", email.as_str()),
+        ],
+    )
+    .await;
+    let n = start(&app, &owner, "kim", None).await.unwrap();
+    app.request_export(&owner, n).await.unwrap();
+    while app.build_next_export().await.unwrap().is_some() {}
+    app.waive_acknowledgement(&owner, n, Reason::parse("handed over in person").unwrap())
+        .await
+        .unwrap();
+    for _ in 0..10 {
+        let file = app.case(&owner, n).await.unwrap().file;
+        let open: Vec<_> = file
+            .tasks
+            .iter()
+            .filter(|t| t.status == TaskStatus::Open)
+            .map(|t| t.id.clone())
+            .collect();
+        for task in open {
+            let _ = app.complete_task(&owner, n, &task, None, evidence()).await;
+        }
+    }
+    app.precheck(&owner, n).await.unwrap();
+    let file = app.case(&owner, n).await.unwrap().file;
+    for finding in file
+        .findings
+        .iter()
+        .filter(|f| f.status == FindingStatus::Open)
+    {
+        app.waive_finding(
+            &owner,
+            n,
+            &finding.finding.check_id,
+            &Reason::parse("not here").unwrap(),
+        )
+        .await
+        .unwrap();
+    }
+    app.close_case(&owner, n, &file.case.confirmation_word)
+        .await
+        .unwrap();
+    let every_event = || async {
+        app.audit_log(
+            &owner,
+            &store::AuditFilter {
+                limit: 10_000,
+                ..store::AuditFilter::default()
+            },
+        )
+        .await
+        .unwrap()
+    };
+    let mentions = |events: &[AuditEvent]| {
+        events
+            .iter()
+            .filter(|e| {
+                e.payload
+                    .as_deref()
+                    .is_some_and(|p| p.to_lowercase().contains("qz8"))
+            })
+            .count()
+    };
+    assert!(
+        mentions(&every_event().await) > 0,
+        "the test names Kim in payloads"
+    );
+
+    assert_eq!(app.purge_due(&owner).await.unwrap().purged.len(), 1);
+    assert!(app.authenticate(&token.secret).await.unwrap().is_none());
+    assert!(app.session_actor(&session.secret).await.unwrap().is_none());
+    assert!(app.sign_in(None, &email, password.expose()).await.is_err());
+    assert!(
+        app.reset_password(&owner, Some(&email)).await.is_err(),
+        "nobody gives the ended user a password again"
+    );
+    let events = every_event().await;
+    assert_eq!(
+        mentions(&events),
+        0,
+        "Kim's name and email left every payload"
+    );
+    assert!(
+        events.iter().any(|e| e.actor == kim.actor()),
+        "the events Kim acted in still name them by id"
+    );
+    app.verify_audit(&owner).await.unwrap();
+}
+
+/// On PostgreSQL, connections the server dropped (a restart, a proxy that cut them) are
+/// replaced when a transaction starts, and a server that is away for a moment is waited for;
+/// a connection lost inside a transaction fails it as "unavailable", which the API answers
+/// 503, not as an internal error.
+#[tokio::test]
+async fn a_lost_postgres_connection_is_retried_not_fatal() {
+    let Some(url) = testkit::fresh_postgres("a_lost_postgres_connection_is_retried").await else {
+        return;
+    };
+    // postgres://user@host:port/db: the proxy stands in for host:port.
+    let (head, rest) = url.split_once('@').unwrap();
+    let (server, db) = rest.split_once('/').unwrap();
+    let port: u16 = server.rsplit(':').next().unwrap().parse().unwrap();
+    let proxy = testkit::proxy::SeveringProxy::start(port);
+    let proxied = format!("{head}@127.0.0.1:{}/{db}", proxy.port());
+    let store = Store::open(&store::Location::Postgres(proxied), false)
+        .await
+        .unwrap();
+    let app = App::new(
+        store.clone(),
+        Arc::new(FixedClock::new("2026-11-23T09:00:00Z".parse().unwrap())),
+        Arc::new(Ids::seeded(7)),
+        MasterKey::from_bytes([7; 32]),
+    );
+    let owner = init(&app).await;
+    add(&app, &owner, "acme", SubjectKind::Client, None, &[]).await;
+
+    proxy.sever();
+    add(&app, &owner, "beta", SubjectKind::Client, None, &[]).await;
+
+    // A restart: every connection cut, and none taken for a moment.
+    proxy.sever();
+    proxy.refuse(true);
+    let adding = tokio::spawn({
+        let (app, owner) = (app.clone(), owner.clone());
+        async move { add(&app, &owner, "gamma", SubjectKind::Client, None, &[]).await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    proxy.refuse(false);
+    adding.await.unwrap();
+
+    let mut tx = store.write().await.unwrap();
+    assert!(tx.audit_head(owner.tenant.id).await.unwrap().is_some());
+    proxy.sever();
+    let lost = tx.audit_head(owner.tenant.id).await.unwrap_err();
+    assert!(
+        matches!(lost, store::StoreError::Unavailable(_)),
+        "a connection lost mid-transaction is unavailable: {lost:?}"
+    );
+    drop(tx);
+    for k in ["acme", "beta", "gamma"] {
+        app.subject(&owner, &key(k)).await.unwrap();
+    }
+    app.verify_audit(&owner).await.unwrap();
+}
+
 testkit::on_both_stores!(
     a_keyed_request_commits_with_its_answer_or_not_at_all,
+    purging_an_employee_who_was_staff_ends_their_user,
     audit_tampering_is_detected,
     client_case_runs_to_completion,
     one_open_case_per_subject_and_cancel_keeps_history,

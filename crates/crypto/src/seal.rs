@@ -82,6 +82,16 @@ impl SealingKey {
         SealingKey(bytes)
     }
 
+    /// A key for another use, derived from this one (HKDF-SHA256 with `info`): gone when this
+    /// one is.
+    pub fn derive(&self, info: &[u8]) -> [u8; 32] {
+        let hkdf = Hkdf::<Sha256>::new(None, &self.0);
+        let mut key = [0u8; 32];
+        // 32 bytes is far below HKDF-SHA256's limit of 8160: expand cannot fail.
+        let _ = hkdf.expand(info, &mut key);
+        key
+    }
+
     /// Seals another key with this one, for `purpose`; see [`SealingKey::seal`].
     pub fn wrap(&self, purpose: &str, key: &SealingKey, nonce: [u8; NONCE_LEN]) -> Vec<u8> {
         self.seal(purpose, &key.0, nonce)

@@ -3,7 +3,14 @@
 //! The hash covers a digest of the payload rather than the payload itself, so a purge can erase
 //! the personal data in a payload (leaving its digest) without breaking the chain. Verification
 //! then checks the payload against its digest only where the payload is still there.
+//!
+//! Two formats are chained side by side: events written before format 2 keep theirs. In format
+//! 2 the hash also covers the event's subject, and the digest of a payload about a subject is
+//! keyed (HMAC-SHA256 under the subject's [`DigestKey`]), so that once a purge shreds the key
+//! nobody can confirm a guessed payload by recomputing its digest. `docs/audit-format.md`
+//! specifies both.
 
+use hmac::{Hmac, KeyInit, Mac};
 use jiff::Timestamp;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -14,6 +21,23 @@ pub type Hash = [u8; 32];
 
 /// The hash before a tenant's first event.
 pub const GENESIS: Hash = [0; 32];
+
+/// The format new events are chained in.
+pub const CHAIN_FORMAT: u8 = 2;
+
+/// The key of a subject's payload digests, derived from its data key: shredded with it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct DigestKey(pub [u8; 32]);
+
+impl std::fmt::Debug for DigestKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DigestKey(…)")
+    }
+}
+
+fn format_one() -> u8 {
+    1
+}
 
 /// An event as it is chained: everything the hash covers, and the stored payload.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -31,7 +55,7 @@ pub struct AuditEvent {
     pub target_id: String,
     /// The subject whose personal data the payload may hold, whatever the target names (a
     /// record, a case, a task, an export): what the subject's export carries, its timeline
-    /// shows, and its purge erases. An index, not part of the hash.
+    /// shows, and its purge erases. Part of the hash from format 2 on.
     pub subject_id: Option<SubjectId>,
     /// JSON with the summary, the reason and what changed; `None` once erased by a purge.
     pub payload: Option<String>,
@@ -39,6 +63,10 @@ pub struct AuditEvent {
     pub payload_digest: Hash,
     #[serde(serialize_with = "hex_serde", deserialize_with = "from_hex_serde")]
     pub hash: Hash,
+    /// 1 or 2: how `hash` and `payload_digest` are computed. Logs exported before format 2
+    /// have no such member: they are all format 1.
+    #[serde(default = "format_one")]
+    pub format: u8,
 }
 
 /// An event before it is chained.
@@ -50,14 +78,18 @@ pub struct AuditDraft {
     pub target_id: String,
     /// See [`AuditEvent::subject_id`].
     pub subject: Option<SubjectId>,
+    /// The subject's digest key, given with the subject.
+    pub digest_key: Option<DigestKey>,
     pub payload: serde_json::Value,
 }
 
 impl AuditEvent {
-    /// Chains `draft` after `prev` (the previous event's hash and sequence number).
+    /// Chains `draft` after `prev` (the previous event's hash and sequence number), in the
+    /// current format.
     pub fn chain(tenant_id: TenantId, prev: (i64, Hash), at: Timestamp, draft: AuditDraft) -> Self {
         let payload = draft.payload.to_string();
-        let payload_digest: Hash = Sha256::digest(payload.as_bytes()).into();
+        let keyed = draft.subject.and(draft.digest_key);
+        let payload_digest = payload_digest(&payload, keyed.as_ref());
         let mut event = AuditEvent {
             tenant_id,
             seq: prev.0 + 1,
@@ -70,16 +102,26 @@ impl AuditEvent {
             payload: Some(payload),
             payload_digest,
             hash: GENESIS,
+            format: CHAIN_FORMAT,
         };
         event.hash = event.compute_hash(&prev.1);
         event
+    }
+
+    /// Whether this event's payload digest is keyed: only the subject's digest key checks it.
+    pub fn keyed(&self) -> bool {
+        self.format >= 2 && self.subject_id.is_some()
     }
 
     /// The hash of this event after `prev`: a length-prefixed encoding of every header field,
     /// so no two different events encode alike.
     pub fn compute_hash(&self, prev: &Hash) -> Hash {
         let mut h = Sha256::new();
-        h.update(b"exeunt-audit-v1");
+        h.update(if self.format >= 2 {
+            &b"exeunt-audit-v2"[..]
+        } else {
+            &b"exeunt-audit-v1"[..]
+        });
         h.update(prev);
         h.update(self.tenant_id.0.as_bytes());
         h.update(self.seq.to_be_bytes());
@@ -93,12 +135,29 @@ impl AuditEvent {
             h.update((field.len() as u64).to_be_bytes());
             h.update(field.as_bytes());
         }
+        if self.format >= 2 {
+            h.update(self.subject_id.map_or([0; 16], |s| *s.0.as_bytes()));
+        }
         h.update(self.payload_digest);
         h.finalize().into()
     }
 
     pub fn at(&self) -> Timestamp {
         Timestamp::from_microsecond(self.at_us).unwrap_or(Timestamp::UNIX_EPOCH)
+    }
+}
+
+/// A payload's digest: SHA-256, or HMAC-SHA256 under `key` for a keyed one (format 2, about a
+/// subject).
+pub fn payload_digest(payload: &str, key: Option<&DigestKey>) -> Hash {
+    match key {
+        None => Sha256::digest(payload.as_bytes()).into(),
+        Some(key) => {
+            let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&key.0)
+                .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+            mac.update(payload.as_bytes());
+            mac.finalize().into_bytes().into()
+        }
     }
 }
 
@@ -193,6 +252,7 @@ impl CheckpointClaims {
 pub struct ChainVerifier {
     prev: Hash,
     last_seq: i64,
+    unchecked: u64,
 }
 
 impl Default for ChainVerifier {
@@ -206,6 +266,7 @@ impl ChainVerifier {
         Self {
             prev: GENESIS,
             last_seq: 0,
+            unchecked: 0,
         }
     }
 
@@ -216,6 +277,7 @@ impl ChainVerifier {
         Self {
             prev: hash,
             last_seq: seq,
+            unchecked: 0,
         }
     }
 
@@ -224,7 +286,9 @@ impl ChainVerifier {
         self.last_seq
     }
 
-    pub fn push(&mut self, event: &AuditEvent) -> Result<(), ChainBreak> {
+    /// Checks the next event. A keyed payload is checked with `key`, its subject's digest
+    /// key; without one it is left unchecked (and counted).
+    pub fn push(&mut self, event: &AuditEvent, key: Option<&DigestKey>) -> Result<(), ChainBreak> {
         if event.seq != self.last_seq + 1 {
             return Err(ChainBreak::Missing {
                 expected: self.last_seq + 1,
@@ -232,12 +296,20 @@ impl ChainVerifier {
             });
         }
         if let Some(payload) = &event.payload {
-            let digest: Hash = Sha256::digest(payload.as_bytes()).into();
-            if digest != event.payload_digest {
-                return Err(ChainBreak::PayloadAltered {
-                    seq: event.seq,
-                    action: event.action.clone(),
-                });
+            let digest = match (event.keyed(), key) {
+                (false, _) => Some(payload_digest(payload, None)),
+                (true, Some(key)) => Some(payload_digest(payload, Some(key))),
+                (true, None) => None,
+            };
+            match digest {
+                None => self.unchecked += 1,
+                Some(digest) if digest != event.payload_digest => {
+                    return Err(ChainBreak::PayloadAltered {
+                        seq: event.seq,
+                        action: event.action.clone(),
+                    });
+                }
+                Some(_) => {}
             }
         }
         if event.compute_hash(&self.prev) != event.hash {
@@ -249,6 +321,11 @@ impl ChainVerifier {
         self.prev = event.hash;
         self.last_seq = event.seq;
         Ok(())
+    }
+
+    /// How many payloads were left unchecked for want of their subject's digest key.
+    pub fn unchecked(&self) -> u64 {
+        self.unchecked
     }
 
     /// Checks the end of the walk against the head the store keeps beside the chain, which
@@ -320,6 +397,7 @@ mod tests {
                         target_kind: "task",
                         target_id: format!("t{i}"),
                         subject: None,
+                        digest_key: None,
                         payload: json!({"summary": format!("step {i}")}),
                     },
                 );
@@ -333,7 +411,7 @@ mod tests {
         let head = events.last().map(|e| (e.seq, e.hash));
         let mut v = ChainVerifier::new();
         for e in events {
-            v.push(e)?;
+            v.push(e, None)?;
         }
         v.finish(head)
     }
@@ -370,6 +448,84 @@ mod tests {
         );
     }
 
+    /// A format-1 chain (as written before format 2) continued by format-2 events about a
+    /// subject, whose digests are keyed.
+    fn mixed_chain(key: DigestKey) -> Vec<AuditEvent> {
+        let mut events = chain(2);
+        for e in &mut events {
+            e.format = 1;
+        }
+        events[0].hash = events[0].compute_hash(&GENESIS);
+        events[1].hash = events[1].compute_hash(&events[0].hash);
+        let subject = SubjectId(Uuid::from_u128(9));
+        let e = AuditEvent::chain(
+            events[0].tenant_id,
+            (events[1].seq, events[1].hash),
+            Timestamp::from_second(1_800_000_100).unwrap(),
+            AuditDraft {
+                actor: "system".into(),
+                action: "subject.created",
+                target_kind: "subject",
+                target_id: "globex".into(),
+                subject: Some(subject),
+                digest_key: Some(key),
+                payload: json!({"name": "Globex Corporation"}),
+            },
+        );
+        events.push(e);
+        events
+    }
+
+    #[test]
+    fn a_keyed_digest_confirms_nothing_without_its_key() {
+        let key = DigestKey([3; 32]);
+        let events = mixed_chain(key);
+        let keyed = &events[2];
+        assert_eq!(keyed.format, CHAIN_FORMAT);
+        assert!(keyed.keyed() && !events[0].keyed());
+        let guess = r#"{"name":"Globex Corporation"}"#;
+        assert_eq!(keyed.payload.as_deref(), Some(guess));
+        assert_ne!(
+            keyed.payload_digest,
+            payload_digest(guess, None),
+            "hashing a guessed payload does not give the digest"
+        );
+        let mut v = ChainVerifier::new();
+        for e in &events {
+            v.push(e, Some(&key)).unwrap();
+        }
+        assert_eq!(v.unchecked(), 0);
+
+        let mut v = ChainVerifier::new();
+        for e in &events {
+            v.push(e, None).unwrap();
+        }
+        assert_eq!(
+            v.unchecked(),
+            1,
+            "without the key the payload is not checked"
+        );
+
+        let mut v = ChainVerifier::new();
+        v.push(&events[0], None).unwrap();
+        v.push(&events[1], None).unwrap();
+        assert!(matches!(
+            v.push(&events[2], Some(&DigestKey([4; 32]))),
+            Err(ChainBreak::PayloadAltered { seq: 3, .. })
+        ));
+
+        // The subject is covered by the format-2 hash.
+        let mut moved = events.clone();
+        moved[2].subject_id = Some(SubjectId(Uuid::from_u128(10)));
+        let mut v = ChainVerifier::new();
+        v.push(&moved[0], None).unwrap();
+        v.push(&moved[1], None).unwrap();
+        assert!(matches!(
+            v.push(&moved[2], None),
+            Err(ChainBreak::Altered { seq: 3, .. })
+        ));
+    }
+
     #[test]
     fn an_erased_payload_keeps_the_chain_whole() {
         let mut events = chain(3);
@@ -383,7 +539,7 @@ mod tests {
         let head = Some((events[3].seq, events[3].hash));
         let mut v = ChainVerifier::new();
         for e in &events[..3] {
-            v.push(e).unwrap();
+            v.push(e, None).unwrap();
         }
         assert_eq!(
             v.finish(head),

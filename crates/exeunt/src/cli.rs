@@ -744,7 +744,8 @@ pub enum AuditCmd {
         #[arg(long, requires = "file")]
         checkpoint: Vec<PathBuf>,
     },
-    /// Write every event as JSON Lines, then the newest signed checkpoint.
+    /// Write every event as JSON Lines, after the subjects' digest keys and before the newest
+    /// signed checkpoint.
     Export {
         /// Where to write (default: standard output).
         #[arg(long)]
@@ -799,6 +800,16 @@ pub enum BenchCmd {
         name: String,
         #[arg(long)]
         concurrency: engine::job::JobConcurrency,
+    },
+    /// Add notes to a subject with no records, then to the same subject once it holds this
+    /// many more: the median add at each end, on SQLite (and on a scratch PostgreSQL database
+    /// with `--postgres`).
+    Records {
+        #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+        records: u32,
+        /// A PostgreSQL database the benchmark may fill (e.g. one made with `createdb`).
+        #[arg(long)]
+        postgres: Option<String>,
     },
     /// Verify an audit chain of this many events.
     Audit {

@@ -125,6 +125,18 @@ impl From<AppError> for ApiError {
                 "idempotency-in-progress",
                 "a resend of this request took it over; its answer is the one to use",
             ),
+            AppError::Store(e @ StoreError::Unavailable(_)) => {
+                tracing::error!(error = %e, "the database cannot be reached");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "database-unavailable",
+                    format!(
+                        "the database cannot be reached now: send the request again in \
+                         {RETRY_AFTER} seconds (with an Idempotency-Key, a resend never takes \
+                         effect twice)"
+                    ),
+                )
+            }
             AppError::Store(e @ (StoreError::Storage(_) | StoreError::CommitFailed(_))) => {
                 storage_unavailable(&e)
             }

@@ -54,6 +54,10 @@ pub enum StoreError {
     /// read-only. Nothing of the write was kept; it may succeed once space returns.
     #[error("the database cannot store this now: {0}")]
     Storage(String),
+    /// The database server cannot be reached, or the connection to it was lost: nothing of
+    /// the transaction was kept (unless its commit was what was cut off); it may succeed later.
+    #[error("the database cannot be reached: {0}")]
+    Unavailable(String),
     /// A resend of a keyed request took it over from this attempt (see `idempotency.rs`).
     #[error("a resend of this request took it over")]
     TakenOver,
@@ -81,6 +85,7 @@ impl From<sqlx::Error> for StoreError {
             {
                 StoreError::Storage(db.message().to_owned())
             }
+            _ if postgres::connection_lost(&e) => StoreError::Unavailable(e.to_string()),
             _ => StoreError::Postgres(e),
         }
     }

@@ -157,6 +157,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "audit checkpoints",
         include_str!("../migrations/postgres/0028_audit_checkpoints.sql"),
     ),
+    (
+        29,
+        "audit format",
+        include_str!("../migrations/postgres/0029_audit_format.sql"),
+    ),
+    (
+        30,
+        "users ended",
+        include_str!("../migrations/postgres/0030_users_ended.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]
@@ -166,13 +176,35 @@ pub struct PostgresStore {
 
 /// How long a pooled connection may sit idle before it is checked again when next used.
 const PING_IF_IDLE_FOR: std::time::Duration = std::time::Duration::from_secs(30);
+/// The most connections one store holds.
+const POOL_SIZE: u32 = 8;
+/// How long starting a transaction waits for a server that cannot be reached.
+const RECONNECT_FOR: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Whether `e` says the connection or the server went away, rather than that a statement
+/// failed: I/O, the server shutting down (`57P01`–`57P03`), a connection exception (`08…`).
+pub(crate) fn connection_lost(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+        _ => false,
+    }
+}
 
 impl PostgresStore {
     /// Connects and brings the schema up to date. Migrations take an advisory lock, so several
     /// replicas starting together migrate once.
     pub async fn open(url: &str) -> Result<Self> {
         let pool = PgPoolOptions::new()
-            .max_connections(8)
+            .max_connections(POOL_SIZE)
+            // A server that cannot be reached is answered within this, not after sqlx's 30 s.
+            .acquire_timeout(RECONNECT_FOR)
             // sqlx pings every connection before handing it out: a round trip per transaction.
             // Only one that sat idle a while is checked; a busy one has just proved itself.
             .test_before_acquire(false)
@@ -233,16 +265,39 @@ pub fn redact(url: &str) -> String {
 impl PostgresStore {
     pub(crate) async fn read(&self) -> Result<PgConn> {
         Ok(PgConn {
-            tx: self.pool.begin().await?,
+            tx: self.begin().await?,
             locking: false,
         })
     }
 
     pub(crate) async fn write(&self) -> Result<PgConn> {
         Ok(PgConn {
-            tx: self.pool.begin().await?,
+            tx: self.begin().await?,
             locking: true,
         })
+    }
+
+    /// Starts a transaction, on a fresh connection if the server dropped the pooled ones (it
+    /// restarted, or a proxy between cut them): each such connection fails once and is
+    /// thrown away, so trying as many times as the pool holds connections reaches a fresh one.
+    /// A server that cannot be reached is waited for up to [`RECONNECT_FOR`]. Nothing ran
+    /// yet, so trying again is safe; a connection lost inside a transaction is not retried
+    /// (the use case's work would be half done) but answered as `StoreError::Unavailable`.
+    async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+        let started = std::time::Instant::now();
+        let mut dropped = 0;
+        loop {
+            match self.pool.begin().await {
+                Ok(tx) => return Ok(tx),
+                Err(e) if connection_lost(&e) && started.elapsed() < RECONNECT_FOR => {
+                    dropped += 1;
+                    if dropped > POOL_SIZE {
+                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     pub(crate) async fn job_wakeups(&self) -> Result<crate::JobWakeups> {

@@ -177,6 +177,16 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "audit checkpoints",
         include_str!("../migrations/sqlite/0029_audit_checkpoints.sql"),
     ),
+    (
+        30,
+        "audit format",
+        include_str!("../migrations/sqlite/0030_audit_format.sql"),
+    ),
+    (
+        31,
+        "users ended",
+        include_str!("../migrations/sqlite/0031_users_ended.sql"),
+    ),
 ];
 
 /// How many idle read connections are kept open.

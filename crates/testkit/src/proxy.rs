@@ -120,3 +120,72 @@ fn relay(mut client: TcpStream, mut target: TcpStream, shared: &Arc<Shared>, met
     let _ = target.shutdown(Shutdown::Write);
     let _ = answers.join();
 }
+
+/// A TCP proxy that passes bytes both ways until told to cut every connection it carries, as a
+/// database server's restart does, and that can refuse new connections for a while.
+pub struct SeveringProxy {
+    port: u16,
+    shared: Arc<Severing>,
+}
+
+#[derive(Default)]
+struct Severing {
+    /// Both ends of every connection carried, to cut them.
+    streams: Mutex<Vec<TcpStream>>,
+    refusing: AtomicBool,
+}
+
+impl SeveringProxy {
+    /// Listens on a free port in front of `127.0.0.1:upstream`.
+    pub fn start(upstream: u16) -> SeveringProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a port for the proxy");
+        let port = listener.local_addr().expect("the proxy's address").port();
+        let shared = Arc::new(Severing::default());
+        let accepting = Arc::clone(&shared);
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                if accepting.refusing.load(Ordering::SeqCst) {
+                    let _ = client.shutdown(Shutdown::Both);
+                    continue;
+                }
+                let Ok(target) = TcpStream::connect(("127.0.0.1", upstream)) else {
+                    continue;
+                };
+                let ends = [&client, &target].map(|s| s.try_clone());
+                if let [Ok(a), Ok(b)] = ends {
+                    accepting
+                        .streams
+                        .lock()
+                        .expect("not poisoned")
+                        .extend([a, b]);
+                }
+                for (from, to) in [(&client, &target), (&target, &client)] {
+                    let (Ok(mut from), Ok(mut to)) = (from.try_clone(), to.try_clone()) else {
+                        continue;
+                    };
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(Shutdown::Both);
+                    });
+                }
+            }
+        });
+        SeveringProxy { port, shared }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Cuts every connection carried so far.
+    pub fn sever(&self) {
+        for stream in self.shared.streams.lock().expect("not poisoned").drain(..) {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+    }
+
+    /// Refuses new connections (closes them at once) until told otherwise.
+    pub fn refuse(&self, refusing: bool) {
+        self.shared.refusing.store(refusing, Ordering::SeqCst);
+    }
+}

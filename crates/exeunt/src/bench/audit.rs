@@ -32,6 +32,7 @@ pub(super) async fn audit(dir: &Path, events: u32) -> anyhow::Result<()> {
                         target_kind: "task",
                         target_id: format!("{}/t{}", n / 20, n % 20),
                         subject: None,
+                        digest_key: None,
                         payload: serde_json::json!({"summary": format!("completed task t{} of case {}", n % 20, n / 20), "note": null}),
                     },
                 );

@@ -14,10 +14,15 @@ pub(super) const TASKS_PER_CASE: u32 = 20;
 
 pub(super) async fn setup(dir: &Path) -> anyhow::Result<(App, Actor)> {
     let store = Store::sqlite(&dir.join("exeunt.db"), true).await?;
+    tenant_on(store, "bench").await
+}
+
+/// A new tenant called `slug` on `store`, and its owner.
+pub(super) async fn tenant_on(store: Store, slug: &str) -> anyhow::Result<(App, Actor)> {
     let app = App::system(store, MasterKey::from_bytes(Ids::from_entropy().secret()));
     let actor = app
         .init_tenant(
-            Slug::parse("bench")?,
+            Slug::parse(slug)?,
             TenantName::parse("Bench firm")?,
             Email::parse("owner@bench.example")?,
             PersonName::parse("Owner")?,

@@ -10,6 +10,7 @@ mod fanout;
 mod fixture;
 mod jobs;
 mod measure;
+mod records;
 mod write;
 
 use std::path::PathBuf;
@@ -37,6 +38,9 @@ pub async fn run(cmd: &BenchCmd) -> anyhow::Result<ExitCode> {
         BenchCmd::Fanout { clients } => fanout::fanout(&dir.0, *clients).await?,
         BenchCmd::Export { documents, mib } => export::export(&dir.0, *documents, *mib).await?,
         BenchCmd::Jobs { jobs, postgres } => jobs::jobs(&dir.0, *jobs, postgres.as_deref()).await?,
+        BenchCmd::Records { records, postgres } => {
+            records::records(&dir.0, *records, postgres.as_deref()).await?
+        }
         BenchCmd::JobWorker { .. } => unreachable!("run above, without a scratch directory"),
     }
     Ok(ExitCode::SUCCESS)

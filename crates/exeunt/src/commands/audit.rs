@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use std::path::{Path, PathBuf};
 
-use app::{Actor, App, AppError, CheckpointLine};
+use app::{Actor, App, AppError, CheckpointLine, DigestKeyLine};
 
 use crate::cli::AuditCmd;
 use crate::output::{note_reader_gone, say};
@@ -37,6 +37,11 @@ pub(super) async fn audit(app: &App, actor: &Actor, cmd: &AuditCmd) -> anyhow::R
                 )),
                 None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
             };
+            // The digest keys first: a reader checks each payload as its event comes.
+            for (subject, key) in app.digest_keys(actor).await? {
+                serde_json::to_writer(&mut out, &DigestKeyLine::new(subject, &key))?;
+                out.write_all(b"\n").inspect_err(note_reader_gone)?;
+            }
             let mut tx = app.store().read().await?;
             let mut count = 0u64;
             app.walk_audit(&mut tx, actor, None, |e| {
@@ -97,6 +102,13 @@ pub(super) fn verify_file(
                 say!(
                     "It holds event {} as the signed checkpoint says ({signature}).",
                     checkpoint.seq
+                );
+            }
+            if check.unchecked_payloads > 0 {
+                say!(
+                    "{} payloads were not checked: the log does not carry their subjects' digest \
+                     keys.",
+                    check.unchecked_payloads
                 );
             }
             if check.checkpoints.is_empty() {

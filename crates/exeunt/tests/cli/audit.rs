@@ -109,9 +109,10 @@ async fn checkpoints_catch_a_removed_tail(e: &Exeunt, sql: impl AsyncFn(&str)) {
         let out = python(&log, &[]).unwrap();
         let said = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success(), "{said} {}", stderr(&out));
+        let whole = format!("intact {} unchecked 0", events_in(&log));
         assert!(
-            said.contains(&format!("intact {}", events_in(&log))),
-            "{said}"
+            said.contains(&whole),
+            "every payload checked with its key: {said}"
         );
     } else {
         testkit::missing_service::<()>(
@@ -122,11 +123,15 @@ async fn checkpoints_catch_a_removed_tail(e: &Exeunt, sql: impl AsyncFn(&str)) {
 
     let text = std::fs::read_to_string(&log).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    let (checkpoint_line, events) = lines.split_last().unwrap();
+    let (checkpoint_line, rest) = lines.split_last().unwrap();
     assert!(
         checkpoint_line.starts_with(r#"{"checkpoint""#),
         "{checkpoint_line}"
     );
+    let (keys_lines, events): (Vec<&str>, Vec<&str>) =
+        rest.iter().partition(|l| l.starts_with(r#"{"digest_key""#));
+    assert!(!keys_lines.is_empty(), "the log carries the digest keys");
+    let events = &events[..];
     let kept = events.len() - 2;
     assert!(
         (kept as i64) < vouched,
@@ -134,7 +139,9 @@ async fn checkpoints_catch_a_removed_tail(e: &Exeunt, sql: impl AsyncFn(&str)) {
     );
     let cut = e.write(
         "cut.jsonl",
-        &[&events[..kept], &[*checkpoint_line]].concat().join("\n"),
+        &[&keys_lines[..], &events[..kept], &[*checkpoint_line]]
+            .concat()
+            .join("\n"),
     );
     let out = verify(&cut, &keyed);
     assert_eq!(out.status.code(), Some(1));
@@ -150,7 +157,10 @@ async fn checkpoints_catch_a_removed_tail(e: &Exeunt, sql: impl AsyncFn(&str)) {
     }
 
     // Cut with its checkpoint, the log looks whole; a checkpoint kept elsewhere catches it.
-    let bare = e.write("bare.jsonl", &events[..kept].join("\n"));
+    let bare = e.write(
+        "bare.jsonl",
+        &[&keys_lines[..], &events[..kept]].concat().join("\n"),
+    );
     let out = verify(&bare, &keyed);
     assert!(out.status.success(), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stdout).contains("No checkpoint"));
@@ -181,7 +191,9 @@ async fn checkpoints_catch_a_removed_tail(e: &Exeunt, sql: impl AsyncFn(&str)) {
     let forged_line = serde_json::json!({ "checkpoint": forged }).to_string();
     let forged_log = e.write(
         "forged.jsonl",
-        &[events, &[forged_line.as_str()]].concat().join("\n"),
+        &[&keys_lines[..], events, &[forged_line.as_str()]]
+            .concat()
+            .join("\n"),
     );
     let out = verify(&forged_log, &keyed);
     assert!(!out.status.success());
@@ -207,7 +219,7 @@ fn events_in(log: &std::path::Path) -> usize {
     std::fs::read_to_string(log)
         .unwrap()
         .lines()
-        .filter(|l| !l.starts_with(r#"{"checkpoint""#))
+        .filter(|l| !l.starts_with(r#"{"checkpoint""#) && !l.starts_with(r#"{"digest_key""#))
         .count()
 }
 

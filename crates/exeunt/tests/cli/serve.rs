@@ -240,6 +240,27 @@ async fn the_job_queue_benchmark_drains_the_queue_with_worker_processes() {
     assert_eq!(out.matches("enqueue to start").count(), 2, "{out}");
 }
 
+/// The record benchmark runs on both stores and prints each end's cost beside the other.
+#[tokio::test]
+async fn the_record_benchmark_compares_a_full_subject_with_an_empty_one() {
+    let test = "the_record_benchmark_compares_a_full_subject_with_an_empty_one";
+    let Some(url) = testkit::fresh_postgres(test).await else {
+        return;
+    };
+    let e = Exeunt::sqlite();
+    let out = e.ok(&["bench", "records", "--records", "300", "--postgres", &url]);
+    for backend in ["SQLite", "PostgreSQL"] {
+        let line = out
+            .lines()
+            .find(|l| l.trim_start().starts_with(backend))
+            .unwrap_or_else(|| panic!("{backend}: {out}"));
+        assert!(
+            line.contains("after 300 more") && line.contains("(limit ≤ 1.5×)"),
+            "{line}"
+        );
+    }
+}
+
 #[test]
 fn serve_refuses_a_job_lease_or_concurrency_it_cannot_use() {
     let e = Exeunt::sqlite();

@@ -27,6 +27,9 @@ pub struct AuditEvent {
     pub payload_digest: String,
     /// The event's chain hash, in hex.
     pub hash: String,
+    /// How `hash` and `payload_digest` are computed: 1, or 2 (the hash covers the subject, and
+    /// a payload about a subject has a keyed digest), as `docs/audit-format.md` specifies.
+    pub format: u8,
 }
 
 impl From<engine::audit::AuditEvent> for AuditEvent {
@@ -43,6 +46,7 @@ impl From<engine::audit::AuditEvent> for AuditEvent {
             payload,
             payload_digest,
             hash,
+            format,
         } = event;
         Self {
             tenant_id: tenant_id.0,
@@ -56,6 +60,7 @@ impl From<engine::audit::AuditEvent> for AuditEvent {
             payload,
             payload_digest: engine::audit::to_hex(&payload_digest),
             hash: engine::audit::to_hex(&hash),
+            format,
         }
     }
 }

@@ -10,8 +10,8 @@ use crate::{Result, StoreError};
 
 use super::*;
 
-const AUDIT_COLUMNS: &str =
-    "seq, at_us, actor, action, target_kind, target_id, payload, payload_digest, hash, subject_id";
+const AUDIT_COLUMNS: &str = "seq, at_us, actor, action, target_kind, target_id, payload, \
+     payload_digest, hash, subject_id, format";
 
 /// An event from a row of `AUDIT_COLUMNS`, read by position: verifying a chain reads millions.
 fn audit_row(tenant: TenantId, r: &impl Row) -> Result<AuditEvent> {
@@ -27,6 +27,7 @@ fn audit_row(tenant: TenantId, r: &impl Row) -> Result<AuditEvent> {
         payload_digest: hash(r.bytes(7)?)?,
         hash: hash(r.bytes(8)?)?,
         subject_id: r.opt_uuid(9)?.map(SubjectId),
+        format: u8::try_from(r.int(10)?).map_err(corrupt("format"))?,
     })
 }
 
@@ -77,8 +78,8 @@ impl Tx {
         let prev = self.audit_head_for_update(tenant).await?;
         let event = AuditEvent::chain(tenant, prev, at, draft);
         self.run(
-            "INSERT INTO audit_events (tenant_id, seq, at_us, actor, action, target_kind, target_id, payload, payload_digest, hash, subject_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            "INSERT INTO audit_events (tenant_id, seq, at_us, actor, action, target_kind, target_id, payload, payload_digest, hash, subject_id, format) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             args![
                 tenant.0,
                 event.seq,
@@ -91,6 +92,7 @@ impl Tx {
                 &event.payload_digest,
                 &event.hash,
                 event.subject_id.map(|s| s.0),
+                i64::from(event.format),
             ],
         )
         .await?;
@@ -106,9 +108,9 @@ impl Tx {
         tenant: TenantId,
         events: &[AuditEvent],
     ) -> Result<()> {
-        /// Rows per INSERT: 1,100 values, well under either backend's limit on placeholders.
+        /// Rows per INSERT: 1,200 values, well under either backend's limit on placeholders.
         const ROWS: usize = 100;
-        const COLUMNS: usize = 11;
+        const COLUMNS: usize = 12;
         let (Some(first), Some(last)) = (events.first(), events.last()) else {
             return Ok(());
         };
@@ -131,7 +133,7 @@ impl Tx {
                 })
                 .collect();
             let sql = format!(
-                "INSERT INTO audit_events (tenant_id, seq, at_us, actor, action, target_kind, target_id, payload, payload_digest, hash, subject_id) VALUES {}",
+                "INSERT INTO audit_events (tenant_id, seq, at_us, actor, action, target_kind, target_id, payload, payload_digest, hash, subject_id, format) VALUES {}",
                 rows.join(", ")
             );
             let values: Vec<Arg<'_>> = chunk
@@ -149,6 +151,7 @@ impl Tx {
                         (&e.payload_digest).into(),
                         (&e.hash).into(),
                         e.subject_id.map(|s| s.0).into(),
+                        i64::from(e.format).into(),
                     ]
                 })
                 .collect();

@@ -187,6 +187,68 @@ impl Tx {
         Ok(digests)
     }
 
+    /// Ends a staff user who was the purged employee: their sessions and tokens are revoked,
+    /// their password, name and email go, and no lookup by email finds them again. The row and
+    /// its id stay: the audit chain names its actors by id.
+    pub async fn end_user(&mut self, tenant: TenantId, user: UserId, at: Timestamp) -> Result<()> {
+        self.run(
+            "UPDATE sessions SET revoked_at_us = $3 \
+             WHERE tenant_id = $1 AND user_id = $2 AND revoked_at_us IS NULL",
+            args![tenant.0, user.0, us(at)],
+        )
+        .await?;
+        self.run(
+            "UPDATE api_tokens SET revoked_at_us = $3 \
+             WHERE tenant_id = $1 AND user_id = $2 AND revoked_at_us IS NULL",
+            args![tenant.0, user.0, us(at)],
+        )
+        .await?;
+        let email = format!("purged-{}@purged.invalid", user.0);
+        self.run(
+            "UPDATE users SET name = 'purged', email = $3, password_hash = NULL, ended_at_us = $4 \
+             WHERE tenant_id = $1 AND id = $2",
+            args![tenant.0, user.0, &email, us(at)],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Erases the payload of every audit event of the tenant that holds one of `texts` (as
+    /// JSON writes it inside a string); returns the erased payloads' digests, in order. A scan
+    /// of the tenant's log: only a purge calls it.
+    pub async fn erase_audit_payloads_mentioning(
+        &mut self,
+        tenant: TenantId,
+        texts: &[&str],
+    ) -> Result<Vec<[u8; 32]>> {
+        let mut digests = Vec::new();
+        for text in texts {
+            // As JSON writes it inside a string, matched without regard to case.
+            let inside = serde_json::to_string(text).unwrap_or_default();
+            let pattern = contains_pattern(inside.trim_matches('"'));
+            let found: Vec<[u8; 32]> = self
+                .all(
+                    "SELECT payload_digest FROM audit_events WHERE tenant_id = $1 \
+                     AND lower(payload) LIKE $2 ESCAPE '\\' ORDER BY seq",
+                    args![tenant.0, &pattern],
+                    |r| {
+                        r.bytes("payload_digest")?
+                            .try_into()
+                            .map_err(|_| StoreError::Corrupt("an audit payload digest".into()))
+                    },
+                )
+                .await?;
+            digests.extend(found);
+            self.run(
+                "UPDATE audit_events SET payload = NULL WHERE tenant_id = $1 \
+                 AND lower(payload) LIKE $2 ESCAPE '\\'",
+                args![tenant.0, &pattern],
+            )
+            .await?;
+        }
+        Ok(digests)
+    }
+
     pub async fn insert_tombstone(&mut self, t: &Tombstone) -> Result<()> {
         self.run(
             "INSERT INTO tombstones (tenant_id, subject_id, subject_kind, case_id, purged_at_us, \

@@ -73,6 +73,19 @@ fn to_json<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned())
 }
 
+/// A `LIKE` pattern (with `\` as its escape) matching text that contains `needle`, lowercased.
+fn contains_pattern(needle: &str) -> String {
+    let mut pattern = String::from("%");
+    for c in needle.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
 fn slug(s: &str) -> Result<Slug> {
     Slug::parse(s).map_err(corrupt("id"))
 }

@@ -34,19 +34,6 @@ pub(super) fn record_row(r: &impl Row) -> Result<Record> {
     })
 }
 
-/// A `LIKE` pattern (with `\` as its escape) matching text that contains `needle`, lowercased.
-fn contains_pattern(needle: &str) -> String {
-    let mut pattern = String::from("%");
-    for c in needle.to_lowercase().chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    pattern
-}
-
 impl Tx {
     pub async fn insert_subject(&mut self, s: &Subject, at: Timestamp) -> Result<()> {
         let attributes = to_json(&s.attributes);
@@ -198,6 +185,22 @@ impl Tx {
             "SELECT sealed_key FROM subject_keys WHERE tenant_id = $1 AND subject_id = $2",
             args![tenant.0, subject.0],
             |r| Ok(r.bytes("sealed_key")?.to_vec()),
+        )
+        .await
+    }
+
+    /// Every data key of the tenant's subjects, sealed by the tenant key.
+    pub async fn subject_keys(&mut self, tenant: TenantId) -> Result<Vec<(SubjectId, Vec<u8>)>> {
+        self.all(
+            "SELECT subject_id, sealed_key FROM subject_keys WHERE tenant_id = $1 \
+             ORDER BY subject_id",
+            args![tenant.0],
+            |r| {
+                Ok((
+                    SubjectId(r.uuid("subject_id")?),
+                    r.bytes("sealed_key")?.to_vec(),
+                ))
+            },
         )
         .await
     }

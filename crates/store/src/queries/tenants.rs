@@ -127,7 +127,8 @@ impl Tx {
 
     pub async fn users(&mut self, tenant: TenantId) -> Result<Vec<User>> {
         self.all(
-            "SELECT tenant_id, id, email, name, role, time_zone FROM users WHERE tenant_id = $1 ORDER BY email",
+            "SELECT tenant_id, id, email, name, role, time_zone FROM users \
+             WHERE tenant_id = $1 AND ended_at_us IS NULL ORDER BY email",
             args![tenant.0],
             |r| user_row(r),
         )
@@ -145,7 +146,8 @@ impl Tx {
 
     pub async fn user_by_email(&mut self, tenant: TenantId, email: &Email) -> Result<Option<User>> {
         self.optional(
-            "SELECT tenant_id, id, email, name, role, time_zone FROM users WHERE tenant_id = $1 AND email = $2",
+            "SELECT tenant_id, id, email, name, role, time_zone FROM users \
+             WHERE tenant_id = $1 AND email = $2 AND ended_at_us IS NULL",
             args![tenant.0, email.as_str()],
             |r| user_row(r),
         )
