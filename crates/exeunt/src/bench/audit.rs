@@ -13,14 +13,15 @@ use engine::subject::{Attributes, SubjectKind};
 use super::fixture::setup;
 use crate::output::say;
 
-/// The clients whose cases the events are about.
+/// The most clients whose cases the events are about: one per thousand events.
 const SUBJECTS: u32 = 1_000;
 
 pub(super) async fn audit(dir: &Path, events: u32) -> anyhow::Result<()> {
     let (app, actor) = setup(dir).await?;
     const BATCH: i64 = 50_000;
     let started = Instant::now();
-    let clients = (0..SUBJECTS)
+    let subjects = (events / 1_000).clamp(1, SUBJECTS);
+    let clients = (0..subjects)
         .map(|i| {
             Ok(NewSubject {
                 key: SubjectKey::parse(&format!("client-{i}"))?,
@@ -74,7 +75,7 @@ pub(super) async fn audit(dir: &Path, events: u32) -> anyhow::Result<()> {
     let elapsed = begin.elapsed();
     let rate = verified as f64 / elapsed.as_secs_f64();
     say!(
-        "bench audit: verify a tenant's audit chain on SQLite (hash every event, check every payload's keyed digest, {SUBJECTS} subjects)"
+        "bench audit: verify a tenant's audit chain on SQLite (hash every event, check every payload's keyed digest, {subjects} subjects)"
     );
     say!(
         "  events          {verified} (written in {:.1} s)",
