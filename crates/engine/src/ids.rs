@@ -134,6 +134,10 @@ pub struct Slug(String);
 impl Slug {
     pub const MAX_LEN: usize = 64;
 
+    /// What [`Slug::parse`] accepts, with at most [`Slug::MAX_LEN`] bytes, as a regular
+    /// expression that ECMA-262 (OpenAPI's dialect) and Rust's `regex` read alike.
+    pub const PATTERN: &'static str = "^[a-z0-9][a-z0-9-]*$";
+
     pub fn parse(value: &str) -> Result<Self, NameError> {
         let rest = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-';
         let first = |c: char| c != '-' && rest(c);
@@ -174,6 +178,10 @@ pub struct SubjectKey(String);
 
 impl SubjectKey {
     pub const MAX_LEN: usize = 64;
+
+    /// What [`SubjectKey::parse`] accepts, with at most [`SubjectKey::MAX_LEN`] bytes (see
+    /// [`Slug::PATTERN`]).
+    pub const PATTERN: &'static str = "^[A-Za-z0-9][A-Za-z0-9._-]*$";
 
     pub fn parse(value: &str) -> Result<Self, NameError> {
         let rest = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
@@ -223,6 +231,11 @@ pub struct EmailError(pub String);
 
 impl Email {
     pub const MAX_LEN: usize = 254;
+
+    /// What [`Email::parse`] accepts once surrounding spaces are trimmed, with at most
+    /// [`Email::MAX_LEN`] bytes (see [`Slug::PATTERN`]): one `@`, no space or control
+    /// character, a domain that neither starts nor ends with a dot.
+    pub const PATTERN: &'static str = "^[^@\\s\\x00-\\x1f\\x7f-\\x9f]+@[^@\\s.\\x00-\\x1f\\x7f-\\x9f]([^@\\s\\x00-\\x1f\\x7f-\\x9f]*[^@\\s.\\x00-\\x1f\\x7f-\\x9f])?$";
 
     pub fn parse(value: &str) -> Result<Self, EmailError> {
         let value = value.trim();

@@ -204,3 +204,123 @@ pub fn document_internal_errors(openapi: &mut utoipa::openapi::OpenApi) {
         }
     }
 }
+
+/// A form a string must have, which the server enforces by parsing it into an `engine::ids`
+/// type; the document states it as that type's `pattern` and `maxLength`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Form {
+    SubjectKey,
+    Slug,
+    Email,
+}
+
+impl Form {
+    pub fn pattern(self) -> &'static str {
+        match self {
+            Form::SubjectKey => engine::ids::SubjectKey::PATTERN,
+            Form::Slug => engine::ids::Slug::PATTERN,
+            Form::Email => engine::ids::Email::PATTERN,
+        }
+    }
+
+    pub fn max_length(self) -> usize {
+        match self {
+            Form::SubjectKey => engine::ids::SubjectKey::MAX_LEN,
+            Form::Slug => engine::ids::Slug::MAX_LEN,
+            Form::Email => engine::ids::Email::MAX_LEN,
+        }
+    }
+}
+
+/// The body fields (schema, property) the server parses into a form; an array's items for
+/// `teams`.
+pub const FORMED_FIELDS: &[(&str, &str, Form)] = &[
+    ("NewSubjectBody", "key", Form::SubjectKey),
+    ("NewSubjectBody", "parent", Form::SubjectKey),
+    ("StartCaseBody", "subject", Form::SubjectKey),
+    ("StartCaseBody", "blueprint", Form::Slug),
+    ("StartCaseBody", "owner", Form::Email),
+    ("PlanBody", "subject", Form::SubjectKey),
+    ("NewHoldBody", "subject", Form::SubjectKey),
+    ("NewUserBody", "email", Form::Email),
+    ("NewUserBody", "teams", Form::Slug),
+    ("NewTokenBody", "user", Form::Email),
+    ("HandoffBody", "new_owner", Form::Email),
+    ("AssignBody", "assignee", Form::Email),
+];
+
+/// The path and query parameters the server parses into a form, by name: where a name is
+/// used, it always means the same form.
+pub const FORMED_PARAMETERS: &[(&str, Form)] = &[
+    ("key", Form::SubjectKey),
+    ("subject", Form::SubjectKey),
+    ("task", Form::Slug),
+    ("check", Form::Slug),
+    ("name", Form::Slug),
+];
+
+/// States the form of every field and parameter the server parses into one, so that generated
+/// clients and fuzzers know what it accepts. A field listed here that the document lacks is
+/// a mistake the tests catch (`every_stated_form_is_the_parsers_own`).
+pub fn document_forms(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::schema::{ArrayItems, Schema};
+    use utoipa::openapi::{RefOr, path::Parameter};
+
+    fn state(schema: &mut RefOr<Schema>, form: Form) {
+        match schema {
+            RefOr::T(Schema::Object(object)) => {
+                object.pattern = Some(form.pattern().to_owned());
+                object.max_length = Some(form.max_length());
+            }
+            RefOr::T(Schema::Array(array)) => {
+                if let ArrayItems::RefOrSchema(items) = &mut array.items {
+                    state(items, form);
+                }
+            }
+            // `Option<String>` is a `oneOf` of the string and null.
+            RefOr::T(Schema::OneOf(one_of)) => {
+                for item in &mut one_of.items {
+                    state(item, form);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    if let Some(components) = openapi.components.as_mut() {
+        for (schema, property, form) in FORMED_FIELDS {
+            if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(*schema)
+                && let Some(field) = object.properties.get_mut(*property)
+            {
+                state(field, *form);
+            }
+        }
+    }
+    let stated = |parameter: &mut Parameter| {
+        if let Some((_, form)) = FORMED_PARAMETERS
+            .iter()
+            .find(|(name, _)| *name == parameter.name)
+            && let Some(schema) = parameter.schema.as_mut()
+        {
+            state(schema, *form);
+        }
+    };
+    for item in openapi.paths.paths.values_mut() {
+        for operation in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            for parameter in operation.parameters.iter_mut().flatten() {
+                if let RefOr::T(parameter) = parameter {
+                    stated(parameter);
+                }
+            }
+        }
+    }
+}

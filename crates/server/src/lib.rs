@@ -19,6 +19,8 @@ mod session;
 mod views;
 mod web;
 
+pub use docs::{FORMED_FIELDS, FORMED_PARAMETERS, Form};
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -88,6 +90,7 @@ pub fn router(app: App, options: &ServerOptions) -> Router {
         .merge(files::routes());
     idempotency::document(api.get_openapi_mut());
     docs::document_internal_errors(api.get_openapi_mut());
+    docs::document_forms(api.get_openapi_mut());
     let api = api.layer(middleware::from_fn_with_state(
         state.clone(),
         idempotency::layer,

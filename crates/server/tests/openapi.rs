@@ -362,6 +362,127 @@ async fn the_documented_text_limits_are_the_fields_own() {
     }
 }
 
+/// Every field and parameter the server parses into a key, a slug or an email states that
+/// form's `pattern` and `maxLength`, and they accept exactly what the parser accepts.
+#[tokio::test]
+async fn every_stated_form_is_the_parsers_own() {
+    use exeunt_server::{FORMED_FIELDS, FORMED_PARAMETERS, Form};
+    let server = Server::start().await;
+    let document = server.document().await;
+
+    /// The string schema of a property: itself, an array's items, or the string of a
+    /// `oneOf` with null.
+    fn string_schema(schema: &Value) -> Option<&Value> {
+        let types = &schema["type"];
+        if types == "string"
+            || types
+                .as_array()
+                .is_some_and(|t| t.contains(&"string".into()))
+        {
+            return Some(schema);
+        }
+        if let Some(items) = schema.get("items") {
+            return string_schema(items);
+        }
+        schema["oneOf"].as_array()?.iter().find_map(string_schema)
+    }
+    let samples = [
+        "",
+        "a",
+        "A",
+        "0",
+        "-a",
+        "a-",
+        "a-b",
+        "a_b",
+        "a.b",
+        ".a",
+        "a b",
+        " a",
+        "a/b",
+        "é",
+        "acme-2024",
+        "Acme.Corp_1",
+        "kim@acme.example",
+        "KIM@Acme.Example",
+        "a@b",
+        "@b",
+        "a@",
+        "a@.b",
+        "a@b.",
+        "a@b@c",
+        "a b@c",
+        "a@b c",
+        "a\u{7}@b",
+        "kim.lee+hr@acme.example",
+        "ü@b.c",
+    ];
+    let long = [
+        "x".repeat(64),
+        "x".repeat(65),
+        format!("{}@b.c", "x".repeat(250)),
+    ];
+    let accepts = |form: Form, text: &str| match form {
+        Form::SubjectKey => engine::ids::SubjectKey::parse(text).is_ok(),
+        Form::Slug => engine::ids::Slug::parse(text).is_ok(),
+        Form::Email => engine::ids::Email::parse(text).is_ok(),
+    };
+    let agree = |what: &str, form: Form, schema: &Value| {
+        let pattern = schema["pattern"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{what}: {schema}"));
+        let max = schema["maxLength"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{what}: {schema}"));
+        assert_eq!(
+            (pattern, max as usize),
+            (form.pattern(), form.max_length()),
+            "{what}"
+        );
+        let regex = regex::Regex::new(pattern).unwrap();
+        for text in samples
+            .iter()
+            .copied()
+            .chain(long.iter().map(String::as_str))
+        {
+            // An email is trimmed before it is parsed; a stated form is the trimmed one.
+            let stated = if form == Form::Email {
+                text.trim()
+            } else {
+                text
+            };
+            assert_eq!(
+                regex.is_match(stated) && stated.len() <= max as usize,
+                accepts(form, text),
+                "{what}: {text:?}"
+            );
+        }
+    };
+    for (schema, property, form) in FORMED_FIELDS {
+        let stated = &document["components"]["schemas"][schema]["properties"][property];
+        let string = string_schema(stated)
+            .unwrap_or_else(|| panic!("{schema}.{property} is in the document: {stated}"));
+        agree(&format!("{schema}.{property}"), *form, string);
+    }
+    let mut parameters = 0;
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for operation in item.as_object().unwrap().values() {
+            for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                let name = parameter["name"].as_str().unwrap_or_default();
+                if let Some((_, form)) = FORMED_PARAMETERS.iter().find(|(n, _)| *n == name) {
+                    let string = string_schema(&parameter["schema"]).unwrap();
+                    agree(&format!("{path} {name}"), *form, string);
+                    parameters += 1;
+                }
+            }
+        }
+    }
+    assert!(
+        parameters >= 10,
+        "the subject keys, tasks, checks and names of the paths"
+    );
+}
+
 /// The document is valid OpenAPI 3.1 by an independent validator, `openapi-spec-validator`
 /// (Python), which also resolves every `$ref`.
 #[tokio::test]
