@@ -58,7 +58,7 @@ impl Exeunt {
     }
 
     /// `exeunt serve` on a free port with `args`, once it says it serves; and where.
-    pub fn serve(&self, args: &[&str]) -> (std::process::Child, String) {
+    pub fn serve(&self, args: &[&str]) -> (Served, String) {
         use std::io::{BufRead, BufReader};
         let mut child = self
             .command(&[&["serve", "--listen", "127.0.0.1:0"], args].concat())
@@ -78,7 +78,7 @@ impl Exeunt {
             .expect("exeunt serve says where it serves");
         // Keep reading, so that the server never blocks on a full pipe.
         std::thread::spawn(move || lines.for_each(drop));
-        (child, base)
+        (Served(child), base)
     }
 
     /// Runs a command that must succeed, and returns its standard output.
@@ -105,6 +105,30 @@ impl Exeunt {
         let path = self.dir.path().join(name);
         std::fs::write(&path, text).unwrap();
         path
+    }
+}
+
+/// A running `exeunt serve`. It is killed when dropped, so that a test that fails midway
+/// leaves no server behind holding its database.
+pub struct Served(std::process::Child);
+
+impl std::ops::Deref for Served {
+    type Target = std::process::Child;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Served {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
 }
 
