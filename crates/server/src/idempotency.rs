@@ -156,6 +156,7 @@ pub async fn layer(State(state): State<ServerState>, request: Request, next: Nex
         )
         .into_response(),
         Ok(IdempotencyClaim::Claimed(answering)) => {
+            let route = parts.uri.path().to_owned();
             let request = Request::from_parts(parts, Body::from(bytes));
             let response = answering.run(next.run(request)).await;
             let (parts, body) = response.into_parts();
@@ -175,6 +176,18 @@ pub async fn layer(State(state): State<ServerState>, request: Request, next: Nex
                 content_type.as_str(),
                 body.as_ref(),
             ));
+            // Every route writes in one transaction, last; one that does not loses the
+            // guarantee for the writes before its last (debug builds, the tests', stop here).
+            if answering.committed_early() {
+                tracing::warn!(
+                    route = %route,
+                    "a keyed request went on after a write, which committed before its answer"
+                );
+            }
+            debug_assert!(
+                !answering.committed_early(),
+                "{route} committed a write before its answer"
+            );
             // The request's writes commit here, with the answer, or not at all.
             match answering.answer(keep).await {
                 Ok(Answered::Kept | Answered::Released) => {

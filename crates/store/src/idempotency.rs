@@ -91,6 +91,8 @@ pub struct Answering {
     key: String,
     token: i64,
     waiting: StdMutex<Option<Tx>>,
+    /// Whether a write committed before the answer (see [`Answering::committed_early`]).
+    early: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for Answering {
@@ -138,6 +140,12 @@ impl Answering {
         Ok(Answered::Kept)
     }
 
+    /// Whether the request went on after a write, which then committed before the answer: a
+    /// resend after a crash in between hears `Unanswered` instead of the answer.
+    pub fn committed_early(&self) -> bool {
+        self.early.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     fn take_waiting(&self) -> Option<Tx> {
         self.waiting
             .lock()
@@ -151,11 +159,7 @@ impl Answering {
         let Some(mut tx) = self.take_waiting() else {
             return Ok(());
         };
-        // Every route writes in one transaction, last: one that does not loses the guarantee.
-        tracing::warn!(
-            key = %self.key,
-            "a keyed request went on after a write, which committed before its answer"
-        );
+        self.early.store(true, std::sync::atomic::Ordering::Relaxed);
         if !tx
             .mark_idempotency_applied(self.tenant, &self.caller, &self.key, self.token)
             .await?
@@ -247,6 +251,7 @@ impl Store {
             key: claim.key.to_owned(),
             token,
             waiting: StdMutex::new(None),
+            early: std::sync::atomic::AtomicBool::new(false),
         });
         self.live_attempts
             .lock()
