@@ -259,8 +259,11 @@ pub const FORMED_PARAMETERS: &[(&str, Form)] = &[
     ("name", Form::Slug),
 ];
 
-/// States the form of every field and parameter the server parses into one, so that generated
-/// clients and fuzzers know what it accepts. A field listed here that the document lacks is
+/// The path parameter that names a case or a record by its number.
+pub const NUMBER_PARAMETER: &str = "number";
+
+/// States the form of every field and parameter the server parses into one, and the least
+/// number of a case or record, so that generated clients and fuzzers know what it accepts. A field listed here that the document lacks is
 /// a mistake the tests catch (`every_stated_form_is_the_parsers_own`).
 pub fn document_forms(openapi: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::schema::{ArrayItems, Schema};
@@ -297,6 +300,12 @@ pub fn document_forms(openapi: &mut utoipa::openapi::OpenApi) {
         }
     }
     let stated = |parameter: &mut Parameter| {
+        // A case's or a record's number is 1 or more (`inputs::case_number`, `record_number`).
+        if parameter.name == NUMBER_PARAMETER
+            && let Some(RefOr::T(Schema::Object(object))) = parameter.schema.as_mut()
+        {
+            object.minimum = Some(1.into());
+        }
         if let Some((_, form)) = FORMED_PARAMETERS
             .iter()
             .find(|(name, _)| *name == parameter.name)

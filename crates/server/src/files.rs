@@ -17,7 +17,7 @@ use crate::ServerState;
 use crate::docs::{BadRequest, Forbidden, JsonWriteProblems, Locked, NotFound, Unauthorized};
 use crate::error::ApiError;
 use crate::extract::{Caller, Params, Path, RawBody, segment};
-use crate::inputs::{case_number, file_name, key};
+use crate::inputs::{case_number, file_name, key, record_number};
 use crate::views;
 
 pub fn routes() -> OpenApiRouter<ServerState> {
@@ -71,7 +71,7 @@ async fn attach_record_file(
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> Result<Json<views::RecordFile>, ApiError> {
-    let number = segment(&n, "record", |v| v.parse::<i64>())?;
+    let number = record_number(&n)?;
     let name = file_name("file_name", &params.file_name)?;
     let media_type = headers
         .get(header::CONTENT_TYPE)
@@ -112,7 +112,7 @@ async fn download_record_file(
     Caller(actor): Caller,
     Path((k, n)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let number = segment(&n, "record", |v| v.parse::<i64>())?;
+    let number = record_number(&n)?;
     let download = app.record_file(&actor, &key(&k)?, number).await?;
     Ok(stream(download))
 }

@@ -14,7 +14,17 @@ pub(crate) fn key(value: &str) -> Result<SubjectKey, ApiError> {
 }
 
 pub(crate) fn case_number(value: &str) -> Result<i64, ApiError> {
-    segment(value, "case", |v| {
+    number(value, "case")
+}
+
+/// A record's number within its subject, as a path names it.
+pub(crate) fn record_number(value: &str) -> Result<i64, ApiError> {
+    number(value, "record")
+}
+
+/// A case's or a record's number: 1 or more, as the document states (`docs::document_forms`).
+fn number(value: &str, what: &str) -> Result<i64, ApiError> {
+    segment(value, what, |v| {
         v.parse::<i64>().map_err(|e| e.to_string()).and_then(|n| {
             if n > 0 {
                 Ok(n)

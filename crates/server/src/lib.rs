@@ -19,7 +19,7 @@ mod session;
 mod views;
 mod web;
 
-pub use docs::{FORMED_FIELDS, FORMED_PARAMETERS, Form};
+pub use docs::{FORMED_FIELDS, FORMED_PARAMETERS, Form, NUMBER_PARAMETER};
 
 use std::future::Future;
 use std::net::SocketAddr;

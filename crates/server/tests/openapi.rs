@@ -481,6 +481,21 @@ async fn every_stated_form_is_the_parsers_own() {
         parameters >= 10,
         "the subject keys, tasks, checks and names of the paths"
     );
+
+    // Every case or record number of a path is 1 or more, as stated (`inputs::case_number`,
+    // `record_number`).
+    let mut numbers = 0;
+    for item in document["paths"].as_object().unwrap().values() {
+        for operation in item.as_object().unwrap().values() {
+            for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                if parameter["name"] == exeunt_server::NUMBER_PARAMETER {
+                    assert_eq!(parameter["schema"]["minimum"], 1, "{parameter}");
+                    numbers += 1;
+                }
+            }
+        }
+    }
+    assert!(numbers >= 10, "the case and record numbers of the paths");
 }
 
 /// The document is valid OpenAPI 3.1 by an independent validator, `openapi-spec-validator`

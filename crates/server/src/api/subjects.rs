@@ -19,11 +19,11 @@ use crate::docs::{
     BadRequest, Conflict, JsonWriteProblems, Locked, NotFound, Unauthorized, UnprocessableContent,
 };
 use crate::error::ApiError;
-use crate::extract::{Body, Caller, Params, Path, segment};
+use crate::extract::{Body, Caller, Params, Path};
 use crate::views::{self, Record, RecordKind, Subject, SubjectDetail, SubjectKind};
 
 use super::{Created, Reply, default_limit, page};
-use crate::inputs::{field, key, search};
+use crate::inputs::{field, key, record_number, search};
 
 pub(super) fn routes() -> OpenApiRouter<ServerState> {
     OpenApiRouter::new()
@@ -253,7 +253,7 @@ async fn update_record(
     Path((k, n)): Path<(String, String)>,
     Body(b): Body<RecordChangesBody>,
 ) -> Reply<Record> {
-    let number = segment(&n, "record", |v| v.parse::<i64>())?;
+    let number = record_number(&n)?;
     let changes: Vec<(String, String)> = b.fields.into_iter().collect();
     if changes.is_empty() {
         return Err(ApiError::invalid(

@@ -120,6 +120,34 @@ async fn malformed_requests_get_problems_never_5xx(db: TestDb) {
         request
     };
     let cases: Vec<(reqwest::RequestBuilder, StatusCode)> = vec![
+        // A number is 1 or more, as the document states; a path segment that is not one
+        // answers as missing, as any path to nothing does.
+        (
+            raw(Method::GET, "/api/v1/cases/0", None, Vec::new()),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            raw(Method::GET, "/api/v1/cases/99", None, Vec::new()),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            raw(
+                Method::GET,
+                "/api/v1/subjects/acme/records/0/file",
+                None,
+                Vec::new(),
+            ),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            raw(
+                Method::GET,
+                "/api/v1/subjects/acme/records/99/file",
+                None,
+                Vec::new(),
+            ),
+            StatusCode::NOT_FOUND,
+        ),
         (
             raw(
                 Method::POST,
