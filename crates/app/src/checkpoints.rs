@@ -6,7 +6,7 @@
 use crypto::jose::{self, Jwks};
 use std::collections::HashMap;
 
-use engine::audit::{CheckpointClaims, DigestKey, hash_from_hex, to_hex};
+use engine::audit::{CheckpointClaims, DigestKey, Hash, hash_from_hex, to_hex};
 use engine::ids::{SubjectId, TenantId};
 use engine::tenant::Tenant;
 use store::{AuditFilter, CheckpointRow, Tx};
@@ -21,14 +21,10 @@ impl App {
         tx: &mut Tx,
         tenant: &Tenant,
     ) -> Result<Option<CheckpointRow>> {
-        let Some(head) = tx.audit_head(tenant.id).await? else {
-            return Ok(None);
+        let head = match unvouched_head(tx, tenant.id).await? {
+            Ok(head) => head,
+            Err(newest) => return Ok(newest),
         };
-        if let Some(newest) = tx.checkpoints(tenant.id, None, 1).await?.pop()
-            && newest.seq == head.0
-        {
-            return Ok(Some(newest));
-        }
         let key = self.signing_key(tx, tenant.id).await?;
         let at = self.now();
         let claims = CheckpointClaims::new(tenant.id, format!("exeunt:{}", tenant.slug), head, at);
@@ -44,16 +40,16 @@ impl App {
     }
 
     /// Signs a checkpoint for every tenant whose chain moved since its newest one: what the
-    /// worker does every minute. Returns how many it signed.
+    /// worker does every minute. Returns how many it signed. Whether one is due is read
+    /// first, so that a quiet tenant costs no write.
     pub async fn sign_checkpoints(&self) -> Result<usize> {
         let tenants = self.store.read().await?.tenants().await?;
         let mut signed = 0;
         for tenant in tenants {
-            let mut tx = self.store.read().await?;
-            let head = tx.audit_head(tenant.id).await?;
-            let newest = tx.checkpoints(tenant.id, None, 1).await?.pop();
-            drop(tx);
-            if head.map(|(seq, _)| seq) == newest.map(|c| c.seq) {
+            if unvouched_head(&mut self.store.read().await?, tenant.id)
+                .await?
+                .is_err()
+            {
                 continue;
             }
             let mut tx = self.store.write().await?;
@@ -89,7 +85,7 @@ impl App {
             return Ok(());
         };
         let keys: Jwks = jwks(&tx.signing_keys(Some(tenant)).await?);
-        let claims = checkpoint_claims(&newest.token, &keys)?;
+        let claims = checkpoint_claims(&newest.token, Some(&keys))?;
         let vouched = tx
             .audit_events(
                 tenant,
@@ -107,17 +103,34 @@ impl App {
     }
 }
 
-/// The claims of a checkpoint whose signature `keys` verify; refused when it is not one.
-pub fn checkpoint_claims(token: &str, keys: &Jwks) -> Result<CheckpointClaims> {
-    let verified = jose::verify::<CheckpointClaims>(token, keys)
-        .map_err(|e| AppError::invalid("checkpoint", e))?;
-    if verified.claims.kind != engine::audit::CHECKPOINT_KIND {
+/// The head of `tenant`'s chain if no checkpoint vouches for it yet; otherwise the newest
+/// checkpoint (`None` while the chain is empty).
+async fn unvouched_head(
+    tx: &mut Tx,
+    tenant: TenantId,
+) -> Result<std::result::Result<(i64, Hash), Option<CheckpointRow>>> {
+    let newest = tx.checkpoints(tenant, None, 1).await?.pop();
+    Ok(match tx.audit_head(tenant).await? {
+        Some(head) if newest.as_ref().is_none_or(|c| c.seq != head.0) => Ok(head),
+        _ => Err(newest),
+    })
+}
+
+/// The claims of a checkpoint whose signature `keys` verify (any signature, or none, when
+/// `keys` is `None`: for a report that says so); refused when it is not a checkpoint.
+pub fn checkpoint_claims(token: &str, keys: Option<&Jwks>) -> Result<CheckpointClaims> {
+    let claims = match keys {
+        Some(keys) => jose::verify::<CheckpointClaims>(token, keys).map(|v| v.claims),
+        None => jose::unverified_claims::<CheckpointClaims>(token),
+    }
+    .map_err(|e| AppError::invalid("checkpoint", e))?;
+    if claims.kind != engine::audit::CHECKPOINT_KIND {
         return Err(AppError::invalid(
             "checkpoint",
             "this token is not an audit checkpoint",
         ));
     }
-    Ok(verified.claims)
+    Ok(claims)
 }
 
 /// What [`verify_exported_log`] found: an intact chain of `events` events, and each
@@ -221,25 +234,22 @@ pub fn verify_exported_log(
     }
     let events = verifier.last_seq();
     let unchecked_payloads = verifier.unchecked();
-    let mut checkpoints = Vec::new();
-    for token in tokens {
-        let claims = match keys {
-            Some(keys) => checkpoint_claims(&token, keys)?,
-            None => jose::unverified_claims::<CheckpointClaims>(&token)
-                .map_err(|e| AppError::invalid("checkpoint", e))?,
-        };
-        let Some(tenant) = tenant else {
-            return Err(AppError::invalid("file", "the log holds no event"));
-        };
-        let vouched = usize::try_from(claims.seq - 1)
-            .ok()
-            .and_then(|i| hashes.get(i));
-        claims.check(tenant, vouched, events)?;
-        checkpoints.push(CheckedCheckpoint {
-            seq: claims.seq,
-            signed: keys.is_some(),
-        });
-    }
+    let checkpoints = tokens
+        .iter()
+        .map(|token| {
+            let claims = checkpoint_claims(token, keys)?;
+            let tenant =
+                tenant.ok_or_else(|| AppError::invalid("file", "the log holds no event"))?;
+            let vouched = usize::try_from(claims.seq - 1)
+                .ok()
+                .and_then(|i| hashes.get(i));
+            claims.check(tenant, vouched, events)?;
+            Ok(CheckedCheckpoint {
+                seq: claims.seq,
+                signed: keys.is_some(),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
     Ok(ExportedLogCheck {
         events,
         checkpoints,

@@ -54,6 +54,16 @@ fn digest_key_of(data_key: &SealingKey) -> DigestKey {
     DigestKey(data_key.derive(b"exeunt audit payload digest"))
 }
 
+/// The digest key of a subject from its data key as stored, sealed by the tenant key.
+fn open_digest_key(
+    tenant_key: &SealingKey,
+    subject: SubjectId,
+    sealed: &[u8],
+) -> Result<DigestKey> {
+    let data_key = tenant_key.unwrap_key(&data_key_purpose(subject), sealed)?;
+    Ok(digest_key_of(&data_key))
+}
+
 fn data_key_purpose(subject: SubjectId) -> String {
     format!("exeunt data key of subject {subject}")
 }
@@ -149,11 +159,8 @@ impl App {
         let Some(sealed) = tx.subject_key(tenant, subject).await? else {
             return Ok(None);
         };
-        let key = self
-            .master
-            .tenant_key(tenant.0.as_bytes())
-            .unwrap_key(&data_key_purpose(subject), &sealed)?;
-        Ok(Some(digest_key_of(&key)))
+        let tenant_key = self.master.tenant_key(tenant.0.as_bytes());
+        Ok(Some(open_digest_key(&tenant_key, subject, &sealed)?))
     }
 
     /// The digest keys of every subject of the tenant whose data key exists: what an exported
@@ -165,10 +172,7 @@ impl App {
         tx.subject_keys(tenant)
             .await?
             .into_iter()
-            .map(|(subject, sealed)| {
-                let key = tenant_key.unwrap_key(&data_key_purpose(subject), &sealed)?;
-                Ok((subject, digest_key_of(&key)))
-            })
+            .map(|(subject, sealed)| Ok((subject, open_digest_key(&tenant_key, subject, &sealed)?)))
             .collect()
     }
 

@@ -176,21 +176,27 @@ impl IntoResponses for JsonWriteProblems {
     }
 }
 
+/// The operations a path may have, the read (GET) first.
+fn operations(
+    item: &mut utoipa::openapi::PathItem,
+) -> [&mut Option<utoipa::openapi::path::Operation>; 5] {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.patch,
+    ]
+}
+
 /// Adds the 500 every API operation can answer when the store fails, and the 503 every write
 /// can answer when storage refuses it, so that no handler has to list them.
 pub fn document_internal_errors(openapi: &mut utoipa::openapi::OpenApi) {
     let name = InternalError::response().0;
     let unavailable = ServiceUnavailable::response().0;
     for item in openapi.paths.paths.values_mut() {
-        let operations = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ];
         // The first is the read; the others write.
-        for (i, operation) in operations.into_iter().enumerate() {
+        for (i, operation) in operations(item).into_iter().enumerate() {
             let Some(operation) = operation else { continue };
             let responses = &mut operation.responses.responses;
             responses
@@ -315,16 +321,7 @@ pub fn document_forms(openapi: &mut utoipa::openapi::OpenApi) {
         }
     };
     for item in openapi.paths.paths.values_mut() {
-        for operation in [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ]
-        .into_iter()
-        .flatten()
-        {
+        for operation in operations(item).into_iter().flatten() {
             for parameter in operation.parameters.iter_mut().flatten() {
                 if let RefOr::T(parameter) = parameter {
                     stated(parameter);

@@ -180,14 +180,9 @@ impl Drop for Answering {
     }
 }
 
-/// The request running on this task, if it runs under a key.
-fn current() -> Option<Arc<Answering>> {
+/// The keyed request running on this task, if any: its writes commit when it is answered.
+pub(crate) fn current() -> Option<Arc<Answering>> {
     ANSWERING.try_with(Arc::clone).ok()
-}
-
-/// Whether a keyed request runs on this task: its writes commit when it is answered.
-pub(crate) fn answering() -> bool {
-    ANSWERING.try_with(|_| ()).is_ok()
 }
 
 impl Tx {

@@ -50,18 +50,24 @@ impl TestDb {
     /// Runs SQL on the database behind the store's back: for tests that play an attacker
     /// with access to the database.
     pub async fn execute_behind_the_store(&self, sql: &str) {
-        match &self.location {
-            Location::Sqlite(path) => {
-                rusqlite::Connection::open(path)
-                    .and_then(|conn| conn.execute_batch(sql))
-                    .expect("run SQL behind the store");
-            }
-            Location::Postgres(url) => {
-                let mut conn = PgConnection::connect(url).await.expect("connect");
-                conn.execute(AssertSqlSafe(sql.to_owned()))
-                    .await
-                    .expect("run SQL behind the store");
-            }
+        execute_behind_the_store(&self.location, sql).await;
+    }
+}
+
+/// Runs SQL (one statement or several) on the database at `location`, with no `Store`: for
+/// tests that play an attacker with access to the database.
+pub async fn execute_behind_the_store(location: &Location, sql: &str) {
+    match location {
+        Location::Sqlite(path) => {
+            rusqlite::Connection::open(path)
+                .and_then(|conn| conn.execute_batch(sql))
+                .expect("run SQL behind the store");
+        }
+        Location::Postgres(url) => {
+            let mut conn = PgConnection::connect(url).await.expect("connect");
+            conn.execute(AssertSqlSafe(sql.to_owned()))
+                .await
+                .expect("run SQL behind the store");
         }
     }
 }

@@ -14,7 +14,7 @@ pub mod webhook;
 
 use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
 
-pub use db::TestDb;
+pub use db::{TestDb, execute_behind_the_store};
 
 /// Whether a missing service must fail the run instead of skipping.
 pub fn services_required() -> bool {

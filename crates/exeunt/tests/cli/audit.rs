@@ -3,22 +3,31 @@
 
 use crate::harness::{Exeunt, LATER, assert_refused, stderr};
 
-async fn tamper_and_verify(e: &Exeunt, sql: impl AsyncFn(&str)) {
+async fn tamper_and_verify(e: &Exeunt) {
     e.ok(&["init"]);
     e.ok(&[
         "subject", "add", "acme", "--kind", "client", "--name", "Acme",
     ]);
     e.ok(&["case", "start", "acme", "--exit-date", LATER]);
     assert!(e.ok(&["audit", "verify"]).contains("is intact"));
-    sql("UPDATE audit_events SET payload = replace(payload, 'Acme', 'Acne') WHERE seq = 10").await;
+    e.execute_behind_the_store(
+        "UPDATE audit_events SET payload = replace(payload, 'Acme', 'Acne') WHERE seq = 10",
+    )
+    .await;
     let out = e.run(&["audit", "verify"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         String::from_utf8_lossy(&out.stdout).contains("event 10 (subject.created) was altered"),
         "{out:?}"
     );
-    sql("UPDATE audit_events SET payload = replace(payload, 'Acne', 'Acme') WHERE seq = 10").await;
-    sql("DELETE FROM audit_events WHERE seq = (SELECT MAX(seq) FROM audit_events)").await;
+    e.execute_behind_the_store(
+        "UPDATE audit_events SET payload = replace(payload, 'Acne', 'Acme') WHERE seq = 10",
+    )
+    .await;
+    e.execute_behind_the_store(
+        "DELETE FROM audit_events WHERE seq = (SELECT MAX(seq) FROM audit_events)",
+    )
+    .await;
     let out = e.run(&["audit", "verify"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
@@ -29,15 +38,7 @@ async fn tamper_and_verify(e: &Exeunt, sql: impl AsyncFn(&str)) {
 
 #[tokio::test]
 async fn audit_verify_names_the_altered_event_on_sqlite() {
-    let e = Exeunt::sqlite();
-    let db = e.data_dir().join("exeunt.db");
-    tamper_and_verify(&e, async |q| {
-        rusqlite::Connection::open(&db)
-            .unwrap()
-            .execute_batch(q)
-            .unwrap();
-    })
-    .await;
+    tamper_and_verify(&Exeunt::sqlite()).await;
 }
 
 #[tokio::test]
@@ -45,22 +46,12 @@ async fn audit_verify_names_the_altered_event_on_postgres() {
     let Some(e) = Exeunt::postgres("audit_verify_names_the_altered_event_on_postgres").await else {
         return;
     };
-    let url = e.database_url.clone().unwrap();
-    tamper_and_verify(&e, async |q| {
-        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
-            .await
-            .unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(q.to_owned()))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-    })
-    .await;
+    tamper_and_verify(&e).await;
 }
 
 /// Signed checkpoints catch a log whose tail was removed: offline, with the CLI and with an
 /// outsider's verifier written from `docs/audit-format.md`, and in the database.
-async fn checkpoints_catch_a_removed_tail(e: &Exeunt, sql: impl AsyncFn(&str)) {
+async fn checkpoints_catch_a_removed_tail(e: &Exeunt) {
     const TEST: &str = "checkpoints_catch_a_removed_tail";
     e.ok(&["init"]);
     e.ok(&[
@@ -200,7 +191,7 @@ async fn checkpoints_catch_a_removed_tail(e: &Exeunt, sql: impl AsyncFn(&str)) {
     assert!(stderr(&out).contains("signature"), "{}", stderr(&out));
 
     // In the database: the tail deleted and the head moved back, as an intruder would.
-    sql(&format!(
+    e.execute_behind_the_store(&format!(
         "DELETE FROM audit_events WHERE seq > {kept}; \
          UPDATE audit_heads SET seq = {kept}, \
          hash = (SELECT hash FROM audit_events WHERE seq = {kept})"
@@ -225,15 +216,7 @@ fn events_in(log: &std::path::Path) -> usize {
 
 #[tokio::test]
 async fn checkpoints_catch_a_removed_tail_on_sqlite() {
-    let e = Exeunt::sqlite();
-    let db = e.data_dir().join("exeunt.db");
-    checkpoints_catch_a_removed_tail(&e, async |q| {
-        rusqlite::Connection::open(&db)
-            .unwrap()
-            .execute_batch(q)
-            .unwrap();
-    })
-    .await;
+    checkpoints_catch_a_removed_tail(&Exeunt::sqlite()).await;
 }
 
 #[tokio::test]
@@ -241,17 +224,7 @@ async fn checkpoints_catch_a_removed_tail_on_postgres() {
     let Some(e) = Exeunt::postgres("checkpoints_catch_a_removed_tail_on_postgres").await else {
         return;
     };
-    let url = e.database_url.clone().unwrap();
-    checkpoints_catch_a_removed_tail(&e, async |q| {
-        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
-            .await
-            .unwrap();
-        sqlx::raw_sql(sqlx::AssertSqlSafe(q.to_owned()))
-            .execute(&mut conn)
-            .await
-            .unwrap();
-    })
-    .await;
+    checkpoints_catch_a_removed_tail(&e).await;
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use crate::harness::{Exeunt, eventually, http_get, try_http};
+use crate::harness::{Exeunt, eventually, host, http_get, try_http};
 
 /// Clients writing at once.
 const CLIENTS: usize = 8;
@@ -45,22 +45,9 @@ fn killed_under_concurrent_writers(e: &Exeunt) {
     e.ok(&[
         "subject", "add", "acme", "--kind", "client", "--name", "Acme",
     ]);
-    let issued = e.ok(&[
-        "token",
-        "create",
-        "--name",
-        "writer",
-        "--role",
-        "admin",
-        "--for",
-        "owner@example.com",
-    ]);
-    let token = issued.lines().nth(1).unwrap().to_owned();
+    let token = e.admin_token("writer");
     let (mut server, base) = e.serve(&[]);
-    let addr = base
-        .trim_start_matches("http://")
-        .trim_end_matches('/')
-        .to_owned();
+    let addr = host(&base).to_owned();
 
     let answered = Arc::new(AtomicUsize::new(0));
     let sent = Arc::new(Mutex::new(Vec::<Sent>::new()));
@@ -120,7 +107,7 @@ fn killed_under_concurrent_writers(e: &Exeunt) {
     );
 
     let (mut server, base) = e.serve(&[]);
-    let addr = base.trim_start_matches("http://").trim_end_matches('/');
+    let addr = host(&base);
     // Every request again, with its key: those answered get their answer back, marked as
     // replayed; those cut off are answered now, once.
     for s in &sent {

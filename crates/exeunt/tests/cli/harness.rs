@@ -34,6 +34,30 @@ impl Exeunt {
         self.dir.path().join("data")
     }
 
+    /// Runs SQL on this Exeunt's database behind its back, as an intruder would.
+    pub async fn execute_behind_the_store(&self, sql: &str) {
+        let location = match &self.database_url {
+            Some(url) => store::Location::Postgres(url.clone()),
+            None => store::Location::Sqlite(self.data_dir().join("exeunt.db")),
+        };
+        testkit::execute_behind_the_store(&location, sql).await;
+    }
+
+    /// An admin token for the owner, named `name`, as `token create` prints it.
+    pub fn admin_token(&self, name: &str) -> String {
+        let issued = self.ok(&[
+            "token",
+            "create",
+            "--name",
+            name,
+            "--role",
+            "admin",
+            "--for",
+            "owner@example.com",
+        ]);
+        issued.lines().nth(1).unwrap().to_owned()
+    }
+
     /// `exeunt args…` on this data dir (and database), with nothing from the caller's
     /// environment that would change what it does.
     pub fn command(&self, args: &[&str]) -> Command {
@@ -106,6 +130,11 @@ impl Exeunt {
         std::fs::write(&path, text).unwrap();
         path
     }
+}
+
+/// The `host:port` of a server's base URL, for the raw HTTP helpers.
+pub fn host(base: &str) -> &str {
+    base.trim_start_matches("http://").trim_end_matches('/')
 }
 
 /// A running `exeunt serve`. It is killed when dropped, so that a test that fails midway

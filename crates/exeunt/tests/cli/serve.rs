@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use crate::harness::{Exeunt, assert_refused, http_get, try_http};
+use crate::harness::{Exeunt, assert_refused, host, http_get, try_http};
 
 #[test]
 fn serve_sets_up_a_fresh_data_dir_and_stops_on_sigterm() {
@@ -320,19 +320,9 @@ fn a_full_disk_refuses_writes_clearly_until_space_returns() {
         return;
     };
     e.ok(&["init"]);
-    let issued = e.ok(&[
-        "token",
-        "create",
-        "--name",
-        "ops",
-        "--role",
-        "admin",
-        "--for",
-        "owner@example.com",
-    ]);
-    let token = issued.lines().nth(1).unwrap().to_owned();
+    let token = e.admin_token("ops");
     let (mut server, base) = e.serve(&[]);
-    let addr = base.trim_start_matches("http://").trim_end_matches('/');
+    let addr = host(&base);
     let acme = r#"{"key":"acme","kind":"client","name":"Acme"}"#;
 
     let filler = e.data_dir().join("filler");

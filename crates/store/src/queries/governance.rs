@@ -191,12 +191,7 @@ impl Tx {
     /// their password, name and email go, and no lookup by email finds them again. The row and
     /// its id stay: the audit chain names its actors by id.
     pub async fn end_user(&mut self, tenant: TenantId, user: UserId, at: Timestamp) -> Result<()> {
-        self.run(
-            "UPDATE sessions SET revoked_at_us = $3 \
-             WHERE tenant_id = $1 AND user_id = $2 AND revoked_at_us IS NULL",
-            args![tenant.0, user.0, us(at)],
-        )
-        .await?;
+        self.revoke_sessions(tenant, user, None, at).await?;
         self.run(
             "UPDATE api_tokens SET revoked_at_us = $3 \
              WHERE tenant_id = $1 AND user_id = $2 AND revoked_at_us IS NULL",
