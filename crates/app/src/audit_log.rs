@@ -94,7 +94,7 @@ impl App {
             for event in &batch {
                 match &mut verifier {
                     Some(verifier) => {
-                        let key = self.payload_key(&mut tx, event, &mut keys).await?;
+                        let key = self.payload_key(event, &mut keys).await?;
                         verifier.push(event, key.as_ref())?;
                     }
                     None if event.seq == from - 1 => {
@@ -144,7 +144,6 @@ impl App {
     /// a purge shreds with the payloads) was put back: it counts as altered.
     async fn payload_key(
         &self,
-        tx: &mut Tx,
         event: &AuditEvent,
         keys: &mut HashMap<SubjectId, Option<DigestKey>>,
     ) -> Result<Option<DigestKey>> {
@@ -155,9 +154,7 @@ impl App {
         let key = match keys.get(&subject) {
             Some(key) => *key,
             None => {
-                let key = self
-                    .existing_digest_key(tx, event.tenant_id, subject)
-                    .await?;
+                let key = self.existing_digest_key(event.tenant_id, subject).await?;
                 *keys.entry(subject).or_insert(key)
             }
         };

@@ -385,7 +385,7 @@ impl App {
         attempt: JobAttempt,
         source: &mut (dyn Read + Send),
     ) -> Result<BlobMeta> {
-        let key = self.data_key_for(tenant, blob.subject_id).await?;
+        let key = self.data_key(tenant, blob.subject_id).await?;
         let mut digest = Sha256::new();
         let mut size = 0i64;
         let mut seq = 0i64;
@@ -513,18 +513,6 @@ impl App {
             files,
             subject_key: key,
         })
-    }
-
-    /// The subject's data key, in a transaction of its own (made if the subject has none).
-    async fn data_key_for(
-        &self,
-        tenant: engine::ids::TenantId,
-        subject: engine::ids::SubjectId,
-    ) -> Result<crypto::seal::SealingKey> {
-        let mut tx = self.store.write().await?;
-        let key = self.data_key(&mut tx, tenant, subject).await?;
-        tx.commit().await?;
-        Ok(key)
     }
 }
 

@@ -54,16 +54,6 @@ fn digest_key_of(data_key: &SealingKey) -> DigestKey {
     DigestKey(data_key.derive(b"exeunt audit payload digest"))
 }
 
-/// The digest key of a subject from its data key as stored, sealed by the tenant key.
-fn open_digest_key(
-    tenant_key: &SealingKey,
-    subject: SubjectId,
-    sealed: &[u8],
-) -> Result<DigestKey> {
-    let data_key = tenant_key.unwrap_key(&data_key_purpose(subject), sealed)?;
-    Ok(digest_key_of(&data_key))
-}
-
 fn data_key_purpose(subject: SubjectId) -> String {
     format!("exeunt data key of subject {subject}")
 }
@@ -118,61 +108,96 @@ impl Download {
 }
 
 impl App {
-    /// The subject's data key, made and stored sealed the first time it is needed.
+    /// The subject's data key, made and kept in the keyring the first time it is needed:
+    /// for sealing, and for digests of new audit events.
     pub(crate) async fn data_key(
         &self,
-        tx: &mut Tx,
         tenant: TenantId,
         subject: SubjectId,
     ) -> Result<SealingKey> {
-        let tenant_key = self.master.tenant_key(tenant.0.as_bytes());
-        let purpose = data_key_purpose(subject);
-        if let Some(sealed) = tx.subject_key(tenant, subject).await? {
-            return Ok(tenant_key.unwrap_key(&purpose, &sealed)?);
+        let keyring = self.store.keyring();
+        let sealed = match keyring.get(tenant, subject).await? {
+            Some(sealed) => sealed,
+            None => {
+                let key = SealingKey::from_secret(self.ids.secret());
+                let sealed =
+                    self.tenant_key(tenant)
+                        .wrap(&data_key_purpose(subject), &key, self.nonce());
+                keyring.keep(tenant, subject, &sealed, self.now()).await?
+            }
+        };
+        self.open_data_key(tenant, subject, &sealed)
+    }
+
+    /// The data key that sealed `subject`'s files, which must be in the keyring: a purge
+    /// shredded it, or the database runs with a keyring other than the one it was written
+    /// with (a database restored without the keyring of its time, say).
+    async fn sealing_key(&self, tenant: TenantId, subject: SubjectId) -> Result<SealingKey> {
+        match self.store.keyring().get(tenant, subject).await? {
+            Some(sealed) => self.open_data_key(tenant, subject, &sealed),
+            None => Err(AppError::Conflict(format!(
+                "the key that sealed this file is not in the keyring: its subject was purged, \
+                 or the keyring at {} is not the one the database was written with",
+                self.store.keyring().location()
+            ))),
         }
-        let key = SealingKey::from_secret(self.ids.secret());
-        let sealed = tenant_key.wrap(&purpose, &key, self.nonce());
-        tx.insert_subject_key(tenant, subject, &sealed, self.now())
-            .await?;
-        Ok(key)
+    }
+
+    fn open_data_key(
+        &self,
+        tenant: TenantId,
+        subject: SubjectId,
+        sealed: &[u8],
+    ) -> Result<SealingKey> {
+        Ok(self
+            .tenant_key(tenant)
+            .unwrap_key(&data_key_purpose(subject), sealed)?)
+    }
+
+    fn tenant_key(&self, tenant: TenantId) -> SealingKey {
+        self.master.tenant_key(tenant.0.as_bytes())
     }
 
     /// What `subject`'s audit payload digests are keyed with: derived from its data key
     /// (made the first time), so that the purge that shreds one shreds the other.
     pub(crate) async fn digest_key(
         &self,
-        tx: &mut Tx,
         tenant: TenantId,
         subject: SubjectId,
     ) -> Result<DigestKey> {
-        Ok(digest_key_of(&self.data_key(tx, tenant, subject).await?))
+        Ok(digest_key_of(&self.data_key(tenant, subject).await?))
     }
 
     /// `subject`'s digest key if its data key exists: `None` once a purge shredded it. Makes
-    /// nothing, so it reads in a read transaction.
+    /// nothing.
     pub(crate) async fn existing_digest_key(
         &self,
-        tx: &mut Tx,
         tenant: TenantId,
         subject: SubjectId,
     ) -> Result<Option<DigestKey>> {
-        let Some(sealed) = tx.subject_key(tenant, subject).await? else {
+        let Some(sealed) = self.store.keyring().get(tenant, subject).await? else {
             return Ok(None);
         };
-        let tenant_key = self.master.tenant_key(tenant.0.as_bytes());
-        Ok(Some(open_digest_key(&tenant_key, subject, &sealed)?))
+        Ok(Some(digest_key_of(
+            &self.open_data_key(tenant, subject, &sealed)?,
+        )))
     }
 
     /// The digest keys of every subject of the tenant whose data key exists: what an exported
     /// log carries so that its payloads can be checked offline. A purged subject has none.
     pub async fn digest_keys(&self, actor: &Actor) -> Result<Vec<(SubjectId, DigestKey)>> {
         let tenant = actor.tenant.id;
-        let tenant_key = self.master.tenant_key(tenant.0.as_bytes());
-        let mut tx = self.store.read().await?;
-        tx.subject_keys(tenant)
+        self.store
+            .keyring()
+            .all(tenant)
             .await?
             .into_iter()
-            .map(|(subject, sealed)| Ok((subject, open_digest_key(&tenant_key, subject, &sealed)?)))
+            .map(|(subject, sealed)| {
+                Ok((
+                    subject,
+                    digest_key_of(&self.open_data_key(tenant, subject, &sealed)?),
+                ))
+            })
             .collect()
     }
 
@@ -190,7 +215,7 @@ impl App {
         subject: SubjectId,
         content: &[u8],
     ) -> Result<BlobMeta> {
-        let key = self.data_key(tx, tenant, subject).await?;
+        let key = self.data_key(tenant, subject).await?;
         let chunks = content.len().div_ceil(BLOB_CHUNK).max(1);
         let blob = BlobMeta {
             id: BlobId(self.new_id()),
@@ -230,7 +255,7 @@ impl App {
             .blob(tenant, blob)
             .await?
             .ok_or_else(|| AppError::NotFound(format!("no file {blob}")))?;
-        let key = self.data_key(tx, tenant, blob.subject_id).await?;
+        let key = self.sealing_key(tenant, blob.subject_id).await?;
         Ok(Download {
             app: self.clone(),
             tenant,

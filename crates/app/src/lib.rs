@@ -225,7 +225,7 @@ impl App {
     ) -> Result<()> {
         let target = target.into();
         let digest_key = match target.subject {
-            Some(subject) => Some(self.digest_key(tx, tenant, subject).await?),
+            Some(subject) => Some(self.digest_key(tenant, subject).await?),
             None => None,
         };
         tx.append_audit(

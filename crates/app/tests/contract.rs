@@ -1163,10 +1163,10 @@ async fn concurrent_starts_never_collide(db: TestDb) {
 }
 
 /// What a subject's data can reach, each planted with a marker of its own: after the purge
-/// none is left in the database. On SQLite the raw files are read (the database and its
-/// write-ahead log, as a thief who copied them would); on PostgreSQL every row of every
-/// table, as a dump would hold them (its raw table files keep dead row versions a while:
-/// ARCHITECTURE.md says how long).
+/// and its cleanup none is left in the database's files or the keyring's, read byte by byte
+/// as a thief who copied them would (SQLite: the files and their write-ahead logs;
+/// PostgreSQL: every file of the two databases, after a checkpoint wrote them out; its
+/// write-ahead log is not read: ARCHITECTURE.md says what it keeps, and for how long).
 async fn a_purge_leaves_no_trace_of_the_subject(db: TestDb) {
     const MARKERS: [&str; 8] = [
         "Qz9-name",
@@ -1282,8 +1282,15 @@ async fn a_purge_leaves_no_trace_of_the_subject(db: TestDb) {
         );
     }
     // The subject's data key, sealed under the master key: with `master.key`, whoever finds
-    // these bytes opens every file of the subject.
-    let sealed_key = db_value(&db, "SELECT sealed_key FROM subject_keys").await;
+    // these bytes opens every file of the subject. It is in the keyring, not the database.
+    let sealed_key = db
+        .store
+        .keyring()
+        .all(actor.tenant.id)
+        .await
+        .unwrap()
+        .remove(0)
+        .1;
     assert!(holds(&before, &sealed_key));
     // The event that names the subject, as it was written: its digest is keyed.
     let created = |app: App, actor: Actor| async move {
@@ -1343,56 +1350,51 @@ fn holds(haystack: &[u8], needle: &[u8]) -> bool {
         .any(|n| haystack.windows(n.len()).any(|w| w == *n))
 }
 
-/// The one value a query selects, read behind the store.
-async fn db_value(db: &TestDb, sql: &str) -> Vec<u8> {
-    match &db.location {
-        store::Location::Sqlite(path) => rusqlite::Connection::open(path)
-            .unwrap()
-            .query_row(sql, [], |r| r.get(0))
-            .unwrap(),
-        store::Location::Postgres(url) => {
-            use sqlx::Connection;
-            let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
-            sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
-                .fetch_one(&mut conn)
-                .await
-                .unwrap()
+/// Every byte the database and its keyring hold in their files: a SQLite database and its
+/// keyring (each with its write-ahead log), or every file of a PostgreSQL database and of
+/// its keyring's database, once a checkpoint wrote out what they hold.
+async fn everything_stored(db: &TestDb) -> Vec<u8> {
+    let keyring = store::KeyringLocation::beside(&db.location).unwrap();
+    match (&db.location, keyring) {
+        (store::Location::Sqlite(path), store::KeyringLocation::Sqlite(keys)) => [path, &keys]
+            .into_iter()
+            .flat_map(|file| {
+                let wal = format!("{}-wal", file.display());
+                [
+                    std::fs::read(file).unwrap(),
+                    std::fs::read(wal).unwrap_or_default(),
+                ]
+            })
+            .flatten()
+            .collect(),
+        (store::Location::Postgres(url), store::KeyringLocation::Postgres(keys)) => {
+            let mut bytes = postgres_files(url).await;
+            bytes.extend(postgres_files(&keys).await);
+            bytes
         }
+        other => panic!("a keyring on another backend than its database: {other:?}"),
     }
 }
 
-/// Every byte the database holds, as text where it is text: the raw files of a SQLite
-/// database (with its write-ahead log), or every row of every table of a PostgreSQL one.
-async fn everything_stored(db: &TestDb) -> Vec<u8> {
-    match &db.location {
-        store::Location::Sqlite(path) => {
-            let mut bytes = std::fs::read(path).unwrap();
-            let wal = path.with_extension("db-wal");
-            bytes.extend(std::fs::read(wal).unwrap_or_default());
-            bytes
-        }
-        store::Location::Postgres(url) => {
-            use sqlx::Connection;
-            let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
-            let tables: Vec<String> = sqlx::query_scalar(
-                "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public'",
-            )
-            .fetch_all(&mut conn)
-            .await
-            .unwrap();
-            let mut all = String::new();
-            for table in tables {
-                let sql =
-                    format!("SELECT COALESCE(string_agg(t::text, ' '), '') FROM \"{table}\" t");
-                let rows: String = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-                    .fetch_one(&mut conn)
-                    .await
-                    .unwrap();
-                all.push_str(&rows);
-            }
-            all.into_bytes()
-        }
-    }
+/// Every file of the PostgreSQL database at `url`, as the server wrote them: this reads the
+/// server's data directory, so the test server must run on this machine.
+async fn postgres_files(url: &str) -> Vec<u8> {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+    sqlx::query("CHECKPOINT").execute(&mut conn).await.unwrap();
+    let dir: String = sqlx::query_scalar(
+        "SELECT current_setting('data_directory') || '/base/' || oid::text \
+         FROM pg_database WHERE datname = current_database()",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    let files = std::fs::read_dir(&dir).unwrap_or_else(|e| {
+        panic!("read the PostgreSQL server's files at {dir} (it must run on this machine): {e}")
+    });
+    files
+        .flat_map(|entry| std::fs::read(entry.unwrap().path()).unwrap_or_default())
+        .collect()
 }
 
 /// Purge comes only after retention, only with a ready export, never under a hold; it

@@ -30,6 +30,12 @@ pub struct Cli {
         hide_env_values = true
     )]
     pub database_url: Option<String>,
+    /// Where the subjects' data keys are kept, apart from the database: a SQLite file or a
+    /// postgres:// URL. By default the file `exeunt.keyring.db` beside the SQLite file, or the
+    /// database `<name>_keyring` on the same PostgreSQL server. Back it up on a schedule of
+    /// its own (ARCHITECTURE.md, "What a purge removes").
+    #[arg(long, global = true, env = "EXEUNT_KEYRING", hide_env_values = true)]
+    pub keyring: Option<String>,
     /// The tenant to act in (needed only when there are several).
     #[arg(long, global = true, env = "EXEUNT_TENANT")]
     pub tenant: Option<Slug>,

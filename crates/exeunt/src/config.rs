@@ -4,6 +4,7 @@
 //! ```toml
 //! data_dir = "/var/lib/exeunt"
 //! database_url = "postgres://exeunt@db/exeunt"
+//! keyring = "postgres://exeunt@keys/exeunt_keyring"
 //! tenant = "default"
 //!
 //! [serve]
@@ -26,6 +27,7 @@ use crate::cli::{Cli, Command, LogFormat};
 struct ConfigFile {
     data_dir: Option<PathBuf>,
     database_url: Option<String>,
+    keyring: Option<String>,
     tenant: Option<String>,
     #[serde(default)]
     serve: ServeConfig,
@@ -74,6 +76,9 @@ fn apply(cli: &mut Cli, matches: &ArgMatches, path: &Path) -> Result<(), String>
     }
     if let (Some(url), true) = (file.database_url, unset(matches, "database_url")) {
         cli.database_url = Some(url);
+    }
+    if let (Some(keyring), true) = (file.keyring, unset(matches, "keyring")) {
+        cli.keyring = Some(keyring);
     }
     if let (Some(tenant), true) = (file.tenant, unset(matches, "tenant")) {
         cli.tenant = Some(

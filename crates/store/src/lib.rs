@@ -13,6 +13,7 @@
 
 mod backend;
 mod idempotency;
+mod keyring;
 mod model;
 mod plans;
 mod postgres;
@@ -21,6 +22,7 @@ mod sql;
 mod sqlite;
 
 pub use idempotency::{Answered, Answering, IdempotencyClaim, KeptResponse, KeyClaim};
+pub use keyring::{Keyring, KeyringLocation};
 pub use model::{
     AuditFilter, BLOB_CHUNK, BlobMeta, CaseActivity, CaseFilter, CaseSummary, CertificateRow,
     CheckpointRow, Concern, ConnectorRow, EvidenceMeta, Export, Job, JobEnd, JobFilter, JobSettle,
@@ -127,6 +129,8 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 #[derive(Clone, Debug)]
 pub struct Store {
     backend: Backend,
+    /// Where the subjects' data keys live, apart from the database (see `keyring.rs`).
+    keyring: Keyring,
     /// The plans of the cases read last, shared by all the store's transactions.
     plans: Arc<TaskPlans>,
     /// Whether the last write ended in a storage failure (see [`Store::writable`]).
@@ -144,48 +148,86 @@ enum Backend {
 }
 
 impl Store {
-    /// Opens the store at `location` and brings its schema up to date. `create` makes a
-    /// SQLite file that does not exist yet; without it a missing file is refused.
+    /// Opens the store at `location` and brings its schema up to date, with its keyring where
+    /// it is kept by default ([`KeyringLocation::beside`]). `create` makes a SQLite file that
+    /// does not exist yet; without it a missing file is refused.
     pub async fn open(location: &Location, create: bool) -> Result<Self> {
-        match location {
-            Location::Sqlite(path) => Self::sqlite(path, create).await,
-            Location::Postgres(url) => Self::postgres(url).await,
-        }
+        Self::open_with_keyring(location, &KeyringLocation::beside(location)?, create).await
     }
 
-    /// The SQLite file at `path`.
-    pub async fn sqlite(path: &std::path::Path, create: bool) -> Result<Self> {
-        Ok(Self::on(Backend::Sqlite(
-            sqlite::SqliteStore::open(path, create).await?,
-        )))
-    }
-
-    /// The PostgreSQL database at `url`. Migrations take an advisory lock, so several replicas
-    /// starting together migrate once.
-    pub async fn postgres(url: &str) -> Result<Self> {
-        Ok(Self::on(Backend::Postgres(
-            postgres::PostgresStore::open(url).await?,
-        )))
-    }
-
-    fn on(backend: Backend) -> Self {
-        Store {
+    /// Opens the store at `location` with the keyring at `keyring`. The keyring is made when
+    /// it does not exist only while the database holds no subject (or holds the keys an
+    /// earlier Exeunt kept in it, which move there now).
+    pub async fn open_with_keyring(
+        location: &Location,
+        keyring: &KeyringLocation,
+        create: bool,
+    ) -> Result<Self> {
+        let backend = match location {
+            Location::Sqlite(path) => {
+                Backend::Sqlite(sqlite::SqliteStore::open(path, create).await?)
+            }
+            Location::Postgres(url) => Backend::Postgres(postgres::PostgresStore::open(url).await?),
+        };
+        let plans = Arc::<TaskPlans>::default();
+        let mut tx = begin_read(&backend, &plans).await?;
+        let legacy = tx.legacy_data_keys().await?;
+        let new_keyring_is_safe = !legacy.is_empty() || !tx.holds_subjects().await?;
+        let unfinished_erasures = !tx.queued_key_shreds().await?.is_empty();
+        drop(tx);
+        let keyring = Keyring::open(keyring, new_keyring_is_safe).await?;
+        let store = Store {
             backend,
-            plans: Arc::default(),
+            keyring,
+            plans,
             writes_failing: Arc::default(),
-            erasure_pending: Arc::default(),
+            // Erasures a stop cut short are finished by the first sweep.
+            erasure_pending: Arc::new(std::sync::atomic::AtomicBool::new(unfinished_erasures)),
             live_attempts: Arc::default(),
+        };
+        if !legacy.is_empty() {
+            store.move_legacy_data_keys(legacy).await?;
         }
+        Ok(store)
+    }
+
+    /// The SQLite file at `path`, with its keyring beside it.
+    pub async fn sqlite(path: &std::path::Path, create: bool) -> Result<Self> {
+        Self::open(&Location::Sqlite(path.to_owned()), create).await
+    }
+
+    /// The PostgreSQL database at `url`, with its keyring beside it. Migrations take an
+    /// advisory lock, so several replicas starting together migrate once.
+    pub async fn postgres(url: &str) -> Result<Self> {
+        Self::open(&Location::Postgres(url.to_owned()), false).await
+    }
+
+    /// Moves the data keys an earlier Exeunt kept in the database to the keyring, then
+    /// removes them from the database and its files. Keeping a key that is there already is
+    /// no change, so two servers opening at once move them once.
+    async fn move_legacy_data_keys(&self, legacy: Vec<queries::LegacyDataKey>) -> Result<()> {
+        for (tenant, subject, sealed, created_at_us) in &legacy {
+            let made = jiff::Timestamp::from_microsecond(*created_at_us)
+                .map_err(|e| StoreError::Corrupt(format!("a data key's time: {e}")))?;
+            self.keyring.keep(*tenant, *subject, sealed, made).await?;
+        }
+        let mut tx = self.write().await?;
+        tx.forget_legacy_data_keys().await?;
+        tx.commit_now().await?;
+        tracing::info!(keys = legacy.len(), "moved the data keys to the keyring");
+        self.erase_old_versions().await?;
+        Ok(())
+    }
+
+    /// The keyring: where the subjects' data keys are kept.
+    pub fn keyring(&self) -> &Keyring {
+        &self.keyring
     }
 
     /// A transaction that only reads: a consistent snapshot.
     pub async fn read(&self) -> Result<Tx> {
         self.commit_waiting().await?;
-        let conn = match &self.backend {
-            Backend::Sqlite(s) => DbConn::Sqlite(s.read().await?),
-            Backend::Postgres(s) => DbConn::Postgres(s.read().await?),
-        };
-        Ok(Tx::new(conn, self.plans.clone(), None))
+        begin_read(&self.backend, &self.plans).await
     }
 
     /// A transaction that writes. Writers that touch the same case or the same tenant's audit
@@ -225,12 +267,9 @@ impl Store {
         tx.commit().await
     }
 
-    /// Makes what committed erasures removed unreadable in the database's files, as far as
-    /// the backend allows: call it once an erasure (a purge) committed. On SQLite,
-    /// `secure_delete` has zeroed it in the pages; this empties the write-ahead log, which still
-    /// holds the pages as they were. False when readers on older snapshots kept the log from
-    /// being emptied: then [`Store::finish_erasure`] tries again. On PostgreSQL, nothing yet:
-    /// ARCHITECTURE.md says what remains there, and for how long.
+    /// Makes what committed erasures removed unreadable in the database's files and the
+    /// keyring's, as far as each backend allows: call it once an erasure (a purge) committed.
+    /// False when something was left for [`Store::finish_erasure`] to try again.
     pub async fn erase_old_versions(&self) -> Result<bool> {
         use std::sync::atomic::Ordering;
         self.erasure_pending.store(true, Ordering::Relaxed);
@@ -241,19 +280,37 @@ impl Store {
         self.finish_erasure().await
     }
 
-    /// Empties the write-ahead log if an erasure left it holding old page versions, without
-    /// waiting for readers: true once nothing is left to do. The worker calls it every minute,
-    /// so a log that a reader kept full at the purge is emptied soon after.
+    /// Finishes what erasures left, without waiting for readers: true once nothing is left
+    /// to do. The worker calls it every minute (and the store when it opens), so what a stop
+    /// or a reader held up is finished soon after.
+    ///
+    /// First the data keys purges queued are shredded from the keyring (the queue empties
+    /// only once all of this is done, so a stop midway is finished at the next start). Then, on SQLite,
+    /// `secure_delete` has zeroed what the purges deleted in its pages and the write-ahead
+    /// log, which still holds the pages as they were, is emptied. On PostgreSQL the tables a
+    /// purge writes personal data out of are rewritten (`VACUUM FULL`), so that the dead
+    /// versions of their rows leave the table files; ARCHITECTURE.md says what remains.
     pub async fn finish_erasure(&self) -> Result<bool> {
         use std::sync::atomic::Ordering;
         if !self.erasure_pending.load(Ordering::Relaxed) {
             return Ok(true);
         }
+        let queued = self.read().await?.queued_key_shreds().await?;
+        if !queued.is_empty() {
+            self.keyring.shred(&queued).await?;
+        }
         let done = match &self.backend {
             Backend::Sqlite(s) => s.checkpoint().await?,
-            Backend::Postgres(_) => true,
+            Backend::Postgres(s) => s.rewrite_erased_tables().await?,
         };
         if done {
+            // The queue is the erasures left to finish: a stop before here finishes them at
+            // the next start.
+            if !queued.is_empty() {
+                let mut tx = self.write().await?;
+                tx.forget_key_shreds(&queued).await?;
+                tx.commit_now().await?;
+            }
             self.erasure_pending.store(false, Ordering::Relaxed);
         }
         Ok(done)
@@ -275,6 +332,15 @@ impl Store {
             Backend::Postgres(s) => s.job_wakeups().await,
         }
     }
+}
+
+/// A read transaction on `backend`.
+async fn begin_read(backend: &Backend, plans: &Arc<TaskPlans>) -> Result<Tx> {
+    let conn = match backend {
+        Backend::Sqlite(s) => DbConn::Sqlite(s.read().await?),
+        Backend::Postgres(s) => DbConn::Postgres(s.read().await?),
+    };
+    Ok(Tx::new(conn, plans.clone(), None))
 }
 
 /// Wake-ups for an idle job worker: `NOTIFY exeunt_jobs` on PostgreSQL (from any process on

@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::postgres::{PgArguments, PgPoolOptions, PgRow};
 use sqlx::query::Query;
-use sqlx::{AssertSqlSafe, PgPool, Postgres, Row as _, SqlSafeStr};
+use sqlx::{AssertSqlSafe, Executor, PgPool, Postgres, Row as _, SqlSafeStr};
 use uuid::Uuid;
 
 use crate::sql::{Arg, Column, Conn, Row, bad_column};
@@ -167,6 +167,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "users ended",
         include_str!("../migrations/postgres/0030_users_ended.sql"),
     ),
+    (
+        31,
+        "keyring",
+        include_str!("../migrations/postgres/0031_keyring.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]
@@ -227,6 +232,59 @@ impl PostgresStore {
             .await
             .map_err(|e| StoreError::Migrate(e.to_string()))?;
         Ok(Self { pool })
+    }
+}
+
+/// The tables a purge writes personal data out of (deleting rows, or overwriting names,
+/// notes and payloads): PostgreSQL keeps the old versions of those rows in the table files
+/// until a rewrite. The blob tables are not among them: their chunks are sealed by the data
+/// key the purge shreds, so what is left of them opens for nobody.
+const ERASED_TABLES: [&str; 12] = [
+    "subjects",
+    "records",
+    "record_files",
+    "revocations",
+    "exports",
+    "cases",
+    "tasks",
+    "findings",
+    "legal_holds",
+    "evidence",
+    "users",
+    "audit_events",
+];
+
+/// How long the rewrite of one table waits for the lock it needs; writers queue behind a
+/// waiting rewrite, so it gives up soon and is tried again by the next sweep.
+const REWRITE_LOCK_TIMEOUT: &str = "SET lock_timeout = '2s'";
+
+impl PostgresStore {
+    /// Rewrites the tables a purge erased from, so that the dead versions of their rows (which
+    /// a plain `VACUUM` only marks reusable) leave the table files: false when a table's lock
+    /// could not be had soon, and the next sweep tries again. Writes to a table wait while it
+    /// is rewritten.
+    pub(crate) async fn rewrite_erased_tables(&self) -> Result<bool> {
+        let mut conn = self.pool.acquire().await?;
+        conn.execute(REWRITE_LOCK_TIMEOUT).await?;
+        let mut done = true;
+        for table in ERASED_TABLES {
+            let rewritten = conn
+                .execute(AssertSqlSafe(format!("VACUUM (FULL) {table}")))
+                .await;
+            match rewritten {
+                Ok(_) => {}
+                // lock_not_available: busy now; the next sweep tries again.
+                Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("55P03") => {
+                    done = false;
+                }
+                Err(e) => {
+                    conn.execute("RESET lock_timeout").await?;
+                    return Err(e.into());
+                }
+            }
+        }
+        conn.execute("RESET lock_timeout").await?;
+        Ok(done)
     }
 }
 

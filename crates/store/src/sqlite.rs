@@ -187,6 +187,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "users ended",
         include_str!("../migrations/sqlite/0031_users_ended.sql"),
     ),
+    (
+        32,
+        "keyring",
+        include_str!("../migrations/sqlite/0032_keyring.sql"),
+    ),
 ];
 
 /// How many idle read connections are kept open.

@@ -68,7 +68,7 @@ async fn a_file_migrated_by_the_sqlx_store_is_brought_up_to_date() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 31, "every migration ran");
+    assert_eq!(version, 32, "every migration ran");
     let clustered: String = conn
         .query_row(
             "SELECT sql FROM sqlite_master WHERE name = 'audit_events'",
@@ -207,4 +207,81 @@ async fn an_erasure_held_up_by_a_reader_is_finished_later() {
         store.finish_erasure().await.unwrap(),
         "nothing is left to do"
     );
+}
+
+const TENANT: [u8; 16] = *b"\x01\x90\0\0\0\0\x70\0\x80\0\0\0\0\0\0\x0a";
+const SUBJECT: [u8; 16] = *b"\x01\x90\0\0\0\0\x70\0\x80\0\0\0\0\0\0\x0c";
+
+/// A file as an Exeunt before the keyring left it: a subject, and its sealed data key in the
+/// database. (The schema is today's: only where the key is differs.)
+async fn file_with_keys_inside(path: &Path) {
+    drop(Store::sqlite(path, true).await.unwrap());
+    std::fs::remove_file(path.with_file_name("exeunt.keyring.db")).unwrap();
+    let conn = rusqlite::Connection::open(path).unwrap();
+    // The subject's tenant does not matter here.
+    conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+    conn.execute(
+        "INSERT INTO subjects (tenant_id, id, key, kind, name, state, attributes, \
+         created_at_us, updated_at_us) VALUES (?1, ?2, 'acme', 'client', 'Acme', 'active', \
+         '{}', 0, 0)",
+        (TENANT, SUBJECT),
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO subject_keys VALUES (?1, ?2, ?3, 0)",
+        (TENANT, SUBJECT, b"Qz9-sealed-key".as_slice()),
+    )
+    .unwrap();
+}
+
+/// Every byte of the SQLite file at `path` and its write-ahead log.
+fn raw(path: &Path) -> Vec<u8> {
+    let mut bytes = std::fs::read(path).unwrap();
+    bytes.extend(std::fs::read(format!("{}-wal", path.display())).unwrap_or_default());
+    bytes
+}
+
+fn holds(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[tokio::test]
+async fn keys_an_earlier_exeunt_kept_in_the_database_move_to_the_keyring() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("exeunt.db");
+    file_with_keys_inside(&path).await;
+    assert!(holds(&raw(&path), b"Qz9-sealed-key"));
+
+    let store = Store::sqlite(&path, false).await.unwrap();
+    let kept = store
+        .keyring()
+        .get(
+            engine::ids::TenantId(uuid::Uuid::from_bytes(TENANT)),
+            engine::ids::SubjectId(uuid::Uuid::from_bytes(SUBJECT)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(kept.as_deref(), Some(b"Qz9-sealed-key".as_slice()));
+    assert!(
+        !holds(&raw(&path), b"Qz9-sealed-key"),
+        "the database's files keep no copy of the key it moved"
+    );
+    assert!(holds(
+        &raw(&dir.path().join("exeunt.keyring.db")),
+        b"Qz9-sealed-key"
+    ));
+}
+
+#[tokio::test]
+async fn a_database_with_subjects_does_not_start_on_a_new_empty_keyring() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("exeunt.db");
+    file_with_keys_inside(&path).await;
+    drop(Store::sqlite(&path, false).await.unwrap());
+    let keyring = dir.path().join("exeunt.keyring.db");
+    std::fs::remove_file(&keyring).unwrap();
+
+    let err = Store::sqlite(&path, false).await.unwrap_err().to_string();
+    assert!(err.contains("restore it from its backup"), "{err}");
+    assert!(!keyring.exists(), "no empty keyring was made in its place");
 }

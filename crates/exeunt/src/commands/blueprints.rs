@@ -7,9 +7,8 @@ use app::{Actor, App, BlueprintChoice, Ids, MasterKey};
 use engine::blueprint::{LintContext, parse};
 use engine::ids::Slug;
 use engine::teams::default_team_slugs;
-use store::Store;
 
-use super::shared::{blueprint_error, choice, location, team_slugs};
+use super::shared::{blueprint_error, choice, location, open_store, team_slugs};
 use crate::cli::{BlueprintCmd, Cli};
 use crate::output::{json, listing, local, say, table};
 
@@ -50,7 +49,7 @@ fn lint_only_key() -> MasterKey {
 
 /// The acting tenant's teams when a database is there; lint then checks owners against them.
 async fn tenant_teams(cli: &Cli) -> Option<Vec<String>> {
-    let store = Store::open(&location(cli), false).await.ok()?;
+    let store = open_store(cli, &location(cli), false).await.ok()?;
     let app = App::system(store, lint_only_key());
     let actor = app
         .actor(cli.tenant.as_ref(), cli.actor.as_ref())

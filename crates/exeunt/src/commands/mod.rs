@@ -61,7 +61,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
         }
     }
-    let store = Store::open(&location, create).await;
+    let store = shared::open_store(&cli, &location, create).await;
     let store = match &location {
         Location::Postgres(url) => store.with_context(|| format!("cannot use {}", redact(url)))?,
         Location::Sqlite(_) => store?,

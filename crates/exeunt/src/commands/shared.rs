@@ -7,13 +7,26 @@ use anyhow::{Context, anyhow};
 use app::{Actor, App, AppError, BlueprintChoice, Download, Upload};
 use engine::fields::FileName;
 use engine::ids::Slug;
-use store::Location;
+use store::{KeyringLocation, Location, Store};
 
 use crate::cli::Cli;
 use crate::output::note_reader_gone;
 
 pub(super) fn location(cli: &Cli) -> Location {
     Location::choose(cli.database_url.as_deref(), &cli.data_dir)
+}
+
+/// Opens the store at `location` with the keyring `--keyring` names, or the one beside it.
+pub(super) async fn open_store(
+    cli: &Cli,
+    location: &Location,
+    create: bool,
+) -> Result<Store, store::StoreError> {
+    let keyring = match &cli.keyring {
+        Some(named) => KeyringLocation::parse(named),
+        None => KeyringLocation::beside(location)?,
+    };
+    Store::open_with_keyring(location, &keyring, create).await
 }
 
 /// The slugs of the acting tenant's teams: the owners a blueprint's tasks may name.

@@ -66,6 +66,7 @@ impl Exeunt {
             .current_dir(self.dir.path())
             .env("EXEUNT_DATA_DIR", self.data_dir())
             .env_remove("EXEUNT_DATABASE_URL")
+            .env_remove("EXEUNT_KEYRING")
             .env_remove("EXEUNT_MASTER_KEY")
             .env_remove("EXEUNT_TENANT")
             .env_remove("EXEUNT_ACTOR")

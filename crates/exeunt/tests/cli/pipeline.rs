@@ -477,6 +477,22 @@ fn purge_waits_for_the_export_and_leaves_a_tombstone() {
         "The client closed their mailbox; delivered by courier",
     ]);
     assert!(e.ok(&["purge", "list"]).contains("due"));
+    // Backups taken now, before the purge: the database's, and the keyring's on its own.
+    let data = e.data_dir();
+    let backup = |files: &[&str], to: &str| {
+        let dir = e.dir.path().join(to);
+        std::fs::create_dir_all(&dir).unwrap();
+        for name in files {
+            for file in [name.to_string(), format!("{name}-wal")] {
+                if data.join(&file).exists() {
+                    std::fs::copy(data.join(&file), dir.join(&file)).unwrap();
+                }
+            }
+        }
+        dir
+    };
+    let database_backup = backup(&["exeunt.db", "master.key"], "database-backup");
+    let keyring_backup = backup(&["exeunt.keyring.db"], "keyring-backup");
     let purged = e.ok(&["purge", "run"]);
     assert!(
         purged.contains("Purged client") && purged.contains("1 records"),
@@ -503,6 +519,33 @@ fn purge_waits_for_the_export_and_leaves_a_tombstone() {
         "was destroyed when its subject was purged",
     );
     assert!(e.ok(&["audit", "verify"]).contains("is intact"));
+
+    // The database restored from before the purge, with the master key, still lists the
+    // evidence, but the live keyring no longer holds the key that sealed it.
+    let restored = |keyring: &Path| {
+        let database_backup = database_backup.to_str().unwrap();
+        let keyring = keyring.to_str().unwrap();
+        e.run(&[
+            "case",
+            "evidence",
+            "1",
+            &evidence,
+            "--data-dir",
+            database_backup,
+            "--keyring",
+            keyring,
+        ])
+    };
+    assert_refused(
+        &restored(&data.join("exeunt.keyring.db")),
+        1,
+        "the key that sealed this file is not in the keyring: its subject was purged",
+    );
+    // What backups taken before a purge still expose, both together: why the keyring's are
+    // kept briefly (ARCHITECTURE.md, "What a purge removes").
+    let opened = restored(&keyring_backup.join("exeunt.keyring.db"));
+    assert!(opened.status.success(), "{}", stderr(&opened));
+    assert_eq!(opened.stdout, b"Agreed with Globex Corporation by phone");
 }
 
 #[test]

@@ -92,7 +92,8 @@ impl Tx {
     }
 
     /// Destroys a subject's data: its records and their files, every blob of its (evidence
-    /// and export packages too) and its data key; erases its name and attributes and marks it
+    /// and export packages too) and, once this commits, its data key (queued for the
+    /// keyring's shred); erases its name and attributes and marks it
     /// purged. Its cases, tasks and history stay.
     pub async fn purge_subject(
         &mut self,
@@ -119,7 +120,6 @@ impl Tx {
             "DELETE FROM blob_chunks WHERE tenant_id = $1 AND blob_id IN \
              (SELECT id FROM blobs WHERE tenant_id = $1 AND subject_id = $2)",
             "DELETE FROM blobs WHERE tenant_id = $1 AND subject_id = $2",
-            "DELETE FROM subject_keys WHERE tenant_id = $1 AND subject_id = $2",
             // Free text people wrote about the subject's cases; the decisions stay on record.
             "UPDATE tasks SET note = CASE WHEN note IS NOT NULL THEN 'purged' END, \
              waive_reason = CASE WHEN waive_reason IS NOT NULL THEN 'purged' END \
@@ -155,7 +155,7 @@ impl Tx {
             args![tenant.0, subject.0, us(at)],
         )
         .await?;
-        Ok(())
+        self.queue_key_shred(tenant, subject, at).await
     }
 
     /// Erases the payloads of every audit event about the subject, and answers their payload

@@ -12,6 +12,7 @@ mod exports;
 mod files;
 mod governance;
 mod jobs;
+mod keys;
 mod notifications;
 mod subjects;
 mod tenants;
@@ -28,6 +29,8 @@ use crate::backend::{DbConn, DbRow};
 use crate::plans::TaskPlans;
 use crate::sql::{Arg, args};
 use crate::{Result, StoreError};
+
+pub(crate) use keys::LegacyDataKey;
 
 /// One transaction, read or write, on whichever backend the store runs on. Everything Exeunt
 /// reads and writes goes through its methods, and every method that reads or writes a
