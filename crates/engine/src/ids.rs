@@ -302,6 +302,16 @@ impl ZoneName {
         }
     }
 
+    /// Every name the time zone database knows a zone by, as [`ZoneName::parse`] keeps it.
+    pub fn known() -> Vec<String> {
+        let mut names: Vec<String> = jiff::tz::db()
+            .available()
+            .map(|name| name.as_str().to_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
     /// Coordinated Universal Time: everyone's zone until they choose theirs.
     pub fn utc() -> Self {
         Self("UTC".to_owned())

@@ -265,6 +265,40 @@ pub const FORMED_PARAMETERS: &[(&str, Form)] = &[
     ("name", Form::Slug),
 ];
 
+/// A choice among names that the server parses by hand, so that an unknown one is a 422 that
+/// lists the valid ones; the document states the names as the schema's `enum`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Choice {
+    JobStatus,
+    ConnectorKind,
+    /// The bundled time zone database's names (`engine::ids::ZoneName`; it also answers to
+    /// a name in other letter cases, kept as the database spells it).
+    TimeZone,
+}
+
+impl Choice {
+    pub fn names(self) -> Vec<String> {
+        match self {
+            Choice::JobStatus => owned(engine::job::JobStatus::NAMES),
+            Choice::ConnectorKind => owned(engine::connector::ConnectorKind::NAMES),
+            Choice::TimeZone => engine::ids::ZoneName::known(),
+        }
+    }
+}
+
+fn owned(names: &[&str]) -> Vec<String> {
+    names.iter().map(|&n| n.to_owned()).collect()
+}
+
+/// The body fields (schema, property) the server parses by hand into a choice.
+pub const CHOSEN_FIELDS: &[(&str, &str, Choice)] = &[
+    ("ConnectorBody", "kind", Choice::ConnectorKind),
+    ("TimeZoneBody", "time_zone", Choice::TimeZone),
+];
+
+/// The query parameters (path, name) the server parses by hand into a choice.
+pub const CHOSEN_PARAMETERS: &[(&str, &str, Choice)] = &[("/jobs", "status", Choice::JobStatus)];
+
 /// The path parameter that names a case or a record by its number.
 pub const NUMBER_PARAMETER: &str = "number";
 
@@ -296,7 +330,28 @@ pub fn document_forms(openapi: &mut utoipa::openapi::OpenApi) {
         }
     }
 
+    fn choose(schema: &mut RefOr<Schema>, choice: Choice) {
+        match schema {
+            RefOr::T(Schema::Object(object)) => {
+                object.enum_values = Some(choice.names().into_iter().map(Into::into).collect());
+            }
+            RefOr::T(Schema::OneOf(one_of)) => {
+                for item in &mut one_of.items {
+                    choose(item, choice);
+                }
+            }
+            _ => {}
+        }
+    }
+
     if let Some(components) = openapi.components.as_mut() {
+        for (schema, property, choice) in CHOSEN_FIELDS {
+            if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(*schema)
+                && let Some(field) = object.properties.get_mut(*property)
+            {
+                choose(field, *choice);
+            }
+        }
         for (schema, property, form) in FORMED_FIELDS {
             if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(*schema)
                 && let Some(field) = object.properties.get_mut(*property)
@@ -320,11 +375,18 @@ pub fn document_forms(openapi: &mut utoipa::openapi::OpenApi) {
             state(schema, *form);
         }
     };
-    for item in openapi.paths.paths.values_mut() {
+    for (path, item) in openapi.paths.paths.iter_mut() {
         for operation in operations(item).into_iter().flatten() {
             for parameter in operation.parameters.iter_mut().flatten() {
                 if let RefOr::T(parameter) = parameter {
                     stated(parameter);
+                    if let Some((_, _, choice)) = CHOSEN_PARAMETERS
+                        .iter()
+                        .find(|(on, name, _)| path.ends_with(on) && *name == parameter.name)
+                        && let Some(schema) = parameter.schema.as_mut()
+                    {
+                        choose(schema, *choice);
+                    }
                 }
             }
         }

@@ -19,7 +19,10 @@ mod session;
 mod views;
 mod web;
 
-pub use docs::{FORMED_FIELDS, FORMED_PARAMETERS, Form, NUMBER_PARAMETER};
+pub use docs::{
+    CHOSEN_FIELDS, CHOSEN_PARAMETERS, Choice, FORMED_FIELDS, FORMED_PARAMETERS, Form,
+    NUMBER_PARAMETER,
+};
 
 use std::future::Future;
 use std::net::SocketAddr;

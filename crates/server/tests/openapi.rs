@@ -498,6 +498,76 @@ async fn every_stated_form_is_the_parsers_own() {
     assert!(numbers >= 10, "the case and record numbers of the paths");
 }
 
+/// Every field and parameter the server parses by hand into one of a few names states them as
+/// its `enum`, exactly those the parser accepts; dates say they are dates, and the case a job
+/// list is narrowed to is a number of 1 or more, as in a path.
+#[tokio::test]
+async fn every_stated_choice_is_the_parsers_own() {
+    use exeunt_server::{CHOSEN_FIELDS, CHOSEN_PARAMETERS, Choice};
+    let server = Server::start().await;
+    let document = server.document().await;
+    let accepts = |choice: Choice, text: &str| match choice {
+        Choice::JobStatus => engine::job::JobStatus::parse(text).is_some(),
+        Choice::ConnectorKind => engine::connector::ConnectorKind::parse(text).is_some(),
+        Choice::TimeZone => {
+            engine::ids::ZoneName::parse(text).is_ok_and(|zone| zone.as_str() == text)
+        }
+    };
+    let agree = |what: &str, choice: Choice, schema: &Value| {
+        let stated: Vec<&str> = schema["enum"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{what} states no enum: {schema}"))
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        assert!(!stated.is_empty(), "{what}");
+        for name in &stated {
+            assert!(accepts(choice, name), "{what}: the server refuses {name:?}");
+        }
+        for refused in ["", "unknown", "Europe/Atlantis", "QUEUED", "ldap "] {
+            assert!(
+                stated.contains(&refused) || !accepts(choice, refused),
+                "{what}: the server takes {refused:?}, which the document does not list"
+            );
+        }
+        assert_eq!(stated, choice.names(), "{what}");
+    };
+    for (schema, property, choice) in CHOSEN_FIELDS {
+        let stated = &document["components"]["schemas"][schema]["properties"][property];
+        agree(&format!("{schema}.{property}"), *choice, stated);
+    }
+    let zones = Choice::TimeZone.names();
+    assert!(
+        zones.iter().any(|z| z == "Europe/Berlin") && zones.iter().any(|z| z == "UTC"),
+        "{zones:?}"
+    );
+    let parameter = |path: &str, name: &str| {
+        let (_, item) = document["paths"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .find(|(p, _)| p.ends_with(path))
+            .unwrap_or_else(|| panic!("no path {path}"));
+        item["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("{path} has no parameter {name}"))
+            .clone()
+    };
+    for (path, name, choice) in CHOSEN_PARAMETERS {
+        let stated = parameter(path, name);
+        agree(&format!("{path} {name}"), *choice, &stated["schema"]);
+    }
+    let case = parameter("/jobs", "case");
+    assert_eq!(case["schema"]["minimum"], 1, "{case}");
+    for schema in ["StartCaseBody", "PlanBody"] {
+        let exit = &document["components"]["schemas"][schema]["properties"]["exit_date"];
+        assert_eq!(exit["format"], "date", "{schema}.exit_date: {exit}");
+    }
+}
+
 /// The document is valid OpenAPI 3.1 by an independent validator, `openapi-spec-validator`
 /// (Python), which also resolves every `$ref`.
 #[tokio::test]

@@ -378,7 +378,7 @@ async fn postgres_exists(options: &PgConnectOptions) -> Result<bool> {
         // invalid_catalog_name: the database does not exist.
         Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("3D000") => Ok(false),
         Err(e) => Err(StoreError::Open {
-            location: crate::redact(&options.to_url_lossy().to_string()),
+            location: crate::redact(options.to_url_lossy().as_ref()),
             reason: e.to_string(),
         }),
     }

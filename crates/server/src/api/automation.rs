@@ -43,6 +43,8 @@ struct JobQuery {
     // Text parsed by the handler, so that an unknown status is a 422 that lists the valid ones.
     status: Option<String>,
     /// Only the jobs of the case with this number.
+    // Text parsed by the handler (`inputs::case_number`), as a case number in a path is.
+    #[param(value_type = Option<i64>, minimum = 1)]
     case: Option<String>,
     #[serde(default = "default_limit")]
     #[param(default = default_limit, minimum = 1, maximum = 1000)]
