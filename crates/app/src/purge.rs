@@ -197,8 +197,9 @@ impl App {
         for f in &files {
             digest.update(f.blob.sha256);
         }
+        let subject = tx.subject(tenant, c.subject_id).await?;
         // An employee who was also one of the tenant's users leaves as a user too.
-        let staff = match tx.subject(tenant, c.subject_id).await? {
+        let staff = match &subject {
             Some(subject) if subject.kind == SubjectKind::Employee => {
                 match subject.attributes.get("email").map(Email::parse) {
                     Some(Ok(email)) => tx.user_by_email(tenant, &email).await?,
@@ -207,6 +208,19 @@ impl App {
             }
             _ => None,
         };
+        // Answers kept for resends that name the subject (its page, a case started for it).
+        let id = c.subject_id.to_string();
+        let mut named = vec![c.subject_key.as_str(), id.as_str()];
+        if let Some(subject) = &subject {
+            named.push(subject.name.as_str());
+        }
+        if let Some(user) = &staff {
+            named.extend([user.name.as_str(), user.email.as_str()]);
+        }
+        let erased_answer =
+            json!({"erased": "this answer named a subject whose data was purged since"});
+        tx.erase_kept_answers_mentioning(tenant, &named, erased_answer.to_string().as_bytes())
+            .await?;
         tx.purge_subject(tenant, c.subject_id, at).await?;
         let mut erased = tx
             .erase_subject_audit_payloads(tenant, c.subject_id)

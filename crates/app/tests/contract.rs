@@ -1168,7 +1168,8 @@ async fn concurrent_starts_never_collide(db: TestDb) {
 /// PostgreSQL: every file of the two databases, after a checkpoint wrote them out; its
 /// write-ahead log is not read: ARCHITECTURE.md says what it keeps, and for how long).
 async fn a_purge_leaves_no_trace_of_the_subject(db: TestDb) {
-    const MARKERS: [&str; 8] = [
+    const MARKERS: [&str; 9] = [
+        "Qz9-answer",
         "Qz9-name",
         "Qz9-attribute",
         "Qz9-field",
@@ -1271,6 +1272,28 @@ async fn a_purge_leaves_no_trace_of_the_subject(db: TestDb) {
     app.close_case(&actor, n, &file.case.confirmation_word)
         .await
         .unwrap();
+    // An answer kept for resends of a request about the subject.
+    let at: jiff::Timestamp = "2026-11-23T09:00:00Z".parse().unwrap();
+    let claim = store::KeyClaim {
+        caller: "token:someone",
+        key: "k-1",
+        request_sha256: &[1; 32],
+        at,
+        forget_before: at - jiff::SignedDuration::from_hours(24),
+    };
+    let store::IdempotencyClaim::Claimed(answering) = db
+        .store
+        .claim_idempotency_key(actor.tenant.id, &claim)
+        .await
+        .unwrap()
+    else {
+        panic!("a new key is claimed");
+    };
+    let body = br#"{"key":"acme","name":"Qz9-name Industries","note":"Qz9-answer"}"#;
+    answering
+        .answer(Some((201, "application/json", body)))
+        .await
+        .unwrap();
     let before = everything_stored(&db).await;
     for marker in MARKERS
         .iter()
@@ -1329,6 +1352,20 @@ async fn a_purge_leaves_no_trace_of_the_subject(db: TestDb) {
         app.digest_keys(&actor).await.unwrap().is_empty(),
         "no digest key survives the purge"
     );
+    // A resend still hears that its request took effect; only what the answer said is gone.
+    match db
+        .store
+        .claim_idempotency_key(actor.tenant.id, &claim)
+        .await
+        .unwrap()
+    {
+        store::IdempotencyClaim::Replay { status, body, .. } => {
+            assert_eq!(status, 201);
+            let body = String::from_utf8(body).unwrap();
+            assert!(body.contains("purged"), "{body}");
+        }
+        other => panic!("a resend replays: {other:?}"),
+    }
     let after = everything_stored(&db).await;
     let left: Vec<_> = MARKERS
         .iter()

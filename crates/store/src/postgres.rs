@@ -239,7 +239,7 @@ impl PostgresStore {
 /// notes and payloads): PostgreSQL keeps the old versions of those rows in the table files
 /// until a rewrite. The blob tables are not among them: their chunks are sealed by the data
 /// key the purge shreds, so what is left of them opens for nobody.
-const ERASED_TABLES: [&str; 12] = [
+const ERASED_TABLES: [&str; 13] = [
     "subjects",
     "records",
     "record_files",
@@ -251,6 +251,7 @@ const ERASED_TABLES: [&str; 12] = [
     "legal_holds",
     "evidence",
     "users",
+    "idempotency_keys",
     "audit_events",
 ];
 

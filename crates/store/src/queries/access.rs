@@ -289,6 +289,60 @@ impl Tx {
         Ok(stored == 1)
     }
 
+    /// Replaces the body of every answer kept for a resend (the last day's) that holds one of
+    /// `texts`, as they are or as JSON writes them inside a string, with `replacement`: the
+    /// status stays, so a resend still hears whether its request took effect. The answers
+    /// are matched here rather than in SQL because they are bytes, which the two backends
+    /// search with different functions; they are at most a day's worth.
+    pub async fn erase_kept_answers_mentioning(
+        &mut self,
+        tenant: TenantId,
+        texts: &[&str],
+        replacement: &[u8],
+    ) -> Result<usize> {
+        let needles: Vec<Vec<u8>> = texts
+            .iter()
+            .filter(|t| !t.is_empty())
+            .flat_map(|t| {
+                let inside = serde_json::to_string(t).unwrap_or_default();
+                [
+                    t.as_bytes().to_vec(),
+                    inside.trim_matches('"').as_bytes().to_vec(),
+                ]
+            })
+            .collect();
+        let kept = self
+            .all(
+                "SELECT caller, key, body FROM idempotency_keys \
+                 WHERE tenant_id = $1 AND body IS NOT NULL",
+                args![tenant.0],
+                |r| {
+                    Ok((
+                        r.text("caller")?.to_owned(),
+                        r.text("key")?.to_owned(),
+                        r.bytes("body")?.to_vec(),
+                    ))
+                },
+            )
+            .await?;
+        let mut erased = 0;
+        for (caller, key, body) in kept {
+            let mentions = needles
+                .iter()
+                .any(|n| body.windows(n.len()).any(|w| w == n.as_slice()));
+            if mentions {
+                self.run(
+                    "UPDATE idempotency_keys SET body = $4 \
+                     WHERE tenant_id = $1 AND caller = $2 AND key = $3",
+                    args![tenant.0, &caller, &key, replacement],
+                )
+                .await?;
+                erased += 1;
+            }
+        }
+        Ok(erased)
+    }
+
     /// Marks the effect of the attempt `token` committed before its answer; false when a
     /// resend took the key over.
     pub(crate) async fn mark_idempotency_applied(
