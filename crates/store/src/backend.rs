@@ -70,6 +70,13 @@ impl DbConn {
         }
     }
 
+    pub(crate) async fn explain(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<String>> {
+        match self {
+            DbConn::Sqlite(c) => c.explain(sql, args).await,
+            DbConn::Postgres(c) => c.explain(sql, args).await,
+        }
+    }
+
     pub(crate) async fn commit(self) -> Result<()> {
         match self {
             DbConn::Sqlite(c) => c.commit().await,

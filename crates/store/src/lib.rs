@@ -35,7 +35,7 @@ use std::sync::Arc;
 
 use backend::DbConn;
 use plans::TaskPlans;
-pub use queries::Tx;
+pub use queries::{ListingPlan, Tx};
 
 /// Errors of the persistence layer.
 #[derive(Debug, thiserror::Error)]

@@ -41,6 +41,8 @@ pub struct CaseFilter {
     pub status: Option<CaseStatus>,
     pub subject: Option<SubjectId>,
     pub parent: Option<CaseId>,
+    /// Only cases numbered below this: the page after the one that ended there.
+    pub before: Option<i64>,
     pub limit: i64,
     pub offset: i64,
 }

@@ -172,6 +172,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "keyring",
         include_str!("../migrations/postgres/0031_keyring.sql"),
     ),
+    (
+        32,
+        "listing indexes",
+        include_str!("../migrations/postgres/0032_listing_indexes.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]
@@ -389,6 +394,23 @@ fn bind<'q>(
     query
 }
 
+/// `arg` written as an SQL literal, for `EXECUTE` of a statement prepared by name: it takes
+/// no bound values.
+fn literal(arg: &Arg<'_>) -> String {
+    let quoted = |text: &str| format!("'{}'", text.replace('\'', "''"));
+    match arg {
+        Arg::Int(Some(v)) => v.to_string(),
+        Arg::Bool(v) => v.to_string(),
+        Arg::Text(Some(v)) => quoted(v),
+        Arg::Bytes(Some(v)) => {
+            let hex: String = v.iter().map(|b| format!("{b:02x}")).collect();
+            format!("'\\x{hex}'::bytea")
+        }
+        Arg::Uuid(Some(v)) => quoted(&v.to_string()),
+        Arg::Int(None) | Arg::Text(None) | Arg::Bytes(None) | Arg::Uuid(None) => "NULL".into(),
+    }
+}
+
 impl Conn for PgConn {
     type Row<'r> = PgRow;
 
@@ -417,6 +439,30 @@ impl Conn for PgConn {
             .execute(&mut *self.tx)
             .await?;
         Ok(done.rows_affected())
+    }
+
+    async fn explain(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<String>> {
+        self.execute("SET LOCAL plan_cache_mode = force_generic_plan", &[])
+            .await?;
+        // Prepared statements outlive transactions: a name of its own, so that one left by a
+        // failed call is in nobody's way.
+        static EXPLAINED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let name = format!(
+            "exeunt_explained_{}",
+            EXPLAINED.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        self.execute(&format!("PREPARE {name} AS {sql}"), &[])
+            .await?;
+        let values: Vec<String> = args.iter().map(literal).collect();
+        let plan = self
+            .fetch(
+                &format!("EXPLAIN EXECUTE {name}({})", values.join(", ")),
+                &[],
+                |r| Ok(r.text(0usize)?.to_owned()),
+            )
+            .await?;
+        self.execute(&format!("DEALLOCATE {name}"), &[]).await?;
+        Ok(plan)
     }
 
     async fn fetch<T: Send>(

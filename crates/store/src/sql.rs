@@ -162,6 +162,15 @@ pub trait Conn: Send {
         map: impl for<'r> FnMut(&Self::Row<'r>) -> Result<T> + Send,
     ) -> impl Future<Output = Result<Vec<T>>> + Send;
 
+    /// How the database would run `sql` with `args`, one line per step of the plan. On
+    /// PostgreSQL it is the generic plan, the one a prepared statement settles on whatever
+    /// the values bound.
+    fn explain(
+        &mut self,
+        sql: &str,
+        args: &[Arg<'_>],
+    ) -> impl Future<Output = Result<Vec<String>>> + Send;
+
     /// Makes the transaction's changes durable.
     fn commit(self) -> impl Future<Output = Result<()>> + Send;
 }

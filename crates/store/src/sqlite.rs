@@ -192,6 +192,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "keyring",
         include_str!("../migrations/sqlite/0032_keyring.sql"),
     ),
+    (
+        33,
+        "listing indexes",
+        include_str!("../migrations/sqlite/0033_listing_indexes.sql"),
+    ),
 ];
 
 /// How many idle read connections are kept open.
@@ -714,6 +719,12 @@ impl Conn for SqliteConn {
             })?);
         }
         Ok(mapped)
+    }
+
+    async fn explain(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<String>> {
+        let explained = format!("EXPLAIN QUERY PLAN {sql}");
+        self.fetch(&explained, args, |r| Ok(r.text("detail")?.to_owned()))
+            .await
     }
 
     async fn commit(mut self) -> Result<()> {

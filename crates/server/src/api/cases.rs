@@ -3,7 +3,8 @@
 use app::{App, BlueprintChoice, StartCase};
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::header::LINK;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use engine::ids::{Email, Slug, SubjectKey};
 use serde::Deserialize;
 use store::CaseFilter;
@@ -16,6 +17,7 @@ use crate::docs::{
     BadRequest, Conflict, Forbidden, JsonWriteProblems, NotFound, Unauthorized,
     UnprocessableContent,
 };
+use crate::error::ApiError;
 use crate::extract::{Body, Caller, Params, Path};
 use crate::views::{
     self, Case, CaseDetail, CaseFinding, CaseStatus, CaseSummary, StartedCase, Waived,
@@ -49,6 +51,11 @@ struct CaseQuery {
     #[serde(default)]
     #[param(minimum = 0)]
     offset: i64,
+    /// Only cases numbered below this. The next page starts below the last case of this one
+    /// (the `Link` header with `rel="next"` names it); unlike `offset`, it costs the same on
+    /// any page.
+    #[param(minimum = 1)]
+    before: Option<i64>,
 }
 
 /// List cases
@@ -58,7 +65,8 @@ struct CaseQuery {
     tag = "cases",
     params(CaseQuery),
     responses(
-        (status = 200, description = "The cases", body = [CaseSummary]),
+        (status = 200, description = "The cases, newest first", body = [CaseSummary],
+            headers(("Link" = String, description = "`<…?before=N…>; rel=\"next\"` when the page is full"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 422, response = UnprocessableContent),
@@ -69,20 +77,36 @@ async fn list_cases(
     State(app): State<App>,
     Caller(actor): Caller,
     Params(q): Params<CaseQuery>,
-) -> Reply<Vec<CaseSummary>> {
+) -> Result<(HeaderMap, Json<Vec<CaseSummary>>), ApiError> {
     let (limit, offset) = page(q.limit, ("offset", q.offset))?;
     let status = status_param(
         q.status.as_deref(),
         engine::case::CaseStatus::parse,
         engine::case::CaseStatus::NAMES,
     )?;
+    if q.before.is_some_and(|n| n < 1) {
+        return Err(ApiError::invalid("before", "before must be 1 or more"));
+    }
     let filter = CaseFilter {
         status,
         limit,
         offset,
+        before: q.before,
         ..CaseFilter::default()
     };
-    Ok(Json(views::list(app.cases(&actor, &filter).await?)))
+    let cases = app.cases(&actor, &filter).await?;
+    let mut headers = HeaderMap::new();
+    if let (Some(last), true) = (cases.last(), cases.len() as i64 == limit) {
+        let status = status.map_or(String::new(), |s| format!("&status={}", s.as_str()));
+        let next = format!(
+            "</api/v1/cases?before={}&limit={limit}{status}>; rel=\"next\"",
+            last.number
+        );
+        if let Ok(value) = HeaderValue::from_str(&next) {
+            headers.insert(LINK, value);
+        }
+    }
+    Ok((headers, Json(views::list(cases))))
 }
 
 #[derive(Deserialize, ToSchema)]

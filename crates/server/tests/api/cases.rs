@@ -627,8 +627,60 @@ async fn access_is_revoked_and_work_handed_off_over_http(db: TestDb) {
     );
 }
 
+/// The case list pages by number: each full page names the next in its `Link` header, and
+/// following the links lists every case once, newest first, whatever the filter.
+async fn the_case_list_pages_by_number(db: TestDb) {
+    let (server, [a]) = Server::with_tenants(db, ["a"]).await;
+    for i in 1..=7 {
+        let key = format!("p{i}");
+        let (status, body) = server
+            .post(
+                "/api/v1/subjects",
+                &a.manager,
+                json!({"key": key, "kind": "client", "name": format!("Party {i}"),
+                    "attributes": {"service_type": "client-file"}}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let (status, body) = server
+            .post(
+                "/api/v1/cases",
+                &a.manager,
+                json!({"subject": key, "exit_date": "2099-12-31"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let mut next = Some("/api/v1/cases?limit=3&status=open".to_owned());
+    let mut seen = Vec::new();
+    let mut pages = 0;
+    while let Some(path) = next.take() {
+        let (status, headers, body) = server.raw(Method::GET, &path, &a.manager, None).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        let cases: Vec<Value> = serde_json::from_slice(&body).unwrap();
+        seen.extend(cases.iter().map(|c| c["number"].as_i64().unwrap()));
+        pages += 1;
+        next = headers.get("link").map(|link| {
+            let link = link.to_str().unwrap();
+            let (target, rel) = link.split_once("; ").unwrap();
+            assert_eq!(rel, "rel=\"next\"", "{link}");
+            assert!(link.contains("status=open"), "the filter goes on: {link}");
+            target.trim_matches(['<', '>']).to_owned()
+        });
+    }
+    assert_eq!(seen, [7, 6, 5, 4, 3, 2, 1]);
+    assert_eq!(
+        pages, 3,
+        "two full pages name the next; the third is not full"
+    );
+    let (status, body) = server.get("/api/v1/cases?before=0", &a.manager).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["field"], "before", "{body}");
+}
+
 testkit::on_both_stores!(
     a_party_is_offboarded_over_http,
+    the_case_list_pages_by_number,
     a_frozen_subject_refuses_record_writes,
     access_is_revoked_and_work_handed_off_over_http,
 );

@@ -35,19 +35,47 @@ fn head_row(r: &impl Row) -> Result<(i64, Hash)> {
     Ok((r.int("seq")?, hash(r.bytes("hash")?)?))
 }
 
-/// The condition that an audit event concerns `c`: the subject (bound as `$10`, null for a
-/// case), by the events' subject index; or the case, whose number is written into the SQL as
-/// an integer, with what of it is named `<case>/…` (tasks, exports, revocations). Every
-/// statement names `$10`, since both backends refuse an unused parameter.
-fn concern_sql(c: Option<&Concern>) -> String {
-    match c {
-        None => "AND $10 IS NULL".to_owned(),
-        Some(Concern::Subject(_)) => "AND subject_id = $10".to_owned(),
-        Some(Concern::Case(n)) => format!(
-            "AND $10 IS NULL AND ((target_kind = 'case' AND target_id = '{n}') \
-             OR (target_kind IN ('task', 'export', 'revocation') AND target_id LIKE '{n}/%'))"
-        ),
+/// What a case's events name it by, when `f` asks for a case's: the case itself, and the
+/// prefix of its tasks', exports' and revocations' ids.
+pub(super) fn case_targets(f: &AuditFilter) -> Option<(String, String)> {
+    match &f.concerning {
+        Some(Concern::Case(n)) => Some((n.to_string(), format!("{n}/%"))),
+        _ => None,
     }
+}
+
+/// The audit listing's statement for `f` (with `targets` from [`case_targets`]), in chain
+/// order.
+pub(super) fn audit_listing<'a>(
+    tenant: TenantId,
+    f: &'a AuditFilter,
+    targets: Option<&'a (String, String)>,
+) -> (String, Conditions<'a>) {
+    let mut w = Conditions::new("tenant_id = {}", tenant.0);
+    w.and("seq > {}", f.after_seq)
+        .and_some("action = {}", f.action.as_deref())
+        .and_some("actor = {}", f.actor.as_deref())
+        .and_some("target_kind = {}", f.target_kind.as_deref())
+        .and_some("target_id = {}", f.target_id.as_deref())
+        .and_some("at_us >= {}", f.from.map(us))
+        .and_some("at_us < {}", f.to.map(us));
+    if let Some(Concern::Subject(subject)) = &f.concerning {
+        w.and("subject_id = {}", subject.0);
+    }
+    if let Some((case, tasks)) = targets {
+        let case = w.bind(case);
+        let tasks = w.bind(tasks);
+        w.and_always(&format!(
+            "((target_kind = 'case' AND target_id = {case}) \
+             OR (target_kind IN ('task', 'export', 'revocation') AND target_id LIKE {tasks}))"
+        ));
+    }
+    let limit = w.bind(f.limit);
+    let sql = format!(
+        "SELECT {AUDIT_COLUMNS} FROM audit_events WHERE {} ORDER BY seq LIMIT {limit}",
+        w.sql()
+    );
+    (sql, w)
 }
 
 impl Tx {
@@ -175,33 +203,8 @@ impl Tx {
         tenant: TenantId,
         f: &AuditFilter,
     ) -> Result<Vec<AuditEvent>> {
-        let sql = format!(
-            "SELECT {AUDIT_COLUMNS} FROM audit_events WHERE tenant_id = $1 AND seq > $2 \
-             AND ($4 IS NULL OR action = $4) AND ($5 IS NULL OR actor = $5) \
-             AND ($6 IS NULL OR target_kind = $6) AND ($7 IS NULL OR target_id = $7) \
-             AND ($8 IS NULL OR at_us >= $8) AND ($9 IS NULL OR at_us < $9) {concern} \
-             ORDER BY seq LIMIT $3",
-            concern = concern_sql(f.concerning.as_ref()),
-        );
-        self.all(
-            &sql,
-            args![
-                tenant.0,
-                f.after_seq,
-                f.limit,
-                f.action.as_deref(),
-                f.actor.as_deref(),
-                f.target_kind.as_deref(),
-                f.target_id.as_deref(),
-                f.from.map(us),
-                f.to.map(us),
-                match f.concerning {
-                    Some(Concern::Subject(subject)) => Some(subject.0),
-                    _ => None,
-                },
-            ],
-            |r| audit_row(tenant, r),
-        )
-        .await
+        let targets = case_targets(f);
+        let (sql, w) = audit_listing(tenant, f, targets.as_ref());
+        self.all(&sql, w.args(), |r| audit_row(tenant, r)).await
     }
 }

@@ -12,7 +12,7 @@ use jiff::civil::Date;
 
 use crate::model::{CaseActivity, CaseFilter, CaseSummary, StoredBlueprint, TaskFilter, TaskRow};
 use crate::plans::{self, TaskProgress};
-use crate::sql::{Arg, Row, args};
+use crate::sql::{Row, args};
 use crate::{Result, StoreError};
 
 use super::subjects::record_row;
@@ -145,6 +145,72 @@ fn finding_row(r: &impl Row) -> Result<CaseFinding> {
         waived_by: r.opt_uuid("waived_by")?.map(UserId),
         waive_reason: r.opt_text("waive_reason")?.map(str::to_owned),
     })
+}
+
+/// The case listing's statement for `f`, newest first: a condition for each filter given.
+pub(super) fn case_listing(tenant: TenantId, f: &CaseFilter) -> (String, Conditions<'_>) {
+    let mut w = Conditions::new("c.tenant_id = {}", tenant.0);
+    w.and_some("c.status = {}", f.status.map(CaseStatus::as_str))
+        .and_some("c.subject_id = {}", f.subject.map(|s| s.0))
+        .and_some("c.parent_id = {}", f.parent.map(|p| p.0))
+        .and_some("c.number < {}", f.before);
+    let (limit, offset) = (w.bind(f.limit), w.bind(f.offset));
+    let sql = format!(
+        "SELECT {CASE_COLUMNS}, s.key AS subject_key, s.name AS subject_name, s.kind AS subject_kind, \
+         (SELECT COUNT(*) FROM tasks t WHERE t.tenant_id = c.tenant_id AND t.case_id = c.id) AS tasks_total, \
+         (SELECT COUNT(*) FROM tasks t WHERE t.tenant_id = c.tenant_id AND t.case_id = c.id AND t.status <> 'open') AS tasks_closed \
+         FROM cases c JOIN subjects s ON s.tenant_id = c.tenant_id AND s.id = c.subject_id \
+         WHERE {} ORDER BY c.number DESC LIMIT {limit} OFFSET {offset}",
+        w.sql()
+    );
+    (sql, w)
+}
+
+/// The owners that stand for the teams of the person `f` lists the tasks of.
+pub(super) fn team_owners(f: &TaskFilter) -> Vec<String> {
+    f.mine
+        .iter()
+        .flat_map(|m| &m.teams)
+        .map(|t| Owner::Team(t.clone()).encode())
+        .collect()
+}
+
+/// The task listing's statement for `f` (with `owners` from [`team_owners`]), soonest due
+/// first.
+pub(super) fn task_listing<'a>(
+    tenant: TenantId,
+    f: &'a TaskFilter,
+    owners: &'a [String],
+) -> (String, Conditions<'a>) {
+    let mut w = Conditions::new("t.tenant_id = {}", tenant.0);
+    w.and_some("t.case_id = {}", f.case.map(|c| c.0))
+        .and_some("t.due_at_us < {}", f.due_before.map(us));
+    if f.open_only {
+        w.and_always("t.status = 'open' AND c.status <> 'done'");
+    }
+    if let Some(mine) = &f.mine {
+        let user = w.bind(mine.user.0);
+        let email = w.bind(mine.email.as_str());
+        let teams: Vec<String> = owners.iter().map(|o| w.bind(o)).collect();
+        let teams_clause = if teams.is_empty() {
+            String::new()
+        } else {
+            format!(" OR t.owner IN ({})", teams.join(", "))
+        };
+        w.and_always(&format!(
+            "(t.assignee = {user} OR (t.assignee IS NULL AND \
+             ((t.owner LIKE 'role:%' AND lower(t.owner_label) = lower({email})){teams_clause})))"
+        ));
+    }
+    let limit = w.bind(f.limit);
+    let sql = format!(
+        "SELECT {TASK_COLUMNS}, c.number AS case_number, s.key AS subject_key FROM tasks t \
+         JOIN cases c ON c.tenant_id = t.tenant_id AND c.id = t.case_id \
+         JOIN subjects s ON s.tenant_id = c.tenant_id AND s.id = c.subject_id \
+         WHERE {} ORDER BY t.due_at_us IS NULL, t.due_at_us, t.case_id, t.position LIMIT {limit}",
+        w.sql()
+    );
+    (sql, w)
 }
 
 impl Tx {
@@ -427,49 +493,30 @@ impl Tx {
     }
 
     pub async fn cases(&mut self, tenant: TenantId, f: &CaseFilter) -> Result<Vec<CaseSummary>> {
-        let sql = format!(
-            "SELECT {CASE_COLUMNS}, s.key AS subject_key, s.name AS subject_name, s.kind AS subject_kind, \
-             (SELECT COUNT(*) FROM tasks t WHERE t.tenant_id = c.tenant_id AND t.case_id = c.id) AS tasks_total, \
-             (SELECT COUNT(*) FROM tasks t WHERE t.tenant_id = c.tenant_id AND t.case_id = c.id AND t.status <> 'open') AS tasks_closed \
-             FROM cases c JOIN subjects s ON s.tenant_id = c.tenant_id AND s.id = c.subject_id \
-             WHERE c.tenant_id = $1 AND ($2 IS NULL OR c.status = $2) AND ($3 IS NULL OR c.subject_id = $3) \
-             AND ($4 IS NULL OR c.parent_id = $4) \
-             ORDER BY c.number DESC LIMIT $5 OFFSET $6"
-        );
-        self.all(
-            &sql,
-            args![
-                tenant.0,
-                f.status.map(CaseStatus::as_str),
-                f.subject.map(|s| s.0),
-                f.parent.map(|p| p.0),
-                f.limit,
-                f.offset,
-            ],
-            |r| {
-                let c = case_row(r)?;
-                Ok(CaseSummary {
-                    number: c.number,
-                    id: c.id,
-                    subject_key: SubjectKey::parse(r.text("subject_key")?)
-                        .map_err(corrupt("subject key"))?,
-                    subject_name: r.text("subject_name")?.to_owned(),
-                    subject_kind: r
-                        .text("subject_kind")?
-                        .parse()
-                        .map_err(corrupt("subject kind"))?,
-                    blueprint_id: c.blueprint_id,
-                    blueprint_version: c.blueprint_version,
-                    status: c.status,
-                    resolution: c.resolution,
-                    exit_date: c.exit_date,
-                    owner_id: c.owner_id,
-                    tasks_total: r.int("tasks_total")?,
-                    tasks_closed: r.int("tasks_closed")?,
-                    opened_at: c.opened_at,
-                })
-            },
-        )
+        let (sql, w) = case_listing(tenant, f);
+        self.all(&sql, w.args(), |r| {
+            let c = case_row(r)?;
+            Ok(CaseSummary {
+                number: c.number,
+                id: c.id,
+                subject_key: SubjectKey::parse(r.text("subject_key")?)
+                    .map_err(corrupt("subject key"))?,
+                subject_name: r.text("subject_name")?.to_owned(),
+                subject_kind: r
+                    .text("subject_kind")?
+                    .parse()
+                    .map_err(corrupt("subject kind"))?,
+                blueprint_id: c.blueprint_id,
+                blueprint_version: c.blueprint_version,
+                status: c.status,
+                resolution: c.resolution,
+                exit_date: c.exit_date,
+                owner_id: c.owner_id,
+                tasks_total: r.int("tasks_total")?,
+                tasks_closed: r.int("tasks_closed")?,
+                opened_at: c.opened_at,
+            })
+        })
         .await
     }
 
@@ -499,46 +546,9 @@ impl Tx {
     }
 
     pub async fn tasks(&mut self, tenant: TenantId, f: &TaskFilter) -> Result<Vec<TaskRow>> {
-        // Only placeholders are generated here; every value is bound.
-        let mut sql = format!(
-            "SELECT {TASK_COLUMNS}, c.number AS case_number, s.key AS subject_key FROM tasks t \
-             JOIN cases c ON c.tenant_id = t.tenant_id AND c.id = t.case_id \
-             JOIN subjects s ON s.tenant_id = c.tenant_id AND s.id = c.subject_id \
-             WHERE t.tenant_id = $1 AND ($2 IS NULL OR t.case_id = $2) \
-             AND (NOT $3 OR (t.status = 'open' AND c.status <> 'done')) \
-             AND ($5 IS NULL OR t.due_at_us < $5)"
-        );
-        let owners: Vec<String> = f
-            .mine
-            .iter()
-            .flat_map(|m| &m.teams)
-            .map(|t| Owner::Team(t.clone()).encode())
-            .collect();
-        let mut values: Vec<Arg<'_>> = vec![
-            tenant.0.into(),
-            f.case.map(|c| c.0).into(),
-            f.open_only.into(),
-            f.limit.into(),
-            f.due_before.map(us).into(),
-        ];
-        if let Some(mine) = &f.mine {
-            let team_params: Vec<String> =
-                (0..owners.len()).map(|i| format!("${}", i + 8)).collect();
-            let teams_clause = if team_params.is_empty() {
-                String::new()
-            } else {
-                format!(" OR t.owner IN ({})", team_params.join(", "))
-            };
-            sql.push_str(&format!(
-                " AND (t.assignee = $6 OR (t.assignee IS NULL AND \
-                 ((t.owner LIKE 'role:%' AND lower(t.owner_label) = lower($7)){teams_clause})))"
-            ));
-            values.push(mine.user.0.into());
-            values.push(mine.email.as_str().into());
-            values.extend(owners.iter().map(Arg::from));
-        }
-        sql.push_str(" ORDER BY t.due_at_us IS NULL, t.due_at_us, c.number, t.position LIMIT $4");
-        self.all(&sql, &values, |r| {
+        let owners = team_owners(f);
+        let (sql, w) = task_listing(tenant, f, &owners);
+        self.all(&sql, w.args(), |r| {
             Ok(TaskRow {
                 case_number: r.int("case_number")?,
                 subject_key: SubjectKey::parse(r.text("subject_key")?)

@@ -160,6 +160,20 @@ fn job_row<R: Row>(r: &R) -> Result<Job> {
     })
 }
 
+/// The job listing's statement for `f`, newest first.
+pub(super) fn job_listing(tenant: TenantId, f: &JobFilter) -> (String, Conditions<'_>) {
+    let mut w = Conditions::new("tenant_id = {}", tenant.0);
+    w.and_some("status = {}", f.status.map(JobStatus::as_str))
+        .and_some("case_id = {}", f.case.map(|c| c.0));
+    let limit = w.bind(f.limit);
+    let sql = format!(
+        "SELECT {JOB_COLUMNS} FROM jobs WHERE {} ORDER BY created_at_us DESC, id DESC \
+         LIMIT {limit}",
+        w.sql()
+    );
+    (sql, w)
+}
+
 impl Tx {
     /// Queues a job, unless the tenant has one with its idempotency key: then it is the same
     /// work asked for twice, and nothing changes. True when it was queued.
@@ -354,20 +368,8 @@ impl Tx {
 
     /// The tenant's jobs, newest first.
     pub async fn jobs(&mut self, tenant: TenantId, f: &JobFilter) -> Result<Vec<Job>> {
-        self.all(
-            &format!(
-                "SELECT {JOB_COLUMNS} FROM jobs WHERE tenant_id = $1 AND ($2 IS NULL OR status = $2) \
-                 AND ($3 IS NULL OR case_id = $3) ORDER BY created_at_us DESC, id DESC LIMIT $4"
-            ),
-            args![
-                tenant.0,
-                f.status.map(JobStatus::as_str),
-                f.case.map(|c| c.0),
-                f.limit,
-            ],
-            |r| job_row(r),
-        )
-        .await
+        let (sql, w) = job_listing(tenant, f);
+        self.all(&sql, w.args(), |r| job_row(r)).await
     }
 
     /// Sends a dead job again: queued, due at `at`, its attempts counted afresh. False when it

@@ -7,12 +7,14 @@ mod audit;
 mod cases;
 mod certificates;
 mod checkpoints;
+mod conditions;
 mod connectors;
 mod exports;
 mod files;
 mod governance;
 mod jobs;
 mod keys;
+mod listings;
 mod notifications;
 mod subjects;
 mod tenants;
@@ -30,7 +32,9 @@ use crate::plans::TaskPlans;
 use crate::sql::{Arg, args};
 use crate::{Result, StoreError};
 
+use conditions::Conditions;
 pub(crate) use keys::LegacyDataKey;
+pub use listings::ListingPlan;
 
 /// One transaction, read or write, on whichever backend the store runs on. Everything Exeunt
 /// reads and writes goes through its methods, and every method that reads or writes a

@@ -34,6 +34,33 @@ pub(super) fn record_row(r: &impl Row) -> Result<Record> {
     })
 }
 
+/// The subject listing's statement for `f` (with `search` as a `LIKE` pattern), by kind
+/// then key.
+pub(super) fn subject_listing<'a>(
+    tenant: TenantId,
+    f: &'a SubjectFilter,
+    search: Option<&'a str>,
+) -> (String, Conditions<'a>) {
+    let mut w = Conditions::new("tenant_id = {}", tenant.0);
+    w.and_some("kind = {}", f.kind.map(SubjectKind::as_str))
+        .and_some("parent_id = {}", f.parent.map(|p| p.0));
+    if !f.include_offboarded {
+        w.and_always("state IN ('active', 'offboarding')");
+    }
+    if let Some(search) = search {
+        let pattern = w.bind(search);
+        w.and_always(&format!(
+            "(lower(name) LIKE {pattern} ESCAPE '\\' OR lower(key) LIKE {pattern} ESCAPE '\\')"
+        ));
+    }
+    let (limit, offset) = (w.bind(f.limit), w.bind(f.offset));
+    let sql = format!(
+        "SELECT * FROM subjects WHERE {} ORDER BY kind, key LIMIT {limit} OFFSET {offset}",
+        w.sql()
+    );
+    (sql, w)
+}
+
 impl Tx {
     pub async fn insert_subject(&mut self, s: &Subject, at: Timestamp) -> Result<()> {
         let attributes = to_json(&s.attributes);
@@ -94,25 +121,9 @@ impl Tx {
     }
 
     pub async fn subjects(&mut self, tenant: TenantId, f: &SubjectFilter) -> Result<Vec<Subject>> {
-        self.all(
-            "SELECT * FROM subjects WHERE tenant_id = $1 \
-             AND ($2 IS NULL OR kind = $2) \
-             AND ($3 OR state IN ('active', 'offboarding')) \
-             AND ($4 IS NULL OR parent_id = $4) \
-             AND ($7 IS NULL OR lower(name) LIKE $7 ESCAPE '\\' OR lower(key) LIKE $7 ESCAPE '\\') \
-             ORDER BY kind, key LIMIT $5 OFFSET $6",
-            args![
-                tenant.0,
-                f.kind.map(SubjectKind::as_str),
-                f.include_offboarded,
-                f.parent.map(|p| p.0),
-                f.limit,
-                f.offset,
-                f.search.as_deref().map(contains_pattern).as_deref(),
-            ],
-            |r| subject_row(r),
-        )
-        .await
+        let search = f.search.as_deref().map(contains_pattern);
+        let (sql, w) = subject_listing(tenant, f, search.as_deref());
+        self.all(&sql, w.args(), |r| subject_row(r)).await
     }
 
     /// Draws the subject's next record number; the subject's row stays locked until the

@@ -1,0 +1,351 @@
+//! How the database runs each listing: the plan of every listing's statement for each
+//! combination of its filters, and whether a step of it reads or sorts the tenant's every row
+//! (so that a page would cost more as the tenant grows). `tests/plans.rs` loads a large tenant
+//! and checks them on both stores.
+
+use engine::case::CaseStatus;
+use engine::ids::{CaseId, SubjectId, TenantId, UserId};
+use engine::job::JobStatus;
+use engine::subject::SubjectKind;
+
+use super::audit::{audit_listing, case_targets};
+use super::cases::{case_listing, task_listing, team_owners};
+use super::jobs::job_listing;
+use super::subjects::subject_listing;
+use super::{Tx, contains_pattern};
+use crate::Result;
+use crate::model::{AuditFilter, CaseFilter, Concern, JobFilter, Mine, SubjectFilter, TaskFilter};
+
+/// The plan of one listing's statement, for one combination of its filters.
+#[derive(Clone, Debug)]
+pub struct ListingPlan {
+    /// The listing and the filters given, such as `cases by status`.
+    pub listing: String,
+    /// Whether a filter bounds the rows by more than the tenant (one case's tasks, one
+    /// subject's cases): sorting what such a filter selects is no cost that grows with the
+    /// tenant.
+    pub narrowed: bool,
+    /// The plan's steps, as the database words them.
+    pub steps: Vec<String>,
+}
+
+impl ListingPlan {
+    /// The step that reads every row of a table, or sorts rows that no filter narrowed
+    /// beyond the tenant, if there is one.
+    pub fn whole_tenant_step(&self) -> Option<&str> {
+        self.steps.iter().map(String::as_str).find(|step| {
+            let node = step.trim_start().trim_start_matches("->").trim_start();
+            let scans = node.starts_with("Seq Scan")
+                || (node.starts_with("SCAN ") && !node.starts_with("SCAN CONSTANT ROW"));
+            let sorts = node.starts_with("Sort ")
+                || node.starts_with("Incremental Sort")
+                || node.starts_with("USE TEMP B-TREE");
+            scans || (sorts && !self.narrowed)
+        })
+    }
+}
+
+/// A listing's filters with a name for the plan, and whether they narrow it.
+struct Combination<F> {
+    name: &'static str,
+    narrowed: bool,
+    filter: F,
+}
+
+fn combination<F>(name: &'static str, narrowed: bool, filter: F) -> Combination<F> {
+    Combination {
+        name,
+        narrowed,
+        filter,
+    }
+}
+
+impl Tx {
+    /// The plan of every listing's statement for each combination of its filters, as the
+    /// database would run them on `tenant`'s rows now.
+    pub async fn listing_plans(&mut self, tenant: TenantId) -> Result<Vec<ListingPlan>> {
+        // The values do not matter: a plan is chosen for the statement, not for them.
+        let some_subject = SubjectId(uuid::Uuid::from_u128(1));
+        let some_case = CaseId(uuid::Uuid::from_u128(2));
+        let page = |limit| (limit, 0);
+        let (limit, offset) = page(50);
+        let mut plans = Vec::new();
+
+        let cases = CaseFilter {
+            limit,
+            offset,
+            ..CaseFilter::default()
+        };
+        for c in [
+            combination("all", false, cases.clone()),
+            combination(
+                "by status",
+                false,
+                CaseFilter {
+                    status: Some(CaseStatus::Open),
+                    ..cases.clone()
+                },
+            ),
+            combination(
+                "after a page",
+                false,
+                CaseFilter {
+                    before: Some(1_000),
+                    ..cases.clone()
+                },
+            ),
+            combination(
+                "of a subject",
+                true,
+                CaseFilter {
+                    subject: Some(some_subject),
+                    ..cases.clone()
+                },
+            ),
+            combination(
+                "of a parent",
+                true,
+                CaseFilter {
+                    parent: Some(some_case),
+                    ..cases.clone()
+                },
+            ),
+        ] {
+            let (sql, w) = case_listing(tenant, &c.filter);
+            plans.push(self.plan("cases", &c, &sql, w.args()).await?);
+        }
+
+        let subjects = SubjectFilter {
+            limit,
+            offset,
+            ..SubjectFilter::default()
+        };
+        for c in [
+            combination("all", false, subjects.clone()),
+            combination(
+                "of a kind",
+                false,
+                SubjectFilter {
+                    kind: Some(SubjectKind::Client),
+                    ..subjects.clone()
+                },
+            ),
+            combination(
+                "with the offboarded",
+                false,
+                SubjectFilter {
+                    include_offboarded: true,
+                    ..subjects.clone()
+                },
+            ),
+            combination(
+                "of a parent",
+                true,
+                SubjectFilter {
+                    parent: Some(some_subject),
+                    ..subjects.clone()
+                },
+            ),
+            combination(
+                "searched",
+                false,
+                SubjectFilter {
+                    search: Some("acme".into()),
+                    ..subjects.clone()
+                },
+            ),
+        ] {
+            let search = c.filter.search.as_deref().map(contains_pattern);
+            let (sql, w) = subject_listing(tenant, &c.filter, search.as_deref());
+            plans.push(self.plan("subjects", &c, &sql, w.args()).await?);
+        }
+
+        let jobs = JobFilter {
+            limit,
+            ..JobFilter::default()
+        };
+        for c in [
+            combination("all", false, jobs.clone()),
+            combination(
+                "by status",
+                false,
+                JobFilter {
+                    status: Some(JobStatus::Dead),
+                    ..jobs.clone()
+                },
+            ),
+            combination(
+                "of a case",
+                true,
+                JobFilter {
+                    case: Some(some_case),
+                    ..jobs.clone()
+                },
+            ),
+        ] {
+            let (sql, w) = job_listing(tenant, &c.filter);
+            plans.push(self.plan("jobs", &c, &sql, w.args()).await?);
+        }
+
+        let events = AuditFilter {
+            limit,
+            ..AuditFilter::default()
+        };
+        for c in [
+            combination("all", false, events.clone()),
+            combination(
+                "after an event",
+                false,
+                AuditFilter {
+                    after_seq: 1_000,
+                    ..events.clone()
+                },
+            ),
+            combination(
+                "by action",
+                false,
+                AuditFilter {
+                    action: Some("task.completed".into()),
+                    ..events.clone()
+                },
+            ),
+            combination(
+                "by target",
+                true,
+                AuditFilter {
+                    target_kind: Some("case".into()),
+                    target_id: Some("7".into()),
+                    ..events.clone()
+                },
+            ),
+            combination(
+                "about a subject",
+                true,
+                AuditFilter {
+                    concerning: Some(Concern::Subject(some_subject)),
+                    ..events.clone()
+                },
+            ),
+            combination(
+                "about a case",
+                true,
+                AuditFilter {
+                    concerning: Some(Concern::Case(7)),
+                    ..events.clone()
+                },
+            ),
+        ] {
+            let targets = case_targets(&c.filter);
+            let (sql, w) = audit_listing(tenant, &c.filter, targets.as_ref());
+            plans.push(self.plan("audit events", &c, &sql, w.args()).await?);
+        }
+
+        let tasks = TaskFilter {
+            limit,
+            ..TaskFilter::default()
+        };
+        for c in [
+            combination(
+                "of a case",
+                true,
+                TaskFilter {
+                    case: Some(some_case),
+                    ..tasks.clone()
+                },
+            ),
+            combination(
+                "still open",
+                false,
+                TaskFilter {
+                    open_only: true,
+                    ..tasks.clone()
+                },
+            ),
+            combination(
+                "of a person",
+                false,
+                TaskFilter {
+                    open_only: true,
+                    mine: Some(Mine {
+                        user: UserId(uuid::Uuid::from_u128(3)),
+                        email: "kim@example.com".into(),
+                        teams: vec![engine::ids::Slug::parse("it").expect("a slug")],
+                    }),
+                    ..tasks.clone()
+                },
+            ),
+        ] {
+            let owners = team_owners(&c.filter);
+            let (sql, w) = task_listing(tenant, &c.filter, &owners);
+            plans.push(self.plan("tasks", &c, &sql, w.args()).await?);
+        }
+        Ok(plans)
+    }
+
+    async fn plan<F>(
+        &mut self,
+        listing: &str,
+        c: &Combination<F>,
+        sql: &str,
+        args: &[crate::sql::Arg<'_>],
+    ) -> Result<ListingPlan> {
+        Ok(ListingPlan {
+            listing: format!("{listing} {}", c.name),
+            narrowed: c.narrowed,
+            steps: self.conn.explain(sql, args).await?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ListingPlan;
+
+    fn plan(narrowed: bool, steps: &[&str]) -> ListingPlan {
+        ListingPlan {
+            listing: "a listing".into(),
+            narrowed,
+            steps: steps.iter().map(|s| (*s).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_full_scan_or_an_unnarrowed_sort_is_found_on_either_store() {
+        let index = plan(
+            false,
+            &["SEARCH c USING INDEX cases_by_status (tenant_id=? AND status=?)"],
+        );
+        assert_eq!(index.whole_tenant_step(), None);
+        let scan = plan(true, &["SCAN c", "SEARCH s USING PRIMARY KEY"]);
+        assert_eq!(scan.whole_tenant_step(), Some("SCAN c"));
+        let sort = plan(
+            false,
+            &[
+                "SEARCH t USING INDEX x (tenant_id=?)",
+                "USE TEMP B-TREE FOR ORDER BY",
+            ],
+        );
+        assert!(sort.whole_tenant_step().is_some());
+        let narrowed_sort = plan(
+            true,
+            &[
+                "SEARCH t USING PRIMARY KEY (tenant_id=? AND case_id=?)",
+                "USE TEMP B-TREE FOR ORDER BY",
+            ],
+        );
+        assert_eq!(narrowed_sort.whole_tenant_step(), None);
+        let pg = plan(
+            false,
+            &[
+                "Limit  (cost=1.00..2.00 rows=50 width=8)",
+                "  ->  Sort  (cost=1.00..2.00 rows=1000 width=8)",
+                "        Sort Key: number DESC",
+                "        ->  Seq Scan on cases c  (cost=0.00..1.00 rows=1000 width=8)",
+            ],
+        );
+        assert_eq!(
+            pg.whole_tenant_step(),
+            Some("  ->  Sort  (cost=1.00..2.00 rows=1000 width=8)")
+        );
+    }
+}
