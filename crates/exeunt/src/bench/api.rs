@@ -105,21 +105,59 @@ pub(super) async fn api(dir: &Path, ops: u32) -> anyhow::Result<()> {
         );
     }
     server.abort();
-    let rss = idle_serve_rss(dir).await?;
+    let (idle, signed_in) = serve_rss(dir, SIGN_INS).await?;
     say!(
-        "  idle serve      {:.1} MB resident (target ≤ 50 MB)",
-        rss as f64 / 1e6
+        "  idle serve      {:.1} MB resident (target ≤ 30 MB)",
+        idle as f64 / 1e6
+    );
+    say!(
+        "  after sign-ins  {:.1} MB resident once {SIGN_INS} people signed in (target ≤ 64 MB)",
+        signed_in as f64 / 1e6
     );
     Ok(())
 }
 
-/// Starts this binary's `serve` on a fresh data dir, lets it settle, and reads its resident
-/// memory from /proc.
-async fn idle_serve_rss(dir: &Path) -> anyhow::Result<u64> {
+/// How many people sign in to the idle server before its memory is read again.
+const SIGN_INS: u32 = 100;
+
+/// Starts this binary's `serve` on a data dir of one tenant with `people` users who have
+/// passwords, lets it settle and reads its resident memory from /proc; then signs each of them
+/// in (Argon2id, 19 MiB each) and reads it again.
+async fn serve_rss(dir: &Path, people: u32) -> anyhow::Result<(u64, u64)> {
     use tokio::io::AsyncBufReadExt;
+    let data = dir.join("idle");
+    std::fs::create_dir_all(&data)?;
+    let key = app::MasterKey::from_bytes(app::Ids::from_entropy().secret());
+    let store = store::Store::sqlite(&data.join("exeunt.db"), true).await?;
+    let app = app::App::system(store, app::MasterKey::parse(&key.encode())?);
+    let owner = app
+        .init_tenant(
+            engine::ids::Slug::parse("idle")?,
+            engine::fields::TenantName::parse("Idle firm")?,
+            engine::ids::Email::parse("owner@idle.example")?,
+            engine::fields::PersonName::parse("Owner")?,
+        )
+        .await?;
+    let password = engine::ids::Password::parse("correct horse battery staple")?;
+    let mut emails = Vec::new();
+    for i in 0..people {
+        let email = engine::ids::Email::parse(&format!("person{i}@idle.example"))?;
+        app.add_user(
+            &owner,
+            email.clone(),
+            engine::fields::PersonName::parse(&format!("Person {i}"))?,
+            engine::tenant::Role::Member,
+            &[],
+        )
+        .await?;
+        app.set_password(&owner, Some(&email), &password).await?;
+        emails.push(email);
+    }
+    drop(app);
     let mut child = tokio::process::Command::new(std::env::current_exe()?)
         .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("EXEUNT_DATA_DIR", dir.join("idle"))
+        .env("EXEUNT_DATA_DIR", &data)
+        .env("EXEUNT_MASTER_KEY", key.encode())
         .env_remove("EXEUNT_DATABASE_URL")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
@@ -127,14 +165,36 @@ async fn idle_serve_rss(dir: &Path) -> anyhow::Result<u64> {
         .spawn()?;
     let stdout = child.stdout.take().context("no stdout")?;
     let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let mut base = None;
     while let Some(line) = lines.next_line().await? {
-        if line.starts_with("Exeunt serves") {
+        if let Some((_, after)) = line
+            .split_once("Exeunt serves")
+            .and_then(|(_, l)| l.split_once(" on "))
+        {
+            base = after.split_whitespace().next().map(str::to_owned);
             break;
         }
     }
+    let base = base.context("the server did not say where it serves")?;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let pid = child.id().context("the server exited")?;
-    let kb = status_kb(&format!("/proc/{pid}/status"), "VmRSS")?;
+    let rss = || status_kb(&format!("/proc/{pid}/status"), "VmRSS").map(|kb| kb * 1000);
+    let idle = rss()?;
+    let client = connectors::http_client().build()?;
+    for email in &emails {
+        let answer = client
+            .post(format!("{base}/api/v1/session"))
+            .json(&serde_json::json!({"email": email.as_str(), "password": "correct horse battery staple"}))
+            .send()
+            .await?;
+        anyhow::ensure!(
+            answer.status().is_success(),
+            "signing {email} in answered {}",
+            answer.status()
+        );
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let signed_in = rss()?;
     child.kill().await?;
-    Ok(kb * 1000)
+    Ok((idle, signed_in))
 }
