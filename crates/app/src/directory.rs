@@ -33,6 +33,20 @@ pub struct SubjectView {
     pub open_case: Option<i64>,
 }
 
+/// How many records a subject's page shows.
+pub const RECORDS_ON_A_PAGE: i64 = 100;
+
+/// A subject as its page shows it: the first [`RECORDS_ON_A_PAGE`] records, and whether there
+/// are more.
+#[derive(Clone, Debug)]
+pub struct SubjectPage {
+    pub subject: Subject,
+    pub parent: Option<Subject>,
+    pub records: Vec<Record>,
+    pub more_records: bool,
+    pub open_case: Option<i64>,
+}
+
 impl App {
     /// Creates a tenant with its owner and the default teams. The owner is also the tenant's
     /// first actor, so the audit chain starts with its own creation.
@@ -335,6 +349,46 @@ impl App {
     pub async fn subject(&self, actor: &Actor, key: &SubjectKey) -> Result<SubjectView> {
         let mut tx = self.store.read().await?;
         load_subject(&mut tx, actor, key).await
+    }
+
+    /// A subject's page: the subject with the first [`RECORDS_ON_A_PAGE`] of its records
+    /// (where [`SubjectView`] has them all), so that it costs the same however many records
+    /// the subject has; [`App::records`] lists the rest.
+    pub async fn subject_page(&self, actor: &Actor, key: &SubjectKey) -> Result<SubjectPage> {
+        let mut tx = self.store.read().await?;
+        let subject = find_subject(&mut tx, actor, key).await?;
+        let parent = match subject.parent_id {
+            Some(p) => tx.subject(actor.tenant.id, p).await?,
+            None => None,
+        };
+        let mut records = tx
+            .records_page(actor.tenant.id, subject.id, 0, RECORDS_ON_A_PAGE + 1)
+            .await?;
+        let more_records = records.len() as i64 > RECORDS_ON_A_PAGE;
+        records.truncate(RECORDS_ON_A_PAGE as usize);
+        let open_case = tx.open_case_of(actor.tenant.id, subject.id).await?;
+        Ok(SubjectPage {
+            subject,
+            parent,
+            records,
+            more_records,
+            open_case,
+        })
+    }
+
+    /// Up to `limit` of the subject's records numbered above `after`, in number order.
+    pub async fn records(
+        &self,
+        actor: &Actor,
+        key: &SubjectKey,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<Record>> {
+        let mut tx = self.store.read().await?;
+        let subject = find_subject(&mut tx, actor, key).await?;
+        Ok(tx
+            .records_page(actor.tenant.id, subject.id, after, limit)
+            .await?)
     }
 
     pub async fn add_record(

@@ -48,7 +48,7 @@ pub use checkpoints::{
 pub use connectors::{OpenExposures, RevocationWork};
 pub use delivery::{Delivery, LINK_MAX_DAYS};
 pub use demo::DemoLogin;
-pub use directory::NewSubject;
+pub use directory::{NewSubject, RECORDS_ON_A_PAGE, SubjectPage};
 pub use emails::OutgoingEmail;
 pub use env::{Clock, FixedClock, Ids, SystemClock};
 pub use error::{AppError, Result};

@@ -21,6 +21,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/api/v1/subjects"),
     ("post", "/api/v1/subjects"),
     ("get", "/api/v1/subjects/{key}"),
+    ("get", "/api/v1/subjects/{key}/records"),
     ("post", "/api/v1/subjects/{key}/records"),
     ("patch", "/api/v1/subjects/{key}/records/{number}"),
     ("get", "/api/v1/blueprints"),

@@ -296,13 +296,12 @@ impl Store {
             return Ok(true);
         }
         let queued = self.read().await?.queued_key_shreds().await?;
-        if !queued.is_empty() {
-            self.keyring.shred(&queued).await?;
-        }
-        let done = match &self.backend {
+        let keys_shredded = queued.is_empty() || self.keyring.shred(&queued).await?;
+        let database_erased = match &self.backend {
             Backend::Sqlite(s) => s.checkpoint().await?,
             Backend::Postgres(s) => s.rewrite_erased_tables().await?,
         };
+        let done = keys_shredded && database_erased;
         if done {
             // The queue is the erasures left to finish: a stop before here finishes them at
             // the next start.

@@ -3,8 +3,7 @@
 use app::{App, BlueprintChoice, StartCase};
 use axum::Json;
 use axum::extract::State;
-use axum::http::header::LINK;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use engine::ids::{Email, Slug, SubjectKey};
 use serde::Deserialize;
 use store::CaseFilter;
@@ -23,7 +22,7 @@ use crate::views::{
     self, Case, CaseDetail, CaseFinding, CaseStatus, CaseSummary, StartedCase, Waived,
 };
 
-use super::{Created, ReasonBody, Reply, default_limit, page, status_param};
+use super::{Created, ReasonBody, Reply, default_limit, next_page, page, status_param};
 use crate::inputs::{case_number, exit_date, field, reason, slug};
 
 pub(super) fn routes() -> OpenApiRouter<ServerState> {
@@ -95,17 +94,11 @@ async fn list_cases(
         ..CaseFilter::default()
     };
     let cases = app.cases(&actor, &filter).await?;
-    let mut headers = HeaderMap::new();
-    if let (Some(last), true) = (cases.last(), cases.len() as i64 == limit) {
+    let headers = next_page(cases.len() as i64 == limit, || {
+        let last = cases.last().map_or(0, |c| c.number);
         let status = status.map_or(String::new(), |s| format!("&status={}", s.as_str()));
-        let next = format!(
-            "</api/v1/cases?before={}&limit={limit}{status}>; rel=\"next\"",
-            last.number
-        );
-        if let Ok(value) = HeaderValue::from_str(&next) {
-            headers.insert(LINK, value);
-        }
-    }
+        format!("/api/v1/cases?before={last}&limit={limit}{status}")
+    });
     Ok((headers, Json(views::list(cases))))
 }
 

@@ -80,6 +80,19 @@ fn page(limit: i64, (start, at): (&str, i64)) -> Result<(i64, i64), ApiError> {
     Ok((limit, at))
 }
 
+/// The headers of a listing's page: when it is full, a `Link` to the next (RFC 8288), at
+/// `target` (a path with its query).
+fn next_page(full: bool, target: impl FnOnce() -> String) -> axum::http::HeaderMap {
+    let mut headers = axum::http::HeaderMap::new();
+    if full
+        && let Ok(value) =
+            axum::http::HeaderValue::from_str(&format!("<{}>; rel=\"next\"", target()))
+    {
+        headers.insert(axum::http::header::LINK, value);
+    }
+    headers
+}
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ReasonBody {

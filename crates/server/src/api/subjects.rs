@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use app::{App, NewSubject};
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use engine::ids::{SubjectKey, Text};
 use engine::subject::{Attributes, RecordFields};
 use serde::Deserialize;
@@ -22,14 +22,14 @@ use crate::error::ApiError;
 use crate::extract::{Body, Caller, Params, Path};
 use crate::views::{self, Record, RecordKind, Subject, SubjectDetail, SubjectKind};
 
-use super::{Created, Reply, default_limit, page};
+use super::{Created, Reply, default_limit, next_page, page};
 use crate::inputs::{field, key, record_number, search};
 
 pub(super) fn routes() -> OpenApiRouter<ServerState> {
     OpenApiRouter::new()
         .routes(routes!(list_subjects, add_subject))
         .routes(routes!(show_subject))
-        .routes(routes!(add_record))
+        .routes(routes!(list_records, add_record))
         .routes(routes!(update_record))
 }
 
@@ -154,7 +154,8 @@ async fn add_subject(
 
 /// Show a subject
 ///
-/// With its records, its parent and its open case.
+/// With its first 100 records (`more_records` says whether there are more: list them from
+/// `/subjects/{key}/records`), its parent and its open case.
 #[utoipa::path(
     get,
     path = "/subjects/{key}",
@@ -173,13 +174,56 @@ async fn show_subject(
     Caller(actor): Caller,
     Path(k): Path<String>,
 ) -> Reply<SubjectDetail> {
-    let view = app.subject(&actor, &key(&k)?).await?;
-    Ok(Json(SubjectDetail::new(
-        view.subject,
-        view.parent,
-        view.records,
-        view.open_case,
-    )))
+    Ok(Json(app.subject_page(&actor, &key(&k)?).await?.into()))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+struct RecordQuery {
+    /// Records numbered above this: the next page starts after the last record of this one
+    /// (the `Link` header with `rel="next"` names it).
+    #[serde(default)]
+    #[param(minimum = 0)]
+    after: i64,
+    #[serde(default = "default_limit")]
+    #[param(default = default_limit, minimum = 1, maximum = 1000)]
+    limit: i64,
+}
+
+/// List a subject's records
+///
+/// In number order, a page at a time; each page costs the same however many records the
+/// subject has.
+#[utoipa::path(
+    get,
+    path = "/subjects/{key}/records",
+    tag = "subjects",
+    params(("key" = String, Path, description = "The subject's key"), RecordQuery),
+    responses(
+        (status = 200, description = "The records", body = [Record],
+            headers(("Link" = String, description = "`<…?after=N…>; rel=\"next\"` when the page is full"))),
+        (status = 400, response = BadRequest),
+        (status = 401, response = Unauthorized),
+        (status = 404, response = NotFound),
+        (status = 422, response = UnprocessableContent),
+    ),
+    security(("token" = []), ("session" = [])),
+)]
+async fn list_records(
+    State(app): State<App>,
+    Caller(actor): Caller,
+    Path(k): Path<String>,
+    Params(q): Params<RecordQuery>,
+) -> Result<(HeaderMap, Json<Vec<Record>>), ApiError> {
+    let (limit, after) = page(q.limit, ("after", q.after))?;
+    let subject = key(&k)?;
+    let records = app.records(&actor, &subject, after, limit).await?;
+    let headers = next_page(records.len() as i64 == limit, || {
+        let last = records.last().map_or(after, |r| r.number);
+        format!("/api/v1/subjects/{subject}/records?after={last}&limit={limit}")
+    });
+    Ok((headers, Json(views::list(records))))
 }
 
 #[derive(Deserialize, ToSchema)]

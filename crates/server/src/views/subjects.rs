@@ -187,29 +187,27 @@ impl From<engine::subject::Record> for Record {
     }
 }
 
-/// A subject with its records and its parent.
+/// A subject with its first records and its parent.
 #[derive(Serialize, ToSchema)]
 pub struct SubjectDetail {
     pub subject: Subject,
     pub parent: Option<Subject>,
+    /// The first 100 records, in number order; `GET …/records?after=100` lists the rest.
     pub records: Vec<Record>,
+    /// Whether the subject has more records than these.
+    pub more_records: bool,
     /// The number of the subject's case that is not done, if any.
     pub open_case: Option<i64>,
 }
 
-impl SubjectDetail {
-    /// From the parts of the app's subject view, which `app` does not export by name.
-    pub fn new(
-        subject: engine::subject::Subject,
-        parent: Option<engine::subject::Subject>,
-        records: Vec<engine::subject::Record>,
-        open_case: Option<i64>,
-    ) -> Self {
+impl From<app::SubjectPage> for SubjectDetail {
+    fn from(page: app::SubjectPage) -> Self {
         Self {
-            subject: subject.into(),
-            parent: parent.map(Subject::from),
-            records: list(records),
-            open_case,
+            subject: page.subject.into(),
+            parent: page.parent.map(Subject::from),
+            records: list(page.records),
+            more_records: page.more_records,
+            open_case: page.open_case,
         }
     }
 }

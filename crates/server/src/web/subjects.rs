@@ -182,6 +182,8 @@ struct SubjectPage {
     head: SubjectHead,
     groups: Vec<RecordGroup>,
     no_records: bool,
+    /// How many records the page shows, when the subject has more.
+    more_records: Option<i64>,
     attributes: Vec<(String, String)>,
     cases: Vec<CaseLine>,
     products: Vec<(String, String, &'static str)>,
@@ -214,7 +216,7 @@ async fn subject_page(
     let app = &state.app;
     let actor = &viewer.actor;
     let key = subject_key(key)?;
-    let view = app.subject(actor, &key).await?;
+    let view = app.subject_page(actor, &key).await?;
     let people = People::load(app, actor).await?;
     let subject = &view.subject;
     let cases = app
@@ -293,6 +295,7 @@ async fn subject_page(
         tab,
         groups: record_groups(&view.records),
         no_records: view.records.is_empty(),
+        more_records: view.more_records.then_some(app::RECORDS_ON_A_PAGE),
         attributes: subject
             .attributes
             .iter()

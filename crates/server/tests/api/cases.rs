@@ -678,8 +678,59 @@ async fn the_case_list_pages_by_number(db: TestDb) {
     assert_eq!(body["field"], "before", "{body}");
 }
 
+/// A subject's page carries its first records and says whether there are more; its records
+/// list a page at a time, each naming the next, until every record was listed once.
+async fn a_subjects_records_page_by_number(db: TestDb) {
+    let (server, [a]) = Server::with_tenants(db, ["a"]).await;
+    let (status, body) = server
+        .post(
+            "/api/v1/subjects",
+            &a.manager,
+            json!({"key": "busy", "kind": "client", "name": "Busy Client"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let records = app::RECORDS_ON_A_PAGE + 3;
+    for i in 1..=records {
+        let (status, body) = server
+            .post(
+                "/api/v1/subjects/busy/records",
+                &a.manager,
+                json!({"kind": "note", "fields": {"text": format!("Note {i}")}}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let (status, page) = server.get("/api/v1/subjects/busy", &a.manager).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(
+        page["records"].as_array().unwrap().len() as i64,
+        app::RECORDS_ON_A_PAGE
+    );
+    assert_eq!(page["more_records"], true);
+
+    let mut next = Some("/api/v1/subjects/busy/records?limit=40".to_owned());
+    let mut seen = Vec::new();
+    while let Some(path) = next.take() {
+        let (status, headers, body) = server.raw(Method::GET, &path, &a.manager, None).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        let listed: Vec<Value> = serde_json::from_slice(&body).unwrap();
+        seen.extend(listed.iter().map(|r| r["number"].as_i64().unwrap()));
+        next = headers.get("link").map(|link| {
+            let (target, _) = link.to_str().unwrap().split_once("; ").unwrap();
+            target.trim_matches(['<', '>']).to_owned()
+        });
+    }
+    assert_eq!(seen, (1..=records).collect::<Vec<_>>());
+    let (status, body) = server
+        .get("/api/v1/subjects/nobody/records", &a.manager)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+}
+
 testkit::on_both_stores!(
     a_party_is_offboarded_over_http,
+    a_subjects_records_page_by_number,
     the_case_list_pages_by_number,
     a_frozen_subject_refuses_record_writes,
     access_is_revoked_and_work_handed_off_over_http,

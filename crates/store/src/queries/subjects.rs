@@ -176,6 +176,24 @@ impl Tx {
         Ok(())
     }
 
+    /// Up to `limit` of the subject's records numbered above `after`, in number order: a page
+    /// costs the same however many records the subject has.
+    pub async fn records_page(
+        &mut self,
+        tenant: TenantId,
+        subject: SubjectId,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<Record>> {
+        self.all(
+            "SELECT id, subject_id, number, kind, fields FROM records \
+             WHERE tenant_id = $1 AND subject_id = $2 AND number > $3 ORDER BY number LIMIT $4",
+            args![tenant.0, subject.0, after, limit],
+            |r| record_row(r),
+        )
+        .await
+    }
+
     pub async fn records(&mut self, tenant: TenantId, subject: SubjectId) -> Result<Vec<Record>> {
         self.all(
             "SELECT id, subject_id, number, kind, fields FROM records \
