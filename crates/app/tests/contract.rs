@@ -1378,6 +1378,43 @@ async fn a_purge_leaves_no_trace_of_the_subject(db: TestDb) {
     );
 }
 
+/// The dashboard's counts by status are kept as cases start and change status, without
+/// reading the cases: they always equal what the case list holds.
+async fn the_case_counts_follow_every_case(db: TestDb) {
+    let app = app_on(&db);
+    let actor = init(&app).await;
+    for k in ["c1", "c2", "c3"] {
+        add(&app, &actor, k, SubjectKind::Client, None, &[]).await;
+        start(&app, &actor, k, None).await.unwrap();
+    }
+    app.cancel_case(&actor, 2, &Reason::parse("Entered by mistake").unwrap())
+        .await
+        .unwrap();
+    let listed = app
+        .cases(
+            &actor,
+            &CaseFilter {
+                limit: 100,
+                ..CaseFilter::default()
+            },
+        )
+        .await
+        .unwrap();
+    let mut expected = std::collections::BTreeMap::new();
+    for case in &listed {
+        *expected.entry(case.status.as_str()).or_insert(0) += 1;
+    }
+    let counted: std::collections::BTreeMap<&str, i64> = app
+        .case_counts(&actor)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(status, n)| (status.as_str(), n))
+        .collect();
+    assert_eq!(counted, expected);
+    assert_eq!(counted.get("done"), Some(&1), "the cancelled case is done");
+}
+
 /// Whether `haystack` holds `needle`, as it is or (where PostgreSQL renders bytes as text) in
 /// hex.
 fn holds(haystack: &[u8], needle: &[u8]) -> bool {
@@ -1886,6 +1923,7 @@ async fn a_lost_postgres_connection_is_retried_not_fatal() {
 }
 
 testkit::on_both_stores!(
+    the_case_counts_follow_every_case,
     a_keyed_request_commits_with_its_answer_or_not_at_all,
     purging_an_employee_who_was_staff_ends_their_user,
     audit_tampering_is_detected,

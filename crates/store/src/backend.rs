@@ -70,10 +70,15 @@ impl DbConn {
         }
     }
 
-    pub(crate) async fn explain(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<String>> {
+    pub(crate) async fn explain(
+        &mut self,
+        sql: &str,
+        args: &[Arg<'_>],
+        generic: bool,
+    ) -> Result<Vec<String>> {
         match self {
-            DbConn::Sqlite(c) => c.explain(sql, args).await,
-            DbConn::Postgres(c) => c.explain(sql, args).await,
+            DbConn::Sqlite(c) => c.explain(sql, args, generic).await,
+            DbConn::Postgres(c) => c.explain(sql, args, generic).await,
         }
     }
 

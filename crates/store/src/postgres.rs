@@ -177,6 +177,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "listing indexes",
         include_str!("../migrations/postgres/0032_listing_indexes.sql"),
     ),
+    (
+        33,
+        "case rollups",
+        include_str!("../migrations/postgres/0033_case_rollups.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]
@@ -441,7 +446,14 @@ impl Conn for PgConn {
         Ok(done.rows_affected())
     }
 
-    async fn explain(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<String>> {
+    async fn explain(&mut self, sql: &str, args: &[Arg<'_>], generic: bool) -> Result<Vec<String>> {
+        if !generic {
+            return self
+                .fetch(&format!("EXPLAIN {sql}"), args, |r| {
+                    Ok(r.text(0usize)?.to_owned())
+                })
+                .await;
+        }
         self.execute("SET LOCAL plan_cache_mode = force_generic_plan", &[])
             .await?;
         // Prepared statements outlive transactions: a name of its own, so that one left by a

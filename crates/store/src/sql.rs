@@ -163,12 +163,13 @@ pub trait Conn: Send {
     ) -> impl Future<Output = Result<Vec<T>>> + Send;
 
     /// How the database would run `sql` with `args`, one line per step of the plan. On
-    /// PostgreSQL it is the generic plan, the one a prepared statement settles on whatever
-    /// the values bound.
+    /// PostgreSQL, with `generic`, the generic plan: the one a prepared statement settles on
+    /// whatever the values bound; without, the plan for these values.
     fn explain(
         &mut self,
         sql: &str,
         args: &[Arg<'_>],
+        generic: bool,
     ) -> impl Future<Output = Result<Vec<String>>> + Send;
 
     /// Makes the transaction's changes durable.

@@ -197,6 +197,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "listing indexes",
         include_str!("../migrations/sqlite/0033_listing_indexes.sql"),
     ),
+    (
+        34,
+        "case rollups",
+        include_str!("../migrations/sqlite/0034_case_rollups.sql"),
+    ),
 ];
 
 /// How many idle read connections are kept open.
@@ -721,7 +726,7 @@ impl Conn for SqliteConn {
         Ok(mapped)
     }
 
-    async fn explain(&mut self, sql: &str, args: &[Arg<'_>]) -> Result<Vec<String>> {
+    async fn explain(&mut self, sql: &str, args: &[Arg<'_>], _: bool) -> Result<Vec<String>> {
         let explained = format!("EXPLAIN QUERY PLAN {sql}");
         self.fetch(&explained, args, |r| Ok(r.text("detail")?.to_owned()))
             .await
