@@ -55,6 +55,23 @@ fn digest(secret: &str) -> [u8; 32] {
     Sha256::digest(secret.as_bytes()).into()
 }
 
+/// How long a failed sign-in counts against its account and its client address.
+pub const SIGN_IN_WINDOW: std::time::Duration = std::time::Duration::from_secs(300);
+/// The failures an account may have in [`SIGN_IN_WINDOW`] before attempts wait.
+pub const FAILURES_PER_ACCOUNT: i64 = 5;
+/// The failures one client address may have in [`SIGN_IN_WINDOW`]. Behind a reverse proxy
+/// every client shares the proxy's address, so this then limits everyone together; reading a
+/// trusted forwarded-for header is future work.
+pub const FAILURES_PER_ADDRESS: i64 = 20;
+
+/// A sign-in attempt, counted as a failure of its account and address until it succeeds.
+#[derive(Debug)]
+pub struct SignInAttempt {
+    id: uuid::Uuid,
+    account: String,
+    address: String,
+}
+
 impl App {
     /// Hashes on a blocking thread, a few at a time: Argon2id takes 19 MiB and tens of
     /// milliseconds, which must not stall the threads that serve other requests.
@@ -187,12 +204,75 @@ impl App {
         Ok(actor)
     }
 
+    /// Counts an attempt to sign in as `email` from `address` before its password is
+    /// checked, so that parallel attempts cannot all slip under the limit: or how long to wait
+    /// when the account or the address has had too many failures lately. The count is in the
+    /// database, so every server of one database shares one budget.
+    pub async fn begin_sign_in(
+        &self,
+        tenant: Option<&Slug>,
+        email: &Email,
+        address: &str,
+    ) -> Result<std::result::Result<SignInAttempt, std::time::Duration>> {
+        let at = self.now();
+        let attempt = SignInAttempt {
+            id: self.new_id(),
+            account: format!("account:{}:{email}", tenant.map_or("", Slug::as_str)),
+            address: format!("address:{address}"),
+        };
+        let since = at.checked_sub(SIGN_IN_WINDOW).unwrap_or(at);
+        let exhausted = self
+            .store
+            .count_sign_in_attempt(
+                &[
+                    (&attempt.account, FAILURES_PER_ACCOUNT),
+                    (&attempt.address, FAILURES_PER_ADDRESS),
+                ],
+                attempt.id,
+                at,
+                since,
+            )
+            .await?;
+        Ok(match exhausted {
+            None => Ok(attempt),
+            Some(oldest) => {
+                let waited = at.duration_since(oldest).unsigned_abs();
+                Err(SIGN_IN_WINDOW
+                    .saturating_sub(waited)
+                    .max(std::time::Duration::from_secs(1)))
+            }
+        })
+    }
+
+    /// Signs in an attempt [`App::begin_sign_in`] counted: on success its failure is taken
+    /// back, in the transaction that opens the session.
+    pub async fn finish_sign_in(
+        &self,
+        attempt: SignInAttempt,
+        tenant: Option<&Slug>,
+        email: &Email,
+        password: &str,
+    ) -> Result<(Actor, IssuedSession)> {
+        self.open_session(tenant, email, password, Some(&attempt))
+            .await
+    }
+
     /// Checks an email and password and opens a new session. Every failure says the same.
     pub async fn sign_in(
         &self,
         tenant: Option<&Slug>,
         email: &Email,
         password: &str,
+    ) -> Result<(Actor, IssuedSession)> {
+        self.open_session(tenant, email, password, None).await
+    }
+
+    async fn open_session(
+        &self,
+        tenant: Option<&Slug>,
+        email: &Email,
+        password: &str,
+        attempt: Option<&SignInAttempt>,
     ) -> Result<(Actor, IssuedSession)> {
         let failed = || AppError::invalid("credentials", SIGN_IN_FAILED);
         // Any failure to find the account (no such user, no such tenant, several tenants and
@@ -227,6 +307,10 @@ impl App {
         };
         let mut tx = self.store.write().await?;
         tx.insert_session(&session, &digest(&secret)).await?;
+        if let Some(attempt) = attempt {
+            tx.forget_sign_in_failures(&attempt.account, &attempt.address, attempt.id)
+                .await?;
+        }
         self.audit(
             &mut tx,
             &actor,

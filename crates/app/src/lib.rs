@@ -38,7 +38,10 @@ use jiff::Timestamp;
 use serde_json::Value;
 use store::{Store, Tx};
 
-pub use accounts::{IssuedSession, SESSION_LIFETIME};
+pub use accounts::{
+    FAILURES_PER_ACCOUNT, FAILURES_PER_ADDRESS, IssuedSession, SESSION_LIFETIME, SIGN_IN_WINDOW,
+    SignInAttempt,
+};
 pub use blueprints::{BlueprintChoice, BlueprintInfo};
 pub use cases::{CaseView, StartCase, StartedCase};
 pub use checkpoints::{

@@ -13,7 +13,6 @@ mod extract;
 mod files;
 mod idempotency;
 mod inputs;
-mod limit;
 mod observe;
 mod session;
 mod views;
@@ -48,11 +47,10 @@ pub use error::ApiError;
 pub use extract::{CSRF_HEADER, SESSION_COOKIE};
 pub use observe::REQUEST_ID;
 
-/// What the handlers share: the application, the sign-in limiter and cookie settings.
+/// What the handlers share: the application and cookie settings.
 #[derive(Clone)]
 pub struct ServerState {
     app: App,
-    limiter: Arc<limit::SignInLimiter>,
     /// Mark cookies `Secure`: set when clients reach the server over TLS.
     secure_cookies: bool,
     /// The code the first-run page asks for before it sets an owner's first password.
@@ -84,7 +82,6 @@ pub fn router(app: App, options: &ServerOptions) -> Router {
     observe::metrics();
     let state = ServerState {
         app,
-        limiter: Arc::new(limit::SignInLimiter::default()),
         secure_cookies: options.secure_cookies,
         first_run_code: options.first_run_code.as_deref().map(Arc::from),
     };

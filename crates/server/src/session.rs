@@ -21,7 +21,6 @@ use crate::docs::{
 };
 use crate::error::ApiError;
 use crate::extract::{Body, Caller, SESSION_COOKIE, SessionCaller};
-use crate::limit::{PER_ACCOUNT, PER_ADDRESS};
 use crate::views::{Me, PasswordChanged, SignedIn, User};
 
 pub fn routes() -> OpenApiRouter<ServerState> {
@@ -135,31 +134,31 @@ pub async fn limited_sign_in(
             Slug::parse(t).map_err(|e| refused(ApiError::invalid("tenant", format!("tenant {e}"))))
         })
         .transpose()?;
-    let keys = [
-        (
-            format!("account:{}:{email}", tenant.unwrap_or("")),
-            PER_ACCOUNT,
-        ),
-        (format!("address:{}", peer.ip()), PER_ADDRESS),
-    ];
     // The attempt counts as failed until it succeeds, so that parallel attempts cannot all
     // slip under the limit while their passwords are being checked.
-    if let Some(wait) = state.limiter.attempt(&keys) {
-        return Err(SignInRefused {
-            problem: Box::new(ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too-many-attempts",
-                "too many failed sign-ins; wait before trying again",
-            )),
-            retry_after: Some(wait.as_secs().max(1)),
-        });
-    }
+    let attempt = match state
+        .app
+        .begin_sign_in(slug.as_ref(), &email, &peer.ip().to_string())
+        .await
+        .map_err(|e| refused(e.into()))?
+    {
+        Ok(attempt) => attempt,
+        Err(wait) => {
+            return Err(SignInRefused {
+                problem: Box::new(ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too-many-attempts",
+                    "too many failed sign-ins; wait before trying again",
+                )),
+                retry_after: Some(wait.as_secs().max(1)),
+            });
+        }
+    };
     let signed_in = state
         .app
-        .sign_in(slug.as_ref(), &email, password)
+        .finish_sign_in(attempt, slug.as_ref(), &email, password)
         .await
         .map_err(|e| refused(e.into()))?;
-    state.limiter.succeeded(&keys[0].0, &keys[1].0);
     Ok(signed_in)
 }
 

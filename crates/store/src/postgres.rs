@@ -182,6 +182,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "case rollups",
         include_str!("../migrations/postgres/0033_case_rollups.sql"),
     ),
+    (
+        34,
+        "sign-in failures",
+        include_str!("../migrations/postgres/0034_sign_in_failures.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]

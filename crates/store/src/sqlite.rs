@@ -202,6 +202,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "case rollups",
         include_str!("../migrations/sqlite/0034_case_rollups.sql"),
     ),
+    (
+        35,
+        "sign-in failures",
+        include_str!("../migrations/sqlite/0035_sign_in_failures.sql"),
+    ),
 ];
 
 /// How many idle read connections are kept open.

@@ -42,6 +42,16 @@ impl TestDb {
         })
     }
 
+    /// Another handle on the same database, for a second server beside the first: the
+    /// first keeps the directory, so it must outlive this one.
+    pub fn share(&self) -> TestDb {
+        TestDb {
+            store: self.store.clone(),
+            location: self.location.clone(),
+            dir: None,
+        }
+    }
+
     /// The directory of a SQLite database; PostgreSQL has none.
     pub fn dir(&self) -> Option<&Path> {
         self.dir.as_ref().map(TempDir::path)

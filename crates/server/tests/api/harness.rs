@@ -57,6 +57,11 @@ impl Server {
         )
     }
 
+    /// A second server on the same database, as a second replica behind a load balancer.
+    pub async fn beside(&self) -> Self {
+        Self::start(self.db.share()).await.0
+    }
+
     /// A server with a tenant of each name, made through the app.
     pub async fn with_tenants<const N: usize>(db: TestDb, names: [&str; N]) -> (Self, [Tenant; N]) {
         let (server, app) = Self::start(db).await;

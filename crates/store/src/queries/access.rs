@@ -379,3 +379,90 @@ impl Tx {
         Ok(())
     }
 }
+
+impl Tx {
+    /// Counts a sign-in attempt as a failure under each of `keys` (with the most failures it
+    /// allows since `since`), unless one of them has had that many already: then the time of
+    /// the oldest of those, from which the caller tells how long to wait. Failures from
+    /// before `since` are forgotten on the way. The attempt's rows are named `attempt`, so
+    /// that a success can take its address's back.
+    pub(crate) async fn count_sign_in_attempt(
+        &mut self,
+        keys: &[(&str, i64)],
+        attempt: uuid::Uuid,
+        at: Timestamp,
+        since: Timestamp,
+    ) -> Result<Option<Timestamp>> {
+        let mut oldest_exhausted: Option<i64> = None;
+        for (key, limit) in keys {
+            self.run(
+                "DELETE FROM sign_in_failures WHERE key = $1 AND at_us < $2",
+                args![*key, us(since)],
+            )
+            .await?;
+            let (failures, oldest) = self
+                .one(
+                    "SELECT COUNT(*) AS failures, MIN(at_us) AS oldest FROM sign_in_failures \
+                     WHERE key = $1",
+                    args![*key],
+                    |r| Ok((r.int("failures")?, r.opt_int("oldest")?)),
+                )
+                .await?;
+            if failures >= *limit
+                && let Some(oldest) = oldest
+            {
+                oldest_exhausted = Some(oldest_exhausted.map_or(oldest, |o| o.max(oldest)));
+            }
+        }
+        if let Some(oldest) = oldest_exhausted {
+            return Ok(Some(from_us(oldest)?));
+        }
+        for (key, _) in keys {
+            self.run(
+                "INSERT INTO sign_in_failures (key, at_us, id) VALUES ($1, $2, $3)",
+                args![*key, us(at), attempt],
+            )
+            .await?;
+        }
+        Ok(None)
+    }
+
+    /// The attempt succeeded: its account's failures are forgotten, and the attempt no
+    /// longer counts against `address` (many people signing in from one office are not an
+    /// attack).
+    pub async fn forget_sign_in_failures(
+        &mut self,
+        account: &str,
+        address: &str,
+        attempt: uuid::Uuid,
+    ) -> Result<()> {
+        self.run(
+            "DELETE FROM sign_in_failures WHERE key = $1",
+            args![account],
+        )
+        .await?;
+        self.run(
+            "DELETE FROM sign_in_failures WHERE key = $1 AND id = $2",
+            args![address, attempt],
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+impl crate::Store {
+    /// [`Tx::count_sign_in_attempt`] in a transaction of its own, committed at once, even
+    /// inside a keyed request: a counted failure stands whatever the request's answer.
+    pub async fn count_sign_in_attempt(
+        &self,
+        keys: &[(&str, i64)],
+        attempt: uuid::Uuid,
+        at: Timestamp,
+        since: Timestamp,
+    ) -> Result<Option<Timestamp>> {
+        let mut tx = self.write().await?;
+        let exhausted = tx.count_sign_in_attempt(keys, attempt, at, since).await?;
+        tx.commit_now().await?;
+        Ok(exhausted)
+    }
+}
