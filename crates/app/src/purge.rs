@@ -216,6 +216,7 @@ impl App {
             }
             _ => None,
         };
+        tx.purge_subject(tenant, c.subject_id, at).await?;
         // Answers kept for resends that name the subject (its page, a case started for it).
         let id = c.subject_id.to_string();
         let mut named = vec![c.subject_key.as_str(), id.as_str()];
@@ -229,7 +230,6 @@ impl App {
             json!({"erased": "this answer named a subject whose data was purged since"});
         tx.erase_kept_answers_mentioning(tenant, &named, erased_answer.to_string().as_bytes())
             .await?;
-        tx.purge_subject(tenant, c.subject_id, at).await?;
         let mut erased = tx
             .erase_subject_audit_payloads(tenant, c.subject_id)
             .await?;

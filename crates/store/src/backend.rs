@@ -70,6 +70,13 @@ impl DbConn {
         }
     }
 
+    pub(crate) async fn lock_name(&mut self, name: &str) -> Result<()> {
+        match self {
+            DbConn::Sqlite(c) => c.lock_name(name).await,
+            DbConn::Postgres(c) => c.lock_name(name).await,
+        }
+    }
+
     pub(crate) async fn explain(
         &mut self,
         sql: &str,

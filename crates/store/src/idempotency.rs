@@ -134,7 +134,7 @@ impl Answering {
         }
         tx.commit_now().await?;
         // A purge inside the request left its erasure to finish once it committed.
-        if let Err(e) = self.store.finish_erasure().await {
+        if let Err(e) = self.store.finish_pending_erasure().await {
             tracing::warn!(error = %e, "finishing an erasure after a keyed request failed");
         }
         Ok(Answered::Kept)

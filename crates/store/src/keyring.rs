@@ -76,6 +76,27 @@ impl KeyringLocation {
             }
         }
     }
+
+    /// Whether this names the database at `database` itself, where the keys must not be.
+    pub fn names_the_database(&self, database: &Location) -> Result<bool> {
+        Ok(match (self, database) {
+            (KeyringLocation::Sqlite(keys), Location::Sqlite(data)) => {
+                let real = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_owned());
+                real(keys) == real(data)
+            }
+            (KeyringLocation::Postgres(keys), Location::Postgres(data)) => {
+                let (keys, data) = (pg_options(keys)?, pg_options(data)?);
+                let name = |o: &PgConnectOptions| {
+                    o.get_database()
+                        .unwrap_or_else(|| o.get_username())
+                        .to_owned()
+                };
+                (keys.get_host(), keys.get_port(), name(&keys))
+                    == (data.get_host(), data.get_port(), name(&data))
+            }
+            _ => false,
+        })
+    }
 }
 
 /// For messages: the file, or the URL without its password.
@@ -126,8 +147,10 @@ impl std::fmt::Debug for Keyring {
 }
 
 enum KeyringBackend {
-    /// One connection: every call is a point read or write of a few hundred bytes.
-    Sqlite(Mutex<Connection>),
+    /// One connection: every call is a point read or write of a few hundred bytes. Reads run
+    /// on the calling thread, as the database's do; writes, which sync the file and may wait
+    /// for another process, on a blocking thread.
+    Sqlite(Arc<Mutex<Connection>>),
     Postgres(PgPool),
 }
 
@@ -156,12 +179,12 @@ impl Keyring {
                 if !create && !path.exists() {
                     return Err(missing("does not exist"));
                 }
-                KeyringBackend::Sqlite(Mutex::new(open_sqlite(path).map_err(|e| {
+                KeyringBackend::Sqlite(Arc::new(Mutex::new(open_sqlite(path).map_err(|e| {
                     StoreError::Open {
                         location: location.to_string(),
                         reason: e.to_string(),
                     }
-                })?))
+                })?)))
             }
             KeyringLocation::Postgres(url) => {
                 let options = pg_options(url)?;
@@ -180,7 +203,12 @@ impl Keyring {
                         location: location.to_string(),
                         reason: e.to_string(),
                     })?;
-                pool.execute(POSTGRES_SCHEMA).await?;
+                // Two servers starting together on a new keyring may race to make the table:
+                // the loser's `IF NOT EXISTS` can still meet the winner's row type.
+                if let Err(e) = pool.execute(POSTGRES_SCHEMA).await {
+                    tracing::debug!(error = %e, "making the keyring's table again");
+                    pool.execute(POSTGRES_SCHEMA).await?;
+                }
                 KeyringBackend::Postgres(pool)
             }
         };
@@ -234,17 +262,20 @@ impl Keyring {
         let created_at_us = at.as_microsecond();
         match &*self.backend {
             KeyringBackend::Sqlite(conn) => {
-                let conn = lock(conn);
-                conn.prepare_cached(
-                    "INSERT INTO data_keys (tenant_id, subject_id, sealed_key, created_at_us) \
-                     VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
-                )?
-                .execute((
-                    tenant.0.as_bytes().as_slice(),
-                    subject.0.as_bytes().as_slice(),
-                    sealed,
-                    created_at_us,
-                ))?;
+                let sealed = sealed.to_vec();
+                blocking(conn, move |conn| {
+                    conn.prepare_cached(
+                        "INSERT INTO data_keys (tenant_id, subject_id, sealed_key, \
+                         created_at_us) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+                    )?
+                    .execute((
+                        tenant.0.as_bytes().as_slice(),
+                        subject.0.as_bytes().as_slice(),
+                        sealed.as_slice(),
+                        created_at_us,
+                    ))
+                })
+                .await?;
             }
             KeyringBackend::Postgres(pool) => {
                 sqlx::query(
@@ -308,24 +339,27 @@ impl Keyring {
     pub(crate) async fn shred(&self, subjects: &[(TenantId, SubjectId)]) -> Result<bool> {
         match &*self.backend {
             KeyringBackend::Sqlite(conn) => {
-                let mut conn = lock(conn);
-                let tx = conn.transaction()?;
-                for (tenant, subject) in subjects {
-                    tx.prepare_cached(
-                        "DELETE FROM data_keys WHERE tenant_id = ?1 AND subject_id = ?2",
-                    )?
-                    .execute((
-                        tenant.0.as_bytes().as_slice(),
-                        subject.0.as_bytes().as_slice(),
-                    ))?;
-                }
-                tx.commit()?;
-                // `secure_delete` zeroed the keys in their pages; the log still holds the
-                // pages as they were. Readers of this file hold no snapshot for long (each
-                // read is one statement), so waiting for them is brief.
-                let busy: i64 =
-                    conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
-                Ok(busy == 0)
+                let subjects = subjects.to_vec();
+                blocking(conn, move |conn| {
+                    let tx = conn.transaction()?;
+                    for (tenant, subject) in &subjects {
+                        tx.prepare_cached(
+                            "DELETE FROM data_keys WHERE tenant_id = ?1 AND subject_id = ?2",
+                        )?
+                        .execute((
+                            tenant.0.as_bytes().as_slice(),
+                            subject.0.as_bytes().as_slice(),
+                        ))?;
+                    }
+                    tx.commit()?;
+                    // `secure_delete` zeroed the keys in their pages; the log still holds
+                    // the pages as they were. Readers of this file hold no snapshot for long
+                    // (each read is one statement), so waiting for them is brief.
+                    let busy: i64 =
+                        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+                    Ok(busy == 0)
+                })
+                .await
             }
             KeyringBackend::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
@@ -344,6 +378,18 @@ impl Keyring {
             }
         }
     }
+}
+
+/// Runs `work` on the keyring's connection on a blocking thread.
+async fn blocking<T: Send + 'static>(
+    conn: &Arc<Mutex<Connection>>,
+    work: impl FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
+) -> Result<T> {
+    let conn = conn.clone();
+    tokio::task::spawn_blocking(move || work(&mut lock(&conn)))
+        .await
+        .map_err(|e| StoreError::Refused(format!("the keyring's write was cut short: {e}")))?
+        .map_err(StoreError::from)
 }
 
 fn lock(conn: &Mutex<Connection>) -> std::sync::MutexGuard<'_, Connection> {
@@ -394,9 +440,21 @@ async fn create_postgres(url: &str, options: &PgConnectOptions) -> Result<()> {
             reason: e.to_string(),
         })?;
     let quoted = format!("\"{}\"", name.replace('"', "\"\""));
-    let created = conn
-        .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {quoted}")))
-        .await;
+    let mut created = Ok(());
+    // object_in_use: another server is creating a database from the same template; a
+    // moment later it is free.
+    for _ in 0..10 {
+        created = conn
+            .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {quoted}")))
+            .await
+            .map(drop);
+        match &created {
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("55006") => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            _ => break,
+        }
+    }
     let _ = conn.close().await;
     match created {
         Ok(_) => Ok(()),
@@ -438,6 +496,31 @@ mod tests {
         assert_eq!(
             KeyringLocation::parse("/secure/keys.db"),
             KeyringLocation::Sqlite("/secure/keys.db".into())
+        );
+    }
+
+    #[test]
+    fn a_keyring_that_is_the_database_itself_is_recognised() {
+        let database = Location::Postgres("postgres://exeunt@db:5432/exeunt".into());
+        let names = |keyring: &str| {
+            KeyringLocation::parse(keyring)
+                .names_the_database(&database)
+                .unwrap()
+        };
+        assert!(names("postgres://exeunt@db:5432/exeunt"));
+        // sqlx takes `dbname` over the path: the default beside such a URL is the database.
+        let beside = KeyringLocation::beside(&Location::Postgres(
+            "postgres://exeunt@db:5432/ignored?dbname=exeunt".into(),
+        ))
+        .unwrap();
+        assert!(beside.names_the_database(&database).unwrap());
+        assert!(!names("postgres://exeunt@db:5432/exeunt_keyring"));
+        assert!(!names("postgres://exeunt@vault:5432/exeunt"));
+        let file = Location::Sqlite("/var/lib/exeunt/exeunt.db".into());
+        assert!(
+            KeyringLocation::parse("/var/lib/exeunt/exeunt.db")
+                .names_the_database(&file)
+                .unwrap()
         );
     }
 }

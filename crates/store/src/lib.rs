@@ -163,6 +163,14 @@ impl Store {
         keyring: &KeyringLocation,
         create: bool,
     ) -> Result<Self> {
+        if keyring.names_the_database(location)? {
+            return Err(StoreError::Open {
+                location: keyring.to_string(),
+                reason: "the keyring must be kept apart from the database, or every backup \
+                         of the database holds the keys: name another with --keyring"
+                    .into(),
+            });
+        }
         let backend = match location {
             Location::Sqlite(path) => {
                 Backend::Sqlite(sqlite::SqliteStore::open(path, create).await?)
@@ -204,15 +212,27 @@ impl Store {
 
     /// Moves the data keys an earlier Exeunt kept in the database to the keyring, then
     /// removes them from the database and its files. Keeping a key that is there already is
-    /// no change, so two servers opening at once move them once.
+    /// no change, so two servers opening at once move them once. Servers of the earlier
+    /// version must be stopped first: a key one of them writes to the database afterwards
+    /// is not moved (ARCHITECTURE.md, the keyring).
     async fn move_legacy_data_keys(&self, legacy: Vec<queries::LegacyDataKey>) -> Result<()> {
         for (tenant, subject, sealed, created_at_us) in &legacy {
             let made = jiff::Timestamp::from_microsecond(*created_at_us)
                 .map_err(|e| StoreError::Corrupt(format!("a data key's time: {e}")))?;
-            self.keyring.keep(*tenant, *subject, sealed, made).await?;
+            let kept = self.keyring.keep(*tenant, *subject, sealed, made).await?;
+            if kept != *sealed {
+                // Deleting the database's copy would leave the files it sealed unreadable.
+                return Err(StoreError::Open {
+                    location: self.keyring.location().to_string(),
+                    reason: format!(
+                        "the keyring holds another data key for subject {subject} than the \
+                         database does: is it this database's keyring?"
+                    ),
+                });
+            }
         }
         let mut tx = self.write().await?;
-        tx.forget_legacy_data_keys().await?;
+        tx.forget_legacy_data_keys(&legacy).await?;
         tx.commit_now().await?;
         tracing::info!(keys = legacy.len(), "moved the data keys to the keyring");
         self.erase_old_versions().await?;
@@ -292,10 +312,14 @@ impl Store {
     /// versions of their rows leave the table files; ARCHITECTURE.md says what remains.
     pub async fn finish_erasure(&self) -> Result<bool> {
         use std::sync::atomic::Ordering;
-        if !self.erasure_pending.load(Ordering::Relaxed) {
+        // The queue is read every time, flag or not: a purge another process or server ran
+        // set no flag here. A purge of this process that commits after the flag is taken
+        // sets it again.
+        let pending = self.erasure_pending.swap(false, Ordering::AcqRel);
+        let queued = self.read().await?.queued_key_shreds().await?;
+        if !pending && queued.is_empty() {
             return Ok(true);
         }
-        let queued = self.read().await?.queued_key_shreds().await?;
         let keys_shredded = queued.is_empty() || self.keyring.shred(&queued).await?;
         let database_erased = match &self.backend {
             Backend::Sqlite(s) => s.checkpoint().await?,
@@ -310,9 +334,23 @@ impl Store {
                 tx.forget_key_shreds(&queued).await?;
                 tx.commit_now().await?;
             }
-            self.erasure_pending.store(false, Ordering::Relaxed);
+        } else {
+            self.erasure_pending.store(true, Ordering::Release);
         }
         Ok(done)
+    }
+
+    /// [`Store::finish_erasure`], if an erasure of this process left something to finish:
+    /// what a keyed request that purged runs once its answer committed, without a read for
+    /// every other request.
+    pub(crate) async fn finish_pending_erasure(&self) -> Result<bool> {
+        if !self
+            .erasure_pending
+            .load(std::sync::atomic::Ordering::Acquire)
+        {
+            return Ok(true);
+        }
+        self.finish_erasure().await
     }
 
     /// How many commits (each one fsync) made SQLite writes durable since the store opened:

@@ -251,10 +251,10 @@ impl PostgresStore {
 }
 
 /// The tables a purge writes personal data out of (deleting rows, or overwriting names,
-/// notes and payloads): PostgreSQL keeps the old versions of those rows in the table files
-/// until a rewrite. The blob tables are not among them: their chunks are sealed by the data
+/// notes and payloads), and `subject_keys`, which the data keys an earlier Exeunt kept there
+/// left: PostgreSQL keeps the old versions of those rows in the table files until a rewrite. The blob tables are not among them: their chunks are sealed by the data
 /// key the purge shreds, so what is left of them opens for nobody.
-const ERASED_TABLES: [&str; 13] = [
+const ERASED_TABLES: [&str; 14] = [
     "subjects",
     "records",
     "record_files",
@@ -267,6 +267,7 @@ const ERASED_TABLES: [&str; 13] = [
     "evidence",
     "users",
     "idempotency_keys",
+    "subject_keys",
     "audit_events",
 ];
 
@@ -451,6 +452,15 @@ impl Conn for PgConn {
         Ok(done.rows_affected())
     }
 
+    async fn lock_name(&mut self, name: &str) -> Result<()> {
+        self.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+            &[Arg::from(name)],
+        )
+        .await
+        .map(drop)
+    }
+
     async fn explain(&mut self, sql: &str, args: &[Arg<'_>], generic: bool) -> Result<Vec<String>> {
         if !generic {
             return self
@@ -460,6 +470,9 @@ impl Conn for PgConn {
                 .await;
         }
         self.execute("SET LOCAL plan_cache_mode = force_generic_plan", &[])
+            .await?;
+        // `literal` writes strings as this setting reads them (the default since 9.1).
+        self.execute("SET LOCAL standard_conforming_strings = on", &[])
             .await?;
         // Prepared statements outlive transactions: a name of its own, so that one left by a
         // failed call is in nobody's way.

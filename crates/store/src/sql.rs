@@ -162,6 +162,11 @@ pub trait Conn: Send {
         map: impl for<'r> FnMut(&Self::Row<'r>) -> Result<T> + Send,
     ) -> impl Future<Output = Result<Vec<T>>> + Send;
 
+    /// Makes write transactions that take the lock named `name` take turns until they end:
+    /// an advisory lock on PostgreSQL; nothing on SQLite, whose single writer takes turns
+    /// already. For counts that have no row to lock before the first is written.
+    fn lock_name(&mut self, name: &str) -> impl Future<Output = Result<()>> + Send;
+
     /// How the database would run `sql` with `args`, one line per step of the plan. On
     /// PostgreSQL, with `generic`, the generic plan: the one a prepared statement settles on
     /// whatever the values bound; without, the plan for these values.

@@ -731,6 +731,10 @@ impl Conn for SqliteConn {
         Ok(mapped)
     }
 
+    async fn lock_name(&mut self, _: &str) -> Result<()> {
+        Ok(())
+    }
+
     async fn explain(&mut self, sql: &str, args: &[Arg<'_>], _: bool) -> Result<Vec<String>> {
         let explained = format!("EXPLAIN QUERY PLAN {sql}");
         self.fetch(&explained, args, |r| Ok(r.text("detail")?.to_owned()))

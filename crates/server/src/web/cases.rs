@@ -23,7 +23,7 @@ use super::{
 };
 use crate::ServerState;
 use crate::error::ApiError;
-use crate::inputs::{case_number, field, reason, slug};
+use crate::inputs::{case_number, field, reason, record_number, slug};
 
 const PAGE: i64 = 50;
 
@@ -544,11 +544,6 @@ pub async fn show(
         people: people.choices(),
     };
     Ok(viewer.page(&page))
-}
-
-fn record_number(text: &str) -> Result<i64, ApiError> {
-    text.parse::<i64>()
-        .map_err(|_| ApiError::invalid("record", format!("record `{text}` is not a number")))
 }
 
 fn back(number: &str) -> String {

@@ -8,3 +8,6 @@ CREATE TABLE sign_in_failures (
     id UUID NOT NULL,
     PRIMARY KEY (key, at_us, id)
 );
+
+-- Failures older than the window are forgotten, all keys at once.
+CREATE INDEX sign_in_failures_by_time ON sign_in_failures (at_us);

@@ -8,9 +8,6 @@ CREATE TABLE case_counts (
     PRIMARY KEY (tenant_id, status)
 ) WITHOUT ROWID;
 
-INSERT INTO case_counts (tenant_id, status, cases)
-    SELECT tenant_id, status, COUNT(*) FROM cases GROUP BY tenant_id, status;
-
 CREATE TRIGGER case_counts_on_insert AFTER INSERT ON cases BEGIN
     INSERT INTO case_counts (tenant_id, status, cases) VALUES (NEW.tenant_id, NEW.status, 1)
         ON CONFLICT (tenant_id, status) DO UPDATE SET cases = cases + 1;
@@ -23,6 +20,11 @@ CREATE TRIGGER case_counts_on_status AFTER UPDATE OF status ON cases
     INSERT INTO case_counts (tenant_id, status, cases) VALUES (NEW.tenant_id, NEW.status, 1)
         ON CONFLICT (tenant_id, status) DO UPDATE SET cases = cases + 1;
 END;
+
+-- Counted after the trigger exists: creating it locks the table against writers until the
+-- migration commits, so no case is counted twice or missed.
+INSERT INTO case_counts (tenant_id, status, cases)
+    SELECT tenant_id, status, COUNT(*) FROM cases GROUP BY tenant_id, status;
 
 CREATE INDEX cases_by_opened ON cases (tenant_id, opened_at_us);
 CREATE INDEX cases_by_closed ON cases (tenant_id, closed_at_us);

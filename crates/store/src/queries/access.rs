@@ -290,10 +290,11 @@ impl Tx {
     }
 
     /// Replaces the body of every answer kept for a resend (the last day's) that holds one of
-    /// `texts`, as they are or as JSON writes them inside a string, with `replacement`: the
-    /// status stays, so a resend still hears whether its request took effect. The answers
-    /// are matched here rather than in SQL because they are bytes, which the two backends
-    /// search with different functions; they are at most a day's worth.
+    /// `texts` as a JSON string value (quotes included, so a short name such as "IT" does not
+    /// take every answer that merely contains it), with `replacement`: the status stays, so a
+    /// resend still hears whether its request took effect. The answers are matched here
+    /// rather than in SQL because they are bytes, which the two backends search with
+    /// different functions; they are at most a day's worth.
     pub async fn erase_kept_answers_mentioning(
         &mut self,
         tenant: TenantId,
@@ -303,13 +304,7 @@ impl Tx {
         let needles: Vec<Vec<u8>> = texts
             .iter()
             .filter(|t| !t.is_empty())
-            .flat_map(|t| {
-                let inside = serde_json::to_string(t).unwrap_or_default();
-                [
-                    t.as_bytes().to_vec(),
-                    inside.trim_matches('"').as_bytes().to_vec(),
-                ]
-            })
+            .map(|t| serde_json::to_string(t).unwrap_or_default().into_bytes())
             .collect();
         let kept = self
             .all(
@@ -393,13 +388,20 @@ impl Tx {
         at: Timestamp,
         since: Timestamp,
     ) -> Result<Option<Timestamp>> {
+        // Attempts on the same key take turns, so that parallel ones cannot all count
+        // fewer failures than the limit (in a fixed order: no two wait for each other).
+        let mut names: Vec<&str> = keys.iter().map(|(key, _)| *key).collect();
+        names.sort_unstable();
+        for name in names {
+            self.conn.lock_name(&format!("sign-in {name}")).await?;
+        }
+        self.run(
+            "DELETE FROM sign_in_failures WHERE at_us < $1",
+            args![us(since)],
+        )
+        .await?;
         let mut oldest_exhausted: Option<i64> = None;
         for (key, limit) in keys {
-            self.run(
-                "DELETE FROM sign_in_failures WHERE key = $1 AND at_us < $2",
-                args![*key, us(since)],
-            )
-            .await?;
             let (failures, oldest) = self
                 .one(
                     "SELECT COUNT(*) AS failures, MIN(at_us) AS oldest FROM sign_in_failures \

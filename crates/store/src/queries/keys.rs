@@ -75,9 +75,17 @@ impl Tx {
         .await
     }
 
-    /// Removes the data keys [`Tx::legacy_data_keys`] read, once the keyring holds them.
-    pub(crate) async fn forget_legacy_data_keys(&mut self) -> Result<()> {
-        self.run("DELETE FROM subject_keys", args![]).await?;
+    /// Removes the data keys [`Tx::legacy_data_keys`] read, once the keyring holds them:
+    /// those, and no other.
+    pub(crate) async fn forget_legacy_data_keys(&mut self, moved: &[LegacyDataKey]) -> Result<()> {
+        for (tenant, subject, sealed, _) in moved {
+            self.run(
+                "DELETE FROM subject_keys WHERE tenant_id = $1 AND subject_id = $2 \
+                 AND sealed_key = $3",
+                args![tenant.0, subject.0, sealed],
+            )
+            .await?;
+        }
         Ok(())
     }
 

@@ -36,7 +36,7 @@ impl ListingPlan {
     pub fn whole_tenant_step(&self) -> Option<&str> {
         self.steps.iter().map(String::as_str).find(|step| {
             let node = step.trim_start().trim_start_matches("->").trim_start();
-            let scans = node.starts_with("Seq Scan")
+            let scans = node.contains("Seq Scan")
                 || (node.starts_with("SCAN ") && !node.starts_with("SCAN CONSTANT ROW"));
             let sorts = node.starts_with("Sort ")
                 || node.starts_with("Incremental Sort")
@@ -373,5 +373,10 @@ mod tests {
             pg.whole_tenant_step(),
             Some("  ->  Sort  (cost=1.00..2.00 rows=1000 width=8)")
         );
+        let parallel = plan(
+            true,
+            &["  ->  Parallel Seq Scan on tasks t  (cost=0.00..1.00)"],
+        );
+        assert!(parallel.whole_tenant_step().is_some());
     }
 }
