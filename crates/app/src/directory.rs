@@ -357,10 +357,7 @@ impl App {
     pub async fn subject_page(&self, actor: &Actor, key: &SubjectKey) -> Result<SubjectPage> {
         let mut tx = self.store.read().await?;
         let subject = find_subject(&mut tx, actor, key).await?;
-        let parent = match subject.parent_id {
-            Some(p) => tx.subject(actor.tenant.id, p).await?,
-            None => None,
-        };
+        let parent = parent_of(&mut tx, actor, &subject).await?;
         let mut records = tx
             .records_page(actor.tenant.id, subject.id, 0, RECORDS_ON_A_PAGE + 1)
             .await?;
@@ -522,16 +519,21 @@ pub(crate) async fn find_subject(tx: &mut Tx, actor: &Actor, key: &SubjectKey) -
         .ok_or_else(|| AppError::NotFound(format!("no subject `{key}`")))
 }
 
+/// The client a product belongs to, if it is one.
+async fn parent_of(tx: &mut Tx, actor: &Actor, subject: &Subject) -> Result<Option<Subject>> {
+    Ok(match subject.parent_id {
+        Some(p) => tx.subject(actor.tenant.id, p).await?,
+        None => None,
+    })
+}
+
 pub(crate) async fn load_subject(
     tx: &mut Tx,
     actor: &Actor,
     key: &SubjectKey,
 ) -> Result<SubjectView> {
     let subject = find_subject(tx, actor, key).await?;
-    let parent = match subject.parent_id {
-        Some(p) => tx.subject(actor.tenant.id, p).await?,
-        None => None,
-    };
+    let parent = parent_of(tx, actor, &subject).await?;
     let records = tx.records(actor.tenant.id, subject.id).await?;
     let open_case = tx.open_case_of(actor.tenant.id, subject.id).await?;
     Ok(SubjectView {

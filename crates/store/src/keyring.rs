@@ -65,13 +65,7 @@ impl KeyringLocation {
                 ))
             }
             Location::Postgres(url) => {
-                let options = pg_options(url)?;
-                let name = format!(
-                    "{}_keyring",
-                    options
-                        .get_database()
-                        .unwrap_or_else(|| options.get_username())
-                );
+                let name = format!("{}_keyring", database_name(&pg_options(url)?));
                 Ok(KeyringLocation::Postgres(with_database(url, &name)))
             }
         }
@@ -86,13 +80,8 @@ impl KeyringLocation {
             }
             (KeyringLocation::Postgres(keys), Location::Postgres(data)) => {
                 let (keys, data) = (pg_options(keys)?, pg_options(data)?);
-                let name = |o: &PgConnectOptions| {
-                    o.get_database()
-                        .unwrap_or_else(|| o.get_username())
-                        .to_owned()
-                };
-                (keys.get_host(), keys.get_port(), name(&keys))
-                    == (data.get_host(), data.get_port(), name(&data))
+                (keys.get_host(), keys.get_port(), database_name(&keys))
+                    == (data.get_host(), data.get_port(), database_name(&data))
             }
             _ => false,
         })
@@ -116,8 +105,15 @@ fn pg_options(url: &str) -> Result<PgConnectOptions> {
     })
 }
 
+/// The database a connection opens: the one named, or the user's own, as PostgreSQL chooses.
+fn database_name(options: &PgConnectOptions) -> &str {
+    options
+        .get_database()
+        .unwrap_or_else(|| options.get_username())
+}
+
 /// `url` with its database name replaced by `name`.
-fn with_database(url: &str, name: &str) -> String {
+pub fn with_database(url: &str, name: &str) -> String {
     let (base, query) = match url.split_once('?') {
         Some((base, query)) => (base, Some(query)),
         None => (url, None),
@@ -430,9 +426,7 @@ async fn postgres_exists(options: &PgConnectOptions) -> Result<bool> {
 
 /// Creates the keyring's database, from a connection to the server's `postgres` database.
 async fn create_postgres(url: &str, options: &PgConnectOptions) -> Result<()> {
-    let name = options
-        .get_database()
-        .unwrap_or_else(|| options.get_username());
+    let name = database_name(options);
     let mut conn = sqlx::PgConnection::connect(&with_database(url, "postgres"))
         .await
         .map_err(|e| StoreError::Open {
@@ -496,6 +490,22 @@ mod tests {
         assert_eq!(
             KeyringLocation::parse("/secure/keys.db"),
             KeyringLocation::Sqlite("/secure/keys.db".into())
+        );
+    }
+
+    #[test]
+    fn replaces_the_database_name() {
+        assert_eq!(
+            with_database("postgres://u@h:5432/postgres", "x"),
+            "postgres://u@h:5432/x"
+        );
+        assert_eq!(
+            with_database("postgres://u@h:5432", "x"),
+            "postgres://u@h:5432/x"
+        );
+        assert_eq!(
+            with_database("postgres://h/db?sslmode=disable", "x"),
+            "postgres://h/x?sslmode=disable"
         );
     }
 

@@ -22,7 +22,7 @@ mod sql;
 mod sqlite;
 
 pub use idempotency::{Answered, Answering, IdempotencyClaim, KeptResponse, KeyClaim};
-pub use keyring::{Keyring, KeyringLocation};
+pub use keyring::{Keyring, KeyringLocation, with_database};
 pub use model::{
     AuditFilter, BLOB_CHUNK, BlobMeta, CaseActivity, CaseFilter, CaseSummary, CertificateRow,
     CheckpointRow, Concern, ConnectorRow, EvidenceMeta, Export, Job, JobEnd, JobFilter, JobSettle,

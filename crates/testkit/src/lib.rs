@@ -56,43 +56,5 @@ pub async fn fresh_postgres(test: &str) -> Option<String> {
     conn.execute(AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .await
         .expect("create a test database");
-    Some(with_database(&base, &name))
-}
-
-/// `base` with its database name replaced by `name`.
-fn with_database(base: &str, name: &str) -> String {
-    let (url, query) = match base.split_once('?') {
-        Some((u, q)) => (u, Some(q)),
-        None => (base, None),
-    };
-    let authority_end = url.find("://").map_or(0, |i| i + 3);
-    let root = match url[authority_end..].find('/') {
-        Some(slash) => &url[..authority_end + slash],
-        None => url,
-    };
-    match query {
-        Some(q) => format!("{root}/{name}?{q}"),
-        None => format!("{root}/{name}"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::with_database;
-
-    #[test]
-    fn replaces_the_database_name() {
-        assert_eq!(
-            with_database("postgres://u@h:5432/postgres", "x"),
-            "postgres://u@h:5432/x"
-        );
-        assert_eq!(
-            with_database("postgres://u@h:5432", "x"),
-            "postgres://u@h:5432/x"
-        );
-        assert_eq!(
-            with_database("postgres://h/db?sslmode=disable", "x"),
-            "postgres://h/x?sslmode=disable"
-        );
-    }
+    Some(store::with_database(&base, &name))
 }

@@ -68,8 +68,7 @@ impl Tx {
         // The values do not matter: a plan is chosen for the statement, not for them.
         let some_subject = SubjectId(uuid::Uuid::from_u128(1));
         let some_case = CaseId(uuid::Uuid::from_u128(2));
-        let page = |limit| (limit, 0);
-        let (limit, offset) = page(50);
+        let (limit, offset) = (50, 0);
         let mut plans = Vec::new();
 
         let cases = CaseFilter {
