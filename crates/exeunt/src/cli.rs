@@ -817,6 +817,35 @@ pub enum BenchCmd {
         #[arg(long)]
         postgres: Option<String>,
     },
+    /// Offboard employees over HTTP from 16 clients against `exeunt serve` processes: start
+    /// every case, complete every task, read the case list; on SQLite and, given a scratch
+    /// database, on PostgreSQL with 1 to `--servers` servers behind HAProxy.
+    Offboard {
+        #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+        employees: u32,
+        /// Tasks per case.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=100))]
+        tasks: u32,
+        /// A PostgreSQL database the benchmark may fill (e.g. one made with `createdb`).
+        #[arg(long)]
+        postgres: Option<String>,
+        /// On PostgreSQL, measure with 1, 2, … up to this many servers on the one database.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=8))]
+        servers: u8,
+    },
+    /// Every main page and API listing, read by 16 clients from `exeunt serve` on a tenant of
+    /// 10,000 cases and then of `--cases` (loaded in bulk): p50 and p99 of each, on SQLite and,
+    /// given a scratch database, on PostgreSQL.
+    Scale {
+        #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u32).range(2..=10_000_000))]
+        cases: u32,
+        /// Requests per page.
+        #[arg(long, default_value_t = 400, value_parser = clap::value_parser!(u32).range(16..=1_000_000))]
+        requests: u32,
+        /// A PostgreSQL database the benchmark may fill (e.g. one made with `createdb`).
+        #[arg(long)]
+        postgres: Option<String>,
+    },
     /// Verify an audit chain of this many events.
     Audit {
         #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]

@@ -44,6 +44,13 @@ impl DbConn {
         }
     }
 
+    pub(crate) fn random_uuid(&self) -> &'static str {
+        match self {
+            DbConn::Sqlite(c) => c.random_uuid(),
+            DbConn::Postgres(c) => c.random_uuid(),
+        }
+    }
+
     pub(crate) async fn job_queued(&mut self) -> Result<()> {
         match self {
             DbConn::Sqlite(c) => c.job_queued().await,

@@ -283,12 +283,16 @@ pub struct PurgeCandidate {
     pub subject_kind: SubjectKind,
 }
 
-/// When a case opened and, once done, when it closed and how: what the activity charts count.
+/// The cases opened and closed in the quarter hour from `from`: what the activity charts
+/// count. Every time zone's days and weeks are made of whole quarter hours.
 #[derive(Clone, Debug)]
 pub struct CaseActivity {
-    pub opened_at: Timestamp,
-    pub closed_at: Option<Timestamp>,
-    pub resolution: Option<Resolution>,
+    pub from: Timestamp,
+    pub opened: i64,
+    pub closed: i64,
+    /// Closed as completed (not cancelled), and how long those cases were open in all.
+    pub completed: i64,
+    pub completed_open_for: jiff::SignedDuration,
 }
 
 /// Something a person was told: a task or a case was given to them.

@@ -187,6 +187,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "sign-in failures",
         include_str!("../migrations/postgres/0034_sign_in_failures.sql"),
     ),
+    (
+        35,
+        "person and case indexes",
+        include_str!("../migrations/postgres/0035_person_and_case_indexes.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]
@@ -435,6 +440,10 @@ impl Conn for PgConn {
 
     fn writable_ctes(&self) -> bool {
         true
+    }
+
+    fn random_uuid(&self) -> &'static str {
+        "gen_random_uuid()"
     }
 
     async fn job_queued(&mut self) -> Result<()> {

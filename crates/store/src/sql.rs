@@ -146,6 +146,9 @@ pub trait Conn: Send {
     /// go in one statement; SQLite's may not.
     fn writable_ctes(&self) -> bool;
 
+    /// The expression for a new random UUID in a statement that writes many rows at once.
+    fn random_uuid(&self) -> &'static str;
+
     /// Tells idle workers that this transaction queued a job: on PostgreSQL a `NOTIFY`, which
     /// is delivered when (and only if) the transaction commits; on SQLite, whose workers share
     /// the process, a wake-up that is at worst early (their claim then waits for this commit).

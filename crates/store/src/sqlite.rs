@@ -207,6 +207,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "sign-in failures",
         include_str!("../migrations/sqlite/0035_sign_in_failures.sql"),
     ),
+    (
+        36,
+        "person and case indexes",
+        include_str!("../migrations/sqlite/0036_person_and_case_indexes.sql"),
+    ),
 ];
 
 /// How many idle read connections are kept open.
@@ -692,6 +697,10 @@ impl Conn for SqliteConn {
 
     fn writable_ctes(&self) -> bool {
         false
+    }
+
+    fn random_uuid(&self) -> &'static str {
+        "randomblob(16)"
     }
 
     async fn job_queued(&mut self) -> Result<()> {

@@ -15,7 +15,8 @@ const TENANT: &str = "0190f0f0-0000-7000-8000-0000000000aa";
 
 /// Loads the tenant in bulk, behind the store: the listings only read, so the rows need their
 /// columns, not the use cases' rules (foreign keys are not checked while loading). Other
-/// tenants' case counts fill that table as an installation of many tenants would.
+/// tenants' case counts and activity fill those tables as an installation of many tenants
+/// would.
 fn bulk_load(backend: &str) -> String {
     let (tenant, uuid, off) = match backend {
         "sqlite" => (
@@ -58,15 +59,18 @@ fn bulk_load(backend: &str) -> String {
             CASE WHEN number % 10 = 0 THEN 'dead' ELSE 'done' END, 1, 5, number, number
           FROM cases WHERE tenant_id = {tenant};
         INSERT INTO audit_events (tenant_id, seq, at_us, actor, action, target_kind, target_id,
-            payload, payload_digest, hash, subject_id, format)
+            payload, payload_digest, hash, subject_id, format, case_number)
           SELECT c.tenant_id, c.number * 5 + t.position, c.number, 'system',
             CASE WHEN t.position = 1 THEN 'task.completed' ELSE 'case.started' END, 'task',
-            c.number || '/' || t.id, '{{}}', {digest}, {digest}, c.subject_id, 2
+            c.number || '/' || t.id, '{{}}', {digest}, {digest}, c.subject_id, 2, c.number
           FROM tasks t JOIN cases c ON c.tenant_id = t.tenant_id AND c.id = t.case_id
           WHERE t.tenant_id = {tenant};
         INSERT INTO case_counts (tenant_id, status, cases)
           WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {CASES})
           SELECT {uuid}, 'open', i FROM n;
+        INSERT INTO case_activity_slots (tenant_id, slot_us, opened)
+          WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {CASES})
+          SELECT {uuid}, i * CAST(900000000 AS BIGINT), 1 FROM n;
         ANALYZE;",
         false = if backend == "sqlite" { "0" } else { "false" },
         digest = if backend == "sqlite" {

@@ -3,10 +3,12 @@
 use std::path::Path;
 
 use app::{Actor, App, BlueprintChoice, Ids, MasterKey, StartCase};
-use engine::fields::{PersonName, TenantName};
+use engine::fields::{PersonName, TenantName, TokenName};
 use engine::ids::{Email, Slug, SubjectKey, Text};
 use engine::subject::{Attributes, SubjectKind};
 use store::Store;
+
+use super::servers::Database;
 
 /// Tasks per case in the write benchmark: a realistic case size, so each completion loads a
 /// case of that many tasks.
@@ -74,4 +76,58 @@ pub(super) async fn open_cases(
         numbers.push(started.number);
     }
     Ok(numbers)
+}
+
+/// The id of [`employee_blueprint`].
+pub(super) const EMPLOYEE_BLUEPRINT: &str = "bench-offboard";
+
+/// A tenant called `slug` on `database`, with its owner, an owner's API token and the
+/// employee blueprint of `tasks` tasks, written through the use cases.
+pub(super) async fn employee_tenant(
+    database: &Database,
+    key: &MasterKey,
+    slug: &Slug,
+    tasks: u32,
+) -> anyhow::Result<(App, Actor, String)> {
+    let app = App::system(database.open().await?, MasterKey::parse(&key.encode())?);
+    let actor = app
+        .init_tenant(
+            slug.clone(),
+            TenantName::parse("Bench firm")?,
+            Email::parse("owner@bench.example")?,
+            PersonName::parse("Owner")?,
+        )
+        .await?;
+    let token = app
+        .issue_token(
+            &actor,
+            TokenName::parse("bench")?,
+            engine::tenant::Role::Owner,
+            None,
+        )
+        .await?
+        .secret;
+    app.add_blueprint(&actor, EMPLOYEE_BLUEPRINT, &employee_blueprint(tasks))
+        .await?;
+    Ok((app, actor, token))
+}
+
+/// An employee blueprint of `tasks` independent tasks in two stages, routed to two teams.
+pub(super) fn employee_blueprint(tasks: u32) -> String {
+    let task = |i: u32| {
+        let team = if i.is_multiple_of(2) { "hr" } else { "it" };
+        format!("      - id: t{i}\n        title: Task {i}\n        team: {team}\n")
+    };
+    let mut stages = String::new();
+    for (id, range) in [("prepare", 0..tasks / 2), ("leave", tasks / 2..tasks)] {
+        if !range.is_empty() {
+            let list: String = range.map(task).collect();
+            stages.push_str(&format!(
+                "  - id: {id}\n    title: {id}\n    tasks:\n{list}"
+            ));
+        }
+    }
+    format!(
+        "id: {EMPLOYEE_BLUEPRINT}\nversion: 1\ntitle: Bench offboarding\nscope: employee\nstages:\n{stages}"
+    )
 }

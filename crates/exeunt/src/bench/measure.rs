@@ -42,7 +42,7 @@ pub(super) fn status_kb(path: &str, field: &str) -> anyhow::Result<u64> {
         .with_context(|| format!("no {field} in /proc"))
 }
 
-/// CPU time this process has used so far, from /proc.
+/// CPU time a process has used, from /proc.
 #[derive(Clone, Copy, Default)]
 pub(super) struct CpuTime {
     pub(super) user: Duration,
@@ -75,21 +75,28 @@ impl std::ops::Sub for CpuTime {
     }
 }
 
+/// CPU time this process has used so far.
 pub(super) fn process_cpu() -> anyhow::Result<CpuTime> {
+    cpu_of("/proc/self/stat")
+}
+
+/// CPU time a process has used so far, from its `stat` file in /proc.
+pub(super) fn cpu_of(stat_file: &str) -> anyhow::Result<CpuTime> {
     /// Linux reports it in clock ticks of 1/100 s on every architecture Exeunt builds for.
     const TICKS_PER_SECOND: u64 = 100;
-    let stat = std::fs::read_to_string("/proc/self/stat").context("cannot read /proc/self/stat")?;
+    let stat =
+        std::fs::read_to_string(stat_file).with_context(|| format!("cannot read {stat_file}"))?;
     // Fields after the command name, which is in parentheses and may hold spaces.
     let fields: Vec<&str> = stat
         .rsplit_once(')')
-        .context("unexpected /proc/self/stat")?
+        .with_context(|| format!("unexpected {stat_file}"))?
         .1
         .split_whitespace()
         .collect();
     let time = |i: usize| -> anyhow::Result<Duration> {
         let ticks: u64 = fields
             .get(i)
-            .context("unexpected /proc/self/stat")?
+            .with_context(|| format!("unexpected {stat_file}"))?
             .parse()?;
         Ok(Duration::from_millis(ticks * 1000 / TICKS_PER_SECOND))
     };

@@ -9,8 +9,12 @@ mod export;
 mod fanout;
 mod fixture;
 mod jobs;
+mod load;
 mod measure;
+mod offboard;
 mod records;
+mod scale;
+mod servers;
 mod write;
 
 use std::path::PathBuf;
@@ -41,6 +45,26 @@ pub async fn run(cmd: &BenchCmd) -> anyhow::Result<ExitCode> {
         BenchCmd::Records { records, postgres } => {
             records::records(&dir.0, *records, postgres.as_deref()).await?
         }
+        BenchCmd::Offboard {
+            employees,
+            tasks,
+            postgres,
+            servers,
+        } => {
+            offboard::offboard(
+                &dir.0,
+                *employees,
+                *tasks,
+                postgres.as_deref(),
+                usize::from(*servers),
+            )
+            .await?
+        }
+        BenchCmd::Scale {
+            cases,
+            requests,
+            postgres,
+        } => scale::scale(&dir.0, *cases, *requests, postgres.as_deref()).await?,
         BenchCmd::JobWorker { .. } => unreachable!("run above, without a scratch directory"),
     }
     Ok(ExitCode::SUCCESS)

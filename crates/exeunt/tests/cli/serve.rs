@@ -194,11 +194,19 @@ fn the_benchmarks_run_and_print_their_ratios() {
         ),
         (&["bench", "write", "--ops", "20"][..], "× the probe"),
         (&["bench", "api", "--ops", "40"][..], "idle serve"),
+        (
+            &["bench", "offboard", "--employees", "20", "--tasks", "3"][..],
+            "each of the 20 starts and 60 completions is in it once",
+        ),
+        (
+            &["bench", "scale", "--cases", "300", "--requests", "16"][..],
+            "GET my tasks",
+        ),
     ] {
         let out = e.ok(args);
         assert!(out.contains(expected), "{args:?}: {out}");
         assert!(
-            out.contains("ratio") || out.contains("×"),
+            out.contains("ratio") || out.contains("×") || out.contains("(target ≤"),
             "{args:?}: {out}"
         );
     }
@@ -238,6 +246,48 @@ async fn the_job_queue_benchmark_drains_the_queue_with_worker_processes() {
         assert!(out.contains(expected), "{expected}: {out}");
     }
     assert_eq!(out.matches("enqueue to start").count(), 2, "{out}");
+}
+
+/// The offboarding benchmark on PostgreSQL with one server and with two behind HAProxy: every
+/// start and completion is recorded once whichever server took it, and PostgreSQL's rates are
+/// set beside SQLite's.
+#[tokio::test]
+async fn the_offboarding_benchmark_spreads_the_load_over_two_servers() {
+    let test = "the_offboarding_benchmark_spreads_the_load_over_two_servers";
+    let Some(url) = testkit::fresh_postgres(test).await else {
+        return;
+    };
+    if Command::new("haproxy").arg("-v").output().is_err() {
+        testkit::missing_service::<()>(test, "haproxy (apt-get install haproxy)");
+        return;
+    }
+    let e = Exeunt::sqlite();
+    let out = e.ok(&[
+        "bench",
+        "offboard",
+        "--employees",
+        "30",
+        "--tasks",
+        "2",
+        "--postgres",
+        &url,
+        "--servers",
+        "2",
+    ]);
+    for expected in [
+        "SQLite, 1 server",
+        "PostgreSQL, 1 server",
+        "PostgreSQL, 2 servers behind HAProxy",
+        "completions       ",
+    ] {
+        assert!(out.contains(expected), "{expected}: {out}");
+    }
+    assert_eq!(
+        out.matches("each of the 30 starts and 60 completions is in it once")
+            .count(),
+        3,
+        "{out}"
+    );
 }
 
 /// The record benchmark runs on both stores and prints each end's cost beside the other.

@@ -152,18 +152,18 @@ fn finding_row(r: &impl Row) -> Result<CaseFinding> {
 pub(super) const CASE_COUNTS: &str =
     "SELECT status, cases AS n FROM case_counts WHERE tenant_id = $1 AND cases > 0";
 
-/// The cases opened, or closed, at or after `$2`: two reads of an index each (an `OR` of the
-/// two would read every case of the tenant).
-pub(super) const CASE_ACTIVITY: &str = "SELECT opened_at_us, closed_at_us, resolution FROM cases \
-     WHERE tenant_id = $1 AND opened_at_us >= $2 \
-     UNION ALL SELECT opened_at_us, closed_at_us, resolution FROM cases \
-     WHERE tenant_id = $1 AND closed_at_us >= $2 AND opened_at_us < $2 \
-     ORDER BY opened_at_us";
+/// The quarter hours of case activity at or after `$2`, from the rollup its triggers keep.
+pub(super) const CASE_ACTIVITY: &str = "SELECT slot_us, opened, closed, completed, \
+     completed_open_us FROM case_activity_slots WHERE tenant_id = $1 AND slot_us >= $2 \
+     ORDER BY slot_us";
 
 /// The case listing's statement for `f`, newest first: a condition for each filter given.
+/// `CROSS JOIN` keeps SQLite reading the cases first, in their order, whatever its statistics
+/// say (from the subjects, it would read them all and sort); PostgreSQL plans it as any join.
 pub(super) fn case_listing(tenant: TenantId, f: &CaseFilter) -> (String, Conditions<'_>) {
     let mut w = Conditions::new("c.tenant_id = {}", tenant.0);
-    w.and_some("c.status = {}", f.status.map(CaseStatus::as_str))
+    w.and_always("s.tenant_id = c.tenant_id AND s.id = c.subject_id")
+        .and_some("c.status = {}", f.status.map(CaseStatus::as_str))
         .and_some("c.subject_id = {}", f.subject.map(|s| s.0))
         .and_some("c.parent_id = {}", f.parent.map(|p| p.0))
         .and_some("c.number < {}", f.before);
@@ -172,7 +172,7 @@ pub(super) fn case_listing(tenant: TenantId, f: &CaseFilter) -> (String, Conditi
         "SELECT {CASE_COLUMNS}, s.key AS subject_key, s.name AS subject_name, s.kind AS subject_kind, \
          (SELECT COUNT(*) FROM tasks t WHERE t.tenant_id = c.tenant_id AND t.case_id = c.id) AS tasks_total, \
          (SELECT COUNT(*) FROM tasks t WHERE t.tenant_id = c.tenant_id AND t.case_id = c.id AND t.status <> 'open') AS tasks_closed \
-         FROM cases c JOIN subjects s ON s.tenant_id = c.tenant_id AND s.id = c.subject_id \
+         FROM cases c CROSS JOIN subjects s \
          WHERE {} ORDER BY c.number DESC LIMIT {limit} OFFSET {offset}",
         w.sql()
     );
@@ -189,40 +189,74 @@ pub(super) fn team_owners(f: &TaskFilter) -> Vec<String> {
 }
 
 /// The task listing's statement for `f` (with `owners` from [`team_owners`]), soonest due
-/// first.
+/// first. A person's tasks are read three ways, each from an index in due order that holds only
+/// theirs: assigned to them, unassigned in one of their teams, unassigned and theirs through a
+/// role (the role's person is in `owner_label`); at most a page from each is sorted together.
 pub(super) fn task_listing<'a>(
     tenant: TenantId,
     f: &'a TaskFilter,
     owners: &'a [String],
 ) -> (String, Conditions<'a>) {
     let mut w = Conditions::new("t.tenant_id = {}", tenant.0);
-    w.and_some("t.case_id = {}", f.case.map(|c| c.0))
-        .and_some("t.due_at_us < {}", f.due_before.map(us));
-    if f.open_only {
+    w.and_always("c.tenant_id = t.tenant_id AND c.id = t.case_id")
+        .and_always("s.tenant_id = c.tenant_id AND s.id = c.subject_id")
+        .and_some("t.case_id = {}", f.case.map(|c| c.0))
+        // Said of the index's first column too, so that both stores read a range of it.
+        .and_some(
+            "(t.due_at_us IS NULL) = FALSE AND t.due_at_us < {}",
+            f.due_before.map(us),
+        );
+    if f.open_only || f.mine.is_some() {
         w.and_always("t.status = 'open' AND c.status <> 'done'");
     }
+    let limit = w.bind(f.limit);
+    let mut ways = Vec::new();
     if let Some(mine) = &f.mine {
         let user = w.bind(mine.user.0);
         let email = w.bind(mine.email.as_str());
-        let teams: Vec<String> = owners.iter().map(|o| w.bind(o)).collect();
-        let teams_clause = if teams.is_empty() {
-            String::new()
-        } else {
-            format!(" OR t.owner IN ({})", teams.join(", "))
-        };
-        w.and_always(&format!(
-            "(t.assignee = {user} OR (t.assignee IS NULL AND \
-             ((t.owner LIKE 'role:%' AND lower(t.owner_label) = lower({email})){teams_clause})))"
+        ways.push(format!("t.assignee = {user}"));
+        ways.push(format!(
+            "t.assignee IS NULL AND lower(t.owner_label) = lower({email}) \
+             AND t.owner LIKE 'role:%'"
         ));
+        if !owners.is_empty() {
+            let teams: Vec<String> = owners.iter().map(|o| w.bind(o)).collect();
+            ways.push(format!(
+                "t.assignee IS NULL AND t.owner IN ({})",
+                teams.join(", ")
+            ));
+        }
     }
-    let limit = w.bind(f.limit);
-    let sql = format!(
-        "SELECT {TASK_COLUMNS}, c.number AS case_number, s.key AS subject_key FROM tasks t \
-         JOIN cases c ON c.tenant_id = t.tenant_id AND c.id = t.case_id \
-         JOIN subjects s ON s.tenant_id = c.tenant_id AND s.id = c.subject_id \
-         WHERE {} ORDER BY t.due_at_us IS NULL, t.due_at_us, t.case_id, t.position LIMIT {limit}",
-        w.sql()
-    );
+    // Tasks due before a time all have one: SQLite reads them in order only when told so.
+    let order = if f.due_before.is_some() {
+        "t.due_at_us, t.case_id, t.position"
+    } else {
+        "t.due_at_us IS NULL, t.due_at_us, t.case_id, t.position"
+    };
+    // The tables in this order: SQLite keeps it (`CROSS JOIN`), so the tasks' index leads.
+    let select = |way: Option<&str>| {
+        format!(
+            "SELECT {TASK_COLUMNS}, c.number AS case_number, s.key AS subject_key \
+             FROM tasks t CROSS JOIN cases c CROSS JOIN subjects s WHERE {}{} \
+             ORDER BY {order} LIMIT {limit}",
+            w.sql(),
+            way.map_or(String::new(), |way| format!(" AND {way}"))
+        )
+    };
+    let sql = if ways.is_empty() {
+        select(None)
+    } else {
+        let ways: Vec<String> = ways
+            .iter()
+            .enumerate()
+            .map(|(i, way)| format!("SELECT * FROM ({}) AS way{i}", select(Some(way))))
+            .collect();
+        format!(
+            "SELECT * FROM ({}) AS mine \
+             ORDER BY due_at_us IS NULL, due_at_us, case_id, position LIMIT {limit}",
+            ways.join(" UNION ALL ")
+        )
+    };
     (sql, w)
 }
 
@@ -585,7 +619,8 @@ impl Tx {
         .await
     }
 
-    /// Every case opened, or closed, at or after `since`.
+    /// How many cases opened, closed and completed in each quarter hour at or after `since`
+    /// (quarter hours with none are left out).
     pub async fn case_activity(
         &mut self,
         tenant: TenantId,
@@ -593,14 +628,11 @@ impl Tx {
     ) -> Result<Vec<CaseActivity>> {
         self.all(CASE_ACTIVITY, args![tenant.0, us(since)], |r| {
             Ok(CaseActivity {
-                opened_at: from_us(r.int("opened_at_us")?)?,
-                closed_at: opt_from_us(r.opt_int("closed_at_us")?)?,
-                resolution: r
-                    .opt_text("resolution")?
-                    .map(|t| {
-                        Resolution::parse(t).ok_or_else(|| StoreError::Corrupt("resolution".into()))
-                    })
-                    .transpose()?,
+                from: from_us(r.int("slot_us")?)?,
+                opened: r.int("opened")?,
+                closed: r.int("closed")?,
+                completed: r.int("completed")?,
+                completed_open_for: jiff::SignedDuration::from_micros(r.int("completed_open_us")?),
             })
         })
         .await

@@ -17,6 +17,7 @@ mod keys;
 mod listings;
 mod notifications;
 mod subjects;
+mod synthetic;
 mod tenants;
 
 use std::sync::Arc;
