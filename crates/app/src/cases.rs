@@ -324,6 +324,7 @@ impl App {
                 include_offboarded: false,
                 parent: None,
                 search: None,
+                after: None,
                 limit: i64::MAX,
                 offset: 0,
             };

@@ -337,13 +337,14 @@ impl App {
         })
     }
 
+    /// The tenant's subjects by kind then key; after the subject `filter.after` names, which
+    /// must be one of the tenant's.
     pub async fn subjects(&self, actor: &Actor, filter: &SubjectFilter) -> Result<Vec<Subject>> {
-        Ok(self
-            .store
-            .read()
-            .await?
-            .subjects(actor.tenant.id, filter)
-            .await?)
+        let mut tx = self.store.read().await?;
+        if let Some(after) = &filter.after {
+            find_subject(&mut tx, actor, after).await?;
+        }
+        Ok(tx.subjects(actor.tenant.id, filter).await?)
     }
 
     pub async fn subject(&self, actor: &Actor, key: &SubjectKey) -> Result<SubjectView> {

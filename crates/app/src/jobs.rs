@@ -297,14 +297,16 @@ impl App {
         })
     }
 
-    /// The tenant's jobs, newest first.
+    /// The tenant's jobs, newest first; after a job named by `filter.before`, which must be
+    /// one of the tenant's.
     pub async fn jobs(&self, actor: &Actor, filter: &JobFilter) -> Result<Vec<Job>> {
-        Ok(self
-            .store
-            .read()
-            .await?
-            .jobs(actor.tenant.id, filter)
-            .await?)
+        let mut tx = self.store.read().await?;
+        if let Some(before) = filter.before
+            && tx.job(actor.tenant.id, before).await?.is_none()
+        {
+            return Err(AppError::NotFound(format!("no job {before}")));
+        }
+        Ok(tx.jobs(actor.tenant.id, filter).await?)
     }
 
     /// Sends a dead job again, due now, with a fresh set of attempts.

@@ -1420,6 +1420,26 @@ async fn the_case_counts_follow_every_case(db: TestDb) {
         .collect();
     assert_eq!(counted, expected);
     assert_eq!(counted.get("done"), Some(&1), "the cancelled case is done");
+    // The activity chart's rollup: three opened, one closed, none completed.
+    let since =
+        listed.iter().map(|c| c.opened_at).min().unwrap() - jiff::SignedDuration::from_hours(1);
+    let activity = app.case_activity(&actor, since).await.unwrap();
+    let total = |f: fn(&store::CaseActivity) -> i64| activity.iter().map(f).sum::<i64>();
+    assert_eq!(
+        (
+            total(|q| q.opened),
+            total(|q| q.closed),
+            total(|q| q.completed)
+        ),
+        (3, 1, 0),
+        "{activity:?}"
+    );
+    assert!(
+        activity
+            .iter()
+            .all(|q| q.from.as_microsecond() % 900_000_000 == 0),
+        "quarter hours"
+    );
 }
 
 /// Whether `haystack` holds `needle`, as it is or (where PostgreSQL renders bytes as text) in

@@ -206,6 +206,10 @@ pub enum JobsCmd {
         /// Only the jobs of this case.
         #[arg(long)]
         case: Option<CaseNumber>,
+        /// Only jobs older than the one with this id: the next page after a page that ended
+        /// with it.
+        #[arg(long)]
+        before: Option<uuid::Uuid>,
         #[command(flatten)]
         json: JsonFlag,
     },
@@ -513,6 +517,10 @@ pub enum SubjectCmd {
         all: bool,
         #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(i64).range(1..=10_000))]
         limit: i64,
+        /// Only subjects after the one with this key (kind, then key): the next page after a
+        /// page that ended with it.
+        #[arg(long)]
+        after: Option<SubjectKey>,
         #[command(flatten)]
         json: JsonFlag,
     },

@@ -32,6 +32,9 @@ pub struct SubjectFilter {
     pub parent: Option<SubjectId>,
     /// Subjects whose name or key contains this text, ignoring case.
     pub search: Option<String>,
+    /// Only subjects after the one with this key, in the listing's order (kind, then key):
+    /// the page after the one that ended with it, at the cost of the first.
+    pub after: Option<SubjectKey>,
     pub limit: i64,
     pub offset: i64,
 }
@@ -340,6 +343,9 @@ pub struct Job {
 pub struct JobFilter {
     pub status: Option<JobStatus>,
     pub case: Option<CaseId>,
+    /// Only jobs older than this one, in the listing's order (newest first): the page after
+    /// the one that ended with it.
+    pub before: Option<JobId>,
     pub limit: i64,
 }
 

@@ -137,6 +137,7 @@ async fn exports_waiting_at_the_upgrade_get_their_build_jobs() {
             &exeunt_store::JobFilter {
                 status: None,
                 case: None,
+                before: None,
                 limit: 10,
             },
         )

@@ -15,7 +15,12 @@ pub(super) async fn jobs(
 ) -> anyhow::Result<ExitCode> {
     use crate::cli::JobsCmd;
     match cmd {
-        JobsCmd::List { status, case, json } => {
+        JobsCmd::List {
+            status,
+            case,
+            before,
+            json,
+        } => {
             let case = match case {
                 Some(n) => Some(app.case(actor, n.0).await?.file.case.id),
                 None => None,
@@ -23,6 +28,7 @@ pub(super) async fn jobs(
             let filter = store::JobFilter {
                 status: status.map(|s| s.0),
                 case,
+                before: before.map(engine::ids::JobId),
                 limit: 1000,
             };
             let jobs = app.jobs(actor, &filter).await?;

@@ -49,6 +49,7 @@ pub(super) async fn subject(
             kind,
             all,
             limit,
+            after,
             json: flag,
         } => {
             let filter = SubjectFilter {
@@ -56,6 +57,7 @@ pub(super) async fn subject(
                 include_offboarded: *all,
                 parent: None,
                 search: None,
+                after: after.clone(),
                 limit: *limit,
                 offset: 0,
             };

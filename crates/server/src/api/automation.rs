@@ -4,6 +4,7 @@
 use app::App;
 use axum::Json;
 use axum::extract::State;
+use axum::http::HeaderMap;
 use engine::ids::{JobId, Slug};
 use serde::Deserialize;
 use store::JobFilter;
@@ -11,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{Reply, default_limit, page, status_param};
+use super::{Reply, default_limit, next_page, page, status_param};
 use crate::ServerState;
 use crate::docs::{
     BadRequest, Conflict, Forbidden, JsonWriteProblems, NotFound, Unauthorized,
@@ -46,6 +47,10 @@ struct JobQuery {
     // Text parsed by the handler (`inputs::case_number`), as a case number in a path is.
     #[param(value_type = Option<i64>, minimum = 1)]
     case: Option<String>,
+    /// Only jobs older than the one with this id. The next page starts below the last job of
+    /// this one (the `Link` header with `rel="next"` names it).
+    #[param(value_type = Option<uuid::Uuid>)]
+    before: Option<String>,
     #[serde(default = "default_limit")]
     #[param(default = default_limit, minimum = 1, maximum = 1000)]
     limit: i64,
@@ -61,7 +66,8 @@ struct JobQuery {
     tag = "jobs",
     params(JobQuery),
     responses(
-        (status = 200, description = "The jobs", body = [Job]),
+        (status = 200, description = "The jobs, newest first", body = [Job],
+            headers(("Link" = String, description = "`<…?before=ID…>; rel=\"next\"` when the page is full"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
@@ -73,7 +79,7 @@ async fn list_jobs(
     State(app): State<App>,
     Caller(actor): Caller,
     Params(q): Params<JobQuery>,
-) -> Reply<Vec<Job>> {
+) -> Result<(HeaderMap, Json<Vec<Job>>), ApiError> {
     let (limit, _) = page(q.limit, ("offset", 0))?;
     let status = status_param(
         q.status.as_deref(),
@@ -84,12 +90,30 @@ async fn list_jobs(
         Some(n) => Some(app.case(&actor, case_number(n)?).await?.file.case.id),
         None => None,
     };
+    let before = q
+        .before
+        .as_deref()
+        .map(|id| field("before", id.parse::<uuid::Uuid>().map(JobId)))
+        .transpose()?;
     let filter = JobFilter {
         status,
         case,
+        before,
         limit,
     };
-    Ok(Json(views::list(app.jobs(&actor, &filter).await?)))
+    let jobs = app.jobs(&actor, &filter).await?;
+    let headers = next_page(jobs.len() as i64 == limit, || {
+        let last = jobs.last().map_or(String::new(), |j| j.id.to_string());
+        let mut target = format!("/api/v1/jobs?before={last}&limit={limit}");
+        if let Some(status) = status {
+            target.push_str(&format!("&status={}", status.as_str()));
+        }
+        if let Some(case) = &q.case {
+            target.push_str(&format!("&case={case}"));
+        }
+        target
+    });
+    Ok((headers, Json(views::list(jobs))))
 }
 
 /// Send a dead job again

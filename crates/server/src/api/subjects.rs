@@ -54,6 +54,10 @@ struct SubjectQuery {
     #[serde(default)]
     #[param(minimum = 0)]
     offset: i64,
+    /// Only subjects after the one with this key, in the listing's order (kind, then key). The
+    /// next page starts after the last subject of this one (the `Link` header with
+    /// `rel="next"` names it); unlike `offset`, it costs the same on any page.
+    after: Option<String>,
 }
 
 /// List subjects
@@ -65,7 +69,8 @@ struct SubjectQuery {
     tag = "subjects",
     params(SubjectQuery),
     responses(
-        (status = 200, description = "The subjects", body = [Subject]),
+        (status = 200, description = "The subjects, by kind then key", body = [Subject],
+            headers(("Link" = String, description = "`<…?after=KEY…>; rel=\"next\"` when the page is full"))),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 422, response = UnprocessableContent),
@@ -76,7 +81,7 @@ async fn list_subjects(
     State(app): State<App>,
     Caller(actor): Caller,
     Params(q): Params<SubjectQuery>,
-) -> Reply<Vec<Subject>> {
+) -> Result<(HeaderMap, Json<Vec<Subject>>), ApiError> {
     let (limit, offset) = page(q.limit, ("offset", q.offset))?;
     let kind = q
         .kind
@@ -88,10 +93,30 @@ async fn list_subjects(
         include_offboarded: q.include_offboarded,
         parent: None,
         search: search(q.search.as_deref())?,
+        after: q
+            .after
+            .as_deref()
+            .map(|k| field("after", SubjectKey::parse(k)))
+            .transpose()?,
         limit,
         offset,
     };
-    Ok(Json(views::list(app.subjects(&actor, &filter).await?)))
+    let subjects = app.subjects(&actor, &filter).await?;
+    let headers = next_page(subjects.len() as i64 == limit, || {
+        let last = subjects.last().map_or("", |s| s.key.as_str());
+        let mut target = format!("/api/v1/subjects?after={last}&limit={limit}");
+        if let Some(kind) = kind {
+            target.push_str(&format!("&kind={}", kind.as_str()));
+        }
+        if q.include_offboarded {
+            target.push_str("&include_offboarded=true");
+        }
+        if let Some(text) = &filter.search {
+            target.push_str(&format!("&search={}", crate::web::query_value(text)));
+        }
+        target
+    });
+    Ok((headers, Json(views::list(subjects))))
 }
 
 #[derive(Deserialize, ToSchema)]

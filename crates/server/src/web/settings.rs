@@ -157,6 +157,7 @@ pub async fn general(
     let dead = JobFilter {
         status: Some(JobStatus::Dead),
         case: None,
+        before: None,
         limit: DEAD_JOBS_SHOWN,
     };
     let dead_jobs = app

@@ -73,6 +73,7 @@ pub async fn list(
         include_offboarded: show_offboarded,
         parent: None,
         search: search(Some(&q.search))?,
+        after: None,
         limit: PAGE + 1,
         offset,
     };

@@ -678,6 +678,98 @@ async fn the_case_list_pages_by_number(db: TestDb) {
     assert_eq!(body["field"], "before", "{body}");
 }
 
+/// Follows a listing's `Link` headers from `first`: every row's `field`, and how many pages.
+async fn follow_pages(
+    server: &Server,
+    first: &str,
+    token: &str,
+    carried: &str,
+    field: &str,
+) -> (Vec<String>, usize) {
+    let mut next = Some(first.to_owned());
+    let (mut seen, mut pages) = (Vec::new(), 0);
+    while let Some(path) = next.take() {
+        let (status, headers, body) = server.raw(Method::GET, &path, token, None).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        let rows: Vec<Value> = serde_json::from_slice(&body).unwrap();
+        seen.extend(rows.iter().map(|r| r[field].as_str().unwrap().to_owned()));
+        pages += 1;
+        next = headers.get("link").map(|link| {
+            let link = link.to_str().unwrap();
+            assert!(link.contains(carried), "the filter goes on: {link}");
+            let (target, _) = link.split_once("; ").unwrap();
+            target.trim_matches(['<', '>']).to_owned()
+        });
+    }
+    (seen, pages)
+}
+
+/// The subject list pages by key, each full page naming the next, whatever the filters; a
+/// cursor that names no subject is a 404, not an empty page.
+async fn the_subject_list_pages_by_key(db: TestDb) {
+    let (server, [a]) = Server::with_tenants(db, ["a"]).await;
+    for i in 1..=5 {
+        for kind in ["client", "employee"] {
+            let (status, body) = server
+                .post(
+                    "/api/v1/subjects",
+                    &a.manager,
+                    json!({"key": format!("{kind}-{i}"), "kind": kind,
+                        "name": format!("Acme {kind} {i}")}),
+                )
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{body}");
+        }
+    }
+    let (keys, pages) = follow_pages(
+        &server,
+        "/api/v1/subjects?limit=2&kind=employee&search=acme",
+        &a.manager,
+        "kind=employee",
+        "key",
+    )
+    .await;
+    assert_eq!(
+        keys,
+        [
+            "employee-1",
+            "employee-2",
+            "employee-3",
+            "employee-4",
+            "employee-5"
+        ]
+    );
+    assert_eq!(pages, 3);
+    let (keys, _) = follow_pages(&server, "/api/v1/subjects?limit=3", &a.manager, "", "key").await;
+    assert_eq!(
+        keys.len(),
+        10,
+        "every subject once, clients first: {keys:?}"
+    );
+    assert_eq!(keys[4..6], ["client-5", "employee-1"]);
+    let (status, body) = server
+        .get("/api/v1/subjects?after=nobody", &a.manager)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (status, body) = server
+        .get("/api/v1/subjects?after=Not%20a%20key", &a.manager)
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["field"], "after", "{body}");
+    let (status, body) = server
+        .get("/api/v1/jobs?before=not-an-id", &a.manager)
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["field"], "before", "{body}");
+    let (status, body) = server
+        .get(
+            "/api/v1/jobs?before=0190f0f0-0000-7000-8000-000000000001",
+            &a.manager,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+}
+
 /// A subject's page carries its first records and says whether there are more; its records
 /// list a page at a time, each naming the next, until every record was listed once.
 async fn a_subjects_records_page_by_number(db: TestDb) {
@@ -732,6 +824,7 @@ testkit::on_both_stores!(
     a_party_is_offboarded_over_http,
     a_subjects_records_page_by_number,
     the_case_list_pages_by_number,
+    the_subject_list_pages_by_key,
     a_frozen_subject_refuses_record_writes,
     access_is_revoked_and_work_handed_off_over_http,
 );

@@ -165,6 +165,13 @@ pub(super) fn job_listing(tenant: TenantId, f: &JobFilter) -> (String, Condition
     let mut w = Conditions::new("tenant_id = {}", tenant.0);
     w.and_some("status = {}", f.status.map(JobStatus::as_str))
         .and_some("case_id = {}", f.case.map(|c| c.0));
+    if let Some(before) = f.before {
+        let (tenant, job) = (w.bind(tenant.0), w.bind(before.0));
+        w.and_always(&format!(
+            "(created_at_us, id) < ((SELECT created_at_us FROM jobs WHERE tenant_id = {tenant} \
+             AND id = {job}), {job})"
+        ));
+    }
     let limit = w.bind(f.limit);
     let sql = format!(
         "SELECT {JOB_COLUMNS} FROM jobs WHERE {} ORDER BY created_at_us DESC, id DESC \

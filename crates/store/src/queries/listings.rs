@@ -147,6 +147,14 @@ impl Tx {
                 },
             ),
             combination(
+                "after a page",
+                false,
+                SubjectFilter {
+                    after: Some(engine::ids::SubjectKey::parse("subject-1000").expect("a key")),
+                    ..subjects.clone()
+                },
+            ),
+            combination(
                 "of a parent",
                 true,
                 SubjectFilter {
@@ -179,6 +187,14 @@ impl Tx {
                 false,
                 JobFilter {
                     status: Some(JobStatus::Dead),
+                    ..jobs.clone()
+                },
+            ),
+            combination(
+                "after a page",
+                false,
+                JobFilter {
+                    before: Some(engine::ids::JobId(uuid::Uuid::from_u128(4))),
                     ..jobs.clone()
                 },
             ),

@@ -53,6 +53,13 @@ pub(super) fn subject_listing<'a>(
             "(lower(name) LIKE {pattern} ESCAPE '\\' OR lower(key) LIKE {pattern} ESCAPE '\\')"
         ));
     }
+    if let Some(after) = &f.after {
+        let (tenant, key) = (w.bind(tenant.0), w.bind(after.as_str()));
+        w.and_always(&format!(
+            "(kind, key) > ((SELECT kind FROM subjects WHERE tenant_id = {tenant} \
+             AND key = {key}), {key})"
+        ));
+    }
     let (limit, offset) = (w.bind(f.limit), w.bind(f.offset));
     let sql = format!(
         "SELECT * FROM subjects WHERE {} ORDER BY kind, key LIMIT {limit} OFFSET {offset}",
