@@ -280,6 +280,16 @@ const ERASED_TABLES: [&str; 14] = [
 /// waiting rewrite, so it gives up soon and is tried again by the next sweep.
 const REWRITE_LOCK_TIMEOUT: &str = "SET lock_timeout = '2s'";
 
+/// How long a rewrite waits for transactions that may have seen the erased rows to end.
+const REWRITE_WAITS_FOR_SNAPSHOTS: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Whether another session of this database holds a snapshot older than the transaction id
+/// `$1` (taken after the purge committed): a rewrite keeps every row version such a snapshot
+/// may still see, the erased ones among them.
+const OLDER_SNAPSHOT_OPEN: &str = "SELECT EXISTS (SELECT 1 FROM pg_stat_activity \
+     WHERE datname = current_database() AND pid <> pg_backend_pid() \
+     AND backend_xmin IS NOT NULL AND age(backend_xmin) >= age($1::text::xid)) AS open";
+
 impl PostgresStore {
     /// Rewrites the tables a purge erased from, so that the dead versions of their rows (which
     /// a plain `VACUUM` only marks reusable) leave the table files: false when a table's lock
@@ -287,6 +297,27 @@ impl PostgresStore {
     /// is rewritten.
     pub(crate) async fn rewrite_erased_tables(&self) -> Result<bool> {
         let mut conn = self.pool.acquire().await?;
+        // A transaction id from after the purge committed; snapshots older than it are waited
+        // for (briefly: otherwise the next sweep tries again), as the rewrite would keep
+        // what they may see.
+        let after_purge: i64 =
+            sqlx::query_scalar("SELECT (pg_current_xact_id()::text::bigint % 4294967296)")
+                .fetch_one(&mut *conn)
+                .await?;
+        let waiting_since = std::time::Instant::now();
+        loop {
+            let open: bool = sqlx::query_scalar(OLDER_SNAPSHOT_OPEN)
+                .bind(after_purge.to_string())
+                .fetch_one(&mut *conn)
+                .await?;
+            if !open {
+                break;
+            }
+            if waiting_since.elapsed() >= REWRITE_WAITS_FOR_SNAPSHOTS {
+                return Ok(false);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
         conn.execute(REWRITE_LOCK_TIMEOUT).await?;
         let mut done = true;
         for table in ERASED_TABLES {
