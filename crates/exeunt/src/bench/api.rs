@@ -3,11 +3,9 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
-use engine::fields::TokenName;
-
-use super::fixture::{TASKS_PER_CASE, open_cases, setup};
-use super::measure::{fsync_probe, percentile, process_cpu, status_kb};
+use super::fixture::{TASKS_PER_CASE, open_cases, owner_token, setup, tenant_sealed_by};
+use super::measure::{fsync_probe, percentile, process_cpu};
+use super::servers::{Database, Serve};
 use crate::output::say;
 
 /// Complete-task requests over HTTP with 1 and 16 concurrent clients, against the fsync probe;
@@ -17,15 +15,7 @@ pub(super) async fn api(dir: &Path, ops: u32) -> anyhow::Result<()> {
     let per_level = ops.div_ceil(TASKS_PER_CASE);
     let first = open_cases(&app, &actor, "one", per_level).await?;
     let second = open_cases(&app, &actor, "many", per_level).await?;
-    let token = app
-        .issue_token(
-            &actor,
-            TokenName::parse("bench")?,
-            engine::tenant::Role::Owner,
-            None,
-        )
-        .await?
-        .secret;
+    let token = owner_token(&app, &actor).await?;
     let store = app.store().clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
@@ -124,20 +114,12 @@ const SIGN_INS: u32 = 100;
 /// passwords, lets it settle and reads its resident memory from /proc; then signs each of them
 /// in (Argon2id, 19 MiB each) and reads it again.
 async fn serve_rss(dir: &Path, people: u32) -> anyhow::Result<(u64, u64)> {
-    use tokio::io::AsyncBufReadExt;
     let data = dir.join("idle");
     std::fs::create_dir_all(&data)?;
     let key = app::MasterKey::from_bytes(app::Ids::from_entropy().secret());
     let store = store::Store::sqlite(&data.join("exeunt.db"), true).await?;
-    let app = app::App::system(store, app::MasterKey::parse(&key.encode())?);
-    let owner = app
-        .init_tenant(
-            engine::ids::Slug::parse("idle")?,
-            engine::fields::TenantName::parse("Idle firm")?,
-            engine::ids::Email::parse("owner@idle.example")?,
-            engine::fields::PersonName::parse("Owner")?,
-        )
-        .await?;
+    let (app, owner) =
+        tenant_sealed_by(store, app::MasterKey::parse(&key.encode())?, "idle").await?;
     let password = engine::ids::Password::parse("correct horse battery staple")?;
     let mut emails = Vec::new();
     for i in 0..people {
@@ -154,31 +136,10 @@ async fn serve_rss(dir: &Path, people: u32) -> anyhow::Result<(u64, u64)> {
         emails.push(email);
     }
     drop(app);
-    let mut child = tokio::process::Command::new(std::env::current_exe()?)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .env("EXEUNT_DATA_DIR", &data)
-        .env("EXEUNT_MASTER_KEY", key.encode())
-        .env_remove("EXEUNT_DATABASE_URL")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()?;
-    let stdout = child.stdout.take().context("no stdout")?;
-    let mut lines = tokio::io::BufReader::new(stdout).lines();
-    let mut base = None;
-    while let Some(line) = lines.next_line().await? {
-        if let Some((_, after)) = line
-            .split_once("Exeunt serves")
-            .and_then(|(_, l)| l.split_once(" on "))
-        {
-            base = after.split_whitespace().next().map(str::to_owned);
-            break;
-        }
-    }
-    let base = base.context("the server did not say where it serves")?;
+    let serving = Serve::start(&Database::Sqlite(data), &key).await?;
+    let base = serving.base.clone();
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let pid = child.id().context("the server exited")?;
-    let rss = || status_kb(&format!("/proc/{pid}/status"), "VmRSS").map(|kb| kb * 1000);
+    let rss = || serving.memory("VmRSS");
     let idle = rss()?;
     let client = connectors::http_client().build()?;
     for email in &emails {
@@ -195,6 +156,6 @@ async fn serve_rss(dir: &Path, people: u32) -> anyhow::Result<(u64, u64)> {
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
     let signed_in = rss()?;
-    child.kill().await?;
+    serving.stop().await?;
     Ok((idle, signed_in))
 }

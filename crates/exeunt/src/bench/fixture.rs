@@ -21,7 +21,22 @@ pub(super) async fn setup(dir: &Path) -> anyhow::Result<(App, Actor)> {
 
 /// A new tenant called `slug` on `store`, and its owner.
 pub(super) async fn tenant_on(store: Store, slug: &str) -> anyhow::Result<(App, Actor)> {
-    let app = App::system(store, MasterKey::from_bytes(Ids::from_entropy().secret()));
+    tenant_sealed_by(
+        store,
+        MasterKey::from_bytes(Ids::from_entropy().secret()),
+        slug,
+    )
+    .await
+}
+
+/// A new tenant called `slug` on `store`, sealed by `key` (which servers started on the same
+/// database must share), and its owner.
+pub(super) async fn tenant_sealed_by(
+    store: Store,
+    key: MasterKey,
+    slug: &str,
+) -> anyhow::Result<(App, Actor)> {
+    let app = App::system(store, key);
     let actor = app
         .init_tenant(
             Slug::parse(slug)?,
@@ -89,27 +104,29 @@ pub(super) async fn employee_tenant(
     slug: &Slug,
     tasks: u32,
 ) -> anyhow::Result<(App, Actor, String)> {
-    let app = App::system(database.open().await?, MasterKey::parse(&key.encode())?);
-    let actor = app
-        .init_tenant(
-            slug.clone(),
-            TenantName::parse("Bench firm")?,
-            Email::parse("owner@bench.example")?,
-            PersonName::parse("Owner")?,
-        )
+    let (app, actor) = tenant_sealed_by(
+        database.open().await?,
+        MasterKey::parse(&key.encode())?,
+        slug.as_str(),
+    )
+    .await?;
+    let token = owner_token(&app, &actor).await?;
+    app.add_blueprint(&actor, EMPLOYEE_BLUEPRINT, &employee_blueprint(tasks))
         .await?;
-    let token = app
+    Ok((app, actor, token))
+}
+
+/// A new API token with the owner's role, for a benchmark's HTTP clients.
+pub(super) async fn owner_token(app: &App, actor: &Actor) -> anyhow::Result<String> {
+    Ok(app
         .issue_token(
-            &actor,
+            actor,
             TokenName::parse("bench")?,
             engine::tenant::Role::Owner,
             None,
         )
         .await?
-        .secret;
-    app.add_blueprint(&actor, EMPLOYEE_BLUEPRINT, &employee_blueprint(tasks))
-        .await?;
-    Ok((app, actor, token))
+        .secret)
 }
 
 /// An employee blueprint of `tasks` independent tasks in two stages, routed to two teams.
