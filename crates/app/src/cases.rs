@@ -920,6 +920,21 @@ impl App {
             .await?)
     }
 
+    /// How many open tasks are overdue at `now`, by the team or person that owns them, most
+    /// first.
+    pub async fn overdue_by_owner(
+        &self,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<Vec<(String, i64)>> {
+        Ok(self
+            .store
+            .read()
+            .await?
+            .overdue_by_owner(actor.tenant.id, now)
+            .await?)
+    }
+
     /// Every case opened or closed at or after `since`: what the activity charts count.
     pub async fn case_activity(
         &self,

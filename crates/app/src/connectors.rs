@@ -10,8 +10,7 @@
 
 use std::net::IpAddr;
 
-use engine::case::CaseFile;
-use engine::case::CaseStatus;
+use engine::case::{Case, CaseFile, CaseStatus};
 use engine::connector::{
     Connector, ConnectorKind, ConnectorSettings, WebhookSettings, internal_target_refusal,
     is_internal, url_host,
@@ -109,19 +108,22 @@ impl App {
         })
         .await?;
         // Cases already running whose subjects have accounts of this system get their jobs.
-        let running = tx
-            .cases(
-                actor.tenant.id,
-                &CaseFilter {
-                    limit: i64::MAX,
-                    ..CaseFilter::default()
-                },
-            )
-            .await?;
-        for summary in running.iter().filter(|c| c.status != CaseStatus::Done) {
-            if let Some(file) = tx.case_file(actor.tenant.id, summary.number).await? {
-                self.schedule_revocations(&mut tx, actor.tenant.id, &file, at)
-                    .await?;
+        for status in CaseStatus::RUNNING {
+            let running = tx
+                .cases(
+                    actor.tenant.id,
+                    &CaseFilter {
+                        status: Some(status),
+                        limit: i64::MAX,
+                        ..CaseFilter::default()
+                    },
+                )
+                .await?;
+            for summary in running {
+                if let Some(file) = tx.case_file(actor.tenant.id, summary.number).await? {
+                    self.schedule_revocations(&mut tx, actor.tenant.id, &file, at)
+                        .await?;
+                }
             }
         }
         let verb = if replaced { "replaced" } else { "added" };
@@ -363,36 +365,27 @@ pub struct OpenExposures {
 }
 
 impl App {
-    /// [`OpenExposures`] now, for `/metrics`: the minute's sweep reads every case that is not
-    /// done, one read transaction per tenant.
+    /// [`OpenExposures`] now, for `/metrics`: the minute's sweep reads the running cases
+    /// whose exit may have taken effect (one read transaction per tenant), and the revocation
+    /// items of those it has.
     pub async fn open_exposures(&self) -> Result<OpenExposures> {
         let now = self.now();
         let mut open = OpenExposures::default();
         let tenants = self.store.read().await?.tenants().await?;
         for tenant in tenants {
             let mut tx = self.store.read().await?;
-            for status in [CaseStatus::Open, CaseStatus::InProgress, CaseStatus::Review] {
-                let filter = CaseFilter {
-                    status: Some(status),
-                    limit: i64::MAX,
-                    ..CaseFilter::default()
-                };
-                for case in tx.cases(tenant.id, &filter).await? {
-                    let Some(file) = tx.case_file(tenant.id, case.number).await? else {
-                        continue;
-                    };
-                    let effective = exit_takes_effect(&file);
-                    if effective > now {
-                        continue;
-                    }
-                    let items = tx
-                        .revocations(tenant.id, file.case.id, file.case.subject_id)
-                        .await?;
-                    for item in items {
-                        if let Some(Exposure::Open(window)) = item.exposure(effective, now) {
-                            open.accesses += 1;
-                            open.longest = open.longest.max(window);
-                        }
+            for exit in tx.exits_in_effect(tenant.id, now).await? {
+                let effective = access_ends_at(exit.access_due, &exit.case);
+                if effective > now {
+                    continue;
+                }
+                let items = tx
+                    .revocations(tenant.id, exit.case.id, exit.case.subject_id)
+                    .await?;
+                for item in items {
+                    if let Some(Exposure::Open(window)) = item.exposure(effective, now) {
+                        open.accesses += 1;
+                        open.longest = open.longest.max(window);
                     }
                 }
             }
@@ -401,21 +394,28 @@ impl App {
     }
 }
 
-/// When the exit takes effect for access: the due time of the case's access-removal task,
-/// else the start of the exit date (UTC), so that a case without one still has a moment.
+/// When the exit takes effect for access: the earliest due time of the case's access-removal
+/// tasks, else the start of the exit date (UTC), so that a case without one still has a
+/// moment.
 pub(crate) fn exit_takes_effect(file: &CaseFile) -> Timestamp {
-    file.tasks
+    let access_due = file
+        .tasks
         .iter()
-        .find(|t| t.gate() == Some(Gate::AccessRevoked))
-        .and_then(|t| t.due_at)
+        .filter(|t| t.gate() == Some(Gate::AccessRevoked))
+        .filter_map(|t| t.due_at)
+        .min();
+    access_ends_at(access_due, &file.case)
+}
+
+/// [`exit_takes_effect`] from the earliest due time of the case's access-removal tasks, as
+/// the store reads it without the tasks.
+fn access_ends_at(access_due: Option<Timestamp>, case: &Case) -> Timestamp {
+    access_due
         .or_else(|| {
-            let midnight = file
-                .case
-                .exit_date
-                .to_datetime(jiff::civil::Time::midnight());
+            let midnight = case.exit_date.to_datetime(jiff::civil::Time::midnight());
             jiff::tz::TimeZone::UTC.to_timestamp(midnight).ok()
         })
-        .unwrap_or(file.case.opened_at)
+        .unwrap_or(case.opened_at)
 }
 
 fn revoke_key(case: CaseId, record: i64) -> String {

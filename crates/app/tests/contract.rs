@@ -1334,7 +1334,18 @@ async fn a_purge_leaves_no_trace_of_the_subject(db: TestDb) {
     assert!(payload.contains("Qz9-name"), "{payload}");
     assert_eq!(named.format, engine::audit::CHAIN_FORMAT);
 
+    // A transaction of another database of the server, begun before the purge: while it
+    // runs, every snapshot holds the horizon below the purge, a rewrite would copy the erased
+    // rows into its new files, and so the erasure waits for it.
+    let older = older_transaction_elsewhere(&db).await;
     assert_eq!(app.purge_due(&actor).await.unwrap().purged.len(), 1);
+    if let Some(mut older) = older {
+        assert!(
+            !db.store.finish_erasure().await.unwrap(),
+            "the erasure waits for an older transaction of the server"
+        );
+        sqlx::Executor::execute(&mut older, "COMMIT").await.unwrap();
+    }
     app.verify_audit(&actor).await.unwrap();
     // Its payload is gone, and whoever guesses it cannot confirm the guess from the digest:
     // it is no SHA-256 of the payload, and the key it was made with went with the purge.
@@ -1475,6 +1486,21 @@ async fn everything_stored(db: &TestDb) -> Vec<u8> {
         }
         other => panic!("a keyring on another backend than its database: {other:?}"),
     }
+}
+
+/// On PostgreSQL, a connection to the keyring's database (another database of the same
+/// server) in a transaction that has written, as a long report elsewhere on the server would.
+async fn older_transaction_elsewhere(db: &TestDb) -> Option<sqlx::PgConnection> {
+    use sqlx::{Connection, Executor};
+    let store::KeyringLocation::Postgres(keys) =
+        store::KeyringLocation::beside(&db.location).unwrap()
+    else {
+        return None;
+    };
+    let mut conn = sqlx::PgConnection::connect(&keys).await.unwrap();
+    conn.execute("BEGIN").await.unwrap();
+    conn.execute("SELECT pg_current_xact_id()").await.unwrap();
+    Some(conn)
 }
 
 /// Every file of the PostgreSQL database at `url`, as the server wrote them: this reads the

@@ -32,6 +32,9 @@ pub enum CaseStatus {
 
 impl CaseStatus {
     pub const NAMES: &[&str] = &["open", "in_progress", "review", "done"];
+    /// Every status but the final one.
+    pub const RUNNING: [CaseStatus; 3] =
+        [CaseStatus::Open, CaseStatus::InProgress, CaseStatus::Review];
 
     pub fn as_str(self) -> &'static str {
         match self {

@@ -329,8 +329,9 @@ impl Keyring {
     }
 
     /// Destroys the data keys of `subjects` and every copy of them in the keyring's files:
-    /// false when the keys are gone but a reader kept an older copy in SQLite's write-ahead
-    /// log, so that the shred must be repeated later. A key already gone is no error: a
+    /// false when the keys are gone but a reader kept an older copy (in SQLite's write-ahead
+    /// log, or a PostgreSQL snapshot that a rewrite must respect), so that the shred must be
+    /// repeated later. A key already gone is no error: a
     /// shred that was cut short is repeated whole.
     pub(crate) async fn shred(&self, subjects: &[(TenantId, SubjectId)]) -> Result<bool> {
         match &*self.backend {
@@ -368,8 +369,12 @@ impl Keyring {
                 }
                 tx.commit().await?;
                 // The deleted rows' bytes stay in their pages until a rewrite: the table is
-                // small, so it is rewritten now.
-                pool.execute("VACUUM FULL data_keys").await?;
+                // small, so it is rewritten now, once no transaction can still see them.
+                let mut conn = pool.acquire().await?;
+                if !crate::postgres::wait_for_older_transactions(&mut conn).await? {
+                    return Ok(false);
+                }
+                conn.execute("VACUUM FULL data_keys").await?;
                 Ok(true)
             }
         }

@@ -25,9 +25,9 @@ pub use idempotency::{Answered, Answering, IdempotencyClaim, KeptResponse, KeyCl
 pub use keyring::{Keyring, KeyringLocation, with_database};
 pub use model::{
     AuditFilter, BLOB_CHUNK, BlobMeta, CaseActivity, CaseFilter, CaseSummary, CertificateRow,
-    CheckpointRow, Concern, ConnectorRow, EvidenceMeta, Export, Job, JobEnd, JobFilter, JobSettle,
-    Mine, Notification, PurgeCandidate, RecordFile, SigningKeyRow, StoredBlueprint, SubjectFilter,
-    SubscriptionRow, TaskFilter, TaskRow, Tombstone,
+    CheckpointRow, Concern, ConnectorRow, EvidenceMeta, ExitInEffect, Export, Job, JobEnd,
+    JobFilter, JobSettle, Mine, Notification, PurgeCandidate, RecordFile, SigningKeyRow,
+    StoredBlueprint, SubjectFilter, SubscriptionRow, TaskFilter, TaskRow, Tombstone,
 };
 pub use postgres::redact;
 
@@ -321,11 +321,13 @@ impl Store {
             return Ok(true);
         }
         let keys_shredded = queued.is_empty() || self.keyring.shred(&queued).await?;
-        let database_erased = match &self.backend {
-            Backend::Sqlite(s) => s.checkpoint().await?,
-            Backend::Postgres(s) => s.rewrite_erased_tables().await?,
-        };
-        let done = keys_shredded && database_erased;
+        // What held the keyring's cleanup up (a reader, an open transaction) most likely holds
+        // the database's up too: both wait for the next sweep.
+        let done = keys_shredded
+            && match &self.backend {
+                Backend::Sqlite(s) => s.checkpoint().await?,
+                Backend::Postgres(s) => s.rewrite_erased_tables().await?,
+            };
         if done {
             // The queue is the erasures left to finish: a stop before here finishes them at
             // the next start.

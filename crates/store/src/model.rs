@@ -1,7 +1,7 @@
 //! Shapes the store returns that are not engine types: listings, filters, stored files.
 
 use engine::audit::Hash;
-use engine::case::{CaseStatus, Resolution, Task};
+use engine::case::{Case, CaseStatus, Resolution, Task};
 use engine::connector::ConnectorKind;
 use engine::export::{Acknowledgement, AcknowledgementWaiver, ExportStatus};
 use engine::ids::{
@@ -284,6 +284,14 @@ pub struct PurgeCandidate {
     pub subject_id: SubjectId,
     pub subject_key: SubjectKey,
     pub subject_kind: SubjectKind,
+}
+
+/// A running case whose exit may have taken effect for access.
+#[derive(Clone, Debug)]
+pub struct ExitInEffect {
+    pub case: Case,
+    /// The earliest due time of its access-removal tasks, if any has one.
+    pub access_due: Option<Timestamp>,
 }
 
 /// The cases opened and closed in the quarter hour from `from`: what the activity charts

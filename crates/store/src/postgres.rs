@@ -192,6 +192,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "person and case indexes",
         include_str!("../migrations/postgres/0035_person_and_case_indexes.sql"),
     ),
+    (
+        36,
+        "exits in effect",
+        include_str!("../migrations/postgres/0036_exits_in_effect.sql"),
+    ),
 ];
 
 #[derive(Clone, Debug)]
@@ -280,43 +285,60 @@ const ERASED_TABLES: [&str; 14] = [
 /// waiting rewrite, so it gives up soon and is tried again by the next sweep.
 const REWRITE_LOCK_TIMEOUT: &str = "SET lock_timeout = '2s'";
 
-/// How long a rewrite waits for transactions that may have seen the erased rows to end.
-const REWRITE_WAITS_FOR_SNAPSHOTS: std::time::Duration = std::time::Duration::from_secs(5);
+/// How long a rewrite waits for the transactions that keep the erased rows alive to end.
+const REWRITE_WAITS_FOR_OLDER_TRANSACTIONS: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// Whether another session of this database holds a snapshot older than the transaction id
-/// `$1` (taken after the purge committed): a rewrite keeps every row version such a snapshot
-/// may still see, the erased ones among them.
-const OLDER_SNAPSHOT_OPEN: &str = "SELECT EXISTS (SELECT 1 FROM pg_stat_activity \
+/// Whether a rewrite begun now would still keep row versions deleted before transaction `$1`
+/// (a full id, `xid8`; `$2` is its 32-bit form) committed. `VACUUM FULL` keeps every
+/// version its horizon may still need: the horizon is the oldest of the snapshots held in
+/// this database (the rewrite's own among them, and a snapshot's oldest running
+/// transaction may be one of *any* database of the server) and of the transactions of
+/// this database still running. So it waits for every transaction of the server older than
+/// `$1` to end, and for every snapshot of this database taken while one ran.
+const OLDER_TRANSACTIONS_OPEN: &str = "SELECT pg_snapshot_xmin(pg_current_snapshot()) <= $1::text::xid8 \
+     OR EXISTS (SELECT 1 FROM pg_stat_activity \
      WHERE datname = current_database() AND pid <> pg_backend_pid() \
-     AND backend_xmin IS NOT NULL AND age(backend_xmin) >= age($1::text::xid)) AS open";
+     AND backend_xmin IS NOT NULL AND age(backend_xmin) >= age($2::text::xid)) AS open";
+
+/// Waits, briefly, until a rewrite of a table of `conn`'s database drops every row version
+/// that committed deletes and updates left in it: false when transactions that keep them
+/// alive are still open after two seconds (a rewrite now would copy those versions into the
+/// new files), and the caller tries again later.
+///
+/// Sessions of other roles show no snapshot in `pg_stat_activity` unless the role Exeunt
+/// connects as may read all statistics (`pg_read_all_stats`): ARCHITECTURE.md says so.
+pub(crate) async fn wait_for_older_transactions(conn: &mut sqlx::PgConnection) -> Result<bool> {
+    // A transaction id from after the deletes committed.
+    let after: i64 = sqlx::query_scalar("SELECT pg_current_xact_id()::text::bigint")
+        .fetch_one(&mut *conn)
+        .await?;
+    let after_32_bits = after % (1 << 32);
+    let waiting_since = std::time::Instant::now();
+    loop {
+        let open: bool = sqlx::query_scalar(OLDER_TRANSACTIONS_OPEN)
+            .bind(after.to_string())
+            .bind(after_32_bits.to_string())
+            .fetch_one(&mut *conn)
+            .await?;
+        if !open {
+            return Ok(true);
+        }
+        if waiting_since.elapsed() >= REWRITE_WAITS_FOR_OLDER_TRANSACTIONS {
+            return Ok(false);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
 
 impl PostgresStore {
     /// Rewrites the tables a purge erased from, so that the dead versions of their rows (which
-    /// a plain `VACUUM` only marks reusable) leave the table files: false when a table's lock
-    /// could not be had soon, and the next sweep tries again. Writes to a table wait while it
-    /// is rewritten.
+    /// a plain `VACUUM` only marks reusable) leave the table files: false when transactions
+    /// that may still see them stayed open, or a table's lock could not be had soon, and the
+    /// next sweep tries again. Writes to a table wait while it is rewritten.
     pub(crate) async fn rewrite_erased_tables(&self) -> Result<bool> {
         let mut conn = self.pool.acquire().await?;
-        // A transaction id from after the purge committed; snapshots older than it are waited
-        // for (briefly: otherwise the next sweep tries again), as the rewrite would keep
-        // what they may see.
-        let after_purge: i64 =
-            sqlx::query_scalar("SELECT (pg_current_xact_id()::text::bigint % 4294967296)")
-                .fetch_one(&mut *conn)
-                .await?;
-        let waiting_since = std::time::Instant::now();
-        loop {
-            let open: bool = sqlx::query_scalar(OLDER_SNAPSHOT_OPEN)
-                .bind(after_purge.to_string())
-                .fetch_one(&mut *conn)
-                .await?;
-            if !open {
-                break;
-            }
-            if waiting_since.elapsed() >= REWRITE_WAITS_FOR_SNAPSHOTS {
-                return Ok(false);
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        if !wait_for_older_transactions(&mut conn).await? {
+            return Ok(false);
         }
         conn.execute(REWRITE_LOCK_TIMEOUT).await?;
         let mut done = true;

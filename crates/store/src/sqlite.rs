@@ -212,6 +212,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "person and case indexes",
         include_str!("../migrations/sqlite/0036_person_and_case_indexes.sql"),
     ),
+    (
+        37,
+        "exits in effect",
+        include_str!("../migrations/sqlite/0037_exits_in_effect.sql"),
+    ),
 ];
 
 /// How many idle read connections are kept open.

@@ -68,7 +68,7 @@ async fn a_file_migrated_by_the_sqlx_store_is_brought_up_to_date() {
     let version: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 36, "every migration ran");
+    assert_eq!(version, 37, "every migration ran");
     let clustered: String = conn
         .query_row(
             "SELECT sql FROM sqlite_master WHERE name = 'audit_events'",

@@ -1,14 +1,12 @@
 //! Home: my tasks by when they are due, cases by status, overdue work by team, and how many
 //! cases opened and closed each week and how long they took.
 
-use std::collections::BTreeMap;
-
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
 use engine::case::CaseStatus;
 use jiff::{SignedDuration, Timestamp};
-use store::{Notification, TaskFilter, TaskRow};
+use store::{Notification, TaskRow};
 
 use super::charts::{self, Series};
 use super::{Chrome, NoFields, PageError, People, Posted, Viewer, done};
@@ -63,7 +61,7 @@ struct HomePage {
     /// How many later tasks are not listed.
     later_more: usize,
     statuses: Vec<StatusCount>,
-    overdue_by_team: Vec<(String, usize)>,
+    overdue_by_team: Vec<(String, i64)>,
     activity_chart: String,
     duration_chart: String,
 }
@@ -116,23 +114,7 @@ pub async fn home(State(state): State<ServerState>, viewer: Viewer) -> Result<Re
         href: format!("/cases?status={}", status.as_str()),
     })
     .collect();
-    let late = app
-        .tasks(
-            actor,
-            TaskFilter {
-                open_only: true,
-                due_before: Some(now),
-                limit: 10_000,
-                ..TaskFilter::default()
-            },
-        )
-        .await?;
-    let mut by_team: BTreeMap<String, usize> = BTreeMap::new();
-    for row in &late {
-        *by_team.entry(row.task.owner_label.clone()).or_default() += 1;
-    }
-    let mut overdue_by_team: Vec<(String, usize)> = by_team.into_iter().collect();
-    overdue_by_team.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let overdue_by_team = app.overdue_by_owner(actor, now).await?;
 
     let weeks = charts::weeks(now, CHART_WEEKS, &zone);
     let since = weeks

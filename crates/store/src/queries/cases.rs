@@ -10,7 +10,9 @@ use engine::revocation::{Revocation, RevocationStatus};
 use jiff::Timestamp;
 use jiff::civil::Date;
 
-use crate::model::{CaseActivity, CaseFilter, CaseSummary, StoredBlueprint, TaskFilter, TaskRow};
+use crate::model::{
+    CaseActivity, CaseFilter, CaseSummary, ExitInEffect, StoredBlueprint, TaskFilter, TaskRow,
+};
 use crate::plans::{self, TaskProgress};
 use crate::sql::{Row, args};
 use crate::{Result, StoreError};
@@ -84,6 +86,36 @@ fn case_row(r: &impl Row) -> Result<Case> {
     })
 }
 
+/// The earliest due time of a case's access-removal tasks, beside its columns.
+const ACCESS_DUE: &str = "(SELECT MIN(a.due_at_us) FROM tasks a WHERE a.tenant_id = c.tenant_id \
+     AND a.case_id = c.id AND a.action = 'revoke-access') AS access_due_us";
+
+/// Running cases past their exit date (`$2`, `YYYY-MM-DD`), from `cases_running_by_exit`.
+pub(super) fn running_past_exit_date() -> String {
+    format!(
+        "SELECT {CASE_COLUMNS}, {ACCESS_DUE} FROM cases c WHERE c.tenant_id = $1 \
+         AND c.status IN ('open', 'in_progress', 'review') AND c.exit_date <= $2"
+    )
+}
+
+/// Running cases whose open access-removal task was due by `$2`, from
+/// `tasks_open_access_by_due`.
+pub(super) fn running_with_access_due() -> String {
+    format!(
+        "SELECT {CASE_COLUMNS}, {ACCESS_DUE} FROM tasks t CROSS JOIN cases c \
+         WHERE t.tenant_id = $1 AND t.action = 'revoke-access' AND t.status = 'open' \
+         AND t.due_at_us <= $2 AND c.tenant_id = t.tenant_id AND c.id = t.case_id \
+         AND c.status IN ('open', 'in_progress', 'review')"
+    )
+}
+
+fn exit_in_effect_row(r: &impl Row) -> Result<ExitInEffect> {
+    Ok(ExitInEffect {
+        case: case_row(r)?,
+        access_due: opt_from_us(r.opt_int("access_due_us")?)?,
+    })
+}
+
 const TASK_COLUMNS: &str = "t.case_id, t.id, t.stage, t.position, t.title, t.description, \
     t.kind, t.action, t.checklist, t.owner, t.owner_label, t.assignee, t.depends_on, t.due_at_us, \
     t.evidence_required, t.status, t.closed_at_us, t.closed_by, t.note, t.waive_reason";
@@ -151,6 +183,15 @@ fn finding_row(r: &impl Row) -> Result<CaseFinding> {
 /// change status (migrations sqlite 0034, pg 0033), so no count reads the cases.
 pub(super) const CASE_COUNTS: &str =
     "SELECT status, cases AS n FROM case_counts WHERE tenant_id = $1 AND cases > 0";
+
+/// How many open tasks of running cases were due before `$2`, by the team or person they are
+/// owned by, read from the open tasks' due-time index: the count costs what there is to
+/// count, overdue tasks, not the tenant's tasks.
+pub(super) const OVERDUE_BY_OWNER: &str = "SELECT t.owner_label, COUNT(*) AS n \
+     FROM tasks t CROSS JOIN cases c WHERE t.tenant_id = $1 \
+     AND (t.due_at_us IS NULL) = FALSE AND t.due_at_us < $2 AND t.status = 'open' \
+     AND c.tenant_id = t.tenant_id AND c.id = t.case_id AND c.status <> 'done' \
+     GROUP BY t.owner_label";
 
 /// The quarter hours of case activity at or after `$2`, from the rollup its triggers keep.
 pub(super) const CASE_ACTIVITY: &str = "SELECT slot_us, opened, closed, completed, \
@@ -619,6 +660,22 @@ impl Tx {
         .await
     }
 
+    /// How many open tasks of running cases are overdue at `now`, by owner (a team's or a
+    /// person's label), most first.
+    pub async fn overdue_by_owner(
+        &mut self,
+        tenant: TenantId,
+        now: Timestamp,
+    ) -> Result<Vec<(String, i64)>> {
+        let mut counts = self
+            .all(OVERDUE_BY_OWNER, args![tenant.0, us(now)], |r| {
+                Ok((r.text("owner_label")?.to_owned(), r.int("n")?))
+            })
+            .await?;
+        counts.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        Ok(counts)
+    }
+
     /// How many cases opened, closed and completed in each quarter hour at or after `since`
     /// (quarter hours with none are left out).
     pub async fn case_activity(
@@ -636,6 +693,38 @@ impl Tx {
             })
         })
         .await
+    }
+
+    /// The running cases whose exit may have taken effect for access by `now`: those past
+    /// their exit date (in UTC) and those with an open access-removal task due, each with
+    /// the earliest due time of its access-removal tasks. Each is read from an index of
+    /// running cases only, so the cost follows what is found, not the tenant's size.
+    pub async fn exits_in_effect(
+        &mut self,
+        tenant: TenantId,
+        now: Timestamp,
+    ) -> Result<Vec<ExitInEffect>> {
+        let today = jiff::tz::TimeZone::UTC.to_datetime(now).date().to_string();
+        let mut found = self
+            .all(
+                &running_past_exit_date(),
+                args![tenant.0, today.as_str()],
+                |r| exit_in_effect_row(r),
+            )
+            .await?;
+        for exit in self
+            .all(
+                &running_with_access_due(),
+                args![tenant.0, us(now)],
+                |r| exit_in_effect_row(r),
+            )
+            .await?
+        {
+            if !found.iter().any(|f| f.case.id == exit.case.id) {
+                found.push(exit);
+            }
+        }
+        Ok(found)
     }
 
     /// The revocation items of a case: one per account and integration of `subject`, pending

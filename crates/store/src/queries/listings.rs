@@ -9,7 +9,10 @@ use engine::job::JobStatus;
 use engine::subject::SubjectKind;
 
 use super::audit::audit_listing;
-use super::cases::{CASE_ACTIVITY, CASE_COUNTS, case_listing, task_listing, team_owners};
+use super::cases::{
+    CASE_ACTIVITY, CASE_COUNTS, OVERDUE_BY_OWNER, case_listing, running_past_exit_date,
+    running_with_access_due, task_listing, team_owners,
+};
 use super::jobs::job_listing;
 use super::subjects::subject_listing;
 use super::{Tx, contains_pattern};
@@ -283,6 +286,43 @@ impl Tx {
             steps: self
                 .conn
                 .explain(CASE_COUNTS, args![tenant.0], true)
+                .await?,
+        });
+
+        // The dashboard's overdue tasks by team: grouping what the due-time range found.
+        plans.push(ListingPlan {
+            listing: "overdue tasks by owner".into(),
+            narrowed: true,
+            steps: self
+                .conn
+                .explain(OVERDUE_BY_OWNER, args![tenant.0, 10_000_i64], false)
+                .await?,
+        });
+        // The worker's minute: running cases past their exit, planned per call for the day
+        // or instant it ranges up to (one before which few cases' exits fall, as in a tenant
+        // that closes its cases).
+        plans.push(ListingPlan {
+            listing: "running cases past their exit date".into(),
+            narrowed: false,
+            steps: self
+                .conn
+                .explain(
+                    &running_past_exit_date(),
+                    args![tenant.0, "2000-01-01"],
+                    false,
+                )
+                .await?,
+        });
+        plans.push(ListingPlan {
+            listing: "running cases with access due".into(),
+            narrowed: false,
+            steps: self
+                .conn
+                .explain(
+                    &running_with_access_due(),
+                    args![tenant.0, 10_000_i64],
+                    false,
+                )
                 .await?,
         });
 
