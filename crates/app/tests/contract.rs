@@ -1451,6 +1451,45 @@ async fn the_case_counts_follow_every_case(db: TestDb) {
             .all(|q| q.from.as_microsecond() % 900_000_000 == 0),
         "quarter hours"
     );
+    // The dashboard's overdue tasks by owner, counted in the database: as many as the task
+    // listing finds open and due before the moment, of the running cases only.
+    let later: jiff::Timestamp = "2027-02-01T00:00:00Z".parse().unwrap();
+    let overdue = app
+        .tasks(
+            &actor,
+            store::TaskFilter {
+                open_only: true,
+                due_before: Some(later),
+                limit: 1_000,
+                ..store::TaskFilter::default()
+            },
+        )
+        .await
+        .unwrap();
+    let mut expected: std::collections::BTreeMap<String, i64> = Default::default();
+    for row in &overdue {
+        *expected.entry(row.task.owner_label.clone()).or_default() += 1;
+    }
+    let counted = app.overdue_by_owner(&actor, later).await.unwrap();
+    assert!(!counted.is_empty() && counted.iter().all(|(_, n)| *n > 0));
+    assert!(counted.windows(2).all(|w| w[0].1 >= w[1].1), "most first");
+    assert_eq!(
+        counted
+            .into_iter()
+            .collect::<std::collections::BTreeMap<_, _>>(),
+        expected
+    );
+    assert!(
+        overdue.iter().all(|row| row.case_number != 2),
+        "not the cancelled case's"
+    );
+    assert!(
+        app.overdue_by_owner(&actor, "2026-01-01T00:00:00Z".parse().unwrap())
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing is overdue a year before the exit"
+    );
 }
 
 /// Whether `haystack` holds `needle`, as it is or (where PostgreSQL renders bytes as text) in

@@ -713,11 +713,9 @@ impl Tx {
             )
             .await?;
         for exit in self
-            .all(
-                &running_with_access_due(),
-                args![tenant.0, us(now)],
-                |r| exit_in_effect_row(r),
-            )
+            .all(&running_with_access_due(), args![tenant.0, us(now)], |r| {
+                exit_in_effect_row(r)
+            })
             .await?
         {
             if !found.iter().any(|f| f.case.id == exit.case.id) {
