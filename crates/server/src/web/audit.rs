@@ -5,6 +5,7 @@ use app::AppError;
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
+use engine::audit::AuditEvent;
 use engine::ids::SubjectKey;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
@@ -12,8 +13,8 @@ use serde::Deserialize;
 use store::AuditFilter;
 
 use super::{
-    Chrome, NoFields, PageError, PageQuery, People, Posted, Viewer, done, given, query_value,
-    refused,
+    Chrome, NoFields, PageError, PageQuery, Paging, People, Posted, Viewer, done, given,
+    query_value, refused,
 };
 use crate::ServerState;
 use crate::error::ApiError;
@@ -42,9 +43,7 @@ struct AuditPage {
     from: String,
     to: String,
     actors: Vec<(String, String)>,
-    /// The link to the page after this one, and back to the first.
-    next: Option<String>,
-    first: Option<String>,
+    paging: Paging,
 }
 
 #[derive(Deserialize)]
@@ -120,8 +119,6 @@ pub async fn center(
         ..AuditFilter::default()
     };
     let mut events = app.audit_log(actor, &filter).await?;
-    let more = events.len() as i64 > PAGE;
-    events.truncate(PAGE as usize);
     let people = People::load(app, actor).await?;
     let query = format!(
         "/audit?subject={}&case={}&actor={}&action={}&from={}&to={}",
@@ -132,10 +129,14 @@ pub async fn center(
         query_value(q.from.trim()),
         query_value(q.to.trim()),
     );
-    let next = match (more, events.last()) {
-        (true, Some(last)) => Some(format!("{query}&after={}", last.seq)),
-        _ => None,
-    };
+    let after = (q.after > 0).then(|| q.after.to_string());
+    let paging = Paging::after(
+        &mut events,
+        &query,
+        after.as_deref(),
+        PAGE,
+        ("after", |e: &AuditEvent| e.seq.to_string()),
+    );
     let page = AuditPage {
         chrome: viewer.chrome("audit", "Audit Center"),
         events: events
@@ -149,8 +150,7 @@ pub async fn center(
                 action: e.action,
             })
             .collect(),
-        first: (q.after > 0).then_some(query),
-        next,
+        paging,
         actors: people
             .sorted()
             .into_iter()

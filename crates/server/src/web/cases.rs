@@ -15,7 +15,7 @@ use engine::ids::Email;
 use engine::revocation::RevocationStatus;
 use engine::subject::RecordKind;
 use serde::Deserialize;
-use store::{AuditFilter, CaseFilter};
+use store::{AuditFilter, CaseFilter, CaseSummary};
 
 use super::{
     Chrome, NoFields, PageError, PagePath, PageQuery, Paging, People, Posted, Viewer, given,
@@ -79,8 +79,8 @@ struct ListPage {
 pub struct ListQuery {
     #[serde(default)]
     status: String,
-    #[serde(default)]
-    offset: i64,
+    /// The page after the case with this number (newest first).
+    before: Option<i64>,
 }
 
 pub async fn list(
@@ -98,24 +98,25 @@ pub async fn list(
             })
         })
         .transpose()?;
-    let offset = q.offset.max(0);
     let mut cases = state
         .app
         .cases(
             &viewer.actor,
             &CaseFilter {
                 status,
+                before: q.before,
                 limit: PAGE + 1,
-                offset,
                 ..CaseFilter::default()
             },
         )
         .await?;
-    let paging = Paging::cut(
+    let from = q.before.map(|n| n.to_string());
+    let paging = Paging::after(
         &mut cases,
         &format!("/cases?status={}", status.map_or("", CaseStatus::as_str)),
-        offset,
+        from.as_deref(),
         PAGE,
+        ("before", |c: &CaseSummary| c.number.to_string()),
     );
     let people = People::load(&state.app, &viewer.actor).await?;
     Ok(viewer.page(&ListPage {

@@ -538,24 +538,35 @@ pub fn summary(event: &engine::audit::AuditEvent) -> String {
         .unwrap_or_else(|| "(erased by a purge)".to_owned())
 }
 
-/// A list's paging: the links to the pages before and after the one shown.
+/// A list's paging by cursor: the link to the page after the one shown, and back to the first.
+/// Each page reads onward from its cursor in the list's index, so the ten-thousandth page
+/// costs what the first does (an offset would read every row before it).
 pub struct Paging {
-    pub previous: Option<String>,
+    pub first: Option<String>,
     pub next: Option<String>,
 }
 
 impl Paging {
-    /// For a page at `offset` of `limit` rows, where one row more than the page was asked for
-    /// to learn whether a next page exists. `rows` is cut to the page. `base` is the page's
-    /// path with its query, which the links extend with `offset`.
-    pub fn cut<T>(rows: &mut Vec<T>, base: &str, offset: i64, limit: i64) -> Self {
+    /// For a page of `limit` rows read after the cursor `from` (none on the first page), where
+    /// one row more than the page was asked for to learn whether a next page exists. `rows` is
+    /// cut to the page. `base` is the page's path with its query, which the next link extends
+    /// with `param` and the cursor of the page's last row.
+    pub fn after<T>(
+        rows: &mut Vec<T>,
+        base: &str,
+        from: Option<&str>,
+        limit: i64,
+        (param, cursor): (&str, impl Fn(&T) -> String),
+    ) -> Self {
         let more = rows.len() as i64 > limit;
         rows.truncate(limit.max(0) as usize);
         let glue = if base.contains('?') { '&' } else { '?' };
-        let link = |offset: i64| format!("{base}{glue}offset={offset}");
         Paging {
-            previous: (offset > 0).then(|| link((offset - limit).max(0))),
-            next: more.then(|| link(offset + limit)),
+            first: from.is_some().then(|| base.to_owned()),
+            next: rows
+                .last()
+                .filter(|_| more)
+                .map(|last| format!("{base}{glue}{param}={}", query_value(&cursor(last)))),
         }
     }
 }

@@ -9,7 +9,7 @@ use axum::response::Response;
 use engine::case::CaseStatus;
 use engine::ids::{Email, Slug, SubjectKey};
 use engine::plan::Plan;
-use engine::subject::{Record, RecordFields, RecordKind, SubjectKind, SubjectState};
+use engine::subject::{Record, RecordFields, RecordKind, Subject, SubjectKind, SubjectState};
 use engine::tenant::Permission;
 use jiff::tz::TimeZone;
 use serde::Deserialize;
@@ -51,8 +51,9 @@ pub struct ListQuery {
     #[serde(default)]
     kind: String,
     show_offboarded: Option<String>,
+    /// The page after the subject with this key (by kind, then key).
     #[serde(default)]
-    offset: i64,
+    after: String,
 }
 
 fn kind(text: &str) -> Result<Option<SubjectKind>, ApiError> {
@@ -67,15 +68,17 @@ pub async fn list(
     PageQuery(q): PageQuery<ListQuery>,
 ) -> Result<Response, PageError> {
     let show_offboarded = q.show_offboarded.is_some();
-    let offset = q.offset.max(0);
+    let after = given(&q.after)
+        .map(|k| field("after", SubjectKey::parse(k)))
+        .transpose()?;
     let filter = SubjectFilter {
         kind: kind(&q.kind)?,
         include_offboarded: show_offboarded,
         parent: None,
         search: search(Some(&q.search))?,
-        after: None,
+        after,
         limit: PAGE + 1,
-        offset,
+        offset: 0,
     };
     let mut subjects = state.app.subjects(&viewer.actor, &filter).await?;
     let base = format!(
@@ -88,7 +91,13 @@ pub async fn list(
             ""
         }
     );
-    let paging = Paging::cut(&mut subjects, &base, offset, PAGE);
+    let paging = Paging::after(
+        &mut subjects,
+        &base,
+        given(&q.after),
+        PAGE,
+        ("after", |s: &Subject| s.key.to_string()),
+    );
     Ok(viewer.page(&ListPage {
         chrome: viewer.chrome("subjects", "Subjects"),
         subjects: subjects

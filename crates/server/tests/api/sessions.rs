@@ -258,7 +258,81 @@ async fn repeated_failed_sign_ins_are_slowed_down(db: TestDb) {
     assert!((1..=300).contains(&retry));
 }
 
+/// The link in `page` that has `rel`, as a path.
+fn link(page: &str, rel: &str) -> Option<String> {
+    let at = page.find(&format!("rel=\"{rel}\""))?;
+    let start = page[..at].rfind("href=\"")? + "href=\"".len();
+    let end = start + page[start..].find('"')?;
+    Some(page[start..end].replace("&amp;", "&").replace("&#38;", "&"))
+}
+
+/// The Offboarding Center's case and subject lists page by cursor: the next page reads on
+/// from the last row shown, the first page is a link away, and a cursor naming nothing is
+/// refused as the API refuses it.
+async fn the_lists_page_by_cursor(db: TestDb) {
+    let (server, [a]) = Server::with_tenants(db, ["a"]).await;
+    for i in 1..=51 {
+        let key = format!("client-{i:02}");
+        let (status, body) = server
+            .post(
+                "/api/v1/subjects",
+                &a.owner,
+                json!({"key": key, "kind": "client", "name": format!("Client {i}")}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let (status, body) = server
+            .post(
+                "/api/v1/cases",
+                &a.owner,
+                json!({"subject": key, "exit_date": "2026-12-31"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let owner = format!("owner@{}.example", a.slug);
+    let (_, cookie, _, _) = sign_in(&server, &a.slug, &owner, PASSWORD).await;
+    let page = |path: String| {
+        let cookie = cookie.clone();
+        let server = &server;
+        async move {
+            let (status, body) =
+                with_session(server, Method::GET, &path, &cookie, None, None).await;
+            (status, body.as_str().unwrap_or_default().to_owned())
+        }
+    };
+
+    let (status, first) = page("/cases".into()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(first.contains("/cases/51\"") && !first.contains("/cases/1\""));
+    assert_eq!(
+        link(&first, "first"),
+        None,
+        "the first page links to no first page"
+    );
+    let next = link(&first, "next").expect("a full page links to the next");
+    assert_eq!(next, "/cases?status=&before=2");
+    let (_, second) = page(next).await;
+    assert!(second.contains("/cases/1\"") && !second.contains("/cases/2\""));
+    assert_eq!(link(&second, "next"), None);
+    assert_eq!(link(&second, "first").as_deref(), Some("/cases?status="));
+
+    let (_, first) = page("/subjects".into()).await;
+    assert!(first.contains("/subjects/client-50\"") && !first.contains("/subjects/client-51\""));
+    let next = link(&first, "next").expect("a full page links to the next");
+    let (_, second) = page(next).await;
+    assert!(second.contains("/subjects/client-51\"") && !second.contains("/subjects/client-50\""));
+    assert!(link(&second, "first").is_some());
+
+    let (status, body) = page("/subjects?after=nobody-here".into()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (status, body) = page("/cases?before=soon".into()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("before"), "{body}");
+}
+
 testkit::on_both_stores!(
     password_sign_in_opens_a_guarded_session,
     repeated_failed_sign_ins_are_slowed_down,
+    the_lists_page_by_cursor,
 );
