@@ -2,7 +2,7 @@
 
 use engine::blueprint::{BUILTIN, Blueprint, LintContext, parse};
 use engine::condition::SubjectView as ConditionView;
-use engine::ids::{Slug, SubjectKey};
+use engine::ids::{Email, Slug, SubjectKey};
 use engine::plan::{Plan, PlanInput, plan};
 use engine::tenant::Permission;
 use jiff::civil::Date;
@@ -11,7 +11,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use store::{StoredBlueprint, Tx};
 
-use crate::directory::load_subject;
+use crate::directory::{load_subject, user_who_acts};
 use crate::{Actor, App, AppError, Result};
 
 /// A blueprint named by id (the tenant's latest version, else the built-in), or given as text.
@@ -153,15 +153,22 @@ impl App {
         }
     }
 
-    /// The dry run: the tasks a case for this subject would get.
+    /// The dry run: the tasks a case for this subject would get, with `owner` (the actor when
+    /// not given) as its owner.
     pub async fn plan(
         &self,
         actor: &Actor,
         choice: &BlueprintChoice,
         subject: &SubjectKey,
         exit_date: Date,
+        owner: Option<&Email>,
     ) -> Result<Plan> {
         let mut tx = self.store.read().await?;
+        // The tasks of the case's owner go to the owner the case would start with.
+        let owner = match owner {
+            Some(email) => user_who_acts(&mut tx, actor, "owner", email).await?,
+            None => actor.user.clone(),
+        };
         let (bp, _) = self.resolve(&mut tx, actor, choice).await?;
         let view = load_subject(&mut tx, actor, subject).await?;
         if view.subject.kind != bp.scope {
@@ -184,7 +191,7 @@ impl App {
             view: &cond,
             attributes: &view.subject.attributes,
             exit_date,
-            case_owner_label: actor.user.email.as_str(),
+            case_owner_label: owner.email.as_str(),
         })?)
     }
 }

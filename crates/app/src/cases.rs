@@ -21,7 +21,7 @@ use store::{
 };
 
 use crate::blueprints::{BlueprintChoice, BlueprintInfo, parse_named, store_version};
-use crate::directory::{find_subject, load_subject};
+use crate::directory::{find_subject, load_subject, user_who_acts};
 use crate::files::Upload;
 use crate::notifications::Notice;
 use crate::{Actor, App, AppError, Result, Target};
@@ -35,6 +35,9 @@ pub struct StartCase {
     pub exit_date: Date,
     /// The case owner; the actor when not given.
     pub owner: Option<Email>,
+    /// For an organization, its key typed again: its case starts one for every active client
+    /// at once, so nobody starts it by a slip.
+    pub confirmation: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -90,15 +93,21 @@ impl App {
         actor.require(Permission::RunCases)?;
         let mut tx = self.store.write().await?;
         let owner = match &start.owner {
-            Some(email) => tx
-                .user_by_email(actor.tenant.id, email)
-                .await?
-                .ok_or_else(|| AppError::invalid("owner", format!("no user {email}")))?,
+            Some(email) => user_who_acts(&mut tx, actor, "owner", email).await?,
             None => actor.user.clone(),
         };
         let subject = find_subject(&mut tx, actor, &start.subject).await?;
         if subject.kind == SubjectKind::Organization {
             actor.require(Permission::GovernTenant)?;
+            if start.confirmation.as_deref().map(str::trim) != Some(subject.key.as_str()) {
+                return Err(AppError::invalid(
+                    "confirmation",
+                    format!(
+                        "offboarding the organization starts a case for every active client at once; type its key, {}, to confirm",
+                        subject.key
+                    ),
+                ));
+            }
         }
         let (bp, text) = match &start.blueprint {
             Some(choice) => {
@@ -663,11 +672,7 @@ impl App {
         let at = self.now();
         let mut tx = self.store.write().await?;
         let user = match assignee {
-            Some(email) => Some(
-                tx.user_by_email(actor.tenant.id, email)
-                    .await?
-                    .ok_or_else(|| AppError::invalid("assignee", format!("no user {email}")))?,
-            ),
+            Some(email) => Some(user_who_acts(&mut tx, actor, "assignee", email).await?),
             None => None,
         };
         let mut file = self.locked_case(&mut tx, actor, number).await?;
@@ -701,10 +706,7 @@ impl App {
         actor.require(Permission::RunCases)?;
         let at = self.now();
         let mut tx = self.store.write().await?;
-        let user = tx
-            .user_by_email(actor.tenant.id, owner)
-            .await?
-            .ok_or_else(|| AppError::invalid("owner", format!("no user {owner}")))?;
+        let user = user_who_acts(&mut tx, actor, "owner", owner).await?;
         let mut file = self.locked_case(&mut tx, actor, number).await?;
         file.ensure_open()?;
         if file.case.owner_id == user.id {
@@ -897,7 +899,7 @@ impl App {
         tx.update_case(&file.case).await?;
         let number = file.case.number;
         self.audit(tx, actor, self.now(), "case.status_changed", Target::of(file.case.subject_id, "case", number.to_string()), json!({
-            "summary": format!("case {number} is now {}", file.case.status), "from": before, "to": file.case.status,
+            "summary": format!("case {number} is now {}", engine::wording::words(file.case.status.as_str())), "from": before, "to": file.case.status,
         })).await
     }
 

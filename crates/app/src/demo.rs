@@ -312,6 +312,7 @@ impl App {
                 blueprint: None,
                 exit_date: exit,
                 owner: None,
+                confirmation: None,
             })
         };
         let note = || {

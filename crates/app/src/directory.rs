@@ -514,6 +514,36 @@ async fn writable_subject(tx: &mut Tx, actor: &Actor, key: &SubjectKey) -> Resul
     Ok(subject)
 }
 
+/// The tenant's user with `email`, given in `field` for work (a case to own, a task or a
+/// party to act on, work to take over): a read-only auditor is refused, as nobody could then
+/// do the work.
+pub(crate) async fn user_who_acts(
+    tx: &mut Tx,
+    actor: &Actor,
+    field: &'static str,
+    email: &Email,
+) -> Result<User> {
+    let user = tx
+        .user_by_email(actor.tenant.id, email)
+        .await?
+        .ok_or_else(|| {
+            AppError::invalid(
+                field,
+                format!("{email} is not a user of this tenant; expected the email of one"),
+            )
+        })?;
+    if !user.role.allows(Permission::CompleteOwnTask) {
+        return Err(AppError::invalid(
+            field,
+            format!(
+                "{} ({email}) is an {}, who only reads; choose someone who can do the work",
+                user.name, user.role
+            ),
+        ));
+    }
+    Ok(user)
+}
+
 pub(crate) async fn find_subject(tx: &mut Tx, actor: &Actor, key: &SubjectKey) -> Result<Subject> {
     tx.subject_by_key(actor.tenant.id, key)
         .await?

@@ -43,7 +43,7 @@ pub enum AppError {
     Case(#[from] CaseError),
     #[error(transparent)]
     Plan(#[from] PlanError),
-    #[error("blueprint {name} has {} problem(s): {}", diagnostics.len(), diagnostics.first().map(ToString::to_string).unwrap_or_default())]
+    #[error("blueprint {name} has {}: {}", engine::wording::counted(diagnostics.len() as i64, "problem", "problems"), diagnostics.first().map(ToString::to_string).unwrap_or_default())]
     Blueprint {
         name: String,
         diagnostics: Vec<Diagnostic>,

@@ -13,6 +13,7 @@ use engine::tenant::Permission;
 use serde_json::json;
 use store::{Export, Tx};
 
+use crate::directory::user_who_acts;
 use crate::{Actor, App, AppError, Result, Target};
 
 impl App {
@@ -97,16 +98,7 @@ impl App {
         file.ensure_open()?;
         self.authorize_gate(&mut tx, actor, &file, Gate::WorkHandedOff)
             .await?;
-        if tx
-            .user_by_email(actor.tenant.id, new_owner)
-            .await?
-            .is_none()
-        {
-            return Err(AppError::invalid(
-                "new_owner",
-                format!("{new_owner} is not a user of this tenant; expected the email of one"),
-            ));
-        }
+        user_who_acts(&mut tx, actor, "new_owner", new_owner).await?;
         let mut item = subject_record(&mut tx, actor, &file, record).await?;
         if item.kind != RecordKind::WorkItem {
             return Err(AppError::invalid(

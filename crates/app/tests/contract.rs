@@ -91,6 +91,7 @@ async fn start(
                 blueprint: blueprint.map(|b| BlueprintChoice::Id(slug(b))),
                 exit_date: date(2026, 12, 31),
                 owner: None,
+                confirmation: None,
             },
         )
         .await?;
@@ -576,6 +577,7 @@ async fn organization_fans_out_and_waits_for_children(db: TestDb) {
                 blueprint: None,
                 exit_date: date(2027, 3, 31),
                 owner: None,
+                confirmation: Some("acme-services".to_owned()),
             },
         )
         .await
@@ -954,6 +956,7 @@ async fn concurrent_writers_all_land(db: TestDb) {
                 }),
                 exit_date: date(2026, 12, 31),
                 owner: None,
+                confirmation: None,
             },
         )
         .await
@@ -1619,6 +1622,7 @@ async fn purge_waits_then_destroys_and_leaves_a_tombstone(db: TestDb) {
                 }),
                 exit_date: date(2026, 12, 31),
                 owner: None,
+                confirmation: None,
             },
         )
         .await

@@ -23,3 +23,4 @@ pub mod revocation;
 pub mod subject;
 pub mod teams;
 pub mod tenant;
+pub mod wording;

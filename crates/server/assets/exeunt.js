@@ -7,6 +7,8 @@ document.addEventListener("click", (event) => {
     if (dialog && typeof dialog.showModal === "function") {
       event.preventDefault();
       dialog.showModal();
+      // A modal dialog keeps the focus within it; once closed, it goes back where it was.
+      dialog.addEventListener("close", () => opener.focus(), { once: true });
       const first = dialog.querySelector("input:not([type=hidden]), textarea, select");
       if (first) first.focus();
     }

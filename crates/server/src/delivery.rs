@@ -31,13 +31,23 @@ pub fn routes() -> OpenApiRouter<ServerState> {
 #[template(path = "receive.html")]
 struct ReceivePage {
     organization: String,
-    case_number: i64,
-    size: i64,
+    /// The package's size, as "10.9 KB".
+    size: String,
     sha256: String,
-    expires_at: String,
+    /// When the link stops working, in words, in the organization's time zone.
+    expires: String,
     package_href: String,
     acknowledge_href: String,
-    acknowledged: Option<engine::export::Acknowledgement>,
+    /// Who acknowledged receipt, and when (in words).
+    acknowledged: Option<(String, String)>,
+}
+
+/// An instant in words, as a person outside the firm reads it: "Monday 21 December 2026,
+/// 06:06 (CET)", in `zone`.
+fn in_words(at: jiff::Timestamp, zone: &jiff::tz::TimeZone) -> String {
+    at.to_zoned_datetime(zone.clone())
+        .strftime("%A %-d %B %Y, %H:%M (%Z)")
+        .to_string()
 }
 
 #[derive(Template)]
@@ -93,19 +103,21 @@ fn page(token: &str, delivery: Delivery) -> ReceivePage {
         export,
         expires_at,
     } = delivery;
+    let zone = tenant.time_zone.zone();
     ReceivePage {
         organization: tenant.name.as_str().to_owned(),
-        case_number: export.case_number,
-        size: export.blob.as_ref().map_or(0, |b| b.size),
+        size: engine::wording::size(export.blob.as_ref().map_or(0, |b| b.size)),
         sha256: export
             .blob
             .as_ref()
             .map(|b| engine::audit::to_hex(&b.sha256))
             .unwrap_or_default(),
-        expires_at: expires_at.to_string(),
+        expires: in_words(expires_at, &zone),
         package_href: format!("/receive/{token}/package"),
         acknowledge_href: format!("/receive/{token}/acknowledge"),
-        acknowledged: export.acknowledged,
+        acknowledged: export
+            .acknowledged
+            .map(|ack| (ack.name, in_words(ack.at, &zone))),
     }
 }
 

@@ -51,7 +51,9 @@ pub async fn layer(request: Request, next: Next) -> Response {
     let mut response = next.run(request).instrument(span.clone()).await;
     let status = response.status().as_u16();
     let elapsed = started.elapsed().as_secs_f64();
-    span.in_scope(|| tracing::info!(status, ms = elapsed * 1e3, "handled"));
+    // Milliseconds to the microsecond: `ms=0.067`, not every digit of the float.
+    let ms = (elapsed * 1e6).round() / 1e3;
+    span.in_scope(|| tracing::info!(status, ms, "handled"));
     metrics::counter!("exeunt_http_requests_total", "method" => method, "route" => route.clone(), "status" => status.to_string())
         .increment(1);
     metrics::histogram!("exeunt_http_request_duration_seconds", "route" => route).record(elapsed);

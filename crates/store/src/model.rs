@@ -124,7 +124,10 @@ fn hex<S: serde::Serializer>(bytes: &Hash, s: S) -> Result<S::Ok, S::Error> {
 /// Which audit events to read. Pages by `after_seq`; every other field narrows the result.
 #[derive(Clone, Debug, Default)]
 pub struct AuditFilter {
+    /// Events after this one, oldest first.
     pub after_seq: i64,
+    /// Events before this one, newest first (`i64::MAX`: from the newest).
+    pub before_seq: Option<i64>,
     pub limit: i64,
     pub action: Option<String>,
     pub actor: Option<String>,

@@ -98,6 +98,7 @@ async fn firm(db: TestDb) -> Firm {
             blueprint: None,
             exit_date: "2027-01-29".parse().unwrap(),
             owner: None,
+            confirmation: None,
         },
     )
     .await

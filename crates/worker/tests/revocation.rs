@@ -175,6 +175,7 @@ impl Firm {
                     blueprint: None,
                     exit_date: EXIT_DATE.parse().unwrap(),
                     owner: None,
+                    confirmation: None,
                 },
             )
             .await

@@ -76,6 +76,7 @@ pub(super) async fn export(dir: &Path, documents: u32, mib: u32) -> anyhow::Resu
                 blueprint: None,
                 exit_date: jiff::civil::date(2027, 1, 29),
                 owner: None,
+                confirmation: None,
             },
         )
         .await?

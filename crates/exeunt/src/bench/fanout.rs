@@ -44,6 +44,7 @@ pub(super) async fn fanout(dir: &Path, clients: u32) -> anyhow::Result<()> {
                 blueprint: None,
                 exit_date: jiff::civil::date(2027, 1, 29),
                 owner: None,
+                confirmation: Some("the-firm".to_owned()),
             },
         )
         .await?;

@@ -85,6 +85,7 @@ pub(super) async fn open_cases(
                     }),
                     exit_date: jiff::civil::date(2027, 1, 29),
                     owner: None,
+                    confirmation: None,
                 },
             )
             .await?;

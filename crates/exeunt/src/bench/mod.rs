@@ -64,7 +64,8 @@ pub async fn run(cmd: &BenchCmd) -> anyhow::Result<ExitCode> {
             cases,
             requests,
             postgres,
-        } => scale::scale(&dir.0, *cases, *requests, postgres.as_deref()).await?,
+            skip_sqlite,
+        } => scale::scale(&dir.0, *cases, *requests, postgres.as_deref(), *skip_sqlite).await?,
         BenchCmd::JobWorker { .. } => unreachable!("run above, without a scratch directory"),
     }
     Ok(ExitCode::SUCCESS)

@@ -38,13 +38,19 @@ pub(super) async fn scale(
     cases: u32,
     requests: u32,
     postgres: Option<&str>,
+    skip_sqlite: bool,
 ) -> anyhow::Result<()> {
     say!(
         "bench scale: each page and listing read {requests} times by {CLIENTS} clients in this process, from `exeunt serve` on a tenant of {SMALL} cases, then of {cases} ({TASKS} tasks a case)"
     );
-    let sqlite_dir = dir.join("sqlite");
-    std::fs::create_dir_all(&sqlite_dir)?;
-    let mut databases = vec![Database::Sqlite(sqlite_dir)];
+    let mut databases = Vec::new();
+    if skip_sqlite {
+        say!("  SQLite: skipped (--skip-sqlite)");
+    } else {
+        let sqlite_dir = dir.join("sqlite");
+        std::fs::create_dir_all(&sqlite_dir)?;
+        databases.push(Database::Sqlite(sqlite_dir));
+    }
     match postgres {
         Some(url) => databases.push(Database::Postgres(url.to_owned())),
         None => {
@@ -92,6 +98,7 @@ async fn one_store(
                 blueprint: Some(BlueprintChoice::Id(Slug::parse(EMPLOYEE_BLUEPRINT)?)),
                 exit_date: jiff::civil::date(2027, 1, 29),
                 owner: None,
+                confirmation: None,
             },
         )
         .await?

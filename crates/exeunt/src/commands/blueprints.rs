@@ -177,10 +177,17 @@ pub(super) async fn blueprint(
             blueprint,
             subject,
             exit_date,
+            owner,
             json: flag,
         } => {
             let plan = app
-                .plan(actor, &choice(blueprint)?, subject, *exit_date)
+                .plan(
+                    actor,
+                    &choice(blueprint)?,
+                    subject,
+                    *exit_date,
+                    owner.as_ref(),
+                )
                 .await?;
             if flag.json {
                 json(&plan)?;

@@ -21,6 +21,7 @@ pub(super) async fn case(app: &App, actor: &Actor, cmd: &CaseCmd) -> anyhow::Res
             exit_date,
             blueprint,
             owner,
+            confirm,
         } => {
             let blueprint = blueprint.as_deref().map(choice).transpose()?;
             let started = app
@@ -31,6 +32,7 @@ pub(super) async fn case(app: &App, actor: &Actor, cmd: &CaseCmd) -> anyhow::Res
                         blueprint,
                         exit_date: *exit_date,
                         owner: owner.clone(),
+                        confirmation: confirm.clone(),
                     },
                 )
                 .await

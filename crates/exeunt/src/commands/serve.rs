@@ -102,8 +102,12 @@ pub(super) async fn serve(
 fn init_logging(format: crate::cli::LogFormat) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("EXEUNT_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    use std::io::IsTerminal;
+    // Colour only for a person at a terminal: a log written to a file or a collector reads
+    // as plain text.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let _ = match format {
         crate::cli::LogFormat::Text => builder.try_init(),

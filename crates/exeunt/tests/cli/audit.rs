@@ -362,6 +362,19 @@ fn every_write_checks_the_actors_role() {
         e.ok(&["--as", "aud@example.com", "audit", "verify"])
             .contains("is intact")
     );
-    // Only the owner starts organization offboarding.
-    e.ok(&["case", "start", "firm", "--exit-date", LATER]);
+    // Only the owner starts organization offboarding, and only with its key typed again.
+    assert_refused(
+        &e.run(&["case", "start", "firm", "--exit-date", LATER]),
+        1,
+        "type its key, firm, to confirm",
+    );
+    e.ok(&[
+        "case",
+        "start",
+        "firm",
+        "--exit-date",
+        LATER,
+        "--confirm",
+        "firm",
+    ]);
 }

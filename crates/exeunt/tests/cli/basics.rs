@@ -249,7 +249,7 @@ fn bad_input_gets_one_line_and_changes_nothing() {
         ),
         (
             &["task", "assign", "1", "freeze-records", "ghost@example.com"],
-            "no user ghost@example.com",
+            "ghost@example.com is not a user of this tenant",
         ),
         (
             &[

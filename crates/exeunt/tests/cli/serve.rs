@@ -9,7 +9,7 @@ fn serve_sets_up_a_fresh_data_dir_and_stops_on_sigterm() {
     use std::io::{BufRead, BufReader};
     let e = Exeunt::sqlite();
     let mut child = Command::new(env!("CARGO_BIN_EXE_exeunt"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
+        .args(["serve", "--listen", "127.0.0.1:0"])
         .env("EXEUNT_DATA_DIR", e.data_dir())
         .env_remove("EXEUNT_DATABASE_URL")
         .stdout(std::process::Stdio::piped())
@@ -55,15 +55,23 @@ fn serve_sets_up_a_fresh_data_dir_and_stops_on_sigterm() {
     assert!(child.wait().unwrap().success(), "a graceful stop exits 0");
     let mut logs = String::new();
     std::io::Read::read_to_string(&mut stderr, &mut logs).unwrap();
-    let handled: Vec<serde_json::Value> = logs
+    // The text log, as a file or a collector gets it: no colour codes, and durations to the
+    // microsecond rather than every digit of a float.
+    assert!(!logs.contains('\u{1b}'), "{logs:?}");
+    let request = logs
         .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
+        .find(|l| l.contains("route=/api/v1/cases") && l.contains("status=200"))
+        .unwrap_or_else(|| panic!("{logs}"));
+    let ms = request
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("ms="))
+        .unwrap_or_else(|| panic!("{request}"));
+    assert!(ms.parse::<f64>().is_ok(), "{request}");
     assert!(
-        handled
-            .iter()
-            .any(|l| l["span"]["route"] == "/api/v1/cases" && l["fields"]["status"] == 200),
-        "{logs}"
+        ms.split('.')
+            .nth(1)
+            .is_none_or(|decimals| decimals.len() <= 3),
+        "{request}"
     );
     assert!(
         code.len() >= 20,
@@ -139,27 +147,52 @@ fn serve_demo_prints_a_sign_in_for_every_role() {
     use std::io::{BufRead, BufReader};
     let e = Exeunt::sqlite();
     let mut child = Command::new(env!("CARGO_BIN_EXE_exeunt"))
-        .args(["serve", "--demo", "--listen", "127.0.0.1:0"])
+        .args([
+            "serve",
+            "--demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--log-format",
+            "json",
+        ])
         .env("EXEUNT_DATA_DIR", e.data_dir())
         .env_remove("EXEUNT_DATABASE_URL")
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
     let mut printed = Vec::new();
+    let mut addr = String::new();
     for line in BufReader::new(child.stdout.take().unwrap()).lines() {
         let line = line.unwrap();
-        let serving = line.starts_with("Exeunt serves demo on http://");
-        printed.push(line);
-        if serving {
+        if let Some(rest) = line.strip_prefix("Exeunt serves demo on http://") {
+            addr = rest.split_whitespace().next().unwrap().to_owned();
+            printed.push(line);
             break;
         }
+        printed.push(line);
     }
+    let (status, _) = http_get(&addr, "/healthz", "");
+    assert!(status.contains("200"), "{status}");
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
     child.wait().unwrap();
+    // `--log-format json`: one JSON object a line, the request among them.
+    let mut logs = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut logs).unwrap();
+    let lines: Vec<serde_json::Value> = logs
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["span"]["route"] == "/healthz" && l["fields"]["status"] == 200),
+        "{logs}"
+    );
     for role in ["owner", "manager", "member", "auditor"] {
         assert!(
             printed

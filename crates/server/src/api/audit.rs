@@ -104,6 +104,10 @@ struct AuditQuery {
     #[serde(default)]
     #[param(minimum = 0)]
     after: i64,
+    /// Events before this sequence number, newest first: the next page is before the last
+    /// `seq` of this one.
+    #[param(minimum = 1)]
+    before: Option<i64>,
     #[serde(default = "default_limit")]
     #[param(default = default_limit, minimum = 1, maximum = 1000)]
     limit: i64,
@@ -144,14 +148,15 @@ fn instant(name: &str, value: Option<&str>) -> Result<Option<jiff::Timestamp>, A
 
 /// Read the audit log
 ///
-/// Pages by sequence number: pass the last `seq` seen as `after`.
+/// Pages by sequence number: oldest first after the `seq` given as `after`, or newest first
+/// before the one given as `before`; the next page starts from the last `seq` seen.
 #[utoipa::path(
     get,
     path = "/audit",
     tag = "audit",
     params(AuditQuery),
     responses(
-        (status = 200, description = "The events, in sequence order", body = [AuditEvent]),
+        (status = 200, description = "The events, oldest first (newest first with `before`)", body = [AuditEvent]),
         (status = 400, response = BadRequest),
         (status = 401, response = Unauthorized),
         (status = 404, response = NotFound),
@@ -165,6 +170,11 @@ async fn audit_log(
     Params(q): Params<AuditQuery>,
 ) -> Reply<Vec<AuditEvent>> {
     let (limit, after) = page(q.limit, ("after", q.after))?;
+    if let Some(before) = q.before
+        && before < 1
+    {
+        return Err(ApiError::invalid("before", "before must be 1 or more"));
+    }
     for (name, value) in [
         ("action", &q.action),
         ("actor", &q.actor),
@@ -183,6 +193,7 @@ async fn audit_log(
     }
     let filter = store::AuditFilter {
         after_seq: after,
+        before_seq: q.before,
         limit,
         action: q.action,
         actor: q.actor,

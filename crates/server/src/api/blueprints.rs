@@ -4,7 +4,7 @@ use app::{App, BlueprintChoice};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use engine::ids::SubjectKey;
+use engine::ids::{Email, SubjectKey};
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -166,6 +166,9 @@ struct PlanBody {
     /// `YYYY-MM-DD`.
     #[schema(format = Date)]
     exit_date: String,
+    /// The case owner's email, whose tasks the plan names them for (default: you).
+    #[serde(default)]
+    owner: Option<String>,
 }
 
 /// Plan a case (dry run)
@@ -197,6 +200,11 @@ async fn plan(
             &choice,
             &field("subject", SubjectKey::parse(&b.subject))?,
             exit_date(&b.exit_date)?,
+            b.owner
+                .as_deref()
+                .map(|o| field("owner", Email::parse(o)))
+                .transpose()?
+                .as_ref(),
         )
         .await?;
     Ok(Json(plan.into()))

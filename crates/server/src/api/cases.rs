@@ -114,6 +114,8 @@ struct StartCaseBody {
     blueprint: Option<String>,
     /// The case owner's email; the caller when absent.
     owner: Option<String>,
+    /// For an organization, its key again: its case starts one for every active client.
+    confirmation: Option<String>,
 }
 
 /// Start a case
@@ -152,6 +154,7 @@ async fn start_case(
             .as_deref()
             .map(|o| field("owner", Email::parse(o)))
             .transpose()?,
+        confirmation: b.confirmation,
     };
     let started = app.start_case(&actor, start).await?;
     Ok((StatusCode::CREATED, Json(started.into())))

@@ -27,7 +27,8 @@ struct EventLine {
     at: String,
     actor: String,
     action: String,
-    target: String,
+    /// What the event is about: its kind in words, and its id (a number, a key, a UUID).
+    target: (String, String),
     summary: String,
 }
 
@@ -60,8 +61,8 @@ pub struct AuditQuery {
     from: String,
     #[serde(default)]
     to: String,
-    #[serde(default)]
-    after: i64,
+    /// The page of events before this one (newest first).
+    before: Option<i64>,
 }
 
 /// The first instant of a day given as `YYYY-MM-DD` in `zone`, or of the day after it.
@@ -109,7 +110,7 @@ pub async fn center(
         .transpose()?;
     let concerning = app.audit_concern(actor, subject.as_ref(), case).await?;
     let filter = AuditFilter {
-        after_seq: q.after.max(0),
+        before_seq: Some(q.before.unwrap_or(i64::MAX)),
         limit: PAGE + 1,
         action: given(&q.action).map(str::to_owned),
         actor: given(&q.actor).map(str::to_owned),
@@ -129,13 +130,13 @@ pub async fn center(
         query_value(q.from.trim()),
         query_value(q.to.trim()),
     );
-    let after = (q.after > 0).then(|| q.after.to_string());
+    let from = q.before.map(|seq| seq.to_string());
     let paging = Paging::after(
         &mut events,
         &query,
-        after.as_deref(),
+        from.as_deref(),
         PAGE,
-        ("after", |e: &AuditEvent| e.seq.to_string()),
+        ("before", |e: &AuditEvent| e.seq.to_string()),
     );
     let page = AuditPage {
         chrome: viewer.chrome("audit", "Audit Center"),
@@ -145,7 +146,7 @@ pub async fn center(
                 seq: e.seq,
                 at: viewer.event_time(&e),
                 actor: people.actor(&e.actor),
-                target: format!("{} {}", e.target_kind, e.target_id),
+                target: (super::words(&e.target_kind), e.target_id.clone()),
                 summary: super::summary(&e),
                 action: e.action,
             })

@@ -258,13 +258,19 @@ pub async fn show(
                 let subject = field("subject", SubjectKey::parse(subject))?;
                 let date = exit_date(date)?;
                 Ok::<_, ApiError>(
-                    app.plan(actor, &BlueprintChoice::Id(id.clone()), &subject, date)
-                        .await?,
+                    app.plan(
+                        actor,
+                        &BlueprintChoice::Id(id.clone()),
+                        &subject,
+                        date,
+                        None,
+                    )
+                    .await?,
                 )
             }
             .await;
             match result {
-                Ok(plan) => Some(preview(&plan)),
+                Ok(plan) => Some(preview(&plan, &viewer)),
                 Err(e) => {
                     error = Some(e.detail().to_owned());
                     None

@@ -1,15 +1,13 @@
 //! The case list and the case page, the Offboarding Center: the stage pipeline, precheck's
-//! blockers and warnings, tasks by stage and team, the export package, revocations and
+//! blockers and warnings, tasks by stage in working order, the export package, revocations and
 //! handoffs, retention and legal holds, the timeline, and the dialogs that close or cancel.
-
-use std::collections::BTreeMap;
 
 use askama::Template;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::http::header::HOST;
 use axum::response::Response;
-use engine::case::{CaseStatus, FindingStatus, TaskStatus};
+use engine::case::{CaseStatus, FindingStatus, Task, TaskStatus};
 use engine::fields::RevocationNote;
 use engine::ids::Email;
 use engine::revocation::RevocationStatus;
@@ -154,9 +152,9 @@ struct FindingLine {
 }
 
 /// The tasks of one stage owned by one team (or person).
+/// A stage's tasks, in the order they are worked.
 struct TaskGroup {
     stage: String,
-    owner: String,
     tasks: Vec<TaskCell>,
 }
 
@@ -164,10 +162,33 @@ struct TaskCell {
     id: String,
     title: String,
     kind: &'static str,
-    assignee: Option<String>,
+    /// Who acts: the person it is assigned to, else its owner (a team, a role's person).
+    who: String,
+    /// Whether a team acts, nobody of it named yet.
+    team: bool,
     due: String,
     overdue: bool,
     status: &'static str,
+}
+
+/// A stage's tasks in the order they are worked: each after the tasks of the stage it
+/// depends on, and otherwise by due time (undated last), then as the blueprint lists them.
+fn in_working_order(mut tasks: Vec<&Task>) -> Vec<&Task> {
+    tasks.sort_by_key(|t| (t.due_at.is_none(), t.due_at, t.position));
+    let mut ordered: Vec<&Task> = Vec::with_capacity(tasks.len());
+    while !tasks.is_empty() {
+        let waits = |t: &Task| {
+            t.depends_on.iter().any(|d| {
+                tasks.iter().any(|other| other.id == *d)
+                    && !ordered.iter().any(|placed| placed.id == *d)
+            })
+        };
+        // A dependency cycle cannot come from a linted blueprint; were there one, the rest
+        // keep their order rather than vanish.
+        let next = tasks.iter().position(|t| !waits(t)).unwrap_or(0);
+        ordered.push(tasks.remove(next));
+    }
+    ordered
 }
 
 struct ExportLine {
@@ -354,34 +375,40 @@ pub async fn show(
         .count();
 
     // Tasks by stage, then by owner, in the blueprint's order within each.
-    let mut groups: Vec<TaskGroup> = Vec::new();
-    for stage in &case.stages {
-        let mut by_owner: BTreeMap<String, Vec<TaskCell>> = BTreeMap::new();
-        for t in view.file.tasks.iter().filter(|t| t.stage == stage.id) {
-            by_owner
-                .entry(t.owner_label.clone())
-                .or_default()
-                .push(TaskCell {
-                    id: t.id.to_string(),
-                    title: t.title.clone(),
-                    kind: t.kind.as_str(),
-                    assignee: t.assignee.map(|a| people.name(a)),
-                    due: t
-                        .due_at
-                        .map(|d| viewer.day(d))
-                        .unwrap_or_else(|| "—".to_owned()),
-                    overdue: !done && t.is_overdue(now),
-                    status: t.status.as_str(),
-                });
-        }
-        for (owner, tasks) in by_owner {
-            groups.push(TaskGroup {
+    let groups: Vec<TaskGroup> = case
+        .stages
+        .iter()
+        .map(|stage| {
+            let in_stage: Vec<&Task> = view
+                .file
+                .tasks
+                .iter()
+                .filter(|t| t.stage == stage.id)
+                .collect();
+            TaskGroup {
                 stage: stage.title.clone(),
-                owner,
-                tasks,
-            });
-        }
-    }
+                tasks: in_working_order(in_stage)
+                    .into_iter()
+                    .map(|t| TaskCell {
+                        id: t.id.to_string(),
+                        title: t.title.clone(),
+                        kind: t.kind.as_str(),
+                        who: t
+                            .assignee
+                            .map_or_else(|| t.owner_label.clone(), |a| people.name(a)),
+                        team: t.assignee.is_none()
+                            && matches!(t.owner, engine::blueprint::Owner::Team(_)),
+                        due: t
+                            .due_at
+                            .map(|d| viewer.day(d))
+                            .unwrap_or_else(|| "—".to_owned()),
+                        overdue: !done && t.is_overdue(now),
+                        status: t.status.as_str(),
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
     let open_tasks = view
         .file
         .tasks
@@ -542,7 +569,7 @@ pub async fn show(
             .collect(),
         certificate: view.certificate.is_some(),
         timeline,
-        people: people.choices(),
+        people: people.who_can_act(),
     };
     Ok(viewer.page(&page))
 }
@@ -563,7 +590,10 @@ pub async fn precheck(
             .iter()
             .filter(|f| f.status == FindingStatus::Open)
             .count();
-        Ok::<_, ApiError>(format!("Precheck ran: {open} finding(s) open."))
+        Ok::<_, ApiError>(format!(
+            "Precheck ran: {} open.",
+            engine::wording::counted(open as i64, "finding", "findings")
+        ))
     }
     .await;
     Ok(outcome(&back(&n), result))

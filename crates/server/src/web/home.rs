@@ -64,6 +64,7 @@ struct HomePage {
     overdue_by_team: Vec<(String, i64)>,
     activity_chart: String,
     duration_chart: String,
+    duration_summary: String,
 }
 
 /// How many tasks due after this week home lists.
@@ -168,8 +169,23 @@ pub async fn home(State(state): State<ServerState>, viewer: Viewer) -> Result<Re
         }],
         "days",
     );
+    // The chart's figures in words: a bar of a case completed within its day is too short to
+    // see, and a window without completions draws nothing at all.
+    let (completed, days) = completions
+        .iter()
+        .fold((0, 0.0), |(n, d), (count, days)| (n + count, d + days));
+    let duration_summary = if completed == 0 {
+        format!("No case completed in these {CHART_WEEKS} weeks yet.")
+    } else {
+        format!(
+            "{} completed in these {CHART_WEEKS} weeks, {:.1} days from start to completion on average.",
+            engine::wording::counted(completed, "case", "cases"),
+            days / completed as f64
+        )
+    };
     Ok(viewer.page(&HomePage {
         chrome: viewer.chrome("home", "Home"),
+        duration_summary,
         overdue,
         today,
         week,
@@ -297,6 +313,9 @@ pub async fn read_notifications(
     let read = state.app.read_notifications(&viewer.actor).await?;
     Ok(done(
         "/notifications",
-        format!("Marked {read} notification(s) read."),
+        format!(
+            "Marked {} read.",
+            engine::wording::counted(read as i64, "notification", "notifications")
+        ),
     ))
 }

@@ -188,6 +188,20 @@ impl Viewer {
         Timestamp::from_microsecond(event.at_us).map_or_else(|_| String::new(), |t| self.when(t))
     }
 
+    /// A deadline as this person reads it, the same on every page: the day and time where they
+    /// are, the zone named; and where the subject is elsewhere (`local`, when its clock reads
+    /// otherwise at that instant), the subject's day and time beside it.
+    pub fn deadline(&self, t: Timestamp, local: &jiff::tz::TimeZone) -> String {
+        let here = t.to_zoned_datetime(self.zone());
+        let there = t.to_zoned_datetime(local.clone());
+        let mine = here.strftime("%a %Y-%m-%d %H:%M %Z").to_string();
+        if here.datetime() == there.datetime() {
+            return mine;
+        }
+        let name = local.iana_name().unwrap_or("the subject's zone");
+        format!("{mine} ({} in {name})", there.strftime("%a %H:%M"))
+    }
+
     /// The day of an instant where this person is.
     pub fn day(&self, t: Timestamp) -> String {
         t.to_zoned_datetime(self.zone())
@@ -538,6 +552,33 @@ pub fn summary(event: &engine::audit::AuditEvent) -> String {
         .unwrap_or_else(|| "(erased by a purge)".to_owned())
 }
 
+/// A message (a flash, an event's summary) as a sentence for the page: its first letter a
+/// capital, and each part the message quotes in backticks (a key, a check's id) apart, for the
+/// page to set as code rather than show the backticks. The parts are (quoted, text).
+pub fn prose(text: &str) -> Vec<(bool, String)> {
+    let mut parts: Vec<(bool, String)> = text
+        .split('`')
+        .enumerate()
+        .filter(|(_, part)| !part.is_empty())
+        .map(|(i, part)| (i % 2 == 1, part.to_owned()))
+        .collect();
+    // An unmatched backtick quotes nothing: the text after it reads as text.
+    if text.matches('`').count() % 2 == 1
+        && let Some(last) = parts.last_mut()
+    {
+        last.0 = false;
+    }
+    if let Some((false, first)) = parts.first_mut()
+        && let Some(c) = first.chars().next()
+        && c.is_lowercase()
+    {
+        *first = c.to_uppercase().chain(first.chars().skip(1)).collect();
+    }
+    parts
+}
+
+pub use engine::wording::words;
+
 /// A list's paging by cursor: the link to the page after the one shown, and back to the first.
 /// Each page reads onward from its cursor in the list's index, so the ten-thousandth page
 /// costs what the first does (an offset would read every row before it).
@@ -615,9 +656,12 @@ impl People {
     }
 
     /// Everyone as (email, name), by name: what a picker of people offers.
-    pub fn choices(&self) -> Vec<(String, String)> {
+    /// The people a picker offers for work (an owner, an assignee, a new owner): everyone but
+    /// the read-only auditors, as (email, name) by name.
+    pub fn who_can_act(&self) -> Vec<(String, String)> {
         self.sorted()
             .into_iter()
+            .filter(|u| u.role.allows(engine::tenant::Permission::CompleteOwnTask))
             .map(|u| (u.email.to_string(), u.name.as_str().to_owned()))
             .collect()
     }
@@ -625,7 +669,28 @@ impl People {
 
 #[cfg(test)]
 mod tests {
-    use super::{Flash, query_value};
+    use super::{Flash, prose, query_value};
+
+    #[test]
+    fn a_message_reads_as_a_sentence_with_its_quotes_as_code() {
+        assert_eq!(
+            prose("waived `no-account-manager`."),
+            [
+                (false, "Waived ".to_owned()),
+                (true, "no-account-manager".to_owned()),
+                (false, ".".to_owned())
+            ]
+        );
+        assert_eq!(
+            prose("`x` is not a key"),
+            [(true, "x".to_owned()), (false, " is not a key".to_owned())]
+        );
+        assert_eq!(
+            prose("half `open"),
+            [(false, "Half ".to_owned()), (false, "open".to_owned())]
+        );
+        assert_eq!(prose(""), []);
+    }
 
     #[test]
     fn a_flash_message_survives_its_cookie() {

@@ -197,8 +197,11 @@ struct SubjectPage {
     attributes: Vec<(String, String)>,
     cases: Vec<CaseLine>,
     products: Vec<(String, String, &'static str)>,
-    record_kinds: Vec<(&'static str, String)>,
+    /// Each kind of record and the names of its fields.
+    record_kinds: Vec<(&'static str, Vec<&'static str>)>,
     people: Vec<(String, String)>,
+    /// The person signed in: the pickers' choice until another is made.
+    me: String,
     party_case: Option<PartyCase>,
     today: String,
 }
@@ -325,12 +328,10 @@ async fn subject_page(
         products,
         record_kinds: RecordKind::ALL
             .into_iter()
-            .map(|k| {
-                let fields: Vec<&str> = k.fields().iter().map(|f| f.name).collect();
-                (k.as_str(), fields.join(", "))
-            })
+            .map(|k| (k.as_str(), k.fields().iter().map(|f| f.name).collect()))
             .collect(),
-        people: people.choices(),
+        people: people.who_can_act(),
+        me: viewer.actor.user.email.to_string(),
         party_case,
         today: viewer.day(app.now()),
         head,
@@ -388,7 +389,11 @@ pub async fn add_record(
             .app
             .add_record(&viewer.actor, &key, kind, fields)
             .await?;
-        Ok::<_, ApiError>(format!("Added {kind} {}.", record.number))
+        Ok::<_, ApiError>(format!(
+            "Added {} {}.",
+            super::words(kind.as_str()),
+            record.number
+        ))
     }
     .await;
     Ok(outcome(&back, result))
@@ -433,7 +438,9 @@ pub struct PreviewTask {
     pub evidence: bool,
 }
 
-pub fn preview(plan: &Plan) -> Preview {
+/// The plan as `viewer` reads it: each due time where they are, and where the subject is
+/// beside it when that differs.
+pub fn preview(plan: &Plan, viewer: &Viewer) -> Preview {
     let tz = TimeZone::get(&plan.time_zone).unwrap_or(TimeZone::UTC);
     Preview {
         blueprint: format!("{}@{}", plan.blueprint_id, plan.blueprint_version),
@@ -452,14 +459,9 @@ pub fn preview(plan: &Plan) -> Preview {
                         title: t.title.clone(),
                         owner: t.owner_label.clone(),
                         kind: t.kind.as_str(),
-                        due: t.due_at.map_or_else(
-                            || "—".to_owned(),
-                            |d| {
-                                d.to_zoned_datetime(tz.clone())
-                                    .strftime("%a %Y-%m-%d %H:%M")
-                                    .to_string()
-                            },
-                        ),
+                        due: t
+                            .due_at
+                            .map_or_else(|| "—".to_owned(), |d| viewer.deadline(d, &tz)),
                         evidence: t.evidence_required,
                     })
                     .collect(),
@@ -526,11 +528,17 @@ pub async fn offboard(
                     Some(id) => BlueprintChoice::Id(field("blueprint", Slug::parse(id))?),
                     None => return Ok(None),
                 };
-                Ok::<_, ApiError>(Some(app.plan(actor, &choice, &subject_key, date).await?))
+                let owner = given(&q.owner)
+                    .map(|o| field("owner", Email::parse(o)))
+                    .transpose()?;
+                Ok::<_, ApiError>(Some(
+                    app.plan(actor, &choice, &subject_key, date, owner.as_ref())
+                        .await?,
+                ))
             }
             .await;
             match planned {
-                Ok(plan) => plan.as_ref().map(preview),
+                Ok(plan) => plan.as_ref().map(|plan| preview(plan, &viewer)),
                 Err(e) => {
                     error = Some(e.detail().to_owned());
                     None
@@ -550,7 +558,7 @@ pub async fn offboard(
         blueprints,
         exit_date: q.exit_date,
         owner: given(&q.owner).map_or_else(|| actor.user.email.to_string(), str::to_owned),
-        people: people.choices(),
+        people: people.who_can_act(),
         preview,
         error,
     };
@@ -564,6 +572,9 @@ pub struct StartForm {
     exit_date: String,
     #[serde(default)]
     owner: String,
+    /// An organization's key, typed again.
+    #[serde(default)]
+    confirmation: String,
 }
 
 fn start_case(key: &str, form: &StartForm) -> Result<StartCase, ApiError> {
@@ -576,6 +587,7 @@ fn start_case(key: &str, form: &StartForm) -> Result<StartCase, ApiError> {
         owner: given(&form.owner)
             .map(|o| field("owner", Email::parse(o)))
             .transpose()?,
+        confirmation: given(&form.confirmation).map(str::to_owned),
     })
 }
 
@@ -595,13 +607,21 @@ pub async fn start(
             let children = if case.children.is_empty() {
                 String::new()
             } else {
-                format!(" and {} child case(s)", case.children.len())
+                format!(
+                    " and {}",
+                    engine::wording::counted(
+                        case.children.len() as i64,
+                        "child case",
+                        "child cases"
+                    )
+                )
             };
             super::done(
                 &format!("/cases/{}", case.number),
                 format!(
-                    "Started case {} with {} task(s){children}.",
-                    case.number, case.tasks
+                    "Started case {} with {}{children}.",
+                    case.number,
+                    engine::wording::counted(case.tasks as i64, "task", "tasks")
                 ),
             )
         }
@@ -651,6 +671,7 @@ pub async fn party_offboarding(
                         )?)),
                         exit_date: app.now().to_zoned_datetime(viewer.zone()).date(),
                         owner: assignee,
+                        confirmation: None,
                     },
                 )
                 .await?;

@@ -136,7 +136,7 @@ pub async fn show(
             .collect(),
         due: t
             .due_at
-            .map(|t| viewer.when(t))
+            .map(|t| viewer.deadline(t, &view.subject.attributes.time_zone()))
             .unwrap_or_else(|| "no due date".to_owned()),
         overdue: open && t.is_overdue(now),
         status: t.status.as_str(),
@@ -164,7 +164,7 @@ pub async fn show(
             })
             .collect(),
         history,
-        people: people.choices(),
+        people: people.who_can_act(),
         waiting: if open {
             file.readiness(task_id.as_str())
                 .err()
@@ -278,7 +278,10 @@ pub async fn complete(
             "Completed “{}”{}.",
             done.title,
             if files > 0 {
-                format!(" with {files} evidence file(s)")
+                format!(
+                    " with {}",
+                    engine::wording::counted(files as i64, "evidence file", "evidence files")
+                )
             } else {
                 String::new()
             }

@@ -820,6 +820,91 @@ async fn a_subjects_records_page_by_number(db: TestDb) {
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
 }
 
+/// The dry run names the tasks of the case's owner for the owner chosen, as the case that
+/// starts gives them; a read-only auditor can own no case and take no task, and each refusal
+/// says why.
+async fn the_plan_is_the_case_its_owner_starts(db: TestDb) {
+    let (server, [a]) = Server::with_tenants(db, ["a"]).await;
+    let (status, body) = server
+        .post(
+            "/api/v1/subjects",
+            &a.owner,
+            json!({"key": "c", "kind": "client", "name": "C"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let manager = format!("manager@{}.example", a.slug);
+    let auditor = format!("auditor@{}.example", a.slug);
+    let owners = |tasks: &Value| -> Vec<(String, String)> {
+        let mut owners: Vec<(String, String)> = tasks
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                let field = |k: &str| t[k].as_str().unwrap().to_owned();
+                (field("id"), field("owner_label"))
+            })
+            .collect();
+        owners.sort();
+        owners
+    };
+    let (status, plan) = server
+        .post(
+            "/api/v1/blueprints/client-standard/plan",
+            &a.owner,
+            json!({"subject": "c", "exit_date": "2026-12-31", "owner": manager}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{plan}");
+    let planned = owners(&plan["tasks"]);
+    assert!(
+        planned.iter().any(|(_, owner)| *owner == manager),
+        "the owner's tasks are the manager's: {planned:?}"
+    );
+    assert!(!planned.iter().any(|(_, owner)| owner.starts_with("owner@")));
+
+    for (path, body, field) in [
+        (
+            "/api/v1/blueprints/client-standard/plan",
+            json!({"subject": "c", "exit_date": "2026-12-31", "owner": auditor}),
+            "owner",
+        ),
+        (
+            "/api/v1/cases",
+            json!({"subject": "c", "exit_date": "2026-12-31", "owner": auditor}),
+            "owner",
+        ),
+    ] {
+        let (status, body) = server.post(path, &a.owner, body).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        let detail = problem(&body).1;
+        assert!(detail.contains("only reads"), "{detail}");
+        assert!(body.to_string().contains(field), "{body}");
+    }
+
+    let (status, started) = server
+        .post(
+            "/api/v1/cases",
+            &a.owner,
+            json!({"subject": "c", "exit_date": "2026-12-31", "owner": manager}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{started}");
+    let (status, case) = server.get("/api/v1/cases/1", &a.owner).await;
+    assert_eq!(status, StatusCode::OK, "{case}");
+    assert_eq!(owners(&case["tasks"]), planned, "the case is the plan");
+
+    let (status, body) = server
+        .post(
+            "/api/v1/cases/1/tasks/freeze-records/assign",
+            &a.owner,
+            json!({"assignee": auditor}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(problem(&body).1.contains("only reads"), "{body}");
+}
+
 testkit::on_both_stores!(
     a_party_is_offboarded_over_http,
     a_subjects_records_page_by_number,
@@ -827,4 +912,5 @@ testkit::on_both_stores!(
     the_subject_list_pages_by_key,
     a_frozen_subject_refuses_record_writes,
     access_is_revoked_and_work_handed_off_over_http,
+    the_plan_is_the_case_its_owner_starts,
 );

@@ -50,6 +50,7 @@ fn case_number_of(target_kind: &str, target_id: &str) -> Option<i64> {
 pub(super) fn audit_listing(tenant: TenantId, f: &AuditFilter) -> (String, Conditions<'_>) {
     let mut w = Conditions::new("tenant_id = {}", tenant.0);
     w.and("seq > {}", f.after_seq)
+        .and_some("seq < {}", f.before_seq)
         .and_some("action = {}", f.action.as_deref())
         .and_some("actor = {}", f.actor.as_deref())
         .and_some("target_kind = {}", f.target_kind.as_deref())
@@ -66,8 +67,13 @@ pub(super) fn audit_listing(tenant: TenantId, f: &AuditFilter) -> (String, Condi
         None => {}
     }
     let limit = w.bind(f.limit);
+    let order = if f.before_seq.is_some() {
+        "seq DESC"
+    } else {
+        "seq"
+    };
     let sql = format!(
-        "SELECT {AUDIT_COLUMNS} FROM audit_events WHERE {} ORDER BY seq LIMIT {limit}",
+        "SELECT {AUDIT_COLUMNS} FROM audit_events WHERE {} ORDER BY {order} LIMIT {limit}",
         w.sql()
     );
     (sql, w)

@@ -229,6 +229,23 @@ impl Tx {
                 },
             ),
             combination(
+                "newest first",
+                false,
+                AuditFilter {
+                    before_seq: Some(1_000),
+                    ..events.clone()
+                },
+            ),
+            combination(
+                "about a case, newest first",
+                true,
+                AuditFilter {
+                    before_seq: Some(i64::MAX),
+                    concerning: Some(Concern::Case(7)),
+                    ..events.clone()
+                },
+            ),
+            combination(
                 "by action",
                 false,
                 AuditFilter {
