@@ -19,3 +19,8 @@ document.addEventListener("click", (event) => {
     closer.closest("dialog").close();
   }
 });
+
+// A dialog whose form was refused opens again with the page, as it was left.
+for (const dialog of document.querySelectorAll("dialog[data-open-on-load]")) {
+  if (typeof dialog.showModal === "function") dialog.showModal();
+}

@@ -398,6 +398,13 @@ test('a party is offboarded from the client file dialog, then its product termin
   const dialog = page.locator('#party-dialog');
   assert.match(await dialog.innerText(), /review/);
   await dialog.locator('#party-resolution').selectOption('done');
+  await dialog.locator('#party-confirm').fill('TERMINTE');
+  await dialog.locator('button[type=submit]').click();
+  // Refused: the dialog is open again as it was left, and nothing changed.
+  await expectFlash(page, /confirmation word/);
+  assert.ok(await dialog.isVisible(), 'the dialog opens again');
+  assert.equal(await dialog.locator('#party-resolution').inputValue(), 'done');
+  assert.match(await dialog.innerText(), /review/);
   await dialog.locator('#party-confirm').fill('TERMINATE');
   await dialog.locator('button[type=submit]').click();
   await expectFlash(page, /the party is offboarded/);

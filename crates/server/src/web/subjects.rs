@@ -211,6 +211,10 @@ struct PartyCase {
     number: i64,
     status: &'static str,
     assignee: String,
+    /// The resolution chosen in the dialog (`open` until one is).
+    resolution_chosen: String,
+    /// Whether the dialog opens with the page: its last submission was refused.
+    reopen: bool,
     done: bool,
     resolution: Option<&'static str>,
     word: String,
@@ -225,6 +229,7 @@ async fn subject_page(
     viewer: &Viewer,
     key: &str,
     tab: &'static str,
+    choices: &PartyChoices,
 ) -> Result<Response, PageError> {
     let app = &state.app;
     let actor = &viewer.actor;
@@ -273,7 +278,14 @@ async fn subject_page(
             Some(PartyCase {
                 number: c.number,
                 status: file.file.case.status.as_str(),
-                assignee: file.owner.map(|u| u.email.to_string()).unwrap_or_default(),
+                assignee: given(&choices.party_assignee).map_or_else(
+                    || file.owner.map(|u| u.email.to_string()).unwrap_or_default(),
+                    str::to_owned,
+                ),
+                resolution_chosen: given(&choices.party_resolution)
+                    .unwrap_or("open")
+                    .to_owned(),
+                reopen: given(&choices.party_resolution).is_some(),
                 done: file.file.case.status == CaseStatus::Done,
                 resolution: file.file.case.resolution.map(|r| r.as_str()),
                 word: file.file.case.confirmation_word.clone(),
@@ -339,13 +351,24 @@ async fn subject_page(
     Ok(viewer.page(&page))
 }
 
+/// What a person chose in the party dialog before it was refused: the page opens the dialog
+/// again with those choices.
+#[derive(Deserialize, Default)]
+pub struct PartyChoices {
+    #[serde(default)]
+    party_assignee: String,
+    #[serde(default)]
+    party_resolution: String,
+}
+
 /// The subject's workspace overview: its records, cases and products.
 pub async fn overview(
     State(state): State<ServerState>,
     viewer: Viewer,
     PagePath(key): PagePath<String>,
+    PageQuery(choices): PageQuery<PartyChoices>,
 ) -> Result<Response, PageError> {
-    subject_page(&state, &viewer, &key, "overview").await
+    subject_page(&state, &viewer, &key, "overview", &choices).await
 }
 
 /// The subject's settings detail page: its attributes, and where its offboarding starts.
@@ -354,7 +377,7 @@ pub async fn settings(
     viewer: Viewer,
     PagePath(key): PagePath<String>,
 ) -> Result<Response, PageError> {
-    subject_page(&state, &viewer, &key, "settings").await
+    subject_page(&state, &viewer, &key, "settings", &PartyChoices::default()).await
 }
 
 #[derive(Deserialize)]
@@ -681,15 +704,18 @@ pub async fn party_offboarding(
             ));
         };
         let mut said = Vec::new();
-        if let Some(assignee) = &assignee {
-            let before = app.case(actor, number).await?.file.case.owner_id;
-            let case = app.assign_case(actor, number, assignee).await?;
-            if case.owner_id != before {
-                said.push(format!("Assigned case {number} to {assignee}."));
-            }
-        }
+        // Resolving ends the case, whose owner then no longer matters; a refused resolution
+        // (a mistyped word) changes nothing, the assignee neither.
         match form.resolution.trim() {
-            "" | "open" => {}
+            "" | "open" => {
+                if let Some(assignee) = &assignee {
+                    let before = app.case(actor, number).await?.file.case.owner_id;
+                    let case = app.assign_case(actor, number, assignee).await?;
+                    if case.owner_id != before {
+                        said.push(format!("Assigned case {number} to {assignee}."));
+                    }
+                }
+            }
             "done" => {
                 app.close_case(actor, number, form.confirm.trim()).await?;
                 said.push(format!("Case {number} is done: the party is offboarded."));
@@ -712,5 +738,16 @@ pub async fn party_offboarding(
         Ok(said.join(" "))
     }
     .await;
-    Ok(outcome(&back, result))
+    Ok(match result {
+        Ok(said) => super::done(&back, said),
+        // Back to the dialog, open, with what was chosen.
+        Err(problem) => refused(
+            &format!(
+                "{back}?party_assignee={}&party_resolution={}",
+                query_value(form.assignee.trim()),
+                query_value(given(&form.resolution).unwrap_or("open")),
+            ),
+            problem,
+        ),
+    })
 }

@@ -320,6 +320,37 @@ async fn legal_holds_and_retention_over_http(db: TestDb) {
         .get("/api/v1/audit?action=legal_hold.lifted", &a.auditor)
         .await;
     assert_eq!(audit.as_array().unwrap().len(), 2, "{audit}");
+
+    // Newest first, a page at a time, before the last event seen.
+    let seqs = |events: &Value| -> Vec<i64> {
+        events
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["seq"].as_i64().unwrap())
+            .collect()
+    };
+    let (_, oldest_first) = server.get("/api/v1/audit?limit=1000", &a.auditor).await;
+    let mut all = seqs(&oldest_first);
+    all.reverse();
+    let (status, page) = server
+        .get(
+            &format!("/api/v1/audit?before={}&limit=3", i64::MAX),
+            &a.auditor,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(seqs(&page), all[..3]);
+    let (_, next) = server
+        .get(
+            &format!("/api/v1/audit?before={}&limit=3", all[2]),
+            &a.auditor,
+        )
+        .await;
+    assert_eq!(seqs(&next), all[3..6]);
+    let (status, body) = server.get("/api/v1/audit?before=0", &a.auditor).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(problem(&body).1, "before must be 1 or more");
 }
 
 testkit::on_both_stores!(
