@@ -195,7 +195,7 @@ fn file_headers(file_name: &str, media_type: &str, len: usize) -> HeaderMap {
 /// `attachment` with the name twice (RFC 6266): `filename*`, the name itself in UTF-8,
 /// percent-encoded, which browsers and curl prefer; and `filename`, an ASCII stand-in for
 /// older clients (quotes, which would end it, and other characters become `_`).
-fn content_disposition(file_name: &str) -> String {
+pub(crate) fn content_disposition(file_name: &str) -> String {
     let ascii: String = file_name
         .chars()
         .map(|c| {

@@ -14,6 +14,7 @@ mod files;
 mod idempotency;
 mod inputs;
 mod observe;
+mod reports;
 mod session;
 mod views;
 mod web;
@@ -87,7 +88,8 @@ pub fn router(app: App, options: &ServerOptions) -> Router {
     };
     let mut api = api::routes()
         .merge(session::routes())
-        .merge(files::routes());
+        .merge(files::routes())
+        .merge(reports::routes());
     idempotency::document(api.get_openapi_mut());
     docs::document_internal_errors(api.get_openapi_mut());
     docs::document_forms(api.get_openapi_mut());

@@ -18,6 +18,8 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/receive/{token}"),
     ("get", "/receive/{token}/package"),
     ("post", "/receive/{token}/acknowledge"),
+    ("get", "/api/v1/reports/cases.csv"),
+    ("get", "/api/v1/cases/{number}/tasks.csv"),
     ("get", "/api/v1/subjects"),
     ("post", "/api/v1/subjects"),
     ("get", "/api/v1/subjects/{key}"),

@@ -47,7 +47,7 @@ fn default_limit() -> i64 {
 }
 
 /// The `status` query parameter, parsed by `parse`, or a 422 that lists the valid `names`.
-fn status_param<T>(
+pub(crate) fn status_param<T>(
     value: Option<&str>,
     parse: impl FnOnce(&str) -> Option<T>,
     names: &[&str],

@@ -678,6 +678,133 @@ async fn the_case_list_pages_by_number(db: TestDb) {
     assert_eq!(body["field"], "before", "{body}");
 }
 
+/// Reads a CSV report as a spreadsheet would: it must start with a byte order mark.
+fn spreadsheet(body: &[u8]) -> Vec<Vec<String>> {
+    let text = std::str::from_utf8(body).unwrap();
+    let text = text
+        .strip_prefix('\u{feff}')
+        .expect("a byte order mark tells spreadsheets it is UTF-8");
+    csv::Reader::from_reader(text.as_bytes())
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect()
+}
+
+/// The case list and a case's tasks as CSV a spreadsheet opens cleanly: quoted, UTF-8, and no
+/// cell it would run as a formula; filtered as the list is.
+async fn the_case_list_and_tasks_download_as_csv(db: TestDb) {
+    let (server, [a]) = Server::with_tenants(db, ["a"]).await;
+    let names = [
+        "Acme, Inc.",
+        "=HYPERLINK(\"http://evil.example\",\"click\")",
+        "Ünïcode GmbH",
+    ];
+    for (i, name) in names.iter().enumerate() {
+        let key = format!("c{}", i + 1);
+        let (status, body) = server
+            .post(
+                "/api/v1/subjects",
+                &a.manager,
+                json!({"key": key, "kind": "client", "name": name}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let (status, body) = server
+            .post(
+                "/api/v1/cases",
+                &a.manager,
+                json!({"subject": key, "exit_date": "2099-12-31"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let (status, body) = server
+        .post(
+            "/api/v1/cases/2/cancel",
+            &a.manager,
+            json!({"reason": "Entered by mistake"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let (status, headers, body) = server
+        .raw(Method::GET, "/api/v1/reports/cases.csv", &a.auditor, None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["content-type"], "text/csv; charset=utf-8");
+    assert!(
+        headers["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("cases.csv")
+    );
+    assert!(
+        body.starts_with(b"\xef\xbb\xbf\"case\",\"subject\""),
+        "every cell quoted"
+    );
+    let rows = spreadsheet(&body);
+    let column = |row: &Vec<String>, name: &str| {
+        let at = [
+            "case",
+            "subject",
+            "subject name",
+            "kind",
+            "blueprint",
+            "status",
+        ]
+        .iter()
+        .position(|c| *c == name)
+        .unwrap();
+        row[at].clone()
+    };
+    assert_eq!(
+        rows.iter().map(|r| column(r, "case")).collect::<Vec<_>>(),
+        ["3", "2", "1"],
+        "newest first"
+    );
+    assert_eq!(column(&rows[2], "subject name"), "Acme, Inc.");
+    assert_eq!(
+        column(&rows[1], "subject name"),
+        format!("'{}", names[1]),
+        "a formula is set as text"
+    );
+    assert_eq!(column(&rows[0], "subject name"), "Ünïcode GmbH");
+
+    let (status, _, body) = server
+        .raw(
+            Method::GET,
+            "/api/v1/reports/cases.csv?status=done",
+            &a.auditor,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let done = spreadsheet(&body);
+    assert_eq!(done.len(), 1);
+    assert_eq!(column(&done[0], "case"), "2");
+    let (status, body) = server
+        .get("/api/v1/reports/cases.csv?status=gone", &a.auditor)
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+
+    let (status, headers, body) = server
+        .raw(Method::GET, "/api/v1/cases/1/tasks.csv", &a.auditor, None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        headers["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("case-1-tasks.csv")
+    );
+    let (_, case) = server.get("/api/v1/cases/1", &a.auditor).await;
+    let tasks = spreadsheet(&body);
+    assert_eq!(tasks.len(), case["tasks"].as_array().unwrap().len());
+    assert!(tasks.iter().all(|t| t[0] == "1"));
+    let (status, _) = server.get("/api/v1/cases/99/tasks.csv", &a.auditor).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
 /// Follows a listing's `Link` headers from `first`: every row's `field`, and how many pages.
 async fn follow_pages(
     server: &Server,
@@ -913,4 +1040,5 @@ testkit::on_both_stores!(
     a_frozen_subject_refuses_record_writes,
     access_is_revoked_and_work_handed_off_over_http,
     the_plan_is_the_case_its_owner_starts,
+    the_case_list_and_tasks_download_as_csv,
 );
