@@ -571,7 +571,7 @@ impl App {
             tx.insert_evidence(actor.tenant.id, &meta).await?;
         }
         self.audit(&mut tx, actor, at, "task.completed", Target::of(file.case.subject_id, "task", format!("{number}/{task}")), json!({
-            "summary": format!("completed task {task} of case {number}"), "note": note, "evidence": files,
+            "summary": format!("completed task “{}” of case {number}", done.title), "note": note, "evidence": files,
         })).await?;
         self.record_status_change(&mut tx, actor, &file, before)
             .await?;
@@ -649,7 +649,7 @@ impl App {
             "task.waived",
             Target::of(file.case.subject_id, "task", format!("{number}/{task}")),
             json!({
-                "summary": format!("waived task {task} of case {number}"), "reason": reason.as_str(),
+                "summary": format!("waived task “{}” of case {number}", waived.title), "reason": reason.as_str(),
             }),
         )
         .await?;
@@ -682,7 +682,7 @@ impl App {
         tx.update_task(actor.tenant.id, &assigned).await?;
         let to = user.as_ref().map(|u| u.email.to_string());
         self.audit(&mut tx, actor, at, "task.assigned", Target::of(file.case.subject_id, "task", format!("{number}/{task}")), json!({
-            "summary": match &to { Some(e) => format!("assigned task {task} of case {number} to {e}"), None => format!("unassigned task {task} of case {number}") },
+            "summary": match &to { Some(e) => format!("assigned task “{}” of case {number} to {e}", assigned.title), None => format!("unassigned task “{}” of case {number}", assigned.title) },
             "assignee": to,
         })).await?;
         if let Some(user) = &user {

@@ -20,6 +20,11 @@ document.addEventListener("click", (event) => {
   }
 });
 
+// [data-print] buttons print the page (its print stylesheet leaves out the navigation).
+document.addEventListener("click", (event) => {
+  if (event.target.closest("[data-print]")) window.print();
+});
+
 // A dialog whose form was refused opens again with the page, as it was left.
 for (const dialog of document.querySelectorAll("dialog[data-open-on-load]")) {
   if (typeof dialog.showModal === "function") dialog.showModal();

@@ -279,7 +279,7 @@ test('the timeline tells the case step by step', async () => {
   const timeline = await page.locator('#timeline').innerText();
   assert.match(timeline, new RegExp(`Started case ${caseNumber} for client hooli`));
   assert.doesNotMatch(timeline, /`/, 'no backticks: quoted keys are set as code');
-  assert.match(timeline, new RegExp(`Completed task set-expectations of case ${caseNumber}`));
+  assert.match(timeline, new RegExp(`Completed task “Set expectations with the client” of case ${caseNumber}`));
   assert.match(timeline, /Mark Manager/);
 });
 
@@ -297,7 +297,16 @@ test('closing asks for TERMINATE and refuses a mistyped word', async () => {
   await expectFlash(page, /is done/);
   assert.equal(await page.locator('#case-status').innerText(), 'done');
   assert.equal(await page.locator('#case-resolution').innerText(), 'completed');
-  assert.equal(await page.locator('text=Download certificate').count(), 1);
+  // The certificate, as a person reads and prints it.
+  await page.getByRole('link', { name: 'Certificate' }).click();
+  const certificate = await page.locator('main').innerText();
+  assert.match(certificate, /Certificate of completed offboarding/);
+  assert.match(certificate, /client hooli/);
+  assert.match(certificate, /\/\.well-known\/jwks\.json/);
+  assert.match(certificate, new RegExp(`exeunt certificate verify case-${caseNumber}-certificate\\.json`));
+  assert.equal(await page.getByRole('link', { name: 'Download the signed certificate' }).count(), 1);
+  await shot(page, 'certificate');
+  await page.goto(`${base}/cases/${caseNumber}`);
   // Done is final: no more forms to change it.
   assert.equal(await page.locator('button:has-text("Close case…")').count(), 0);
 });
@@ -608,6 +617,7 @@ test('every page reads right and passes axe-core on a desk and on a phone', asyn
     '/', '/subjects', '/subjects/hooli', '/subjects/hooli/offboard?blueprint=client-standard&exit_date=2027-03-31',
     '/cases', `/cases/${caseNumber}`, `/cases/${caseNumber}/tasks/set-expectations`, '/cases/1',
     '/audit', '/blueprints', '/blueprints/client-standard', '/settings', '/notifications',
+    `/cases/${caseNumber}/certificate`,
   ];
   const found = [];
   for (const [width, height] of [[1366, 900], [390, 844]]) {

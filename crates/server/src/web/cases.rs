@@ -5,7 +5,6 @@
 use askama::Template;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::http::header::HOST;
 use axum::response::Response;
 use engine::case::{CaseStatus, FindingStatus, Task, TaskStatus};
 use engine::fields::RevocationNote;
@@ -726,13 +725,10 @@ pub async fn receive_link(
             .app
             .receive_link(&viewer.actor, case_number(&n)?, days)
             .await?;
-        let host = headers
-            .get(HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or("this server");
         Ok::<_, ApiError>(format!(
-            "Send the client this link (valid until {}): http://{host}/receive/{token}",
-            viewer.when(expires_at)
+            "Send the client this link (valid until {}): {}/receive/{token}",
+            viewer.when(expires_at),
+            super::origin(&state, &headers)
         ))
     }
     .await;

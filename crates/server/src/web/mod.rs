@@ -11,6 +11,7 @@
 mod audit;
 mod blueprints;
 mod cases;
+mod certificate;
 mod charts;
 mod home;
 mod settings;
@@ -78,6 +79,7 @@ pub fn routes() -> Router<ServerState> {
         .route("/settings/jobs/{id}/retry", post(settings::retry_job))
         .route("/cases", get(cases::list))
         .route("/cases/{number}", get(cases::show))
+        .route("/cases/{number}/certificate", get(certificate::show))
         .route("/cases/{number}/precheck", post(cases::precheck))
         .route("/cases/{number}/assign", post(cases::assign))
         .route("/cases/{number}/close", post(cases::close))
@@ -578,6 +580,21 @@ pub fn prose(text: &str) -> Vec<(bool, String)> {
 }
 
 pub use engine::wording::words;
+
+/// Where people reach this server, as their browser named it (`https` when cookies are
+/// marked secure, that is behind TLS): for addresses a page gives them to pass on.
+pub fn origin(state: &ServerState, headers: &axum::http::HeaderMap) -> String {
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("this server");
+    let scheme = if state.secure_cookies {
+        "https"
+    } else {
+        "http"
+    };
+    format!("{scheme}://{host}")
+}
 
 /// A list's paging by cursor: the link to the page after the one shown, and back to the first.
 /// Each page reads onward from its cursor in the list's index, so the ten-thousandth page
