@@ -7,7 +7,7 @@ use app::{App, AppError, Delivery};
 use askama::Template;
 use axum::Form;
 use axum::extract::{ConnectInfo, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use engine::ids::Text;
 use serde::Deserialize;
@@ -18,6 +18,7 @@ use utoipa_axum::routes;
 use crate::ServerState;
 use crate::extract::Path;
 use crate::files::stream;
+use crate::i18n::Language;
 use crate::web::render;
 
 pub fn routes() -> OpenApiRouter<ServerState> {
@@ -30,6 +31,7 @@ pub fn routes() -> OpenApiRouter<ServerState> {
 #[derive(Template)]
 #[template(path = "receive.html")]
 struct ReceivePage {
+    lang: Language,
     organization: String,
     /// The package's size, as "10.9 KB".
     size: String,
@@ -42,36 +44,38 @@ struct ReceivePage {
     acknowledged: Option<(String, String)>,
 }
 
-/// An instant in words, as a person outside the firm reads it: "Monday 21 December 2026,
-/// 06:06 (CET)", in `zone`.
-fn in_words(at: jiff::Timestamp, zone: &jiff::tz::TimeZone) -> String {
-    at.to_zoned_datetime(zone.clone())
-        .strftime("%A %-d %B %Y, %H:%M (%Z)")
-        .to_string()
+/// The language the reader's browser asks for, of those there are catalogues for.
+fn reader_language(headers: &HeaderMap) -> Language {
+    Language::preferred(
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    )
 }
 
 #[derive(Template)]
 #[template(path = "link_problem.html")]
 struct LinkProblem {
-    title: &'static str,
+    lang: Language,
+    title: String,
     detail: String,
 }
 
 /// A page for what went wrong with a link; the client is a person, not a program.
-fn problem_page(e: AppError) -> Response {
+fn problem_page(lang: Language, e: AppError) -> Response {
     let (status, title) = match &e {
-        AppError::Expired(_) => (StatusCode::GONE, "This link has expired"),
-        AppError::NotFound(_) => (StatusCode::NOT_FOUND, "This link does not work"),
+        AppError::Expired(_) => (StatusCode::GONE, "link-expired"),
+        AppError::NotFound(_) => (StatusCode::NOT_FOUND, "link-invalid"),
         _ => {
             tracing::error!(error = %e, "a download link failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong")
+            (StatusCode::INTERNAL_SERVER_ERROR, "link-trouble")
         }
     };
-    let detail = match &e {
-        AppError::Expired(_) | AppError::NotFound(_) => e.to_string(),
-        _ => "Please try again later, or ask your contact for a new link.".to_owned(),
+    let page = LinkProblem {
+        title: lang.text(title),
+        detail: lang.text("link-try-later"),
+        lang,
     };
-    let page = LinkProblem { title, detail };
     (status, render(&page)).into_response()
 }
 
@@ -90,14 +94,19 @@ fn problem_page(e: AppError) -> Response {
         (status = 410, description = "The link has expired", body = String, content_type = "text/html"),
     ),
 )]
-async fn receive_page(State(app): State<App>, Path(token): Path<String>) -> Response {
+async fn receive_page(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+) -> Response {
+    let lang = reader_language(&headers);
     match app.delivery(&token).await {
-        Ok(delivery) => render(&page(&token, delivery)).into_response(),
-        Err(e) => problem_page(e),
+        Ok(delivery) => render(&page(lang, &token, delivery)).into_response(),
+        Err(e) => problem_page(lang, e),
     }
 }
 
-fn page(token: &str, delivery: Delivery) -> ReceivePage {
+fn page(lang: Language, token: &str, delivery: Delivery) -> ReceivePage {
     let Delivery {
         tenant,
         export,
@@ -106,18 +115,19 @@ fn page(token: &str, delivery: Delivery) -> ReceivePage {
     let zone = tenant.time_zone.zone();
     ReceivePage {
         organization: tenant.name.as_str().to_owned(),
-        size: engine::wording::size(export.blob.as_ref().map_or(0, |b| b.size)),
+        size: lang.size(export.blob.as_ref().map_or(0, |b| b.size)),
         sha256: export
             .blob
             .as_ref()
             .map(|b| engine::audit::to_hex(&b.sha256))
             .unwrap_or_default(),
-        expires: in_words(expires_at, &zone),
+        expires: lang.instant(expires_at, &zone),
         package_href: format!("/receive/{token}/package"),
         acknowledge_href: format!("/receive/{token}/acknowledge"),
         acknowledged: export
             .acknowledged
-            .map(|ack| (ack.name, in_words(ack.at, &zone))),
+            .map(|ack| (ack.name, lang.instant(ack.at, &zone))),
+        lang,
     }
 }
 
@@ -133,10 +143,14 @@ fn page(token: &str, delivery: Delivery) -> ReceivePage {
         (status = 410, description = "The link has expired", body = String, content_type = "text/html"),
     ),
 )]
-async fn receive_package(State(app): State<App>, Path(token): Path<String>) -> Response {
+async fn receive_package(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+) -> Response {
     match app.delivered_package(&token).await {
         Ok(download) => stream(download),
-        Err(e) => problem_page(e),
+        Err(e) => problem_page(reader_language(&headers), e),
     }
 }
 
@@ -166,16 +180,17 @@ struct AcknowledgeForm {
 async fn acknowledge(
     State(app): State<App>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     Path(token): Path<String>,
     form: Result<Form<AcknowledgeForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
+    let lang = reader_language(&headers);
     let name = form.ok().and_then(|Form(f)| Text::line(&f.name, 200).ok());
     let Some(name) = name else {
         let page = LinkProblem {
-            title: "Please type your name",
-            detail: "The acknowledgement needs your full name (one line, at most 200 \
-                     characters). Go back and try again."
-                .to_owned(),
+            title: lang.text("link-name-needed"),
+            detail: lang.text("link-name-needed-detail"),
+            lang,
         };
         return (StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response();
     };
@@ -188,6 +203,6 @@ async fn acknowledge(
             Redirect::to(&format!("/receive/{token}")),
         )
             .into_response(),
-        Err(e) => problem_page(e),
+        Err(e) => problem_page(lang, e),
     }
 }

@@ -11,6 +11,7 @@ mod docs;
 mod error;
 mod extract;
 mod files;
+mod i18n;
 mod idempotency;
 mod inputs;
 mod observe;

@@ -391,6 +391,26 @@ async fn access_is_revoked_and_work_handed_off_over_http(db: TestDb) {
     );
     assert!(page.contains(export["sha256"].as_str().unwrap()), "{page}");
     assert!(page.contains("I received the package"), "{page}");
+    assert!(
+        !page.contains(" bytes") && !page.contains("BagIt bag"),
+        "{page}"
+    );
+    // A reader whose browser asks for German reads it in German.
+    let german = server
+        .client
+        .get(format!("{}{page_path}", server.base))
+        .header("accept-language", "de-DE,de;q=0.9,en;q=0.5")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(german.contains("<html lang=\"de\">"), "{german}");
+    assert!(german.contains("Empfang bestätigen"), "{german}");
+    assert!(german.contains("Ich habe das Paket erhalten"), "{german}");
+    assert!(german.contains(" KB") && german.contains(','), "{german}");
+    assert!(!german.contains("I received the package"), "{german}");
     let (status, _, body) = server
         .anonymous(Method::GET, &format!("{page_path}/package"), None)
         .await;
