@@ -6,7 +6,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use testkit::TestDb;
 
-use crate::harness::{Server, problem};
+use crate::harness::{Server, problem, subject_with_case};
 
 async fn a_party_is_offboarded_over_http(db: TestDb) {
     let (server, [a]) = Server::with_tenants(db, ["a"]).await;
@@ -391,10 +391,17 @@ async fn access_is_revoked_and_work_handed_off_over_http(db: TestDb) {
     );
     assert!(page.contains(export["sha256"].as_str().unwrap()), "{page}");
     assert!(page.contains("I received the package"), "{page}");
+    // The size as a person reads it: "10.9 KB" (or "512 bytes"), never a bare count.
+    let size = |page: &str, label: &str| -> String {
+        let at = page.find(&format!("{label}</dt><dd>")).unwrap() + label.len() + 9;
+        page[at..at + page[at..].find("</dd>").unwrap()].to_owned()
+    };
+    let english = size(&page, "Size");
     assert!(
-        !page.contains(" bytes") && !page.contains("BagIt bag"),
-        "{page}"
+        (english.ends_with(" KB") && english.contains('.')) || english.ends_with(" bytes"),
+        "{english}"
     );
+    assert!(!page.contains("BagIt bag"), "{page}");
     // A reader whose browser asks for German reads it in German.
     let german = server
         .client
@@ -409,7 +416,11 @@ async fn access_is_revoked_and_work_handed_off_over_http(db: TestDb) {
     assert!(german.contains("<html lang=\"de\">"), "{german}");
     assert!(german.contains("Empfang bestätigen"), "{german}");
     assert!(german.contains("Ich habe das Paket erhalten"), "{german}");
-    assert!(german.contains(" KB") && german.contains(','), "{german}");
+    assert_eq!(
+        size(&german, "Größe"),
+        english.replace('.', ",").replace("bytes", "Byte"),
+        "the size with a decimal comma"
+    );
     assert!(!german.contains("I received the package"), "{german}");
     let (status, _, body) = server
         .anonymous(Method::GET, &format!("{page_path}/package"), None)
@@ -652,24 +663,9 @@ async fn access_is_revoked_and_work_handed_off_over_http(db: TestDb) {
 async fn the_case_list_pages_by_number(db: TestDb) {
     let (server, [a]) = Server::with_tenants(db, ["a"]).await;
     for i in 1..=7 {
-        let key = format!("p{i}");
-        let (status, body) = server
-            .post(
-                "/api/v1/subjects",
-                &a.manager,
-                json!({"key": key, "kind": "client", "name": format!("Party {i}"),
-                    "attributes": {"service_type": "client-file"}}),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        let (status, body) = server
-            .post(
-                "/api/v1/cases",
-                &a.manager,
-                json!({"subject": key, "exit_date": "2099-12-31"}),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let party = json!({"key": format!("p{i}"), "kind": "client", "name": format!("Party {i}"),
+            "attributes": {"service_type": "client-file"}});
+        subject_with_case(&server, &a.manager, party, "2099-12-31").await;
     }
     let mut next = Some("/api/v1/cases?limit=3&status=open".to_owned());
     let mut seen = Vec::new();
@@ -720,23 +716,8 @@ async fn the_case_list_and_tasks_download_as_csv(db: TestDb) {
         "Ünïcode GmbH",
     ];
     for (i, name) in names.iter().enumerate() {
-        let key = format!("c{}", i + 1);
-        let (status, body) = server
-            .post(
-                "/api/v1/subjects",
-                &a.manager,
-                json!({"key": key, "kind": "client", "name": name}),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        let (status, body) = server
-            .post(
-                "/api/v1/cases",
-                &a.manager,
-                json!({"subject": key, "exit_date": "2099-12-31"}),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let client = json!({"key": format!("c{}", i + 1), "kind": "client", "name": name});
+        subject_with_case(&server, &a.manager, client, "2099-12-31").await;
     }
     let (status, body) = server
         .post(

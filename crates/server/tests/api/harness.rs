@@ -241,6 +241,22 @@ pub fn problem(body: &Value) -> (&str, &str) {
     )
 }
 
+/// Adds `subject` (a JSON subject: key, kind, name, …) over the API and starts its case with
+/// an exit on `exit_date`, asserting that both were created.
+pub async fn subject_with_case(server: &Server, token: &str, subject: Value, exit_date: &str) {
+    let key = subject["key"].clone();
+    let (status, body) = server.post("/api/v1/subjects", token, subject).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = server
+        .post(
+            "/api/v1/cases",
+            token,
+            json!({"subject": key, "exit_date": exit_date}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}
+
 /// What tenant B holds that tenant A's calls must never reach: a subject with a record, a
 /// case with an open blocker, and a blueprint of its own.
 pub async fn fill(server: &Server, t: &Tenant, marker: &str) {

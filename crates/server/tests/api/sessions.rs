@@ -6,7 +6,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use testkit::TestDb;
 
-use crate::harness::{PASSWORD, Server, problem};
+use crate::harness::{PASSWORD, Server, problem, subject_with_case};
 
 /// Signs in with a password: (status, the session cookie pair, the CSRF token, the response).
 async fn sign_in(
@@ -272,23 +272,8 @@ fn link(page: &str, rel: &str) -> Option<String> {
 async fn the_lists_page_by_cursor(db: TestDb) {
     let (server, [a]) = Server::with_tenants(db, ["a"]).await;
     for i in 1..=51 {
-        let key = format!("client-{i:02}");
-        let (status, body) = server
-            .post(
-                "/api/v1/subjects",
-                &a.owner,
-                json!({"key": key, "kind": "client", "name": format!("Client {i}")}),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        let (status, body) = server
-            .post(
-                "/api/v1/cases",
-                &a.owner,
-                json!({"subject": key, "exit_date": "2026-12-31"}),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let client = json!({"key": format!("client-{i:02}"), "kind": "client", "name": format!("Client {i}")});
+        subject_with_case(&server, &a.owner, client, "2026-12-31").await;
     }
     let owner = format!("owner@{}.example", a.slug);
     let (_, cookie, _, _) = sign_in(&server, &a.slug, &owner, PASSWORD).await;

@@ -712,13 +712,15 @@ impl Tx {
                 |r| exit_in_effect_row(r),
             )
             .await?;
+        // A case can be found both ways; each is kept once, without comparing every pair.
+        let mut seen: std::collections::HashSet<CaseId> = found.iter().map(|f| f.case.id).collect();
         for exit in self
             .all(&running_with_access_due(), args![tenant.0, us(now)], |r| {
                 exit_in_effect_row(r)
             })
             .await?
         {
-            if !found.iter().any(|f| f.case.id == exit.case.id) {
+            if seen.insert(exit.case.id) {
                 found.push(exit);
             }
         }
