@@ -137,6 +137,17 @@ impl From<AppError> for ApiError {
                     ),
                 )
             }
+            AppError::Store(e @ StoreError::TimedOut(_)) => {
+                tracing::error!(error = %e, "a statement ran past its time");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "database-timeout",
+                    format!(
+                        "the database took too long to answer and nothing was changed: send \
+                         the request again in {RETRY_AFTER} seconds"
+                    ),
+                )
+            }
             AppError::Store(e @ (StoreError::Storage(_) | StoreError::CommitFailed(_))) => {
                 storage_unavailable(&e)
             }

@@ -193,7 +193,7 @@ impl Keyring {
                 let pool = PgPoolOptions::new()
                     .max_connections(4)
                     .acquire_timeout(Duration::from_secs(5))
-                    .connect_with(options)
+                    .connect_with(crate::postgres::with_statement_limits(options))
                     .await
                     .map_err(|e| StoreError::Open {
                         location: location.to_string(),
@@ -370,7 +370,7 @@ impl Keyring {
                 tx.commit().await?;
                 // The deleted rows' bytes stay in their pages until a rewrite: the table is
                 // small, so it is rewritten now, once no transaction can still see them.
-                let mut conn = pool.acquire().await?;
+                let mut conn = crate::postgres::maintenance_connection(pool).await?;
                 if !crate::postgres::wait_for_older_transactions(&mut conn).await? {
                     return Ok(false);
                 }

@@ -60,6 +60,11 @@ pub enum StoreError {
     /// the transaction was kept (unless its commit was what was cut off); it may succeed later.
     #[error("the database cannot be reached: {0}")]
     Unavailable(String),
+    /// A statement ran longer than one may (PostgreSQL's `statement_timeout`) and was
+    /// cancelled: nothing of the transaction was kept; it may succeed when the database is
+    /// less busy.
+    #[error("the database took too long and cancelled the statement: {0}")]
+    TimedOut(String),
     /// A resend of a keyed request took it over from this attempt (see `idempotency.rs`).
     #[error("a resend of this request took it over")]
     TakenOver,
@@ -86,6 +91,10 @@ impl From<sqlx::Error> for StoreError {
                     .is_some_and(|c| matches!(c.as_ref(), "53100" | "53200" | "25006")) =>
             {
                 StoreError::Storage(db.message().to_owned())
+            }
+            // query_canceled: past `statement_timeout` (the pool's own cancels nothing else).
+            sqlx::Error::Database(db) if db.code().as_deref() == Some("57014") => {
+                StoreError::TimedOut(db.message().to_owned())
             }
             _ if postgres::connection_lost(&e) => StoreError::Unavailable(e.to_string()),
             _ => StoreError::Postgres(e),
@@ -263,6 +272,15 @@ impl Store {
             self.plans.clone(),
             Some(self.writes_failing.clone()),
         ))
+    }
+
+    /// How long one statement of a request may run (PostgreSQL's `statement_timeout` on the
+    /// pool's connections, as the server reports it); SQLite sets no such limit.
+    pub async fn statement_timeout(&self) -> Result<Option<String>> {
+        match &self.backend {
+            Backend::Sqlite(_) => Ok(None),
+            Backend::Postgres(s) => s.statement_timeout().await.map(Some),
+        }
     }
 
     /// Which backend this is, for messages and benchmarks.

@@ -5,7 +5,8 @@
 use std::borrow::Cow;
 
 use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::postgres::{PgArguments, PgPoolOptions, PgRow};
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::query::Query;
 use sqlx::{AssertSqlSafe, Executor, PgPool, Postgres, Row as _, SqlSafeStr};
 use uuid::Uuid;
@@ -210,6 +211,37 @@ const PING_IF_IDLE_FOR: std::time::Duration = std::time::Duration::from_secs(30)
 const POOL_SIZE: u32 = 8;
 /// How long starting a transaction waits for a server that cannot be reached.
 const RECONNECT_FOR: std::time::Duration = std::time::Duration::from_secs(5);
+/// How long one statement on a pooled connection may run before PostgreSQL cancels it.
+/// Every statement a request or a job runs reads an index for one page or one batch
+/// (milliseconds at a million cases); one that runs for seconds is a plan gone wrong or a
+/// lock waited on, and it holds one of [`POOL_SIZE`] connections and its locks while the
+/// person who asked has long given up. Half a minute leaves room for a loaded machine and
+/// still frees the connection. Work that legitimately runs longer (migrations, the rewrites
+/// after a purge) runs on a [`maintenance_connection`] without it.
+const STATEMENT_TIMEOUT: &str = "30s";
+
+/// `options` with the limit every pooled connection starts with ([`STATEMENT_TIMEOUT`]),
+/// unless the URL sets its own (`?options[statement_timeout]=5s`, or libpq's
+/// `?options=-c statement_timeout=5s`): an operator's choice stands.
+pub(crate) fn with_statement_limits(options: PgConnectOptions) -> PgConnectOptions {
+    if options
+        .get_options()
+        .is_some_and(|o| o.contains("statement_timeout"))
+    {
+        return options;
+    }
+    options.options([("statement_timeout", STATEMENT_TIMEOUT)])
+}
+
+/// A connection from `pool` for maintenance (migrations, table rewrites), without the limit
+/// on a statement's time that requests have. It is closed when dropped, so the lifted limit
+/// never goes back to the pool.
+pub(crate) async fn maintenance_connection(pool: &PgPool) -> Result<PoolConnection<Postgres>> {
+    let mut conn = pool.acquire().await?;
+    conn.close_on_drop();
+    conn.execute("SET statement_timeout = 0").await?;
+    Ok(conn)
+}
 
 /// Whether `e` says the connection or the server went away, rather than that a statement
 /// failed: I/O, the server shutting down (`57P01`–`57P03`), a connection exception (`08…`).
@@ -231,6 +263,11 @@ impl PostgresStore {
     /// Connects and brings the schema up to date. Migrations take an advisory lock, so several
     /// replicas starting together migrate once.
     pub async fn open(url: &str) -> Result<Self> {
+        let failed = |e: sqlx::Error| StoreError::Open {
+            location: redact(url),
+            reason: e.to_string(),
+        };
+        let options = with_statement_limits(url.parse::<PgConnectOptions>().map_err(failed)?);
         let pool = PgPoolOptions::new()
             .max_connections(POOL_SIZE)
             // A server that cannot be reached is answered within this, not after sqlx's 30 s.
@@ -246,14 +283,12 @@ impl PostgresStore {
                     Ok(true)
                 })
             })
-            .connect(url)
+            .connect_with(options)
             .await
-            .map_err(|e| StoreError::Open {
-                location: redact(url),
-                reason: e.to_string(),
-            })?;
+            .map_err(failed)?;
+        // A migration may build an index over every row: no statement limit.
         migrator()
-            .run(&pool)
+            .run(&mut *maintenance_connection(&pool).await?)
             .await
             .map_err(|e| StoreError::Migrate(e.to_string()))?;
         Ok(Self { pool })
@@ -336,7 +371,8 @@ impl PostgresStore {
     /// that may still see them stayed open, or a table's lock could not be had soon, and the
     /// next sweep tries again. Writes to a table wait while it is rewritten.
     pub(crate) async fn rewrite_erased_tables(&self) -> Result<bool> {
-        let mut conn = self.pool.acquire().await?;
+        // A rewrite copies the whole table: no statement limit, but a short wait for its lock.
+        let mut conn = maintenance_connection(&self.pool).await?;
         if !wait_for_older_transactions(&mut conn).await? {
             return Ok(false);
         }
@@ -352,13 +388,9 @@ impl PostgresStore {
                 Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("55P03") => {
                     done = false;
                 }
-                Err(e) => {
-                    conn.execute("RESET lock_timeout").await?;
-                    return Err(e.into());
-                }
+                Err(e) => return Err(e.into()),
             }
         }
-        conn.execute("RESET lock_timeout").await?;
         Ok(done)
     }
 }
@@ -431,6 +463,12 @@ impl PostgresStore {
                 Err(e) => return Err(e.into()),
             }
         }
+    }
+
+    pub(crate) async fn statement_timeout(&self) -> Result<String> {
+        Ok(sqlx::query_scalar("SHOW statement_timeout")
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     pub(crate) async fn job_wakeups(&self) -> Result<crate::JobWakeups> {

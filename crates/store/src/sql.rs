@@ -85,6 +85,18 @@ impl From<Option<Uuid>> for Arg<'_> {
     }
 }
 
+/// The placeholders of `rows` rows of `columns` values each, for a multi-row `VALUES`:
+/// `($1, $2), ($3, $4)`. Only placeholders are generated; every value is bound.
+pub(crate) fn value_rows(rows: usize, columns: usize) -> String {
+    let row = |r: usize| {
+        let placeholders: Vec<String> = (1..=columns)
+            .map(|c| format!("${}", r * columns + c))
+            .collect();
+        format!("({})", placeholders.join(", "))
+    };
+    (0..rows).map(row).collect::<Vec<_>>().join(", ")
+}
+
 /// The values of a statement's placeholders, in order: `args![tenant.0, name]`.
 macro_rules! args {
     ($($value:expr),* $(,)?) => {

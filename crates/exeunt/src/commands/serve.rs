@@ -78,8 +78,12 @@ pub(super) async fn serve(
         Some(code)
     };
     let names: Vec<String> = tenants.iter().map(ToString::to_string).collect();
+    let limit = match app.store().statement_timeout().await? {
+        Some(limit) => format!(", a statement may run {limit}"),
+        None => String::new(),
+    };
     say!(
-        "Exeunt serves {} on http://{} ({}). Stop with Ctrl-C.",
+        "Exeunt serves {} on http://{} ({}{limit}). Stop with Ctrl-C.",
         names.join(", "),
         listener.local_addr()?,
         app.store().backend()

@@ -153,18 +153,9 @@ impl Tx {
             )));
         }
         for chunk in events.chunks(ROWS) {
-            // Only placeholders are generated; every value is bound.
-            let rows: Vec<String> = (0..chunk.len())
-                .map(|r| {
-                    let p: Vec<String> = (1..=COLUMNS)
-                        .map(|c| format!("${}", r * COLUMNS + c))
-                        .collect();
-                    format!("({})", p.join(", "))
-                })
-                .collect();
             let sql = format!(
                 "INSERT INTO audit_events (tenant_id, seq, at_us, actor, action, target_kind, target_id, payload, payload_digest, hash, subject_id, format, case_number) VALUES {}",
-                rows.join(", ")
+                crate::sql::value_rows(chunk.len(), COLUMNS)
             );
             let values: Vec<Arg<'_>> = chunk
                 .iter()

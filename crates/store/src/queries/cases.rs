@@ -15,6 +15,12 @@ use crate::model::{
 };
 use crate::plans::{self, TaskProgress};
 use crate::sql::{Row, args};
+
+/// Task rows per `INSERT`: a case's tasks in one statement, 21 values a row, far below either
+/// backend's limit on placeholders.
+const TASKS_PER_INSERT: usize = 64;
+/// The values of one task row.
+const TASK_INSERT_COLUMNS: usize = 21;
 use crate::{Result, StoreError};
 
 use super::subjects::record_row;
@@ -302,40 +308,51 @@ pub(super) fn task_listing<'a>(
 }
 
 impl Tx {
-    async fn insert_task(&mut self, tenant: TenantId, t: &Task) -> Result<()> {
-        let checklist = to_json(&t.checklist);
-        let owner = t.owner.encode();
-        let depends_on = to_json(&t.depends_on);
-        self.run(
-            "INSERT INTO tasks (tenant_id, case_id, id, stage, position, title, description, kind, \
-             action, checklist, owner, owner_label, assignee, depends_on, due_at_us, \
-             evidence_required, status, closed_at_us, closed_by, note, waive_reason) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
-            args![
-                tenant.0,
-                t.case_id.0,
-                t.id.as_str(),
-                t.stage.as_str(),
-                t.position,
-                &t.title,
-                &t.description,
-                t.kind.as_str(),
-                t.action.as_deref(),
-                &checklist,
-                &owner,
-                &t.owner_label,
-                t.assignee.map(|u| u.0),
-                &depends_on,
-                t.due_at.map(us),
-                t.evidence_required,
-                t.status.as_str(),
-                t.closed_at.map(us),
-                t.closed_by.map(|u| u.0),
-                t.note.as_deref(),
-                t.waive_reason.as_deref(),
-            ],
-        )
-        .await?;
+    /// Inserts tasks, [`TASKS_PER_INSERT`] rows to a statement: on PostgreSQL every statement
+    /// is a round trip, and a case starts with ten or more tasks.
+    async fn insert_tasks(&mut self, tenant: TenantId, tasks: &[Task]) -> Result<()> {
+        for chunk in tasks.chunks(TASKS_PER_INSERT) {
+            let encoded: Vec<(String, String, String)> = chunk
+                .iter()
+                .map(|t| (to_json(&t.checklist), t.owner.encode(), to_json(&t.depends_on)))
+                .collect();
+            let mut values = Vec::with_capacity(chunk.len() * TASK_INSERT_COLUMNS);
+            for (t, (checklist, owner, depends_on)) in chunk.iter().zip(&encoded) {
+                values.extend_from_slice(args![
+                    tenant.0,
+                    t.case_id.0,
+                    t.id.as_str(),
+                    t.stage.as_str(),
+                    t.position,
+                    &t.title,
+                    &t.description,
+                    t.kind.as_str(),
+                    t.action.as_deref(),
+                    checklist,
+                    owner,
+                    &t.owner_label,
+                    t.assignee.map(|u| u.0),
+                    depends_on,
+                    t.due_at.map(us),
+                    t.evidence_required,
+                    t.status.as_str(),
+                    t.closed_at.map(us),
+                    t.closed_by.map(|u| u.0),
+                    t.note.as_deref(),
+                    t.waive_reason.as_deref(),
+                ]);
+            }
+            self.run(
+                &format!(
+                    "INSERT INTO tasks (tenant_id, case_id, id, stage, position, title, description, kind, \
+                     action, checklist, owner, owner_label, assignee, depends_on, due_at_us, \
+                     evidence_required, status, closed_at_us, closed_by, note, waive_reason) VALUES {}",
+                    crate::sql::value_rows(chunk.len(), TASK_INSERT_COLUMNS)
+                ),
+                &values,
+            )
+            .await?;
+        }
         Ok(())
     }
 
@@ -451,9 +468,7 @@ impl Tx {
             ],
         )
         .await?;
-        for t in &file.tasks {
-            self.insert_task(c.tenant_id, t).await?;
-        }
+        self.insert_tasks(c.tenant_id, &file.tasks).await?;
         for f in &file.findings {
             crate::Tx::upsert_finding(self, c.tenant_id, f).await?;
         }

@@ -18,19 +18,10 @@ const SETTLE_VALUES: usize = 7;
 /// [`settle_args`]). The column names are distinct from the jobs table's, so that [`SETTLE`]
 /// needs no qualified names, which SQLite's `RETURNING` does not take.
 fn settles_cte(count: usize) -> String {
-    let rows: Vec<String> = (0..count)
-        .map(|i| {
-            let first = SETTLE_VALUES * i + 1;
-            let values: Vec<String> = (first..first + SETTLE_VALUES)
-                .map(|n| format!("${n}"))
-                .collect();
-            format!("({})", values.join(", "))
-        })
-        .collect();
     format!(
         "settles (settle_tenant, settle_id, settle_attempt, settle_status, settle_run_at, \
          settle_error, settle_finished) AS (VALUES {})",
-        rows.join(", ")
+        crate::sql::value_rows(count, SETTLE_VALUES)
     )
 }
 
