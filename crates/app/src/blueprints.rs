@@ -6,6 +6,9 @@ use engine::ids::{Email, Slug, SubjectKey};
 use engine::plan::{Plan, PlanInput, plan};
 use engine::tenant::Permission;
 use jiff::civil::Date;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -64,7 +67,7 @@ impl App {
             // A stored version of a built-in is the pinned copy or a newer one; the newest wins.
             let newest = stored.iter().find(|s| s.id.as_str() == *id);
             let text = newest.map_or_else(|| (*source).to_owned(), |s| s.source.clone());
-            let bp = parse_named(id, &text, &teams)?;
+            let bp = self.parse_named(id, &text, &teams)?;
             // A stored copy identical to the shipped text is still the built-in.
             let origin = if text == *source {
                 "built-in"
@@ -77,7 +80,7 @@ impl App {
             .iter()
             .filter(|s| !BUILTIN.iter().any(|(id, _)| *id == s.id.as_str()))
         {
-            let bp = parse_named(s.id.as_str(), &s.source, &teams)?;
+            let bp = self.parse_named(s.id.as_str(), &s.source, &teams)?;
             out.push((info(&bp, "tenant"), bp, s.source.clone()));
         }
         Ok(out)
@@ -108,7 +111,7 @@ impl App {
         let at = self.now();
         let mut tx = self.store.write().await?;
         let teams = self.team_slugs(&mut tx, actor).await?;
-        let bp = parse_named(name, text, &teams)?;
+        let bp = self.parse_named(name, text, &teams)?;
         let latest = self
             .available(&mut tx, actor)
             .await?
@@ -148,7 +151,7 @@ impl App {
                 }),
             BlueprintChoice::Source { name, text } => {
                 let teams = self.team_slugs(tx, actor).await?;
-                Ok((parse_named(name, text, &teams)?, text.clone()))
+                Ok((self.parse_named(name, text, &teams)?, text.clone()))
             }
         }
     }
@@ -196,11 +199,37 @@ impl App {
     }
 }
 
-pub(crate) fn parse_named(name: &str, text: &str, teams: &[String]) -> Result<Blueprint> {
-    parse(text, &LintContext { teams }).map_err(|diagnostics| AppError::Blueprint {
-        name: name.to_owned(),
-        diagnostics,
-    })
+/// Blueprints parsed before, by what parsing them depends on: their text and the tenant's
+/// teams. Starting a case reads every blueprint the tenant can use, and parsing them (the
+/// YAML, then compiling each condition) took most of the start's CPU; a version's text never
+/// changes, so each is parsed once. Kept for the few dozen texts in use; when more come, the
+/// cache starts again (a parse costs a millisecond, not a correctness question).
+#[derive(Default)]
+pub(crate) struct ParsedBlueprints(Mutex<HashMap<(String, String), Blueprint>>);
+
+/// How many parsed blueprints [`ParsedBlueprints`] keeps.
+const PARSED_BLUEPRINTS_KEPT: usize = 64;
+
+impl App {
+    /// `text` parsed and linted against the tenant's `teams`; refused with `name` in the
+    /// diagnostics when it does not lint.
+    pub(crate) fn parse_named(&self, name: &str, text: &str, teams: &[String]) -> Result<Blueprint> {
+        let key = (text.to_owned(), teams.join(","));
+        let cache = &self.parsed_blueprints.0;
+        if let Some(bp) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            return Ok(bp.clone());
+        }
+        let bp = parse(text, &LintContext { teams }).map_err(|diagnostics| AppError::Blueprint {
+            name: name.to_owned(),
+            diagnostics,
+        })?;
+        let mut kept = cache.lock().unwrap_or_else(|e| e.into_inner());
+        if kept.len() >= PARSED_BLUEPRINTS_KEPT {
+            kept.clear();
+        }
+        kept.insert(key, bp.clone());
+        Ok(bp)
+    }
 }
 
 fn info(bp: &Blueprint, origin: &'static str) -> BlueprintInfo {

@@ -20,7 +20,7 @@ use store::{
     Mine, SubjectFilter, TaskFilter, TaskRow, Tx,
 };
 
-use crate::blueprints::{BlueprintChoice, BlueprintInfo, parse_named, store_version};
+use crate::blueprints::{BlueprintChoice, BlueprintInfo, store_version};
 use crate::directory::{find_subject, load_subject, user_who_acts};
 use crate::files::Upload;
 use crate::notifications::Notice;
@@ -486,7 +486,7 @@ impl App {
                 ))
             })?;
         let teams = self.team_slugs(&mut tx, actor).await?;
-        let bp = parse_named(stored.id.as_str(), &stored.source, &teams)?;
+        let bp = self.parse_named(stored.id.as_str(), &stored.source, &teams)?;
         let subject = tx
             .subject(actor.tenant.id, file.case.subject_id)
             .await?

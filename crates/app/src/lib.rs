@@ -75,6 +75,7 @@ pub struct App {
     master: Arc<MasterKey>,
     /// Notifications also go out by email: a worker with a mail server runs.
     email: bool,
+    parsed_blueprints: Arc<blueprints::ParsedBlueprints>,
 }
 
 /// Who is acting, in which tenant. Every use case takes one; every query is scoped by it.
@@ -92,6 +93,7 @@ impl App {
             ids,
             master: Arc::new(master),
             email: false,
+            parsed_blueprints: Arc::default(),
         }
     }
 

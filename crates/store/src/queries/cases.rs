@@ -61,6 +61,11 @@ const CASE_COLUMNS: &str = "c.tenant_id, c.id, c.number, c.subject_id, c.bluepri
     c.confirmation_word, c.stages, c.opened_at_us, c.closed_at_us, c.closed_by, c.close_reason, \
     c.frozen_at_us";
 
+/// What a line of the case listing shows of a case: none of its plan (`stages`), which would
+/// be parsed for every line.
+const SUMMARY_COLUMNS: &str = "c.number, c.id, c.blueprint_id, c.blueprint_version, c.owner_id, \
+    c.exit_date, c.status, c.resolution, c.opened_at_us";
+
 fn case_row(r: &impl Row) -> Result<Case> {
     Ok(Case {
         tenant_id: TenantId(r.uuid("tenant_id")?),
@@ -72,16 +77,9 @@ fn case_row(r: &impl Row) -> Result<Case> {
             .map_err(corrupt("version"))?,
         parent_id: r.opt_uuid("parent_id")?.map(CaseId),
         owner_id: UserId(r.uuid("owner_id")?),
-        exit_date: r
-            .text("exit_date")?
-            .parse::<Date>()
-            .map_err(corrupt("exit date"))?,
-        status: CaseStatus::parse(r.text("status")?)
-            .ok_or_else(|| StoreError::Corrupt("case status".into()))?,
-        resolution: r
-            .opt_text("resolution")?
-            .map(|s| Resolution::parse(s).ok_or_else(|| StoreError::Corrupt("resolution".into())))
-            .transpose()?,
+        exit_date: exit_date(r)?,
+        status: case_status(r)?,
+        resolution: resolution(r)?,
         confirmation_word: r.text("confirmation_word")?.to_owned(),
         stages: json(r.text("stages")?, "stages")?,
         opened_at: from_us(r.int("opened_at_us")?)?,
@@ -90,6 +88,22 @@ fn case_row(r: &impl Row) -> Result<Case> {
         close_reason: r.opt_text("close_reason")?.map(str::to_owned),
         frozen_at: opt_from_us(r.opt_int("frozen_at_us")?)?,
     })
+}
+
+fn exit_date(r: &impl Row) -> Result<Date> {
+    r.text("exit_date")?
+        .parse::<Date>()
+        .map_err(corrupt("exit date"))
+}
+
+fn case_status(r: &impl Row) -> Result<CaseStatus> {
+    CaseStatus::parse(r.text("status")?).ok_or_else(|| StoreError::Corrupt("case status".into()))
+}
+
+fn resolution(r: &impl Row) -> Result<Option<Resolution>> {
+    r.opt_text("resolution")?
+        .map(|s| Resolution::parse(s).ok_or_else(|| StoreError::Corrupt("resolution".into())))
+        .transpose()
 }
 
 /// The earliest due time of a case's access-removal tasks, beside its columns.
@@ -216,7 +230,7 @@ pub(super) fn case_listing(tenant: TenantId, f: &CaseFilter) -> (String, Conditi
         .and_some("c.number < {}", f.before);
     let (limit, offset) = (w.bind(f.limit), w.bind(f.offset));
     let sql = format!(
-        "SELECT {CASE_COLUMNS}, s.key AS subject_key, s.name AS subject_name, s.kind AS subject_kind, \
+        "SELECT {SUMMARY_COLUMNS}, s.key AS subject_key, s.name AS subject_name, s.kind AS subject_kind, \
          (SELECT COUNT(*) FROM tasks t WHERE t.tenant_id = c.tenant_id AND t.case_id = c.id) AS tasks_total, \
          (SELECT COUNT(*) FROM tasks t WHERE t.tenant_id = c.tenant_id AND t.case_id = c.id AND t.status <> 'open') AS tasks_closed \
          FROM cases c CROSS JOIN subjects s \
@@ -598,10 +612,9 @@ impl Tx {
     pub async fn cases(&mut self, tenant: TenantId, f: &CaseFilter) -> Result<Vec<CaseSummary>> {
         let (sql, w) = case_listing(tenant, f);
         self.all(&sql, w.args(), |r| {
-            let c = case_row(r)?;
             Ok(CaseSummary {
-                number: c.number,
-                id: c.id,
+                number: r.int("number")?,
+                id: CaseId(r.uuid("id")?),
                 subject_key: SubjectKey::parse(r.text("subject_key")?)
                     .map_err(corrupt("subject key"))?,
                 subject_name: r.text("subject_name")?.to_owned(),
@@ -609,15 +622,16 @@ impl Tx {
                     .text("subject_kind")?
                     .parse()
                     .map_err(corrupt("subject kind"))?,
-                blueprint_id: c.blueprint_id,
-                blueprint_version: c.blueprint_version,
-                status: c.status,
-                resolution: c.resolution,
-                exit_date: c.exit_date,
-                owner_id: c.owner_id,
+                blueprint_id: slug(r.text("blueprint_id")?)?,
+                blueprint_version: u32::try_from(r.int("blueprint_version")?)
+                    .map_err(corrupt("version"))?,
+                status: case_status(r)?,
+                resolution: resolution(r)?,
+                exit_date: exit_date(r)?,
+                owner_id: UserId(r.uuid("owner_id")?),
                 tasks_total: r.int("tasks_total")?,
                 tasks_closed: r.int("tasks_closed")?,
-                opened_at: c.opened_at,
+                opened_at: from_us(r.int("opened_at_us")?)?,
             })
         })
         .await
