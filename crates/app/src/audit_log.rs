@@ -59,6 +59,7 @@ impl App {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as i64);
         let ranges = (last / RANGE_MIN).clamp(1, cores);
         let size = ((last + ranges - 1) / ranges).max(1);
+        let _watched = self.watch("events", u64::try_from(last).unwrap_or(0));
         let checks: Vec<_> = (0..ranges)
             .map(|r| {
                 let (from, to) = (r * size + 1, ((r + 1) * size).min(last));
@@ -91,6 +92,7 @@ impl App {
         let mut verifier = (from == 1).then(ChainVerifier::new);
         let mut keys = HashMap::new();
         while let Some(batch) = reader.next(&mut tx).await? {
+            self.progress.advance(batch.len() as u64);
             for event in &batch {
                 match &mut verifier {
                     Some(verifier) => {

@@ -339,7 +339,10 @@ impl App {
             };
             // Parsed once for all children, not once per child.
             let available = self.available(tx, actor).await?;
-            for child in tx.subjects(actor.tenant.id, &filter).await? {
+            let clients = tx.subjects(actor.tenant.id, &filter).await?;
+            let watched = self.watch("clients", clients.len() as u64);
+            for child in clients {
+                watched.advance(1);
                 if child.state != SubjectState::Active
                     || tx.open_case_of(actor.tenant.id, child.id).await?.is_some()
                 {

@@ -262,6 +262,7 @@ impl App {
         let at = self.now();
         let mut tx = self.store.write().await.map_err(|e| (0, e.into()))?;
         let mut added: Vec<Subject> = Vec::new();
+        let watched = self.watch("subjects", subjects.len() as u64);
         for (i, new) in subjects.into_iter().enumerate() {
             let subject = self
                 .check_new_subject(&mut tx, actor, &added, new)
@@ -276,6 +277,7 @@ impl App {
                 .await
                 .map_err(|e| (i, e))?;
             added.push(subject);
+            watched.advance(1);
         }
         tx.commit().await.map_err(|e| (0, e.into()))?;
         Ok(added)

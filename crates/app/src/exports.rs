@@ -314,7 +314,9 @@ impl App {
             .to_string();
         let (blob, summary) = tokio::task::spawn_blocking(move || {
             let mut file = tempfile::tempfile().map_err(|e| io_failure("a temporary file", e))?;
-            let summary = contents.write_bag(&handle, &mut file, &bagging_date)?;
+            let watched = app.watch("files", contents.payload_files());
+            let summary = contents.write_bag(&handle, &mut file, &bagging_date, &watched)?;
+            drop(watched);
             file.seek(SeekFrom::Start(0))
                 .map_err(|e| io_failure("the built package", e))?;
             let blob = handle.block_on(app.seal_stream(tenant, blob, attempt, &mut file))?;
@@ -543,13 +545,19 @@ struct Contents {
 }
 
 impl Contents {
-    /// Writes the bag. Runs on a blocking thread; file downloads reach the database through
-    /// `handle`.
+    /// How many files the package's payload holds.
+    fn payload_files(&self) -> u64 {
+        (self.inline.len() + self.files.len()) as u64
+    }
+
+    /// Writes the bag, telling `watched` of each payload file. Runs on a blocking thread; file
+    /// downloads reach the database through `handle`.
     fn write_bag(
         self,
         handle: &tokio::runtime::Handle,
         out: &mut std::fs::File,
         bagging_date: &str,
+        watched: &crate::progress::Watched,
     ) -> Result<bagit::BagSummary> {
         let bag_error = |e: bagit::BagError| AppError::Conflict(format!("the package: {e}"));
         let mut bag = BagWriter::new(out, &self.bag_name, bagging_date, self.info.clone())
@@ -557,6 +565,7 @@ impl Contents {
         for (path, bytes) in &self.inline {
             bag.add_payload(path, &mut bytes.as_slice())
                 .map_err(bag_error)?;
+            watched.advance(1);
         }
         for (path, download) in self.files {
             let mut reader = DownloadReader {
@@ -566,6 +575,7 @@ impl Contents {
                 at: 0,
             };
             bag.add_payload(&path, &mut reader).map_err(bag_error)?;
+            watched.advance(1);
         }
         let (_, summary) = bag.finish().map_err(bag_error)?;
         Ok(summary)

@@ -23,6 +23,7 @@ mod governance;
 mod jobs;
 mod notifications;
 mod pipeline;
+mod progress;
 mod purge;
 mod reminders;
 mod reports;
@@ -59,6 +60,7 @@ pub use error::{AppError, Result};
 pub use files::{Download, EvidenceContent, FILE_MAX_BYTES, Upload};
 pub use jobs::{Attempt, this_process};
 pub use notifications::{EmailPreference, NOTIFICATION_KINDS};
+pub use progress::Progress;
 pub use purge::{PendingPurge, PurgeRun};
 pub use reports::CasesReport;
 pub use templates::EmailTemplate;
@@ -76,6 +78,8 @@ pub struct App {
     /// Notifications also go out by email: a worker with a mail server runs.
     email: bool,
     parsed_blueprints: Arc<blueprints::ParsedBlueprints>,
+    /// Told how long use cases get on (see `progress.rs`).
+    progress: Arc<dyn Progress>,
 }
 
 /// Who is acting, in which tenant. Every use case takes one; every query is scoped by it.
@@ -94,6 +98,7 @@ impl App {
             master: Arc::new(master),
             email: false,
             parsed_blueprints: Arc::default(),
+            progress: Arc::new(progress::Unwatched),
         }
     }
 

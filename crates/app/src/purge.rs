@@ -78,6 +78,7 @@ impl App {
     ) -> Result<PurgeRun> {
         let candidates = self.store.read().await?.purge_candidates(tenant).await?;
         let mut run = PurgeRun::default();
+        let watched = self.watch("subjects", candidates.len() as u64);
         for candidate in candidates {
             match self.purge_one(&candidate, &who).await {
                 Ok(Some(tombstone)) => run.purged.push(tombstone),
@@ -86,7 +87,9 @@ impl App {
                     .failed
                     .push((candidate.subject_key.to_string(), e.to_string())),
             }
+            watched.advance(1);
         }
+        drop(watched);
         // The purges committed: what is left of their erasure is finished later (by the
         // worker's minute sweep, or when the store next opens), not reported as their failure.
         if !run.purged.is_empty() {

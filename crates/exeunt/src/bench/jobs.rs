@@ -297,16 +297,7 @@ async fn report_latency(app: &App, tenant: TenantId) -> anyhow::Result<()> {
 /// table of `count` queued rows; returns jobs per second.
 fn pgbench_loop(dir: &Path, url: &str, count: u32, clients: u32) -> anyhow::Result<f64> {
     let table = format!("bench_queue_{}", std::process::id());
-    let psql = |sql: &str| -> anyhow::Result<()> {
-        let out = std::process::Command::new("psql")
-            .args([url, "-q", "-v", "ON_ERROR_STOP=1", "-c", sql])
-            .output()
-            .context("psql runs")?;
-        if !out.status.success() {
-            bail!("psql: {}", String::from_utf8_lossy(&out.stderr).trim());
-        }
-        Ok(())
-    };
+    let psql = |sql: &str| super::servers::psql(url, sql);
     psql(&format!(
         "CREATE TABLE {table} (id bigserial PRIMARY KEY, status text NOT NULL, run_at bigint NOT NULL, \
          lease_until bigint, worker text); CREATE INDEX ON {table} (status, run_at); \

@@ -130,6 +130,13 @@ async fn round(
         .as_ref()
         .map_or(serving[0].base.clone(), |b| b.base.clone());
     let postgres = matches!(database, Database::Postgres(_));
+    if postgres {
+        say!(
+            "    (PostgreSQL's statistics are gathered before each phase, as autovacuum would on a server \
+             up for longer than the phases take: without them it plans for empty tables)"
+        );
+    }
+    database.analyze()?;
 
     let starts = (0..employees)
         .map(|i| {
@@ -155,6 +162,7 @@ async fn round(
         })
         .collect::<anyhow::Result<_>>()?;
     starts.report("start a case", "");
+    database.analyze()?;
 
     // Each client completes the tasks of its own cases, so no two requests race for one case.
     let mut completions: Vec<Vec<Request>> = (0..CLIENTS).map(|_| Vec::new()).collect();
@@ -172,6 +180,7 @@ async fn round(
         "complete a task",
         &format!(" (target ≤ {COMPLETION_CPU_TARGET_US:.0} µs)"),
     );
+    database.analyze()?;
 
     let lists = (0..employees.max(100) * 2)
         .map(|_| Request::get("/api/v1/cases?limit=50".into()))

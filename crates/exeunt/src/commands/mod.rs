@@ -69,14 +69,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     execute(app(store, &cli)?, &cli).await
 }
 
-/// The application on `store`: with a mail server, notifications also go out by email.
+/// The application on `store`: with a mail server, notifications also go out by email; a
+/// long command watched on a terminal draws its progress.
 fn app(store: Store, cli: &Cli) -> anyhow::Result<App> {
-    let app = App::system(store, master_key(cli)?);
-    Ok(if cli.smtp_url.is_some() {
-        app.with_email()
-    } else {
-        app
-    })
+    let mut app = App::system(store, master_key(cli)?);
+    if cli.smtp_url.is_some() {
+        app = app.with_email();
+    }
+    if crate::progress::wanted(&cli.command) {
+        app = app.watched_by(crate::progress::Bar::new());
+    }
+    Ok(app)
 }
 
 /// The worker that runs the due jobs, with the mail server the flags name.

@@ -82,6 +82,41 @@ impl Exeunt {
         self.command(args).output().unwrap()
     }
 
+    /// `exeunt args…` as a person at a terminal runs it, in a pseudo-terminal (util-linux's
+    /// `script`): everything the terminal was sent, escape codes and all. It must succeed.
+    pub fn on_terminal(&self, args: &[&str]) -> String {
+        let exeunt = self.command(args);
+        let quoted =
+            |arg: &std::ffi::OsStr| format!("'{}'", arg.to_string_lossy().replace('\'', r"'\''"));
+        let line: Vec<String> = std::iter::once(exeunt.get_program())
+            .chain(exeunt.get_args())
+            .map(quoted)
+            .collect();
+        let mut terminal = Command::new("script");
+        terminal
+            .args([
+                "--quiet",
+                "--return",
+                "--command",
+                &line.join(" "),
+                "/dev/null",
+            ])
+            .current_dir(self.dir.path());
+        for (name, value) in exeunt.get_envs() {
+            match value {
+                Some(value) => terminal.env(name, value),
+                None => terminal.env_remove(name),
+            };
+        }
+        let out = terminal.output().unwrap();
+        let shown = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "exeunt {args:?} failed on a terminal: {shown}"
+        );
+        shown
+    }
+
     /// `exeunt serve` on a free port with `args`, once it says it serves; and where.
     pub fn serve(&self, args: &[&str]) -> (Served, String) {
         use std::io::{BufRead, BufReader};

@@ -6,4 +6,5 @@ mod basics;
 mod crash;
 mod harness;
 mod pipeline;
+mod progress;
 mod serve;
