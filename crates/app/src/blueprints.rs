@@ -213,16 +213,22 @@ const PARSED_BLUEPRINTS_KEPT: usize = 64;
 impl App {
     /// `text` parsed and linted against the tenant's `teams`; refused with `name` in the
     /// diagnostics when it does not lint.
-    pub(crate) fn parse_named(&self, name: &str, text: &str, teams: &[String]) -> Result<Blueprint> {
+    pub(crate) fn parse_named(
+        &self,
+        name: &str,
+        text: &str,
+        teams: &[String],
+    ) -> Result<Blueprint> {
         let key = (text.to_owned(), teams.join(","));
         let cache = &self.parsed_blueprints.0;
         if let Some(bp) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
             return Ok(bp.clone());
         }
-        let bp = parse(text, &LintContext { teams }).map_err(|diagnostics| AppError::Blueprint {
-            name: name.to_owned(),
-            diagnostics,
-        })?;
+        let bp =
+            parse(text, &LintContext { teams }).map_err(|diagnostics| AppError::Blueprint {
+                name: name.to_owned(),
+                diagnostics,
+            })?;
         let mut kept = cache.lock().unwrap_or_else(|e| e.into_inner());
         if kept.len() >= PARSED_BLUEPRINTS_KEPT {
             kept.clear();
