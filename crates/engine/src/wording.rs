@@ -13,6 +13,15 @@ pub fn words(code: &str) -> String {
     code.replace('_', " ")
 }
 
+/// `text` with its first letter a capital, as a sentence or a label begins.
+pub fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
 /// A size in bytes as a person reads it, in decimal units as file managers show them:
 /// "512 bytes", "10.9 KB", "3.4 MB", "1.2 GB".
 pub fn size(bytes: i64) -> String {

@@ -158,6 +158,14 @@ test('a client offboarding starts from the subject page, with a plan preview fir
   assert.equal(fromOverview, '/subjects/hooli/offboard');
   assert.equal(fromSettings, fromOverview);
 
+  // Until someone chooses, a client's case goes to its account manager, else to whoever starts it.
+  const signedInAsOwner = await signIn('owner');
+  await signedInAsOwner.goto(`${base}/subjects/initech/offboard`);
+  assert.equal(await signedInAsOwner.locator('#owner').inputValue(), people.manager.email, 'Initech\'s account manager');
+  await signedInAsOwner.goto(`${base}/subjects/hooli/offboard`);
+  assert.equal(await signedInAsOwner.locator('#owner').inputValue(), people.owner.email, 'Hooli has no account manager');
+  await signedInAsOwner.close();
+
   await page.goto(`${base}${fromSettings}`);
   // The owner pickers offer nobody who only reads.
   const owners = await page.locator('#owner option').evaluateAll((options) => options.map((o) => o.value));
@@ -362,6 +370,10 @@ test('the Audit Center filters the history and verifies the chain', async () => 
   await page.goto(`${base}/audit`);
   const seqs = async () => (await page.locator('#audit-events tbody tr td:first-child').allInnerTexts()).map(Number);
   const firstPage = await seqs();
+  // What each event is about reads in words, with no raw UUID.
+  const about = await page.locator('#audit-events td[data-label="About"]').allInnerTexts();
+  assert.ok(about.some((a) => /^Case \d+/.test(a)), about.join(' | '));
+  assert.ok(about.every((a) => !/[0-9a-f]{8}-[0-9a-f]{4}-/.test(a)), about.join(' | '));
   assert.ok(firstPage.every((seq, i) => i === 0 || seq < firstPage[i - 1]), 'newest first');
   await page.click('a[rel=next]');
   const secondPage = await seqs();

@@ -25,7 +25,10 @@ link-name-needed-detail = The acknowledgement needs your full name (one line, at
 # An instant in words: "Monday 21 December 2026, 06:06 (CET)".
 date-in-words = { $weekday } { $day } { $month } { $year }, { $time } ({ $zone })
 decimal-separator = .
-size-bytes = { $n } bytes
+size-bytes = { $n ->
+    [one] { $n } byte
+   *[other] { $n } bytes
+}
 weekday-1 = Monday
 weekday-2 = Tuesday
 weekday-3 = Wednesday

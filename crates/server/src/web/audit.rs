@@ -18,17 +18,119 @@ use super::{
 };
 use crate::ServerState;
 use crate::error::ApiError;
+use crate::i18n::Language;
 use crate::inputs::field;
 
 const PAGE: i64 = 50;
+
+/// What an event is about, as a person reads it: in words, with a link to the page that shows
+/// it where there is one, and a reference (a key, a task's id) set apart as data. An id nobody
+/// reads (a UUID) is shortened to its first eight digits, the whole id in its tooltip.
+struct About {
+    text: String,
+    href: Option<String>,
+    reference: Option<Reference>,
+}
+
+struct Reference {
+    shown: String,
+    whole: String,
+}
+
+impl Reference {
+    fn of(id: &str) -> Self {
+        let shown = match uuid::Uuid::parse_str(id) {
+            Ok(uuid) => uuid.simple().to_string()[..8].to_owned(),
+            Err(_) => id.to_owned(),
+        };
+        Reference {
+            shown,
+            whole: id.to_owned(),
+        }
+    }
+}
+
+impl About {
+    fn of(kind: &str, id: &str, people: &People, lang: &Language) -> Self {
+        let about = |text: String, href: Option<String>, reference: Option<&str>| About {
+            text,
+            href,
+            reference: reference.map(Reference::of),
+        };
+        let case = |n: &str| n.parse::<i64>().ok();
+        match (kind, id.split_once('/')) {
+            ("case", _) if case(id).is_some() => about(
+                lang.text_with("audit-about-case", &[("number", &id)]),
+                Some(format!("/cases/{id}")),
+                None,
+            ),
+            ("task", Some((n, task))) if case(n).is_some() => about(
+                lang.text_with("audit-about-task", &[("number", &n)]),
+                Some(format!("/cases/{n}/tasks/{task}")),
+                Some(task),
+            ),
+            ("export", Some((n, export))) if case(n).is_some() => about(
+                lang.text_with("audit-about-export", &[("number", &n)]),
+                Some(format!("/cases/{n}")),
+                Some(export),
+            ),
+            ("revocation", Some((n, record))) if case(n).is_some() => about(
+                lang.text_with("audit-about-revocation", &[("number", &n)]),
+                Some(format!("/cases/{n}")),
+                Some(record),
+            ),
+            ("record", Some((key, number))) => about(
+                lang.text_with("audit-about-record", &[("number", &number)]),
+                Some(format!("/subjects/{}", super::query_value(key))),
+                Some(key),
+            ),
+            // Its id, not its key: the subject's page is by key, so no link.
+            ("subject", _) => about(lang.text("audit-about-subject"), None, Some(id)),
+            ("blueprint", _) => {
+                let (blueprint, version) = id.split_once('@').unwrap_or((id, ""));
+                let text = if version.is_empty() {
+                    lang.text("audit-about-blueprint")
+                } else {
+                    lang.text_with("audit-about-blueprint-version", &[("version", &version)])
+                };
+                about(
+                    text,
+                    Some(format!("/blueprints/{}", super::query_value(blueprint))),
+                    Some(blueprint),
+                )
+            }
+            ("user", _) => match id
+                .parse()
+                .ok()
+                .and_then(|u| people.get(engine::ids::UserId(u)))
+            {
+                Some(user) => about(
+                    lang.text_with("audit-about-user", &[("name", &user.name.as_str())]),
+                    None,
+                    None,
+                ),
+                None => about(lang.text("audit-about-former-user"), None, Some(id)),
+            },
+            ("tenant", _) => about(
+                lang.text("audit-about-tenant"),
+                Some("/settings".to_owned()),
+                None,
+            ),
+            _ => about(
+                engine::wording::capitalised(&super::words(kind)),
+                None,
+                Some(id),
+            ),
+        }
+    }
+}
 
 struct EventLine {
     seq: i64,
     at: String,
     actor: String,
     action: String,
-    /// What the event is about: its kind in words, and its id (a number, a key, a UUID).
-    target: (String, String),
+    about: About,
     summary: String,
 }
 
@@ -139,15 +241,15 @@ pub async fn center(
         ("before", |e: &AuditEvent| e.seq.to_string()),
     );
     let page = AuditPage {
-        chrome: viewer.chrome("audit", "Audit Center"),
+        chrome: viewer.chrome("audit", viewer.lang.text("audit-title")),
         events: events
             .into_iter()
             .map(|e| EventLine {
                 seq: e.seq,
                 at: viewer.event_time(&e),
                 actor: people.actor(&e.actor),
-                target: (super::words(&e.target_kind), e.target_id.clone()),
-                summary: super::summary(&e),
+                about: About::of(&e.target_kind, &e.target_id, &people, &viewer.lang),
+                summary: super::summary(&e, &viewer.lang),
                 action: e.action,
             })
             .collect(),
@@ -175,14 +277,18 @@ pub async fn verify(
     Ok(match state.app.verify_audit(&viewer.actor).await {
         Ok(events) => done(
             "/audit",
-            format!("The audit chain is intact: {events} events, every link checked."),
+            viewer
+                .lang
+                .text_with("audit-chain-intact", &[("count", &events)]),
         ),
         Err(AppError::Chain(broken)) => refused(
             "/audit",
             ApiError::new(
                 axum::http::StatusCode::CONFLICT,
                 "chain-broken",
-                format!("The audit chain is broken: {broken}"),
+                viewer
+                    .lang
+                    .text_with("audit-chain-broken", &[("problem", &broken.to_string())]),
             ),
         ),
         Err(e) => refused("/audit", e),

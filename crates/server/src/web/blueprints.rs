@@ -17,6 +17,7 @@ use super::subjects::{Preview, preview};
 use super::{Chrome, PageError, PagePath, PageQuery, Posted, Viewer, done, given};
 use crate::ServerState;
 use crate::error::ApiError;
+use crate::i18n::Language;
 use crate::inputs::{exit_date, field};
 
 struct BlueprintLine {
@@ -79,7 +80,12 @@ async fn list_page(
                     problems: diagnostics
                         .iter()
                         .filter(|d| d.line == i + 1)
-                        .map(|d| format!("column {}: {}", d.column, d.message))
+                        .map(|d| {
+                            viewer.lang.text_with(
+                                "blueprints-lint-column",
+                                &[("column", &d.column), ("message", &d.message)],
+                            )
+                        })
                         .collect(),
                 })
                 .collect();
@@ -98,7 +104,7 @@ async fn list_page(
         StatusCode::OK
     };
     let page = ListPage {
-        chrome: viewer.chrome("blueprints", "Blueprints"),
+        chrome: viewer.chrome("blueprints", viewer.lang.text("blueprints-title")),
         blueprints,
         can_upload: viewer.can(Permission::ManageBlueprints),
         source,
@@ -125,12 +131,19 @@ pub async fn upload(
 ) -> Result<Response, PageError> {
     match state
         .app
-        .add_blueprint(&viewer.actor, "the uploaded blueprint", &form.source)
+        .add_blueprint(
+            &viewer.actor,
+            &viewer.lang.text("blueprints-uploaded"),
+            &form.source,
+        )
         .await
     {
         Ok(info) => Ok(done(
             &format!("/blueprints/{}", info.id),
-            format!("Published {} version {}.", info.id, info.version),
+            viewer.lang.text_with(
+                "blueprints-published",
+                &[("id", &info.id), ("version", &info.version)],
+            ),
         )),
         Err(e @ (AppError::Forbidden { .. } | AppError::NotFound(_))) => Err(e.into()),
         Err(e) => list_page(&state, &viewer, form.source, Some(e)).await,
@@ -179,14 +192,14 @@ struct ShowPage {
     error: Option<String>,
 }
 
-fn owner(owner: &Owner) -> String {
+fn owner(owner: &Owner, lang: &Language) -> String {
     match owner {
-        Owner::Team(t) => format!("team {t}"),
+        Owner::Team(t) => lang.text_with("blueprint-team", &[("team", &t.to_string())]),
         Owner::Role(r) => r.as_str().replace('_', " "),
     }
 }
 
-fn stages(bp: &Blueprint) -> Vec<StageView> {
+fn stages(bp: &Blueprint, lang: &Language) -> Vec<StageView> {
     bp.stages
         .iter()
         .map(|s| StageView {
@@ -200,7 +213,7 @@ fn stages(bp: &Blueprint) -> Vec<StageView> {
                     id: t.id.to_string(),
                     title: t.title.clone(),
                     description: t.description.clone(),
-                    owner: owner(&t.owner),
+                    owner: owner(&t.owner, lang),
                     kind: t.kind.as_str(),
                     due: t.due.as_ref().map(ToString::to_string),
                     depends_on: t.depends_on.iter().map(ToString::to_string).collect(),
@@ -289,7 +302,7 @@ pub async fn show(
         applies_when: info.applies_when,
         word: bp.confirmation_word.clone(),
         fan_out: bp.fan_out.map(|k| k.as_str()),
-        stages: stages(&bp),
+        stages: stages(&bp, &viewer.lang),
         checks: bp
             .checks
             .iter()

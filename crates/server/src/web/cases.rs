@@ -68,7 +68,7 @@ struct ListPage {
     chrome: Chrome,
     cases: Vec<CaseRow>,
     status: String,
-    statuses: &'static [(&'static str, &'static str)],
+    statuses: Vec<(&'static str, String)>,
     paging: Paging,
 }
 
@@ -116,15 +116,16 @@ pub async fn list(
         ("before", |c: &CaseSummary| c.number.to_string()),
     );
     let people = People::load(&state.app, &viewer.actor).await?;
+    let lang = &viewer.lang;
     Ok(viewer.page(&ListPage {
-        chrome: viewer.chrome("cases", "Cases"),
+        chrome: viewer.chrome("cases", lang.text("cases-title")),
         cases: cases.iter().map(|c| CaseRow::new(c, &people)).collect(),
         status: q.status,
-        statuses: &[
-            ("open", "Open"),
-            ("in_progress", "In progress"),
-            ("review", "Review"),
-            ("done", "Done"),
+        statuses: vec![
+            ("open", lang.text("shared-status-open")),
+            ("in_progress", lang.text("shared-status-in-progress")),
+            ("review", lang.text("shared-status-review")),
+            ("done", lang.text("shared-status-done")),
         ],
         paging,
     }))
@@ -231,7 +232,7 @@ struct WorkItemLine {
 
 struct HoldLine {
     reason: String,
-    scope: &'static str,
+    scope: String,
     placed: String,
 }
 
@@ -302,6 +303,7 @@ pub async fn show(
     let case = &view.file.case;
     let done = case.status == CaseStatus::Done;
     let current = view.current_stage.clone();
+    let lang = &viewer.lang;
 
     let blocked_stages: Vec<&str> = view
         .file
@@ -361,9 +363,15 @@ pub async fn show(
             status: f.status.as_str(),
             open: f.status == FindingStatus::Open,
             waived: f.waive_reason.as_ref().map(|r| {
-                format!(
-                    "waived by {}: {r}",
-                    f.waived_by.map_or_else(String::new, |u| people.name(u))
+                lang.text_with(
+                    "case-finding-waived",
+                    &[
+                        (
+                            "who",
+                            &f.waived_by.map_or_else(String::new, |u| people.name(u)),
+                        ),
+                        ("reason", r),
+                    ],
                 )
             }),
         })
@@ -424,14 +432,18 @@ pub async fn show(
             size: e.blob.as_ref().map(|b| b.size),
             sha256: e.blob.as_ref().map(|b| engine::audit::to_hex(&b.sha256)),
             failure: e.failure.clone(),
-            acknowledged: e
-                .acknowledged
-                .as_ref()
-                .map(|a| format!("{} on {}", a.name, viewer.when(a.at))),
-            waived: e
-                .acknowledgement_waived
-                .as_ref()
-                .map(|w| format!("{}: {}", people.name(w.by), w.reason)),
+            acknowledged: e.acknowledged.as_ref().map(|a| {
+                lang.text_with(
+                    "case-export-acknowledged",
+                    &[("name", &a.name), ("at", &viewer.when(a.at))],
+                )
+            }),
+            waived: e.acknowledgement_waived.as_ref().map(|w| {
+                lang.text_with(
+                    "case-export-waived",
+                    &[("name", &people.name(w.by)), ("reason", &w.reason)],
+                )
+            }),
         })
         .collect::<Vec<_>>();
     let has_ready_export = exports.iter().any(|e| e.status == "ready");
@@ -487,14 +499,16 @@ pub async fn show(
         .map(|h| HoldLine {
             reason: h.reason.clone(),
             scope: if h.subject_id.is_some() {
-                "this subject"
+                lang.text("case-hold-subject")
             } else {
-                "the whole organization"
+                lang.text("shared-whole-organization")
             },
-            placed: format!(
-                "{} on {}",
-                people.name(h.placed_by),
-                viewer.day(h.placed_at)
+            placed: lang.text_with(
+                "shared-who-on",
+                &[
+                    ("who", &people.name(h.placed_by)),
+                    ("day", &viewer.day(h.placed_at)),
+                ],
             ),
         })
         .collect();
@@ -516,12 +530,15 @@ pub async fn show(
         .map(|e| EventLine {
             at: viewer.event_time(&e),
             actor: people.actor(&e.actor),
-            summary: super::summary(&e),
+            summary: super::summary(&e, lang),
             action: e.action,
         })
         .collect();
     let page = CasePage {
-        chrome: viewer.chrome("cases", format!("Case {number}")),
+        chrome: viewer.chrome(
+            "cases",
+            lang.text_with("shared-case-number", &[("number", &number)]),
+        ),
         number,
         subject_key: view.subject.key.to_string(),
         subject_name: view.subject.name.as_str().to_owned(),
@@ -589,10 +606,11 @@ pub async fn precheck(
             .iter()
             .filter(|f| f.status == FindingStatus::Open)
             .count();
-        Ok::<_, ApiError>(format!(
-            "Precheck ran: {} open.",
-            engine::wording::counted(open as i64, "finding", "findings")
-        ))
+        Ok::<_, ApiError>(
+            viewer
+                .lang
+                .text_with("case-prechecked", &[("count", &open)]),
+        )
     }
     .await;
     Ok(outcome(&back(&n), result))
@@ -612,7 +630,10 @@ pub async fn assign(
         let owner = field("owner", Email::parse(form.owner.trim()))?;
         let number = case_number(&n)?;
         state.app.assign_case(&viewer.actor, number, &owner).await?;
-        Ok::<_, ApiError>(format!("{owner} owns case {number} now."))
+        Ok::<_, ApiError>(viewer.lang.text_with(
+            "case-assigned",
+            &[("owner", &owner.to_string()), ("number", &number)],
+        ))
     }
     .await;
     Ok(outcome(&back(&n), result))
@@ -634,9 +655,11 @@ pub async fn close(
             .app
             .close_case(&viewer.actor, number, form.confirm.trim())
             .await?;
-        Ok::<_, ApiError>(format!(
-            "Case {number} is done: completed, fully offboarded."
-        ))
+        Ok::<_, ApiError>(
+            viewer
+                .lang
+                .text_with("case-closed-done", &[("number", &number)]),
+        )
     }
     .await;
     Ok(outcome(&back(&n), result))
@@ -658,9 +681,11 @@ pub async fn cancel(
             .app
             .cancel_case(&viewer.actor, number, &reason(&form.reason)?)
             .await?;
-        Ok::<_, ApiError>(format!(
-            "Cancelled case {number}; its tasks and history are kept."
-        ))
+        Ok::<_, ApiError>(
+            viewer
+                .lang
+                .text_with("case-cancelled", &[("number", &number)]),
+        )
     }
     .await;
     Ok(outcome(&back(&n), result))
@@ -682,7 +707,11 @@ pub async fn waive_finding(
                 &reason(&form.reason)?,
             )
             .await?;
-        Ok::<_, ApiError>(format!("Waived `{check}`."))
+        Ok::<_, ApiError>(
+            viewer
+                .lang
+                .text_with("case-finding-waived-done", &[("check", &check)]),
+        )
     }
     .await;
     Ok(outcome(&back(&n), result))
@@ -698,10 +727,11 @@ pub async fn request_export(
             .app
             .request_export(&viewer.actor, case_number(&n)?)
             .await?;
-        Ok::<_, ApiError>(format!(
-            "Export {}: the package is built in the background; reload to see it ready.",
-            export.status.as_str()
-        ))
+        Ok::<_, ApiError>(
+            viewer
+                .lang
+                .text_with("case-export-queued", &[("status", &export.status.as_str())]),
+        )
     }
     .await;
     Ok(outcome(&back(&n), result))
@@ -725,10 +755,15 @@ pub async fn receive_link(
             .app
             .receive_link(&viewer.actor, case_number(&n)?, days)
             .await?;
-        Ok::<_, ApiError>(format!(
-            "Send the client this link (valid until {}): {}/receive/{token}",
-            viewer.when(expires_at),
-            super::origin(&state, &headers)
+        Ok::<_, ApiError>(viewer.lang.text_with(
+            "case-link-created",
+            &[
+                ("until", &viewer.when(expires_at)),
+                (
+                    "link",
+                    &format!("{}/receive/{token}", super::origin(&state, &headers)),
+                ),
+            ],
         ))
     }
     .await;
@@ -746,9 +781,7 @@ pub async fn waive_acknowledgement(
             .app
             .waive_acknowledgement(&viewer.actor, case_number(&n)?, why)
             .await?;
-        Ok::<_, ApiError>(
-            "The export counts as delivered without the client's acknowledgement.".to_owned(),
-        )
+        Ok::<_, ApiError>(viewer.lang.text("case-ack-waived"))
     }
     .await;
     Ok(outcome(&back(&n), result))
@@ -783,7 +816,10 @@ pub async fn set_revocation(
             .app
             .set_revocation(&viewer.actor, case_number(&n)?, record, status, note)
             .await?;
-        Ok::<_, ApiError>(format!("{} is {} now.", item.label, item.status.as_str()))
+        Ok::<_, ApiError>(viewer.lang.text_with(
+            "case-revocation-set",
+            &[("record", &item.label), ("status", &item.status.as_str())],
+        ))
     }
     .await;
     Ok(outcome(&back(&n), result))
@@ -806,7 +842,10 @@ pub async fn hand_off(
             .app
             .hand_off(&viewer.actor, case_number(&n)?, record, &new_owner)
             .await?;
-        Ok::<_, ApiError>(format!("Work item {record} is {new_owner}'s now."))
+        Ok::<_, ApiError>(viewer.lang.text_with(
+            "case-handed-off",
+            &[("record", &record), ("owner", &new_owner.to_string())],
+        ))
     }
     .await;
     Ok(outcome(&back(&n), result))

@@ -56,7 +56,12 @@ pub async fn show(
         .parse::<jiff::Timestamp>()
         .map_or_else(|_| claims.completed_at.clone(), |t| viewer.when(t));
     let page = CertificatePage {
-        chrome: viewer.chrome("cases", format!("Certificate of case {number}")),
+        chrome: viewer.chrome(
+            "cases",
+            viewer
+                .lang
+                .text_with("certificate-title", &[("number", &number)]),
+        ),
         number,
         organization: actor.tenant.name.as_str().to_owned(),
         subject: claims.subject.key,

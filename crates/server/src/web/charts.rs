@@ -7,11 +7,12 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 
-/// One row of bars: a name for the legend, a colour, one value per label.
-pub struct Series {
-    pub name: &'static str,
+/// One row of bars: a colour, one value per label, and what a bar says of itself given its
+/// label and its value (rounded to a tenth): its title, which a screen reader reads.
+pub struct Series<'a> {
     pub colour: &'static str,
     pub values: Vec<f64>,
+    pub says: &'a dyn Fn(&str, f64) -> String,
 }
 
 const WIDTH: f64 = 640.0;
@@ -20,9 +21,8 @@ const LEFT: f64 = 36.0;
 const BOTTOM: f64 = 28.0;
 const TOP: f64 = 10.0;
 
-/// Grouped bars: for each label, one bar per series. `unit` follows each value in the bars'
-/// titles ("3 cases").
-pub fn bars(title: &str, labels: &[String], series: &[Series], unit: &str) -> String {
+/// Grouped bars: for each label, one bar per series.
+pub fn bars(title: &str, labels: &[String], series: &[Series]) -> String {
     let max = series
         .iter()
         .flat_map(|s| s.values.iter().copied())
@@ -60,15 +60,12 @@ pub fn bars(title: &str, labels: &[String], series: &[Series], unit: &str) -> St
             };
             let _ = write!(
                 svg,
-                r#"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{h:.1}" fill="{}" rx="2"><title>{}: {} {} {}</title></rect>"#,
+                r#"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{h:.1}" fill="{}" rx="2"><title>{}</title></rect>"#,
                 x0 + bar * j as f64,
                 TOP + plot_height - h,
                 (bar - 1.0).max(1.0),
                 s.colour,
-                escape(label),
-                short(value),
-                unit,
-                escape(s.name)
+                escape(&(s.says)(label, (value * 10.0).round() / 10.0))
             );
         }
         // Every other label when they would crowd.
@@ -167,14 +164,14 @@ mod tests {
             "Cases <per> week",
             &["a&b".to_owned(), "c".to_owned()],
             &[Series {
-                name: "opened",
                 colour: "#1f5fbf",
-                values: vec![1.0, 3.0],
+                values: vec![1.0, 3.04],
+                says: &|label, value| format!("{label}: {value} opened"),
             }],
-            "cases",
         );
         assert!(svg.contains("Cases &lt;per&gt; week"));
-        assert!(svg.contains("a&amp;b: 1 cases opened"));
+        assert!(svg.contains("a&amp;b: 1 opened"));
+        assert!(svg.contains("c: 3 opened"));
         assert_eq!(svg.matches("<rect").count(), 2);
     }
 }

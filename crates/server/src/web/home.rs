@@ -44,7 +44,7 @@ impl TaskLine {
 }
 
 pub struct StatusCount {
-    pub label: &'static str,
+    pub label: String,
     pub css: &'static str,
     pub count: i64,
     pub href: String,
@@ -98,11 +98,15 @@ pub async fn home(State(state): State<ServerState>, viewer: Viewer) -> Result<Re
     let later_more = later.len().saturating_sub(LATER_SHOWN);
     later.truncate(LATER_SHOWN);
     let counts = app.case_counts(actor).await?;
+    let lang = &viewer.lang;
     let statuses = [
-        (CaseStatus::Open, "Open"),
-        (CaseStatus::InProgress, "In progress"),
-        (CaseStatus::Review, "Review"),
-        (CaseStatus::Done, "Done"),
+        (CaseStatus::Open, lang.text("shared-status-open")),
+        (
+            CaseStatus::InProgress,
+            lang.text("shared-status-in-progress"),
+        ),
+        (CaseStatus::Review, lang.text("shared-status-review")),
+        (CaseStatus::Done, lang.text("shared-status-done")),
     ]
     .into_iter()
     .map(|(status, label)| StatusCount {
@@ -139,35 +143,50 @@ pub async fn home(State(state): State<ServerState>, viewer: Viewer) -> Result<Re
         .iter()
         .map(|w| w.strftime("%b %d").to_string())
         .collect();
+    // Each bar's title, which a screen reader reads: "Nov 23: 3 cases opened".
+    let opened_says = |week: &str, count: f64| {
+        let count = count as i64;
+        lang.text_with(
+            "home-activity-bar-opened",
+            &[("week", &week), ("count", &count)],
+        )
+    };
+    let closed_says = |week: &str, count: f64| {
+        let count = count as i64;
+        lang.text_with(
+            "home-activity-bar-closed",
+            &[("week", &week), ("count", &count)],
+        )
+    };
     let activity_chart = charts::bars(
-        "Cases opened and closed per week",
+        &lang.text("home-activity-chart"),
         &labels,
         &[
             Series {
-                name: "opened",
                 colour: "#1f5fbf",
                 values: opened,
+                says: &opened_says,
             },
             Series {
-                name: "closed",
                 colour: "#23703a",
                 values: closed,
+                says: &closed_says,
             },
         ],
-        "cases",
     );
     let average = |&(count, days): &(i64, f64)| {
         if count == 0 { 0.0 } else { days / count as f64 }
     };
     let duration_chart = charts::bars(
-        "Average days from start to completion, by week of completion",
+        &lang.text("home-duration-chart"),
         &labels,
         &[Series {
-            name: "to offboard",
             colour: "#8a5a00",
             values: completions.iter().map(average).collect(),
+            says: &|week: &str, days: f64| {
+                lang.text_with("home-duration-bar", &[("week", &week), ("days", &days)])
+            },
         }],
-        "days",
     );
     // The chart's figures in words: a bar of a case completed within its day is too short to
     // see, and a window without completions draws nothing at all.
@@ -175,16 +194,19 @@ pub async fn home(State(state): State<ServerState>, viewer: Viewer) -> Result<Re
         .iter()
         .fold((0, 0.0), |(n, d), (count, days)| (n + count, d + days));
     let duration_summary = if completed == 0 {
-        format!("No case completed in these {CHART_WEEKS} weeks yet.")
+        lang.text_with("home-duration-none", &[("weeks", &CHART_WEEKS)])
     } else {
-        format!(
-            "{} completed in these {CHART_WEEKS} weeks, {:.1} days from start to completion on average.",
-            engine::wording::counted(completed, "case", "cases"),
-            days / completed as f64
+        lang.text_with(
+            "home-duration-summary",
+            &[
+                ("count", &completed),
+                ("weeks", &CHART_WEEKS),
+                ("days", &format!("{:.1}", days / completed as f64)),
+            ],
         )
     };
     Ok(viewer.page(&HomePage {
-        chrome: viewer.chrome("home", "Home"),
+        chrome: viewer.chrome("home", lang.text("home-title")),
         duration_summary,
         overdue,
         today,
@@ -233,7 +255,7 @@ pub async fn notifications(
     let (items, _) = state.app.notifications(&viewer.actor, 100).await?;
     let email = state.app.email_preferences(&viewer.actor).await?;
     Ok(viewer.page(&NotificationsPage {
-        chrome: viewer.chrome("notifications", "Notifications"),
+        chrome: viewer.chrome("notifications", viewer.lang.text("notifications-title")),
         items: items
             .into_iter()
             .map(|n| NotificationLine::new(n, &viewer))
@@ -262,9 +284,9 @@ pub async fn set_time_zone(
 ) -> Result<Response, PageError> {
     let result = async {
         let user = state.app.set_time_zone(&viewer.actor, form.zone()?).await?;
-        Ok::<_, crate::error::ApiError>(format!(
-            "Your time zone is {} now: your digest comes at 07:00 there.",
-            user.time_zone
+        Ok::<_, crate::error::ApiError>(viewer.lang.text_with(
+            "notifications-time-zone-set",
+            &[("zone", &user.time_zone.to_string())],
         ))
     }
     .await;
@@ -297,9 +319,9 @@ pub async fn set_email(
             .app
             .set_email_preferences(&viewer.actor, &[(form.kind.as_str(), email)])
             .await?;
-        Ok(format!(
-            "Email for {} notifications is {} now.",
-            form.kind, form.email
+        Ok(viewer.lang.text_with(
+            "notifications-email-set",
+            &[("kind", &form.kind), ("email", &form.email)],
         ))
     }
     .await;
@@ -313,9 +335,8 @@ pub async fn read_notifications(
     let read = state.app.read_notifications(&viewer.actor).await?;
     Ok(done(
         "/notifications",
-        format!(
-            "Marked {} read.",
-            engine::wording::counted(read as i64, "notification", "notifications")
-        ),
+        viewer
+            .lang
+            .text_with("notifications-marked-read", &[("count", &(read as i64))]),
     ))
 }

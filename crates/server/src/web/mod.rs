@@ -6,7 +6,9 @@
 //! askama template from `templates/web/`. Forms post back to the server ([`Posted`] checks the
 //! session's CSRF token carried in a hidden field), which answers with a redirect and a flash
 //! message (post/redirect/get). Nothing here decides a business rule: a refused action shows
-//! the use case's own reason.
+//! the use case's own reason. The pages' own words, and the messages after a form, come from
+//! the English message catalogue (`crate::i18n`), through the viewer's [`Language`] that each
+//! page's [`Chrome`] carries.
 
 mod audit;
 mod blueprints;
@@ -38,6 +40,7 @@ use serde::de::DeserializeOwned;
 use crate::ServerState;
 use crate::error::ApiError;
 use crate::extract::{SESSION_COOKIE, cookie, same_secret};
+use crate::i18n::Language;
 
 /// The cookie that carries a message to the next page after a form was sent.
 const FLASH_COOKIE: &str = "exeunt_flash";
@@ -170,6 +173,8 @@ pub struct Viewer {
     flash: Option<Flash>,
     /// How many of their notifications they have not read.
     unread: i64,
+    /// The language of the pages: English, whatever the browser asks.
+    pub lang: Language,
 }
 
 impl Viewer {
@@ -200,8 +205,17 @@ impl Viewer {
         if here.datetime() == there.datetime() {
             return mine;
         }
-        let name = local.iana_name().unwrap_or("the subject's zone");
-        format!("{mine} ({} in {name})", there.strftime("%a %H:%M"))
+        let zone = local
+            .iana_name()
+            .map_or_else(|| self.lang.text("chrome-subject-zone"), str::to_owned);
+        self.lang.text_with(
+            "chrome-deadline-elsewhere",
+            &[
+                ("here", &mine),
+                ("there", &there.strftime("%a %H:%M").to_string()),
+                ("zone", &zone),
+            ],
+        )
     }
 
     /// The day of an instant where this person is.
@@ -229,6 +243,7 @@ impl Viewer {
             can_run: self.can(Permission::RunCases),
             can_complete: self.can(Permission::CompleteOwnTask),
             can_govern: self.can(Permission::GovernTenant),
+            lang: self.lang.clone(),
         }
     }
 
@@ -262,6 +277,7 @@ pub struct Chrome {
     pub can_run: bool,
     pub can_complete: bool,
     pub can_govern: bool,
+    pub lang: Language,
 }
 
 impl FromRequestParts<ServerState> for Viewer {
@@ -289,6 +305,7 @@ impl FromRequestParts<ServerState> for Viewer {
             csrf_token: session.csrf_token,
             flash: cookie(&parts.headers, FLASH_COOKIE).and_then(Flash::decode),
             unread,
+            lang: Language::english(),
         })
     }
 }
@@ -417,8 +434,9 @@ impl From<AppError> for PageError {
 #[derive(Template)]
 #[template(path = "web/error.html")]
 struct ErrorPage<'a> {
+    lang: Language,
     status: u16,
-    title: &'static str,
+    title: String,
     detail: &'a str,
 }
 
@@ -436,16 +454,20 @@ impl IntoResponse for PageError {
 /// A problem as a page for a person: what happened, in words, with the status it has.
 pub fn error_page(problem: &ApiError) -> Response {
     let status = problem.status();
+    let lang = Language::english();
     let title = match status {
-        StatusCode::NOT_FOUND => "Not found",
-        StatusCode::FORBIDDEN => "Not allowed",
-        StatusCode::LOCKED => "Frozen by an offboarding",
-        StatusCode::CONFLICT => "Not possible now",
-        StatusCode::GONE => "No longer available",
-        StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => "Not accepted",
-        _ => "Something went wrong",
+        StatusCode::NOT_FOUND => lang.text("errors-not-found"),
+        StatusCode::FORBIDDEN => lang.text("errors-forbidden"),
+        StatusCode::LOCKED => lang.text("errors-frozen"),
+        StatusCode::CONFLICT => lang.text("errors-conflict"),
+        StatusCode::GONE => lang.text("errors-gone"),
+        StatusCode::UNPROCESSABLE_ENTITY | StatusCode::BAD_REQUEST => {
+            lang.text("errors-not-accepted")
+        }
+        _ => lang.text("errors-trouble"),
     };
     let page = ErrorPage {
+        lang,
         status: status.as_u16(),
         title,
         detail: problem.detail(),
@@ -456,7 +478,12 @@ pub fn error_page(problem: &ApiError) -> Response {
 pub fn render(page: &impl Template) -> Html<String> {
     Html(page.render().unwrap_or_else(|e| {
         tracing::error!(error = %e, "a page did not render");
-        "<!doctype html><title>Error</title><p>The page could not be shown.".to_owned()
+        let lang = Language::english();
+        format!(
+            "<!doctype html><title>{}</title><p>{}",
+            lang.text("errors-unrendered-title"),
+            lang.text("errors-unrendered")
+        )
     }))
 }
 
@@ -545,19 +572,28 @@ pub fn zone_names() -> &'static [String] {
 
 /// What an audit event says happened, in words: its payload's summary, unless a purge
 /// erased it.
-pub fn summary(event: &engine::audit::AuditEvent) -> String {
+pub fn summary(event: &engine::audit::AuditEvent, lang: &Language) -> String {
     event
         .payload
         .as_deref()
         .and_then(|p| serde_json::from_str::<serde_json::Value>(p).ok())
         .and_then(|v| v["summary"].as_str().map(str::to_owned))
-        .unwrap_or_else(|| "(erased by a purge)".to_owned())
+        .unwrap_or_else(|| lang.text("audit-erased"))
 }
 
 /// A message (a flash, an event's summary) as a sentence for the page: its first letter a
-/// capital, and each part the message quotes in backticks (a key, a check's id) apart, for the
-/// page to set as code rather than show the backticks. The parts are (quoted, text).
+/// capital, and each part the message quotes in backticks apart, as [`spans`] has them.
 pub fn prose(text: &str) -> Vec<(bool, String)> {
+    let mut parts = spans(text);
+    if let Some((false, first)) = parts.first_mut() {
+        *first = engine::wording::capitalised(first);
+    }
+    parts
+}
+
+/// A text with each part it quotes in backticks (a key, a check's id, a command) apart, for
+/// the page to set as code rather than show the backticks. The parts are (quoted, text).
+pub fn spans(text: &str) -> Vec<(bool, String)> {
     let mut parts: Vec<(bool, String)> = text
         .split('`')
         .enumerate()
@@ -569,12 +605,6 @@ pub fn prose(text: &str) -> Vec<(bool, String)> {
         && let Some(last) = parts.last_mut()
     {
         last.0 = false;
-    }
-    if let Some((false, first)) = parts.first_mut()
-        && let Some(c) = first.chars().next()
-        && c.is_lowercase()
-    {
-        *first = c.to_uppercase().chain(first.chars().skip(1)).collect();
     }
     parts
 }
@@ -658,6 +688,11 @@ impl People {
             .map_or_else(|| actor.to_owned(), |id| self.name(engine::ids::UserId(id)))
     }
 
+    /// The user with id `id`, unless they are gone.
+    pub fn get(&self, id: engine::ids::UserId) -> Option<&engine::tenant::User> {
+        self.0.get(&id)
+    }
+
     /// A user's email, or nothing when they are gone.
     pub fn email(&self, id: engine::ids::UserId) -> String {
         self.0
@@ -672,7 +707,28 @@ impl People {
         users
     }
 
-    /// Everyone as (email, name), by name: what a picker of people offers.
+    /// Whom a picker of people for work about `subject` chooses until someone chooses: its
+    /// account manager (or its parent's, for a product) when they can act, else the person
+    /// signed in. The client's account manager owns the relationship the work is about.
+    pub fn first_choice(
+        &self,
+        viewer: &Actor,
+        subject: &engine::subject::Subject,
+        parent: Option<&engine::subject::Subject>,
+    ) -> String {
+        let can_act = |email: &str| {
+            self.0.values().any(|u| {
+                u.email.as_str() == email
+                    && u.role.allows(engine::tenant::Permission::CompleteOwnTask)
+            })
+        };
+        std::iter::once(subject)
+            .chain(parent)
+            .filter_map(|s| s.attributes.get("account_manager"))
+            .find(|email| can_act(email))
+            .map_or_else(|| viewer.user.email.to_string(), str::to_owned)
+    }
+
     /// The people a picker offers for work (an owner, an assignee, a new owner): everyone but
     /// the read-only auditors, as (email, name) by name.
     pub fn who_can_act(&self) -> Vec<(String, String)> {

@@ -74,6 +74,7 @@ pub async fn general(
     let app = &state.app;
     let actor = &viewer.actor;
     let people = People::load(app, actor).await?;
+    let lang = &viewer.lang;
     let owner = viewer.can(Permission::GovernTenant);
     let mut organizations = Vec::new();
     let mut organization_case = None;
@@ -106,9 +107,18 @@ pub async fn general(
         .into_iter()
         .map(|p| {
             (
-                p.kind.map_or("every other kind", |k| k.as_str()).to_owned(),
+                p.kind.map_or_else(
+                    || lang.text("settings-every-other-kind"),
+                    |k| k.as_str().to_owned(),
+                ),
                 p.period.to_string(),
-                format!("{} on {}", people.name(p.set_by), viewer.day(p.set_at)),
+                lang.text_with(
+                    "shared-who-on",
+                    &[
+                        ("who", &people.name(p.set_by)),
+                        ("day", &viewer.day(p.set_at)),
+                    ],
+                ),
             )
         })
         .collect();
@@ -121,12 +131,14 @@ pub async fn general(
             id: h.id.to_string(),
             covers: h
                 .subject_key
-                .map_or_else(|| "the whole organization".to_owned(), |k| k.to_string()),
+                .map_or_else(|| lang.text("shared-whole-organization"), |k| k.to_string()),
             reason: h.reason,
-            placed: format!(
-                "{} on {}",
-                people.name(h.placed_by),
-                viewer.day(h.placed_at)
+            placed: lang.text_with(
+                "shared-who-on",
+                &[
+                    ("who", &people.name(h.placed_by)),
+                    ("day", &viewer.day(h.placed_at)),
+                ],
             ),
         })
         .collect();
@@ -173,7 +185,7 @@ pub async fn general(
         })
         .collect();
     Ok(viewer.page(&GeneralPage {
-        chrome: viewer.chrome("settings", "Settings"),
+        chrome: viewer.chrome("settings", lang.text("settings-title")),
         tenant_name: actor.tenant.name.as_str().to_owned(),
         tenant_slug: actor.tenant.slug.to_string(),
         organizations,
@@ -211,11 +223,11 @@ pub async fn place_hold(
             .app
             .place_hold(&viewer.actor, subject.as_ref(), reason(&form.reason)?)
             .await?;
-        Ok::<_, ApiError>(format!(
-            "Placed a legal hold over {}: nothing it covers is purged until it is lifted.",
-            hold.subject_key
-                .map_or_else(|| "the whole organization".to_owned(), |k| k.to_string())
-        ))
+        let lang = &viewer.lang;
+        let covers = hold
+            .subject_key
+            .map_or_else(|| lang.text("shared-whole-organization"), |k| k.to_string());
+        Ok::<_, ApiError>(lang.text_with("settings-hold-placed", &[("covers", &covers)]))
     }
     .await;
     Ok(outcome("/settings", result))
@@ -240,7 +252,7 @@ pub async fn lift_hold(
             .app
             .lift_hold(&viewer.actor, id, reason(&form.reason)?)
             .await?;
-        Ok::<_, ApiError>("Lifted the legal hold.".to_owned())
+        Ok::<_, ApiError>(viewer.lang.text("settings-hold-lifted"))
     }
     .await;
     Ok(outcome("/settings", result))
@@ -263,10 +275,14 @@ pub async fn set_retention(
             .transpose()?;
         let period = field("period", Retention::parse(form.period.trim()))?;
         let policy = state.app.set_retention(&viewer.actor, kind, period).await?;
-        Ok::<_, ApiError>(format!(
-            "Offboarded {} are kept {} after completion, then purged.",
-            policy.kind.map_or("subjects", |k| k.as_str()),
-            policy.period
+        let lang = &viewer.lang;
+        let kind = policy.kind.map_or_else(
+            || lang.text("settings-retention-subjects"),
+            |k| k.as_str().to_owned(),
+        );
+        Ok::<_, ApiError>(lang.text_with(
+            "settings-retention-set-done",
+            &[("kind", &kind), ("period", &policy.period.to_string())],
         ))
     }
     .await;
@@ -282,9 +298,9 @@ pub async fn set_time_zone(
             .app
             .set_tenant_time_zone(&viewer.actor, form.zone()?)
             .await?;
-        Ok::<_, ApiError>(format!(
-            "People added from now on start in {}.",
-            tenant.time_zone
+        Ok::<_, ApiError>(viewer.lang.text_with(
+            "settings-time-zone-set",
+            &[("zone", &tenant.time_zone.to_string())],
         ))
     }
     .await;
@@ -302,9 +318,9 @@ pub async fn retry_job(
             .map(JobId)
             .map_err(|_| ApiError::invalid("job", format!("`{id}` is not a job id")))?;
         let job = state.app.retry_job(&viewer.actor, id).await?;
-        Ok::<_, ApiError>(format!(
-            "Job {} ({}) is queued again, with a fresh set of attempts.",
-            job.id, job.kind
+        Ok::<_, ApiError>(viewer.lang.text_with(
+            "settings-dead-job-retried",
+            &[("id", &job.id.to_string()), ("kind", &job.kind.to_string())],
         ))
     }
     .await;

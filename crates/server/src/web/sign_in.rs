@@ -14,11 +14,13 @@ use super::{NoFields, Posted, render};
 use crate::ServerState;
 use crate::error::ApiError;
 use crate::extract::{Params, same_secret};
+use crate::i18n::Language;
 use crate::session::{clear_session_cookie, limited_sign_in, session_cookie};
 
 #[derive(Template)]
 #[template(path = "web/sign_in.html")]
 struct SignInPage {
+    lang: Language,
     /// Several tenants live here: the form asks which.
     ask_tenant: bool,
     /// An owner has no password yet: point to the first-run page.
@@ -59,6 +61,7 @@ pub async fn page(
         return Ok(Redirect::to("/first-run").into_response());
     }
     let page = SignInPage {
+        lang: Language::english(),
         ask_tenant: tenants.len() > 1,
         first_run: !awaiting.is_empty(),
         tenant: String::new(),
@@ -96,6 +99,7 @@ pub async fn submit(
         Err(refused) => {
             let status = refused.problem.status();
             let page = SignInPage {
+                lang: Language::english(),
                 ask_tenant: ask_tenant(&state).await?,
                 first_run: false,
                 tenant: form.tenant,
@@ -128,6 +132,7 @@ pub async fn sign_out(
 #[derive(Template)]
 #[template(path = "web/first_run.html")]
 struct FirstRunPage {
+    lang: Language,
     /// The tenants whose owner has no password yet: slug, name, the owner's email.
     tenants: Vec<(String, String, String)>,
     code: String,
@@ -168,6 +173,7 @@ async fn first_run_page(
         StatusCode::OK
     };
     let page = FirstRunPage {
+        lang: Language::english(),
         tenants,
         code,
         has_code: state.first_run_code.is_some(),
@@ -202,9 +208,9 @@ pub async fn set_first_password(
         .first_run_code
         .as_deref()
         .is_some_and(|code| same_secret(code.as_bytes(), form.code.trim().as_bytes()));
+    let lang = Language::english();
     if !code_matches {
-        let error =
-            "code: that is not the setup code this server printed when it started".to_owned();
+        let error = lang.text("first-run-wrong-code");
         return first_run_page(&state, String::new(), Some(error)).await;
     }
     let tenant = match Slug::parse(form.tenant.trim()) {
@@ -214,7 +220,7 @@ pub async fn set_first_password(
     let password = match Password::parse(&form.password) {
         Ok(p) if form.password == form.confirm => p,
         Ok(_) => {
-            let error = "confirm: the two passwords differ; type the same one twice".to_owned();
+            let error = lang.text("first-run-passwords-differ");
             return first_run_page(&state, form.code, Some(error)).await;
         }
         Err(e) => {

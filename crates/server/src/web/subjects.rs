@@ -21,6 +21,7 @@ use super::{
 };
 use crate::ServerState;
 use crate::error::ApiError;
+use crate::i18n::Language;
 use crate::inputs::{exit_date, field, reason, search};
 
 const PAGE: i64 = 50;
@@ -99,7 +100,7 @@ pub async fn list(
         ("after", |s: &Subject| s.key.to_string()),
     );
     Ok(viewer.page(&ListPage {
-        chrome: viewer.chrome("subjects", "Subjects"),
+        chrome: viewer.chrome("subjects", viewer.lang.text("subjects-title")),
         subjects: subjects
             .into_iter()
             .map(|s| SubjectLine {
@@ -124,22 +125,22 @@ pub struct RecordLine {
 }
 
 pub struct RecordGroup {
-    pub title: &'static str,
+    pub title: String,
     pub records: Vec<RecordLine>,
 }
 
-fn record_groups(records: &[Record]) -> Vec<RecordGroup> {
+fn record_groups(records: &[Record], lang: &Language) -> Vec<RecordGroup> {
     RecordKind::ALL
         .into_iter()
         .map(|kind| RecordGroup {
             title: match kind {
-                RecordKind::Document => "Documents",
-                RecordKind::Note => "Notes",
-                RecordKind::Contact => "Contacts",
-                RecordKind::Account => "Accounts",
-                RecordKind::Integration => "Integrations",
-                RecordKind::Asset => "Assets",
-                RecordKind::WorkItem => "Work items",
+                RecordKind::Document => lang.text("subject-records-documents"),
+                RecordKind::Note => lang.text("subject-records-notes"),
+                RecordKind::Contact => lang.text("subject-records-contacts"),
+                RecordKind::Account => lang.text("subject-records-accounts"),
+                RecordKind::Integration => lang.text("subject-records-integrations"),
+                RecordKind::Asset => lang.text("subject-records-assets"),
+                RecordKind::WorkItem => lang.text("subject-records-work-items"),
             },
             records: records
                 .iter()
@@ -200,8 +201,8 @@ struct SubjectPage {
     /// Each kind of record and the names of its fields.
     record_kinds: Vec<(&'static str, Vec<&'static str>)>,
     people: Vec<(String, String)>,
-    /// The person signed in: the pickers' choice until another is made.
-    me: String,
+    /// Whom the pickers choose until another is chosen (see [`People::first_choice`]).
+    first_choice: String,
     party_case: Option<PartyCase>,
     today: String,
 }
@@ -213,6 +214,8 @@ struct PartyCase {
     assignee: String,
     /// The resolution chosen in the dialog (`open` until one is).
     resolution_chosen: String,
+    /// The resolutions the dialog offers, as (value, label).
+    resolutions: Vec<(&'static str, String)>,
     /// Whether the dialog opens with the page: its last submission was refused.
     reopen: bool,
     done: bool,
@@ -285,6 +288,14 @@ async fn subject_page(
                 resolution_chosen: given(&choices.party_resolution)
                     .unwrap_or("open")
                     .to_owned(),
+                resolutions: vec![
+                    ("open", viewer.lang.text("subject-party-not-yet")),
+                    ("done", viewer.lang.text("subject-party-done-choice")),
+                    (
+                        "cancelled",
+                        viewer.lang.text("subject-party-cancelled-choice"),
+                    ),
+                ],
                 reopen: given(&choices.party_resolution).is_some(),
                 done: file.file.case.status == CaseStatus::Done,
                 resolution: file.file.case.resolution.map(|r| r.as_str()),
@@ -318,7 +329,7 @@ async fn subject_page(
     let page = SubjectPage {
         chrome: viewer.chrome("subjects", subject.name.as_str()),
         tab,
-        groups: record_groups(&view.records),
+        groups: record_groups(&view.records, &viewer.lang),
         no_records: view.records.is_empty(),
         more_records: view.more_records.then_some(app::RECORDS_ON_A_PAGE),
         attributes: subject
@@ -342,8 +353,8 @@ async fn subject_page(
             .into_iter()
             .map(|k| (k.as_str(), k.fields().iter().map(|f| f.name).collect()))
             .collect(),
+        first_choice: people.first_choice(&viewer.actor, subject, view.parent.as_ref()),
         people: people.who_can_act(),
-        me: viewer.actor.user.email.to_string(),
         party_case,
         today: viewer.day(app.now()),
         head,
@@ -412,10 +423,12 @@ pub async fn add_record(
             .app
             .add_record(&viewer.actor, &key, kind, fields)
             .await?;
-        Ok::<_, ApiError>(format!(
-            "Added {} {}.",
-            super::words(kind.as_str()),
-            record.number
+        Ok::<_, ApiError>(viewer.lang.text_with(
+            "subject-record-added",
+            &[
+                ("kind", &super::words(kind.as_str())),
+                ("number", &record.number),
+            ],
         ))
     }
     .await;
@@ -538,7 +551,13 @@ pub async fn offboard(
         .await?
         .into_iter()
         .filter(|(_, bp, _)| bp.scope == subject.kind)
-        .map(|(info, _, _)| (info.id, format!("{} (v{})", info.title, info.version)))
+        .map(|(info, _, _)| {
+            let label = viewer.lang.text_with(
+                "offboard-blueprint",
+                &[("title", &info.title), ("version", &info.version)],
+            );
+            (info.id, label)
+        })
         .collect();
     let people = People::load(app, actor).await?;
     let mut error = None;
@@ -570,7 +589,12 @@ pub async fn offboard(
         }
     };
     let page = OffboardPage {
-        chrome: viewer.chrome("subjects", format!("Start offboarding {}", subject.name)),
+        chrome: viewer.chrome(
+            "subjects",
+            viewer
+                .lang
+                .text_with("offboard-title", &[("name", &subject.name.as_str())]),
+        ),
         key: subject.key.to_string(),
         name: subject.name.as_str().to_owned(),
         kind: subject.kind.as_str(),
@@ -580,7 +604,10 @@ pub async fn offboard(
             .unwrap_or_default(),
         blueprints,
         exit_date: q.exit_date,
-        owner: given(&q.owner).map_or_else(|| actor.user.email.to_string(), str::to_owned),
+        owner: given(&q.owner).map_or_else(
+            || people.first_choice(actor, subject, view.parent.as_ref()),
+            str::to_owned,
+        ),
         people: people.who_can_act(),
         preview,
         error,
@@ -626,28 +653,17 @@ pub async fn start(
         Err(e) => return Ok(refused(&back, e)),
     };
     Ok(match started {
-        Ok(case) => {
-            let children = if case.children.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    " and {}",
-                    engine::wording::counted(
-                        case.children.len() as i64,
-                        "child case",
-                        "child cases"
-                    )
-                )
-            };
-            super::done(
-                &format!("/cases/{}", case.number),
-                format!(
-                    "Started case {} with {}{children}.",
-                    case.number,
-                    engine::wording::counted(case.tasks as i64, "task", "tasks")
-                ),
-            )
-        }
+        Ok(case) => super::done(
+            &format!("/cases/{}", case.number),
+            viewer.lang.text_with(
+                "offboard-started",
+                &[
+                    ("number", &case.number),
+                    ("tasks", &case.tasks),
+                    ("children", &case.children.len()),
+                ],
+            ),
+        ),
         Err(e) => refused(&back, e),
     })
 }
@@ -698,10 +714,9 @@ pub async fn party_offboarding(
                     },
                 )
                 .await?;
-            return Ok(format!(
-                "Started the party offboarding as case {}.",
-                started.number
-            ));
+            return Ok(viewer
+                .lang
+                .text_with("subject-party-started", &[("number", &started.number)]));
         };
         let mut said = Vec::new();
         // Resolving ends the case, whose owner then no longer matters; a refused resolution
@@ -712,18 +727,29 @@ pub async fn party_offboarding(
                     let before = app.case(actor, number).await?.file.case.owner_id;
                     let case = app.assign_case(actor, number, assignee).await?;
                     if case.owner_id != before {
-                        said.push(format!("Assigned case {number} to {assignee}."));
+                        said.push(viewer.lang.text_with(
+                            "subject-party-assigned",
+                            &[("number", &number), ("assignee", &assignee.to_string())],
+                        ));
                     }
                 }
             }
             "done" => {
                 app.close_case(actor, number, form.confirm.trim()).await?;
-                said.push(format!("Case {number} is done: the party is offboarded."));
+                said.push(
+                    viewer
+                        .lang
+                        .text_with("subject-party-closed", &[("number", &number)]),
+                );
             }
             "cancelled" => {
                 app.cancel_case(actor, number, &reason(&form.reason)?)
                     .await?;
-                said.push(format!("Cancelled case {number}."));
+                said.push(
+                    viewer
+                        .lang
+                        .text_with("subject-party-cancelled", &[("number", &number)]),
+                );
             }
             other => {
                 return Err(ApiError::invalid(
@@ -733,7 +759,7 @@ pub async fn party_offboarding(
             }
         }
         if said.is_empty() {
-            said.push("Nothing changed.".to_owned());
+            said.push(viewer.lang.text("subject-party-unchanged"));
         }
         Ok(said.join(" "))
     }

@@ -82,6 +82,7 @@ pub async fn show(
     };
     let people = People::load(app, actor).await?;
     let now = app.now();
+    let lang = &viewer.lang;
     let stage = file
         .case
         .stages
@@ -104,7 +105,7 @@ pub async fn show(
         .map(|e| EventLine {
             at: viewer.event_time(&e),
             actor: people.actor(&e.actor),
-            summary: super::summary(&e),
+            summary: super::summary(&e, lang),
         })
         .collect();
     let open = t.status == TaskStatus::Open && file.case.resolution.is_none();
@@ -137,7 +138,7 @@ pub async fn show(
         due: t
             .due_at
             .map(|t| viewer.deadline(t, &view.subject.attributes.time_zone()))
-            .unwrap_or_else(|| "no due date".to_owned()),
+            .unwrap_or_else(|| lang.text("task-no-due-date")),
         overdue: open && t.is_overdue(now),
         status: t.status.as_str(),
         open,
@@ -145,10 +146,15 @@ pub async fn show(
         note: t.note.clone(),
         waive_reason: t.waive_reason.clone(),
         closed: t.closed_at.map(|c| {
-            format!(
-                "{} by {}",
-                viewer.when(c),
-                t.closed_by.map_or_else(String::new, |u| people.name(u))
+            lang.text_with(
+                "shared-when-by",
+                &[
+                    ("when", &viewer.when(c)),
+                    (
+                        "who",
+                        &t.closed_by.map_or_else(String::new, |u| people.name(u)),
+                    ),
+                ],
             )
         }),
         evidence: view
@@ -160,7 +166,13 @@ pub async fn show(
                 file_name: e.file_name.clone(),
                 size: e.size,
                 sha256: engine::audit::to_hex(&e.sha256),
-                added: format!("{} by {}", viewer.when(e.added_at), people.name(e.added_by)),
+                added: lang.text_with(
+                    "shared-when-by",
+                    &[
+                        ("when", &viewer.when(e.added_at)),
+                        ("who", &people.name(e.added_by)),
+                    ],
+                ),
             })
             .collect(),
         history,
@@ -274,17 +286,9 @@ pub async fn complete(
             .app
             .complete_task(&viewer.actor, number, &id, note, completion.evidence)
             .await?;
-        Ok::<_, ApiError>(format!(
-            "Completed “{}”{}.",
-            done.title,
-            if files > 0 {
-                format!(
-                    " with {}",
-                    engine::wording::counted(files as i64, "evidence file", "evidence files")
-                )
-            } else {
-                String::new()
-            }
+        Ok::<_, ApiError>(viewer.lang.text_with(
+            "task-completed",
+            &[("task", &done.title), ("files", &files)],
         ))
     }
     .await;
@@ -316,8 +320,13 @@ pub async fn assign(
             )
             .await?;
         Ok::<_, ApiError>(match assignee {
-            Some(a) => format!("Assigned “{}” to {a}; they have been notified.", done.title),
-            None => format!("“{}” is unassigned: its owner's team has it.", done.title),
+            Some(a) => viewer.lang.text_with(
+                "task-assigned",
+                &[("task", &done.title), ("assignee", &a.to_string())],
+            ),
+            None => viewer
+                .lang
+                .text_with("task-unassigned", &[("task", &done.title)]),
         })
     }
     .await;
@@ -344,7 +353,11 @@ pub async fn waive(
                 &reason(&form.reason)?,
             )
             .await?;
-        Ok::<_, ApiError>(format!("Waived “{}”.", done.title))
+        Ok::<_, ApiError>(
+            viewer
+                .lang
+                .text_with("task-waived", &[("task", &done.title)]),
+        )
     }
     .await;
     Ok(outcome(&task_page(&n, &task), result))
