@@ -332,18 +332,12 @@ impl App {
             return Ok(None);
         }
         let mut tx = self.store.read().await?;
-        let Some(session) = tx.session_by_secret(&digest(secret)).await? else {
+        let Some((session, tenant, user)) = tx.session_by_secret(&digest(secret)).await? else {
             return Ok(None);
         };
         if session.revoked_at.is_some() || session.expires_at <= self.now() {
             return Ok(None);
         }
-        let (Some(tenant), Some(user)) = (
-            tx.tenant(session.tenant_id).await?,
-            tx.user(session.tenant_id, session.user_id).await?,
-        ) else {
-            return Ok(None);
-        };
         Ok(Some((Actor { tenant, user }, session)))
     }
 

@@ -133,18 +133,12 @@ impl App {
             return Ok(None);
         }
         let mut tx = self.store.read().await?;
-        let Some(token) = tx.token_by_secret(&digest(secret)).await? else {
+        let Some((token, tenant, mut user)) = tx.token_by_secret(&digest(secret)).await? else {
             return Ok(None);
         };
         if token.revoked_at.is_some() {
             return Ok(None);
         }
-        let (Some(tenant), Some(mut user)) = (
-            tx.tenant(token.tenant_id).await?,
-            tx.user(token.tenant_id, token.user_id).await?,
-        ) else {
-            return Ok(None);
-        };
         // A token never outlasts a demotion: it acts with the weaker of its role and its user's.
         user.role = token.role.weaker(user.role);
         Ok(Some((Actor { tenant, user }, token.id)))

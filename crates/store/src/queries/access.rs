@@ -3,7 +3,7 @@
 use engine::audit::Hash;
 use engine::fields::TokenName;
 use engine::ids::{SessionId, TenantId, Text, TokenId, UserId};
-use engine::tenant::{ApiToken, Session};
+use engine::tenant::{ApiToken, Session, Tenant, User};
 use jiff::Timestamp;
 
 use crate::Result;
@@ -24,6 +24,54 @@ fn token_row(r: &impl Row) -> Result<ApiToken> {
         created_at: from_us(r.int("created_at_us")?)?,
         revoked_at: opt_from_us(r.opt_int("revoked_at_us")?)?,
     })
+}
+
+const SESSION_COLUMNS: &str =
+    "id, tenant_id, user_id, csrf_token, created_at_us, expires_at_us, revoked_at_us";
+
+/// A credential's (`k`) tenant and user, joined beside it.
+const CREDENTIAL_JOIN: &str = "JOIN tenants n ON n.id = k.tenant_id \
+     JOIN users u ON u.tenant_id = k.tenant_id AND u.id = k.user_id";
+
+/// The tenant's and the user's columns of [`CREDENTIAL_JOIN`], named apart from the
+/// credential's own.
+const CREDENTIAL_HOLDER: &str = "n.slug AS tenant_slug, n.name AS tenant_name, \
+     n.time_zone AS tenant_time_zone, u.email AS user_email, u.name AS user_name, \
+     u.role AS user_role, u.time_zone AS user_time_zone";
+
+fn credential_tenant(r: &impl Row) -> Result<Tenant> {
+    tenants::tenant_from(
+        r,
+        &tenants::TenantColumns {
+            id: "tenant_id",
+            slug: "tenant_slug",
+            name: "tenant_name",
+            time_zone: "tenant_time_zone",
+        },
+    )
+}
+
+fn credential_user(r: &impl Row) -> Result<User> {
+    tenants::user_from(
+        r,
+        &tenants::UserColumns {
+            tenant_id: "tenant_id",
+            id: "user_id",
+            email: "user_email",
+            name: "user_name",
+            role: "user_role",
+            time_zone: "user_time_zone",
+        },
+    )
+}
+
+/// `columns` (a comma-separated list) each prefixed with the table alias `alias`.
+fn qualified(alias: &str, columns: &str) -> String {
+    columns
+        .split(", ")
+        .map(|c| format!("{alias}.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn session_row(r: &impl Row) -> Result<Session> {
@@ -57,12 +105,22 @@ impl Tx {
         Ok(())
     }
 
-    /// The token whose secret has this digest, in whichever tenant: authentication is the one
-    /// lookup that starts without a tenant, because the token is what names it.
-    pub async fn token_by_secret(&mut self, secret_sha256: &Hash) -> Result<Option<ApiToken>> {
-        let sql = format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE secret_sha256 = $1");
-        self.optional(&sql, args![secret_sha256], |r| token_row(r))
-            .await
+    /// The token whose secret has this digest, with its tenant and its user, in whichever
+    /// tenant: authentication is the one lookup that starts without a tenant, because the
+    /// token is what names it. One statement, as every request asks it first.
+    pub async fn token_by_secret(
+        &mut self,
+        secret_sha256: &Hash,
+    ) -> Result<Option<(ApiToken, Tenant, User)>> {
+        let sql = format!(
+            "SELECT {}, {CREDENTIAL_HOLDER} FROM api_tokens k {CREDENTIAL_JOIN} \
+             WHERE k.secret_sha256 = $1",
+            qualified("k", TOKEN_COLUMNS)
+        );
+        self.optional(&sql, args![secret_sha256], |r| {
+            Ok((token_row(r)?, credential_tenant(r)?, credential_user(r)?))
+        })
+        .await
     }
 
     pub async fn tokens(&mut self, tenant: TenantId) -> Result<Vec<ApiToken>> {
@@ -139,13 +197,20 @@ impl Tx {
     }
 
     /// The session whose cookie has this digest, in whichever tenant (see `token_by_secret`).
-    pub async fn session_by_secret(&mut self, secret_sha256: &Hash) -> Result<Option<Session>> {
-        self.optional(
-            "SELECT id, tenant_id, user_id, csrf_token, created_at_us, expires_at_us, revoked_at_us \
-             FROM sessions WHERE secret_sha256 = $1",
-            args![secret_sha256],
-            |r| session_row(r),
-        )
+    /// The session whose secret has this digest, with its tenant and its user, in one
+    /// statement (see [`Tx::token_by_secret`]).
+    pub async fn session_by_secret(
+        &mut self,
+        secret_sha256: &Hash,
+    ) -> Result<Option<(Session, Tenant, User)>> {
+        let sql = format!(
+            "SELECT {}, {CREDENTIAL_HOLDER} FROM sessions k {CREDENTIAL_JOIN} \
+             WHERE k.secret_sha256 = $1",
+            qualified("k", SESSION_COLUMNS)
+        );
+        self.optional(&sql, args![secret_sha256], |r| {
+            Ok((session_row(r)?, credential_tenant(r)?, credential_user(r)?))
+        })
         .await
     }
 

@@ -328,7 +328,13 @@ impl Tx {
         for chunk in tasks.chunks(TASKS_PER_INSERT) {
             let encoded: Vec<(String, String, String)> = chunk
                 .iter()
-                .map(|t| (to_json(&t.checklist), t.owner.encode(), to_json(&t.depends_on)))
+                .map(|t| {
+                    (
+                        to_json(&t.checklist),
+                        t.owner.encode(),
+                        to_json(&t.depends_on),
+                    )
+                })
                 .collect();
             let mut values = Vec::with_capacity(chunk.len() * TASK_INSERT_COLUMNS);
             for (t, (checklist, owner, depends_on)) in chunk.iter().zip(&encoded) {

@@ -10,27 +10,70 @@ use crate::sql::{Row, args};
 
 use super::*;
 
-fn tenant_row(r: &impl Row) -> Result<Tenant> {
+/// The columns a [`Tenant`] is read from, by name: its own table's, or the aliases a join
+/// gives them beside another table's columns of the same names.
+pub(super) struct TenantColumns {
+    pub id: &'static str,
+    pub slug: &'static str,
+    pub name: &'static str,
+    pub time_zone: &'static str,
+}
+
+const TENANT: TenantColumns = TenantColumns {
+    id: "id",
+    slug: "slug",
+    name: "name",
+    time_zone: "time_zone",
+};
+
+/// The columns a [`User`] is read from (see [`TenantColumns`]).
+pub(super) struct UserColumns {
+    pub tenant_id: &'static str,
+    pub id: &'static str,
+    pub email: &'static str,
+    pub name: &'static str,
+    pub role: &'static str,
+    pub time_zone: &'static str,
+}
+
+const USER: UserColumns = UserColumns {
+    tenant_id: "tenant_id",
+    id: "id",
+    email: "email",
+    name: "name",
+    role: "role",
+    time_zone: "time_zone",
+};
+
+pub(super) fn tenant_from(r: &impl Row, c: &TenantColumns) -> Result<Tenant> {
     Ok(Tenant {
-        id: TenantId(r.uuid("id")?),
-        slug: slug(r.text("slug")?)?,
-        name: Text::line(r.text("name")?, TenantName::MAX).map_err(corrupt("tenant name"))?,
+        id: TenantId(r.uuid(c.id)?),
+        slug: slug(r.text(c.slug)?)?,
+        name: Text::line(r.text(c.name)?, TenantName::MAX).map_err(corrupt("tenant name"))?,
         // As for a person's zone: one the database no longer knows is read as UTC.
-        time_zone: ZoneName::parse(r.text("time_zone")?).unwrap_or_else(|_| ZoneName::utc()),
+        time_zone: ZoneName::parse(r.text(c.time_zone)?).unwrap_or_else(|_| ZoneName::utc()),
     })
 }
 
-fn user_row(r: &impl Row) -> Result<User> {
+pub(super) fn user_from(r: &impl Row, c: &UserColumns) -> Result<User> {
     Ok(User {
-        tenant_id: TenantId(r.uuid("tenant_id")?),
-        id: UserId(r.uuid("id")?),
-        email: Email::parse(r.text("email")?).map_err(corrupt("email"))?,
-        name: Text::line(r.text("name")?, PersonName::MAX).map_err(corrupt("user name"))?,
-        role: role(r.text("role")?)?,
+        tenant_id: TenantId(r.uuid(c.tenant_id)?),
+        id: UserId(r.uuid(c.id)?),
+        email: Email::parse(r.text(c.email)?).map_err(corrupt("email"))?,
+        name: Text::line(r.text(c.name)?, PersonName::MAX).map_err(corrupt("user name"))?,
+        role: role(r.text(c.role)?)?,
         // A zone the bundled database no longer knows (or a hand edit) leaves its person in
         // UTC rather than making every read of the tenant's people fail.
-        time_zone: ZoneName::parse(r.text("time_zone")?).unwrap_or_else(|_| ZoneName::utc()),
+        time_zone: ZoneName::parse(r.text(c.time_zone)?).unwrap_or_else(|_| ZoneName::utc()),
     })
+}
+
+fn tenant_row(r: &impl Row) -> Result<Tenant> {
+    tenant_from(r, &TENANT)
+}
+
+fn user_row(r: &impl Row) -> Result<User> {
+    user_from(r, &USER)
 }
 
 impl Tx {
