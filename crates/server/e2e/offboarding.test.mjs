@@ -624,6 +624,28 @@ async function problemsOn(page) {
   return [...problems, ...axe];
 }
 
+/** What is wrong with moving through `within` (the page, or an open dialog) by keyboard: a
+ * stop with no visible focus, or focus that leaves an open dialog. Presses Tab up to `stops` times. */
+async function keyboardProblems(page, within, stops) {
+  const found = [];
+  for (let i = 0; i < stops; i++) {
+    await page.keyboard.press('Tab');
+    const stop = await page.evaluate((selector) => {
+      const el = document.activeElement;
+      if (!el || el === document.body) return null;
+      const style = getComputedStyle(el);
+      const outlined = style.outlineStyle !== 'none' && parseFloat(style.outlineWidth) > 0;
+      const shadowed = style.boxShadow && style.boxShadow !== 'none';
+      const name = `${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''} "${(el.innerText || el.value || el.getAttribute('aria-label') || '').trim().slice(0, 40)}"`;
+      return { name, visible: outlined || shadowed, inside: selector ? !!el.closest(selector) : true };
+    }, within);
+    if (!stop) continue;
+    if (!stop.visible) found.push(`${stop.name} has no visible focus`);
+    if (!stop.inside) found.push(`focus left ${within} for ${stop.name}`);
+  }
+  return [...new Set(found)];
+}
+
 test('every page reads right and passes axe-core on a desk and on a phone', async () => {
   const pages = [
     '/', '/subjects', '/subjects/hooli', '/subjects/hooli/offboard?blueprint=client-standard&exit_date=2027-03-31',
@@ -638,13 +660,18 @@ test('every page reads right and passes axe-core on a desk and on a phone', asyn
     for (const path of pages) {
       await page.goto(`${base}${path}`);
       for (const problem of await problemsOn(page)) found.push(`${width} px ${path}: ${problem}`);
-      // Each dialog the page has, open.
+      for (const problem of await keyboardProblems(page, null, 30)) found.push(`${width} px ${path}: ${problem}`);
+      // Each dialog the page has, open: it keeps the focus until it closes, then gives it back.
       for (const opener of await page.locator('button[data-opens]:not([disabled])').all()) {
         if (!(await opener.isVisible())) continue;
         const dialog = await opener.getAttribute('data-opens');
-        await opener.click();
+        await opener.focus();
+        await page.keyboard.press('Enter');
         for (const problem of await problemsOn(page)) found.push(`${width} px ${path} #${dialog}: ${problem}`);
+        for (const problem of await keyboardProblems(page, `#${dialog}`, 12)) found.push(`${width} px ${path} #${dialog}: ${problem}`);
         await page.keyboard.press('Escape');
+        const back = await page.evaluate((id) => document.activeElement?.getAttribute('data-opens') === id, dialog);
+        if (!back) found.push(`${width} px ${path} #${dialog}: the focus did not return to the button that opened it`);
       }
     }
     await shot(page, `tour-${width}`);
