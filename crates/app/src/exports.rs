@@ -41,8 +41,8 @@ struct ExportJob {
 /// Who the audit log names for what workers do.
 const WORKER: &str = "system:exports";
 
-/// Sealed chunks written per write transaction while storing a package.
-const CHUNKS_PER_WRITE: usize = 16;
+/// Sealed chunks written per statement (and, while storing a package, per write transaction).
+pub(crate) const CHUNKS_PER_WRITE: usize = 16;
 
 impl App {
     /// Queues an export of the case's subject; a case has at most one waiting at a time, and
@@ -404,10 +404,9 @@ impl App {
             if batch.len() == CHUNKS_PER_WRITE || last {
                 let mut tx = self.store.write().await?;
                 attempt.still_holds(&mut tx).await?;
-                for (n, sealed) in batch.drain(..) {
-                    tx.insert_blob_chunk(tenant, blob.id, n, &sealed).await?;
-                }
+                tx.insert_blob_chunks(tenant, blob.id, &batch).await?;
                 tx.commit().await?;
+                batch.clear();
             }
             if last {
                 break;

@@ -232,14 +232,20 @@ impl App {
         } else {
             content.chunks(BLOB_CHUNK).collect()
         };
+        let mut batch = Vec::with_capacity(crate::exports::CHUNKS_PER_WRITE);
         for (seq, piece) in (0i64..).zip(pieces) {
             let sealed = key.seal(
                 &chunk_purpose(blob.id, seq, seq + 1 == blob.chunks),
                 piece,
                 self.nonce(),
             );
-            tx.insert_blob_chunk(tenant, blob.id, seq, &sealed).await?;
+            batch.push((seq, sealed));
+            if batch.len() == crate::exports::CHUNKS_PER_WRITE {
+                tx.insert_blob_chunks(tenant, blob.id, &batch).await?;
+                batch.clear();
+            }
         }
+        tx.insert_blob_chunks(tenant, blob.id, &batch).await?;
         Ok(blob)
     }
 

@@ -791,13 +791,18 @@ pub enum BenchCmd {
         clients: u32,
     },
     /// Export a client with this many documents of this total size (half of them random,
-    /// half text) against `zip -r -1` of the same files, and the build's peak memory.
+    /// half text) against `zip -r -1` of the same files, and the build's peak memory; on
+    /// SQLite and, given a scratch database, on PostgreSQL against SQLite's time.
     Export {
         #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(2..=100_000))]
         documents: u32,
         /// Total size of the documents in MiB.
         #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..=100_000))]
         mib: u32,
+        /// A PostgreSQL database the benchmark may fill (e.g. one made with `createdb`): the
+        /// same export built there too, against SQLite's time.
+        #[arg(long)]
+        postgres: Option<String>,
     },
     /// The job queue: no-op jobs claimed and settled by the worker's loop, and the idle
     /// enqueue-to-start latency; on SQLite against an fsync probe, and on a scratch PostgreSQL

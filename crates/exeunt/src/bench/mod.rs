@@ -40,7 +40,11 @@ pub async fn run(cmd: &BenchCmd) -> anyhow::Result<ExitCode> {
         BenchCmd::Audit { events } => audit::audit(&dir.0, *events).await?,
         BenchCmd::Api { ops } => api::api(&dir.0, *ops).await?,
         BenchCmd::Fanout { clients } => fanout::fanout(&dir.0, *clients).await?,
-        BenchCmd::Export { documents, mib } => export::export(&dir.0, *documents, *mib).await?,
+        BenchCmd::Export {
+            documents,
+            mib,
+            postgres,
+        } => export::export(&dir.0, *documents, *mib, postgres.as_deref()).await?,
         BenchCmd::Jobs { jobs, postgres } => jobs::jobs(&dir.0, *jobs, postgres.as_deref()).await?,
         BenchCmd::Records { records, postgres } => {
             records::records(&dir.0, *records, postgres.as_deref()).await?

@@ -121,16 +121,27 @@ impl Tx {
         Ok(())
     }
 
-    pub async fn insert_blob_chunk(
+    /// Inserts a run of a blob's sealed chunks, `(seq, sealed)`, in one statement: on
+    /// PostgreSQL every statement is a round trip, and an export writes thousands of chunks.
+    pub async fn insert_blob_chunks(
         &mut self,
         tenant: TenantId,
         blob: BlobId,
-        seq: i64,
-        sealed: &[u8],
+        chunks: &[(i64, Vec<u8>)],
     ) -> Result<()> {
+        if chunks.is_empty() {
+            return Ok(());
+        }
+        let mut values = Vec::with_capacity(chunks.len() * 4);
+        for (seq, sealed) in chunks {
+            values.extend_from_slice(args![tenant.0, blob.0, *seq, sealed.as_slice()]);
+        }
         self.run(
-            "INSERT INTO blob_chunks (tenant_id, blob_id, seq, sealed) VALUES ($1, $2, $3, $4)",
-            args![tenant.0, blob.0, seq, sealed],
+            &format!(
+                "INSERT INTO blob_chunks (tenant_id, blob_id, seq, sealed) VALUES {}",
+                crate::sql::value_rows(chunks.len(), 4)
+            ),
+            &values,
         )
         .await?;
         Ok(())
