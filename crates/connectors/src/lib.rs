@@ -93,7 +93,23 @@ pub fn http_client() -> reqwest::ClientBuilder {
 }
 
 /// Runs `call` for at most `secs` seconds; a call that takes longer fails, naming the limit.
-async fn within<T, E: std::fmt::Display>(
+/// `e` and every error beneath it, outermost first: an HTTP client's "error sending request"
+/// says nothing of why, while its causes say "connection refused" or that a certificate
+/// expired. A cause whose words its outer error already says is left out.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut said = e.to_string();
+    let mut cause = e.source();
+    while let Some(inner) = cause {
+        let words = inner.to_string();
+        if !said.contains(&words) {
+            said = format!("{said}: {words}");
+        }
+        cause = inner.source();
+    }
+    said
+}
+
+async fn within<T, E: std::error::Error>(
     system: &'static str,
     secs: u64,
     what: &str,
@@ -103,7 +119,7 @@ async fn within<T, E: std::fmt::Display>(
         Ok(Ok(value)) => Ok(value),
         Ok(Err(e)) => Err(ConnectorError::Call {
             system,
-            reason: format!("{what}: {e}"),
+            reason: format!("{what}: {}", with_causes(&e)),
         }),
         Err(_) => Err(ConnectorError::Call {
             system,

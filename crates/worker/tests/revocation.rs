@@ -481,6 +481,11 @@ async fn a_directory_that_is_down_is_retried_then_the_case_shows_it_failed(db: T
     firm.app.retry_job(&firm.manager, dead[0].id).await.unwrap();
     let run = worker.run_next().await.unwrap().unwrap();
     assert!(run.outcome.is_ok(), "{:?}", run.outcome);
+    let done = firm.jobs(JobStatus::Done).await;
+    assert!(
+        done.iter().all(|j| j.last_error.is_none()),
+        "a job that finished shows no error from before: {done:?}"
+    );
     let item = &firm.app.revocations(&firm.manager, 1).await.unwrap()[0];
     assert_eq!(item.status, RevocationStatus::Verified);
     assert!(!directory.can_bind(&format!("uid=jdoe,{}", ldap::DISABLED), "jdoe-password"));
@@ -542,6 +547,53 @@ async fn a_silent_target_times_out_and_is_retried(db: TestDb) {
     let queued = firm.jobs(JobStatus::Queued).await;
     assert_eq!(queued.len(), 3, "each will be tried again");
     assert!(queued.iter().all(|j| j.run_at > firm.app.now()));
+}
+
+/// A target nobody listens at: every kind of connector says the connection was refused, not
+/// only that a request failed.
+async fn a_target_that_refuses_connections_is_named_as_such(db: TestDb) {
+    let port = testkit::free_port();
+    let firm = firm(db).await;
+    let targets = [
+        (
+            "okta",
+            ConnectorKind::Scim,
+            json!({"base_url": format!("http://127.0.0.1:{port}/v2"), "timeout_secs": 5}),
+            scim::TOKEN,
+        ),
+        (
+            "corp-ldap",
+            ConnectorKind::Ldap,
+            ldap_settings(&format!("ldap://127.0.0.1:{port}")),
+            ldap::ADMIN_PASSWORD,
+        ),
+        (
+            "hr-system",
+            ConnectorKind::Webhook,
+            json!({"url": format!("http://127.0.0.1:{port}/exit"), "timeout_secs": 5,
+                   "allow_private_hosts": ["127.0.0.1"]}),
+            "a-webhook-signing-key-of-32-bytes!",
+        ),
+    ];
+    for (name, kind, settings, secret) in targets {
+        firm.connector(name, kind, settings, secret).await;
+    }
+    firm.leaver(&[
+        ("okta", "jdoe"),
+        ("corp-ldap", "jdoe"),
+        ("hr-system", "jdoe"),
+    ])
+    .await;
+    firm.at_exit(SignedDuration::ZERO);
+    let worker = firm.worker();
+    for _ in 0..3 {
+        let run = worker.run_next().await.unwrap().unwrap();
+        let error = run.outcome.unwrap_err();
+        assert!(
+            error.to_lowercase().contains("connection refused"),
+            "{error}"
+        );
+    }
 }
 
 /// Two revocations wait on a target that never answers; the worker runs them side by side,
@@ -902,6 +954,7 @@ testkit::on_both_stores!(
     an_employees_access_is_revoked_and_verified_at_the_exit_time,
     a_directory_that_is_down_is_retried_then_the_case_shows_it_failed,
     a_silent_target_times_out_and_is_retried,
+    a_target_that_refuses_connections_is_named_as_such,
     a_slow_target_holds_up_only_its_own_jobs,
     a_worker_killed_between_the_call_and_its_acknowledgement_changes_the_target_once,
     a_cancelled_exit_revokes_nothing,

@@ -26,10 +26,11 @@ fn settles_cte(count: usize) -> String {
 }
 
 /// Records each settle in `settles`: the job's status, due again at `settle_run_at` (a retry),
-/// its error, when it finished. Fenced by the attempt: a worker whose lease was taken over
+/// its error (a job that is done keeps none from the attempts before), when it finished. Fenced by the attempt: a worker whose lease was taken over
 /// changes nothing. Answers the ids of the jobs it settled.
 const SETTLE: &str = "UPDATE jobs SET status = settle_status, \
-    run_at_us = COALESCE(settle_run_at, run_at_us), last_error = COALESCE(settle_error, last_error), \
+    run_at_us = COALESCE(settle_run_at, run_at_us), \
+    last_error = CASE WHEN settle_status = 'done' THEN NULL ELSE COALESCE(settle_error, last_error) END, \
     finished_at_us = settle_finished, lease_until_us = NULL FROM settles \
     WHERE tenant_id = settle_tenant AND id = settle_id AND attempts = settle_attempt \
     AND status = 'running' RETURNING id";
