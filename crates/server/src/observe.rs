@@ -10,7 +10,7 @@ use axum::extract::{MatchedPath, Request};
 use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tracing::Instrument;
 
 /// The header that carries a request's id, in both directions.
@@ -18,10 +18,42 @@ pub const REQUEST_ID: &str = "x-request-id";
 
 static METRICS: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
+/// The buckets, in seconds, of each histogram Exeunt records. Histograms rather than
+/// summaries: a bucket's count can be summed across servers and over any window, where a
+/// summary's quantiles are one process's, and fall to 0 a minute after its last observation.
+const BUCKETS: [(&str, &[f64]); 3] = [
+    (
+        "exeunt_http_request_duration_seconds",
+        &[
+            0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+        ],
+    ),
+    (
+        "exeunt_job_seconds",
+        &[0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0],
+    ),
+    // From an exit taking effect to the access verified gone: minutes to days.
+    (
+        "exeunt_exposure_window_seconds",
+        &[
+            60.0, 300.0, 900.0, 3600.0, 14_400.0, 86_400.0, 259_200.0, 604_800.0,
+        ],
+    ),
+];
+
 /// The process's Prometheus recorder, installed on first use (a process has one).
 pub fn metrics() -> Option<&'static PrometheusHandle> {
     METRICS
-        .get_or_init(|| PrometheusBuilder::new().install_recorder().ok())
+        .get_or_init(|| {
+            BUCKETS
+                .iter()
+                .try_fold(PrometheusBuilder::new(), |builder, (name, buckets)| {
+                    builder.set_buckets_for_metric(Matcher::Full((*name).to_owned()), buckets)
+                })
+                .ok()?
+                .install_recorder()
+                .ok()
+        })
         .as_ref()
 }
 

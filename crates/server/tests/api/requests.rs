@@ -414,6 +414,12 @@ async fn health_and_readiness(db: TestDb) {
         ),
         "{metrics}"
     );
+    // Durations are a histogram, whose buckets add up across servers, not a summary.
+    assert!(
+        metrics.contains("# TYPE exeunt_http_request_duration_seconds histogram")
+            && metrics.contains("exeunt_http_request_duration_seconds_bucket{"),
+        "{metrics}"
+    );
     let (status, body) = server.call(Method::GET, "/healthz", None, None).await;
     assert_eq!((status, body), (StatusCode::OK, Value::String("ok".into())));
     let (status, _) = server.call(Method::GET, "/readyz", None, None).await;
