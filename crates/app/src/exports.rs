@@ -28,7 +28,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use store::{BLOB_CHUNK, BlobMeta, Concern, Export, Job, Tx};
 
-use crate::files::{Download, chunk_purpose};
+use crate::files::{CHUNKS_PER_WRITE, Download, chunk_purpose};
 use crate::jobs::{JobAttempt, NewJob, this_process};
 use crate::{Actor, App, AppError, Result, Target};
 
@@ -40,9 +40,6 @@ struct ExportJob {
 
 /// Who the audit log names for what workers do.
 const WORKER: &str = "system:exports";
-
-/// Sealed chunks written per statement (and, while storing a package, per write transaction).
-pub(crate) const CHUNKS_PER_WRITE: usize = 16;
 
 impl App {
     /// Queues an export of the case's subject; a case has at most one waiting at a time, and

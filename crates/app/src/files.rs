@@ -24,6 +24,9 @@ pub const FILE_MAX_BYTES: usize = 25 * 1024 * 1024;
 
 /// How many chunks one read of a download fetches (1 MiB of plaintext).
 const CHUNKS_PER_READ: i64 = 16;
+/// Sealed chunks written per statement (and, while storing an export's package, per write
+/// transaction): on PostgreSQL every statement is a round trip.
+pub(crate) const CHUNKS_PER_WRITE: usize = 16;
 
 /// A file to store: evidence for a task, or a document's file.
 #[derive(Clone, Debug)]
@@ -232,7 +235,7 @@ impl App {
         } else {
             content.chunks(BLOB_CHUNK).collect()
         };
-        let mut batch = Vec::with_capacity(crate::exports::CHUNKS_PER_WRITE);
+        let mut batch = Vec::with_capacity(CHUNKS_PER_WRITE);
         for (seq, piece) in (0i64..).zip(pieces) {
             let sealed = key.seal(
                 &chunk_purpose(blob.id, seq, seq + 1 == blob.chunks),
@@ -240,7 +243,7 @@ impl App {
                 self.nonce(),
             );
             batch.push((seq, sealed));
-            if batch.len() == crate::exports::CHUNKS_PER_WRITE {
+            if batch.len() == CHUNKS_PER_WRITE {
                 tx.insert_blob_chunks(tenant, blob.id, &batch).await?;
                 batch.clear();
             }

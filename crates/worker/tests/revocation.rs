@@ -491,8 +491,6 @@ async fn a_directory_that_is_down_is_retried_then_the_case_shows_it_failed(db: T
     assert!(!directory.can_bind(&format!("uid=jdoe,{}", ldap::DISABLED), "jdoe-password"));
 }
 
-/// A target that accepts the connection and never answers: every kind of connector gives up
-/// after its timeout, says so, and is tried again later.
 /// A port whose listener takes every connection and never answers, for as long as the test
 /// runs.
 fn silent_port() -> u16 {
@@ -507,23 +505,25 @@ fn silent_port() -> u16 {
     port
 }
 
-async fn a_silent_target_times_out_and_is_retried(db: TestDb) {
-    let port = silent_port();
+/// A firm whose leaver `jdoe` has an account behind each kind of connector, every one of them
+/// at `127.0.0.1:port`, waiting at most `timeout_secs` for an answer; the exit has taken
+/// effect, so each account's revocation is due.
+async fn leaver_behind_every_kind_at(db: TestDb, port: u16, timeout_secs: u64) -> Firm {
     let firm = firm(db).await;
     let mut ldap = ldap_settings(&format!("ldap://127.0.0.1:{port}"));
-    ldap["timeout_secs"] = json!(1);
+    ldap["timeout_secs"] = json!(timeout_secs);
     let targets = [
         (
             "okta",
             ConnectorKind::Scim,
-            json!({"base_url": format!("http://127.0.0.1:{port}/v2"), "timeout_secs": 1}),
+            json!({"base_url": format!("http://127.0.0.1:{port}/v2"), "timeout_secs": timeout_secs}),
             scim::TOKEN,
         ),
         ("corp-ldap", ConnectorKind::Ldap, ldap, ldap::ADMIN_PASSWORD),
         (
             "hr-system",
             ConnectorKind::Webhook,
-            json!({"url": format!("http://127.0.0.1:{port}/exit"), "timeout_secs": 1,
+            json!({"url": format!("http://127.0.0.1:{port}/exit"), "timeout_secs": timeout_secs,
                    "allow_private_hosts": ["127.0.0.1"]}),
             "a-webhook-signing-key-of-32-bytes!",
         ),
@@ -538,6 +538,13 @@ async fn a_silent_target_times_out_and_is_retried(db: TestDb) {
     ])
     .await;
     firm.at_exit(SignedDuration::ZERO);
+    firm
+}
+
+/// A target that accepts the connection and never answers: every kind of connector gives up
+/// after its timeout, says so, and is tried again later.
+async fn a_silent_target_times_out_and_is_retried(db: TestDb) {
+    let firm = leaver_behind_every_kind_at(db, silent_port(), 1).await;
     let worker = firm.worker();
     for _ in 0..3 {
         let run = worker.run_next().await.unwrap().unwrap();
@@ -552,39 +559,7 @@ async fn a_silent_target_times_out_and_is_retried(db: TestDb) {
 /// A target nobody listens at: every kind of connector says the connection was refused, not
 /// only that a request failed.
 async fn a_target_that_refuses_connections_is_named_as_such(db: TestDb) {
-    let port = testkit::free_port();
-    let firm = firm(db).await;
-    let targets = [
-        (
-            "okta",
-            ConnectorKind::Scim,
-            json!({"base_url": format!("http://127.0.0.1:{port}/v2"), "timeout_secs": 5}),
-            scim::TOKEN,
-        ),
-        (
-            "corp-ldap",
-            ConnectorKind::Ldap,
-            ldap_settings(&format!("ldap://127.0.0.1:{port}")),
-            ldap::ADMIN_PASSWORD,
-        ),
-        (
-            "hr-system",
-            ConnectorKind::Webhook,
-            json!({"url": format!("http://127.0.0.1:{port}/exit"), "timeout_secs": 5,
-                   "allow_private_hosts": ["127.0.0.1"]}),
-            "a-webhook-signing-key-of-32-bytes!",
-        ),
-    ];
-    for (name, kind, settings, secret) in targets {
-        firm.connector(name, kind, settings, secret).await;
-    }
-    firm.leaver(&[
-        ("okta", "jdoe"),
-        ("corp-ldap", "jdoe"),
-        ("hr-system", "jdoe"),
-    ])
-    .await;
-    firm.at_exit(SignedDuration::ZERO);
+    let firm = leaver_behind_every_kind_at(db, testkit::free_port(), 5).await;
     let worker = firm.worker();
     for _ in 0..3 {
         let run = worker.run_next().await.unwrap().unwrap();

@@ -107,20 +107,13 @@ impl Tx {
 
     /// The token whose secret has this digest, with its tenant and its user, in whichever
     /// tenant: authentication is the one lookup that starts without a tenant, because the
-    /// token is what names it. One statement, as every request asks it first.
+    /// token is what names it.
     pub async fn token_by_secret(
         &mut self,
         secret_sha256: &Hash,
     ) -> Result<Option<(ApiToken, Tenant, User)>> {
-        let sql = format!(
-            "SELECT {}, {CREDENTIAL_HOLDER} FROM api_tokens k {CREDENTIAL_JOIN} \
-             WHERE k.secret_sha256 = $1",
-            qualified("k", TOKEN_COLUMNS)
-        );
-        self.optional(&sql, args![secret_sha256], |r| {
-            Ok((token_row(r)?, credential_tenant(r)?, credential_user(r)?))
-        })
-        .await
+        self.credential_by_secret("api_tokens", TOKEN_COLUMNS, secret_sha256, |r| token_row(r))
+            .await
     }
 
     pub async fn tokens(&mut self, tenant: TenantId) -> Result<Vec<ApiToken>> {
@@ -196,20 +189,34 @@ impl Tx {
         Ok(())
     }
 
-    /// The session whose cookie has this digest, in whichever tenant (see `token_by_secret`).
-    /// The session whose secret has this digest, with its tenant and its user, in one
-    /// statement (see [`Tx::token_by_secret`]).
+    /// The session whose cookie has this digest, with its tenant and its user, in whichever
+    /// tenant (see [`Tx::token_by_secret`]).
     pub async fn session_by_secret(
         &mut self,
         secret_sha256: &Hash,
     ) -> Result<Option<(Session, Tenant, User)>> {
+        self.credential_by_secret("sessions", SESSION_COLUMNS, secret_sha256, |r| {
+            session_row(r)
+        })
+        .await
+    }
+
+    /// The credential in `table` (its `columns`, read by `row`) whose secret has this digest,
+    /// joined to its tenant and its user: one statement, as every request asks it first.
+    async fn credential_by_secret<T: Send>(
+        &mut self,
+        table: &str,
+        columns: &str,
+        secret_sha256: &Hash,
+        row: impl Fn(&DbRow<'_>) -> Result<T> + Send + Sync,
+    ) -> Result<Option<(T, Tenant, User)>> {
         let sql = format!(
-            "SELECT {}, {CREDENTIAL_HOLDER} FROM sessions k {CREDENTIAL_JOIN} \
+            "SELECT {}, {CREDENTIAL_HOLDER} FROM {table} k {CREDENTIAL_JOIN} \
              WHERE k.secret_sha256 = $1",
-            qualified("k", SESSION_COLUMNS)
+            qualified("k", columns)
         );
         self.optional(&sql, args![secret_sha256], |r| {
-            Ok((session_row(r)?, credential_tenant(r)?, credential_user(r)?))
+            Ok((row(r)?, credential_tenant(r)?, credential_user(r)?))
         })
         .await
     }
